@@ -1,0 +1,51 @@
+# Ticketflow: `make run` sets up and starts the server with demo data; `make test` runs the suite.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+FLASK  := $(VENV)/bin/flask --app wsgi
+PORT   ?= 5000
+PG_BIN := $(shell ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+
+.PHONY: run setup test test-sqlite test-postgresql bench lint postgres-binaries
+
+$(VENV)/.installed: requirements.txt
+	test -d $(VENV) || python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements.txt
+	touch $@
+
+setup: $(VENV)/.installed
+	$(FLASK) db upgrade
+	$(FLASK) processes deploy
+	$(FLASK) seed
+
+run: setup
+	@echo ""
+	@echo "Ticketflow is starting on http://127.0.0.1:$(PORT)  (one worker embedded)"
+	@echo "  API token for the demo admin:  $(FLASK) users create-token admin"
+	@echo "  Then: curl -H 'Authorization: Bearer <token>' http://127.0.0.1:$(PORT)/api/v1/tickets"
+	@echo ""
+	EMBEDDED_WORKER=1 $(FLASK) run --no-reload --host 127.0.0.1 --port $(PORT)
+
+# PostgreSQL 15 server binaries for the PostgreSQL half of the suite.
+postgres-binaries:
+	@if [ -z "$(PG_BIN)" ] || [ ! -x "$(PG_BIN)/initdb" ]; then \
+		echo "installing PostgreSQL server binaries"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null \
+		|| DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	fi
+
+test: $(VENV)/.installed postgres-binaries
+	TEST_DATABASE=sqlite $(PY) -m pytest -q
+	TEST_DATABASE=postgresql $(PY) -m pytest -q
+
+test-sqlite: $(VENV)/.installed
+	TEST_DATABASE=sqlite $(PY) -m pytest -q
+
+test-postgresql: $(VENV)/.installed postgres-binaries
+	TEST_DATABASE=postgresql $(PY) -m pytest -q
+
+bench: $(VENV)/.installed postgres-binaries
+	$(PY) -m bench.run
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check app tests bench

@@ -1,0 +1,54 @@
+"""Bearer-token authentication for the API and the role check of each route."""
+
+import functools
+import hashlib
+import secrets
+
+from flask import g, request
+
+from app.api.errors import api_error
+from app.extensions import db
+from app.models import ApiToken, User
+
+STAFF = ("agent", "analyst", "manager", "admin")
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token(user: User) -> str:
+    """Create a token for a user; only its hash is stored. The caller commits."""
+    token = "tf_" + secrets.token_urlsafe(32)
+    db.session.add(ApiToken(user_id=user.id, token_hash=hash_token(token)))
+    return token
+
+
+def _user_from_header() -> User | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    row = db.session.execute(db.select(ApiToken).where(ApiToken.token_hash == hash_token(token.strip()))).scalar()
+    if row is None or not row.user.active:
+        return None
+    return row.user
+
+
+def token_required(*roles: str):
+    """Require a valid bearer token, and one of `roles` when given."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            user = _user_from_header()
+            if user is None:
+                return api_error(401, "a valid 'Authorization: Bearer <token>' header is required")
+            if roles and user.role not in roles:
+                return api_error(403, f"this needs one of the roles: {', '.join(roles)}")
+            g.api_user = user
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorate

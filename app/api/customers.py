@@ -1,0 +1,16 @@
+"""Customers with their profile."""
+
+from flask import jsonify
+
+from app.api import bp
+from app.api.auth import STAFF, token_required
+from app.extensions import db
+from app.models import Customer
+
+
+@bp.get("/customers")
+@token_required(*STAFF)
+def list_customers():
+    """All customers with their profile (tier, tenure, orders, payments, open balance)."""
+    customers = db.session.execute(db.select(Customer).order_by(Customer.id)).scalars()
+    return jsonify({"customers": [c.profile() for c in customers]})

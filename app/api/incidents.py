@@ -1,0 +1,32 @@
+"""Incidents: steps that failed for good, and the retry button."""
+
+from flask import g, jsonify, request
+
+from app.api import bp
+from app.api.auth import token_required
+from app.api.serialize import iso
+from app.engine import retry_incident
+from app.extensions import db
+from app.models import Incident, Job
+
+
+@bp.get("/incidents")
+@token_required("agent", "manager", "admin", "analyst")
+def list_incidents():
+    """Open incidents (all with ?all=1), newest first."""
+    query = db.select(Incident, Job.operator).outerjoin(Job, Job.id == Incident.job_id)
+    if request.args.get("all") != "1":
+        query = query.where(Incident.resolved_at.is_(None))
+    rows = db.session.execute(query.order_by(Incident.id.desc()).limit(500)).all()
+    return jsonify({"incidents": [{
+        "id": i.id, "instance_id": i.instance_id, "ticket_id": i.ticket_id, "kind": i.kind,
+        "element_id": i.element_id, "operator": operator, "message": i.message,
+        "created_at": iso(i.created_at), "resolved_at": iso(i.resolved_at)} for i, operator in rows]})
+
+
+@bp.post("/incidents/<int:incident_id>/retry")
+@token_required("manager", "admin")
+def retry(incident_id: int):
+    """Try the failed step again now."""
+    incident = retry_incident(incident_id, actor=g.api_user.username)
+    return jsonify({"id": incident.id, "resolved_at": iso(incident.resolved_at), "retrying": True})

@@ -1,0 +1,299 @@
+"""The OpenAPI 3.1 document of the REST API, served at /api/v1/openapi.json.
+
+The document is written by hand next to the routes it describes; tests/api/test_openapi.py
+checks that every route in the url map is described and that nothing else is.
+"""
+
+import functools
+
+from flask import jsonify
+
+from app.api import bp
+
+STAFF = "agent, analyst, manager or admin"
+NULLABLE_STRING = {"type": ["string", "null"]}
+NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
+TIME = {"type": "string", "format": "date-time"}
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _obj(properties: dict, required: tuple[str, ...] | None = None, **extra) -> dict:
+    """An object schema; every property is required unless `required` says otherwise."""
+    return {"type": "object", "properties": properties,
+            "required": list(properties if required is None else required), **extra}
+
+
+def _list_of(key: str, item: dict) -> dict:
+    return _obj({key: {"type": "array", "items": item}})
+
+
+def _json(description: str, schema: dict) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _error(description: str) -> dict:
+    return _json(description, _ref("Error"))
+
+
+def _query(name: str, description: str, schema: dict | None = None) -> dict:
+    return {"name": name, "in": "query", "required": False, "description": description,
+            "schema": schema or {"type": "string"}}
+
+
+def _path_param(name: str, kind: str, description: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "description": description,
+            "schema": {"type": kind}}
+
+
+def _op(tag: str, summary: str, responses: dict, *, roles: str | None = STAFF,
+        description: str | None = None, parameters: list | None = None,
+        body: dict | None = None) -> dict:
+    """One operation; `roles` adds the bearer requirement and its 401/403 answers."""
+    op: dict = {"tags": [tag], "summary": summary, "responses": dict(responses)}
+    if description:
+        op["description"] = description
+    if parameters:
+        op["parameters"] = parameters
+    if body:
+        op["requestBody"] = body
+    if roles is None:
+        op["security"] = []
+    else:
+        op["security"] = [{"bearer": []}]
+        op["description"] = (op.get("description", "") + f"\n\nRoles: {roles}.").strip()
+        op["responses"]["401"] = {"$ref": "#/components/responses/Unauthorized"}
+        op["responses"]["403"] = {"$ref": "#/components/responses/Forbidden"}
+    return op
+
+
+def _json_body(schema: dict) -> dict:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _schemas() -> dict:
+    problem_list = {"type": "array", "items": _ref("DiagramProblem")}
+    field_errors = {"type": "object", "additionalProperties": {"type": "string"},
+                    "description": "field name (or `data.<field>`, `body`) to message"}
+    ticket = _obj({
+        "id": {"type": "integer"}, "type": {"type": "string", "description": "process key"},
+        "subject": {"type": "string"}, "customer_id": {"type": "integer"},
+        "priority": NULLABLE_STRING, "status": {"type": "string"}, "resolution": NULLABLE_STRING,
+        "created_at": NULLABLE_TIME, "updated_at": NULLABLE_TIME})
+    return {
+        "Error": _obj({
+            "error": {"type": "string", "description": "what went wrong, for people"},
+            "errors": {"oneOf": [problem_list, field_errors],
+                       "description": "diagram or step problems (list), or form field errors (map)"},
+        }, required=("error",)),
+        "DiagramProblem": _obj({"element_id": NULLABLE_STRING, "message": {"type": "string"}}),
+        "Customer": _obj({
+            "id": {"type": "integer"}, "name": {"type": "string"}, "email": {"type": "string"},
+            "tier": {"type": "string"}, "tenure_months": {"type": "integer"},
+            "order_count": {"type": "integer"}, "on_time_payment_ratio": {"type": "number"},
+            "open_balance": {"type": "number"}}),
+        "Ticket": ticket,
+        "TicketDetail": {"allOf": [_ref("Ticket"), _obj({
+            "customer": _ref("Customer"),
+            "data": {"type": "object", "description": "the process data of the ticket"},
+            "sla": _obj({"due_at": NULLABLE_TIME, "state": NULLABLE_STRING}),
+            "instance": {"oneOf": [_obj({"id": {"type": "integer"}, "status": {"type": "string"}}),
+                                   {"type": "null"}]},
+            "tasks": {"type": "array", "items": _ref("Task")},
+            "waiting": _obj({
+                "messages": {"type": "array", "items": _obj({"name": {"type": "string"},
+                                                             "element_id": {"type": "string"}})},
+                "timers": {"type": "array", "items": _obj({"element_id": {"type": "string"},
+                                                           "due_at": NULLABLE_TIME})}}),
+            "incidents": {"type": "array", "items": _obj({
+                "id": {"type": "integer"}, "element_id": NULLABLE_STRING,
+                "message": {"type": "string"}})},
+            "history": {"type": "array", "items": _obj({
+                "at": TIME, "actor": NULLABLE_STRING, "kind": {"type": "string"},
+                "element_id": NULLABLE_STRING, "element_name": NULLABLE_STRING,
+                "data": {"type": ["object", "null"]}})},
+        })]},
+        "Task": _obj({
+            "id": {"type": "string"}, "ticket_id": {"type": ["integer", "null"]},
+            "instance_id": {"type": "integer"}, "name": {"type": "string", "description": "BPMN id"},
+            "title": {"type": "string"}, "team": NULLABLE_STRING,
+            "assignee": {**NULLABLE_STRING, "description": "username, null when unclaimed"},
+            "priority": NULLABLE_STRING,
+            "form": {"type": ["object", "null"], "description": "the JSON Schema of the task's form"},
+            "instructions": NULLABLE_STRING, "due_at": NULLABLE_TIME, "created_at": NULLABLE_TIME}),
+        "Definition": _obj({
+            "key": {"type": "string"}, "kind": {"type": "string", "enum": ["bpmn", "dmn"]},
+            "name": NULLABLE_STRING, "latest_version": {"type": "integer"},
+            "start_form": {"type": ["object", "null"],
+                           "description": "the JSON Schema of the latest version's start form"},
+            "versions": {"type": "array", "items": _obj({"version": {"type": "integer"},
+                                                         "deployed_at": TIME})}}),
+        "Incident": _obj({
+            "id": {"type": "integer"}, "instance_id": {"type": "integer"},
+            "ticket_id": {"type": ["integer", "null"]},
+            "kind": {"type": "string", "enum": ["job", "timer", "engine"]},
+            "element_id": NULLABLE_STRING, "operator": NULLABLE_STRING,
+            "message": {"type": "string"}, "created_at": TIME, "resolved_at": NULLABLE_TIME}),
+        "DeployedDefinition": _obj({"key": {"type": "string"}, "version": {"type": "integer"},
+                                    "kind": {"type": "string"}, "id": {"type": "integer"}}),
+    }
+
+
+def _definition_paths() -> dict:
+    deployed = _ref("DeployedDefinition")
+    raw_xml = {"schema": {"type": "string", "description": "the BPMN or DMN XML"}}
+    return {"/api/v1/process-definitions": {
+        "post": _op("definitions", "Deploy a BPMN or DMN diagram", {
+            "201": _json("A new version was deployed", deployed),
+            "200": _json("The diagram is unchanged; the latest version is answered", deployed),
+            "413": _error("The body is larger than 2 MiB"),
+            "422": _error("The diagram was rejected; `errors` lists every problem"),
+        }, roles="analyst or admin", body={"required": True, "content": {
+            "multipart/form-data": {"schema": _obj(
+                {"file": {"type": "string", "contentMediaType": "application/octet-stream"}})},
+            "application/xml": raw_xml, "text/xml": raw_xml}},
+            description="Send the file as multipart field `file`, or as the raw XML body."),
+        "get": _op("definitions", "List process definitions with their versions and start forms", {
+            "200": _json("Every key, oldest key first", _list_of("definitions", _ref("Definition"))),
+        }, roles=f"{STAFF}, or customer"),
+    }}
+
+
+def _ticket_paths() -> dict:
+    created = _obj({"id": {"type": "integer"}, "type": {"type": "string"},
+                    "status": {"type": "string"}, "priority": NULLABLE_STRING,
+                    "instance_id": {"type": "integer"}})
+    new_ticket = _obj({
+        "type": {"type": "string", "description": "a deployed process key"},
+        "customer_id": {"type": "integer"}, "subject": {"type": "string"},
+        "data": {"type": "object", "description": "start form data"},
+        "priority": {"type": "string"}}, required=("type", "customer_id", "subject"))
+    return {
+        "/api/v1/customers": {"get": _op("customers", "List customers with their profile", {
+            "200": _json("All customers by id", _list_of("customers", _ref("Customer")))})},
+        "/api/v1/tickets": {
+            "post": _op("tickets", "Open a ticket and start its process", {
+                "201": _json("The ticket was opened", created),
+                "422": _error("A field is invalid; `errors` maps field to message"),
+            }, body=_json_body(new_ticket)),
+            "get": _op("tickets", "List tickets, newest first", {
+                "200": _json("One page of tickets", _list_of("tickets", _ref("Ticket")))},
+                parameters=[
+                    _query("type", "only tickets of this process key"),
+                    _query("status", "only tickets in this status"),
+                    _query("customer_id", "only this customer's tickets", {"type": "integer"}),
+                    _query("limit", "page size", {"type": "integer", "default": 50, "maximum": 200}),
+                    _query("offset", "tickets to skip", {"type": "integer", "default": 0}),
+                ]),
+        },
+        "/api/v1/tickets/{ticket_id}": {
+            "parameters": [_path_param("ticket_id", "integer", "the ticket id")],
+            "get": _op("tickets", "Read a ticket with its instance, tasks, waits and history", {
+                "200": _json("The ticket", _ref("TicketDetail")),
+                "404": {"$ref": "#/components/responses/NotFound"}}),
+        },
+    }
+
+
+def _task_action(summary: str, extra: dict | None = None, body: dict | None = None,
+                 ok: dict | None = None) -> dict:
+    responses = {"200": ok or _json("The task as it is now", _obj({"task": _ref("Task")})),
+                 "404": {"$ref": "#/components/responses/NotFound"},
+                 "409": _error("The task is claimed by someone else or no longer open"),
+                 **(extra or {})}
+    return {"parameters": [_path_param("task_id", "string", "the task id")],
+            "post": _op("tasks", summary, responses, body=body)}
+
+
+def _task_paths() -> dict:
+    completed = _obj({"completed": {"type": "string", "description": "the task id"},
+                      "opened_tasks": {"type": "array", "items": {"type": "string"},
+                                       "description": "ids of the tasks the step opened"}})
+    return {
+        "/api/v1/tasks": {"get": _op("tasks", "List open tasks with their forms", {
+            "200": _json("Tasks by due time, then creation", _list_of("tasks", _ref("Task")))},
+            parameters=[
+                _query("ticket_id", "only this ticket's tasks", {"type": "integer"}),
+                _query("team", "only this team's tasks"),
+                _query("assignee", "a username, or `none` for unclaimed tasks"),
+                _query("state", "claimed or unclaimed", {"type": "string",
+                                                          "enum": ["claimed", "unclaimed"]}),
+                _query("limit", "at most this many", {"type": "integer", "default": 100,
+                                                       "maximum": 500}),
+            ])},
+        "/api/v1/tasks/{task_id}/claim": _task_action("Claim an open task for the caller"),
+        "/api/v1/tasks/{task_id}/release": _task_action("Give a claimed task back to its team"),
+        "/api/v1/tasks/{task_id}/complete": _task_action(
+            "Complete a task with data validated against its form",
+            extra={"422": _error("The data does not satisfy the form (`errors` maps field to "
+                                 "message), or a step failed (`errors` lists it)")},
+            body=_json_body(_obj({"data": {"type": "object"}})),
+            ok=_json("The task was completed", completed)),
+    }
+
+
+def _event_paths() -> dict:
+    message = _obj({"name": {"type": "string"}, "ticket_id": {"type": "integer"},
+                    "payload": {"type": "object"}}, required=("name", "ticket_id"))
+    delivered = _obj({"delivered": {"type": "boolean", "const": True},
+                      "ticket_id": {"type": "integer"}, "element_id": {"type": "string"}})
+    retried = _obj({"id": {"type": "integer"}, "resolved_at": NULLABLE_TIME,
+                    "retrying": {"type": "boolean", "const": True}})
+    return {
+        "/api/v1/messages": {"post": _op("messages", "Deliver a message to a waiting ticket", {
+            "200": _json("The message was delivered", delivered),
+            "404": _error("Nothing on the ticket waits for a message of that name"),
+            "422": _error("The name or ticket id is missing"),
+        }, body=_json_body(message))},
+        "/api/v1/incidents": {"get": _op("incidents", "List incidents, newest first", {
+            "200": _json("Open incidents (all of them with all=1)",
+                         _list_of("incidents", _ref("Incident")))},
+            roles="agent, manager, admin or analyst",
+            parameters=[_query("all", "1 to include resolved incidents",
+                               {"type": "string", "enum": ["1"]})])},
+        "/api/v1/incidents/{incident_id}/retry": {
+            "parameters": [_path_param("incident_id", "integer", "the incident id")],
+            "post": _op("incidents", "Retry the failed step now", {
+                "200": _json("The step is being retried", retried),
+                "404": {"$ref": "#/components/responses/NotFound"},
+                "409": _error("The incident was already resolved"),
+            }, roles="manager or admin"),
+        },
+    }
+
+
+@functools.cache
+def document() -> dict:
+    """Build the OpenAPI 3.1 document of the API (once; callers must not mutate it)."""
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Ticketflow API", "version": "1.0",
+                 "description": "Open customer-service tickets, work their tasks and deploy "
+                                "the BPMN processes behind them."},
+        "servers": [{"url": "/"}],
+        "tags": [{"name": name} for name in ("meta", "definitions", "customers", "tickets",
+                                             "tasks", "messages", "incidents")],
+        "paths": {
+            "/api/v1/openapi.json": {"get": _op("meta", "This OpenAPI document", {
+                "200": _json("The document", {"type": "object"})}, roles=None)},
+            **_definition_paths(), **_ticket_paths(), **_task_paths(), **_event_paths(),
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                           "description": "an API token (`tf_...`)"}},
+            "schemas": _schemas(),
+            "responses": {
+                "Unauthorized": _error("The bearer token is missing or invalid"),
+                "Forbidden": _error("The caller's role may not do this"),
+                "NotFound": _error("No such resource"),
+            },
+        },
+    }
+
+
+@bp.get("/openapi.json")
+def openapi_json():
+    """Answer the OpenAPI document of this API."""
+    return jsonify(document())

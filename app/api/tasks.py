@@ -1,0 +1,58 @@
+"""User tasks: list open ones with their forms; claim, release, complete."""
+
+from flask import g, jsonify, request
+
+from app.api import bp
+from app.api.auth import STAFF, token_required
+from app.api.errors import json_body
+from app.api.serialize import tasks_json
+from app.engine import claim_task, complete_task, release_task
+from app.extensions import db
+from app.models import HumanTask, User
+
+
+@bp.get("/tasks")
+@token_required(*STAFF)
+def list_tasks():
+    """Open tasks; filters: ticket_id, team, assignee (username, or 'none'), state (open|claimed)."""
+    query = db.select(HumanTask)
+    args = request.args
+    if args.get("ticket_id", "").isdigit():
+        query = query.where(HumanTask.ticket_id == int(args["ticket_id"]))
+    if args.get("team"):
+        query = query.where(HumanTask.team == args["team"])
+    if args.get("assignee") == "none":
+        query = query.where(HumanTask.assignee_id.is_(None))
+    elif args.get("assignee"):
+        user_id = db.session.execute(db.select(User.id).where(User.username == args["assignee"])).scalar()
+        query = query.where(HumanTask.assignee_id == user_id)
+    if args.get("state") == "claimed":
+        query = query.where(HumanTask.assignee_id.is_not(None))
+    elif args.get("state") == "unclaimed":
+        query = query.where(HumanTask.assignee_id.is_(None))
+    limit = min(int(args["limit"]), 500) if args.get("limit", "").isdigit() else 100
+    rows = db.session.execute(query.order_by(HumanTask.due_at, HumanTask.created_at).limit(limit)).scalars().all()
+    return jsonify({"tasks": tasks_json(rows)})
+
+
+@bp.post("/tasks/<task_id>/claim")
+@token_required(*STAFF)
+def claim(task_id: str):
+    """Claim an open task for the caller."""
+    return jsonify({"task": tasks_json([claim_task(task_id, g.api_user)])[0]})
+
+
+@bp.post("/tasks/<task_id>/release")
+@token_required(*STAFF)
+def release(task_id: str):
+    """Give a claimed task back to its team."""
+    return jsonify({"task": tasks_json([release_task(task_id, g.api_user)])[0]})
+
+
+@bp.post("/tasks/<task_id>/complete")
+@token_required(*STAFF)
+def complete(task_id: str):
+    """Complete a task with `{data}` validated against its form; 409 if no longer open."""
+    body = json_body()
+    opened = complete_task(task_id, body.get("data", {}), g.api_user)
+    return jsonify({"completed": task_id, "opened_tasks": opened})

@@ -1,0 +1,76 @@
+"""Tickets: open one (starts its process), read one with its instance, tasks, waits and history."""
+
+from flask import g, jsonify, request
+
+from app.api import bp
+from app.api.auth import STAFF, token_required
+from app.api.errors import api_error, json_body
+from app.api.serialize import iso, tasks_json
+from app.engine import InvalidData, start_process, waiting_of
+from app.extensions import db
+from app.models import HistoryEvent, HumanTask, Incident, ProcessInstance, Ticket
+
+
+@bp.post("/tickets")
+@token_required(*STAFF)
+def open_ticket():
+    """Open a ticket of a deployed type for a customer; 201 with its status and instance."""
+    body = json_body()
+    data = body.get("data", {})
+    if not isinstance(data, dict):
+        raise InvalidData({"data": "must be a JSON object"})
+    ticket, instance = start_process(body.get("type"), body.get("customer_id"), body.get("subject"),
+                                     data, actor=g.api_user.username, priority=body.get("priority"))
+    return jsonify({"id": ticket.id, "type": ticket.type, "status": ticket.status,
+                    "priority": ticket.priority, "instance_id": instance.id}), 201
+
+
+@bp.get("/tickets")
+@token_required(*STAFF)
+def list_tickets():
+    """Tickets, newest first; filters: type, status, customer_id; pages of `limit` (<=200)."""
+    query = db.select(Ticket).order_by(Ticket.id.desc())
+    for field in ("type", "status"):
+        if request.args.get(field):
+            query = query.where(getattr(Ticket, field) == request.args[field])
+    if request.args.get("customer_id", "").isdigit():
+        query = query.where(Ticket.customer_id == int(request.args["customer_id"]))
+    limit = min(int(request.args.get("limit", 50)) if request.args.get("limit", "").isdigit() else 50, 200)
+    offset = int(request.args.get("offset", 0)) if request.args.get("offset", "").isdigit() else 0
+    rows = db.session.execute(query.limit(limit).offset(offset)).scalars()
+    return jsonify({"tickets": [_ticket_summary(t) for t in rows]})
+
+
+def _ticket_summary(t: Ticket) -> dict:
+    return {"id": t.id, "type": t.type, "subject": t.subject, "customer_id": t.customer_id,
+            "priority": t.priority, "status": t.status, "resolution": t.resolution,
+            "created_at": iso(t.created_at), "updated_at": iso(t.updated_at)}
+
+
+@bp.get("/tickets/<int:ticket_id>")
+@token_required(*STAFF)
+def get_ticket(ticket_id: int):
+    """One ticket: status, instance, open tasks, what it waits for, incidents and history."""
+    ticket = db.session.get(Ticket, ticket_id)
+    if ticket is None:
+        return api_error(404, f"ticket {ticket_id} not found")
+    instance = db.session.execute(db.select(ProcessInstance).where(ProcessInstance.ticket_id == ticket_id)
+                                  .order_by(ProcessInstance.id.desc()).limit(1)).scalar()
+    tasks = db.session.execute(db.select(HumanTask).where(HumanTask.ticket_id == ticket_id)
+                               .order_by(HumanTask.created_at)).scalars().all()
+    events = db.session.execute(db.select(HistoryEvent).where(HistoryEvent.ticket_id == ticket_id)
+                                .order_by(HistoryEvent.at, HistoryEvent.id)).scalars()
+    incidents = db.session.execute(db.select(Incident).where(Incident.ticket_id == ticket_id,
+                                                             Incident.resolved_at.is_(None))).scalars()
+    return jsonify({
+        **_ticket_summary(ticket),
+        "customer": ticket.customer.profile(),
+        "data": ticket.data,
+        "sla": {"due_at": iso(ticket.sla_due_at), "state": None},
+        "instance": {"id": instance.id, "status": instance.status} if instance else None,
+        "tasks": tasks_json(tasks),
+        "waiting": waiting_of(instance.id) if instance else {"messages": [], "timers": []},
+        "incidents": [{"id": i.id, "element_id": i.element_id, "message": i.message} for i in incidents],
+        "history": [{"at": iso(e.at), "actor": e.actor, "kind": e.kind, "element_id": e.element_id,
+                     "element_name": e.element_name, "data": e.data} for e in events],
+    })

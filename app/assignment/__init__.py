@@ -1,0 +1,18 @@
+"""Who gets a user task and how urgent a ticket is: lane -> team, and priority rules."""
+
+SEVERITY_PRIORITY = {"low": "low", "medium": "normal", "high": "high", "critical": "urgent"}
+TIER_BUMP = {"gold", "platinum"}
+
+
+def priority_for(ticket_type: str, customer: dict, data: dict) -> str:
+    """The priority of a new ticket from its type, the customer's profile and its content.
+
+    A complaint's severity sets it; otherwise tickets are normal, high for gold and platinum
+    customers.
+    """
+    severity = data.get("severity") if isinstance(data, dict) else None
+    if severity in SEVERITY_PRIORITY:
+        return SEVERITY_PRIORITY[severity]
+    if customer.get("tier") in TIER_BUMP:
+        return "high"
+    return "normal"

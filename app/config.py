@@ -1,0 +1,37 @@
+"""Configuration read from environment variables, with working defaults."""
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+class Config:
+    """Settings for a running server; every value can be overridden by the environment."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", _sqlite_url(BASE_DIR / "instance" / "ticketflow.db")
+    )
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    PROCESSES_DIR = Path(os.environ.get("PROCESSES_DIR", BASE_DIR / "processes"))
+    FORMS_DIR = Path(os.environ.get("FORMS_DIR", BASE_DIR / "forms"))
+    MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    MAX_DIAGRAM_BYTES = 2 * 1024 * 1024
+    # The embedded worker (make run) fires timers and runs jobs inside the dev server.
+    EMBEDDED_WORKER = os.environ.get("EMBEDDED_WORKER", "0") == "1"
+    WORKER_SWEEP_SECONDS = float(os.environ.get("WORKER_SWEEP_SECONDS", "2"))
+    JOB_LEASE_SECONDS = int(os.environ.get("JOB_LEASE_SECONDS", "60"))
+    COMMAND_RETRIES = 5
+
+
+class TestConfig(Config):
+    """Settings for the test suite: a database given by the fixture, no embedded worker."""
+
+    TESTING = True
+    SECRET_KEY = "test"
+    EMBEDDED_WORKER = False

@@ -1,0 +1,68 @@
+"""Typed errors of engine commands; the API and pages turn each into one clear 4xx answer."""
+
+from dataclasses import dataclass
+
+
+@dataclass
+class Problem:
+    """One thing wrong with a diagram, named by its BPMN element id when there is one."""
+
+    element_id: str | None
+    message: str
+
+    def as_dict(self) -> dict:
+        return {"element_id": self.element_id, "message": self.message}
+
+
+class EngineError(Exception):
+    """Base of every error a command raises on purpose."""
+
+    status = 400
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(EngineError):
+    status = 404
+
+
+class TaskNotOpen(EngineError):
+    """The task was completed, cancelled or escalated meanwhile (409)."""
+
+    status = 409
+
+
+class Conflict(EngineError):
+    status = 409
+
+
+class InvalidData(EngineError):
+    """Submitted data does not satisfy the form; `errors` maps field to message (422)."""
+
+    status = 422
+
+    def __init__(self, errors: dict[str, str], message: str = "the data does not satisfy the form"):
+        super().__init__(message)
+        self.errors = errors
+
+
+class DiagramRejected(EngineError):
+    """A diagram failed a deploy check; `problems` lists every one (422)."""
+
+    status = 422
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__("; ".join(f"{p.element_id or 'diagram'}: {p.message}" for p in problems))
+        self.problems = problems
+
+
+class StepFailed(EngineError):
+    """An engine step (a condition, a script, a timer) failed; nothing was saved (422)."""
+
+    status = 422
+
+    def __init__(self, element_id: str | None, message: str):
+        super().__init__(message)
+        self.element_id = element_id

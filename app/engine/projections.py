@@ -1,0 +1,119 @@
+"""Projections: the rows the engine derives from a workflow after every command.
+
+`snapshot(wf)` reads what is open in a workflow (user tasks, timers, parked service tasks,
+message catches). `apply(before, after, ...)` writes only the difference as inserts, updates
+and deletes, so a command issues no SELECT for its projections.
+"""
+
+from dataclasses import dataclass, field
+
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.util.task import TaskState
+
+from app.engine.spiff import ParkedServiceTask, is_timer_catch, timer_due
+from app.extensions import db
+from app.models import HumanTask, Job, MessageSubscription, Timer
+
+FORM_PROPERTY = "formJsonSchemaFilename"
+
+
+@dataclass
+class Snapshot:
+    user_tasks: dict = field(default_factory=dict)  # task id -> dict
+    timers: dict = field(default_factory=dict)  # task id -> (element id, due)
+    jobs: dict = field(default_factory=dict)  # task id -> dict
+    messages: dict = field(default_factory=dict)  # task id -> (message name, element id)
+
+
+def _all_tasks(wf):
+    yield from wf.tasks.values()
+    for sub in wf.subprocesses.values():
+        yield from sub.tasks.values()
+
+
+def snapshot(wf) -> Snapshot:
+    """What is open in the workflow, keyed by SpiffWorkflow task id (as str)."""
+    snap = Snapshot()
+    for task in _all_tasks(wf):
+        state = task.state
+        spec = task.task_spec
+        if state == TaskState.READY and spec.manual:
+            props = (spec.extensions or {}).get("properties", {}) if hasattr(spec, "extensions") else {}
+            snap.user_tasks[str(task.id)] = {
+                "name": spec.bpmn_id,
+                "title": spec.bpmn_name or spec.bpmn_id,
+                "team": spec.lane,
+                "form_name": props.get(FORM_PROPERTY),
+                "instructions": (spec.extensions or {}).get("instructionsForEndUser")
+                if hasattr(spec, "extensions") else None,
+            }
+        elif state == TaskState.WAITING and isinstance(spec, CatchingEvent):
+            if is_timer_catch(task):
+                snap.timers[str(task.id)] = (spec.bpmn_id, timer_due(task))
+            elif isinstance(spec.event_definition, MessageEventDefinition):
+                snap.messages[str(task.id)] = (spec.event_definition.name, spec.bpmn_id)
+        elif state == TaskState.STARTED and isinstance(spec, ParkedServiceTask):
+            snap.jobs[str(task.id)] = {
+                "element_id": spec.bpmn_id,
+                "operator": spec.operation_name,
+                "params": task.internal_data.get("job_params", {}),
+                "retries": int(spec.retries) if spec.retries not in (None, "") else 3,
+                "backoff": float(spec.retry_backoff_base)
+                if spec.retry_backoff_base not in (None, "") else 2.0,
+            }
+    return snap
+
+
+def apply(before: Snapshot, after: Snapshot, *, instance_id: int, ticket_id: int | None,
+          priority: str, now) -> list[str]:
+    """Write the difference between two snapshots; returns the ids of new user tasks."""
+    session = db.session
+    new_user_tasks = [tid for tid in after.user_tasks if tid not in before.user_tasks]
+    gone = [tid for tid in before.user_tasks if tid not in after.user_tasks]
+    if gone:
+        session.execute(db.delete(HumanTask).where(HumanTask.id.in_(gone)))
+    due_by_task = _due_by_task(after)
+    for tid in new_user_tasks:
+        info = after.user_tasks[tid]
+        session.add(HumanTask(id=tid, instance_id=instance_id, ticket_id=ticket_id,
+                              priority=priority, due_at=due_by_task.get(info["name"]),
+                              created_at=now, **info))
+
+    gone = [tid for tid in before.timers if tid not in after.timers]
+    if gone:
+        session.execute(db.delete(Timer).where(Timer.id.in_(gone)))
+    for tid, (element_id, due) in after.timers.items():
+        if tid not in before.timers:
+            session.add(Timer(id=tid, instance_id=instance_id, element_id=element_id, due_at=due))
+        elif before.timers[tid][1] != due:
+            session.execute(db.update(Timer).where(Timer.id == tid).values(due_at=due, lease_until=None))
+
+    gone = [tid for tid in before.jobs if tid not in after.jobs]
+    if gone:
+        session.execute(db.delete(Job).where(Job.task_id.in_(gone), Job.instance_id == instance_id))
+    for tid, info in after.jobs.items():
+        if tid not in before.jobs:
+            session.add(Job(instance_id=instance_id, ticket_id=ticket_id, task_id=tid,
+                            element_id=info["element_id"], operator=info["operator"],
+                            params=info["params"], idempotency_key=f"{instance_id}:{tid}",
+                            max_attempts=max(1, info["retries"]), backoff_base=info["backoff"],
+                            next_run_at=now, created_at=now))
+
+    gone = [tid for tid in before.messages if tid not in after.messages]
+    if gone:
+        session.execute(db.delete(MessageSubscription).where(MessageSubscription.id.in_(gone)))
+    for tid, (name, element_id) in after.messages.items():
+        if tid not in before.messages:
+            session.add(MessageSubscription(id=tid, instance_id=instance_id, ticket_id=ticket_id,
+                                            name=name, element_id=element_id, created_at=now))
+    return new_user_tasks
+
+
+def _due_by_task(snap: Snapshot) -> dict:
+    """A user task's due time is the earliest timer waiting in the same process (its SLA)."""
+    dues = [due for _, due in snap.timers.values() if due is not None]
+    if not dues or not snap.user_tasks:
+        return {}
+    earliest = min(dues)
+    return {info["name"]: earliest for info in snap.user_tasks.values()}

@@ -1,0 +1,183 @@
+"""The command runner: one transaction per command, optimistic retries, load and save.
+
+Every state change goes through `run_command`. A command loads its instance, acts through
+SpiffWorkflow, and `save` writes the workflow (without its spec), the projections, the
+history and the instance status in the same transaction; `run_command` commits.
+"""
+
+import logging
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from uuid import UUID
+
+from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from app.clock import utcnow
+from app.engine import projections, specs
+from app.engine.compaction import compact
+from app.engine.errors import NotFound, StepFailed
+from app.engine.expressions import ExpressionError
+from app.engine.spiff import dump_workflow, load_workflow
+from app.extensions import db
+from app.models import HistoryEvent, ProcessDefinition, ProcessInstance, Ticket
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+_immediate: ContextVar[bool] = ContextVar("ticketflow_immediate", default=False)
+
+
+def init_sqlite(engine) -> None:
+    """WAL, a busy timeout, and BEGIN IMMEDIATE for commands (SQLite only)."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
+
+
+def run_command(body: Callable[[], T], retries: int = 5) -> T:
+    """Run `body` in one write transaction and commit; retry on a lost optimistic race.
+
+    Raises:
+        EngineError: whatever the command raises on purpose; nothing is committed then.
+    """
+    session = db.session()
+    if session.in_transaction():
+        session.commit()  # end a read transaction the caller left open
+    for attempt in range(retries):
+        token = _immediate.set(True)
+        try:
+            result = body()
+            session.commit()
+            return result
+        except (StaleDataError, OperationalError) as exc:
+            session.rollback()
+            if isinstance(exc, OperationalError) and not _retryable(exc):
+                raise
+            log.info("command retried after conflict (%s), attempt %s", type(exc).__name__, attempt + 1)
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            _immediate.reset(token)
+    raise StaleDataError("command kept conflicting; gave up")
+
+
+def _retryable(exc: OperationalError) -> bool:
+    text = str(exc.orig).lower()
+    return any(s in text for s in ("locked", "deadlock", "could not serialize", "busy"))
+
+
+@dataclass
+class Loaded:
+    """An instance loaded for a command, with what was open before it."""
+
+    row: ProcessInstance
+    definition: ProcessDefinition
+    ticket: Ticket | None
+    wf: Any
+    before: projections.Snapshot
+    finished_before: set
+
+
+def load(instance_id: int) -> Loaded:
+    """Load an instance for a command (row-locked on PostgreSQL)."""
+    query = db.select(ProcessInstance).where(ProcessInstance.id == instance_id)
+    if db.engine.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = db.session.execute(query).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"process instance {instance_id} not found")
+    definition = db.session.get(ProcessDefinition, row.definition_id)
+    ticket = db.session.get(Ticket, row.ticket_id) if row.ticket_id else None
+    spec, subprocess_specs = specs.spec_for(definition)
+    wf = load_workflow(row.workflow, spec, subprocess_specs)
+    finished = {t.id for t in _all_tasks(wf) if t.state & TaskState.FINISHED_MASK}
+    return Loaded(row, definition, ticket, wf, projections.snapshot(wf), finished)
+
+
+def _all_tasks(wf):
+    yield from wf.tasks.values()
+    for sub in wf.subprocesses.values():
+        yield from sub.tasks.values()
+
+
+def find_task(loaded: Loaded, task_id: str):
+    """The SpiffWorkflow task with this id, in the top workflow or a subprocess, or None."""
+    try:
+        uuid = UUID(task_id)
+    except ValueError:
+        return None
+    task = loaded.wf.tasks.get(uuid)
+    if task is None:
+        for sub in loaded.wf.subprocesses.values():
+            task = sub.tasks.get(uuid)
+            if task is not None:
+                break
+    return task
+
+
+def engine_step(loaded: Loaded, action: Callable[[], Any]) -> Any:
+    """Run SpiffWorkflow code; turn its failures into StepFailed naming the element."""
+    try:
+        return action()
+    except (SpiffWorkflowException, ExpressionError) as exc:
+        task = getattr(exc, "task", None)
+        element_id = getattr(getattr(task, "task_spec", None), "bpmn_id", None)
+        message = getattr(exc, "message", None) or str(exc)
+        raise StepFailed(element_id, f"{element_id or 'process'}: {message}") from exc
+
+
+def history(kind: str, *, ticket_id=None, instance_id=None, actor=None, element_id=None,
+            element_name=None, task_id=None, data=None, at=None) -> None:
+    """Append one history row to the current transaction."""
+    db.session.add(HistoryEvent(kind=kind, ticket_id=ticket_id, instance_id=instance_id,
+                                actor=actor, element_id=element_id, element_name=element_name,
+                                task_id=task_id, data=data, at=at or utcnow()))
+
+
+def save(loaded: Loaded, actor: str | None, *, skip_task: str | None = None) -> list[str]:
+    """Write the workflow, projections, history and status; returns new user-task ids."""
+    wf, row = loaded.wf, loaded.row
+    now = utcnow()
+    ticket_id = loaded.ticket.id if loaded.ticket else None
+    for task in _all_tasks(wf):
+        spec = task.task_spec
+        if (task.state == TaskState.COMPLETED and task.id not in loaded.finished_before
+                and getattr(spec, "bpmn_id", None) and str(task.id) != skip_task):
+            history("element_completed", ticket_id=ticket_id, instance_id=row.id, actor=actor,
+                    element_id=spec.bpmn_id, element_name=spec.bpmn_name, task_id=str(task.id), at=now)
+    compact(wf)
+    after = projections.snapshot(wf)
+    new_tasks = projections.apply(loaded.before, after, instance_id=row.id, ticket_id=ticket_id,
+                                  priority=loaded.ticket.priority if loaded.ticket else "normal",
+                                  now=now)
+    row.workflow = dump_workflow(wf)
+    row.updated_at = now
+    if wf.is_completed() and row.status in ("running", "incident"):
+        row.status = "completed" if wf.success else "cancelled"
+        row.ended_at = now
+        history("instance_" + row.status, ticket_id=ticket_id, instance_id=row.id, actor=actor, at=now)
+    loaded.before = after
+    return new_tasks
+
+
+def not_waiting_error(exc: WorkflowException) -> bool:
+    return "not waiting" in str(exc)

@@ -1,0 +1,102 @@
+"""Commands on user tasks: claim_task, release_task, complete_task."""
+
+from app.engine.errors import Conflict, NotFound, TaskNotOpen
+from app.engine.forms import validate
+from app.engine.runner import engine_step, find_task, history, load, run_command, save
+from app.extensions import db
+from app.models import HistoryEvent, HumanTask, User
+from SpiffWorkflow.util.task import TaskState
+
+
+def _open_task(task_id: str) -> HumanTask:
+    row = db.session.get(HumanTask, task_id) if isinstance(task_id, str) else None
+    if row is not None:
+        return row
+    seen = db.session.execute(db.select(HistoryEvent.id).where(HistoryEvent.task_id == task_id)
+                              .limit(1)).scalar()
+    if seen is not None:
+        raise TaskNotOpen(f"task {task_id} is no longer open (it was completed or cancelled)")
+    raise NotFound(f"task {task_id} not found")
+
+
+def claim_task(task_id: str, user: User) -> HumanTask:
+    """Assign an open task to `user`.
+
+    Raises:
+        TaskNotOpen: the task was completed meanwhile.
+        Conflict: another agent holds it.
+    """
+
+    def body():
+        row = _open_task(task_id)
+        if row.assignee_id not in (None, user.id):
+            raise Conflict(f"task {task_id} is already claimed by someone else")
+        if row.assignee_id is None:
+            updated = db.session.execute(
+                db.update(HumanTask).where(HumanTask.id == task_id, HumanTask.assignee_id.is_(None))
+                .values(assignee_id=user.id)).rowcount
+            if updated != 1:
+                raise Conflict(f"task {task_id} was claimed by someone else just now")
+            history("task_claimed", ticket_id=row.ticket_id, instance_id=row.instance_id,
+                    actor=user.username, element_id=row.name, element_name=row.title, task_id=task_id)
+        db.session.refresh(row)
+        return row
+
+    return run_command(body)
+
+
+def release_task(task_id: str, user: User) -> HumanTask:
+    """Give a claimed task back to its team."""
+
+    def body():
+        row = _open_task(task_id)
+        if row.assignee_id is None:
+            return row
+        if row.assignee_id != user.id and user.role not in ("admin", "manager"):
+            raise Conflict(f"task {task_id} is claimed by someone else")
+        row.assignee_id = None
+        history("task_released", ticket_id=row.ticket_id, instance_id=row.instance_id,
+                actor=user.username, element_id=row.name, element_name=row.title, task_id=task_id)
+        return row
+
+    return run_command(body)
+
+
+def complete_task(task_id: str, data: dict, user: User | None) -> list[str]:
+    """Complete an open user task with form data and run the process on.
+
+    Args:
+        task_id: the task (SpiffWorkflow task id).
+        data: the form's fields, validated against its JSON Schema.
+        user: who completes it.
+
+    Returns:
+        The ids of the user tasks that opened as a result.
+
+    Raises:
+        TaskNotOpen: completed or cancelled meanwhile (409).
+        Conflict: claimed by another agent.
+        InvalidData: data does not satisfy the form (422); nothing changes.
+        StepFailed: a following engine step failed (422); nothing changes.
+    """
+    actor = user.username if user else None
+
+    def body():
+        row = _open_task(task_id)
+        if user is not None and row.assignee_id not in (None, user.id) \
+                and user.role not in ("admin", "manager"):
+            raise Conflict(f"task {task_id} is claimed by someone else")
+        loaded = load(row.instance_id)
+        form = (loaded.definition.forms or {}).get(row.form_name) if row.form_name else None
+        validate(form, data)
+        task = find_task(loaded, task_id)
+        if task is None or task.state != TaskState.READY:
+            raise TaskNotOpen(f"task {task_id} is no longer open")
+        task.set_data(**data)
+        engine_step(loaded, task.run)
+        engine_step(loaded, loaded.wf.do_engine_steps)
+        history("task_completed", ticket_id=row.ticket_id, instance_id=row.instance_id, actor=actor,
+                element_id=row.name, element_name=row.title, task_id=task_id, data=data)
+        return save(loaded, actor, skip_task=task_id)
+
+    return run_command(body)

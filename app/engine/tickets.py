@@ -1,0 +1,97 @@
+"""Commands that start and stop tickets: start_process, cancel_instance."""
+
+from app.assignment import priority_for
+from app.clock import utcnow
+from app.engine import specs
+from app.engine.deploy import latest_definition
+from app.engine.errors import Conflict, InvalidData, NotFound
+from app.engine.forms import validate
+from app.engine.runner import Loaded, engine_step, history, load, run_command, save
+from app.engine.spiff import new_workflow
+from app.extensions import db
+from app.engine.projections import Snapshot
+from app.models import Customer, ProcessInstance, Ticket
+
+
+def start_process(ticket_type: str, customer_id: int, subject: str, data: dict,
+                  actor: str | None = None, priority: str | None = None
+                  ) -> tuple[Ticket, ProcessInstance]:
+    """Open a ticket of a type and start the latest version of its process.
+
+    Args:
+        ticket_type: a deployed process key (return, credit, general, complaint ...).
+        customer_id: the customer the ticket is for.
+        subject: one line saying what the ticket is about.
+        data: the start form's fields.
+        actor: who opened it, for history.
+        priority: low | normal | high | urgent; the rules decide when None.
+
+    Returns:
+        The new ticket and its process instance.
+
+    Raises:
+        InvalidData: unknown type or customer, or data that does not satisfy the start form.
+    """
+
+    def body():
+        definition = latest_definition(ticket_type, "bpmn") if isinstance(ticket_type, str) else None
+        if definition is None:
+            raise InvalidData({"type": f"unknown ticket type '{ticket_type}'"})
+        customer = db.session.get(Customer, customer_id) if isinstance(customer_id, int) else None
+        if customer is None:
+            raise InvalidData({"customer_id": f"no customer with id {customer_id!r}"})
+        if not isinstance(subject, str) or not subject.strip():
+            raise InvalidData({"subject": "a subject is required"})
+        form = (definition.forms or {}).get(definition.start_form) if definition.start_form else None
+        try:
+            validate(form, data)
+        except InvalidData as exc:
+            raise InvalidData({f"data.{k}" if k != "data" else k: v for k, v in exc.errors.items()}) from None
+        now = utcnow()
+        profile = customer.profile()
+        chosen = priority or priority_for(ticket_type, profile, data)
+        ticket = Ticket(type=ticket_type, subject=subject.strip()[:300], customer_id=customer.id,
+                        priority=chosen, status="new", data=data, created_at=now, updated_at=now)
+        db.session.add(ticket)
+        db.session.flush()
+        spec, subprocess_specs = specs.spec_for(definition)
+        initial = {**data, "ticket_id": ticket.id, "ticket_type": ticket_type,
+                   "subject": ticket.subject, "priority": chosen, "customer": profile}
+        wf = new_workflow(spec, subprocess_specs, initial)
+        row = ProcessInstance(definition_id=definition.id, ticket_id=ticket.id, status="running",
+                              workflow="", created_at=now, updated_at=now)
+        db.session.add(row)
+        db.session.flush()
+        loaded = Loaded(row, definition, ticket, wf, Snapshot(), set())
+        engine_step(loaded, wf.do_engine_steps)
+        history("ticket_created", ticket_id=ticket.id, instance_id=row.id, actor=actor,
+                element_id=definition.key, element_name=f"{definition.key} v{definition.version}",
+                data={"subject": ticket.subject, "priority": chosen, "data": data}, at=now)
+        save(loaded, actor)
+        return ticket, row
+
+    return run_command(body)
+
+
+def cancel_instance(instance_id: int, actor: str | None = None) -> None:
+    """Cancel a running instance: every open task, timer, job and subscription goes away."""
+
+    def body():
+        loaded = load(instance_id)
+        if loaded.row.status not in ("running", "incident"):
+            raise Conflict(f"instance {instance_id} is {loaded.row.status}")
+        engine_step(loaded, loaded.wf.cancel)
+        save(loaded, actor)
+        loaded.row.status = "cancelled"
+        loaded.row.ended_at = utcnow()
+        history("instance_cancelled", ticket_id=loaded.row.ticket_id, instance_id=instance_id, actor=actor)
+
+    run_command(body)
+
+
+def instance_of_ticket(ticket_id: int) -> ProcessInstance:
+    row = db.session.execute(db.select(ProcessInstance).where(ProcessInstance.ticket_id == ticket_id)
+                             .order_by(ProcessInstance.id.desc()).limit(1)).scalar()
+    if row is None:
+        raise NotFound(f"ticket {ticket_id} has no process instance")
+    return row

@@ -1,0 +1,34 @@
+"""Small helpers the handlers share: reading parameters and the ticket of a job."""
+
+from decimal import Decimal, InvalidOperation
+
+from app.extensions import db
+from app.handlers import HandlerContext, HandlerError
+from app.models import Ticket
+
+
+def ticket_of(ctx: HandlerContext) -> Ticket:
+    ticket = db.session.get(Ticket, ctx.ticket_id) if ctx.ticket_id else None
+    if ticket is None:
+        raise HandlerError("the job has no ticket")
+    return ticket
+
+
+def money(params: dict, name: str = "amount") -> Decimal:
+    """A positive amount with two decimals, or HandlerError naming the parameter."""
+    try:
+        value = Decimal(str(params.get(name))).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError):
+        raise HandlerError(f"parameter '{name}' must be a number, got {params.get(name)!r}") from None
+    if value <= 0:
+        raise HandlerError(f"parameter '{name}' must be positive, got {value}")
+    return value
+
+
+def text(params: dict, name: str, required: bool = True) -> str | None:
+    value = params.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise HandlerError(f"parameter '{name}' must be a non-empty string")
+    return value

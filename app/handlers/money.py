@@ -1,0 +1,39 @@
+"""Money-moving handlers: refunds, credit notes and credit balances, each written once."""
+
+from decimal import Decimal
+
+from app.clock import utcnow
+from app.extensions import db
+from app.handlers import HandlerContext, handler
+from app.handlers.common import money, ticket_of
+from app.models import LedgerEntry
+
+
+def _write_once(kind: str, amount: Decimal, ctx: HandlerContext) -> dict:
+    existing = db.session.execute(db.select(LedgerEntry)
+                                  .where(LedgerEntry.idempotency_key == ctx.idempotency_key)).scalar()
+    if existing is None:
+        ticket = ticket_of(ctx)
+        existing = LedgerEntry(kind=kind, ticket_id=ticket.id, customer_id=ticket.customer_id,
+                               amount=amount, idempotency_key=ctx.idempotency_key, created_at=utcnow())
+        db.session.add(existing)
+        db.session.flush()  # a concurrent duplicate fails here on the UNIQUE key
+    return {"ledger_id": existing.id, "amount": float(existing.amount), "kind": existing.kind}
+
+
+@handler("refund.issue")
+def issue_refund(params: dict, ctx: HandlerContext) -> dict:
+    """Refund `amount` to the ticket's customer."""
+    return _write_once("refund", money(params), ctx)
+
+
+@handler("credit_note.issue")
+def issue_credit_note(params: dict, ctx: HandlerContext) -> dict:
+    """Issue a credit note of `amount` to the ticket's customer."""
+    return _write_once("credit_note", money(params), ctx)
+
+
+@handler("credit.assign_balance")
+def assign_credit_balance(params: dict, ctx: HandlerContext) -> dict:
+    """Grant the customer a credit balance of `amount`."""
+    return _write_once("credit_balance", money(params), ctx)

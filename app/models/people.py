@@ -1,0 +1,94 @@
+"""People: users with a role, teams of agents, customers with their profile, API tokens."""
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.clock import utcnow
+from app.extensions import db
+from app.models.types import UTCDateTime
+
+ROLES = ("customer", "agent", "analyst", "manager", "admin")
+
+
+class Team(db.Model):
+    __tablename__ = "team"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # round_robin | least_loaded | skills
+    strategy: Mapped[str] = mapped_column(String(32), default="round_robin")
+    members: Mapped[list["TeamMember"]] = relationship(back_populates="team")
+
+
+class User(db.Model):
+    __tablename__ = "user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    skills: Mapped[str] = mapped_column(String(500), default="")
+    capacity: Mapped[int] = mapped_column(default=20)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at = mapped_column(UTCDateTime, default=utcnow)
+    memberships: Mapped[list["TeamMember"]] = relationship(back_populates="user")
+
+    @property
+    def team_keys(self) -> list[str]:
+        return [m.team.key for m in self.memberships]
+
+
+class TeamMember(db.Model):
+    __tablename__ = "team_member"
+
+    team_id: Mapped[int] = mapped_column(ForeignKey("team.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), primary_key=True)
+    is_lead: Mapped[bool] = mapped_column(default=False)
+    team: Mapped[Team] = relationship(back_populates="members")
+    user: Mapped[User] = relationship(back_populates="memberships")
+
+
+class ApiToken(db.Model):
+    """A bearer token; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at = mapped_column(UTCDateTime, default=utcnow)
+    user: Mapped[User] = relationship()
+
+
+class Customer(db.Model):
+    __tablename__ = "customer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(200))
+    tier: Mapped[str] = mapped_column(String(16), default="standard")
+    tenure_months: Mapped[int] = mapped_column(default=0)
+    order_count: Mapped[int] = mapped_column(default=0)
+    on_time_payment_ratio: Mapped[float] = mapped_column(default=1.0)
+    open_balance: Mapped[float] = mapped_column(default=0.0)
+    created_at = mapped_column(UTCDateTime, default=utcnow)
+
+    def profile(self) -> dict:
+        """The customer as process data sees it."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "email": self.email,
+            "tier": self.tier,
+            "tenure_months": self.tenure_months,
+            "order_count": self.order_count,
+            "on_time_payment_ratio": self.on_time_payment_ratio,
+            "open_balance": self.open_balance,
+        }
+
+
+Index("ix_customer_email", Customer.email)

@@ -1,0 +1,122 @@
+"""Runtime state: process instances and the projections the engine rebuilds after every command."""
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.clock import utcnow
+from app.extensions import db
+from app.models.types import JSONType, UTCDateTime
+
+INSTANCE_STATUSES = ("running", "completed", "cancelled", "incident")
+
+
+class ProcessInstance(db.Model):
+    __tablename__ = "process_instance"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    # The serialized workflow without its spec (the spec comes from the definition).
+    workflow: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(default=1)
+    created_at = mapped_column(UTCDateTime, default=utcnow)
+    updated_at = mapped_column(UTCDateTime, default=utcnow)
+    ended_at = mapped_column(UTCDateTime)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class HumanTask(db.Model):
+    """An open user task: one inbox row. The id is the SpiffWorkflow task id."""
+
+    __tablename__ = "human_task"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"), index=True)
+    name: Mapped[str] = mapped_column(String(128))  # BPMN element id
+    title: Mapped[str] = mapped_column(String(300))
+    team: Mapped[str | None] = mapped_column(String(64))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    form_name: Mapped[str | None] = mapped_column(String(200))
+    instructions: Mapped[str | None] = mapped_column(Text)
+    priority: Mapped[str] = mapped_column(String(16), default="normal")
+    due_at = mapped_column(UTCDateTime)
+    created_at = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        Index("ix_human_task_team_assignee_due", "team", "assignee_id", "due_at"),
+        Index("ix_human_task_assignee_due", "assignee_id", "due_at"),
+    )
+
+
+class Timer(db.Model):
+    """A waiting timer event with its exact due time. The id is the SpiffWorkflow task id."""
+
+    __tablename__ = "timer"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    element_id: Mapped[str] = mapped_column(String(128))
+    due_at = mapped_column(UTCDateTime, index=True)
+    lease_until = mapped_column(UTCDateTime)
+
+
+class Job(db.Model):
+    """A pending service-task call, claimed by a worker with a lease."""
+
+    __tablename__ = "job"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
+    task_id: Mapped[str] = mapped_column(String(36))
+    element_id: Mapped[str] = mapped_column(String(128))
+    operator: Mapped[str] = mapped_column(String(128))
+    params = mapped_column(JSONType, default=dict)
+    # <instance>:<task id>: handlers that move money key their ledger rows by it.
+    idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
+    # pending | running | incident
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    max_attempts: Mapped[int] = mapped_column(default=3)
+    backoff_base: Mapped[float] = mapped_column(default=2.0)
+    next_run_at = mapped_column(UTCDateTime, default=utcnow)
+    lease_until = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_job_status_next_run", "status", "next_run_at"),)
+
+
+class MessageSubscription(db.Model):
+    """A message a waiting instance accepts. The id is the catching task's id."""
+
+    __tablename__ = "message_subscription"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
+    name: Mapped[str] = mapped_column(String(128))
+    element_id: Mapped[str] = mapped_column(String(128))
+    created_at = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_message_subscription_ticket_name", "ticket_id", "name"),)
+
+
+class Incident(db.Model):
+    """A step that failed for good (retries exhausted, a broken expression): needs a person."""
+
+    __tablename__ = "incident"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("job.id", ondelete="SET NULL"))
+    timer_id: Mapped[str | None] = mapped_column(String(36))
+    element_id: Mapped[str | None] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(16))  # job | timer | engine
+    message: Mapped[str] = mapped_column(Text)
+    created_at = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at = mapped_column(UTCDateTime, index=True)

@@ -1,0 +1,59 @@
+"""Demo data for `make run`: teams, agents, customers with profiles, an admin. Idempotent."""
+
+from app.cli import create_user
+from app.extensions import db
+from app.models import Customer, Team, User
+
+TEAMS = [
+    ("returns", "Returns", "round_robin"),
+    ("credit", "Credit", "least_loaded"),
+    ("support", "Support", "round_robin"),
+    ("customer-success", "Customer success", "skills"),
+]
+STAFF = [  # username, role, teams, lead, skills
+    ("admin", "admin", (), False, ""),
+    ("ana", "analyst", (), False, ""),
+    ("max", "manager", (), False, ""),
+    ("alice", "agent", ("returns",), True, "returns,refunds"),
+    ("bob", "agent", ("returns",), False, "returns"),
+    ("carol", "agent", ("credit",), True, "credit,risk"),
+    ("dave", "agent", ("support",), True, "general,complaints"),
+    ("erin", "agent", ("customer-success",), True, "complaints,retention"),
+    ("frank", "agent", ("support", "customer-success"), False, "complaints"),
+]
+CUSTOMERS = [  # username, name, tier, tenure, orders, on-time ratio, open balance
+    ("jane", "Jane Doe", "gold", 40, 85, 0.98, 0.0),
+    ("omar", "Omar Haddad", "silver", 18, 30, 0.92, 120.0),
+    ("lena", "Lena Fischer", "standard", 3, 4, 0.75, 480.0),
+    ("kofi", "Kofi Mensah", "platinum", 72, 210, 1.0, 0.0),
+    ("mei", "Mei Tanaka", "standard", 9, 12, 0.88, 60.0),
+]
+DEMO_PASSWORD = "ticketflow"
+
+
+def seed_demo() -> int:
+    """Create what is missing; returns the number of rows added."""
+    added = 0
+    for key, name, strategy in TEAMS:
+        if db.session.execute(db.select(Team).where(Team.key == key)).scalar() is None:
+            db.session.add(Team(key=key, name=name, strategy=strategy))
+            added += 1
+    db.session.flush()
+    for username, role, teams, lead, skills in STAFF:
+        if _missing(username):
+            create_user(username, role, password=DEMO_PASSWORD, teams=teams, lead=lead, skills=skills)
+            added += 1
+    for username, name, tier, tenure, orders, ratio, balance in CUSTOMERS:
+        if _missing(username):
+            user = create_user(username, "customer", name=name, password=DEMO_PASSWORD)
+            db.session.flush()
+            customer = db.session.execute(db.select(Customer).where(Customer.user_id == user.id)).scalar_one()
+            customer.tier, customer.tenure_months, customer.order_count = tier, tenure, orders
+            customer.on_time_payment_ratio, customer.open_balance = ratio, balance
+            added += 1
+    db.session.commit()
+    return added
+
+
+def _missing(username: str) -> bool:
+    return db.session.execute(db.select(User.id).where(User.username == username)).scalar() is None

@@ -1,0 +1,127 @@
+"""The worker: runs service-task jobs and fires due timers, each in its own engine command.
+
+`work_once()` does one round; `drain()` repeats until nothing is due (tests, make run's first
+pass); `Worker` wraps them in an APScheduler scheduler that wakes at the next due time and
+sweeps every few seconds as a safety net. Web processes never start one unless embedded.
+"""
+
+import json
+import logging
+import threading
+from datetime import timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from flask import Flask, current_app
+
+from app.clock import utcnow
+from app.engine import (
+    StepFailed, claim_due_timers, claim_jobs, complete_job, fail_job, fire_timer, next_wakeup,
+    record_incident,
+)
+from app.extensions import db
+from app.handlers import HANDLERS, HandlerContext
+
+log = logging.getLogger(__name__)
+BATCH = 50
+
+
+def run_job(job) -> bool:
+    """Run one claimed job's handler, then complete or fail it. Returns True if completed."""
+    handler = HANDLERS.get(job.operator)
+    try:
+        if handler is None:
+            raise LookupError(f"no handler for operator '{job.operator}'")
+        ctx = HandlerContext(job.ticket_id, job.instance_id, job.idempotency_key, job.attempt)
+        result = json.loads(json.dumps(handler(dict(job.params), ctx)))
+        db.session.commit()
+    except Exception as exc:  # a handler's failure is data: retried, then an incident
+        db.session.rollback()
+        log.warning("job %s (%s) failed: %s", job.id, job.operator, exc)
+        fail_job(job.id, f"{type(exc).__name__}: {exc}")
+        return False
+    try:
+        return complete_job(job.id, result)
+    except StepFailed as exc:
+        fail_job(job.id, exc.message, final=True)
+        return False
+
+
+def fire(timer_id: str) -> bool:
+    """Fire one claimed timer; a failure becomes an incident, never a silent stop."""
+    try:
+        return fire_timer(timer_id)
+    except StepFailed as exc:
+        from app.models import Timer
+
+        timer = db.session.get(Timer, timer_id)
+        if timer is not None:
+            record_incident(timer.instance_id, exc.element_id or timer.element_id, "timer",
+                            exc.message, timer_id=timer_id)
+        return False
+
+
+def work_once() -> int:
+    """One round: run due jobs and fire due timers. Returns how many were handled."""
+    lease = current_app.config["JOB_LEASE_SECONDS"]
+    handled = 0
+    for job in claim_jobs(BATCH, lease):
+        run_job(job)
+        handled += 1
+    for timer_id in claim_due_timers(BATCH, lease):
+        fire(timer_id)
+        handled += 1
+    return handled
+
+
+def drain(max_rounds: int = 1000) -> int:
+    """Work until nothing is due now. Returns the number of jobs and timers handled."""
+    total = 0
+    for _ in range(max_rounds):
+        handled = work_once()
+        if handled == 0:
+            return total
+        total += handled
+    raise RuntimeError("drain() did not settle; a process may loop through service tasks")
+
+
+class Worker:
+    """APScheduler-driven worker: wakes at the next due time, sweeps regularly."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.scheduler = BackgroundScheduler(timezone="UTC", job_defaults={
+            "coalesce": True, "max_instances": 1, "misfire_grace_time": None})
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        sweep = self.app.config["WORKER_SWEEP_SECONDS"]
+        self.scheduler.add_job(self.tick, "interval", seconds=sweep, id="sweep",
+                               next_run_time=utcnow())
+        self.scheduler.start()
+        log.info("worker started (sweep every %ss)", sweep)
+
+    def wake(self) -> None:
+        """Run a round now (called after commands that created jobs)."""
+        self.scheduler.add_job(self.tick, "date", run_date=utcnow(), id="wake", replace_existing=True)
+
+    def tick(self) -> None:
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
+            with self.app.app_context():
+                try:
+                    drain()
+                    due = next_wakeup()
+                finally:
+                    db.session.remove()
+            if due is not None:
+                run_date = max(due, utcnow()) + timedelta(milliseconds=5)
+                self.scheduler.add_job(self.tick, "date", run_date=run_date, id="wake",
+                                       replace_existing=True)
+        except Exception:  # keep the worker alive; the error is logged with its stack
+            log.exception("worker round failed")
+        finally:
+            self._lock.release()
+
+    def shutdown(self) -> None:
+        self.scheduler.shutdown(wait=False)

@@ -1,0 +1,104 @@
+"""Tiny BPMN documents for tests: one process, written inline so each test shows its diagram."""
+
+HEADER = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+    'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" '
+    'id="defs" targetNamespace="http://ticketflow.test">\n'
+)
+
+
+def bpmn(body: str, process_id: str = "tiny", extra: str = "") -> bytes:
+    """A definitions document with one executable process holding `body`."""
+    return (f'{HEADER}{extra}<bpmn:process id="{process_id}" isExecutable="true">\n{body}\n'
+            "</bpmn:process>\n</bpmn:definitions>\n").encode()
+
+
+def user_task_process(task_extensions: str = "", process_id: str = "tiny") -> bytes:
+    """start -> user task `do_it` -> end."""
+    return bpmn(f"""
+  <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+  <bpmn:userTask id="do_it" name="Do it">
+    <bpmn:extensionElements>{task_extensions}</bpmn:extensionElements>
+    <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+  </bpmn:userTask>
+  <bpmn:endEvent id="done"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="do_it"/>
+  <bpmn:sequenceFlow id="f2" sourceRef="do_it" targetRef="done"/>""", process_id)
+
+
+def service_task_process(operator: str, params: str = "", retries: int = 3, process_id: str = "svc") -> bytes:
+    """start -> service task `call` (operator) -> user task `after` -> end."""
+    return bpmn(f"""
+  <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+  <bpmn:serviceTask id="call" name="Call">
+    <bpmn:extensionElements>
+      <spiffworkflow:serviceTaskOperator id="{operator}" resultVariable="result">
+        <spiffworkflow:parameters>{params}</spiffworkflow:parameters>
+        <spiffworkflow:retry retries="{retries}" backoff_base="2"/>
+      </spiffworkflow:serviceTaskOperator>
+    </bpmn:extensionElements>
+    <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+  </bpmn:serviceTask>
+  <bpmn:userTask id="after" name="After"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing></bpmn:userTask>
+  <bpmn:endEvent id="done"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="call"/>
+  <bpmn:sequenceFlow id="f2" sourceRef="call" targetRef="after"/>
+  <bpmn:sequenceFlow id="f3" sourceRef="after" targetRef="done"/>""", process_id)
+
+
+def gateway_process(condition: str, process_id: str = "gw") -> bytes:
+    """start -> user task `decide` -> exclusive gateway (condition on flow `to_yes`) -> yes/no tasks."""
+    return bpmn(f"""
+  <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+  <bpmn:userTask id="decide" name="Decide"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
+  <bpmn:exclusiveGateway id="which" default="to_no"><bpmn:incoming>f2</bpmn:incoming>
+    <bpmn:outgoing>to_yes</bpmn:outgoing><bpmn:outgoing>to_no</bpmn:outgoing></bpmn:exclusiveGateway>
+  <bpmn:userTask id="yes" name="Yes"><bpmn:incoming>to_yes</bpmn:incoming><bpmn:outgoing>f5</bpmn:outgoing></bpmn:userTask>
+  <bpmn:userTask id="no" name="No"><bpmn:incoming>to_no</bpmn:incoming><bpmn:outgoing>f6</bpmn:outgoing></bpmn:userTask>
+  <bpmn:endEvent id="end_yes"><bpmn:incoming>f5</bpmn:incoming></bpmn:endEvent>
+  <bpmn:endEvent id="end_no"><bpmn:incoming>f6</bpmn:incoming></bpmn:endEvent>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="decide"/>
+  <bpmn:sequenceFlow id="f2" sourceRef="decide" targetRef="which"/>
+  <bpmn:sequenceFlow id="to_yes" sourceRef="which" targetRef="yes">
+    <bpmn:conditionExpression>{condition}</bpmn:conditionExpression></bpmn:sequenceFlow>
+  <bpmn:sequenceFlow id="to_no" sourceRef="which" targetRef="no"/>
+  <bpmn:sequenceFlow id="f5" sourceRef="yes" targetRef="end_yes"/>
+  <bpmn:sequenceFlow id="f6" sourceRef="no" targetRef="end_no"/>""", process_id)
+
+
+def timer_process(duration: str, process_id: str = "timed") -> bytes:
+    """start -> user task `work` with an interrupting boundary timer `sla` -> escalation task."""
+    return bpmn(f"""
+  <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+  <bpmn:userTask id="work" name="Work"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
+  <bpmn:boundaryEvent id="sla" name="SLA" attachedToRef="work">
+    <bpmn:outgoing>f3</bpmn:outgoing>
+    <bpmn:timerEventDefinition><bpmn:timeDuration>{duration}</bpmn:timeDuration></bpmn:timerEventDefinition>
+  </bpmn:boundaryEvent>
+  <bpmn:userTask id="escalated" name="Escalated"><bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing></bpmn:userTask>
+  <bpmn:endEvent id="done"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+  <bpmn:endEvent id="done_late"><bpmn:incoming>f4</bpmn:incoming></bpmn:endEvent>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="work"/>
+  <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="done"/>
+  <bpmn:sequenceFlow id="f3" sourceRef="sla" targetRef="escalated"/>
+  <bpmn:sequenceFlow id="f4" sourceRef="escalated" targetRef="done_late"/>""", process_id)
+
+
+def parallel_process(process_id: str = "par") -> bytes:
+    """start -> fork -> user tasks `left` and `right` -> join -> user task `after` -> end."""
+    return bpmn(f"""
+  <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+  <bpmn:parallelGateway id="fork"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing><bpmn:outgoing>f3</bpmn:outgoing></bpmn:parallelGateway>
+  <bpmn:userTask id="left" name="Left"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing></bpmn:userTask>
+  <bpmn:userTask id="right" name="Right"><bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f5</bpmn:outgoing></bpmn:userTask>
+  <bpmn:parallelGateway id="join"><bpmn:incoming>f4</bpmn:incoming><bpmn:incoming>f5</bpmn:incoming><bpmn:outgoing>f6</bpmn:outgoing></bpmn:parallelGateway>
+  <bpmn:userTask id="after" name="After"><bpmn:incoming>f6</bpmn:incoming><bpmn:outgoing>f7</bpmn:outgoing></bpmn:userTask>
+  <bpmn:endEvent id="done"><bpmn:incoming>f7</bpmn:incoming></bpmn:endEvent>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="fork"/>
+  <bpmn:sequenceFlow id="f2" sourceRef="fork" targetRef="left"/>
+  <bpmn:sequenceFlow id="f3" sourceRef="fork" targetRef="right"/>
+  <bpmn:sequenceFlow id="f4" sourceRef="left" targetRef="join"/>
+  <bpmn:sequenceFlow id="f5" sourceRef="right" targetRef="join"/>
+  <bpmn:sequenceFlow id="f6" sourceRef="join" targetRef="after"/>
+  <bpmn:sequenceFlow id="f7" sourceRef="after" targetRef="done"/>""", process_id)

@@ -1,0 +1,53 @@
+"""Factories for test rows: teams, agents, customers, tokens, deployed diagrams."""
+
+from pathlib import Path
+
+from app.api.auth import new_token
+from app.engine import deploy
+from app.extensions import db
+from app.models import Customer, Team, TeamMember, User
+
+ROOT = Path(__file__).resolve().parent.parent
+TEAMS = ("returns", "credit", "support", "customer-success")
+
+
+def make_team(key: str, strategy: str = "round_robin") -> Team:
+    team = db.session.execute(db.select(Team).where(Team.key == key)).scalar()
+    if team is None:
+        team = Team(key=key, name=key.title(), strategy=strategy)
+        db.session.add(team)
+        db.session.flush()
+    return team
+
+
+def make_user(username: str, role: str = "agent", teams: tuple[str, ...] = (), lead: bool = False) -> User:
+    user = User(username=username, name=username.title(), email=f"{username}@example.com", role=role)
+    db.session.add(user)
+    db.session.flush()
+    for key in teams:
+        db.session.add(TeamMember(team_id=make_team(key).id, user_id=user.id, is_lead=lead))
+    db.session.commit()
+    return user
+
+
+def make_customer(name: str = "Jane Doe", tier: str = "gold", tenure_months: int = 40,
+                  order_count: int = 85, on_time_payment_ratio: float = 0.98,
+                  open_balance: float = 0.0) -> Customer:
+    customer = Customer(name=name, email=f"{name.split()[0].lower()}@example.com", tier=tier,
+                        tenure_months=tenure_months, order_count=order_count,
+                        on_time_payment_ratio=on_time_payment_ratio, open_balance=open_balance)
+    db.session.add(customer)
+    db.session.commit()
+    return customer
+
+
+def token_for(user: User) -> str:
+    token = new_token(user)
+    db.session.commit()
+    return token
+
+
+def deploy_shipped(*keys: str):
+    """Deploy processes/<key>.bpmn for each key (all four ticket types when none given)."""
+    keys = keys or ("return", "credit", "general", "complaint")
+    return [deploy((ROOT / "processes" / f"{key}.bpmn").read_bytes(), actor="test")[0] for key in keys]
