@@ -5,6 +5,7 @@ problem by BPMN element id. Nothing of a rejected diagram is ever executed: expr
 only compiled by the safe checker, never evaluated with data.
 """
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -25,6 +26,8 @@ from app.engine.xmlsafety import UnsafeXml, document_kind, parse_xml, unsupporte
 FORM_PROPERTY = "formJsonSchemaFilename"
 UI_FORM_PROPERTY = "formUiSchemaFilename"
 MAX_TEXT_NODE = 20_000
+# An ISO-8601 date, duration or cycle written without quotes (timer values are expressions).
+UNQUOTED_TIMER = re.compile(r"R?\d*/?P[0-9YMWDTHS.,]+|\d{4}-\d{2}-\d{2}T[0-9:.+\-Z]+")
 
 
 @dataclass
@@ -142,12 +145,19 @@ def parse_bpmn(
     all_specs = [spec, *subprocess_specs.values()]
     for process_spec in all_specs:
         problems.extend(_check_tasks(process_spec, known_operators, load_form, parsed))
-    problems.extend(Problem(eid, msg) for eid, msg in lint_specs(spec, subprocess_specs))
+    flow_ids = _flow_ids(tree)
+    problems.extend(Problem(flow_ids.get(eid, eid), msg) for eid, msg in lint_specs(spec, subprocess_specs))
     if problems:
         raise DiagramRejected(problems)
     used = parser.get_dependencies()
     parsed.dmn_sources = {d: s for d, s in dmn_sources.items() if d in used}
     return parsed
+
+
+def _flow_ids(tree) -> dict[str, str]:
+    """'<source>-><target>' -> sequenceFlow id, so a condition's problem names its flow."""
+    return {f"{flow.get('sourceRef')}->{flow.get('targetRef')}": flow.get("id")
+            for flow in tree.getroot().iter("{*}sequenceFlow")}
 
 
 def _main_process_id(parser, tree) -> str:
@@ -183,6 +193,9 @@ def _check_tasks(process_spec, known_operators, load_form, parsed: ParsedDiagram
             elif prop == FORM_PROPERTY and isinstance(task_spec, StartEvent) and process_spec is parsed.spec:
                 parsed.start_form = name
         definition = getattr(task_spec, "event_definition", None)
+        if isinstance(definition, TimerEventDefinition) and UNQUOTED_TIMER.fullmatch(definition.expression.strip()):
+            problems.append(Problem(element_id, f"timer value {definition.expression.strip()} is read as an "
+                                                f'expression; quote it: "{definition.expression.strip()}"'))
         if isinstance(task_spec, StartEvent) and isinstance(definition, TimerEventDefinition) \
                 and process_spec is parsed.spec:
             problems.append(Problem(element_id, "timer start events are not supported; "

@@ -119,13 +119,31 @@ def _compile(source: str, mode: str) -> CompiledExpression:
     except (ValueError, MemoryError, RecursionError) as exc:
         failure.raise_(f"cannot parse: {exc.__class__.__name__}")
     _check_whitelist(tree, mode, limits, failure)
-    _dry_run_constants(tree, limits, failure)
+    function_refs = _function_references(tree)
+    _dry_run_constants(tree, function_refs, limits, failure)
+    data_names = {
+        node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and id(node) not in function_refs
+    }
+    functions = {node.id for node in ast.walk(tree) if id(node) in function_refs}
     tree = ast.fix_missing_locations(_GuardRewriter().visit(tree))
     code = compile(tree, "<string>", mode, dont_inherit=True, optimize=0)
-    names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
-    bindings = frozenset(names & (FUNCTIONS.keys() | GUARDS.keys()))
-    is_constant = mode == "eval" and not (names - FUNCTIONS.keys() - GUARDS.keys())
-    return CompiledExpression(source, mode, code, bindings, limits, is_constant)
+    guards = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and node.id in GUARDS}
+    is_constant = mode == "eval" and not data_names
+    return CompiledExpression(source, mode, code, frozenset(functions | guards), limits, is_constant)
+
+
+def _function_references(tree: ast.AST) -> set[int]:
+    """ids of the Name nodes that refer to a whitelisted function: callees and key= values.
+
+    Only these are bound to functions; any other use of a name like `round` reads task data,
+    so a data field that happens to share a function's name still works as a variable.
+    """
+    refs = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            candidates = [node.func, *(k.value for k in node.keywords if k.arg == "key")]
+            refs.update(id(c) for c in candidates if isinstance(c, ast.Name) and c.id in FUNCTIONS)
+    return refs
 
 
 class _Failure:
@@ -263,10 +281,10 @@ _CONSTANT_NODES = (
 _WORK_NODES = (ast.Call, ast.BinOp, ast.Subscript, ast.FormattedValue, ast.Starred)
 
 
-def _dry_run_constants(tree: ast.AST, limits: Limits, failure: _Failure) -> None:
+def _dry_run_constants(tree: ast.AST, function_refs: set[int], limits: Limits, failure: _Failure) -> None:
     """Evaluate each data-independent part through the guards, so bombs fail at deploy time."""
     roots: list[ast.AST] = []
-    _collect_constant_roots(tree, roots)
+    _collect_constant_roots(tree, function_refs, roots)
     if not roots:
         return
     deadline = None
@@ -285,12 +303,12 @@ def _dry_run_constants(tree: ast.AST, limits: Limits, failure: _Failure) -> None
             continue
 
 
-def _collect_constant_roots(node: ast.AST, roots: list[ast.AST]) -> bool:
+def _collect_constant_roots(node: ast.AST, function_refs: set[int], roots: list[ast.AST]) -> bool:
     """Whether `node` is data-independent; appends the largest such parts worth running."""
     children = [c for c in ast.iter_child_nodes(node) if not isinstance(c, _MARKER_NODES)]
-    results = [(child, _collect_constant_roots(child, roots)) for child in children]
+    results = [(child, _collect_constant_roots(child, function_refs, roots)) for child in children]
     if isinstance(node, ast.Name):
-        constant = isinstance(node.ctx, ast.Load) and node.id in FUNCTIONS
+        constant = id(node) in function_refs
     else:
         constant = isinstance(node, _CONSTANT_NODES) and all(r for _, r in results)
     if not constant:

@@ -54,6 +54,8 @@ def parse_xml(source: bytes) -> etree._ElementTree:
     Raises:
         UnsafeXml: malformed XML, or a DOCTYPE (DTDs and entities are never accepted).
     """
+    if b"<!DOCTYPE" in source or b"<!ENTITY" in source:
+        raise UnsafeXml("DOCTYPE declarations (DTDs, entities) are not allowed in diagrams")
     parser = etree.XMLParser(**_PARSER_OPTIONS)
     try:
         root = etree.fromstring(source, parser)

@@ -35,7 +35,7 @@ def start(process_id: str) -> BpmnWorkflow:
     """Start an instance; `round` comes with the start payload, so the branch head holds it."""
     parser = SpiffBpmnParser()
     parser.add_bpmn_file(str(DIAGRAMS / f"{process_id}.bpmn"))
-    workflow = BpmnWorkflow(parser.get_spec(process_id))
+    workflow = BpmnWorkflow(parser.get_spec(process_id), parser.get_subprocess_specs(process_id))
     workflow.task_tree.data.update(round=0)
     workflow.do_engine_steps()
     return workflow
@@ -64,12 +64,15 @@ class StoredInstance:
         return SERIALIZER.serialize_json(workflow)
 
 
+def all_tasks(workflow: BpmnWorkflow) -> Iterator[Task]:
+    """Every task of the instance and its sub-workflows, read from the dicts, not the tree."""
+    for wf in (workflow, *workflow.subprocesses.values()):
+        yield from wf.tasks.values()
+
+
 def find(workflow: BpmnWorkflow, spec_name: str, state: int) -> Task | None:
-    """Find a task by scanning the dict: the engine's own iterators break on deep trees."""
-    return next(
-        (t for t in workflow.tasks.values() if t.task_spec.name == spec_name and t.state == state),
-        None,
-    )
+    """Find a task without the engine's iterators, which break on deep trees."""
+    return next((t for t in all_tasks(workflow) if t.task_spec.name == spec_name and t.state == state), None)
 
 
 def complete_review(decision: str, **data) -> Command:
@@ -90,6 +93,11 @@ def deliver_reply(payload) -> Command:
     return command
 
 
+def escalate(workflow: BpmnWorkflow) -> None:
+    workflow.send_event(BpmnEvent(MessageEventDefinition("escalate"), {}))
+    workflow.do_engine_steps()
+
+
 def fire_timer(spec_name: str) -> Command:
     def command(workflow: BpmnWorkflow) -> None:
         find(workflow, spec_name, TaskState.WAITING).internal_data["event_value"] = PAST
@@ -108,9 +116,7 @@ def run_loop(stored: StoredInstance, passes: int) -> Iterator[tuple[int, BpmnWor
 
 def observe(workflow: BpmnWorkflow) -> tuple:
     """What a user or the server can see of an instance, independent of task ids."""
-    live = sorted(
-        (t.task_spec.name, t.state) for t in workflow.tasks.values() if t.has_state(TaskState.NOT_FINISHED_MASK)
-    )
+    live = sorted((t.task_spec.name, t.state) for t in all_tasks(workflow) if t.has_state(TaskState.NOT_FINISHED_MASK))
     ready = sorted(
         (t.task_spec.name, json.dumps(t.data, sort_keys=True)) for t in workflow.get_tasks(state=TaskState.READY)
     )
@@ -161,8 +167,10 @@ def test_loop_grows_without_compaction():
         # The unrolled parallel join costs passes^3 (is_descendant_of per instance and level).
         ("compaction_rich", 21, 30, fire_timer("sla_timer"), RICH_MAX_TASKS),
         ("compaction_rich", 22, 30, complete_review("done", note="closing"), RICH_MAX_TASKS),
+        ("compaction_round", 31, 40, complete_review("done"), MAX_TASKS),
+        ("compaction_nested", 41, 40, fire_timer("sla_timer"), MAX_TASKS * 2),
     ],
-    ids=["loop-done", "loop-timeout", "rich-timeout", "rich-done"],
+    ids=["loop-done", "loop-timeout", "rich-timeout", "rich-done", "round-done", "nested-timeout"],
 )
 def test_compacted_instance_behaves_like_the_unrolled_engine(
     process_id, seed, passes, ending, max_tasks, deep_recursion
@@ -183,6 +191,8 @@ def test_compacted_instance_behaves_like_the_unrolled_engine(
             choices = [complete_review("more_info", note=rng.random())] * 3
             if find(unrolled, "reminder_timer", TaskState.WAITING) is not None:
                 choices.append(fire_timer("reminder_timer"))
+            if "escalation" in unrolled.spec.task_specs:
+                choices.append(escalate)
             command = rng.choice(choices)
         command(unrolled)
         compacted = stored.run(command)
