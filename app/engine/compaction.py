@@ -15,13 +15,14 @@ The caller must:
   from the instance for good (no `task_removed_event` is fired);
 * only name kept tasks afterwards (resets, UI links and undo cannot target removed ones).
 
-Only the subtree under the anchor is left untouched; this module reads and writes engine
-internals (`Task._parent`, `Task._children`, `wf.tasks`, `wf.subprocesses`, `wf.event_manager`,
-`wf.last_task`), so SpiffWorkflow is pinned and the lockstep tests must pass on every upgrade.
+This module reads and writes engine internals (`Task._parent`, `Task._children`, `wf.tasks`,
+`wf.subprocesses`, `wf.event_manager`, `wf.last_task`): SpiffWorkflow is pinned, and the
+lockstep tests in tests/engine/test_compaction.py must pass on every upgrade.
 """
 
+import logging
+from collections.abc import Iterable
 from copy import deepcopy
-from typing import Iterable
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -31,6 +32,8 @@ from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
+
+log = logging.getLogger(__name__)
 
 
 def compact(workflow: BpmnWorkflow) -> list[Task]:
@@ -133,17 +136,22 @@ def _splice(top: BpmnWorkflow, wf: BpmnBaseWorkflow, head: Task, anchor_path: li
     outside = _subtree_ids(tasks, head.id, stop=anchor.id)
     outside.remove(head.id)
 
-    keep_roots = [tasks[tid]._parent for tid in outside if tid in tasks and _is_floating_end_join(tasks[tid])]
-    copies = [tasks[tid] for tid in outside if _is_end_join_copy(tasks[tid])]
+    keep_roots = [tasks[tid]._parent for tid in outside if _is_floating_end_join(tasks[tid])]
+    # The engine merges finished EndJoin copies oldest first (`UnstructuredJoin._run_hook`).
+    copies = sorted((tasks[tid] for tid in outside if _is_end_join_copy(tasks[tid])), key=_changed_at)
     if copies:
-        keep_roots.append(_fold_end_join_copies(copies))
+        keep_roots.append(copies[-1]._parent)
     kept = set()
     for root_id in keep_roots:
         kept |= _subtree_ids(tasks, root_id)
     doomed = [tid for tid in tasks if tid in outside and tid not in kept]
     if set(keep_roots) & set(anchor_path) or any(_is_live(tasks[tid]) for tid in doomed):
-        return []  # the tree has a shape this algorithm does not know: leave it alone
+        # A shape this algorithm does not know: leave the branch as it is rather than guess.
+        log.warning("compaction skipped branch %s of %s: live task outside the anchor", head.id, wf.spec.name)
+        return []
 
+    if len(copies) > 1:
+        _fold_end_join_copies(copies)
     order = {tid: index for index, tid in enumerate(tasks) if tid in kept}
     children = [anchor.id if cid == first else cid for cid in head._children if cid == first or cid in kept]
     children += sorted((rid for rid in keep_roots if rid not in children), key=order.__getitem__)
@@ -167,21 +175,22 @@ def _drop_ended_branch(top: BpmnWorkflow, wf: BpmnBaseWorkflow, head: Task) -> l
     return _delete(top, wf, [tid for tid in wf.tasks if tid in branch])
 
 
-def _fold_end_join_copies(copies: list[Task]) -> UUID:
-    """Fold cancelled EndJoin copies into the newest one and return its end event's id.
+def _fold_end_join_copies(copies: list[Task]) -> None:
+    """Fold finished EndJoin copies (oldest first) into the newest one, which alone is kept.
 
     The EndJoin that finally runs merges the parent data of every finished copy, oldest first
-    (`UnstructuredJoin._run_hook`). Merging the older parents' data into the newest parent, in
-    that order, gives the same result with one copy.
+    (`UnstructuredJoin._run_hook`). Merging the parents' data into the newest parent in that
+    order gives the same result with one copy (exact for scalars and dicts; lists go through
+    `DeepMerge.merge_array`).
     """
-    ordered = sorted(copies, key=lambda task: task.last_state_change)
-    newest = ordered[-1]
-    if len(ordered) > 1:
-        folded: dict = {}
-        for copy in ordered:
-            DeepMerge.merge(folded, deepcopy(copy.parent.data))
-        newest.parent.data = folded
-    return newest._parent
+    folded: dict = {}
+    for copy in copies:
+        DeepMerge.merge(folded, deepcopy(copy.parent.data))
+    copies[-1].parent.data = folded
+
+
+def _changed_at(task: Task) -> float:
+    return task.last_state_change
 
 
 def _delete(top: BpmnWorkflow, wf: BpmnBaseWorkflow, task_ids: Iterable[UUID]) -> list[Task]:

@@ -371,7 +371,9 @@ class _GuardRewriter(ast.NodeTransformer):
         statements = [
             ast.Assign(targets=[ast.Name(id=obj, ctx=ast.Store())], value=target.value),
             ast.Assign(targets=[ast.Name(id=key, ctx=ast.Store())], value=target.slice),
-            ast.Assign(targets=[item(ast.Store())], value=_binop(item(ast.Load()), node.op, node.value, node)),
+            ast.Assign(
+                targets=[item(ast.Store())], value=_binop(item(ast.Load()), node.op, node.value, node)
+            ),
         ]
         return [ast.copy_location(s, node) for s in statements]
 
@@ -391,7 +393,7 @@ class _GuardRewriter(ast.NodeTransformer):
         self.generic_visit(node)
         node.values = [
             _guard_call("_star", [value], value) if key is None else value
-            for key, value in zip(node.keys, node.values)
+            for key, value in zip(node.keys, node.values, strict=True)
         ]
         return node
 

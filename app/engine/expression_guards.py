@@ -68,9 +68,7 @@ _METHOD_NAMES = {
     tuple: "index count",
 }
 METHODS: dict[tuple[type, str], Any] = {
-    (base, name): getattr(base, name)
-    for base, names in _METHOD_NAMES.items()
-    for name in names.split()
+    (base, name): getattr(base, name) for base, names in _METHOD_NAMES.items() for name in names.split()
 }
 METHOD_NAMES = frozenset(name for _, name in METHODS)
 MUTATING_METHODS = frozenset(
@@ -87,8 +85,7 @@ _GROWING = frozenset("append extend insert setdefault update add".split())
 FUNCTIONS = {
     name: f"fn_{name}"
     for name in (
-        "len min max round sum any all str int float bool abs sorted "
-        "range list dict set tuple enumerate zip"
+        "len min max round sum any all str int float bool abs sorted range list dict set tuple enumerate zip"
     ).split()
 }
 # Name inserted by the rewrite -> Budget method. All start with "_", which user code cannot use.

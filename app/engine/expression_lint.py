@@ -19,9 +19,9 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask, StandardLoopTask
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
+from SpiffWorkflow.specs.MultiChoice import MultiChoice
 from SpiffWorkflow.spiff.specs.event_definitions import SpiffItemAwareEventDefinition
 from SpiffWorkflow.spiff.specs.mixins.service_task import ServiceTask
-from SpiffWorkflow.specs.MultiChoice import MultiChoice
 
 from app.engine.expression_compiler import compile_safe
 from app.engine.expression_guards import EXPRESSION_LIMITS, ExpressionError
@@ -99,8 +99,9 @@ def iter_expression_slots(spec, subprocess_specs: dict) -> Iterator[ExpressionSl
     """
     for process in [spec, *subprocess_specs.values()]:
         if isinstance(process, AdHocSubprocessSpec) and process.completion_condition:
-            yield ExpressionSlot(process.name, "ad-hoc completion condition", "eval",
-                                 process.completion_condition)
+            yield ExpressionSlot(
+                process.name, "ad-hoc completion condition", "eval", process.completion_condition
+            )
         for task_spec in process.task_specs.values():
             yield from _task_slots(task_spec)
 
@@ -111,8 +112,9 @@ def _task_slots(task_spec) -> Iterator[ExpressionSlot]:
         for condition, target in task_spec.cond_task_specs:
             if condition is not None:
                 target_id = target.removesuffix(".BoundaryEventSplit")
-                yield ExpressionSlot(f"{element_id}->{target_id}", "sequenceFlow condition",
-                                     "eval", condition.args[0])
+                yield ExpressionSlot(
+                    f"{element_id}->{target_id}", "sequenceFlow condition", "eval", condition.args[0]
+                )
     if isinstance(task_spec, ScriptTask):
         yield ExpressionSlot(element_id, "script", "exec", task_spec.script)
     for attribute, kind in (("prescript", "preScript"), ("postscript", "postScript")):
@@ -152,11 +154,11 @@ def _event_slots(element_id: str, definition) -> Iterator[ExpressionSlot]:
         if expression is not None:
             yield ExpressionSlot(element_id, "message payload", "eval", expression)
         for prop in definition.correlation_properties:
-            yield ExpressionSlot(element_id, f"correlation '{prop.name}'", "eval",
-                                 prop.retrieval_expression)
+            yield ExpressionSlot(element_id, f"correlation '{prop.name}'", "eval", prop.retrieval_expression)
         for prop in getattr(definition, "process_correlations", []):
-            yield ExpressionSlot(element_id, f"process correlation '{prop.name}'", "eval",
-                                 prop.retrieval_expression)
+            yield ExpressionSlot(
+                element_id, f"process correlation '{prop.name}'", "eval", prop.retrieval_expression
+            )
     elif isinstance(definition, SpiffItemAwareEventDefinition) and definition.expression is not None:
         yield ExpressionSlot(element_id, "payload expression", "eval", definition.expression)
 

@@ -203,9 +203,7 @@ def timer_kind_for(task: Any, expression: str) -> str | None:
     """
     definition = getattr(task.task_spec, "event_definition", None)
     definitions = (
-        definition.event_definitions
-        if isinstance(definition, MultipleEventDefinition)
-        else [definition]
+        definition.event_definitions if isinstance(definition, MultipleEventDefinition) else [definition]
     )
     for item in definitions:
         kind = TIMER_KINDS.get(type(item))

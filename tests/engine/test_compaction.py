@@ -116,9 +116,12 @@ def run_loop(stored: StoredInstance, passes: int) -> Iterator[tuple[int, BpmnWor
 
 def observe(workflow: BpmnWorkflow) -> tuple:
     """What a user or the server can see of an instance, independent of task ids."""
-    live = sorted((t.task_spec.name, t.state) for t in all_tasks(workflow) if t.has_state(TaskState.NOT_FINISHED_MASK))
+    live = sorted(
+        (t.task_spec.name, t.state) for t in all_tasks(workflow) if t.has_state(TaskState.NOT_FINISHED_MASK)
+    )
     ready = sorted(
-        (t.task_spec.name, json.dumps(t.data, sort_keys=True)) for t in workflow.get_tasks(state=TaskState.READY)
+        (t.task_spec.name, json.dumps(t.data, sort_keys=True))
+        for t in workflow.get_tasks(state=TaskState.READY)
     )
     return live, ready, workflow.is_completed(), json.dumps(workflow.data, sort_keys=True)
 
@@ -146,7 +149,12 @@ def test_loop_stays_small_and_flat_for_300_passes_with_compaction():
 
     workflow = stored.run(complete_review("done"))
     assert workflow.is_completed()
-    assert workflow.data == {"round": 301, "status": "new", "reply": {"text": "reply 300"}, "decision": "done"}
+    assert workflow.data == {
+        "round": 301,
+        "status": "new",
+        "reply": {"text": "reply 300"},
+        "decision": "done",
+    }
 
 
 def test_loop_grows_without_compaction():
@@ -183,7 +191,9 @@ def test_compacted_instance_behaves_like_the_unrolled_engine(
     while not unrolled.is_completed():
         if find(unrolled, "wait_reply", TaskState.WAITING) is not None:
             replies += 1
-            payload = rng.choice([f"text {replies}", {"text": replies, "tags": ["a", f"t{replies % 3}"]}, None])
+            payload = rng.choice(
+                [f"text {replies}", {"text": replies, "tags": ["a", f"t{replies % 3}"]}, None]
+            )
             command = deliver_reply(payload)
         elif replies >= passes:
             command = ending
@@ -203,30 +213,36 @@ def test_compacted_instance_behaves_like_the_unrolled_engine(
     assert tree_stats(unrolled)["tasks"] > max_tasks * 5
 
 
-def test_compaction_deletes_only_finished_history_and_leaves_no_trace():
-    workflow = start("compaction_rich")
+@pytest.mark.parametrize("process_id", ["compaction_rich", "compaction_round"])
+def test_compaction_deletes_only_finished_history_and_leaves_no_trace(process_id):
+    workflow = start(process_id)
     for n in range(5):
-        fire_timer("reminder_timer")(workflow)
+        if process_id == "compaction_rich":
+            fire_timer("reminder_timer")(workflow)
+            escalate(workflow)
         complete_review("more_info")(workflow)
         deliver_reply(f"reply {n}")(workflow)
-    fire_timer("reminder_timer")(workflow)
     workflow.last_task = find(workflow, "init", TaskState.COMPLETED)  # as a reset can leave it
-    before = {t.id: (t.state, deepcopy(t.data)) for t in workflow.tasks.values()}
+    before = {t.id: (t.state, deepcopy(t.data)) for t in all_tasks(workflow)}
     live = [tid for tid, (state, _) in before.items() if state & TaskState.NOT_FINISHED_MASK]
+    assert len(workflow.subprocesses) == 5 + (process_id == "compaction_round")
 
     removed = {t.id for t in compact(workflow)}
 
+    kept = {t.id: t for t in all_tasks(workflow)}
     assert removed and all(before[tid][0] & TaskState.FINISHED_MASK for tid in removed)
-    assert all(workflow.tasks[tid].state == before[tid][0] and workflow.tasks[tid].data == before[tid][1] for tid in live)
-    assert removed.isdisjoint(workflow.tasks)
+    assert removed | set(kept) == set(before) and removed.isdisjoint(kept)
+    assert all((kept[tid].state, kept[tid].data) == before[tid] for tid in live)
     assert removed.isdisjoint(workflow.event_manager.tasks)
-    assert removed.isdisjoint(workflow.subprocesses)
+    assert removed.isdisjoint(workflow.subprocesses) and set(workflow.subprocesses) <= set(kept)
+    assert len(workflow.subprocesses) <= 1
     assert workflow.last_task is None
-    position = {tid: index for index, tid in enumerate(workflow.tasks)}
-    for task in workflow.tasks.values():
-        if task is not workflow.task_tree:
-            assert position[task._parent] < position[task.id]
-            assert task.id in workflow.tasks[task._parent]._children
+    for wf in (workflow, *workflow.subprocesses.values()):
+        position = {tid: index for index, tid in enumerate(wf.tasks)}
+        for task in wf.tasks.values():
+            if task is not wf.task_tree:
+                assert position[task._parent] < position[task.id]
+                assert task.id in wf.tasks[task._parent]._children
     blob = SERIALIZER.serialize_json(workflow)
     assert SERIALIZER.serialize_json(SERIALIZER.deserialize_json(blob)) == blob
 
@@ -267,4 +283,9 @@ def test_deep_instance_is_rescued_by_one_compaction(deep_recursion):
     assert review.data["round"] == 151 and review.data["reply"] == {"text": "reply 151"}
     workflow = stored.run(complete_review("done"))
     assert workflow.is_completed()
-    assert workflow.data == {"round": 152, "status": "new", "reply": {"text": "reply 151"}, "decision": "done"}
+    assert workflow.data == {
+        "round": 152,
+        "status": "new",
+        "reply": {"text": "reply 151"},
+        "decision": "done",
+    }
