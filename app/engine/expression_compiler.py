@@ -9,46 +9,32 @@ from __future__ import annotations
 
 import ast
 import copy
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from types import CodeType
 
-from app.engine.expression_guards import (
+from app.engine.expression_guards import Budget
+from app.engine.expression_policy import (
+    BINOP_GUARDS,
+    CONSTANT_TYPES,
+    CONVERSION_STR,
     EXPRESSION_LIMITS,
+    EXPRESSION_NODES,
+    FORMAT_SPEC,
     FUNCTIONS,
     GUARDS,
+    MARKER_NODES,
     METHOD_NAMES,
     MUTATING_METHODS,
+    PLAIN_BINOPS,
     SCRIPT_LIMITS,
-    Budget,
+    SCRIPT_NODES,
+    UNARY_OPS,
     ExpressionError,
     Limits,
 )
 
 MODES = {"eval": EXPRESSION_LIMITS, "exec": SCRIPT_LIMITS}
-
-_EXPRESSION_NODES = (
-    ast.Expression, ast.BoolOp, ast.BinOp, ast.UnaryOp, ast.Compare, ast.IfExp, ast.Call,
-    ast.keyword, ast.Name, ast.Constant, ast.List, ast.Tuple, ast.Dict, ast.Set, ast.Subscript,
-    ast.Slice, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.comprehension,
-    ast.JoinedStr, ast.FormattedValue, ast.Starred, ast.Attribute,
-)  # fmt: skip
-_SCRIPT_NODES = _EXPRESSION_NODES + (
-    ast.Module, ast.Assign, ast.AugAssign, ast.Expr, ast.If, ast.For, ast.While, ast.Break,
-    ast.Continue, ast.Pass, ast.Delete, ast.Assert,
-)  # fmt: skip
-# Operator and context nodes are checked by their parent and not counted.
-_MARKER_NODES = (ast.expr_context, ast.operator, ast.boolop, ast.cmpop, ast.unaryop)
-_BINOP_GUARDS = {
-    ast.Add: "_add", ast.Mult: "_mul", ast.Pow: "_pow", ast.Mod: "_mod",
-    ast.Sub: "_sub", ast.BitOr: "_or", ast.BitAnd: "_and", ast.BitXor: "_xor",
-}  # fmt: skip
-_PLAIN_BINOPS = (ast.Div, ast.FloorDiv)
-_UNARY_OPS = (ast.Not, ast.USub, ast.UAdd)
-_CONSTANT_TYPES = (str, int, float, bool, type(None))
-_FORMAT_SPEC = re.compile(r"[<>^]?[+\- ]?,?\d{0,2}(\.\d{1,2})?[sdfeg%]?")
-_CONVERSION_STR = ord("s")
 
 
 @dataclass(frozen=True)
@@ -168,12 +154,12 @@ def shorten(source: str) -> str:
 
 def _check_whitelist(tree: ast.AST, mode: str, limits: Limits, failure: _Failure) -> None:
     """Walk the tree iteratively (last statement first) and refuse anything not whitelisted."""
-    allowed = _SCRIPT_NODES if mode == "exec" else _EXPRESSION_NODES
+    allowed = SCRIPT_NODES if mode == "exec" else EXPRESSION_NODES
     count = 0
     stack: list[tuple[ast.AST, int, ast.AST]] = [(tree, 0, tree)]
     while stack:
         node, depth, located = stack.pop()
-        if isinstance(node, _MARKER_NODES):
+        if isinstance(node, MARKER_NODES):
             continue
         if hasattr(node, "lineno"):
             located = node
@@ -194,7 +180,7 @@ def _check_node(node: ast.AST, mode: str) -> tuple[str | None, list[ast.AST]]:
     """One node's own rule; returns (problem or None, children still to check)."""
     children = list(ast.iter_child_nodes(node))
     if isinstance(node, ast.Constant):
-        if not isinstance(node.value, _CONSTANT_TYPES):
+        if not isinstance(node.value, CONSTANT_TYPES):
             return f"{type(node.value).__name__} constant is not allowed", []
         if isinstance(node.value, int) and node.value.bit_length() > EXPRESSION_LIMITS.max_int_bits:
             return "integer constant is too large", []
@@ -208,10 +194,10 @@ def _check_node(node: ast.AST, mode: str) -> tuple[str | None, list[ast.AST]]:
     elif isinstance(node, ast.Call):
         return _check_call(node, mode)
     elif isinstance(node, (ast.BinOp, ast.AugAssign)):
-        if not isinstance(node.op, (*_BINOP_GUARDS, *_PLAIN_BINOPS)):
+        if not isinstance(node.op, (*BINOP_GUARDS, *PLAIN_BINOPS)):
             return f"{type(node.op).__name__} is not allowed", []
     elif isinstance(node, ast.UnaryOp):
-        if not isinstance(node.op, _UNARY_OPS):
+        if not isinstance(node.op, UNARY_OPS):
             return f"{type(node.op).__name__} is not allowed", []
     elif isinstance(node, ast.comprehension):
         if node.is_async:
@@ -223,7 +209,7 @@ def _check_node(node: ast.AST, mode: str) -> tuple[str | None, list[ast.AST]]:
         if not isinstance(node.ctx, ast.Load) and isinstance(node.slice, ast.Slice):
             return "slice assignment is not allowed", []
     elif isinstance(node, ast.FormattedValue):
-        if node.conversion not in (-1, _CONVERSION_STR):
+        if node.conversion not in (-1, CONVERSION_STR):
             return f"f-string conversion '!{chr(node.conversion)}' is not allowed", []
         if node.format_spec is not None and not _short_format_spec(node.format_spec):
             return "f-string format spec must be a short constant like '.2f'", []
@@ -268,7 +254,7 @@ def _short_format_spec(spec: ast.AST) -> bool:
     parts = spec.values
     if not all(isinstance(p, ast.Constant) and isinstance(p.value, str) for p in parts):
         return False
-    return _FORMAT_SPEC.fullmatch("".join(p.value for p in parts)) is not None
+    return FORMAT_SPEC.fullmatch("".join(p.value for p in parts)) is not None
 
 
 # -- constant dry run ------------------------------------------------------------------------
@@ -305,7 +291,7 @@ def _dry_run_constants(tree: ast.AST, function_refs: set[int], limits: Limits, f
 
 def _collect_constant_roots(node: ast.AST, function_refs: set[int], roots: list[ast.AST]) -> bool:
     """Whether `node` is data-independent; appends the largest such parts worth running."""
-    children = [c for c in ast.iter_child_nodes(node) if not isinstance(c, _MARKER_NODES)]
+    children = [c for c in ast.iter_child_nodes(node) if not isinstance(c, MARKER_NODES)]
     results = [(child, _collect_constant_roots(child, function_refs, roots)) for child in children]
     if isinstance(node, ast.Name):
         constant = id(node) in function_refs
@@ -340,7 +326,7 @@ def _guard_call(name: str, args: list[ast.expr], at: ast.AST, keywords=()) -> as
 
 
 def _binop(left: ast.expr, op: ast.operator, right: ast.expr, at: ast.AST) -> ast.expr:
-    guard = _BINOP_GUARDS.get(type(op))
+    guard = BINOP_GUARDS.get(type(op))
     if guard is None:
         return ast.copy_location(ast.BinOp(left=left, op=op, right=right), at)
     return _guard_call(guard, [left, right], at)

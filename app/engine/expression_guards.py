@@ -1,4 +1,4 @@
-"""Run-time half of safe expressions: limits, budgets, guards and the whitelisted callables.
+"""Run-time half of safe expressions: budgets, guards, whitelisted callables, value checks.
 
 The compiler (`expression_compiler`) rewrites diagram code so that every operation that can
 grow memory or burn CPU calls a guard, and every loop iteration calls `_tick()`. Each evaluation
@@ -13,97 +13,29 @@ import itertools
 import math
 import time
 from collections.abc import Iterable, Sized
-from dataclasses import dataclass
 from typing import Any
 
-
-class ExpressionError(ValueError):
-    """A diagram expression or script is not allowed, or failed a safety check."""
-
-
-class ExpressionLimitError(ExpressionError):
-    """A run-time guard stopped an expression or script (budget, size or time)."""
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Static and run-time bounds for one kind of code (expression or script)."""
-
-    kind: str
-    max_source: int
-    max_nodes: int
-    seconds: float
-    max_depth: int = 40
-    max_ops: int = 100_000
-    max_alloc: int = 2_000_000
-    max_len: int = 100_000
-    max_int_bits: int = 4096
-
-
-EXPRESSION_LIMITS = Limits(kind="expression", max_source=2_000, max_nodes=400, seconds=0.05)
-SCRIPT_LIMITS = Limits(kind="script", max_source=20_000, max_nodes=4_000, seconds=0.5)
-
-MAX_VALUE_NODES = 50_000
-MAX_VALUE_DEPTH = 32
-# One operation of the budget stands for this many elements handled inside a builtin.
-ELEMENTS_PER_OP = 1_000
-MAX_ROUND_DIGITS = 20
+from app.engine.expression_policy import (
+    ELEMENTS_PER_OP,
+    FRESH_RESULT_METHODS,
+    FUNCTIONS,
+    GROWING_METHODS,
+    GUARDS,
+    MAX_ROUND_DIGITS,
+    MAX_VALUE_DEPTH,
+    MAX_VALUE_NODES,
+    METHOD_TABLE,
+    METHODS,
+    ExpressionError,
+    ExpressionLimitError,
+    Limits,
+)
 
 _SEQUENCES = (str, list, tuple)
 _CONTAINERS = (list, tuple, dict, set, frozenset)
 _SCALARS = (str, int, float, bool, type(None))
 _MISSING = object()
-
-# Methods user code may call, by base type. Mutating ones are refused in expressions at compile
-# time, so a gateway condition can never change task data.
-_METHOD_NAMES = {
-    str: (
-        "lower upper strip lstrip rstrip startswith endswith split rsplit splitlines title "
-        "capitalize casefold isdigit isalpha isalnum isspace isnumeric isdecimal islower "
-        "isupper find rfind index count partition rpartition join replace"
-    ),
-    dict: "get keys values items copy pop setdefault update clear",
-    list: "append extend insert pop remove index count copy reverse sort clear",
-    set: "add discard union intersection difference issubset issuperset copy",
-    tuple: "index count",
-}
-METHODS: dict[tuple[type, str], Any] = {
-    (base, name): getattr(base, name) for base, names in _METHOD_NAMES.items() for name in names.split()
-}
-METHOD_NAMES = frozenset(name for _, name in METHODS)
-MUTATING_METHODS = frozenset(
-    "append extend insert pop remove reverse sort clear setdefault update add discard".split()
-)
-# Methods that return a new string or container whose size must be charged.
-_FRESH_RESULT = frozenset(
-    "lower upper strip lstrip rstrip split rsplit splitlines title capitalize casefold "
-    "partition rpartition copy union intersection difference".split()
-)
-_GROWING = frozenset("append extend insert setdefault update add".split())
-
-# Name visible to user code -> Budget method implementing it.
-FUNCTIONS = {
-    name: f"fn_{name}"
-    for name in (
-        "len min max round sum any all str int float bool abs sorted range list dict set tuple enumerate zip"
-    ).split()
-}
-# Name inserted by the rewrite -> Budget method. All start with "_", which user code cannot use.
-GUARDS = {
-    "_tick": "tick",
-    "_add": "add",
-    "_mul": "mul",
-    "_pow": "pow",
-    "_mod": "mod",
-    "_sub": "sub",
-    "_or": "or_",
-    "_and": "and_",
-    "_xor": "xor",
-    "_m": "method",
-    "_fmt": "fmt",
-    "_star": "star",
-    "_slice": "slice",
-}
+_BINDABLE = {**FUNCTIONS, **GUARDS}
 
 _dispatch_cache: dict[tuple[type, str], Any] = {}
 
@@ -114,7 +46,7 @@ def _method_for(tp: type, name: str) -> Any:
         found = None
         for base in tp.__mro__:
             found = METHODS.get((base, name))
-            if found is not None or base in _METHOD_NAMES:
+            if found is not None or base in METHOD_TABLE:
                 break
         _dispatch_cache[key] = found
     return _dispatch_cache[key]
@@ -142,8 +74,7 @@ class Budget:
 
     def bindings(self, names: Iterable[str]) -> dict[str, Any]:
         """The bound guards and functions for `names` (the ones the compiled code refers to)."""
-        table = {**FUNCTIONS, **GUARDS}
-        return {name: getattr(self, table[name]) for name in names if name in table}
+        return {name: getattr(self, _BINDABLE[name]) for name in names if name in _BINDABLE}
 
     # -- accounting ------------------------------------------------------------------------
 
@@ -288,9 +219,9 @@ class Budget:
             self._work(len(obj))
         before = len(obj)
         result = func(obj, *args, **kwargs)
-        if name in _FRESH_RESULT and isinstance(result, (*_CONTAINERS, str)):
+        if name in FRESH_RESULT_METHODS and isinstance(result, (*_CONTAINERS, str)):
             self._grow(len(result))
-        elif name in _GROWING and len(obj) > before:
+        elif name in GROWING_METHODS and len(obj) > before:
             if len(obj) > self._limits.max_len:
                 raise ExpressionLimitError(f"result of {len(obj)} elements exceeds {self._limits.max_len}")
             self._grow(len(obj) - before)

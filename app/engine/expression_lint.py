@@ -24,7 +24,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import SpiffItemAwareEventDefin
 from SpiffWorkflow.spiff.specs.mixins.service_task import ServiceTask
 
 from app.engine.expression_compiler import compile_safe
-from app.engine.expression_guards import EXPRESSION_LIMITS, ExpressionError
+from app.engine.expression_policy import EXPRESSION_LIMITS, ExpressionError
 from app.engine.expression_runtime import TIMER_KINDS, check_timer_value, evaluate_safe
 
 # DMNEngine.evaluate replaces '?' outside quotes with the input value; same pattern as 3.2.0.

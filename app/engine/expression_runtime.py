@@ -20,7 +20,8 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 )
 
 from app.engine.expression_compiler import CompiledExpression, compile_safe, shorten
-from app.engine.expression_guards import FUNCTIONS, Budget, ExpressionError, check_value
+from app.engine.expression_guards import Budget, check_value
+from app.engine.expression_policy import FUNCTIONS, ExpressionError
 
 MAX_TIMER_MONTHS = 120
 MIN_CYCLE_SECONDS = 60

@@ -7,6 +7,7 @@ and some call sites reach the environment directly. `SafeEnvironment` replaces t
 on a diagram at deploy time.
 
 The pieces live in:
+    expression_policy: limits, allowed syntax, functions and methods, the exceptions.
     expression_compiler: parse, whitelist, constant dry run, guard rewrite (`compile_safe`).
     expression_guards: budgets, guards, whitelisted functions, result checks.
     expression_runtime: `evaluate_safe`, `execute_safe`, timer value checks.
@@ -23,7 +24,9 @@ from typing import Any
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
 from app.engine.expression_compiler import CompiledExpression, compile_safe
-from app.engine.expression_guards import (
+from app.engine.expression_guards import check_value
+from app.engine.expression_lint import ExpressionSlot, iter_expression_slots, lint_specs
+from app.engine.expression_policy import (
     EXPRESSION_LIMITS,
     FUNCTIONS,
     METHOD_NAMES,
@@ -31,9 +34,7 @@ from app.engine.expression_guards import (
     ExpressionError,
     ExpressionLimitError,
     Limits,
-    check_value,
 )
-from app.engine.expression_lint import ExpressionSlot, iter_expression_slots, lint_specs
 from app.engine.expression_runtime import (
     check_timer_value,
     evaluate_safe,
