@@ -14,12 +14,13 @@ class Sample:
     """Durations (seconds) of calls of one operation, and the wall time they took together."""
 
     durations: list[float] = field(default_factory=list)
-    wall: float | None = None  # set when calls overlap (concurrent clients)
+    wall: float | None = None  # set when calls overlap (concurrent clients) or were not timed one by one
+    calls: int | None = None  # set when only the total was timed (no median, no p95)
     errors: Counter = field(default_factory=Counter)
 
     @property
     def count(self) -> int:
-        return len(self.durations)
+        return self.calls if self.calls is not None else len(self.durations)
 
     @property
     def per_second(self) -> float:
@@ -28,11 +29,15 @@ class Sample:
         return self.count / elapsed if elapsed else 0.0
 
     @property
-    def median_ms(self) -> float:
-        return statistics.median(self.durations) * 1000 if self.durations else 0.0
+    def mean_ms(self) -> float:
+        return 1000 / self.per_second if self.per_second else 0.0
 
     @property
-    def p95_ms(self) -> float:
+    def median_ms(self) -> float | None:
+        return statistics.median(self.durations) * 1000 if self.durations else None
+
+    @property
+    def p95_ms(self) -> float | None:
         if len(self.durations) < 2:
             return self.median_ms
         return statistics.quantiles(self.durations, n=20, method="inclusive")[18] * 1000

@@ -12,6 +12,7 @@ import copy
 from dataclasses import dataclass
 from functools import lru_cache
 from types import CodeType
+from typing import NoReturn
 
 from app.engine.expression_guards import Budget
 from app.engine.expression_policy import (
@@ -112,7 +113,10 @@ def _compile(source: str, mode: str) -> CompiledExpression:
     }
     functions = {node.id for node in ast.walk(tree) if id(node) in function_refs}
     tree = ast.fix_missing_locations(_GuardRewriter().visit(tree))
-    code = compile(tree, "<string>", mode, dont_inherit=True, optimize=0)
+    try:
+        code = compile(tree, "<string>", mode, dont_inherit=True, optimize=0)
+    except SyntaxError as exc:  # what only the compiler checks, e.g. 'break' outside a loop
+        failure.raise_(f"syntax error: {exc.msg}", line=exc.lineno, col=exc.offset)
     guards = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and node.id in GUARDS}
     is_constant = mode == "eval" and not data_names
     return CompiledExpression(source, mode, code, frozenset(functions | guards), limits, is_constant)
@@ -139,7 +143,7 @@ class _Failure:
         self.source = source
         self.kind = kind
 
-    def raise_(self, problem: str, node: ast.AST | None = None, line=None, col=None):
+    def raise_(self, problem: str, node: ast.AST | None = None, line=None, col=None) -> NoReturn:
         if node is not None:
             line, col = getattr(node, "lineno", line), getattr(node, "col_offset", col)
         where = f" (line {line} col {col})" if line is not None else ""
@@ -295,6 +299,8 @@ def _collect_constant_roots(node: ast.AST, function_refs: set[int], roots: list[
     results = [(child, _collect_constant_roots(child, function_refs, roots)) for child in children]
     if isinstance(node, ast.Name):
         constant = id(node) in function_refs
+    elif not isinstance(getattr(node, "ctx", ast.Load()), ast.Load):
+        constant = False  # an assignment target is never evaluated as a value
     else:
         constant = isinstance(node, _CONSTANT_NODES) and all(r for _, r in results)
     if not constant:

@@ -147,13 +147,12 @@ class Budget:
 
     def pow(self, a: Any, b: Any, /) -> Any:
         if isinstance(a, int) and isinstance(b, int) and b > 1 and abs(a) > 1:
-            limit = self._limits.max_int_bits
-            if b > limit:
-                bits = b * math.log2(abs(a)) if b.bit_length() < 64 else math.inf
-                raise ExpressionLimitError(f"integer result of {_bits_text(bits)} bits exceeds {limit}")
-            bits = b * math.log2(abs(a))
-            if bits > limit:
-                raise ExpressionLimitError(f"integer result of {_bits_text(bits)} bits exceeds {limit}")
+            # Estimated before computing: 9**9**9 would take minutes and gigabytes.
+            bits = b * math.log2(abs(a)) if b.bit_length() < 64 else math.inf
+            if bits > self._limits.max_int_bits:
+                raise ExpressionLimitError(
+                    f"integer result of {_bits_text(bits)} bits exceeds {self._limits.max_int_bits}"
+                )
         return self._check_int(a**b)
 
     def mod(self, a: Any, b: Any, /) -> Any:
@@ -212,11 +211,8 @@ class Budget:
         elif name == "sort":
             self._check_key(kwargs.get("key"))
             self._work(len(obj) * max(1, len(obj).bit_length()))
-        elif name in ("extend", "update", "union"):
-            for arg in args:
-                self._work(len(arg) if isinstance(arg, Sized) else 0)
         else:
-            self._work(len(obj))
+            self._work(len(obj) + sum(len(arg) for arg in args if isinstance(arg, Sized)))
         before = len(obj)
         result = func(obj, *args, **kwargs)
         if name in FRESH_RESULT_METHODS and isinstance(result, (*_CONTAINERS, str)):
@@ -277,7 +273,7 @@ class Budget:
         if callable(value):
             return "<function>"
         if isinstance(value, _CONTAINERS):
-            self._grow(self._repr_size(value))
+            self._repr_size(value)  # refuses before building a string that would be too large
             text = str(value)
             self._grow(len(text))
             return text

@@ -1,0 +1,93 @@
+"""The benchmark's database and app: a SQLite file or a throwaway PostgreSQL, schema, deploys.
+
+Every backend gets a fresh database with `db.create_all()`, the four shipped processes
+deployed, one agent with an API token and one customer. The start data is the same for the
+engine, the HTTP API and the bare SpiffWorkflow runs, so their figures compare.
+"""
+
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from flask import Flask
+
+from app import create_app
+from app.extensions import db
+from tests.factories import deploy_shipped, make_customer, make_user, token_for
+from tests.postgres import TempPostgres
+
+START_DATA = {
+    "general": {"question": "Where is my parcel?", "category": "delivery"},
+    "return": {
+        "order_number": "SO-1001", "items": [{"sku": "SHOE-42", "qty": 1}, {"sku": "SOCK-1", "qty": 2}],
+        "reason": "damaged", "amount": 89.9, "preferred_resolution": "refund",
+    },
+}
+ANSWER_LATER = {"information_given": False}  # general: back to the same user task, ticket stays open
+SUBJECT = "Benchmark ticket"
+
+
+def quiet_logging() -> None:
+    """Keep the bench output to figures: WARNING and above only (gunicorn reads LOG_LEVEL)."""
+    os.environ["LOG_LEVEL"] = "WARNING"
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger().setLevel(logging.WARNING)
+    logging.getLogger("app").setLevel(logging.WARNING)
+
+
+@dataclass
+class World:
+    """A prepared backend: the app bound to its database and the rows every benchmark uses."""
+
+    backend: str
+    url: str
+    app: Flask
+    agent_id: int
+    customer_id: int
+    customer_profile: dict
+    token: str
+
+
+@contextmanager
+def sqlite_url() -> Iterator[str]:
+    """A SQLite file in a temporary folder (the engine switches it to WAL on connect)."""
+    folder = tempfile.mkdtemp(prefix="ticketflow-bench-")
+    try:
+        yield f"sqlite:///{os.path.join(folder, 'bench.db')}"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def postgres_url() -> Iterator[str | None]:
+    """A throwaway PostgreSQL cluster, or None when its binaries are not installed."""
+    server = TempPostgres()
+    try:
+        url = server.start()
+    except RuntimeError as exc:  # binaries missing: the caller prints a note and skips
+        shutil.rmtree(server.dir, ignore_errors=True)
+        print(f"note: PostgreSQL skipped: {exc}")
+        yield None
+        return
+    try:
+        yield url
+    finally:
+        server.stop()
+
+
+def prepare(backend: str, url: str) -> World:
+    """Create the schema, deploy the shipped processes, and make an agent and a customer."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    quiet_logging()  # create_app configures logging from LOG_LEVEL; keep it at WARNING
+    with app.app_context():
+        db.create_all()
+        deploy_shipped()
+        agent = make_user("bench_agent", "agent", teams=("returns", "credit", "support", "customer-success"))
+        customer = make_customer()
+        world = World(backend, url, app, agent.id, customer.id, customer.profile(), token_for(agent))
+        db.session.remove()
+    return world
