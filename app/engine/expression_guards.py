@@ -9,9 +9,12 @@ at every tick.
 
 from __future__ import annotations
 
+import datetime
+import decimal
 import itertools
 import math
 import time
+import uuid
 from collections.abc import Iterable, Sized
 from typing import Any
 
@@ -33,7 +36,10 @@ from app.engine.expression_policy import (
 
 _SEQUENCES = (str, list, tuple)
 _CONTAINERS = (list, tuple, dict, set, frozenset)
-_SCALARS = (str, int, float, bool, type(None))
+# Inert values SpiffWorkflow's serializer may have put in task data; user code cannot make them,
+# but they may pass through as plain data.
+_INERT = (datetime.date, datetime.time, datetime.timedelta, decimal.Decimal, uuid.UUID)
+_SCALARS = (str, int, float, bool, type(None), *_INERT)
 _MISSING = object()
 _BINDABLE = {**FUNCTIONS, **GUARDS}
 
@@ -193,7 +199,7 @@ class Budget:
         if isinstance(value, str):
             self._work(len(value))
             return value
-        if isinstance(value, (int, float)) or value is None:
+        if isinstance(value, _SCALARS):
             return value
         return self.fn_str(value)
 
@@ -266,9 +272,7 @@ class Budget:
     def fn_str(self, value: Any = "", /) -> str:
         if isinstance(value, str):
             return value
-        if isinstance(value, (int, float)) or value is None:
-            return str(value)
-        if isinstance(value, range):
+        if isinstance(value, (*_SCALARS, range)):
             return str(value)
         if callable(value):
             return "<function>"
@@ -289,8 +293,8 @@ class Budget:
             nodes += 1
             if isinstance(item, str):
                 size += len(item) + 4
-            elif isinstance(item, (bool, float)) or item is None:
-                size += 24
+            elif isinstance(item, (bool, float, *_INERT)) or item is None:
+                size += 64
             elif isinstance(item, int):
                 size += item.bit_length() // 3 + 2
             elif isinstance(item, _CONTAINERS):

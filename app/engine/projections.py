@@ -7,6 +7,8 @@ and deletes, so a command issues no SELECT for its projections.
 
 from dataclasses import dataclass, field
 
+from jinja2 import ChainableUndefined
+from jinja2.sandbox import SandboxedEnvironment
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.util.task import TaskState
@@ -47,6 +49,7 @@ def snapshot(wf) -> Snapshot:
                 "form_name": props.get(FORM_PROPERTY),
                 "instructions": (spec.extensions or {}).get("instructionsForEndUser")
                 if hasattr(spec, "extensions") else None,
+                "task": task,
             }
         elif state == TaskState.WAITING and isinstance(spec, CatchingEvent):
             if is_timer_catch(task):
@@ -75,7 +78,9 @@ def apply(before: Snapshot, after: Snapshot, *, instance_id: int, ticket_id: int
         session.execute(db.delete(HumanTask).where(HumanTask.id.in_(gone)))
     due_by_task = _due_by_task(after)
     for tid in new_user_tasks:
-        info = after.user_tasks[tid]
+        info = dict(after.user_tasks[tid])
+        task = info.pop("task")
+        info["instructions"] = render_instructions(info["instructions"], task.data)
         session.add(HumanTask(id=tid, instance_id=instance_id, ticket_id=ticket_id,
                               priority=priority, due_at=due_by_task.get(info["name"]),
                               created_at=now, **info))
@@ -108,6 +113,19 @@ def apply(before: Snapshot, after: Snapshot, *, instance_id: int, ticket_id: int
             session.add(MessageSubscription(id=tid, instance_id=instance_id, ticket_id=ticket_id,
                                             name=name, element_id=element_id, created_at=now))
     return new_user_tasks
+
+
+_JINJA = SandboxedEnvironment(autoescape=False, undefined=ChainableUndefined)
+
+
+def render_instructions(template: str | None, data: dict) -> str | None:
+    """Render a task's instructions with its data in Jinja2's sandbox; raw text if it fails."""
+    if not template:
+        return template
+    try:
+        return _JINJA.from_string(template).render(**data)[:20000]
+    except Exception:  # a broken template must not stop the process; the agent sees the source
+        return template
 
 
 def _due_by_task(snap: Snapshot) -> dict:

@@ -10,7 +10,7 @@ from app.engine.runner import Loaded, engine_step, history, load, run_command, s
 from app.engine.spiff import new_workflow
 from app.extensions import db
 from app.engine.projections import Snapshot
-from app.models import Customer, ProcessInstance, Ticket
+from app.models import PRIORITIES, Customer, ProcessInstance, Ticket
 
 
 def start_process(ticket_type: str, customer_id: int, subject: str, data: dict,
@@ -47,6 +47,8 @@ def start_process(ticket_type: str, customer_id: int, subject: str, data: dict,
             validate(form, data)
         except InvalidData as exc:
             raise InvalidData({f"data.{k}" if k != "data" else k: v for k, v in exc.errors.items()}) from None
+        if priority is not None and priority not in PRIORITIES:
+            raise InvalidData({"priority": f"must be one of {', '.join(PRIORITIES)}"})
         now = utcnow()
         profile = customer.profile()
         chosen = priority or priority_for(ticket_type, profile, data)

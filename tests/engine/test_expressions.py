@@ -3,6 +3,8 @@
 Pure module tests: no database, no Flask, no SpiffWorkflow run (see test_expressions_engine.py).
 """
 
+from datetime import UTC, datetime
+
 import pytest
 
 from app.engine.expressions import (
@@ -96,6 +98,11 @@ def test_script_outside_the_whitelist_is_refused(source, problem):
         compile_safe(source, "exec")
 
 
+def test_error_only_the_python_compiler_detects_is_reported_as_expression_error():
+    with pytest.raises(ExpressionError, match="syntax error: 'break' outside loop"):
+        compile_safe("break", "exec")
+
+
 def test_script_longer_than_20000_characters_is_refused():
     with pytest.raises(ExpressionError, match="script longer than 20000 characters"):
         compile_safe("x = 1\n" * 4000, "exec")
@@ -169,6 +176,15 @@ def test_augmented_assignment_on_an_item_evaluates_target_once():
 def test_expression_result_must_be_plain_data(source, problem):
     with pytest.raises(ExpressionError, match=problem):
         evaluate_safe(source, {"items": [{}], "customer": {"name": "Ann"}})
+
+
+def test_inert_values_already_in_task_data_pass_through_scripts():
+    due = datetime(2030, 1, 1, tzinfo=UTC)
+    data = {"due": due, "n": 1}
+
+    execute_safe('n += 1\nlabel = f"due {due}"', data)
+
+    assert data == {"due": due, "n": 2, "label": "due 2030-01-01 00:00:00+00:00"}
 
 
 def test_script_leaving_a_cyclic_list_is_refused():

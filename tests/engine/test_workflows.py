@@ -127,3 +127,10 @@ def test_complaint_escalates_to_customer_success_and_records_the_outcome(world):
     world.complete(ticket, "resolve_complaint", {"resolution_summary": "Voucher sent", "outcome": "unsatisfactory"})
     ticket = world.reload(ticket)
     assert (ticket.status, ticket.resolution) == ("closed", "unsatisfactory")
+
+
+def test_instructions_are_rendered_with_the_ticket_data(world):
+    ticket = world.open("return", RETURN_START, subject="Shoes broken")
+    task = world.task(ticket)
+    assert "{{" not in task.instructions
+    assert "SO-1001" in task.instructions or "Shoes broken" in task.instructions or "Jane" in task.instructions
