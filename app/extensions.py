@@ -1,7 +1,9 @@
 """Unbound Flask extensions, bound to the app in create_app()."""
 
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 
 # Stable constraint names so Alembic migrations are the same on SQLite and PostgreSQL.
@@ -17,3 +19,5 @@ NAMING = {
 # round trip, and no lazy refresh opens a stale read transaction behind the caller's back.
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING), session_options={"expire_on_commit": False})
 migrate = Migrate()
+login_manager = LoginManager()
+csrf = CSRFProtect()

@@ -86,9 +86,9 @@ def run_engine(world: World, n: int) -> EngineFigures:
     """Time n starts of each benchmarked process, the worker's jobs, and n completions."""
     with world.app.app_context():
         agent = db.session.get(User, world.agent_id)
-        warm = [start(world, key) for key in START_DATA for _ in range(WARM_UP)]
+        warm = {key: [start(world, key) for _ in range(WARM_UP)] for key in START_DATA}
         drain()
-        for task_id in open_task_ids(warm):
+        for task_id in open_task_ids(warm["general"]):
             complete_task(task_id, ANSWER_LATER, agent)
         queries = count_queries(world, agent)
 

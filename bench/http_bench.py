@@ -83,8 +83,9 @@ def run_test_client(world: World, n: int) -> HttpFigures:
         query_tickets = [open_ticket(None) for _ in range(QUERY_CALLS)]
     queries = {"POST /api/v1/tickets": counter.breakdown(QUERY_CALLS)}
     _drain(world)
+    query_tasks = _task_ids(world, query_tickets)
     with QueryCounter(engine) as counter:
-        for task_id in _task_ids(world, query_tickets):
+        for task_id in query_tasks:
             complete(task_id)
     queries["POST /api/v1/tasks/<id>/complete"] = counter.breakdown(QUERY_CALLS)
 

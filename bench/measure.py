@@ -79,8 +79,12 @@ class QueryCounter:
     def breakdown(self, calls: int = 1) -> str:
         """'14 (1 BEGIN, 5 SELECT, 6 INSERT, 2 UPDATE)' per call."""
         kinds = Counter(_kind(s) for s in self.statements)
-        parts = ", ".join(f"{n / calls:g} {kind}" for kind, n in kinds.most_common())
-        return f"{len(self.statements) / calls:g} ({parts})"
+        parts = ", ".join(f"{_number(n / calls)} {kind}" for kind, n in kinds.most_common())
+        return f"{_number(len(self.statements) / calls)} ({parts})"
+
+
+def _number(value: float) -> str:
+    return f"{value:.1f}".removesuffix(".0")
 
 
 def _kind(statement: str) -> str:

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from SpiffWorkflow.bpmn.specs.bpmn_process_spec import AdHocSubprocessSpec
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import AdHocSubprocessSpec, BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
@@ -50,7 +50,7 @@ class ExpressionSlot:
     timer_kind: str | None = None
 
 
-def lint_specs(spec, subprocess_specs: dict) -> list[tuple[str, str]]:
+def lint_specs(spec: BpmnProcessSpec, subprocess_specs: dict) -> list[tuple[str, str]]:
     """Check every expression slot of a parsed process and its subprocesses.
 
     Args:
@@ -87,7 +87,7 @@ def _lint_slot(slot: ExpressionSlot) -> None:
         check_timer_value(slot.timer_kind, value)
 
 
-def iter_expression_slots(spec, subprocess_specs: dict) -> Iterator[ExpressionSlot]:
+def iter_expression_slots(spec: BpmnProcessSpec, subprocess_specs: dict) -> Iterator[ExpressionSlot]:
     """Yield every expression and script of a process and its subprocesses.
 
     Args:

@@ -55,7 +55,7 @@ def evaluate_safe(expression: str, context: dict, external_context: dict | None 
         expression: The expression text (a gateway condition, timer, payload, DMN cell...).
         context: Task data; read only (expressions cannot call mutating methods).
         external_context: Extra names (Spiff passes `data_objects` or `dmninputexpr`); task data
-            wins over them, whitelisted functions win over both.
+            wins over them, and the functions the expression calls win over both.
 
     Returns:
         The value, which is plain bounded data (see `check_value`).
@@ -79,7 +79,8 @@ def execute_safe(script: str, context: dict, external_context: dict | None = Non
     Args:
         script: The script text (script task, preScript or postScript).
         context: Task data, updated in place on success (new, changed and deleted variables).
-        external_context: Extra names visible to the script but never written to task data.
+        external_context: Extra names visible to the script (as a copy) but never written to
+            task data.
 
     Raises:
         ExpressionError: The script is refused, stopped by a guard, or leaves data that is not
@@ -87,7 +88,8 @@ def execute_safe(script: str, context: dict, external_context: dict | None = Non
         Exception: Ordinary Python errors of the script; task data is then unchanged.
     """
     compiled = compile_safe(script, "exec")
-    namespace = _namespace(compiled, copy.deepcopy(context), external_context)
+    external = copy.deepcopy(external_context) if external_context else None
+    namespace = _namespace(compiled, copy.deepcopy(context), external)
     try:
         exec(compiled.code, namespace)
     except ExpressionError as exc:
@@ -102,7 +104,7 @@ def execute_safe(script: str, context: dict, external_context: dict | None = Non
         updated[key] = value
     for key, value in context.items():
         if key.startswith("_") or key in FUNCTIONS:
-            updated[key] = value  # unreadable by scripts, kept untouched
+            updated[key] = value  # scripts cannot assign these names: keep the data's own value
     try:
         check_value(updated, "task data after the script")
     except ExpressionError as exc:

@@ -10,6 +10,8 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
@@ -26,9 +28,10 @@ from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 from SpiffWorkflow.bpmn.parser.util import full_tag
 
-from app.engine.expressions import SafeEnvironment
+from app.engine.expressions import ExpressionError, SafeEnvironment, check_timer_value, timer_kind_for
 
 SERIALIZER_VERSION = "1.5"
+MAX_EXPRESSION = 2000
 
 
 class ParkedServiceTask(ServiceTask):
@@ -92,6 +95,30 @@ class TicketflowScriptEngine(PythonScriptEngine):
 
     def __init__(self):
         super().__init__(environment=SafeEnvironment())
+
+    def validate(self, expression):
+        if len(expression) > MAX_EXPRESSION:  # DMN cells reach ast.parse unchecked
+            raise SyntaxError(f"expression longer than {MAX_EXPRESSION} characters")
+        super().validate(expression)
+
+    def evaluate(self, task, expression, external_context=None):
+        try:
+            value = self.environment.evaluate(expression, task.data, external_context)
+        except ExpressionError as exc:
+            raise WorkflowTaskException(f"{exc} (in '{expression}')", task=task, exception=exc) from exc
+        except SpiffWorkflowException as exc:
+            exc.add_note(f"Error evaluating expression '{expression}'")
+            raise
+        except Exception as exc:
+            raise WorkflowTaskException(f"{type(exc).__name__}: {exc} (in '{expression}')",
+                                        task=task, exception=exc) from exc
+        kind = timer_kind_for(task, expression)
+        if kind is not None:  # a huge duration from data would make the library loop for hours
+            try:
+                check_timer_value(kind, value)
+            except ExpressionError as exc:
+                raise WorkflowTaskException(str(exc), task=task, exception=exc) from exc
+        return value
 
     def call_service(self, task, operation_name=None, operation_params=None, **kwargs):
         raise RuntimeError("service tasks are parked as jobs, never called inline")

@@ -2,7 +2,7 @@
 
 from app.models.business import LedgerEntry, OutboxMessage, StockMovement
 from app.models.history import HistoryEvent
-from app.models.people import ROLES, ApiToken, Customer, Team, TeamMember, User
+from app.models.people import ROLES, ApiToken, Customer, LoginAttempt, Team, TeamMember, User
 from app.models.repository import ProcessDefinition
 from app.models.runtime import (
     HumanTask,
@@ -16,7 +16,7 @@ from app.models.ticket import PRIORITIES, Comment, Ticket
 
 __all__ = [
     "ROLES", "PRIORITIES", "ApiToken", "Comment", "Customer", "HistoryEvent", "HumanTask",
-    "Incident", "Job", "LedgerEntry", "MessageSubscription", "OutboxMessage",
+    "Incident", "Job", "LedgerEntry", "LoginAttempt", "MessageSubscription", "OutboxMessage",
     "ProcessDefinition", "ProcessInstance", "StockMovement", "Team", "TeamMember", "Ticket",
     "Timer", "User",
 ]

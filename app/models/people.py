@@ -40,6 +40,26 @@ class User(db.Model):
     def team_keys(self) -> list[str]:
         return [m.team.key for m in self.memberships]
 
+    def leads(self, team_key: str) -> bool:
+        return any(m.is_lead and m.team.key == team_key for m in self.memberships)
+
+    # Flask-Login protocol
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        # The password hash's tail changes with the password: old sessions end when it changes.
+        return f"{self.id}:{(self.password_hash or '')[-12:]}"
+
 
 class TeamMember(db.Model):
     __tablename__ = "team_member"
@@ -92,3 +112,19 @@ class Customer(db.Model):
 
 
 Index("ix_customer_email", Customer.email)
+
+
+class LoginAttempt(db.Model):
+    """A failed sign-in, for rate limiting by username and by client address."""
+
+    __tablename__ = "login_attempt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80))
+    remote_addr: Mapped[str] = mapped_column(String(64))
+    at = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        Index("ix_login_attempt_username_at", "username", "at"),
+        Index("ix_login_attempt_remote_addr_at", "remote_addr", "at"),
+    )
