@@ -5,7 +5,7 @@ FLASK  := $(VENV)/bin/flask --app wsgi
 PORT   ?= 5000
 PG_BIN := $(shell ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 
-.PHONY: run setup test test-sqlite test-postgresql bench lint postgres-binaries
+.PHONY: run setup test test-sqlite test-postgresql bench lint postgres-binaries chromium
 
 $(VENV)/.installed: requirements.txt
 	test -d $(VENV) || python3 -m venv $(VENV)
@@ -34,14 +34,21 @@ postgres-binaries:
 		|| DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	fi
 
-test: $(VENV)/.installed postgres-binaries
+# Debian's Chromium for the browser tests (Playwright drives it; never `playwright install`).
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "installing Debian chromium"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+test: $(VENV)/.installed postgres-binaries chromium
 	TEST_DATABASE=sqlite $(PY) -m pytest -q
 	TEST_DATABASE=postgresql $(PY) -m pytest -q
 
-test-sqlite: $(VENV)/.installed
+test-sqlite: $(VENV)/.installed chromium
 	TEST_DATABASE=sqlite $(PY) -m pytest -q
 
-test-postgresql: $(VENV)/.installed postgres-binaries
+test-postgresql: $(VENV)/.installed postgres-binaries chromium
 	TEST_DATABASE=postgresql $(PY) -m pytest -q
 
 bench: $(VENV)/.installed postgres-binaries

@@ -37,6 +37,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(api_bp)
     register_app_handlers(app)
 
+    from app.web import register_web
+
+    register_web(app)
+
     @app.get("/healthz")
     def healthz():
         """Answer when the server is up and its database reachable."""

@@ -27,6 +27,9 @@ class Config:
     WORKER_SWEEP_SECONDS = float(os.environ.get("WORKER_SWEEP_SECONDS", "2"))
     JOB_LEASE_SECONDS = int(os.environ.get("JOB_LEASE_SECONDS", "60"))
     COMMAND_RETRIES = 5
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
 
 
 class TestConfig(Config):

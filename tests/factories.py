@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+from argon2 import PasswordHasher
+
 from app.api.auth import new_token
 from app.engine import deploy
 from app.extensions import db
@@ -20,8 +22,11 @@ def make_team(key: str, strategy: str = "round_robin") -> Team:
     return team
 
 
-def make_user(username: str, role: str = "agent", teams: tuple[str, ...] = (), lead: bool = False) -> User:
-    user = User(username=username, name=username.title(), email=f"{username}@example.com", role=role)
+def make_user(username: str, role: str = "agent", teams: tuple[str, ...] = (), lead: bool = False,
+              password: str | None = None, skills: str = "", capacity: int = 20) -> User:
+    user = User(username=username, name=username.title(), email=f"{username}@example.com", role=role,
+                skills=skills, capacity=capacity,
+                password_hash=PasswordHasher(time_cost=1, memory_cost=8192).hash(password) if password else None)
     db.session.add(user)
     db.session.flush()
     for key in teams:
@@ -32,8 +37,9 @@ def make_user(username: str, role: str = "agent", teams: tuple[str, ...] = (), l
 
 def make_customer(name: str = "Jane Doe", tier: str = "gold", tenure_months: int = 40,
                   order_count: int = 85, on_time_payment_ratio: float = 0.98,
-                  open_balance: float = 0.0) -> Customer:
+                  open_balance: float = 0.0, user: User | None = None) -> Customer:
     customer = Customer(name=name, email=f"{name.split()[0].lower()}@example.com", tier=tier,
+                        user_id=user.id if user else None,
                         tenure_months=tenure_months, order_count=order_count,
                         on_time_payment_ratio=on_time_payment_ratio, open_balance=open_balance)
     db.session.add(customer)
@@ -51,3 +57,20 @@ def deploy_shipped(*keys: str):
     """Deploy processes/<key>.bpmn for each key (all four ticket types when none given)."""
     keys = keys or ("return", "credit", "general", "complaint")
     return [deploy((ROOT / "processes" / f"{key}.bpmn").read_bytes(), actor="test")[0] for key in keys]
+
+
+def make_customer_user(username: str = "jane", password: str | None = "pw", **profile) -> tuple[User, Customer]:
+    """A customer who can sign in to the portal, with a profile."""
+    user = make_user(username, "customer", password=password)
+    return user, make_customer(name=profile.pop("name", f"{username.title()} Doe"), user=user, **profile)
+
+
+def login(client, username: str, password: str = "pw"):
+    """Sign in through the real form (with its CSRF token); returns the response."""
+    page = client.get("/login").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+
+
+def csrf_of(html: str) -> str:
+    return html.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]

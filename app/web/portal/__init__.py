@@ -1,0 +1,1 @@
+"""The customer portal: open tickets, follow them, answer questions."""
