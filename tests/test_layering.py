@@ -13,6 +13,7 @@ FORBIDDEN = {
     "handlers": {"engine", "worker", "web", "api"},
     "assignment": {"engine", "worker", "web", "api"},
     "worker": {"web", "api"},
+    "sla": {"engine", "handlers", "worker", "web", "api"},
 }
 
 

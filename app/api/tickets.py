@@ -2,7 +2,9 @@
 
 from flask import g, jsonify, request
 
+from app import sla
 from app.api import bp
+from app.clock import utcnow
 from app.api.auth import STAFF, token_required
 from app.api.errors import api_error, json_body
 from app.api.serialize import iso, tasks_json
@@ -41,6 +43,11 @@ def list_tickets():
     return jsonify({"tickets": [_ticket_summary(t) for t in rows]})
 
 
+def _sla_json(ticket: Ticket) -> dict:
+    state = sla.sla_state(ticket, utcnow())
+    return {"due_at": iso(state["due_at"]), "state": state["state"]}
+
+
 def _ticket_summary(t: Ticket) -> dict:
     return {"id": t.id, "type": t.type, "subject": t.subject, "customer_id": t.customer_id,
             "priority": t.priority, "status": t.status, "resolution": t.resolution,
@@ -66,7 +73,7 @@ def get_ticket(ticket_id: int):
         **_ticket_summary(ticket),
         "customer": ticket.customer.profile(),
         "data": ticket.data,
-        "sla": {"due_at": iso(ticket.sla_due_at), "state": None},
+        "sla": _sla_json(ticket),
         "instance": {"id": instance.id, "status": instance.status} if instance else None,
         "tasks": tasks_json(tasks),
         "waiting": waiting_of(instance.id) if instance else {"messages": [], "timers": []},

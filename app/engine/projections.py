@@ -13,6 +13,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.util.task import TaskState
 
+from app.engine.assigning import assign_new_task
 from app.engine.spiff import ParkedServiceTask, is_timer_catch, timer_due
 from app.extensions import db
 from app.models import HumanTask, Job, MessageSubscription, Timer
@@ -47,6 +48,7 @@ def snapshot(wf) -> Snapshot:
                 "title": spec.bpmn_name or spec.bpmn_id,
                 "team": spec.lane,
                 "form_name": props.get(FORM_PROPERTY),
+                "required_skill": props.get("requiredSkill"),
                 "instructions": (spec.extensions or {}).get("instructionsForEndUser")
                 if hasattr(spec, "extensions") else None,
                 "task": task,
@@ -68,10 +70,12 @@ def snapshot(wf) -> Snapshot:
     return snap
 
 
-def apply(before: Snapshot, after: Snapshot, *, instance_id: int, ticket_id: int | None,
-          priority: str, now) -> list[str]:
+def apply(before: Snapshot, after: Snapshot, *, instance_id: int, ticket, now,
+          actor: str | None = None) -> list[str]:
     """Write the difference between two snapshots; returns the ids of new user tasks."""
     session = db.session
+    ticket_id = ticket.id if ticket is not None else None
+    priority = ticket.priority if ticket is not None else "normal"
     new_user_tasks = [tid for tid in after.user_tasks if tid not in before.user_tasks]
     gone = [tid for tid in before.user_tasks if tid not in after.user_tasks]
     if gone:
@@ -81,9 +85,10 @@ def apply(before: Snapshot, after: Snapshot, *, instance_id: int, ticket_id: int
         info = dict(after.user_tasks[tid])
         task = info.pop("task")
         info["instructions"] = render_instructions(info["instructions"], task.data)
-        session.add(HumanTask(id=tid, instance_id=instance_id, ticket_id=ticket_id,
-                              priority=priority, due_at=due_by_task.get(info["name"]),
-                              created_at=now, **info))
+        row = HumanTask(id=tid, instance_id=instance_id, ticket_id=ticket_id, priority=priority,
+                        due_at=due_by_task.get(info["name"]), created_at=now, **info)
+        assign_new_task(row, ticket, actor)
+        session.add(row)
 
     gone = [tid for tid in before.timers if tid not in after.timers]
     if gone:

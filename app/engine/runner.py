@@ -166,9 +166,8 @@ def save(loaded: Loaded, actor: str | None, *, skip_task: str | None = None) -> 
                     element_id=spec.bpmn_id, element_name=spec.bpmn_name, task_id=str(task.id), at=now)
     compact(wf)
     after = projections.snapshot(wf)
-    new_tasks = projections.apply(loaded.before, after, instance_id=row.id, ticket_id=ticket_id,
-                                  priority=loaded.ticket.priority if loaded.ticket else "normal",
-                                  now=now)
+    new_tasks = projections.apply(loaded.before, after, instance_id=row.id, ticket=loaded.ticket,
+                                  now=now, actor=actor)
     row.workflow = dump_workflow(wf)
     row.updated_at = now
     if wf.is_completed() and row.status in ("running", "incident"):

@@ -100,3 +100,30 @@ def complete_task(task_id: str, data: dict, user: User | None) -> list[str]:
         return save(loaded, actor, skip_task=task_id)
 
     return run_command(body)
+
+
+def reassign_task(task_id: str, user: User, assignee: User) -> HumanTask:
+    """Hand an open task to a member of its team (the holder, a lead, a manager or an admin).
+
+    Raises:
+        TaskNotOpen: the task was completed meanwhile.
+        Conflict: `user` may not reassign it, or `assignee` is not in the task's team.
+    """
+
+    def body():
+        row = _open_task(task_id)
+        allowed = (row.assignee_id in (None, user.id) or user.role in ("admin", "manager")
+                   or (row.team is not None and user.leads(row.team)))
+        if not allowed:
+            raise Conflict(f"task {task_id} is claimed by someone else")
+        if row.team is not None and row.team not in assignee.team_keys:
+            raise Conflict(f"{assignee.username} is not a member of team {row.team}")
+        if assignee.role == "customer" or not assignee.active:
+            raise Conflict(f"{assignee.username} cannot work on tasks")
+        row.assignee_id = assignee.id
+        history("task_reassigned", ticket_id=row.ticket_id, instance_id=row.instance_id,
+                actor=user.username, element_id=row.name, element_name=row.title, task_id=task_id,
+                data={"assignee": assignee.username})
+        return row
+
+    return run_command(body)

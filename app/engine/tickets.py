@@ -1,5 +1,6 @@
 """Commands that start and stop tickets: start_process, cancel_instance."""
 
+from app import sla
 from app.assignment import priority_for
 from app.clock import utcnow
 from app.engine import specs
@@ -56,6 +57,7 @@ def start_process(ticket_type: str, customer_id: int, subject: str, data: dict,
                         priority=chosen, status="new", data=data, created_at=now, updated_at=now)
         db.session.add(ticket)
         db.session.flush()
+        sla.start_clock(ticket, now)
         spec, subprocess_specs = specs.spec_for(definition)
         initial = {**data, "ticket_id": ticket.id, "ticket_type": ticket_type,
                    "subject": ticket.subject, "priority": chosen, "customer": profile}

@@ -1,5 +1,6 @@
 """Handlers on the ticket itself: its customer-visible status, and messages to the customer."""
 
+from app import sla
 from app.clock import utcnow
 from app.extensions import db
 from app.handlers import HandlerContext, HandlerError, handler
@@ -22,6 +23,7 @@ def set_status(params: dict, ctx: HandlerContext) -> dict:
     if resolution:
         ticket.resolution = resolution
     ticket.updated_at = utcnow()
+    sla.on_status(ticket, status, ticket.updated_at)
     return {"status": status, "resolution": ticket.resolution}
 
 

@@ -40,6 +40,7 @@ class HumanTask(db.Model):
     team: Mapped[str | None] = mapped_column(String(64))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     form_name: Mapped[str | None] = mapped_column(String(200))
+    required_skill: Mapped[str | None] = mapped_column(String(64))
     instructions: Mapped[str | None] = mapped_column(Text)
     priority: Mapped[str] = mapped_column(String(16), default="normal")
     due_at = mapped_column(UTCDateTime)
