@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from flask import g
 
 from app import create_app
 from app.extensions import db
@@ -50,6 +51,12 @@ def app(tmp_path, _pg_schema):
         app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.db'}"})
         with app.app_context():
             db.create_all()
+    @app.before_request
+    def _fresh_request_globals():
+        # Test requests reuse the test's app context; give each request its own `g` (as in
+        # production), or Flask-Login's user and Flask-WTF's CSRF token leak between requests.
+        g.__dict__.clear()
+
     with app.app_context():
         yield app
         db.session.remove()

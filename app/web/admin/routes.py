@@ -1,14 +1,143 @@
-"""Admin pages (being built)."""
+"""Administration pages: users (role, teams, skills, capacity, password) and teams (strategy)."""
 
-from flask import Blueprint, render_template
+from argon2 import PasswordHasher
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
+from app.extensions import db
+from app.models import ROLES, Customer, Team, TeamMember, User
 from app.web.access import roles_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+STRATEGIES = ("round_robin", "least_loaded", "skills")
+
+
+def _user_errors(form, creating: bool) -> dict:
+    errors = {}
+    username = form.get("username", "").strip()
+    if creating:
+        if not username or not username.replace("-", "").replace("_", "").replace(".", "").isalnum():
+            errors["username"] = "letters, digits, '-', '_' and '.' only"
+        elif db.session.execute(db.select(User.id).where(User.username == username)).scalar():
+            errors["username"] = f"'{username}' is already taken"
+    if not form.get("name", "").strip():
+        errors["name"] = "a name is required"
+    if form.get("role") not in ROLES:
+        errors["role"] = f"one of {', '.join(ROLES)}"
+    capacity = form.get("capacity", "20").strip()
+    if not capacity.isdigit() or not 0 < int(capacity) <= 500:
+        errors["capacity"] = "a whole number from 1 to 500"
+    password = form.get("password", "")
+    if (creating or password) and len(password) < 8:
+        errors["password"] = "at least 8 characters"
+    return errors
+
+
+def _apply_user(user: User, form) -> None:
+    user.name = form["name"].strip()
+    user.email = form.get("email", "").strip() or None
+    user.role = form["role"]
+    user.skills = ",".join(s.strip() for s in form.get("skills", "").split(",") if s.strip())
+    user.capacity = int(form.get("capacity", "20"))
+    user.active = form.get("active") == "on"
+    if form.get("password"):
+        user.password_hash = PasswordHasher().hash(form["password"])
+    wanted = set(form.getlist("teams"))
+    leads = set(form.getlist("lead"))
+    for membership in list(user.memberships):
+        if membership.team.key not in wanted:
+            db.session.delete(membership)
+        else:
+            membership.is_lead = membership.team.key in leads
+    have = {m.team.key for m in user.memberships}
+    for team in db.session.execute(db.select(Team).where(Team.key.in_(wanted - have))).scalars():
+        db.session.add(TeamMember(team_id=team.id, user_id=user.id, is_lead=team.key in leads))
+
+
+def _teams():
+    return db.session.execute(db.select(Team).order_by(Team.name)).scalars().all()
 
 
 @bp.get("/users")
 @roles_required("admin")
 def users():
     """List users and teams."""
-    return render_template("admin/users.html")
+    rows = db.session.execute(db.select(User).order_by(User.role, User.username)).scalars().all()
+    return render_template("admin/users.html", users=rows, teams=_teams(), strategies=STRATEGIES)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@roles_required("admin")
+def new_user():
+    """Create a user."""
+    form = request.form
+    if request.method == "POST":
+        errors = _user_errors(form, creating=True)
+        if not errors:
+            user = User(username=form["username"].strip(), name=form["name"].strip(), role=form["role"])
+            db.session.add(user)
+            db.session.flush()
+            _apply_user(user, form)
+            if user.role == "customer":
+                db.session.add(Customer(user_id=user.id, name=user.name,
+                                        email=user.email or f"{user.username}@example.com"))
+            db.session.commit()
+            flash(f"User {user.username} created.", "success")
+            return redirect(url_for("admin.users"))
+        return render_template("admin/user_form.html", user=None, form=form, errors=errors,
+                               teams=_teams(), roles=ROLES), 422
+    return render_template("admin/user_form.html", user=None, form={"active": "on", "capacity": "20"},
+                           errors={}, teams=_teams(), roles=ROLES)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@roles_required("admin")
+def edit_user(user_id: int):
+    """Edit a user's role, teams, skills, capacity, password and whether they are active."""
+    user = db.session.get(User, user_id) or abort(404)
+    if request.method == "POST":
+        errors = _user_errors(request.form, creating=False)
+        if not errors:
+            _apply_user(user, request.form)
+            db.session.commit()
+            flash(f"User {user.username} saved.", "success")
+            return redirect(url_for("admin.users"))
+        return render_template("admin/user_form.html", user=user, form=request.form, errors=errors,
+                               teams=_teams(), roles=ROLES), 422
+    form = {"name": user.name, "email": user.email or "", "role": user.role, "skills": user.skills,
+            "capacity": str(user.capacity), "active": "on" if user.active else ""}
+    return render_template("admin/user_form.html", user=user, form=form, errors={}, teams=_teams(),
+                           roles=ROLES, member_of={m.team.key: m.is_lead for m in user.memberships})
+
+
+@bp.post("/teams")
+@roles_required("admin")
+def create_team():
+    """Create a team."""
+    key, name = request.form.get("key", "").strip(), request.form.get("name", "").strip()
+    strategy = request.form.get("strategy", "round_robin")
+    if not key or not key.replace("-", "").isalnum() or not name or strategy not in STRATEGIES:
+        flash("A team needs a key (letters, digits, '-'), a name and a strategy.", "error")
+        return redirect(url_for("admin.users")), 303
+    if db.session.execute(db.select(Team.id).where(Team.key == key)).scalar():
+        flash(f"A team '{key}' already exists.", "error")
+        return redirect(url_for("admin.users")), 303
+    db.session.add(Team(key=key, name=name, strategy=strategy))
+    db.session.commit()
+    flash(f"Team {name} created.", "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/teams/<int:team_id>")
+@roles_required("admin")
+def update_team(team_id: int):
+    """Change a team's name or assignment strategy."""
+    team = db.session.get(Team, team_id) or abort(404)
+    strategy = request.form.get("strategy", team.strategy)
+    if strategy not in STRATEGIES:
+        flash(f"Unknown strategy '{strategy}'.", "error")
+        return redirect(url_for("admin.users")), 303
+    team.strategy = strategy
+    team.name = request.form.get("name", team.name).strip() or team.name
+    db.session.commit()
+    flash(f"Team {team.name} saved.", "success")
+    return redirect(url_for("admin.users"))
