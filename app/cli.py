@@ -6,12 +6,12 @@ import threading
 from pathlib import Path
 
 import click
-from argon2 import PasswordHasher
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from app.engine import DiagramRejected, deploy
 from app.extensions import db
+from app.passwords import hash_password
 from app.models import ROLES, Customer, Team, TeamMember, User
 
 processes = AppGroup("processes", help="Deploy the diagrams shipped in processes/.")
@@ -51,7 +51,7 @@ def create_user(username: str, role: str, *, name: str | None = None, email: str
         raise click.BadParameter(f"user '{username}' already exists")
     user = User(username=username, name=name or username.title(), email=email or f"{username}@example.com",
                 role=role, skills=skills, capacity=capacity,
-                password_hash=PasswordHasher().hash(password) if password else None)
+                password_hash=hash_password(password) if password else None)
     db.session.add(user)
     db.session.flush()
     for key in teams:

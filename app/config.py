@@ -20,16 +20,25 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     PROCESSES_DIR = Path(os.environ.get("PROCESSES_DIR", BASE_DIR / "processes"))
     FORMS_DIR = Path(os.environ.get("FORMS_DIR", BASE_DIR / "forms"))
-    MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    # Form posts may carry attachments (5 MiB each); diagrams stay capped at MAX_DIAGRAM_BYTES.
+    MAX_CONTENT_LENGTH = 10 * 1024 * 1024
     MAX_DIAGRAM_BYTES = 2 * 1024 * 1024
     # The embedded worker (make run) fires timers and runs jobs inside the dev server.
     EMBEDDED_WORKER = os.environ.get("EMBEDDED_WORKER", "0") == "1"
     WORKER_SWEEP_SECONDS = float(os.environ.get("WORKER_SWEEP_SECONDS", "2"))
     JOB_LEASE_SECONDS = int(os.environ.get("JOB_LEASE_SECONDS", "60"))
     COMMAND_RETRIES = 5
+    ARGON2_TIME_COST = 3  # argon2-cffi's RFC 9106 low-memory profile
+    ARGON2_MEMORY_KIB = 65536
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    # Links in e-mails (the satisfaction survey) point here; survey links live this many days.
+    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
+    FEEDBACK_LINK_DAYS = int(os.environ.get("FEEDBACK_LINK_DAYS", "14"))
+    # How long after a ticket closes its survey goes out, per ticket type (ISO-8601 durations;
+    # a type not listed waits P1D). The engine passes the value to the process as feedback_delay.
+    FEEDBACK_DELAY = {"return": "P1D", "credit": "P1D", "general": "P1D", "complaint": "P1D"}
 
 
 class TestConfig(Config):
@@ -38,3 +47,5 @@ class TestConfig(Config):
     TESTING = True
     SECRET_KEY = "test"
     EMBEDDED_WORKER = False
+    ARGON2_TIME_COST = 1  # fast hashes in tests; production keeps the strong defaults
+    ARGON2_MEMORY_KIB = 8192

@@ -3,6 +3,7 @@
 from app.cli import create_user
 from app.extensions import db
 from app.models import Customer, Team, User
+from app.sla.demo import seed_sla_demo
 
 TEAMS = [
     ("returns", "Returns", "round_robin"),
@@ -51,6 +52,7 @@ def seed_demo() -> int:
             customer.tier, customer.tenure_months, customer.order_count = tier, tenure, orders
             customer.on_time_payment_ratio, customer.open_balance = ratio, balance
             added += 1
+    added += seed_sla_demo()  # team calendars and SLA targets
     db.session.commit()
     return added
 

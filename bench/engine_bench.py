@@ -37,8 +37,9 @@ def start(world: World, key: str) -> int:
 
 def open_task_ids(ticket_ids: list[int]) -> list[str]:
     """The open user task of each ticket, in ticket order."""
-    rows = db.session.execute(db.select(HumanTask.ticket_id, HumanTask.id)
-                              .where(HumanTask.ticket_id.in_(ticket_ids))).all()
+    rows = db.session.execute(
+        db.select(HumanTask.ticket_id, HumanTask.id).where(HumanTask.ticket_id.in_(ticket_ids))
+    ).all()
     by_ticket = dict(rows)
     return [by_ticket[t] for t in ticket_ids if t in by_ticket]
 
@@ -52,8 +53,15 @@ def timed_drain() -> Sample:
 
 
 def stored_bytes(ticket_ids: list[int]) -> int:
-    sizes = db.session.execute(db.select(db.func.length(ProcessInstance.workflow))
-                               .where(ProcessInstance.ticket_id.in_(ticket_ids))).scalars().all()
+    sizes = (
+        db.session.execute(
+            db.select(db.func.length(ProcessInstance.workflow)).where(
+                ProcessInstance.ticket_id.in_(ticket_ids)
+            )
+        )
+        .scalars()
+        .all()
+    )
     return round(sum(sizes) / len(sizes)) if sizes else 0
 
 
@@ -94,15 +102,19 @@ def run_engine(world: World, n: int) -> EngineFigures:
 
         starts, jobs, ticket_ids = {}, {}, {}
         for key in START_DATA:
-            starts[key], ticket_ids[key] = timed(range(n), lambda _, key=key: start(world, key),
-                                                 before=db.session.remove)
+            starts[key], ticket_ids[key] = timed(
+                range(n), lambda _, key=key: start(world, key), before=db.session.remove
+            )
             jobs[key] = timed_drain()
         general = ticket_ids["general"]
         before = stored_bytes(general)
         tasks = open_task_ids(general)
-        completions, _ = timed(tasks, lambda task_id: complete_task(task_id, ANSWER_LATER, agent),
-                               before=db.session.remove)
-        sizes = {"general, at its first user task": before,
-                 "general, after one completion": stored_bytes(general)}
+        completions, _ = timed(
+            tasks, lambda task_id: complete_task(task_id, ANSWER_LATER, agent), before=db.session.remove
+        )
+        sizes = {
+            "general, at its first user task": before,
+            "general, after one completion": stored_bytes(general),
+        }
         db.session.remove()
     return EngineFigures(starts, jobs, completions, queries, sizes)

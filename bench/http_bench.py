@@ -43,8 +43,12 @@ class HttpFigures:
 
 
 def ticket_body(world: World) -> dict:
-    return {"type": "general", "customer_id": world.customer_id, "subject": SUBJECT,
-            "data": START_DATA["general"]}
+    return {
+        "type": "general",
+        "customer_id": world.customer_id,
+        "subject": SUBJECT,
+        "data": START_DATA["general"],
+    }
 
 
 def _drain(world: World) -> None:
@@ -72,7 +76,9 @@ def run_test_client(world: World, n: int) -> HttpFigures:
         return answer.json["id"]
 
     def complete(task_id):
-        answer = client.post(f"/api/v1/tasks/{task_id}/complete", json={"data": ANSWER_LATER}, headers=headers)
+        answer = client.post(
+            f"/api/v1/tasks/{task_id}/complete", json={"data": ANSWER_LATER}, headers=headers
+        )
         if answer.status_code != 200:
             raise RuntimeError(f"POST complete answered {answer.status_code}: {answer.text[:300]}")
 
@@ -99,8 +105,12 @@ def _post(port: int, path: str, body: dict, token: str) -> tuple[int, bytes]:
     """One request on its own connection (gunicorn's sync workers close every connection)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
-        conn.request("POST", path, body=json.dumps(body),
-                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        conn.request(
+            "POST",
+            path,
+            body=json.dumps(body),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
         answer = conn.getresponse()
         return answer.status, answer.read()
     finally:
@@ -166,23 +176,43 @@ def run_gunicorn(world: World, n: int) -> HttpFigures:
     env = {**os.environ, "DATABASE_URL": world.url, "LOG_LEVEL": "WARNING", "EMBEDDED_WORKER": "0"}
     log = tempfile.NamedTemporaryFile(prefix="ticketflow-gunicorn-", suffix=".log", delete=False)
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", str(GUNICORN_WORKERS), "-b", f"127.0.0.1:{port}",
-         "--log-level", "warning", "wsgi:app"], cwd=ROOT, env=env, stdout=log, stderr=log)
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            str(GUNICORN_WORKERS),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=log,
+    )
     try:
         _wait_until_up(port, server)
         opens = [("/api/v1/tickets", ticket_body(world))] * n
         # Warm up both workers (imports, spec cache, validators); not timed.
-        _, warm = _concurrently(opens[:4 * GUNICORN_WORKERS], port, world.token, 201)
+        _, warm = _concurrently(opens[: 4 * GUNICORN_WORKERS], port, world.token, 201)
         _drain(world)
         warm_tasks = _task_ids(world, [json.loads(p)["id"] for p in warm if p])
-        _concurrently([(f"/api/v1/tasks/{t}/complete", {"data": ANSWER_LATER}) for t in warm_tasks],
-                      port, world.token, 200)
+        _concurrently(
+            [(f"/api/v1/tasks/{t}/complete", {"data": ANSWER_LATER}) for t in warm_tasks],
+            port,
+            world.token,
+            200,
+        )
 
         starts, created = _concurrently(opens, port, world.token, 201)
         _drain(world)
         tasks = _task_ids(world, [json.loads(p)["id"] for p in created if p])
-        completions, _ = _concurrently([(f"/api/v1/tasks/{t}/complete", {"data": ANSWER_LATER}) for t in tasks],
-                                       port, world.token, 200)
+        completions, _ = _concurrently(
+            [(f"/api/v1/tasks/{t}/complete", {"data": ANSWER_LATER}) for t in tasks], port, world.token, 200
+        )
     finally:
         server.terminate()
         try:

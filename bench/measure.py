@@ -14,6 +14,7 @@ class Sample:
     """Durations (seconds) of calls of one operation, and the wall time they took together."""
 
     durations: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)  # this process's CPU time per call (serial runs)
     wall: float | None = None  # set when calls overlap (concurrent clients) or were not timed one by one
     calls: int | None = None  # set when only the total was timed (no median, no p95)
     errors: Counter = field(default_factory=Counter)
@@ -37,6 +38,11 @@ class Sample:
         return statistics.median(self.durations) * 1000 if self.durations else None
 
     @property
+    def cpu_median_ms(self) -> float | None:
+        """Median CPU time of this process per call: steadier than wall time on a shared machine."""
+        return statistics.median(self.cpu) * 1000 if self.cpu else None
+
+    @property
     def p95_ms(self) -> float | None:
         if len(self.durations) < 2:
             return self.median_ms
@@ -53,9 +59,10 @@ def timed(calls: Iterable, fn: Callable, before: Callable | None = None) -> tupl
     for item in calls:
         if before is not None:
             before()
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         results.append(fn(item))
         sample.durations.append(time.perf_counter() - started)
+        sample.cpu.append(time.process_time() - cpu_started)
     return sample, results
 
 

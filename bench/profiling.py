@@ -17,11 +17,18 @@ from bench.world import ANSWER_LATER, World
 
 CALLS = 50
 LIBRARIES = (  # (label, substring of the file path or built-in name), first match wins
-    ("database driver", "sqlite3."), ("database driver", "psycopg"),
-    ("SQLAlchemy", "/sqlalchemy/"), ("SpiffWorkflow", "/SpiffWorkflow/"),
-    ("jsonschema", "/jsonschema"), ("jsonschema", "/referencing/"), ("jsonschema", "/rpds"),
-    ("json", "/json/"), ("json", "_json"), ("Ticketflow (app/)", "/app/"),
-    ("uuid", "/uuid.py"), ("copy/deepcopy", "/copy.py"),
+    ("database driver", "sqlite3."),
+    ("database driver", "psycopg"),
+    ("SQLAlchemy", "/sqlalchemy/"),
+    ("SpiffWorkflow", "/SpiffWorkflow/"),
+    ("jsonschema", "/jsonschema"),
+    ("jsonschema", "/referencing/"),
+    ("jsonschema", "/rpds"),
+    ("json", "/json/"),
+    ("json", "_json"),
+    ("Ticketflow (app/)", "/app/"),
+    ("uuid", "/uuid.py"),
+    ("copy/deepcopy", "/copy.py"),
 )
 STAGES = (  # (label, file suffix, function)
     ("run_command (total)", "app/engine/runner.py", "run_command"),
@@ -57,21 +64,31 @@ def _report(title: str, profile: cProfile.Profile, calls: int) -> list[str]:
     for (filename, _line, function), (_cc, _nc, tottime, _ct, _callers) in stats.items():
         by_library[_library(filename, function)] += tottime
         total += tottime
-    lines = [f"{title}: {total * 1000 / calls:.2f} ms per call under cProfile ({calls} calls)",
-             "  self time by library:"]
+    lines = [
+        f"{title}: {total * 1000 / calls:.2f} ms per call under cProfile ({calls} calls)",
+        "  self time by library:",
+    ]
     for label, seconds in sorted(by_library.items(), key=lambda item: -item[1]):
         lines.append(f"    {label:<40} {seconds * 1000 / calls:6.2f} ms  {seconds / total:5.0%}")
     lines.append("  inclusive time of stages (overlapping):")
     for label, suffix, function in STAGES:
-        seconds = max((ct for (filename, _l, fn), (_cc, _nc, _tt, ct, _c) in stats.items()
-                       if fn == function and filename.endswith(suffix)), default=0.0)
+        seconds = max(
+            (
+                ct
+                for (filename, _l, fn), (_cc, _nc, _tt, ct, _c) in stats.items()
+                if fn == function and filename.endswith(suffix)
+            ),
+            default=0.0,
+        )
         if seconds:
             lines.append(f"    {label:<40} {seconds * 1000 / calls:6.2f} ms")
     lines.append("  top 8 functions by self time:")
     ranked = sorted(stats.items(), key=lambda item: -item[1][2])[:8]
     for (filename, line, function), (_cc, nc, tottime, _ct, _c) in ranked:
         short = filename.split("site-packages/")[-1].split("/work/main/")[-1]
-        lines.append(f"    {tottime * 1000 / calls:6.2f} ms  {nc / calls:7.1f} calls  {function} ({short}:{line})")
+        lines.append(
+            f"    {tottime * 1000 / calls:6.2f} ms  {nc / calls:7.1f} calls  {function} ({short}:{line})"
+        )
     return lines
 
 

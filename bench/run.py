@@ -24,22 +24,32 @@ from bench.world import postgres_url, prepare, quiet_logging, sqlite_url
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=int(os.environ.get("BENCH_N", "300")),
-                        help="calls per timed operation (default: $BENCH_N or 300)")
-    parser.add_argument("--backends", default="sqlite,postgresql",
-                        help="comma-separated: sqlite, postgresql (default: both)")
+    parser.add_argument(
+        "--n",
+        type=int,
+        default=int(os.environ.get("BENCH_N", "300")),
+        help="calls per timed operation (default: $BENCH_N or 300)",
+    )
+    parser.add_argument(
+        "--backends", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql (default: both)"
+    )
     parser.add_argument("--no-gunicorn", action="store_true", help="skip the gunicorn run")
-    parser.add_argument("--profile", action="store_true",
-                        help="also print a cProfile breakdown of start_process and complete_task")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="also print a cProfile breakdown of start_process and complete_task",
+    )
     return parser.parse_args(argv)
 
 
 def machine() -> str:
     load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
-    return (f"{os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), "
-            f"Python {platform.python_version()}, SpiffWorkflow {version('SpiffWorkflow')}, "
-            f"SQLAlchemy {version('SQLAlchemy')}, Flask {version('Flask')}, SQLite {sqlite3.sqlite_version}, "
-            f"load average {load}")
+    return (
+        f"{os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), "
+        f"Python {platform.python_version()}, SpiffWorkflow {version('SpiffWorkflow')}, "
+        f"SQLAlchemy {version('SQLAlchemy')}, Flask {version('Flask')}, SQLite {sqlite3.sqlite_version}, "
+        f"load average {load}"
+    )
 
 
 def bench_backend(backend: str, url: str, n: int, gunicorn: bool, profile: bool) -> dict:
@@ -70,14 +80,23 @@ def timing_rows(backend: str, f: dict, bare: dict, n: int) -> list[list]:
     general_jobs = engine.jobs["general"]
     opened_ms = engine.starts["general"].median_ms + general_jobs.wall * 1000 / n
     rows = [
-        timing_row("engine start_process(general)", backend, engine.starts["general"], bare["start(general)"]),
+        timing_row(
+            "engine start_process(general)", backend, engine.starts["general"], bare["start(general)"]
+        ),
         timing_row("engine start_process(return)", backend, engine.starts["return"], bare["start(return)"]),
         timing_row("worker job (general: 2 per ticket)", backend, general_jobs),
-        timing_row("engine open to first user task (general)", backend, engine.starts["general"],
-                   bare["start(general)"], ms=opened_ms),
+        timing_row(
+            "engine open to first user task (general)",
+            backend,
+            engine.starts["general"],
+            bare["start(general)"],
+            ms=opened_ms,
+        ),
         timing_row("engine complete_task", backend, engine.completions, bare["complete_task"]),
         timing_row("HTTP test client POST /tickets", backend, http.starts, bare["start(general)"]),
-        timing_row("HTTP test client POST /tasks/<id>/complete", backend, http.completions, bare["complete_task"]),
+        timing_row(
+            "HTTP test client POST /tasks/<id>/complete", backend, http.completions, bare["complete_task"]
+        ),
     ]
     if "gunicorn" in f:
         g = f["gunicorn"]
@@ -91,10 +110,21 @@ def main(argv: list[str] | None = None) -> int:
     quiet_logging()
     started = time.perf_counter()
     print(f"Ticketflow benchmarks, n = {args.n} calls per operation")
-    print(f"machine: {machine()}\n")
+    print(f"machine: {machine()}")
+    if os.getloadavg()[0] > 0.5 * (os.cpu_count() or 1):
+        print("note: the machine is busy with other work; wall times will be inflated (see cpu ms)")
+    print()
 
-    profile = {"id": 1, "name": "Jane Doe", "email": "jane@example.com", "tier": "gold", "tenure_months": 40,
-               "order_count": 85, "on_time_payment_ratio": 0.98, "open_balance": 0.0}
+    profile = {
+        "id": 1,
+        "name": "Jane Doe",
+        "email": "jane@example.com",
+        "tier": "gold",
+        "tenure_months": 40,
+        "order_count": 85,
+        "on_time_payment_ratio": 0.98,
+        "open_balance": 0.0,
+    }
     bare_spiff.check(profile)
     bare = bare_spiff.run_bare(args.n, profile)
 
@@ -106,11 +136,15 @@ def main(argv: list[str] | None = None) -> int:
     if "postgresql" in wanted:
         with postgres_url() as url:
             if url is not None:
-                results["postgresql"] = bench_backend("postgresql", url, args.n, not args.no_gunicorn,
-                                                      args.profile)
+                results["postgresql"] = bench_backend(
+                    "postgresql", url, args.n, not args.no_gunicorn, args.profile
+                )
 
-    rows = [timing_row(f"bare SpiffWorkflow {op}", "-", sample) for op, sample in bare.items()
-            if op != "stored_bytes"]
+    rows = [
+        timing_row(f"bare SpiffWorkflow {op}", "-", sample)
+        for op, sample in bare.items()
+        if op != "stored_bytes"
+    ]
     for backend, f in results.items():
         rows += timing_rows(backend, f, bare, args.n)
     print("Time per call (serial calls unless marked; 'per s' = 1 / mean, or count / wall time for gunicorn)")
@@ -126,7 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     print("\nStored workflow per instance (characters of JSON)")
     size_rows = [[moment, "bare (spec embedded)", size] for moment, size in bare["stored_bytes"].items()]
     for backend, f in results.items():
-        size_rows += [[moment, f"Ticketflow ({backend})", size] for moment, size in f["engine"].stored_bytes.items()]
+        size_rows += [
+            [moment, f"Ticketflow ({backend})", size] for moment, size in f["engine"].stored_bytes.items()
+        ]
     print(table(["moment", "stored by", "chars"], size_rows))
 
     for backend, f in results.items():

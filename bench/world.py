@@ -1,7 +1,7 @@
 """The benchmark's database and app: a SQLite file or a throwaway PostgreSQL, schema, deploys.
 
-Every backend gets a fresh database with `db.create_all()`, the four shipped processes
-deployed, one agent with an API token and one customer. The start data is the same for the
+Every backend gets a fresh database with `db.create_all()`, the shipped processes and decisions
+deployed (as `flask processes deploy` does), one agent with an API token and one customer. The start data is the same for the
 engine, the HTTP API and the bare SpiffWorkflow runs, so their figures compare.
 """
 
@@ -12,19 +12,24 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from flask import Flask
 
 from app import create_app
+from app.engine import deploy
 from app.extensions import db
-from tests.factories import deploy_shipped, make_customer, make_user, token_for
+from tests.factories import make_customer, make_user, token_for
 from tests.postgres import TempPostgres
 
 START_DATA = {
     "general": {"question": "Where is my parcel?", "category": "delivery"},
     "return": {
-        "order_number": "SO-1001", "items": [{"sku": "SHOE-42", "qty": 1}, {"sku": "SOCK-1", "qty": 2}],
-        "reason": "damaged", "amount": 89.9, "preferred_resolution": "refund",
+        "order_number": "SO-1001",
+        "items": [{"sku": "SHOE-42", "qty": 1}, {"sku": "SOCK-1", "qty": 2}],
+        "reason": "damaged",
+        "amount": 89.9,
+        "preferred_resolution": "refund",
     },
 }
 ANSWER_LATER = {"information_given": False}  # general: back to the same user task, ticket stays open
@@ -79,13 +84,19 @@ def postgres_url() -> Iterator[str | None]:
         server.stop()
 
 
+def deploy_shipped_files(folder: Path) -> None:
+    """Deploy what `flask processes deploy` deploys: every .dmn, then every .bpmn of the folder."""
+    for path in sorted(folder.glob("*.dmn")) + sorted(folder.glob("*.bpmn")):
+        deploy(path.read_bytes(), actor="bench")
+
+
 def prepare(backend: str, url: str) -> World:
     """Create the schema, deploy the shipped processes, and make an agent and a customer."""
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
     quiet_logging()  # create_app configures logging from LOG_LEVEL; keep it at WARNING
     with app.app_context():
         db.create_all()
-        deploy_shipped()
+        deploy_shipped_files(Path(app.config["PROCESSES_DIR"]))
         agent = make_user("bench_agent", "agent", teams=("returns", "credit", "support", "customer-success"))
         customer = make_customer()
         world = World(backend, url, app, agent.id, customer.id, customer.profile(), token_for(agent))

@@ -2,11 +2,10 @@
 
 from pathlib import Path
 
-from argon2 import PasswordHasher
-
 from app.api.auth import new_token
 from app.engine import deploy
 from app.extensions import db
+from app.passwords import hash_password
 from app.models import Customer, Team, TeamMember, User
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,7 +25,7 @@ def make_user(username: str, role: str = "agent", teams: tuple[str, ...] = (), l
               password: str | None = None, skills: str = "", capacity: int = 20) -> User:
     user = User(username=username, name=username.title(), email=f"{username}@example.com", role=role,
                 skills=skills, capacity=capacity,
-                password_hash=PasswordHasher(time_cost=1, memory_cost=8192).hash(password) if password else None)
+                password_hash=hash_password(password) if password else None)
     db.session.add(user)
     db.session.flush()
     for key in teams:

@@ -10,7 +10,7 @@ def test_processes_deploy_is_idempotent(runner):
     assert "return v1 (deployed)" in first.output
     again = runner.invoke(args=["processes", "deploy"])
     assert "return v1 (unchanged)" in again.output
-    assert db.session.execute(db.select(db.func.count(ProcessDefinition.id))).scalar() == 4
+    assert db.session.execute(db.select(db.func.count(ProcessDefinition.id))).scalar() == 6  # 4 BPMN + 2 DMN
 
 
 def test_processes_deploy_reports_a_rejected_file(runner, tmp_path):

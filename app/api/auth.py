@@ -4,11 +4,11 @@ import functools
 import hashlib
 import secrets
 
-from flask import g, request
+from flask import abort, g, request
 
 from app.api.errors import api_error
 from app.extensions import db
-from app.models import ApiToken, User
+from app.models import ApiToken, Customer, User
 
 STAFF = ("agent", "analyst", "manager", "admin")
 
@@ -52,3 +52,13 @@ def token_required(*roles: str):
         return wrapped
 
     return decorate
+
+
+def token_customer() -> Customer | None:
+    """The customer a customer's token acts for (their own profile only); None for staff tokens."""
+    if g.api_user.role != "customer":
+        return None
+    customer = db.session.execute(db.select(Customer).where(Customer.user_id == g.api_user.id)).scalar()
+    if customer is None:
+        abort(403, "this customer account has no customer profile")
+    return customer

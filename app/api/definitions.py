@@ -1,6 +1,6 @@
 """Process definitions: deploy a BPMN or DMN file, list keys with versions and start forms."""
 
-from flask import g, jsonify, request
+from flask import abort, current_app, g, jsonify, request
 
 from app.api import bp
 from app.api.auth import STAFF, token_required
@@ -14,6 +14,8 @@ from app.models import ProcessDefinition
 @token_required("analyst", "admin")
 def deploy_definition():
     """Deploy a diagram: 201 new version, 200 unchanged, 422 with every problem."""
+    if (request.content_length or 0) > current_app.config["MAX_DIAGRAM_BYTES"]:
+        abort(413)
     upload = request.files.get("file")
     source = upload.read() if upload is not None else request.get_data()
     if not source:

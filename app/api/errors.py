@@ -1,6 +1,6 @@
 """JSON answers for errors: every engine error becomes one clear 4xx, never a stack trace."""
 
-from flask import jsonify, request
+from flask import current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from app.api import bp
@@ -39,7 +39,10 @@ def register_app_handlers(app) -> None:
         if request.path.startswith("/api/"):
             message = exc.description or exc.name
             if exc.code == 413:
-                message = "the request body is too large (limit 2 MiB)"
+                limit = current_app.config["MAX_CONTENT_LENGTH"]
+                if request.endpoint == "api.deploy_definition":
+                    limit = current_app.config["MAX_DIAGRAM_BYTES"]
+                message = f"the request body is too large (limit {limit / 1048576:g} MiB)"
             return api_error(exc.code or 500, message)
         return exc
 

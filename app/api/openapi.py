@@ -99,6 +99,9 @@ def _schemas() -> dict:
             "customer": _ref("Customer"),
             "data": {"type": "object", "description": "the process data of the ticket"},
             "sla": _obj({"due_at": NULLABLE_TIME, "state": NULLABLE_STRING}),
+            "feedback": {"oneOf": [_obj({"rating": {"type": "integer", "minimum": 1, "maximum": 5},
+                                         "comment": NULLABLE_STRING, "created_at": TIME}),
+                                   {"type": "null"}], "description": "the customer's latest survey answer"},
             "instance": {"oneOf": [_obj({"id": {"type": "integer"}, "status": {"type": "string"}}),
                                    {"type": "null"}]},
             "tasks": {"type": "array", "items": _ref("Task")},
@@ -169,7 +172,7 @@ def _ticket_paths() -> dict:
         "type": {"type": "string", "description": "a deployed process key"},
         "customer_id": {"type": "integer"}, "subject": {"type": "string"},
         "data": {"type": "object", "description": "start form data"},
-        "priority": {"type": "string"}}, required=("type", "customer_id", "subject"))
+        "priority": {"type": "string"}}, required=("type", "subject"))
     return {
         "/api/v1/customers": {"get": _op("customers", "List customers with their profile", {
             "200": _json("All customers by id", _list_of("customers", _ref("Customer")))})},
@@ -177,7 +180,8 @@ def _ticket_paths() -> dict:
             "post": _op("tickets", "Open a ticket and start its process", {
                 "201": _json("The ticket was opened", created),
                 "422": _error("A field is invalid; `errors` maps field to message"),
-            }, body=_json_body(new_ticket)),
+            }, body=_json_body(new_ticket), roles=f"{STAFF} (customer_id required), or customer (for "
+                                                  "themselves: customer_id optional, no priority)"),
             "get": _op("tickets", "List tickets, newest first", {
                 "200": _json("One page of tickets", _list_of("tickets", _ref("Ticket")))},
                 parameters=[
@@ -186,13 +190,15 @@ def _ticket_paths() -> dict:
                     _query("customer_id", "only this customer's tickets", {"type": "integer"}),
                     _query("limit", "page size", {"type": "integer", "default": 50, "maximum": 200}),
                     _query("offset", "tickets to skip", {"type": "integer", "default": 0}),
-                ]),
+                ], roles=f"{STAFF}, or customer (their own tickets only)"),
         },
         "/api/v1/tickets/{ticket_id}": {
             "parameters": [_path_param("ticket_id", "integer", "the ticket id")],
             "get": _op("tickets", "Read a ticket with its instance, tasks, waits and history", {
                 "200": _json("The ticket", _ref("TicketDetail")),
-                "404": {"$ref": "#/components/responses/NotFound"}}),
+                "404": {"$ref": "#/components/responses/NotFound"}},
+                roles=f"{STAFF}, or customer (their own ticket; without tasks, incidents, actors and "
+                      "history data)"),
         },
     }
 

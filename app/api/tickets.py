@@ -4,34 +4,44 @@ from flask import g, jsonify, request
 
 from app import sla
 from app.api import bp
-from app.clock import utcnow
-from app.api.auth import STAFF, token_required
+from app.api.auth import STAFF, token_customer, token_required
 from app.api.errors import api_error, json_body
 from app.api.serialize import iso, tasks_json
+from app.clock import utcnow
 from app.engine import InvalidData, start_process, waiting_of
 from app.extensions import db
-from app.models import HistoryEvent, HumanTask, Incident, ProcessInstance, Ticket
+from app.models import Feedback, HistoryEvent, HumanTask, Incident, ProcessInstance, Ticket
 
 
 @bp.post("/tickets")
-@token_required(*STAFF)
+@token_required(*STAFF, "customer")
 def open_ticket():
-    """Open a ticket of a deployed type for a customer; 201 with its status and instance."""
+    """Open a ticket of a deployed type for a customer (a customer's token: for themselves); 201."""
     body = json_body()
     data = body.get("data", {})
     if not isinstance(data, dict):
         raise InvalidData({"data": "must be a JSON object"})
-    ticket, instance = start_process(body.get("type"), body.get("customer_id"), body.get("subject"),
+    customer_id, me = body.get("customer_id"), token_customer()
+    if me is not None:
+        if customer_id is not None and customer_id != me.id:
+            return api_error(404, f"no customer with id {customer_id!r}")
+        if body.get("priority") is not None:
+            raise InvalidData({"priority": "the rules set the priority of tickets customers open"})
+        customer_id = me.id
+    ticket, instance = start_process(body.get("type"), customer_id, body.get("subject"),
                                      data, actor=g.api_user.username, priority=body.get("priority"))
     return jsonify({"id": ticket.id, "type": ticket.type, "status": ticket.status,
                     "priority": ticket.priority, "instance_id": instance.id}), 201
 
 
 @bp.get("/tickets")
-@token_required(*STAFF)
+@token_required(*STAFF, "customer")
 def list_tickets():
-    """Tickets, newest first; filters: type, status, customer_id; pages of `limit` (<=200)."""
+    """Tickets, newest first (a customer's token: theirs only); filters: type, status, customer_id; pages."""
     query = db.select(Ticket).order_by(Ticket.id.desc())
+    me = token_customer()
+    if me is not None:
+        query = query.where(Ticket.customer_id == me.id)
     for field in ("type", "status"):
         if request.args.get(field):
             query = query.where(getattr(Ticket, field) == request.args[field])
@@ -41,6 +51,13 @@ def list_tickets():
     offset = int(request.args.get("offset", 0)) if request.args.get("offset", "").isdigit() else 0
     rows = db.session.execute(query.limit(limit).offset(offset)).scalars()
     return jsonify({"tickets": [_ticket_summary(t) for t in rows]})
+
+
+def _feedback_json(ticket_id: int) -> dict | None:
+    """The customer's latest survey answer on the ticket, or None."""
+    row = db.session.execute(db.select(Feedback).where(Feedback.ticket_id == ticket_id)
+                             .order_by(Feedback.id.desc()).limit(1)).scalar()
+    return {"rating": row.rating, "comment": row.comment, "created_at": iso(row.created_at)} if row else None
 
 
 def _sla_json(ticket: Ticket) -> dict:
@@ -55,12 +72,15 @@ def _ticket_summary(t: Ticket) -> dict:
 
 
 @bp.get("/tickets/<int:ticket_id>")
-@token_required(*STAFF)
+@token_required(*STAFF, "customer")
 def get_ticket(ticket_id: int):
     """One ticket: status, instance, open tasks, what it waits for, incidents and history."""
     ticket = db.session.get(Ticket, ticket_id)
-    if ticket is None:
+    me = token_customer()
+    if ticket is None or (me is not None and ticket.customer_id != me.id):
         return api_error(404, f"ticket {ticket_id} not found")
+    if me is not None:
+        return jsonify(_customer_view(ticket))
     instance = db.session.execute(db.select(ProcessInstance).where(ProcessInstance.ticket_id == ticket_id)
                                   .order_by(ProcessInstance.id.desc()).limit(1)).scalar()
     tasks = db.session.execute(db.select(HumanTask).where(HumanTask.ticket_id == ticket_id)
@@ -74,6 +94,7 @@ def get_ticket(ticket_id: int):
         "customer": ticket.customer.profile(),
         "data": ticket.data,
         "sla": _sla_json(ticket),
+        "feedback": _feedback_json(ticket.id),
         "instance": {"id": instance.id, "status": instance.status} if instance else None,
         "tasks": tasks_json(tasks),
         "waiting": waiting_of(instance.id) if instance else {"messages": [], "timers": []},
@@ -81,3 +102,16 @@ def get_ticket(ticket_id: int):
         "history": [{"at": iso(e.at), "actor": e.actor, "kind": e.kind, "element_id": e.element_id,
                      "element_name": e.element_name, "data": e.data} for e in events],
     })
+
+
+def _customer_view(ticket: Ticket) -> dict:
+    """A ticket as its customer sees it: no tasks, incidents, actors or internal history data."""
+    instance = db.session.execute(db.select(ProcessInstance.id).where(ProcessInstance.ticket_id == ticket.id)
+                                  .order_by(ProcessInstance.id.desc()).limit(1)).scalar()
+    waiting = waiting_of(instance)["messages"] if instance else []
+    events = db.session.execute(db.select(HistoryEvent.at, HistoryEvent.kind).where(
+        HistoryEvent.ticket_id == ticket.id).order_by(HistoryEvent.at, HistoryEvent.id)).all()
+    return {**_ticket_summary(ticket), "customer": ticket.customer.profile(), "data": ticket.data,
+            "sla": _sla_json(ticket), "feedback": _feedback_json(ticket.id),
+            "waiting": {"messages": [m["name"] for m in waiting]},
+            "history": [{"at": iso(at), "kind": kind} for at, kind in events]}

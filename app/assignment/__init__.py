@@ -1,4 +1,20 @@
-"""Who gets a user task and how urgent a ticket is: lane -> team, and priority rules."""
+"""Who gets a user task and how urgent a ticket is: team strategies and fallback priority rules.
+
+The engine asks the analysts' DMN rules first (app/engine/rules.py); `priority_for` is the
+fallback when no priority decision is deployed or none of its rules matches.
+"""
+
+from app.assignment.strategies import (
+    STRATEGIES,
+    Choice,
+    choose_assignee,
+    open_task_counts,
+    remember_agent,
+    skills_of,
+)
+
+__all__ = ["STRATEGIES", "Choice", "choose_assignee", "open_task_counts", "priority_for", "remember_agent",
+           "skills_of"]
 
 SEVERITY_PRIORITY = {"low": "low", "medium": "normal", "high": "high", "critical": "urgent"}
 TIER_BUMP = {"gold", "platinum"}

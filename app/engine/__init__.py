@@ -11,7 +11,7 @@ from app.engine.errors import (
 from app.engine.events import claim_due_timers, deliver_message, fire_timer, next_wakeup, waiting_of
 from app.engine.jobs import claim_jobs, complete_job, fail_job, record_incident, retry_incident
 from app.engine.runner import init_sqlite, run_command
-from app.engine.tasks import claim_task, complete_task, reassign_task, release_task
+from app.engine.tasks import claim_task, complete_task, reassign_task, release_task, task_data
 from app.engine.tickets import cancel_instance, instance_of_ticket, start_process
 
 __all__ = [
@@ -20,5 +20,6 @@ __all__ = [
     "claim_task", "complete_job", "complete_task", "deliver_message", "deploy", "fail_job",
     "fire_timer", "init_sqlite", "instance_of_ticket", "latest_definition", "next_wakeup",
     "reassign_task", "record_incident", "release_task", "retry_incident", "run_command", "start_process",
+    "task_data",
     "waiting_of",
 ]

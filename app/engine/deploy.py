@@ -6,9 +6,10 @@ from pathlib import Path
 
 from flask import current_app
 
-from app.engine import specs
+from app.engine import rules, specs
 from app.engine.diagrams import detect_kind, parse_bpmn, parse_dmn
 from app.engine.errors import DiagramRejected, Problem
+from app.engine.forms import with_field_order
 from app.engine.runner import history, run_command
 from app.extensions import db
 from app.handlers import HANDLERS
@@ -21,7 +22,7 @@ def _load_form(name: str) -> dict | None:
     if path.parent != forms_dir or not path.is_file():
         return None
     try:
-        return json.loads(path.read_text())
+        return with_field_order(json.loads(path.read_text()))
     except json.JSONDecodeError as exc:
         raise ValueError(f"form file '{name}' is not valid JSON: {exc}") from None
 
@@ -62,6 +63,9 @@ def deploy(source: bytes, actor_id: int | None = None, actor: str | None = None)
     kind = detect_kind(source)
     if kind == "dmn":
         parsed = parse_dmn(source)
+        problems = rules.check_decisions(parsed.dmn_sources)
+        if problems:
+            raise DiagramRejected(problems)
     else:
         parsed = parse_bpmn(source, known_operators=set(HANDLERS), load_form=_load_form,
                             dmn_sources=_deployed_dmn_sources())

@@ -31,7 +31,45 @@ def _message_of(error) -> str:
         return "this field is required"
     if error.validator == "additionalProperties":
         return "this field is not part of the form"
-    return error.message
+    return _READABLE.get(error.validator, lambda e: e.message)(error)
+
+
+def _readable_limit(word: str):
+    return lambda e: f"must be {word} {e.validator_value:g}" if isinstance(e.validator_value, (int, float)) \
+        else e.message
+
+
+_TYPES = {"number": "a number", "integer": "a whole number", "string": "text", "boolean": "yes or no",
+          "array": "a list", "object": "a group of fields"}
+# Messages a person can read next to a form field (the API answers with the same).
+_READABLE = {
+    "minLength": lambda e: "this field is required" if e.validator_value == 1
+    else f"must be at least {e.validator_value} characters",
+    "maxLength": lambda e: f"must be at most {e.validator_value} characters",
+    "minimum": _readable_limit("at least"),
+    "maximum": _readable_limit("at most"),
+    "exclusiveMinimum": _readable_limit("more than"),
+    "exclusiveMaximum": _readable_limit("less than"),
+    "minItems": lambda e: f"add at least {e.validator_value} item{'s' if e.validator_value != 1 else ''}",
+    "maxItems": lambda e: f"at most {e.validator_value} items",
+    "enum": lambda e: "choose one of: " + ", ".join(str(v) for v in e.validator_value),
+    "const": lambda e: "must be ticked" if e.validator_value is True else f"must be {e.validator_value!r}",
+    "type": lambda e: "must be " + _TYPES.get(e.validator_value, str(e.validator_value))
+    if isinstance(e.validator_value, str) else e.message,
+    "format": lambda e: f"must be a valid {e.validator_value}",
+}
+
+
+def with_field_order(schema):
+    """Record each object's property order as `x-order`: PostgreSQL's JSONB does not keep key order."""
+    if isinstance(schema, list):
+        return [with_field_order(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    ordered = {key: with_field_order(value) for key, value in schema.items()}
+    if isinstance(schema.get("properties"), dict) and "x-order" not in schema:
+        ordered["x-order"] = list(schema["properties"])
+    return ordered
 
 
 def check_plain_data(data, field: str = "data") -> None:

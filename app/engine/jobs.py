@@ -127,8 +127,10 @@ def record_incident(instance_id: int, element_id: str | None, kind: str, message
         instance = db.session.get(ProcessInstance, instance_id)
         if instance is None:
             return
-        if timer_id:  # park the timer so the sweep does not fire it again and again
-            db.session.execute(db.update(Timer).where(Timer.id == timer_id).values(due_at=None))
+        if timer_id:  # park the timer so the sweep does not fire it again and again;
+            # without the worker's lease, so that retry_incident's re-arm is claimable at once
+            db.session.execute(db.update(Timer).where(Timer.id == timer_id)
+                               .values(due_at=None, lease_until=None))
         _open_incident(instance_id, instance.ticket_id, element_id, kind, message, None, timer_id)
 
     run_command(body)

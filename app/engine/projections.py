@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from jinja2 import ChainableUndefined
 from jinja2.sandbox import SandboxedEnvironment
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.util.task import TaskState
 
 from app.engine.assigning import assign_new_task
-from app.engine.spiff import ParkedServiceTask, is_timer_catch, timer_due
+from app.engine.spiff import ParkedServiceTask, catches_of, timer_due
 from app.extensions import db
 from app.models import HumanTask, Job, MessageSubscription, Timer
 
@@ -49,15 +50,20 @@ def snapshot(wf) -> Snapshot:
                 "team": spec.lane,
                 "form_name": props.get(FORM_PROPERTY),
                 "required_skill": props.get("requiredSkill"),
+                "to_lead": str(props.get("assignToLead", "")).lower() == "true",
                 "instructions": (spec.extensions or {}).get("instructionsForEndUser")
                 if hasattr(spec, "extensions") else None,
                 "task": task,
             }
         elif state == TaskState.WAITING and isinstance(spec, CatchingEvent):
-            if is_timer_catch(task):
-                snap.timers[str(task.id)] = (spec.bpmn_id, timer_due(task))
-            elif isinstance(spec.event_definition, MessageEventDefinition):
-                snap.messages[str(task.id)] = (spec.event_definition.name, spec.bpmn_id)
+            # An event-based gateway waits for several: one timer and one message row at most.
+            for definition, element in catches_of(task):
+                if isinstance(definition, TimerEventDefinition):
+                    due = timer_due(task)  # None: a cycle that ran all its repetitions
+                    if due is not None:
+                        snap.timers.setdefault(str(task.id), (element.bpmn_id, due))
+                elif isinstance(definition, MessageEventDefinition):
+                    snap.messages.setdefault(str(task.id), (definition.name, element.bpmn_id))
         elif state == TaskState.STARTED and isinstance(spec, ParkedServiceTask):
             snap.jobs[str(task.id)] = {
                 "element_id": spec.bpmn_id,
@@ -84,10 +90,11 @@ def apply(before: Snapshot, after: Snapshot, *, instance_id: int, ticket, now,
     for tid in new_user_tasks:
         info = dict(after.user_tasks[tid])
         task = info.pop("task")
+        to_lead = info.pop("to_lead")
         info["instructions"] = render_instructions(info["instructions"], task.data)
         row = HumanTask(id=tid, instance_id=instance_id, ticket_id=ticket_id, priority=priority,
                         due_at=due_by_task.get(info["name"]), created_at=now, **info)
-        assign_new_task(row, ticket, actor)
+        assign_new_task(row, ticket, actor, to_lead=to_lead)
         session.add(row)
 
     gone = [tid for tid in before.timers if tid not in after.timers]

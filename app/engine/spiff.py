@@ -5,28 +5,32 @@ where we extend it (by subclassing and configuration, never by patching) are in 
 """
 
 import json
-from datetime import datetime
+import re
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
-from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     TimeDateEventDefinition,
     TimerEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
 from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG as SPIFF_CONFIG
 from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
-from SpiffWorkflow.bpmn.parser.util import full_tag
 
 from app.engine.expressions import ExpressionError, SafeEnvironment, check_timer_value, timer_kind_for
 
@@ -118,6 +122,7 @@ class TicketflowScriptEngine(PythonScriptEngine):
                 check_timer_value(kind, value)
             except ExpressionError as exc:
                 raise WorkflowTaskException(str(exc), task=task, exception=exc) from exc
+            value = utc_timer_value(kind, value)
         return value
 
     def call_service(self, task, operation_name=None, operation_params=None, **kwargs):
@@ -157,9 +162,62 @@ def load_workflow(text: str, spec, subprocess_specs: dict) -> BpmnWorkflow:
     return wf
 
 
+def catches_of(task) -> list[tuple[Any, Any]]:
+    """What a catching task waits for: (event definition, task spec of the BPMN element showing it).
+
+    An event-based gateway takes over the definitions of the catch events behind it (they are
+    left with none), so each of its definitions is paired with its catch event, in flow order.
+    """
+    spec = task.task_spec
+    definition = getattr(spec, "event_definition", None)
+    if isinstance(spec, EventBasedGateway) and isinstance(definition, MultipleEventDefinition):
+        return list(zip(definition.event_definitions, spec.outputs, strict=True))
+    return [(definition, spec)]
+
+
+def timer_catch(task):
+    """(timer definition, element spec) a catching task waits for, or None."""
+    return next(((d, el) for d, el in catches_of(task) if isinstance(d, TimerEventDefinition)), None)
+
+
+def message_catch(task, name: str):
+    """(message definition, element spec) for a message of this name the task waits for, or None."""
+    return next(((d, el) for d, el in catches_of(task)
+                 if isinstance(d, MessageEventDefinition) and d.name == name), None)
+
+
+def utc_timer_value(kind: str, value: str) -> str:
+    """A checked timer value with each date in it written as aware UTC; a naive date is UTC.
+
+    SpiffWorkflow reads a naive date in the machine's zone (its LOCALTZ, fixed at import), so
+    the same diagram would fire at different instants on differently configured machines.
+    """
+    if kind == "date":
+        return _utc_date(value)
+    if kind == "cycle":  # R<n>/<start>/<duration>, R<n>/<duration>/<end>, R<n>/<duration>
+        parts = value.replace("--", "/").split("/")
+        return "/".join(p if p.upper().startswith(("R", "P")) else _utc_date(p) for p in parts)
+    return value
+
+
+def _utc_date(text: str) -> str:
+    week = re.fullmatch(r"(\d{4})-?W(\d{2})-?(\d)(T.+)?", text.strip(), re.IGNORECASE)
+    try:
+        if week:
+            day = date.fromisocalendar(int(week[1]), int(week[2]), int(week[3]))
+            when = datetime.fromisoformat(day.isoformat() + (week[4] or "").upper())
+        else:
+            when = datetime.fromisoformat(text.strip())
+    except ValueError:  # a form only the library reads: leave it to the library
+        return text
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).isoformat()
+
+
 def timer_due(task) -> datetime | None:
-    """When a WAITING timer catch event is due (aware UTC), or None if it will never fire."""
-    definition = task.task_spec.event_definition
+    """When a WAITING timer catch event (or event-based gateway) is due (aware UTC), or None."""
+    definition = (timer_catch(task) or (None,))[0]
     value = task.internal_data.get("event_value")
     if value is None:
         return None
@@ -179,11 +237,17 @@ def force_timer_due(task, when: datetime) -> None:
         task.internal_data["event_value"] = when.isoformat()
 
 
-def is_timer_catch(task) -> bool:
-    spec = task.task_spec
-    return isinstance(spec, CatchingEvent) and isinstance(
-        getattr(spec, "event_definition", None), TimerEventDefinition
-    )
+def cycle_state(task) -> tuple[int, float] | None:
+    """(rounds left, period in seconds) of a waiting cycle timer; None otherwise or when done."""
+    value = task.internal_data.get("event_value")
+    return (value["cycles"], value["duration"]) if isinstance(value, dict) else None
+
+
+def keep_cycle_schedule(task, due: datetime) -> None:
+    """After a forced cycle round, put the next round one period after `due`, where it belongs."""
+    value = task.internal_data.get("event_value")
+    if isinstance(value, dict) and value.get("cycles"):
+        value["next"] = (due + timedelta(seconds=value["duration"])).isoformat()
 
 
 def json_safe(value: Any) -> Any:

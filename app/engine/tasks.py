@@ -1,11 +1,16 @@
-"""Commands on user tasks: claim_task, release_task, complete_task."""
+"""Commands on user tasks: claim_task, release_task, complete_task, reassign_task; task_data reads."""
 
+from types import SimpleNamespace
+
+from SpiffWorkflow.util.task import TaskState
+
+from app.engine import specs
 from app.engine.errors import Conflict, NotFound, TaskNotOpen
 from app.engine.forms import validate
 from app.engine.runner import engine_step, find_task, history, load, run_command, save
+from app.engine.spiff import json_safe, load_workflow
 from app.extensions import db
-from app.models import HistoryEvent, HumanTask, User
-from SpiffWorkflow.util.task import TaskState
+from app.models import HistoryEvent, HumanTask, ProcessDefinition, ProcessInstance, User
 
 
 def _open_task(task_id: str) -> HumanTask:
@@ -127,3 +132,19 @@ def reassign_task(task_id: str, user: User, assignee: User) -> HumanTask:
         return row
 
     return run_command(body)
+
+
+def task_data(task_id: str) -> dict:
+    """The process data an open user task sees, to pre-fill its form; reads, changes nothing.
+
+    Raises:
+        TaskNotOpen: the task was completed meanwhile.
+        NotFound: no such task.
+    """
+    row = _open_task(task_id)
+    instance = db.session.get(ProcessInstance, row.instance_id)
+    definition = db.session.get(ProcessDefinition, instance.definition_id)
+    spec, subprocess_specs = specs.spec_for(definition)
+    wf = load_workflow(instance.workflow, spec, subprocess_specs)
+    task = find_task(SimpleNamespace(wf=wf), task_id)
+    return json_safe(dict(task.data)) if task is not None else {}

@@ -1,17 +1,21 @@
 """Commands that start and stop tickets: start_process, cancel_instance."""
 
+from flask import current_app
+
 from app import sla
-from app.assignment import priority_for
 from app.clock import utcnow
 from app.engine import specs
+from app.engine.assigning import initial_priority, record_priority
 from app.engine.deploy import latest_definition
 from app.engine.errors import Conflict, InvalidData, NotFound
 from app.engine.forms import validate
+from app.engine.projections import Snapshot
 from app.engine.runner import Loaded, engine_step, history, load, run_command, save
 from app.engine.spiff import new_workflow
 from app.extensions import db
-from app.engine.projections import Snapshot
 from app.models import PRIORITIES, Customer, ProcessInstance, Ticket
+
+DEFAULT_FEEDBACK_DELAY = "P1D"
 
 
 def start_process(ticket_type: str, customer_id: int, subject: str, data: dict,
@@ -52,7 +56,8 @@ def start_process(ticket_type: str, customer_id: int, subject: str, data: dict,
             raise InvalidData({"priority": f"must be one of {', '.join(PRIORITIES)}"})
         now = utcnow()
         profile = customer.profile()
-        chosen = priority or priority_for(ticket_type, profile, data)
+        chosen, source = ((priority, f"{actor or 'the caller'} when opening the ticket") if priority
+                          else initial_priority(ticket_type, profile, data))
         ticket = Ticket(type=ticket_type, subject=subject.strip()[:300], customer_id=customer.id,
                         priority=chosen, status="new", data=data, created_at=now, updated_at=now)
         db.session.add(ticket)
@@ -60,7 +65,8 @@ def start_process(ticket_type: str, customer_id: int, subject: str, data: dict,
         sla.start_clock(ticket, now)
         spec, subprocess_specs = specs.spec_for(definition)
         initial = {**data, "ticket_id": ticket.id, "ticket_type": ticket_type,
-                   "subject": ticket.subject, "priority": chosen, "customer": profile}
+                   "subject": ticket.subject, "priority": chosen, "customer": profile,
+                   "feedback_delay": feedback_delay(ticket_type)}
         wf = new_workflow(spec, subprocess_specs, initial)
         row = ProcessInstance(definition_id=definition.id, ticket_id=ticket.id, status="running",
                               workflow="", created_at=now, updated_at=now)
@@ -71,6 +77,7 @@ def start_process(ticket_type: str, customer_id: int, subject: str, data: dict,
         history("ticket_created", ticket_id=ticket.id, instance_id=row.id, actor=actor,
                 element_id=definition.key, element_name=f"{definition.key} v{definition.version}",
                 data={"subject": ticket.subject, "priority": chosen, "data": data}, at=now)
+        record_priority(ticket, row.id, chosen, source, actor)
         save(loaded, actor)
         return ticket, row
 
@@ -91,6 +98,11 @@ def cancel_instance(instance_id: int, actor: str | None = None) -> None:
         history("instance_cancelled", ticket_id=loaded.row.ticket_id, instance_id=instance_id, actor=actor)
 
     run_command(body)
+
+
+def feedback_delay(ticket_type: str) -> str:
+    """How long after a ticket closes its satisfaction survey goes out (ISO duration, config FEEDBACK_DELAY)."""
+    return (current_app.config.get("FEEDBACK_DELAY") or {}).get(ticket_type, DEFAULT_FEEDBACK_DELAY)
 
 
 def instance_of_ticket(ticket_id: int) -> ProcessInstance:

@@ -35,4 +35,4 @@ def handler(name: str):
     return register
 
 
-from app.handlers import credit, inventory, money, tickets  # noqa: E402,F401  (registration)
+from app.handlers import calendar, credit, escalation, feedback, inventory, money, tickets  # noqa: E402,F401  (registration)

@@ -1,6 +1,9 @@
 """Tables only: no commits and no SpiffWorkflow here. Importing this package registers them all."""
 
+from app.models.assignment import AssignmentCursor, TicketAgent
+from app.models.attachment import MAX_ATTACHMENT_BYTES, Attachment
 from app.models.business import LedgerEntry, OutboxMessage, StockMovement
+from app.models.feedback import Feedback, FeedbackRequest
 from app.models.history import HistoryEvent
 from app.models.people import ROLES, ApiToken, Customer, LoginAttempt, Team, TeamMember, User
 from app.models.repository import ProcessDefinition
@@ -12,11 +15,15 @@ from app.models.runtime import (
     ProcessInstance,
     Timer,
 )
+from app.models.sla import BusinessCalendar, BusinessHoliday, SlaPolicy
 from app.models.ticket import PRIORITIES, Comment, Ticket
 
 __all__ = [
-    "ROLES", "PRIORITIES", "ApiToken", "Comment", "Customer", "HistoryEvent", "HumanTask",
+    "MAX_ATTACHMENT_BYTES", "AssignmentCursor", "Attachment",
+    "ROLES", "PRIORITIES", "ApiToken", "Comment", "Customer", "Feedback", "FeedbackRequest",
+    "HistoryEvent", "HumanTask",
     "Incident", "Job", "LedgerEntry", "LoginAttempt", "MessageSubscription", "OutboxMessage",
     "ProcessDefinition", "ProcessInstance", "StockMovement", "Team", "TeamMember", "Ticket",
-    "Timer", "User",
+    "TicketAgent", "Timer", "User",
+    "BusinessCalendar", "BusinessHoliday", "SlaPolicy",
 ]

@@ -1,6 +1,6 @@
 """Tickets and their conversation."""
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.clock import utcnow
@@ -23,6 +23,15 @@ class Ticket(db.Model):
     resolution: Mapped[str | None] = mapped_column(String(64))
     data = mapped_column(JSONType, default=dict)
     sla_due_at = mapped_column(UTCDateTime)
+    # The SLA clock (app/sla): target and consumed time in business seconds, the running
+    # stretch's start (None while paused or stopped); sla_met: None open, False breached, True met.
+    sla_team_key: Mapped[str | None] = mapped_column(String(64))
+    sla_target_seconds: Mapped[int | None] = mapped_column()
+    sla_consumed_seconds: Mapped[int] = mapped_column(default=0, server_default="0")
+    sla_running_since = mapped_column(UTCDateTime)
+    sla_paused: Mapped[bool] = mapped_column(default=False, server_default=false())
+    sla_met: Mapped[bool | None] = mapped_column()
+    first_response_due_at = mapped_column(UTCDateTime)
     created_at = mapped_column(UTCDateTime, default=utcnow)
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     customer: Mapped[Customer] = relationship()
@@ -30,6 +39,7 @@ class Ticket(db.Model):
     __table_args__ = (
         Index("ix_ticket_customer_created", "customer_id", "created_at"),
         Index("ix_ticket_type_status", "type", "status"),
+        Index("ix_ticket_sla_due_at", "sla_due_at"),  # the inbox's SLA filter
     )
 
 

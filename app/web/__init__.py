@@ -7,7 +7,7 @@ from app.extensions import csrf, db, login_manager
 from app.models import User
 
 # Blueprint modules, in registration order; each exposes `bp`.
-BLUEPRINTS = ("auth", "inbox", "portal", "admin")
+BLUEPRINTS = ("auth", "inbox", "portal", "admin", "survey")
 
 
 def register_web(app: Flask) -> None:

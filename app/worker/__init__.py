@@ -15,7 +15,13 @@ from flask import Flask, current_app
 
 from app.clock import utcnow
 from app.engine import (
-    StepFailed, claim_due_timers, claim_jobs, complete_job, fail_job, fire_timer, next_wakeup,
+    StepFailed,
+    claim_due_timers,
+    claim_jobs,
+    complete_job,
+    fail_job,
+    fire_timer,
+    next_wakeup,
     record_incident,
 )
 from app.extensions import db
@@ -50,13 +56,18 @@ def fire(timer_id: str) -> bool:
     """Fire one claimed timer; a failure becomes an incident, never a silent stop."""
     try:
         return fire_timer(timer_id)
-    except StepFailed as exc:
+    except Exception as exc:  # anything else would retry on every lapsed lease, forever
         from app.models import Timer
 
+        if isinstance(exc, StepFailed):
+            element_id, message = exc.element_id, exc.message
+        else:
+            log.exception("timer %s could not fire", timer_id)
+            element_id, message = None, f"the timer could not fire: {type(exc).__name__}: {exc}"
         timer = db.session.get(Timer, timer_id)
         if timer is not None:
-            record_incident(timer.instance_id, exc.element_id or timer.element_id, "timer",
-                            exc.message, timer_id=timer_id)
+            record_incident(timer.instance_id, element_id or timer.element_id, "timer",
+                            message, timer_id=timer_id)
         return False
 
 
@@ -93,11 +104,12 @@ class Worker:
             "coalesce": True, "max_instances": 1, "misfire_grace_time": None})
         self._lock = threading.Lock()
 
-    def start(self) -> None:
+    def start(self, paused: bool = False) -> None:
+        """Sweep now and every WORKER_SWEEP_SECONDS; paused: schedule only (tests call tick())."""
         sweep = self.app.config["WORKER_SWEEP_SECONDS"]
         self.scheduler.add_job(self.tick, "interval", seconds=sweep, id="sweep",
                                next_run_time=utcnow())
-        self.scheduler.start()
+        self.scheduler.start(paused=paused)
         log.info("worker started (sweep every %ss)", sweep)
 
     def wake(self) -> None:

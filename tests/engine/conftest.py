@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from app.engine import complete_task, deliver_message, start_process
+from app.engine import complete_task, deliver_message, instance_of_ticket, start_process, waiting_of
 from app.extensions import db
 from app.models import HumanTask, Ticket
 from app.worker import drain
@@ -26,15 +26,27 @@ class World:
         assert len(rows) == 1, f"expected one open task, found {[r.name for r in rows]}"
         return rows[0]
 
-    def complete(self, ticket: Ticket, expected_name: str, data: dict) -> None:
+    def complete(self, ticket: Ticket, expected_name: str, data: dict, by=None) -> None:
         task = self.task(ticket)
         assert task.name == expected_name
-        complete_task(task.id, data, self.agent)
+        complete_task(task.id, data, by or self.agent)
         drain()
 
     def reply(self, ticket: Ticket, message: str) -> None:
         deliver_message(ticket.id, "customer_reply", {"message": message}, actor="customer")
         drain()
+
+    def rate(self, ticket: Ticket, rating: int, comment: str = "") -> None:
+        """Deliver the customer's survey answer, as the survey page does."""
+        deliver_message(ticket.id, "feedback_received", {"rating": rating, "comment": comment}, actor="customer")
+        drain()
+
+    def waiting(self, ticket: Ticket) -> dict:
+        """What the ticket's instance waits for: {"messages": [...], "timers": [...]} (see waiting_of)."""
+        return waiting_of(instance_of_ticket(ticket.id).id)
+
+    def timers(self, ticket: Ticket) -> list[str]:
+        return sorted(timer["element_id"] for timer in self.waiting(ticket)["timers"])
 
     def reload(self, ticket: Ticket) -> Ticket:
         db.session.expire_all()

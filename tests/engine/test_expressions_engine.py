@@ -6,6 +6,8 @@ due by setting their due time, never by sleeping. No database, no Flask.
 
 from datetime import UTC, datetime, timedelta
 
+import re
+
 import pytest
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
@@ -180,7 +182,9 @@ def test_runaway_condition_is_stopped_by_a_guard():
         workflow.do_engine_steps()
 
     assert isinstance(failed.value.__context__, ExpressionLimitError)
-    assert "operation budget (100000) exceeded" in str(failed.value.__context__)
+    # Which guard trips first depends on the machine's load: the budget or the 50 ms limit.
+    assert re.search(r"operation budget \(100000\) exceeded|time limit \(50 ms\) exceeded",
+                     str(failed.value.__context__))
 
 
 def test_engine_refuses_a_timer_that_spiff_would_loop_over_for_hours():

@@ -1,10 +1,13 @@
 """Every path of every shipped workflow, through engine commands and the worker (saved and
-loaded between every step, as a server does)."""
+loaded between every step, as a server does). A closed ticket's instance runs on: it waits a
+day to ask for feedback (the deadlines themselves are in test_deadlines.py)."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 from app.extensions import db
 from app.models import HumanTask, LedgerEntry, OutboxMessage, ProcessInstance, StockMovement
+from app.worker import drain
 from tests.engine.conftest import RETURN_START
 
 
@@ -36,7 +39,8 @@ def test_return_accepted_with_refund_restocks_and_pays_once(world):
     stock = db.session.execute(db.select(StockMovement.sku, StockMovement.quantity)
                                .where(StockMovement.ticket_id == ticket.id)).all()
     assert sorted(stock) == [("SHOE-42", 1), ("SOCK-1", 2)]
-    assert _instance(ticket).status == "completed"
+    assert _instance(ticket).status == "running"
+    assert world.timers(ticket) == ["wait_feedback_delay"]  # the feedback loop follows
     assert len(_mails(ticket)) == 2  # return instructions, refund confirmation
 
 
@@ -56,6 +60,7 @@ def test_return_rejected_tells_the_customer_why(world):
     assert (ticket.status, ticket.resolution) == ("closed", "rejected")
     assert "Worn shoes" in _mails(ticket)[-1].body
     assert _ledger(ticket) == []
+    assert world.timers(ticket) == ["wait_feedback_delay"]  # rejected tickets are asked for feedback too
 
 
 def test_return_more_info_waits_for_the_customer_then_reviews_again(world):
@@ -63,6 +68,8 @@ def test_return_more_info_waits_for_the_customer_then_reviews_again(world):
     world.complete(ticket, "review_request", {"decision": "more_info", "question": "Photo of the damage?"})
     assert world.reload(ticket).status == "awaiting_customer"
     assert db.session.execute(db.select(HumanTask).where(HumanTask.ticket_id == ticket.id)).first() is None
+    assert world.waiting(ticket)["messages"] == [{"name": "customer_reply", "element_id": "wait_customer_reply"}]
+    assert world.timers(ticket) == ["reminder_due"]
     world.reply(ticket, "Here is the photo")
     assert world.reload(ticket).status == "in_progress"
     world.complete(ticket, "review_request", {"decision": "accept", "resolution": "refund"})
@@ -127,6 +134,24 @@ def test_complaint_escalates_to_customer_success_and_records_the_outcome(world):
     world.complete(ticket, "resolve_complaint", {"resolution_summary": "Voucher sent", "outcome": "unsatisfactory"})
     ticket = world.reload(ticket)
     assert (ticket.status, ticket.resolution) == ("closed", "unsatisfactory")
+    assert world.timers(ticket) == ["wait_feedback_delay"]
+
+
+def test_complaint_waits_for_the_first_response_until_its_target(world):
+    ticket = world.open("complaint", {"description": "Rude courier", "severity": "high"})
+    [timer] = world.waiting(ticket)["timers"]
+    assert timer["element_id"] == "first_response_overdue"
+    assert timer["due_at"] == world.reload(ticket).first_response_due_at.isoformat()
+    assert world.task(ticket).due_at.isoformat() == timer["due_at"]  # the inbox shows the target
+
+
+def test_general_question_answered_ends_after_the_survey_is_answered(world, clock):
+    ticket = world.open("general", {"question": "Where is my parcel?", "category": "delivery"})
+    world.complete(ticket, "answer_question", {"information_given": True, "answer": "It ships today."})
+    clock.shift(timedelta(days=1, minutes=1))
+    drain()
+    world.rate(ticket, 5, "Thanks!")
+    assert _instance(ticket).status == "completed"
 
 
 def test_instructions_are_rendered_with_the_ticket_data(world):

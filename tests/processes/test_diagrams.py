@@ -1,12 +1,14 @@
 """The shipped workflows: diagrams, forms, diagram interchange, and every path through them.
 
 Each path runs on plain SpiffWorkflow with a recording service engine and a serialize/deserialize
-round trip after every step, the way the engine stores an instance between commands.
+round trip after every step, the way the engine stores an instance between commands. Timers are
+made due by writing a past instant into the waiting task (what the engine's `fire_timer` does).
 """
 
 import ast
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from itertools import combinations, pairwise
 from pathlib import Path
 
@@ -19,14 +21,23 @@ from SpiffWorkflow import TaskState
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
+    TimerEventDefinition,
+)
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent, EventBasedGateway
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG
 
 ROOT = Path(__file__).resolve().parents[2]
 PROCESSES = ["return", "credit", "general", "complaint"]
 TEAMS = {"returns", "credit", "support", "customer-success"}
-ENGINE_FIELDS = {"ticket_id", "ticket_type", "subject", "priority", "customer"}
+ENGINE_FIELDS = {"ticket_id", "ticket_type", "subject", "priority", "customer", "feedback_delay"}
+SHARED_FORMS = "feedback"  # forms/feedback_*.json: the feedback loop every process ends with
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
     "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
@@ -35,7 +46,8 @@ NS = {
     "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core",
 }
 FLOW_NODES = (
-    "startEvent endEvent userTask serviceTask exclusiveGateway parallelGateway intermediateCatchEvent boundaryEvent"
+    "startEvent endEvent userTask serviceTask exclusiveGateway parallelGateway eventBasedGateway"
+    " intermediateCatchEvent boundaryEvent"
 ).split()
 SAFE_METHODS = {"get", "lower", "upper", "strip", "replace", "title", "capitalize"}
 SAFE_NODES = tuple(
@@ -47,6 +59,8 @@ SAFE_NODES = tuple(
 )
 INSTRUCTIONS = SandboxedEnvironment(undefined=StrictUndefined)
 SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(DEFAULT_CONFIG))
+
+FAR_FUTURE = datetime(2099, 1, 5, 9, tzinfo=UTC)  # timers only fire when a path makes them due
 
 # operator -> (required parameters, optional parameters, fake result)
 OPERATORS = {
@@ -61,6 +75,19 @@ OPERATORS = {
     ),
     "credit.assess": (set(), set(), lambda p, n: {"score": 72, "risk": "low", "proposed_limit": 2500.0}),
     "credit.assign_balance": ({"amount"}, set(), lambda p, n: {"ledger_id": n, "amount": p["amount"]}),
+    "calendar.due": (
+        {"days", "team"},
+        set(),
+        lambda p, n: {"at": (FAR_FUTURE + timedelta(days=p["days"])).isoformat()},
+    ),
+    "calendar.first_response_due": (set(), set(), lambda p, n: {"at": FAR_FUTURE.isoformat()}),
+    "ticket.raise_priority": (set(), {"reason"}, lambda p, n: {"priority": "urgent", "previous": "high", "changed": True}),
+    "escalation.notify_team": (
+        {"team", "subject", "body"},
+        {"include_assignee"},
+        lambda p, n: {"team": p["team"], "notified": ["lead"]},
+    ),
+    "feedback.request": ({"reminder"}, set(), lambda p, n: {"feedback_request_id": 1, "reminder": p["reminder"], "sent": True}),
 }
 
 
@@ -124,8 +151,21 @@ def on_border(point, box):
     )
 
 
+def catches(spec):
+    """Yield (catch event id, event definition) for every catch, also those behind event-based gateways."""
+    for task_spec in spec.task_specs.values():
+        definition = getattr(task_spec, "event_definition", None)
+        if isinstance(task_spec, EventBasedGateway):
+            yield from zip((out.name for out in task_spec.outputs), definition.event_definitions, strict=True)
+        elif isinstance(task_spec, CatchingEvent) and type(definition).__name__ != "NoneEventDefinition":
+            yield task_spec.name, definition
+
+
 def expressions(spec):
-    """Yield (task id, what, expression) for every condition and service parameter."""
+    """Yield (task id, what, expression) for every condition, service parameter and timer value."""
+    for name, definition in catches(spec):
+        if isinstance(definition, TimerEventDefinition):
+            yield name, "timer", definition.expression
     for task_spec in spec.task_specs.values():
         for condition, target in getattr(task_spec, "cond_task_specs", []):
             if condition is not None:
@@ -140,7 +180,8 @@ def known_names(process, spec):
         names |= set(load_form(form)["properties"])
     for task_spec in spec.task_specs.values():
         names.add(getattr(task_spec, "result_variable", None))
-        names.add(getattr(getattr(task_spec, "event_definition", None), "message_var", None))
+    for _, definition in catches(spec):
+        names.add(getattr(definition, "message_var", None))
     return names - {None}
 
 
@@ -183,7 +224,7 @@ def test_user_tasks_sit_in_a_team_lane_with_a_form_and_instructions(process):
     assert user_tasks
     for ts in user_tasks:
         assert ts.lane in TEAMS, ts.name
-        assert ts.extensions["properties"]["formJsonSchemaFilename"].startswith(f"{process}_")
+        assert ts.extensions["properties"]["formJsonSchemaFilename"].split("_")[0] in (process, SHARED_FORMS)
         assert ts.extensions["instructionsForEndUser"].strip(), ts.name
         assert "variableName" not in ts.extensions, ts.name
 
@@ -213,7 +254,8 @@ def test_referenced_forms_exist_and_are_valid_json_schemas(process):
 def test_every_form_file_is_used_by_a_diagram():
     used = {form for process in PROCESSES for form in form_names(process).values()}
     assert {path.name for path in (ROOT / "forms").glob("*.json")} >= used
-    shipped = {path.name for path in (ROOT / "forms").glob("*.json") if path.name.split("_")[0] in PROCESSES}
+    prefixes = [*PROCESSES, SHARED_FORMS]
+    shipped = {path.name for path in (ROOT / "forms").glob("*.json") if path.name.split("_")[0] in prefixes}
     assert shipped == used
 
 
@@ -241,6 +283,8 @@ def test_every_form_file_is_used_by_a_diagram():
         ("general_answer.json", {"information_given": True}),
         ("complaint_resolve.json", {"resolution_summary": "Sorry", "outcome": "fine"}),
         ("complaint_start.json", {"description": "Late", "severity": "medium", "extra": 1}),
+        ("feedback_follow_up.json", {"contacted": True, "outcome": "resolved"}),
+        ("feedback_follow_up.json", {"contacted": True, "outcome": "maybe", "notes": "Called her."}),
     ],
 )
 def test_forms_refuse_incomplete_answers(form, data):
@@ -293,21 +337,88 @@ def test_service_tasks_call_known_operators_with_their_parameters(process):
         assert spec.task_specs["assess_credit"].result_variable == "assessment"
 
 
+def wait_catches(spec, gateway):
+    """{kind: (catch event id, definition)} behind an event-based gateway."""
+    found = {}
+    for out, definition in zip(spec.task_specs[gateway].outputs, spec.task_specs[gateway].event_definition.event_definitions,
+                               strict=True):
+        found["message" if isinstance(definition, MessageEventDefinition) else "timer"] = (out.name, definition)
+    return found
+
+
 @pytest.mark.parametrize("process", ["return", "credit"])
 def test_customer_reply_is_caught_into_customer_reply_without_correlation(process):
     _, spec = parse_spec(process)
-    catches = [
-        ts
-        for ts in spec.task_specs.values()
-        if isinstance(ts, CatchingEvent) and type(ts.event_definition).__name__ == "MessageEventDefinition"
-    ]
-    assert [ts.name for ts in catches] == ["wait_customer_reply"]
-    definition = catches[0].event_definition
-    assert (definition.name, definition.message_var) == ("customer_reply", "customer_reply")
-    assert definition.correlation_properties == []
+    replies = [(name, d) for name, d in catches(spec) if isinstance(d, MessageEventDefinition) and d.name == "customer_reply"]
+    assert [name for name, _ in replies] == ["wait_customer_reply", "reply_after_reminder"]
+    for _, definition in replies:
+        assert definition.message_var == "customer_reply"
+        assert definition.correlation_properties == []
+
+
+@pytest.mark.parametrize("process", PROCESSES)
+def test_event_based_gateways_wait_for_one_message_and_one_timer(process):
+    # The engine keeps one timer row and one message subscription per waiting task.
+    _, spec = parse_spec(process)
+    gateways = [ts for ts in spec.task_specs.values() if isinstance(ts, EventBasedGateway)]
+    assert gateways
+    for gateway in gateways:
+        definitions = gateway.event_definition.event_definitions
+        kinds = sorted("message" if isinstance(d, MessageEventDefinition) else
+                       "timer" if isinstance(d, TimerEventDefinition) else type(d).__name__ for d in definitions)
+        assert kinds == ["message", "timer"], gateway.name
+
+
+@pytest.mark.parametrize("process", ["return", "credit"])
+def test_customer_wait_reminds_after_2_and_gives_up_after_7_business_days_of_the_team(process):
+    _, spec = parse_spec(process)
+    team = {"return": "returns", "credit": "credit"}[process]
+    first, second = wait_catches(spec, "wait_reply_or_reminder"), wait_catches(spec, "wait_reply_or_deadline")
+    assert first["timer"][0] == "reminder_due" and second["timer"][0] == "reply_deadline_passed"
+    assert isinstance(first["timer"][1], TimeDateEventDefinition)
+    assert (first["timer"][1].expression, second["timer"][1].expression) == ('reminder_at["at"]', 'reply_deadline["at"]')
+    for task, days, result in (("schedule_reminder", "2", "reminder_at"), ("schedule_reply_deadline", "7", "reply_deadline")):
+        ts = spec.task_specs[task]
+        assert ts.operation_name == "calendar.due" and ts.result_variable == result
+        assert (ts.operation_params["days"]["value"], ts.operation_params["team"]["value"]) == (days, f'"{team}"')
+
+
+@pytest.mark.parametrize("process", PROCESSES)
+def test_feedback_is_caught_into_feedback_and_reminded_once(process):
+    _, spec = parse_spec(process)
+    first, second = wait_catches(spec, "wait_feedback"), wait_catches(spec, "wait_feedback_again")
+    for name, definition in (first["message"], second["message"]):
+        assert (definition.name, definition.message_var) == ("feedback_received", "feedback"), name
+    assert isinstance(spec.task_specs["wait_feedback_delay"].event_definition, DurationTimerEventDefinition)
+    assert spec.task_specs["wait_feedback_delay"].event_definition.expression == "feedback_delay"
+    assert (first["timer"][1].expression, second["timer"][1].expression) == ('"P3D"', '"P7D"')
+    reminders = [spec.task_specs[t].operation_params["reminder"]["value"] for t in ("request_feedback", "remind_feedback")]
+    assert reminders == ["False", "True"]
+    assert spec.task_specs["follow_up"].lane == "customer-success"
+
+
+def test_complaint_first_response_escalates_to_the_lead_and_the_review_is_reminded():
+    parser, spec = parse_spec("complaint")
+    overdue, review = spec.task_specs["first_response_overdue"], spec.task_specs["review_overdue"]
+    assert isinstance(overdue, BoundaryEvent) and isinstance(review, BoundaryEvent)
+    assert (overdue.cancel_activity, review.cancel_activity) == (True, False)
+    assert overdue.event_definition.expression == 'first_response_deadline["at"]'
+    assert review.event_definition.expression == 'review_deadline["at"]'
+    assert spec.task_specs["first_response_deadline"].operation_name == "calendar.first_response_due"
+    lead = spec.task_specs["lead_initial_response"]
+    assert lead.lane == "support" and lead.extensions["properties"]["assignToLead"] == "true"
+    tree = xml("complaint")
+    assert tree.xpath("//bpmn:boundaryEvent[@id='first_response_overdue']/@attachedToRef", namespaces=NS) == [
+        "initial_response"]
+    assert tree.xpath("//bpmn:boundaryEvent[@id='review_overdue']/@attachedToRef", namespaces=NS) == ["review_complaint"]
 
 
 # ---------------------------------------------------------------------------- diagram interchange
+def attached_to(tree):
+    """{boundary event id: host id}"""
+    return {el.get("id"): el.get("attachedToRef") for el in tree.xpath("//bpmn:boundaryEvent", namespaces=NS)}
+
+
 @pytest.mark.parametrize("process", PROCESSES)
 def test_every_participant_lane_node_and_flow_has_diagram_interchange(process):
     tree = xml(process)
@@ -336,11 +447,22 @@ def test_shapes_do_not_overlap_and_stay_inside_their_lane(process):
         tuple(float(b.get(k)) for k in ("x", "y", "width", "height"))
         for b in tree.xpath("//bpmndi:BPMNLabel/dc:Bounds", namespaces=NS)
     ]
+    hosts = attached_to(tree)
     nodes = [(el.get("id"), bounds(tree, el.get("id"))) for el in flow_nodes(tree)]
     for (a, box_a), (b, box_b) in combinations(nodes, 2):
+        if hosts.get(a) == b or hosts.get(b) == a:
+            continue  # a boundary event sits on its activity's border
         assert not overlap(box_a, box_b), (a, b)
     for node, box in nodes:
         assert not any(overlap(box, label) for label in labels), node
+
+
+@pytest.mark.parametrize("process", ["complaint"])
+def test_boundary_events_sit_on_the_border_of_their_activity(process):
+    tree = xml(process)
+    for event, host in attached_to(tree).items():
+        x, y, w, h = bounds(tree, event)
+        assert on_border((x + w / 2, y + h / 2), bounds(tree, host)), event
 
 
 @pytest.mark.parametrize("process", PROCESSES)
@@ -357,6 +479,24 @@ def test_edges_are_orthogonal_join_their_shapes_and_run_left_to_right(process):
         if bounds(tree, f.get("targetRef"))[0] < bounds(tree, f.get("sourceRef"))[0]:
             target = tree.xpath(f"//bpmn:*[@id='{f.get('targetRef')}']", namespaces=NS)[0]
             assert etree.QName(target).localname == "exclusiveGateway", f"{f.get('id')} runs back"
+
+
+@pytest.mark.parametrize("process", PROCESSES)
+def test_edges_do_not_run_through_other_shapes(process):
+    tree = xml(process)
+    hosts = attached_to(tree)
+    boxes = {el.get("id"): bounds(tree, el.get("id")) for el in flow_nodes(tree)}
+    for f in flows(tree):
+        ends = {f.get("sourceRef"), f.get("targetRef")}
+        ends |= {hosts[end] for end in ends if end in hosts}
+        points = [
+            (float(p.get("x")), float(p.get("y")))
+            for p in tree.xpath(f"//bpmndi:BPMNEdge[@bpmnElement='{f.get('id')}']/di:waypoint", namespaces=NS)
+        ]
+        for (x1, y1), (x2, y2) in pairwise(points):
+            segment = (min(x1, x2), min(y1, y2), max(abs(x2 - x1), 0.1), max(abs(y2 - y1), 0.1))
+            crossed = [node for node, box in boxes.items() if node not in ends and overlap(segment, box)]
+            assert not crossed, (f.get("id"), crossed)
 
 
 # ---------------------------------------------------------------------------- paths
@@ -384,8 +524,20 @@ class User:
 
 
 @dataclass
-class Reply:
+class Message:
+    """A message arrives for the task `waiting` (a catch event or an event-based gateway)."""
+
+    waiting: str
+    name: str
     payload: dict
+    calls: list = field(default_factory=list)
+
+
+@dataclass
+class Timer:
+    """The timer of the task `waiting` (a catch event, boundary event or event-based gateway) comes due."""
+
+    waiting: str
     calls: list = field(default_factory=list)
 
 
@@ -428,6 +580,27 @@ CREDIT_START = {
 GENERAL_START = {"question": "Do you ship to Norway?", "category": "delivery"}
 COMPLAINT_START = {"description": "The courier was rude.", "severity": "high"}
 REPLY = {"message": "The receipt is attached."}
+PRAISE = {"rating": 5, "comment": "Quick and friendly."}
+LUKEWARM = {"rating": 4, "comment": ""}
+DISAPPOINTED = {"rating": 2, "comment": "It took three weeks."}
+
+# waiting for the customer (return and credit)
+ASKED = ["schedule_reminder", "schedule_reply_deadline"]
+CUSTOMER_REPLY = Message("wait_reply_or_reminder", "customer_reply", REPLY, ["set_status_in_progress"])
+REMINDER = Timer("wait_reply_or_reminder", ["notify_reminder"])
+REPLY_AFTER_REMINDER = Message("wait_reply_or_deadline", "customer_reply", REPLY, ["set_status_in_progress"])
+NO_RESPONSE = Timer("wait_reply_or_deadline", ["notify_no_response", "close_no_response"])
+
+# the feedback loop (every process, after the ticket is closed)
+FEEDBACK_DUE = Timer("wait_feedback_delay", ["request_feedback"])
+FEEDBACK_REMINDER = Timer("wait_feedback", ["remind_feedback"])
+FOLLOW_UP = User("follow_up", "customer-success", {"contacted": True, "outcome": "resolved", "notes": "Apologised."})
+SATISFIED = [FEEDBACK_DUE, Message("wait_feedback", "feedback_received", PRAISE)]
+UNHAPPY = [FEEDBACK_DUE, Message("wait_feedback", "feedback_received", DISAPPOINTED), FOLLOW_UP]
+ANSWERED_AFTER_REMINDER = [FEEDBACK_DUE, FEEDBACK_REMINDER, Message("wait_feedback_again", "feedback_received", LUKEWARM)]
+UNHAPPY_AFTER_REMINDER = [
+    FEEDBACK_DUE, FEEDBACK_REMINDER, Message("wait_feedback_again", "feedback_received", DISAPPOINTED), FOLLOW_UP]
+SILENT = [FEEDBACK_DUE, FEEDBACK_REMINDER, Timer("wait_feedback_again")]
 
 ACCEPT = User(
     "review_request",
@@ -451,9 +624,8 @@ ASK = User(
     "review_request",
     "returns",
     {"decision": "more_info", "question": "Photo of the damage?"},
-    ["set_status_awaiting_customer", "notify_more_info"],
+    ["set_status_awaiting_customer", "notify_more_info", *ASKED],
 )
-RETURN_REPLY = Reply(REPLY, ["set_status_in_progress"])
 RECEIVE = {"item_received": True, "condition": "damaged"}
 REFUNDED = User(
     "receive_item", "returns", RECEIVE, ["restock_items", "issue_refund", "notify_refund", "close_refunded"]
@@ -469,9 +641,8 @@ DATA_MISSING = User(
     "review_credit_data",
     "credit",
     {"data_complete": False, "missing_fields": "Your tax id."},
-    ["set_status_missing_data", "notify_missing_data"],
+    ["set_status_missing_data", "notify_missing_data", *ASKED],
 )
-CREDIT_REPLY = Reply(REPLY, ["set_status_in_progress"])
 APPROVE = User(
     "decide_credit",
     "credit",
@@ -491,10 +662,14 @@ ANSWER = User(
     {"answer": "Yes, in 3 days.", "information_given": True},
     ["notify_answer", "close_answered"],
 )
-COMPLAINT_STEPS = [
-    User("initial_response", "support", {"response": "We are sorry."}, ["notify_initial_response"]),
-    User("review_complaint", "customer-success", {"findings": "The courier confirmed it."}),
-]
+COMPLAINT_OPENED = ["set_status_new", "set_status_in_progress", "first_response_deadline"]
+RESPONDED = ["notify_initial_response", "schedule_review"]
+RESPOND = User("initial_response", "support", {"response": "We are sorry."}, RESPONDED)
+FIRST_RESPONSE_OVERDUE = Timer(
+    "first_response_overdue", ["raise_priority", "notify_support_lead", "notify_customer_escalated"])
+LEAD_RESPONDS = User("lead_initial_response", "support", {"response": "Our apologies, I take care of it."}, RESPONDED)
+REVIEW_OVERDUE = Timer("review_overdue", ["remind_reviewer"])
+REVIEW = User("review_complaint", "customer-success", {"findings": "The courier confirmed it."})
 
 
 def resolve(outcome):
@@ -506,129 +681,181 @@ def resolve(outcome):
     )
 
 
+def path(process, name, start, start_calls, steps, statuses, resolution, params=None):
+    return ProcessPath(process, name, start, start_calls, steps, statuses, resolution, params or {})
+
+
 PATHS = [
-    ProcessPath(
-        "return", "rejected", RETURN_START, ["set_status_new"], [REJECT], ["new", "closed"], "rejected"
-    ),
-    ProcessPath(
+    path("return", "rejected", RETURN_START, ["set_status_new"], [REJECT, *SATISFIED], ["new", "closed"], "rejected"),
+    path(
         "return",
-        "refunded",
+        "refunded_then_unhappy",
         RETURN_START,
         ["set_status_new"],
-        [ACCEPT, REFUNDED],
+        [ACCEPT, REFUNDED, *UNHAPPY],
         ["new", "awaiting_return", "closed"],
         "refunded",
-        {"issue_refund": {"amount": 59.9}, "restock_items": {"items": ITEMS}},
+        {"issue_refund": {"amount": 59.9}, "restock_items": {"items": ITEMS}, "request_feedback": {"reminder": False}},
     ),
-    ProcessPath(
+    path(
         "return",
-        "credit_note",
+        "credit_note_then_feedback_after_reminder",
         {**RETURN_START, "preferred_resolution": "credit_note"},
         ["set_status_new"],
-        [ACCEPT_CREDIT_NOTE, CREDITED],
+        [ACCEPT_CREDIT_NOTE, CREDITED, *ANSWERED_AFTER_REMINDER],
         ["new", "awaiting_return", "closed"],
         "credit_note",
-        {"issue_credit_note": {"amount": 59.9}},
+        {"issue_credit_note": {"amount": 59.9}, "remind_feedback": {"reminder": True}},
     ),
-    ProcessPath(
+    path(
         "return",
-        "more_info_then_rejected",
+        "more_info_then_rejected_without_feedback",
         RETURN_START,
         ["set_status_new"],
-        [ASK, RETURN_REPLY, REJECT],
+        [ASK, CUSTOMER_REPLY, REJECT, *SILENT],
         ["new", "awaiting_customer", "in_progress", "closed"],
         "rejected",
+        {"schedule_reminder": {"days": 2, "team": "returns"}, "schedule_reply_deadline": {"days": 7, "team": "returns"}},
     ),
-    ProcessPath(
+    path(
         "return",
         "more_info_then_refunded",
         RETURN_START,
         ["set_status_new"],
-        [ASK, RETURN_REPLY, ACCEPT, REFUNDED],
+        [ASK, CUSTOMER_REPLY, ACCEPT, REFUNDED, *SATISFIED],
         ["new", "awaiting_customer", "in_progress", "awaiting_return", "closed"],
         "refunded",
     ),
-    ProcessPath(
+    path(
         "return",
-        "more_info_twice_then_credit_note",
+        "reply_after_reminder_then_credit_note",
         RETURN_START,
         ["set_status_new"],
-        [ASK, RETURN_REPLY, ASK, RETURN_REPLY, ACCEPT_CREDIT_NOTE, CREDITED],
-        [
-            "new",
-            "awaiting_customer",
-            "in_progress",
-            "awaiting_customer",
-            "in_progress",
-            "awaiting_return",
-            "closed",
-        ],
+        [ASK, CUSTOMER_REPLY, ASK, REMINDER, REPLY_AFTER_REMINDER, ACCEPT_CREDIT_NOTE, CREDITED, *UNHAPPY_AFTER_REMINDER],
+        ["new", "awaiting_customer", "in_progress", "awaiting_customer", "in_progress", "awaiting_return", "closed"],
         "credit_note",
     ),
-    ProcessPath(
+    path(
+        "return",
+        "no_response",
+        RETURN_START,
+        ["set_status_new"],
+        [ASK, REMINDER, NO_RESPONSE],
+        ["new", "awaiting_customer", "closed"],
+        "no_response",
+    ),
+    path(
         "credit",
         "approved",
         CREDIT_START,
         ["set_status_new"],
-        [DATA_OK, APPROVE],
+        [DATA_OK, APPROVE, *SATISFIED],
         ["new", "closed"],
         "approved",
         {"assign_credit_balance": {"amount": 2000.0}},
     ),
-    ProcessPath(
-        "credit", "denied", CREDIT_START, ["set_status_new"], [DATA_OK, DENY], ["new", "closed"], "denied"
-    ),
-    ProcessPath(
+    path("credit", "denied_then_unhappy", CREDIT_START, ["set_status_new"], [DATA_OK, DENY, *UNHAPPY],
+         ["new", "closed"], "denied"),
+    path(
         "credit",
         "missing_data_then_approved",
         CREDIT_START,
         ["set_status_new"],
-        [DATA_MISSING, CREDIT_REPLY, DATA_OK, APPROVE],
+        [DATA_MISSING, CUSTOMER_REPLY, DATA_OK, APPROVE, *ANSWERED_AFTER_REMINDER],
         ["new", "missing_data", "in_progress", "closed"],
         "approved",
+        {"schedule_reminder": {"days": 2, "team": "credit"}, "schedule_reply_deadline": {"days": 7, "team": "credit"}},
     ),
-    ProcessPath(
+    path(
         "credit",
-        "missing_data_then_denied",
+        "missing_data_after_reminder_then_denied",
         CREDIT_START,
         ["set_status_new"],
-        [DATA_MISSING, CREDIT_REPLY, DATA_OK, DENY],
+        [DATA_MISSING, REMINDER, REPLY_AFTER_REMINDER, DATA_OK, DENY, *SILENT],
         ["new", "missing_data", "in_progress", "closed"],
         "denied",
     ),
-    ProcessPath(
+    path(
+        "credit",
+        "no_response",
+        CREDIT_START,
+        ["set_status_new"],
+        [DATA_MISSING, REMINDER, NO_RESPONSE],
+        ["new", "missing_data", "closed"],
+        "no_response",
+    ),
+    path(
         "general",
         "answered",
         GENERAL_START,
         ["set_status_new", "set_status_in_progress"],
-        [ANSWER],
+        [ANSWER, *SATISFIED],
         ["new", "in_progress", "closed"],
         "answered",
     ),
-    ProcessPath(
+    path(
         "general",
-        "answered_after_more_work",
+        "answered_after_more_work_then_unhappy",
         GENERAL_START,
         ["set_status_new", "set_status_in_progress"],
-        [NOT_YET, NOT_YET, ANSWER],
+        [NOT_YET, NOT_YET, ANSWER, *UNHAPPY],
         ["new", "in_progress", "closed"],
         "answered",
     ),
-    ProcessPath(
+    path(
+        "general",
+        "answered_without_feedback",
+        GENERAL_START,
+        ["set_status_new", "set_status_in_progress"],
+        [ANSWER, *SILENT],
+        ["new", "in_progress", "closed"],
+        "answered",
+    ),
+    path(
+        "general",
+        "answered_feedback_after_reminder",
+        GENERAL_START,
+        ["set_status_new", "set_status_in_progress"],
+        [ANSWER, *ANSWERED_AFTER_REMINDER],
+        ["new", "in_progress", "closed"],
+        "answered",
+    ),
+    path(
         "complaint",
         "satisfactory",
         COMPLAINT_START,
-        ["set_status_new", "set_status_in_progress"],
-        COMPLAINT_STEPS + [resolve("satisfactory")],
+        COMPLAINT_OPENED,
+        [RESPOND, REVIEW, resolve("satisfactory"), *SATISFIED],
         ["new", "in_progress", "closed"],
         "satisfactory",
+        {"schedule_review": {"days": 2, "team": "customer-success"}},
     ),
-    ProcessPath(
+    path(
         "complaint",
+        "first_response_overdue_and_review_reminded",
+        COMPLAINT_START,
+        COMPLAINT_OPENED,
+        [FIRST_RESPONSE_OVERDUE, LEAD_RESPONDS, REVIEW_OVERDUE, REVIEW, resolve("unsatisfactory"), *UNHAPPY],
+        ["new", "in_progress", "closed"],
         "unsatisfactory",
+        {"notify_support_lead": {"team": "support"},
+         "remind_reviewer": {"team": "customer-success", "include_assignee": True}},
+    ),
+    path(
+        "complaint",
+        "feedback_after_reminder",
         COMPLAINT_START,
-        ["set_status_new", "set_status_in_progress"],
-        COMPLAINT_STEPS + [resolve("unsatisfactory")],
+        COMPLAINT_OPENED,
+        [RESPOND, REVIEW, resolve("satisfactory"), *ANSWERED_AFTER_REMINDER],
+        ["new", "in_progress", "closed"],
+        "satisfactory",
+    ),
+    path(
+        "complaint",
+        "without_feedback",
+        COMPLAINT_START,
+        COMPLAINT_OPENED,
+        [RESPOND, REVIEW, resolve("unsatisfactory"), *SILENT],
         ["new", "in_progress", "closed"],
         "unsatisfactory",
     ),
@@ -645,6 +872,28 @@ def new_calls(engine, seen):
     return [name for name, _, _ in engine.calls[seen:]]
 
 
+def waiting_tasks(workflow):
+    return workflow.get_tasks(state=TaskState.WAITING, spec_class=CatchingEvent)
+
+
+def make_due(task):
+    """Write a past instant as the timer's due time, as the engine's fire_timer does."""
+    past = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
+    value = task.internal_data.get("event_value")
+    if isinstance(value, dict):
+        value["next"] = past
+    else:
+        task.internal_data["event_value"] = past
+
+
+def message_definition(task, name):
+    spec = task.task_spec
+    definitions = spec.event_definition.event_definitions if isinstance(spec.event_definition, MultipleEventDefinition) \
+        else [spec.event_definition]
+    [definition] = [d for d in definitions if isinstance(d, MessageEventDefinition) and d.name == name]
+    return definition
+
+
 def run(path):
     """Run one path step by step; return the engine (with its calls) and the finished workflow."""
     _, spec = parse_spec(path.process)
@@ -659,6 +908,7 @@ def run(path):
         subject="About my order",
         priority="normal",
         customer=dict(CUSTOMER),
+        feedback_delay="P1D",
         **path.start,
     )
     workflow.do_engine_steps()
@@ -667,9 +917,11 @@ def run(path):
     for step in path.steps:
         seen = len(engine.calls)
         ready = workflow.get_tasks(state=TaskState.READY, manual=True)
-        waiting = workflow.get_tasks(state=TaskState.WAITING, spec_class=CatchingEvent)
+        waiting = waiting_tasks(workflow)
+        boundaries = {t.task_spec.name for t in waiting if isinstance(t.task_spec, BoundaryEvent)}
         if isinstance(step, User):
-            assert [t.task_spec.name for t in ready] == [step.task] and not waiting
+            assert [t.task_spec.name for t in ready] == [step.task], (step, ready)
+            assert {t.task_spec.name for t in waiting} == boundaries, (step, waiting)
             task = ready[0]
             assert task.task_spec.lane == step.lane
             INSTRUCTIONS.from_string(task.task_spec.extensions["instructionsForEndUser"]).render(task.data)
@@ -677,8 +929,15 @@ def run(path):
             task.set_data(**step.form)
             task.run()
         else:
-            assert not ready and [t.task_spec.name for t in waiting] == ["wait_customer_reply"]
-            workflow.send_event(BpmnEvent(waiting[0].task_spec.event_definition, step.payload, {}))
+            [task] = [t for t in waiting if t.task_spec.name == step.waiting] or [None]
+            assert task is not None, (step, [t.task_spec.name for t in waiting])
+            if step.waiting not in boundaries:
+                assert not ready and [t.task_spec.name for t in waiting] == [step.waiting], (step, waiting)
+            if isinstance(step, Message):
+                workflow.send_event(BpmnEvent(message_definition(task, step.name), step.payload, {}))
+            else:
+                make_due(task)
+                workflow.refresh_timers()
         workflow.do_engine_steps()
         workflow = round_trip(workflow, engine)
         assert new_calls(engine, seen) == step.calls, (step, engine.calls[seen:])
@@ -687,11 +946,14 @@ def run(path):
 
 
 def taken_flows(process, workflow):
-    pairs = {
-        (t.parent.task_spec.name, t.task_spec.name)
-        for t in workflow.get_tasks(state=TaskState.COMPLETED)
-        if t.parent is not None
-    }
+    """Flows between completed elements (SpiffWorkflow's boundary-event split and join are skipped)."""
+    pairs = set()
+    for task in workflow.get_tasks(state=TaskState.COMPLETED):
+        parent = task.parent
+        while parent is not None and getattr(parent.task_spec, "bpmn_id", None) is None:
+            parent = parent.parent
+        if parent is not None:
+            pairs.add((parent.task_spec.name, task.task_spec.name))
     return {f.get("id") for f in flows(xml(process)) if (f.get("sourceRef"), f.get("targetRef")) in pairs}
 
 
@@ -706,11 +968,23 @@ def test_path_sets_statuses_and_calls_services_in_order(path):
         [params] = [params for name, _, params in engine.calls if name == task]
         assert {k: params[k] for k in expected} == expected
     for _, operator, params in engine.calls:
-        if operator == "notify.customer":
+        if operator in ("notify.customer", "escalation.notify_team"):
             assert params["subject"] and "{" not in params["subject"]
-            assert params["body"].startswith("Dear Ada Lovelace,") and "{" not in params["body"]
-    if any(isinstance(step, Reply) for step in path.steps):
-        assert workflow.data["customer_reply"] == REPLY
+            assert "{" not in params["body"]
+        if operator == "notify.customer":
+            assert params["body"].startswith("Dear Ada Lovelace,")
+    replies = [step.payload for step in path.steps if isinstance(step, Message) and step.name == "customer_reply"]
+    if replies:
+        assert workflow.data["customer_reply"] == replies[-1]
+    answers = [step.payload for step in path.steps if isinstance(step, Message) and step.name == "feedback_received"]
+    if answers:
+        assert workflow.data["feedback"] == answers[-1]
+
+
+def test_a_ticket_closed_for_no_response_asks_for_no_feedback():
+    for p in (p for p in PATHS if p.resolution == "no_response"):
+        engine, _ = run(p)
+        assert "feedback.request" not in {operator for _, operator, _ in engine.calls}
 
 
 @pytest.mark.parametrize("process", PROCESSES)

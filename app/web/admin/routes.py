@@ -1,10 +1,10 @@
 """Administration pages: users (role, teams, skills, capacity, password) and teams (strategy)."""
 
-from argon2 import PasswordHasher
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from app.extensions import db
 from app.models import ROLES, Customer, Team, TeamMember, User
+from app.passwords import hash_password
 from app.web.access import roles_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -40,7 +40,7 @@ def _apply_user(user: User, form) -> None:
     user.capacity = int(form.get("capacity", "20"))
     user.active = form.get("active") == "on"
     if form.get("password"):
-        user.password_hash = PasswordHasher().hash(form["password"])
+        user.password_hash = hash_password(form["password"])
     wanted = set(form.getlist("teams"))
     leads = set(form.getlist("lead"))
     for membership in list(user.memberships):

@@ -2,20 +2,18 @@
 
 from datetime import timedelta
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app.clock import utcnow
 from app.extensions import db
 from app.models import LoginAttempt, User
+from app.passwords import hash_password, verify_password
 
 bp = Blueprint("auth", __name__)
-HASHER = PasswordHasher()
 MAX_FAILURES = 5
 WINDOW = timedelta(minutes=15)
-_DUMMY_HASH = HASHER.hash("not-a-password")
+_DUMMY_HASH = "$argon2id$v=19$m=65536,t=3,p=4$n5xfoHQ3zUXqTtt7kxrksg$UMrTRx443OrCvOXqh2WlGJkl0vuB11EIaOVDJnW3a5k"  # unknown users cost a real verify
 
 
 def _recent_failures(username: str, remote_addr: str) -> int:
@@ -29,14 +27,12 @@ def _recent_failures(username: str, remote_addr: str) -> int:
 
 def check_password(user: User | None, password: str) -> bool:
     """Verify with Argon2id; an unknown user costs the same time as a wrong password."""
-    try:
-        HASHER.verify(user.password_hash if user and user.password_hash else _DUMMY_HASH, password)
-    except (VerificationError, InvalidHashError):
+    matches, stale = verify_password(user.password_hash if user and user.password_hash else _DUMMY_HASH,
+                                     password)
+    if not matches or user is None or not user.password_hash:
         return False
-    if user is None or not user.password_hash:
-        return False
-    if HASHER.check_needs_rehash(user.password_hash):
-        user.password_hash = HASHER.hash(password)
+    if stale:
+        user.password_hash = hash_password(password)
     return True
 
 

@@ -1,14 +1,270 @@
-"""Inbox pages (being built)."""
+"""Inbox pages: the task list with views, filters and pages; the task page with its form; claim,
+release, reassign; the ticket page; writing to the customer; attachments for staff."""
 
-from flask import Blueprint, render_template
+import io
+import math
 
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+
+from app.clock import utcnow
+from app.engine import (
+    Conflict,
+    InvalidData,
+    NotFound,
+    StepFailed,
+    TaskNotOpen,
+    claim_task,
+    complete_task,
+    reassign_task,
+    release_task,
+    task_data,
+)
+from app.extensions import db
+from app.models import PRIORITIES, Attachment, Comment, HumanTask, OutboxMessage, Ticket, User
 from app.web.access import STAFF, roles_required
+from app.web.forms import attachment_saver, initial_values, parse_submission, wants_more_rows
+from app.web.inbox.pages import form_of, sla_of, teammates, ticket_context
+from app.web.inbox.queries import (
+    PAGE_SIZE,
+    SLA_STATES,
+    SORTS,
+    VIEWS,
+    Filters,
+    Scope,
+    closed_task_visible,
+    counts,
+    page_rows,
+    scope_of,
+    ticket_types,
+    ticket_visible,
+)
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
+MAX_MESSAGE = 4000
+
+
+def _user() -> User:
+    return current_user._get_current_object()
 
 
 @bp.get("/")
 @roles_required(*STAFF)
 def index():
     """List the tasks of the signed-in agent and their teams."""
-    return render_template("inbox/index.html")
+    scope = scope_of(_user())
+    filters = Filters.from_args(request.args)
+    now = utcnow()
+    view_counts = counts(scope, filters, now)
+    view = request.args.get("view", "")
+    if view not in view_counts:
+        view = "mine" if view_counts.get("mine") or not view_counts.get("team") else "team"
+    total = view_counts[view]
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+    raw_page = request.args.get("page", "1")
+    page = min(max(int(raw_page) if raw_page.isdigit() and len(raw_page) < 9 else 1, 1), pages)
+    rows = page_rows(scope, view, filters, now, page)
+    return render_template(
+        "inbox/index.html", rows=rows, view=view, views={v: VIEWS[v] for v in view_counts},
+        counts=view_counts, filters=filters, page=page, pages=pages, total=total,
+        slas={row.task.id: sla_of(row.ticket, now) for row in rows}, sla_states=SLA_STATES,
+        sorts=SORTS, priorities=PRIORITIES, types=ticket_types(), now=now)
+
+
+def _gone(message: str):
+    return render_template("inbox/gone.html", message=message), 409
+
+
+def _visible_task(task_id: str, scope: Scope) -> HumanTask | None:
+    """The open task, None when it is no longer open; 404 when unknown or not the person's to see."""
+    task = db.session.get(HumanTask, task_id) if len(task_id) <= 36 else None
+    if task is None:
+        if not closed_task_visible(scope, task_id, _user().username):
+            abort(404)
+        return None
+    if not scope.may_see(task):
+        abort(404)
+    return task
+
+
+def _may_work_on(task: HumanTask, user: User) -> bool:
+    return task.assignee_id in (None, user.id) or user.role in ("admin", "manager")
+
+
+def _task_page(task: HumanTask, scope: Scope, schema: dict | None, values: dict, errors: dict, status: int = 200):
+    user = _user()
+    ticket = db.session.get(Ticket, task.ticket_id) if task.ticket_id else None
+    now = utcnow()
+    assignee = db.session.get(User, task.assignee_id) if task.assignee_id else None
+    may_reassign = (_may_work_on(task, user) or (task.team is not None and task.team in scope.lead_keys))
+    return render_template(
+        "inbox/task.html", task=task, schema=schema, values=values, errors=errors,
+        ctx=ticket_context(ticket, now) if ticket else None, assignee=assignee,
+        may_work=_may_work_on(task, user), may_reassign=may_reassign,
+        teammates=teammates(task) if may_reassign else [], now=now), status
+
+
+@bp.get("/tasks/<task_id>")
+@roles_required(*STAFF)
+def task_page(task_id: str):
+    """Show a task: its ticket, customer, conversation, timeline, instructions and form."""
+    scope = scope_of(_user())
+    task = _visible_task(task_id, scope)
+    if task is None:
+        return _gone("This task is no longer open: someone completed it, or the process moved on.")
+    schema = form_of(task)
+    values = {}
+    if schema:
+        try:
+            values = initial_values(schema, task_data(task.id))
+        except (NotFound, TaskNotOpen):
+            return _gone("This task is no longer open: someone completed it, or the process moved on.")
+    return _task_page(task, scope, schema, values, {})
+
+
+@bp.post("/tasks/<task_id>")
+@roles_required(*STAFF)
+def complete(task_id: str):
+    """Complete a task with its form; errors come back inline with what was typed."""
+    user = _user()
+    scope = scope_of(user)
+    task = _visible_task(task_id, scope)
+    if task is None:
+        return _gone("This task was already completed by someone else, or the process moved on. "
+                     "It is no longer open.")
+    schema = form_of(task)
+    data, errors = ({}, {})
+    if schema:
+        data, errors = parse_submission(schema, request.form, request.files,
+                                        attachment_saver(user.id, task.ticket_id))
+        db.session.commit()  # kept uploads survive a failed submit
+        if wants_more_rows(request.form):
+            return _task_page(task, scope, schema, data, errors)
+        if errors:
+            return _task_page(task, scope, schema, data, errors, 422)
+    try:
+        complete_task(task.id, data, user)
+    except InvalidData as exc:
+        return _task_page(task, scope, schema, data, exc.errors, 422)
+    except TaskNotOpen:
+        return _gone("This task was already completed by someone else, or the process moved on. "
+                     "It is no longer open.")
+    except Conflict as exc:
+        flash(f"You cannot complete this task: {exc.message}.", "error")
+        return _task_page(task, scope, schema, data, {}, 409)
+    except StepFailed as exc:
+        flash(f"The process could not go on after this task ({exc.message}); nothing was saved. "
+              "Tell a process analyst.", "error")
+        return _task_page(task, scope, schema, data, {}, 422)
+    flash(f"Done: “{task.title}”.", "success")
+    return redirect(url_for("inbox.index"))
+
+
+def _back(task_id: str):
+    target = request.form.get("next", "")
+    if target.startswith("/inbox") and not target.startswith("//"):
+        return redirect(target)
+    return redirect(url_for("inbox.task_page", task_id=task_id))
+
+
+def _task_command(task_id: str, action, done: str):
+    scope = scope_of(_user())
+    if _visible_task(task_id, scope) is None:
+        flash("This task is no longer open.", "error")
+        return redirect(url_for("inbox.index"))
+    try:
+        action()
+    except (Conflict, TaskNotOpen, NotFound) as exc:
+        flash(exc.message[:1].upper() + exc.message[1:] + ".", "error")
+        return _back(task_id)
+    flash(done, "success")
+    return _back(task_id)
+
+
+@bp.post("/tasks/<task_id>/claim")
+@roles_required(*STAFF)
+def claim(task_id: str):
+    """Take an open task of the team."""
+    return _task_command(task_id, lambda: claim_task(task_id, _user()), "The task is yours now.")
+
+
+@bp.post("/tasks/<task_id>/release")
+@roles_required(*STAFF)
+def release(task_id: str):
+    """Give a claimed task back to its team."""
+    return _task_command(task_id, lambda: release_task(task_id, _user()), "The task is back with the team.")
+
+
+@bp.post("/tasks/<task_id>/reassign")
+@roles_required(*STAFF)
+def reassign(task_id: str):
+    """Hand a task to a teammate."""
+    raw = request.form.get("assignee", "")
+    assignee = db.session.get(User, int(raw)) if raw.isdigit() and len(raw) < 12 else None
+    if assignee is None:
+        flash("Choose the teammate to hand the task to.", "error")
+        return _back(task_id)
+    return _task_command(task_id, lambda: reassign_task(task_id, _user(), assignee),
+                         f"The task now belongs to {assignee.name}.")
+
+
+def _visible_ticket(ticket_id: int) -> Ticket:
+    user = _user()
+    ticket = db.session.get(Ticket, ticket_id)
+    if ticket is None or not ticket_visible(scope_of(user), ticket.id, user.username):
+        abort(404)
+    return ticket
+
+
+@bp.get("/tickets/<int:ticket_id>")
+@roles_required(*STAFF)
+def ticket_page(ticket_id: int):
+    """Show a ticket: customer, open tasks, conversation and timeline."""
+    ticket = _visible_ticket(ticket_id)
+    scope = scope_of(_user())
+    ctx = ticket_context(ticket, utcnow())
+    return render_template("inbox/ticket.html", ctx=ctx, visible_tasks=[t for t in ctx.open_tasks if scope.may_see(t)])
+
+
+@bp.post("/tickets/<int:ticket_id>/messages")
+@roles_required(*STAFF)
+def write_to_customer(ticket_id: int):
+    """Send the customer a message: it joins the conversation and leaves as an e-mail."""
+    ticket = _visible_ticket(ticket_id)
+    body = (request.form.get("body") or "").replace("\r\n", "\n").strip()
+    target = request.form.get("next", "")
+    back = target if target.startswith("/inbox") and not target.startswith("//") \
+        else url_for("inbox.ticket_page", ticket_id=ticket.id)
+    if not body:
+        flash("Write a message before sending it.", "error")
+        return redirect(back)
+    if len(body) > MAX_MESSAGE:
+        flash(f"The message is longer than {MAX_MESSAGE} characters; shorten it.", "error")
+        return redirect(back)
+    user, now = _user(), utcnow()
+    db.session.add(Comment(ticket_id=ticket.id, author_id=user.id, author_kind="agent", body=body, created_at=now))
+    db.session.add(OutboxMessage(kind="email", ticket_id=ticket.id, recipient=ticket.customer.email,
+                                 subject=f"[Ticket #{ticket.id}] {ticket.subject}",
+                                 body=f"{body}\n\n{user.name}", created_at=now))
+    db.session.commit()
+    flash(f"Message sent to {ticket.customer.name}.", "success")
+    return redirect(back)
+
+
+@bp.get("/attachments/<int:attachment_id>")
+@roles_required(*STAFF)
+def attachment(attachment_id: int):
+    """Download an attachment of a ticket the person may see."""
+    row = db.session.get(Attachment, attachment_id)
+    user = _user()
+    if row is None:
+        abort(404)
+    allowed = row.uploaded_by_id == user.id or (
+        row.ticket_id is not None and ticket_visible(scope_of(user), row.ticket_id, user.username))
+    if not allowed:
+        abort(404)
+    response = send_file(io.BytesIO(row.data), mimetype=row.content_type or "application/octet-stream",
+                         as_attachment=True, download_name=row.filename, max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

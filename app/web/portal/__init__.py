@@ -1,1 +1,5 @@
 """The customer portal: open tickets, follow them, answer questions."""
+
+from flask import Blueprint
+
+bp = Blueprint("portal", __name__, url_prefix="/portal")

@@ -1,0 +1,159 @@
+"""Team strategies that pick the agent for a new task: round robin, least loaded, skills.
+
+`choose_assignee(team_key, required_skill, now, ticket_id)` is the one entry point. Candidates are the
+team's active staff members, ordered by user id so every choice is deterministic. A required
+skill narrows every strategy to the members who have it; when nobody has it the task stays
+unassigned in the team queue, where any member can claim it.
+
+- round_robin: the next candidate after the member who got the team's previous task
+  (`assignment_cursor` keeps who that was, so the rotation survives completed tasks; its row
+  is also the team's lock while a choice is made).
+- least_loaded: the candidate with the fewest open tasks relative to their capacity; members
+  at capacity are skipped; ties go to the lower user id.
+- skills: least loaded among the members who have the required skill.
+
+Before the strategy, a ticket's later task in a team goes back to the member who got its
+earlier task there (`ticket_agent`), while they are still a candidate below capacity.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from fractions import Fraction
+
+from sqlalchemy.dialects import postgresql, sqlite
+
+from app.extensions import db
+from app.models import AssignmentCursor, HumanTask, Team, TeamMember, TicketAgent, User
+
+STRATEGIES = ("round_robin", "least_loaded", "skills")
+
+
+@dataclass(frozen=True)
+class Choice:
+    """Who gets the task (None: it stays in the team queue) and the rule that decided it."""
+
+    user_id: int | None
+    rule: str
+    username: str | None = None
+
+
+def skills_of(user: User) -> set[str]:
+    """The user's skills as a set of lower-case names (User.skills is a comma list)."""
+    return {s.strip().lower() for s in (user.skills or "").split(",") if s.strip()}
+
+
+def choose_assignee(team_key: str, required_skill: str | None, now: datetime,
+                    ticket_id: int | None = None, leads_only: bool = False) -> Choice:
+    """Pick the member of `team_key` who gets a new task, by the team's strategy.
+
+    A ticket's later task in a team goes back to the member who got its earlier one there (the
+    agent who asked the customer a question reviews the answer), while that member is still
+    an active candidate below capacity; otherwise the strategy decides.
+
+    Args:
+        team_key: the task's team (its lane, or the team an assignment rule chose).
+        required_skill: a skill the assignee must have, or None.
+        now: the command's time (stamped on the team's cursor).
+        ticket_id: the task's ticket, to keep it with the same agent; None to skip that.
+        leads_only: only the team's leads are candidates (escalations), by the team's strategy.
+
+    Returns:
+        The choice; `user_id` is None when nobody fits (no such team, no active member,
+        nobody with the skill, everyone at capacity).
+    """
+    team = db.session.execute(db.select(Team).where(Team.key == team_key)).scalar()
+    if team is None:
+        return Choice(None, f"no team '{team_key}': open to its queue")
+    strategy = team.strategy if team.strategy in STRATEGIES else "round_robin"
+    members = _members(team.id, leads_only)
+    if not members and leads_only:
+        return Choice(None, f"{strategy}: team {team_key} has no active lead; left in the team queue")
+    if not members:
+        return Choice(None, f"{strategy}: team {team_key} has no active members")
+    skill = (required_skill or "").strip().lower()
+    if skill:
+        members = [m for m in members if skill in skills_of(m)]
+        if not members:
+            return Choice(None, f"{strategy}: nobody in {team_key} has skill '{skill}'; left in the team queue")
+    cursor = _cursor(team.id)  # taken first: concurrent choices in one team take turns
+    choice = _same_agent(ticket_id, team_key, members) if ticket_id is not None and not leads_only else None
+    if choice is None:
+        if strategy == "round_robin":
+            choice = _round_robin(cursor.last_user_id or 0, members)
+        else:
+            choice = _least_loaded(strategy, team_key, members)
+        if choice.user_id is not None:
+            cursor.last_user_id = choice.user_id
+            cursor.updated_at = now
+    if choice.user_id is not None and ticket_id is not None:
+        remember_agent(ticket_id, team_key, choice.user_id, now)
+    return choice
+
+
+def remember_agent(ticket_id: int, team_key: str, user_id: int, now: datetime) -> None:
+    """Note that `user_id` works on the ticket in this team (claims and reassignments may call it)."""
+    row = db.session.get(TicketAgent, (ticket_id, team_key))
+    if row is None:
+        db.session.add(TicketAgent(ticket_id=ticket_id, team_key=team_key, user_id=user_id, updated_at=now))
+    else:
+        row.user_id, row.updated_at = user_id, now
+
+
+def open_task_counts(user_ids: list[int]) -> dict[int, int]:
+    """How many open tasks each user holds (across all teams)."""
+    if not user_ids:
+        return {}
+    rows = db.session.execute(
+        db.select(HumanTask.assignee_id, db.func.count(HumanTask.id))
+        .where(HumanTask.assignee_id.in_(user_ids)).group_by(HumanTask.assignee_id))
+    return {user_id: count for user_id, count in rows}
+
+
+def _members(team_id: int, leads_only: bool = False) -> list[User]:
+    query = (db.select(User).join(TeamMember, TeamMember.user_id == User.id)
+             .where(TeamMember.team_id == team_id, User.active.is_(True), User.role != "customer"))
+    if leads_only:
+        query = query.where(TeamMember.is_lead.is_(True))
+    return list(db.session.execute(query.order_by(User.id)).scalars())
+
+
+def _same_agent(ticket_id: int, team_key: str, members: list[User]) -> Choice | None:
+    row = db.session.get(TicketAgent, (ticket_id, team_key))
+    agent = next((m for m in members if row is not None and m.id == row.user_id), None)
+    if agent is None or open_task_counts([agent.id]).get(agent.id, 0) >= agent.capacity:
+        return None
+    return Choice(agent.id, f"same agent as before on this ticket → {agent.username}", agent.username)
+
+
+def _round_robin(last_user_id: int, members: list[User]) -> Choice:
+    chosen = next((m for m in members if m.id > last_user_id), members[0])
+    return Choice(chosen.id, f"round_robin → {chosen.username}", chosen.username)
+
+
+def _least_loaded(strategy: str, team_key: str, members: list[User]) -> Choice:
+    counts = open_task_counts([m.id for m in members])
+    free = [m for m in members if m.capacity > 0 and counts.get(m.id, 0) < m.capacity]
+    if not free:
+        return Choice(None, f"{strategy}: everyone in {team_key} is at capacity; left in the team queue")
+    chosen = min(free, key=lambda m: (Fraction(counts.get(m.id, 0), m.capacity), m.id))
+    load = f"{counts.get(chosen.id, 0)}/{chosen.capacity} open"
+    return Choice(chosen.id, f"{strategy} → {chosen.username} ({load})", chosen.username)
+
+
+def _cursor(team_id: int) -> AssignmentCursor:
+    """The team's cursor row, created if missing, locked until commit on PostgreSQL.
+
+    The lock makes concurrent commands of one team take turns, so two of them cannot pick the
+    same member from the same counts; SQLite commands are serialized by BEGIN IMMEDIATE already.
+    """
+    dialect = db.session.get_bind().dialect.name
+    query = (db.select(AssignmentCursor).where(AssignmentCursor.team_id == team_id)
+             .execution_options(populate_existing=True))
+    if dialect == "postgresql":
+        query = query.with_for_update()
+    cursor = db.session.execute(query).scalar()
+    if cursor is not None:
+        return cursor
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    db.session.execute(insert(AssignmentCursor).values(team_id=team_id).on_conflict_do_nothing())
+    return db.session.execute(query).scalar_one()
