@@ -2,11 +2,12 @@
 
 from flask import g, jsonify, request
 
+from app.access import closed_task_visible, scope_of, task_condition
 from app.api import bp
 from app.api.auth import STAFF, token_required
 from app.api.errors import json_body
 from app.api.serialize import tasks_json
-from app.engine import claim_task, complete_task, release_task
+from app.engine import NotFound, claim_task, complete_task, release_task
 from app.extensions import db
 from app.models import HumanTask, User
 
@@ -15,7 +16,7 @@ from app.models import HumanTask, User
 @token_required(*STAFF)
 def list_tasks():
     """Open tasks; filters: ticket_id, team, assignee (username, or 'none'), state (open|claimed)."""
-    query = db.select(HumanTask)
+    query = db.select(HumanTask).where(task_condition(scope_of(g.api_user)))
     args = request.args
     if args.get("ticket_id", "").isdigit():
         query = query.where(HumanTask.ticket_id == int(args["ticket_id"]))
@@ -35,10 +36,21 @@ def list_tasks():
     return jsonify({"tasks": tasks_json(rows)})
 
 
+def _check_visible(task_id: str) -> None:
+    """An agent acts on tasks of their teams only; anything else is answered like a missing task."""
+    scope = scope_of(g.api_user)
+    row = db.session.get(HumanTask, task_id)
+    hidden = (not scope.may_see(row)) if row is not None else \
+        not closed_task_visible(scope, task_id, g.api_user.username)
+    if hidden:
+        raise NotFound(f"task {task_id} not found")
+
+
 @bp.post("/tasks/<task_id>/claim")
 @token_required(*STAFF)
 def claim(task_id: str):
     """Claim an open task for the caller."""
+    _check_visible(task_id)
     return jsonify({"task": tasks_json([claim_task(task_id, g.api_user)])[0]})
 
 
@@ -46,6 +58,7 @@ def claim(task_id: str):
 @token_required(*STAFF)
 def release(task_id: str):
     """Give a claimed task back to its team."""
+    _check_visible(task_id)
     return jsonify({"task": tasks_json([release_task(task_id, g.api_user)])[0]})
 
 
@@ -53,6 +66,7 @@ def release(task_id: str):
 @token_required(*STAFF)
 def complete(task_id: str):
     """Complete a task with `{data}` validated against its form; 409 if no longer open."""
+    _check_visible(task_id)
     body = json_body()
     opened = complete_task(task_id, body.get("data", {}), g.api_user)
     return jsonify({"completed": task_id, "opened_tasks": opened})

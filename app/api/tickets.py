@@ -3,6 +3,7 @@
 from flask import g, jsonify, request
 
 from app import sla
+from app.access import scope_of, ticket_condition, ticket_visible
 from app.api import bp
 from app.api.auth import STAFF, token_customer, token_required
 from app.api.errors import api_error, json_body
@@ -42,6 +43,8 @@ def list_tickets():
     me = token_customer()
     if me is not None:
         query = query.where(Ticket.customer_id == me.id)
+    else:
+        query = query.where(ticket_condition(scope_of(g.api_user), g.api_user.username))
     for field in ("type", "status"):
         if request.args.get(field):
             query = query.where(getattr(Ticket, field) == request.args[field])
@@ -81,6 +84,8 @@ def get_ticket(ticket_id: int):
         return api_error(404, f"ticket {ticket_id} not found")
     if me is not None:
         return jsonify(_customer_view(ticket))
+    if not ticket_visible(scope_of(g.api_user), ticket.id, g.api_user.username):
+        return api_error(404, f"ticket {ticket_id} not found")
     instance = db.session.execute(db.select(ProcessInstance).where(ProcessInstance.ticket_id == ticket_id)
                                   .order_by(ProcessInstance.id.desc()).limit(1)).scalar()
     tasks = db.session.execute(db.select(HumanTask).where(HumanTask.ticket_id == ticket_id)

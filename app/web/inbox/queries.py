@@ -1,4 +1,4 @@
-"""The inbox in SQL: who sees which tasks, the views (mine, team, all), filters, counts and pages.
+"""The inbox in SQL: the views (mine, team, all), filters, counts and pages (scopes: app.access).
 
 Every list is one indexed query with LIMIT/OFFSET; nothing loads all rows. The ticket and
 customer tables are joined only when a filter needs them (counts) or for the page's rows.
@@ -11,59 +11,22 @@ from sqlalchemy import and_, case, false, func, literal, or_, true
 from sqlalchemy.types import DateTime
 
 from app import sla
+from app.access import VIEWS, Scope, closed_task_visible, scope_of, ticket_visible  # noqa: F401  (re-exported)
 from app.extensions import db
 from app.models import (
     PRIORITIES,
     Customer,
-    HistoryEvent,
     HumanTask,
     ProcessDefinition,
-    Team,
-    TeamMember,
     Ticket,
     User,
 )
 
 PAGE_SIZE = 25
-VIEWS = {"mine": "My tasks", "team": "Unassigned in my teams", "all": "Everything in my teams"}
 SLA_STATES = {"on_track": "On track", "at_risk": "At risk", "breached": "Breached"}
 SORTS = {"due": "Due date", "priority": "Priority"}
 # Highest first when sorting by priority.
 PRIORITY_RANK = {name: rank for rank, name in enumerate(reversed(PRIORITIES))}
-
-
-@dataclass(frozen=True)
-class Scope:
-    """What a staff member may see: their teams, the teams they see whole, or everything."""
-
-    user_id: int
-    team_keys: tuple[str, ...] = ()
-    lead_keys: tuple[str, ...] = ()
-    sees_all: bool = False
-
-    @property
-    def has_all_view(self) -> bool:
-        return self.sees_all or bool(self.lead_keys)
-
-    def views(self) -> list[str]:
-        return [v for v in VIEWS if v != "all" or self.has_all_view]
-
-    def may_see(self, task: HumanTask) -> bool:
-        """An agent sees their own tasks, their teams' tasks and tasks outside any team."""
-        return (self.sees_all or task.assignee_id == self.user_id or task.team is None
-                or task.team in self.team_keys)
-
-
-def scope_of(user: User) -> Scope:
-    """Admins see everything; managers their teams whole (everything without a team); leads the teams they lead."""
-    rows = db.session.execute(db.select(Team.key, TeamMember.is_lead).join(TeamMember, TeamMember.team_id == Team.id)
-                              .where(TeamMember.user_id == user.id)).all()
-    teams = tuple(sorted(key for key, _ in rows))
-    if user.role == "admin":
-        return Scope(user.id, teams, teams, True)
-    if user.role == "manager":
-        return Scope(user.id, teams, teams, not teams)
-    return Scope(user.id, teams, tuple(sorted(key for key, lead in rows if lead)))
 
 
 @dataclass(frozen=True)
@@ -217,31 +180,3 @@ def ticket_types() -> list[str]:
     """Ticket types for the filter (the deployed process keys)."""
     return list(db.session.execute(db.select(ProcessDefinition.key).where(ProcessDefinition.kind == "bpmn")
                                    .distinct().order_by(ProcessDefinition.key)).scalars())
-
-
-def ticket_visible(scope: Scope, ticket_id: int, username: str) -> bool:
-    """A ticket is visible with an open task the person may see, or when they acted on it before."""
-    if scope.sees_all:
-        return True
-    tasks = db.session.execute(db.select(HumanTask).where(HumanTask.ticket_id == ticket_id)).scalars()
-    if any(scope.may_see(task) for task in tasks):
-        return True
-    acted = db.session.execute(db.select(HistoryEvent.id).where(HistoryEvent.ticket_id == ticket_id,
-                                                                HistoryEvent.actor == username).limit(1)).scalar()
-    return acted is not None
-
-
-def closed_task_visible(scope: Scope, task_id: str, username: str) -> bool:
-    """Whether to tell this person that a task is no longer open (rather than that it does not exist).
-
-    The team of a closed task comes from its `task_assigned` history; a task that never had
-    one was outside any team, open to every agent.
-    """
-    events = db.session.execute(db.select(HistoryEvent.kind, HistoryEvent.actor, HistoryEvent.data)
-                                .where(HistoryEvent.task_id == task_id[:36]).order_by(HistoryEvent.id)).all()
-    if not events:
-        return False
-    if scope.sees_all or any(actor == username for _, actor, _ in events):
-        return True
-    teams = [data.get("team") for kind, _, data in events if kind == "task_assigned" and isinstance(data, dict)]
-    return not teams or teams[-1] is None or teams[-1] in scope.team_keys

@@ -199,6 +199,9 @@ def release(task_id: str):
 @roles_required(*STAFF)
 def reassign(task_id: str):
     """Hand a task to a teammate."""
+    if _visible_task(task_id, scope_of(_user())) is None:  # 404 before anything else
+        flash("This task is no longer open.", "error")
+        return redirect(url_for("inbox.index"))
     raw = request.form.get("assignee", "")
     assignee = db.session.get(User, int(raw)) if raw.isdigit() and len(raw) < 12 else None
     if assignee is None:
