@@ -11,8 +11,8 @@ from flask.cli import AppGroup
 
 from app.engine import DiagramRejected, deploy
 from app.extensions import db
-from app.passwords import hash_password
 from app.models import ROLES, Customer, Team, TeamMember, User
+from app.passwords import hash_password
 
 processes = AppGroup("processes", help="Deploy the diagrams shipped in processes/.")
 users = AppGroup("users", help="Create users and API tokens.")

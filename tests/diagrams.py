@@ -87,7 +87,7 @@ def timer_process(duration: str, process_id: str = "timed") -> bytes:
 
 def parallel_process(process_id: str = "par") -> bytes:
     """start -> fork -> user tasks `left` and `right` -> join -> user task `after` -> end."""
-    return bpmn(f"""
+    return bpmn("""
   <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
   <bpmn:parallelGateway id="fork"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing><bpmn:outgoing>f3</bpmn:outgoing></bpmn:parallelGateway>
   <bpmn:userTask id="left" name="Left"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing></bpmn:userTask>

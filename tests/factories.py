@@ -5,8 +5,8 @@ from pathlib import Path
 from app.api.auth import new_token
 from app.engine import deploy
 from app.extensions import db
-from app.passwords import hash_password
 from app.models import Customer, Team, TeamMember, User
+from app.passwords import hash_password
 
 ROOT = Path(__file__).resolve().parent.parent
 TEAMS = ("returns", "credit", "support", "customer-success")

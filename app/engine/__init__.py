@@ -6,7 +6,14 @@ process. Every command runs in one transaction (see runner.py).
 
 from app.engine.deploy import deploy, latest_definition
 from app.engine.errors import (
-    Conflict, DiagramRejected, EngineError, InvalidData, NotFound, Problem, StepFailed, TaskNotOpen,
+    Conflict,
+    DiagramRejected,
+    EngineError,
+    InvalidData,
+    NotFound,
+    Problem,
+    StepFailed,
+    TaskNotOpen,
 )
 from app.engine.events import claim_due_timers, deliver_message, fire_timer, next_wakeup, waiting_of
 from app.engine.jobs import claim_jobs, complete_job, fail_job, record_incident, retry_incident

@@ -15,8 +15,8 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
-from SpiffWorkflow.spiff.parser.process import VALIDATOR
 from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
 from app.engine.errors import DiagramRejected, Problem
 from app.engine.expressions import lint_specs
@@ -62,7 +62,7 @@ def parse_dmn(source: bytes) -> ParsedDiagram:
     try:
         parser.add_dmn_xml(tree.getroot(), filename="upload.dmn")
         decisions = list(parser.dmn_parsers.items())
-        for decision_id, dmn_parser in decisions:
+        for _, dmn_parser in decisions:
             dmn_parser.parse()
     except ValidationException as exc:
         raise DiagramRejected([_problem_from_validation(exc)]) from None

@@ -4,8 +4,8 @@ become an incident when retries run out, and retry from an incident."""
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import or_
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import or_
 
 from app.clock import utcnow
 from app.engine.errors import Conflict, NotFound

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import UUID
 
+from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
-from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
-from SpiffWorkflow.util.task import TaskState
 
 from app.clock import utcnow
 from app.engine import projections, specs

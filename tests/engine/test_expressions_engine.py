@@ -4,9 +4,8 @@ Diagrams are tiny inline BPMN/DMN strings parsed with SpiffWorkflow's own parser
 due by setting their due time, never by sleeping. No database, no Flask.
 """
 
-from datetime import UTC, datetime, timedelta
-
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from SpiffWorkflow.bpmn import BpmnWorkflow

@@ -10,6 +10,7 @@ from app.worker import drain, run_job
 from tests.diagrams import service_task_process
 from tests.factories import make_customer
 
+
 def test_crashed_worker_retry_never_pays_twice(app, clock):
     deploy(service_task_process("refund.issue", '<spiffworkflow:parameter id="amount" type="float" value="42.5"/>'))
     ticket, instance = start_process("svc", make_customer().id, "Refund", {})
