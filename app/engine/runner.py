@@ -14,7 +14,7 @@ from uuid import UUID
 
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import event
+from sqlalchemy import event, insert
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -30,6 +30,7 @@ from app.models import HistoryEvent, ProcessDefinition, ProcessInstance, Ticket
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 _immediate: ContextVar[bool] = ContextVar("ticketflow_immediate", default=False)
+_HISTORY = "ticketflow_history"  # session.info key: the command's pending history rows
 
 
 def init_sqlite(engine) -> None:
@@ -63,8 +64,10 @@ def run_command(body: Callable[[], T], retries: int = 5) -> T:
         session.commit()  # end a read transaction the caller left open
     for attempt in range(retries):
         token = _immediate.set(True)
+        session.info[_HISTORY] = []
         try:
             result = body()
+            _write_history(session)
             session.commit()
             return result
         except (StaleDataError, OperationalError) as exc:
@@ -76,8 +79,17 @@ def run_command(body: Callable[[], T], retries: int = 5) -> T:
             session.rollback()
             raise
         finally:
+            session.info.pop(_HISTORY, None)
             _immediate.reset(token)
     raise StaleDataError("command kept conflicting; gave up")
+
+
+def _write_history(session) -> None:
+    """All history rows of the command in one multi-row INSERT, just before the commit."""
+    rows = session.info.get(_HISTORY)
+    if rows:
+        session.execute(insert(HistoryEvent), rows)
+        rows.clear()
 
 
 def _retryable(exc: OperationalError) -> bool:
@@ -147,10 +159,13 @@ def engine_step(loaded: Loaded, action: Callable[[], Any]) -> Any:
 
 def history(kind: str, *, ticket_id=None, instance_id=None, actor=None, element_id=None,
             element_name=None, task_id=None, data=None, at=None) -> None:
-    """Append one history row to the current transaction."""
-    db.session.add(HistoryEvent(kind=kind, ticket_id=ticket_id, instance_id=instance_id,
-                                actor=actor, element_id=element_id, element_name=element_name,
-                                task_id=task_id, data=data, at=at or utcnow()))
+    """Append one history row to the current command (written in one INSERT at its commit)."""
+    rows = db.session.info.get(_HISTORY)
+    if rows is None:
+        raise RuntimeError("history() is only for use inside run_command")
+    rows.append({"kind": kind, "ticket_id": ticket_id, "instance_id": instance_id, "actor": actor,
+                 "element_id": element_id, "element_name": element_name, "task_id": task_id,
+                 "data": data, "at": at or utcnow()})
 
 
 def save(loaded: Loaded, actor: str | None, *, skip_task: str | None = None) -> list[str]:

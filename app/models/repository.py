@@ -16,7 +16,8 @@ class ProcessDefinition(db.Model):
     version: Mapped[int]
     kind: Mapped[str] = mapped_column(String(8))  # bpmn | dmn
     name: Mapped[str | None] = mapped_column(String(200))
-    source: Mapped[bytes] = mapped_column(LargeBinary)
+    # Deferred: commands load the definition for its forms; the bytes only on a cold spec cache.
+    source: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     checksum: Mapped[str] = mapped_column(String(64))
     # {filename: JSON Schema} for every form the diagram names, frozen with the version.
     forms = mapped_column(JSONType, default=dict)
