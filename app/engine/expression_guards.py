@@ -26,7 +26,6 @@ from app.engine.expression_policy import (
     GUARDS,
     MAX_ROUND_DIGITS,
     MAX_VALUE_DEPTH,
-    MAX_VALUE_NODES,
     METHOD_TABLE,
     METHODS,
     ExpressionError,
@@ -39,7 +38,7 @@ _CONTAINERS = (list, tuple, dict, set, frozenset)
 # Inert values SpiffWorkflow's serializer may have put in task data; user code cannot make them,
 # but they may pass through as plain data.
 _INERT = (datetime.date, datetime.time, datetime.timedelta, decimal.Decimal, uuid.UUID)
-_SCALARS = (str, int, float, bool, type(None), *_INERT)
+SCALARS = (str, int, float, bool, type(None), *_INERT)
 _MISSING = object()
 _BINDABLE = {**FUNCTIONS, **GUARDS}
 
@@ -199,7 +198,7 @@ class Budget:
         if isinstance(value, str):
             self._work(len(value))
             return value
-        if isinstance(value, _SCALARS):
+        if isinstance(value, SCALARS):
             return value
         return self.fn_str(value)
 
@@ -272,7 +271,7 @@ class Budget:
     def fn_str(self, value: Any = "", /) -> str:
         if isinstance(value, str):
             return value
-        if isinstance(value, (*_SCALARS, range)):
+        if isinstance(value, (*SCALARS, range)):
             return str(value)
         if callable(value):
             return "<function>"
@@ -375,52 +374,3 @@ def _replace_size(text: Any, old: Any = "", new: Any = "", count: Any = -1, /) -
     if isinstance(count, int) and count >= 0:
         hits = min(hits, count)
     return len(text) + hits * (len(new) - len(old))
-
-
-def check_value(value: Any, what: str = "result") -> Any:
-    """Check that a value is plain, bounded data (what JSON can hold) and return it.
-
-    Args:
-        value: An expression result, or the task data a script leaves behind.
-        what: How to name the value in the error message.
-
-    Returns:
-        The value itself.
-
-    Raises:
-        ExpressionError: The value holds something other than dicts, lists, tuples, strings,
-            numbers, booleans and None, or has more than 50,000 nodes, or is nested deeper
-            than 32 levels, or contains itself.
-    """
-    if isinstance(value, _SCALARS):
-        return value
-    nodes = 0
-    on_path: set[int] = set()
-    stack: list[tuple[Any, int, bool]] = [(value, 0, False)]
-    while stack:
-        item, depth, leaving = stack.pop()
-        if leaving:
-            on_path.discard(id(item))
-            continue
-        nodes += 1
-        if nodes > MAX_VALUE_NODES:
-            raise ExpressionError(f"{what} has more than {MAX_VALUE_NODES} elements")
-        if isinstance(item, _SCALARS):
-            continue
-        if not isinstance(item, (dict, list, tuple)):
-            kind = "function" if callable(item) else type(item).__name__
-            raise ExpressionError(f"{what} holds a {kind}, which is not plain data")
-        if depth >= MAX_VALUE_DEPTH:
-            raise ExpressionError(f"{what} is nested deeper than {MAX_VALUE_DEPTH} levels")
-        if id(item) in on_path:
-            raise ExpressionError(f"{what} contains itself")
-        on_path.add(id(item))
-        stack.append((item, depth, True))
-        if isinstance(item, dict):
-            for key, child in item.items():
-                if not isinstance(key, (str, int, float, bool, type(None))):
-                    raise ExpressionError(f"{what} has a dict key of type {type(key).__name__}")
-                stack.append((child, depth + 1, False))
-        else:
-            stack.extend((child, depth + 1, False) for child in item)
-    return value

@@ -20,8 +20,9 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 )
 
 from app.engine.expression_compiler import CompiledExpression, compile_safe, shorten
-from app.engine.expression_guards import Budget, check_value
+from app.engine.expression_guards import Budget
 from app.engine.expression_policy import FUNCTIONS, ExpressionError
+from app.engine.expression_values import check_value
 
 MAX_TIMER_MONTHS = 120
 MIN_CYCLE_SECONDS = 60

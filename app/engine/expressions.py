@@ -24,7 +24,6 @@ from typing import Any
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
 from app.engine.expression_compiler import CompiledExpression, compile_safe
-from app.engine.expression_guards import check_value
 from app.engine.expression_lint import ExpressionSlot, iter_expression_slots, lint_specs
 from app.engine.expression_policy import (
     EXPRESSION_LIMITS,
@@ -41,6 +40,7 @@ from app.engine.expression_runtime import (
     execute_safe,
     timer_kind_for,
 )
+from app.engine.expression_values import check_value
 
 __all__ = [
     "EXPRESSION_LIMITS",
