@@ -16,6 +16,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import event, insert
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.clock import utcnow
@@ -60,6 +61,8 @@ def run_command(body: Callable[[], T], retries: int = 5) -> T:
         EngineError: whatever the command raises on purpose; nothing is committed then.
     """
     session = db.session()
+    if _HISTORY in session.info:  # called from inside a command: join its transaction
+        return body()
     if session.in_transaction():
         session.commit()  # end a read transaction the caller left open
     for attempt in range(retries):
@@ -118,7 +121,9 @@ def load(instance_id: int) -> Loaded:
     if row is None:
         raise NotFound(f"process instance {instance_id} not found")
     definition = db.session.get(ProcessDefinition, row.definition_id)
-    ticket = db.session.get(Ticket, row.ticket_id) if row.ticket_id else None
+    # The customer comes along: assignment rules and handlers read the profile.
+    ticket = (db.session.get(Ticket, row.ticket_id, options=[joinedload(Ticket.customer)])
+              if row.ticket_id else None)
     spec, subprocess_specs = specs.spec_for(definition)
     wf = load_workflow(row.workflow, spec, subprocess_specs)
     finished = {t.id for t in _all_tasks(wf) if t.state & TaskState.FINISHED_MASK}
