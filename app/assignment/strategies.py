@@ -76,7 +76,8 @@ def choose_assignee(team_key: str, required_skill: str | None, now: datetime,
         if not members:
             return Choice(None, f"{strategy}: nobody in {team_key} has skill '{skill}'; left in the team queue")
     cursor = _cursor(team.id)  # taken first: concurrent choices in one team take turns
-    choice = _same_agent(ticket_id, team_key, members) if ticket_id is not None and not leads_only else None
+    earlier = db.session.get(TicketAgent, (ticket_id, team_key)) if ticket_id is not None else None
+    choice = _same_agent(earlier, members) if earlier is not None and not leads_only else None
     if choice is None:
         if strategy == "round_robin":
             choice = _round_robin(cursor.last_user_id or 0, members)
@@ -86,7 +87,11 @@ def choose_assignee(team_key: str, required_skill: str | None, now: datetime,
             cursor.last_user_id = choice.user_id
             cursor.updated_at = now
     if choice.user_id is not None and ticket_id is not None:
-        remember_agent(ticket_id, team_key, choice.user_id, now)
+        if earlier is None:
+            db.session.add(TicketAgent(ticket_id=ticket_id, team_key=team_key, user_id=choice.user_id,
+                                       updated_at=now))
+        else:
+            earlier.user_id, earlier.updated_at = choice.user_id, now
     return choice
 
 
@@ -117,9 +122,8 @@ def _members(team_id: int, leads_only: bool = False) -> list[User]:
     return list(db.session.execute(query.order_by(User.id)).scalars())
 
 
-def _same_agent(ticket_id: int, team_key: str, members: list[User]) -> Choice | None:
-    row = db.session.get(TicketAgent, (ticket_id, team_key))
-    agent = next((m for m in members if row is not None and m.id == row.user_id), None)
+def _same_agent(earlier: TicketAgent, members: list[User]) -> Choice | None:
+    agent = next((m for m in members if m.id == earlier.user_id), None)
     if agent is None or open_task_counts([agent.id]).get(agent.id, 0) >= agent.capacity:
         return None
     return Choice(agent.id, f"same agent as before on this ticket → {agent.username}", agent.username)

@@ -6,6 +6,7 @@ and deletes, so a command issues no SELECT for its projections.
 """
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from jinja2 import ChainableUndefined
 from jinja2.sandbox import SandboxedEnvironment
@@ -130,12 +131,18 @@ def apply(before: Snapshot, after: Snapshot, *, instance_id: int, ticket, now,
 _JINJA = SandboxedEnvironment(autoescape=False, undefined=ChainableUndefined)
 
 
+@lru_cache(maxsize=512)
+def _compiled(template: str):
+    """Templates are compiled once per text: compiling costs more than rendering."""
+    return _JINJA.from_string(template)
+
+
 def render_instructions(template: str | None, data: dict) -> str | None:
     """Render a task's instructions with its data in Jinja2's sandbox; raw text if it fails."""
     if not template:
         return template
     try:
-        return _JINJA.from_string(template).render(**data)[:20000]
+        return _compiled(template).render(**data)[:20000]
     except Exception:  # a broken template must not stop the process; the agent sees the source
         return template
 

@@ -91,7 +91,7 @@ def _write_history(session) -> None:
     """All history rows of the command in one multi-row INSERT, just before the commit."""
     rows = session.info.get(_HISTORY)
     if rows:
-        session.execute(insert(HistoryEvent), rows)
+        session.execute(insert(HistoryEvent.__table__), rows)  # Core executemany: no ORM bulk overhead
         rows.clear()
 
 
