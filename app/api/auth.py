@@ -29,10 +29,10 @@ def _user_from_header() -> User | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
-    row = db.session.execute(db.select(ApiToken).where(ApiToken.token_hash == hash_token(token.strip()))).scalar()
-    if row is None or not row.user.active:
-        return None
-    return row.user
+    # One query: the token's user, if the token exists and the user is active.
+    return db.session.execute(db.select(User).join(ApiToken, ApiToken.user_id == User.id)
+                              .where(ApiToken.token_hash == hash_token(token.strip()),
+                                     User.active.is_(True))).scalar()
 
 
 def token_required(*roles: str):

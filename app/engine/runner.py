@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import UUID
 
-from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import event, insert
 from sqlalchemy.exc import OperationalError
@@ -197,6 +197,3 @@ def save(loaded: Loaded, actor: str | None, *, skip_task: str | None = None) -> 
     loaded.before = after
     return new_tasks
 
-
-def not_waiting_error(exc: WorkflowException) -> bool:
-    return "not waiting" in str(exc)

@@ -35,8 +35,3 @@ def spec_for(definition: ProcessDefinition) -> tuple:
     remember(definition, *parsed)
     return parsed
 
-
-def forget_all() -> None:
-    """Drop every cached spec (tests use a fresh database per test)."""
-    with _lock:
-        _cache.clear()
