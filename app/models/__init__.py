@@ -6,7 +6,7 @@ from app.models.business import LedgerEntry, OutboxMessage, StockMovement
 from app.models.feedback import Feedback, FeedbackRequest
 from app.models.history import HistoryEvent
 from app.models.people import ROLES, ApiToken, Customer, LoginAttempt, Team, TeamMember, User
-from app.models.repository import ProcessDefinition
+from app.models.repository import Deployment, FormDefinition, ProcessDefinition
 from app.models.runtime import (
     HumanTask,
     Incident,
@@ -23,7 +23,7 @@ __all__ = [
     "ROLES", "PRIORITIES", "ApiToken", "Comment", "Customer", "Feedback", "FeedbackRequest",
     "HistoryEvent", "HumanTask",
     "Incident", "Job", "LedgerEntry", "LoginAttempt", "MessageSubscription", "OutboxMessage",
-    "ProcessDefinition", "ProcessInstance", "StockMovement", "Team", "TeamMember", "Ticket",
+    "Deployment", "FormDefinition", "ProcessDefinition", "ProcessInstance", "StockMovement", "Team", "TeamMember", "Ticket",
     "TicketAgent", "Timer", "User",
     "BusinessCalendar", "BusinessHoliday", "SlaPolicy",
 ]

@@ -108,9 +108,16 @@ class MessageSubscription(db.Model):
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
     name: Mapped[str] = mapped_column(String(128))
     element_id: Mapped[str] = mapped_column(String(128))
+    # What the waiting instance expects of a message's correlation keys ({key: {property: value}})
+    # and the same as canonical JSON text, so a message without a ticket id finds it by index.
+    correlations = mapped_column(JSONType)
+    correlation_key: Mapped[str | None] = mapped_column(String(512))
     created_at = mapped_column(UTCDateTime, default=utcnow)
 
-    __table_args__ = (Index("ix_message_subscription_ticket_name", "ticket_id", "name"),)
+    __table_args__ = (
+        Index("ix_message_subscription_ticket_name", "ticket_id", "name"),
+        Index("ix_message_subscription_name_correlation", "name", "correlation_key"),
+    )
 
 
 class Incident(db.Model):
