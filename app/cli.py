@@ -9,36 +9,92 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from app.engine import DiagramRejected, deploy
+from app.engine import DiagramRejected, check_files, deploy_bundle
 from app.extensions import db
 from app.models import ROLES, Customer, Team, TeamMember, User
 from app.passwords import hash_password
 
-processes = AppGroup("processes", help="Deploy the diagrams shipped in processes/.")
+processes = AppGroup("processes", help="Check and deploy bundles of diagrams, decisions and forms.")
 users = AppGroup("users", help="Create users and API tokens.")
 
 
+BUNDLE_SUFFIXES = (".bpmn", ".dmn", ".json", ".xml", ".zip")
+
+
+def _bundle_files(paths) -> list[tuple[str, bytes]]:
+    """Files of the given paths; a folder gives its .bpmn, .dmn, .json and .xml files."""
+    files = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            files.extend((p.name, p.read_bytes()) for p in sorted(path.iterdir())
+                         if p.is_file() and p.suffix.lower() in BUNDLE_SUFFIXES)
+        else:
+            files.append((path.name, path.read_bytes()))
+    return files
+
+
+def _echo_problems(exc: DiagramRejected) -> None:
+    for problem in exc.problems:
+        where = " ".join(x for x in (problem.file, problem.element_id) if x) or "bundle"
+        click.echo(f"  - {where}: {problem.message}", err=True)
+
+
 @processes.command("deploy")
-@click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
 def deploy_command(paths):
-    """Deploy diagrams (default: every .dmn, then every .bpmn in processes/)."""
+    """Deploy files or folders as one bundle (default: processes/ and forms/), all or nothing."""
     if not paths:
-        folder = Path(current_app.config["PROCESSES_DIR"])
-        paths = sorted(folder.glob("*.dmn")) + sorted(folder.glob("*.bpmn"))
-    failed = False
-    for path in paths:
-        try:
-            definition, created = deploy(Path(path).read_bytes(), actor="cli")
-        except DiagramRejected as exc:
-            failed = True
-            click.echo(f"{path}: REJECTED", err=True)
-            for problem in exc.problems:
-                click.echo(f"  - {problem.element_id or 'diagram'}: {problem.message}", err=True)
-            continue
-        state = "deployed" if created else "unchanged"
-        click.echo(f"{path}: {definition.key} v{definition.version} ({state})")
-    if failed:
+        paths = [current_app.config["PROCESSES_DIR"], current_app.config["FORMS_DIR"]]
+        paths = [p for p in paths if Path(p).is_dir()]
+    try:
+        result = deploy_bundle(_bundle_files(paths), actor="cli")
+    except DiagramRejected as exc:
+        click.echo("REJECTED: nothing was deployed", err=True)
+        _echo_problems(exc)
         sys.exit(1)
+    for entry in result.processes + result.decisions:
+        state = "deployed" if entry["created"] else "unchanged"
+        click.echo(f"{entry['key']} v{entry['version']} ({state})")
+    created_forms = [f"{f['name']} v{f['version']}" for f in result.forms if f["created"]]
+    if created_forms:
+        click.echo(f"forms: {', '.join(created_forms)}")
+    for warning in result.warnings:
+        click.echo(f"warning: {warning.file or ''} {warning.element_id or ''}: {warning.message}", err=True)
+
+
+@processes.command("check")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+def check_command(paths):
+    """Check files or folders as one bundle without deploying; prints a table, exit 1 if refused."""
+    files = _bundle_files(paths)
+    try:
+        checked = check_files(files)
+    except DiagramRejected as exc:
+        by_file: dict[str, list] = {}
+        for problem in exc.problems:
+            by_file.setdefault(problem.file or "(bundle)", []).append(problem)
+        click.echo(f"{'file':<40} {'process':<30} result")
+        for name, _ in files:
+            for problem in by_file.pop(name, []) or [None]:
+                if problem is None:
+                    click.echo(f"{name:<40} {'':<30} no problem in this file")
+                else:
+                    click.echo(f"{name:<40} {problem.element_id or '':<30} refused: {problem.message}")
+        for name, problems in by_file.items():
+            for problem in problems:
+                click.echo(f"{name:<40} {problem.element_id or '':<30} refused: {problem.message}")
+        click.echo(f"REFUSED: {len(exc.problems)} problem(s); nothing would be deployed")
+        sys.exit(1)
+    click.echo(f"{'file':<40} {'process':<30} result")
+    for process in checked.processes:
+        click.echo(f"{process.file:<40} {process.key:<30} accepted")
+    for decision in checked.decisions:
+        click.echo(f"{decision.file:<40} {decision.key:<30} accepted (decision)")
+    for name in checked.forms:
+        click.echo(f"{name:<40} {'':<30} accepted (form)")
+    for warning in checked.warnings:
+        click.echo(f"warning: {warning.file or ''} {warning.element_id or ''}: {warning.message}")
+    click.echo("ACCEPTED")
 
 
 def create_user(username: str, role: str, *, name: str | None = None, email: str | None = None,

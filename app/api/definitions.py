@@ -1,13 +1,64 @@
-"""Process definitions: deploy a BPMN or DMN file, list keys with versions and start forms."""
+"""Deployments and process definitions: deploy a bundle or one file, read versions and forms."""
 
 from flask import abort, current_app, g, jsonify, request
 
 from app.api import bp
 from app.api.auth import STAFF, token_required
 from app.api.errors import api_error
-from app.engine import deploy
+from app.engine import deploy, deploy_bundle
 from app.extensions import db
-from app.models import ProcessDefinition
+from app.models import FormDefinition, ProcessDefinition
+
+
+@bp.post("/deployments")
+@token_required("analyst", "admin")
+def create_deployment():
+    """Deploy a bundle (several multipart `file` fields, or one .zip): all or nothing.
+
+    201 with what was made, 200 when everything was deployed already, 422 listing every
+    problem as {file, element_id, message}.
+    """
+    if (request.content_length or 0) > current_app.config["MAX_BUNDLE_BYTES"] + 65536:
+        abort(413)
+    uploads = [(f.filename or "upload", f.read()) for f in request.files.getlist("file")]
+    if not uploads:
+        return api_error(422, "send the bundle's files as multipart fields named 'file' (or one .zip)",
+                         errors=[{"file": None, "element_id": None, "message": "no file in the request"}])
+    result = deploy_bundle(uploads, actor_id=g.api_user.id, actor=g.api_user.username)
+    return jsonify(result.as_dict()), 201 if result.created else 200
+
+
+@bp.get("/process-definitions/<key>/versions/<int:version>")
+@token_required(*STAFF)
+def definition_version(key: str, version: int):
+    """One version: its BPMN (or DMN) XML, the forms and decisions it was deployed with."""
+    row = db.session.execute(db.select(ProcessDefinition).where(ProcessDefinition.key == key,
+                                                                ProcessDefinition.version == version)).scalar()
+    if row is None:
+        return api_error(404, f"no version {version} of '{key}'")
+    deps = row.dependencies or {}
+    return jsonify({"key": row.key, "version": row.version, "kind": row.kind, "name": row.name,
+                    "deployment_id": row.deployment_id, "deployed_at": row.deployed_at.isoformat(),
+                    "xml": row.source.decode(), "start_form": row.start_form,
+                    "forms": sorted(row.forms or {}), "decisions": sorted(deps.get("dmn", {})),
+                    "calls": deps.get("calls", []), "called_files": sorted(deps.get("bpmn", {}))})
+
+
+@bp.get("/forms/<path:name>")
+@token_required(*STAFF, "customer")
+def get_form(name: str):
+    """A deployed form (JSON Schema or UI schema): `?version=` or the latest."""
+    query = db.select(FormDefinition).where(FormDefinition.name == name)
+    version = request.args.get("version")
+    if version is not None:
+        if not version.isdigit():
+            return api_error(422, "version must be a whole number", errors={"version": "must be a whole number"})
+        query = query.where(FormDefinition.version == int(version))
+    row = db.session.execute(query.order_by(FormDefinition.version.desc()).limit(1)).scalar()
+    if row is None:
+        return api_error(404, f"no form '{name}'" + (f" version {version}" if version else ""))
+    return jsonify({"name": row.name, "version": row.version, "deployment_id": row.deployment_id,
+                    "schema": row.schema})
 
 
 @bp.post("/process-definitions")
@@ -21,7 +72,8 @@ def deploy_definition():
     if not source:
         return api_error(422, "send the diagram as multipart field 'file' or as the raw XML body",
                          errors=[{"element_id": None, "message": "empty upload"}])
-    definition, created = deploy(source, actor_id=g.api_user.id, actor=g.api_user.username)
+    definition, created = deploy(source, actor_id=g.api_user.id, actor=g.api_user.username,
+                                 filename=upload.filename if upload is not None else None)
     body = {"key": definition.key, "version": definition.version, "kind": definition.kind,
             "id": definition.id}
     return jsonify(body), 201 if created else 200

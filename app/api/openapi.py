@@ -88,7 +88,21 @@ def _schemas() -> dict:
             "errors": {"oneOf": [problem_list, field_errors],
                        "description": "diagram or step problems (list), or form field errors (map)"},
         }, required=("error",)),
-        "DiagramProblem": _obj({"element_id": NULLABLE_STRING, "message": {"type": "string"}}),
+        "DiagramProblem": _obj({"file": {**NULLABLE_STRING, "description": "the bundle file it is in"},
+                                "element_id": NULLABLE_STRING, "message": {"type": "string"}}),
+        "Deployment": _obj({
+            "deployment_id": {"type": ["integer", "null"]},
+            "processes": {"type": "array", "items": _obj({
+                "key": {"type": "string"}, "version": {"type": "integer"}, "created": {"type": "boolean"},
+                "new_type": {"type": "boolean", "description": "the first version of a new ticket type"},
+                "name": NULLABLE_STRING, "file": {"type": "string"}})},
+            "decisions": {"type": "array", "items": _obj({
+                "key": {"type": "string"}, "version": {"type": "integer"}, "created": {"type": "boolean"},
+                "decisions": {"type": "array", "items": {"type": "string"}}})},
+            "forms": {"type": "array", "items": _obj({
+                "name": {"type": "string"}, "version": {"type": "integer"}, "created": {"type": "boolean"}})},
+            "warnings": {"type": "array", "items": _ref("DiagramProblem"),
+                         "description": "e.g. lanes that name no team (their tasks go to DEFAULT_TEAM)"}}),
         "Customer": _obj({
             "id": {"type": "integer"}, "name": {"type": "string"}, "email": {"type": "string"},
             "tier": {"type": "string"}, "tenure_months": {"type": "integer"},
@@ -147,7 +161,44 @@ def _schemas() -> dict:
 def _definition_paths() -> dict:
     deployed = _ref("DeployedDefinition")
     raw_xml = {"schema": {"type": "string", "description": "the BPMN or DMN XML"}}
-    return {"/api/v1/process-definitions": {
+    version = _obj({
+        "key": {"type": "string"}, "version": {"type": "integer"}, "kind": {"type": "string"},
+        "name": NULLABLE_STRING, "deployment_id": {"type": ["integer", "null"]}, "deployed_at": TIME,
+        "xml": {"type": "string"}, "start_form": NULLABLE_STRING,
+        "forms": {"type": "array", "items": {"type": "string"}},
+        "decisions": {"type": "array", "items": {"type": "string"}},
+        "calls": {"type": "array", "items": {"type": "string"}},
+        "called_files": {"type": "array", "items": {"type": "string"}}})
+    binary = {"type": "string", "contentMediaType": "application/octet-stream"}
+    return {"/api/v1/deployments": {
+        "post": _op("definitions", "Deploy a bundle: BPMN, DMN and JSON form files, all or nothing", {
+            "201": _json("Something new was deployed", _ref("Deployment")),
+            "200": _json("Everything was deployed already with identical content", _ref("Deployment")),
+            "413": _error("The body is larger than the bundle limit (8 MiB)"),
+            "422": _error("The bundle was refused; `errors` lists every problem of every file "
+                          "({file, element_id, message}) and nothing was stored"),
+        }, roles="analyst or admin", body={"required": True, "content": {"multipart/form-data": {"schema": _obj(
+            {"file": {"type": "array", "items": binary}})}}},
+            description="Send each file as a multipart field `file` (or one `.zip`). Call activities, "
+                        "forms (`formJsonSchemaFilename`, `formUiSchemaFilename`) and decisions resolve "
+                        "in the bundle first, then against what is deployed.")},
+        "/api/v1/process-definitions/{key}/versions/{version}": {
+            "parameters": [_path_param("key", "string", "the process or decision key"),
+                           _path_param("version", "integer", "the version")],
+            "get": _op("definitions", "Read one version: its XML, forms and decisions", {
+                "200": _json("The version", version),
+                "404": {"$ref": "#/components/responses/NotFound"}})},
+        "/api/v1/forms/{name}": {
+            "parameters": [_path_param("name", "string", "the form's file name")],
+            "get": _op("definitions", "Read a deployed form", {
+                "200": _json("The form", _obj({"name": {"type": "string"}, "version": {"type": "integer"},
+                                               "deployment_id": {"type": ["integer", "null"]},
+                                               "schema": {"type": "object"}})),
+                "404": {"$ref": "#/components/responses/NotFound"},
+                "422": _error("version is not a whole number")},
+                parameters=[_query("version", "that version (default: the latest)", {"type": "integer"})],
+                roles=f"{STAFF}, or customer")},
+        "/api/v1/process-definitions": {
         "post": _op("definitions", "Deploy a BPMN or DMN diagram", {
             "201": _json("A new version was deployed", deployed),
             "200": _json("The diagram is unchanged; the latest version is answered", deployed),
@@ -164,14 +215,29 @@ def _definition_paths() -> dict:
     }}
 
 
+# The rules for data sent without a form (app/engine/forms.py check_formless_data).
+FORMLESS_DATA = (
+    "Without a form, any JSON object, merged into the process data as it is (diagram conditions "
+    "and scripts read its top-level names): at most 64 KiB as compact JSON (config "
+    "MAX_PROCESS_DATA_BYTES), at most 32 levels of nested objects and lists, top-level names are "
+    "identifiers and not Python keywords, and not the names the engine sets (`ticket_id`, "
+    "`ticket_type`, `subject`, `priority`, `customer`, `feedback_delay`); no key `typename` and "
+    "no key starting with `_` at any level. A refused name answers 422 with `errors` naming it.")
+STEP_FAILED = (
+    "or a step after it failed, e.g. a gateway condition or script reading a name the process data "
+    "lacks: `errors` is `[{element_id, message, missing}]` (`missing`: the name) and nothing was saved")
+
+
 def _ticket_paths() -> dict:
     created = _obj({"id": {"type": "integer"}, "type": {"type": "string"},
-                    "status": {"type": "string"}, "priority": NULLABLE_STRING,
-                    "instance_id": {"type": "integer"}})
+                    "status": {"type": "string", "description": "`closed` (or `cancelled`) once the "
+                               "process ended without setting a final status itself"},
+                    "priority": NULLABLE_STRING, "instance_id": {"type": "integer"}})
     new_ticket = _obj({
         "type": {"type": "string", "description": "a deployed process key"},
         "customer_id": {"type": "integer"}, "subject": {"type": "string"},
-        "data": {"type": "object", "description": "start form data"},
+        "data": {"type": "object", "description": "the start form's data, checked against its JSON "
+                                                  "Schema. " + FORMLESS_DATA},
         "priority": {"type": "string"}}, required=("type", "subject"))
     return {
         "/api/v1/customers": {"get": _op("customers", "List customers with their profile", {
@@ -179,7 +245,9 @@ def _ticket_paths() -> dict:
         "/api/v1/tickets": {
             "post": _op("tickets", "Open a ticket and start its process", {
                 "201": _json("The ticket was opened", created),
-                "422": _error("A field is invalid; `errors` maps field to message"),
+                "409": _error("The command kept conflicting with others; nothing was saved, try again"),
+                "422": _error("A field is invalid (`errors` maps field to message, `data.<name>` for "
+                              "data), " + STEP_FAILED),
             }, body=_json_body(new_ticket), roles=f"{STAFF} (customer_id required), or customer (for "
                                                   "themselves: customer_id optional, no priority)"),
             "get": _op("tickets", "List tickets, newest first", {
@@ -207,7 +275,9 @@ def _task_action(summary: str, extra: dict | None = None, body: dict | None = No
                  ok: dict | None = None) -> dict:
     responses = {"200": ok or _json("The task as it is now", _obj({"task": _ref("Task")})),
                  "404": {"$ref": "#/components/responses/NotFound"},
-                 "409": _error("The task is claimed by someone else or no longer open"),
+                 "409": _error("The task is claimed by someone else, or no longer open (the message "
+                               "says when and why: completed by whom, or escalated or cancelled by "
+                               "which element), or the command kept conflicting with others"),
                  **(extra or {})}
     return {"parameters": [_path_param("task_id", "string", "the task id")],
             "post": _op("tasks", summary, responses, body=body)}
@@ -232,10 +302,13 @@ def _task_paths() -> dict:
         "/api/v1/tasks/{task_id}/claim": _task_action("Claim an open task for the caller"),
         "/api/v1/tasks/{task_id}/release": _task_action("Give a claimed task back to its team"),
         "/api/v1/tasks/{task_id}/complete": _task_action(
-            "Complete a task with data validated against its form",
-            extra={"422": _error("The data does not satisfy the form (`errors` maps field to "
-                                 "message), or a step failed (`errors` lists it)")},
-            body=_json_body(_obj({"data": {"type": "object"}})),
+            "Complete a task with data validated against its form, or merged without one",
+            extra={"422": _error("The data does not satisfy the form or the formless rules "
+                                 "(`errors` maps field to message), " + STEP_FAILED)},
+            body=_json_body(_obj({"data": {
+                "type": "object", "default": {},
+                "description": "With a form (the task's `form`), its JSON Schema decides, "
+                               "`additionalProperties` included. " + FORMLESS_DATA}})),
             ok=_json("The task was completed", completed)),
     }
 

@@ -10,12 +10,16 @@ history with the rule that made it.
 command's transaction; `initial_priority` and `record_priority` by `start_process`.
 """
 
+import re
+
+from flask import current_app
+
 from app.assignment import choose_assignee, priority_for
 from app.clock import utcnow
 from app.engine import rules, runner
 from app.engine.errors import StepFailed
 from app.extensions import db
-from app.models import PRIORITIES, HumanTask, Team, Ticket
+from app.models import PRIORITIES, HumanTask, Team, Ticket, User
 
 
 def ticket_inputs(ticket_type: str, profile: dict, data: dict) -> dict:
@@ -72,11 +76,44 @@ def record_priority(ticket: Ticket, instance_id: int, priority: str, source: str
                                           "message": f"priority set to {priority} by {source}"})
 
 
+OWNER_TOKEN = re.compile(r"^\s*(user|group)\s*\(\s*([^()]+?)\s*\)\s*$", re.IGNORECASE)
+VARIABLE = re.compile(r"^\$\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}$")
+
+
+def resolve_owner(owner: dict | None, data: dict) -> tuple[str, str] | None:
+    """("team", key) or ("user", username) named by a task's potentialOwner / humanPerformer.
+
+    The formal expression is a name, `user(name)`, `group(name)`, a comma-separated list of
+    those (the first that exists wins), or `${variable}` naming process data that holds one.
+    """
+    if not owner:
+        return None
+    for part in str(owner.get("expression") or "").split(","):
+        part = part.strip()
+        variable = VARIABLE.match(part)
+        if variable:
+            part = str(data.get(variable[1]) or "").strip() if isinstance(data, dict) else ""
+        token = OWNER_TOKEN.match(part)
+        kind, name = (token[1].lower(), token[2].strip()) if token else (None, part)
+        if not name:
+            continue
+        if kind in (None, "group") and db.session.execute(
+                db.select(Team.id).where(Team.key == name)).scalar() is not None:
+            return "team", name
+        if kind in (None, "user") and db.session.execute(
+                db.select(User.id).where(User.username == name, User.active.is_(True),
+                                         User.role != "customer")).scalar() is not None:
+            return "user", name
+    return None
+
+
 def assign_new_task(row: HumanTask, ticket: Ticket | None, actor: str | None,
-                    to_lead: bool = False) -> None:
+                    to_lead: bool = False, owner: tuple[str, str] | None = None) -> None:
     """Set `row.team` (rules may override the lane), `row.required_skill` and `row.assignee_id`.
 
-    Tasks outside any lane stay unassigned and open to every agent. A task whose diagram sets
+    Tasks outside any lane stay unassigned and open to every agent; a task whose lane names no
+    team goes to the fallback team `DEFAULT_TEAM`; a `potentialOwner` / `humanPerformer` naming
+    a team or a user decides before the lane. A task whose diagram sets
     the property `assignToLead="true"` (an escalation) goes to one of the team's leads. Records the assignment and
     the rules that made it in the ticket history.
 
@@ -84,14 +121,24 @@ def assign_new_task(row: HumanTask, ticket: Ticket | None, actor: str | None,
         StepFailed: an assignment rule failed to evaluate.
     """
     lane = row.team
-    if lane is None:
-        return
     steps = []
+    if owner is not None and owner[0] == "team":
+        row.team = owner[1]
+        steps.append(f"potentialOwner names team {owner[1]}")
+    elif owner is not None and owner[0] == "user":
+        _assign_named_user(row, ticket, actor, owner[1], lane)
+        return
+    elif row.team is None:
+        return  # outside any lane: unassigned and open to every agent
     decision = rules.decide_rule("assignment", _assignment_inputs(row, ticket))
     if decision is None:
         steps.append("no assignment rule matched")
     else:
         steps.append(_apply_decision(row, decision))
+    if db.session.execute(db.select(Team.id).where(Team.key == row.team)).scalar() is None:
+        fallback = current_app.config["DEFAULT_TEAM"]
+        steps.append(f"lane {row.team} names no team: fallback team {fallback}")
+        row.team = fallback
     now = utcnow()
     choice = choose_assignee(row.team, row.required_skill, now, ticket.id if ticket else None,
                              leads_only=to_lead)
@@ -101,6 +148,20 @@ def assign_new_task(row: HumanTask, ticket: Ticket | None, actor: str | None,
             actor=actor, element_id=row.name, element_name=row.title, task_id=row.id, at=now,
             data={"team": row.team, "lane": lane, "skill": row.required_skill,
                   "assignee": choice.username, "rule": "; ".join(steps)})
+
+
+def _assign_named_user(row: HumanTask, ticket: Ticket | None, actor: str | None, username: str,
+                       lane: str | None) -> None:
+    """The diagram names the performer: the task goes to that user (in their first team)."""
+    user = db.session.execute(db.select(User).where(User.username == username)).scalar_one()
+    teams = user.team_keys
+    if row.team not in teams:
+        row.team = teams[0] if teams else current_app.config["DEFAULT_TEAM"]
+    row.assignee_id = user.id
+    runner.history("task_assigned", ticket_id=ticket.id if ticket else None, instance_id=row.instance_id,
+                   actor=actor, element_id=row.name, element_name=row.title, task_id=row.id, at=utcnow(),
+                   data={"team": row.team, "lane": lane, "skill": row.required_skill,
+                         "assignee": user.username, "rule": f"the diagram names {user.username} as performer"})
 
 
 def _apply_decision(row: HumanTask, decision: rules.Decision) -> str:

@@ -9,9 +9,14 @@ class Problem:
 
     element_id: str | None
     message: str
+    file: str | None = None
 
     def as_dict(self) -> dict:
-        return {"element_id": self.element_id, "message": self.message}
+        return {"file": self.file, "element_id": self.element_id, "message": self.message}
+
+    def in_file(self, name: str | None) -> "Problem":
+        """The same problem, naming the bundle file it is in (kept when already named)."""
+        return self if self.file or name is None else Problem(self.element_id, self.message, name)
 
 
 class EngineError(Exception):
@@ -54,15 +59,24 @@ class DiagramRejected(EngineError):
     status = 422
 
     def __init__(self, problems: list[Problem]):
-        super().__init__("; ".join(f"{p.element_id or 'diagram'}: {p.message}" for p in problems))
+        super().__init__("; ".join(f"{p.file + ': ' if p.file else ''}{p.element_id or 'diagram'}: {p.message}"
+                                   for p in problems))
         self.problems = problems
 
 
 class StepFailed(EngineError):
-    """An engine step (a condition, a script, a timer) failed; nothing was saved (422)."""
+    """An engine step (a condition, a script, a timer) failed; nothing was saved (422).
+
+    `missing` names the variable or key the step read and the process data did not have.
+    """
 
     status = 422
 
-    def __init__(self, element_id: str | None, message: str):
+    def __init__(self, element_id: str | None, message: str, missing: str | None = None):
         super().__init__(message)
         self.element_id = element_id
+        self.missing = missing
+
+    def as_dict(self) -> dict:
+        found = {"element_id": self.element_id, "message": self.message}
+        return {**found, "missing": self.missing} if self.missing else found

@@ -15,7 +15,8 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.util.task import TaskState
 
-from app.engine.assigning import assign_new_task
+from app.engine.assigning import assign_new_task, resolve_owner
+from app.engine.correlation import canonical, expected
 from app.engine.spiff import ParkedServiceTask, catches_of, timer_due
 from app.extensions import db
 from app.models import HumanTask, Job, MessageSubscription, Timer
@@ -28,7 +29,8 @@ class Snapshot:
     user_tasks: dict = field(default_factory=dict)  # task id -> dict
     timers: dict = field(default_factory=dict)  # task id -> (element id, due)
     jobs: dict = field(default_factory=dict)  # task id -> dict
-    messages: dict = field(default_factory=dict)  # task id -> (message name, element id)
+    # task id -> (message name, element id, expected correlations, correlation_key)
+    messages: dict = field(default_factory=dict)
 
 
 def _all_tasks(wf):
@@ -52,6 +54,7 @@ def snapshot(wf) -> Snapshot:
                 "form_name": props.get(FORM_PROPERTY),
                 "required_skill": props.get("requiredSkill"),
                 "to_lead": str(props.get("assignToLead", "")).lower() == "true",
+                "owner": (spec.extensions or {}).get("resourceOwner") if hasattr(spec, "extensions") else None,
                 "instructions": (spec.extensions or {}).get("instructionsForEndUser")
                 if hasattr(spec, "extensions") else None,
                 "task": task,
@@ -63,8 +66,10 @@ def snapshot(wf) -> Snapshot:
                     due = timer_due(task)  # None: a cycle that ran all its repetitions
                     if due is not None:
                         snap.timers.setdefault(str(task.id), (element.bpmn_id, due))
-                elif isinstance(definition, MessageEventDefinition):
-                    snap.messages.setdefault(str(task.id), (definition.name, element.bpmn_id))
+                elif isinstance(definition, MessageEventDefinition) and str(task.id) not in snap.messages:
+                    correlations = expected(task, definition)
+                    snap.messages[str(task.id)] = (definition.name, element.bpmn_id, correlations,
+                                                   canonical(correlations))
         elif state == TaskState.STARTED and isinstance(spec, ParkedServiceTask):
             snap.jobs[str(task.id)] = {
                 "element_id": spec.bpmn_id,
@@ -92,10 +97,11 @@ def apply(before: Snapshot, after: Snapshot, *, instance_id: int, ticket, now,
         info = dict(after.user_tasks[tid])
         task = info.pop("task")
         to_lead = info.pop("to_lead")
+        owner = info.pop("owner")
         info["instructions"] = render_instructions(info["instructions"], task.data)
         row = HumanTask(id=tid, instance_id=instance_id, ticket_id=ticket_id, priority=priority,
                         due_at=due_by_task.get(info["name"]), created_at=now, **info)
-        assign_new_task(row, ticket, actor, to_lead=to_lead)
+        assign_new_task(row, ticket, actor, to_lead=to_lead, owner=resolve_owner(owner, task.data))
         session.add(row)
 
     gone = [tid for tid in before.timers if tid not in after.timers]
@@ -121,10 +127,14 @@ def apply(before: Snapshot, after: Snapshot, *, instance_id: int, ticket, now,
     gone = [tid for tid in before.messages if tid not in after.messages]
     if gone:
         session.execute(db.delete(MessageSubscription).where(MessageSubscription.id.in_(gone)))
-    for tid, (name, element_id) in after.messages.items():
+    for tid, (name, element_id, correlations, key) in after.messages.items():
         if tid not in before.messages:
             session.add(MessageSubscription(id=tid, instance_id=instance_id, ticket_id=ticket_id,
-                                            name=name, element_id=element_id, created_at=now))
+                                            name=name, element_id=element_id, created_at=now,
+                                            correlations=correlations or None, correlation_key=key))
+        elif before.messages[tid][3] != key:  # another message set the keys it expects meanwhile
+            session.execute(db.update(MessageSubscription).where(MessageSubscription.id == tid)
+                            .values(correlations=correlations or None, correlation_key=key))
     return new_user_tasks
 
 

@@ -1,9 +1,12 @@
 """Parsed specs, cached per definition version: a diagram is parsed once per process.
 
-Specs are shared between loaded instances. That is safe because deploy refuses event
-subprocesses, the one construct whose triggering mutates a spec in SpiffWorkflow 3.2.
+Specs are shared between loaded instances, except where SpiffWorkflow 3.2 changes a spec while
+it runs: triggering an event subprocess or a message-started pool of a collaboration connects
+the spec's start task to it. Such versions (`dependencies["mutable_spec"]`) give each loaded
+instance its own copy, with the connections its history made put back.
 """
 
+import copy
 from threading import Lock
 
 from lxml import etree
@@ -23,15 +26,29 @@ def remember(definition: ProcessDefinition, spec, subprocess_specs: dict) -> Non
 
 
 def spec_for(definition: ProcessDefinition) -> tuple:
-    """(spec, subprocess_specs) of a deployed BPMN version, parsed on first use."""
+    """(spec, subprocess_specs) of a deployed BPMN version, parsed on first use (shared: read only)."""
     cached = _cache.get((definition.id, definition.checksum))
     if cached is not None:
         return cached
+    deps = definition.dependencies or {}
     parser = TicketflowParser()  # validated at deploy; stored bytes are ours
-    for dmn in (definition.dependencies or {}).get("dmn", {}).values():
+    for dmn in deps.get("dmn", {}).values():
         parser.add_dmn_xml(etree.fromstring(dmn.encode()), filename="deployed.dmn")
-    parser.add_bpmn_xml(parse_xml(definition.source), filename=f"{definition.key}.bpmn")
-    parsed = (parser.get_spec(definition.key), parser.get_subprocess_specs(definition.key))
+    for name, xml in deps.get("bpmn", {}).items():
+        parser.add_bpmn_xml(etree.fromstring(xml.encode()), filename=name)
+    parser.add_bpmn_xml(parse_xml(definition.source), filename=deps.get("file") or f"{definition.key}.bpmn")
+    if deps.get("collaboration"):
+        parsed = parser.get_collaboration(deps["collaboration"])
+    else:
+        parsed = (parser.get_spec(definition.key), parser.get_subprocess_specs(definition.key))
     remember(definition, *parsed)
     return parsed
 
+
+def for_instance(definition: ProcessDefinition) -> tuple:
+    """(spec, subprocess_specs) for one instance: the shared spec, or a copy where running it
+    changes it."""
+    spec, subprocess_specs = spec_for(definition)
+    if not (definition.dependencies or {}).get("mutable_spec"):
+        return spec, subprocess_specs
+    return copy.deepcopy((spec, subprocess_specs))

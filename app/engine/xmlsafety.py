@@ -36,8 +36,24 @@ SUPPORTED_BPMN = {
     "formalExpression", "itemDefinition", "standardLoopCharacteristics",
     "multiInstanceLoopCharacteristics", "loopCardinality", "completionCondition",
     "loopCondition", "loopDataInputRef", "loopDataOutputRef", "inputDataItem", "outputDataItem",
-    "conditionalEventDefinition", "condition",
+    "conditionalEventDefinition", "condition", "transaction", "cancelEventDefinition",
+    # Resource assignment: potentialOwner / humanPerformer name a team or a user.
+    "potentialOwner", "humanPerformer", "performer", "resourceAssignmentExpression", "resourceRef",
+    "resource", "resourceRole",
+    # Descriptive only: the engine ignores them and that is what they mean.
+    "dataStore", "dataStoreReference", "dataState", "interface", "operation", "inMessageRef",
+    "outMessageRef", "endPoint", "participantMultiplicity", "import", "extension", "relationship",
+    "auditing", "monitoring", "messageFlowRef", "supportedInterfaceRef",
 }
+
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+FLOWABLE_NS = {"http://flowable.org/bpmn", "http://activiti.org/bpmn"}
+ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+# Slots whose text the engine evaluates: JUEL (${...}) and FEEL (=...) written for other engines
+# would fail there at run time, so they are refused at deploy with the Python to write instead.
+EXPRESSION_SLOTS = {"conditionExpression", "timeDate", "timeDuration", "timeCycle", "loopCardinality",
+                    "completionCondition", "condition", "loopCondition"}
 
 # SpiffWorkflow's internal task specs use these names; a BPMN element with such an id is
 # silently dropped or merged by the library, so we refuse it at deploy.
@@ -86,11 +102,68 @@ def unsupported_elements(tree: etree._ElementTree) -> list[tuple[str | None, str
         element_id = element.get("id")
         if local not in SUPPORTED_BPMN:
             problems.append((element_id, f"bpmn:{local} is not supported by Ticketflow"))
-        elif local == "subProcess" and element.get("triggeredByEvent") == "true":
-            problems.append((element_id, "event subprocesses are not supported by Ticketflow"))
         if element_id in RESERVED_IDS:
             problems.append(
                 (element_id, f'the id "{element_id}" clashes with an engine-internal name; '
                              "rename the element")
             )
     return problems
+
+
+def _operator_hint(known_operators: set) -> str:
+    return ("give the service task a spiffworkflow:serviceTaskOperator naming one of this server's "
+            f"operators ({', '.join(sorted(known_operators))})")
+
+
+def foreign_constructs(tree: etree._ElementTree, known_operators: set) -> list[tuple[str | None, str]]:
+    """What diagrams made for Camunda, Zeebe or Flowable carry that Ticketflow cannot run.
+
+    Each problem names the element and says what to write instead: Java delegates and job
+    workers become `spiffworkflow:serviceTaskOperator`, JUEL and FEEL become Python expressions.
+    """
+    problems = []
+    for element in tree.getroot().iter(f"{{{BPMN_NS}}}*"):
+        local = etree.QName(element).localname
+        element_id = element.get("id")
+        for attribute in element.attrib:
+            qname = etree.QName(attribute)
+            if qname.namespace == CAMUNDA_NS or qname.namespace in FLOWABLE_NS:
+                prefix = "camunda" if qname.namespace == CAMUNDA_NS else "flowable"
+                if qname.localname in ("class", "delegateExpression", "expression") \
+                        and local != "messageEventDefinition":
+                    problems.append((element_id, f"{prefix}:{qname.localname} calls Java code that Ticketflow "
+                                                 f"cannot run; {_operator_hint(known_operators)}"))
+                elif qname.localname == "type" and element.get(attribute) == "external":
+                    problems.append((element_id, f'{prefix}:type="external" waits for an external task worker; '
+                                                 f"{_operator_hint(known_operators)}"))
+        if local == "serviceTask":
+            extensions = element.find(f"{{{BPMN_NS}}}extensionElements")
+            zeebe = extensions is not None and extensions.find(f"{{{ZEEBE_NS}}}taskDefinition") is not None
+            operator = extensions is not None and extensions.find(f"{{{SPIFF_NS}}}serviceTaskOperator") is not None
+            if zeebe and not operator:
+                problems.append((element_id, "zeebe:taskDefinition names a Zeebe job type that no Ticketflow "
+                                             f"worker serves; {_operator_hint(known_operators)}"))
+            elif not operator and not any(p[0] == element_id for p in problems):
+                problems.append((element_id, f"the service task names no operator; {_operator_hint(known_operators)}"))
+        if local in EXPRESSION_SLOTS and element.text:
+            text = element.text.strip()
+            if "${" in text or "#{" in text:
+                problems.append((_slot_owner(element), f"'{text}' is a JUEL expression (Camunda/Flowable); "
+                                                       "Ticketflow evaluates Python over the process data: "
+                                                       "write e.g. approved == True or amount > 100"))
+            elif text.startswith("=") and not text.startswith("=="):
+                problems.append((_slot_owner(element), f"'{text}' is a FEEL expression (Zeebe); Ticketflow "
+                                                       "evaluates Python over the process data: drop the "
+                                                       "leading '=' and write Python"))
+    return problems
+
+
+def _slot_owner(element) -> str | None:
+    """The id of the element an expression belongs to (the flow, the timer's event)."""
+    while element is not None:
+        if element.get("id") and etree.QName(element).localname not in (
+                "conditionExpression", "timerEventDefinition", "multiInstanceLoopCharacteristics",
+                "conditionalEventDefinition"):
+            return element.get("id")
+        element = element.getparent()
+    return None

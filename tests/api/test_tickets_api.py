@@ -44,7 +44,7 @@ def test_deploy_new_version_unchanged_and_invalid(staff):
     bad = api.client.post("/api/v1/process-definitions", data=service_task_process("nope.op"),
                           headers={**api._headers(), "Content-Type": "application/xml"})
     assert bad.status_code == 422
-    assert bad.json["errors"] == [{"element_id": "call", "message": bad.json["errors"][0]["message"]}]
+    assert bad.json["errors"] == [{"file": "upload.bpmn", "element_id": "call", "message": bad.json["errors"][0]["message"]}]
     assert "nope.op" in bad.json["errors"][0]["message"]
 
 

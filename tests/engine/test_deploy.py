@@ -63,7 +63,7 @@ def test_entity_bomb_is_refused(app):
 def test_missing_form_file_is_named_on_its_task(app):
     ext = ('<spiffworkflow:properties><spiffworkflow:property name="formJsonSchemaFilename" '
            'value="no_such_form.json"/></spiffworkflow:properties>')
-    assert _problems(user_task_process(ext)) == [("do_it", "form file 'no_such_form.json' not found in forms/")]
+    assert _problems(user_task_process(ext)) == [("do_it", "form file 'no_such_form.json' is neither in the bundle nor deployed; add it to the bundle")]
 
 
 def test_form_path_outside_forms_folder_is_refused(app):

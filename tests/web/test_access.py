@@ -27,6 +27,8 @@ ROUTES = {
     # Not owned by a team or a customer:
     "admin.edit_user": "admin only", "admin.update_team": "admin only",
     "api.retry": "managers and admins only", "portal.new_ticket": "a ticket type, not an object",
+    "api.definition_version": "diagrams are shared by all staff, not owned",
+    "api.get_form": "forms are shared by staff and customers (start forms), not owned",
     "survey.show": "a signed capability link", "survey.answer": "a signed capability link",
     "static": "public files",
 }

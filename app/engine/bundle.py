@@ -1,0 +1,481 @@
+"""Checking a deployment bundle: BPMN, DMN and JSON form files read and checked together.
+
+`check_bundle` is pure (it reads what is deployed through the `Deployed` callbacks it is given
+and writes nothing). It returns a `CheckedBundle` with one `CheckedProcess` per executable
+process, the decisions and the forms, or raises `DiagramRejected` listing every problem of
+every file at once, each naming its file and BPMN element. Nothing of a refused bundle is
+ever executed: expressions are only compiled by the safe checker.
+"""
+
+import hashlib
+import io
+import json
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from jsonschema.exceptions import SchemaError
+from jsonschema.validators import validator_for
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.control import BpmnStartTask
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.parser.process import VALIDATOR
+
+from app.engine import diagrams, rules
+from app.engine.errors import DiagramRejected, Problem
+from app.engine.expressions import lint_specs
+from app.engine.forms import with_field_order
+from app.engine.spiff import TicketflowParser
+from app.engine.xmlsafety import BPMN_NS, foreign_constructs, unsupported_elements
+
+MAX_FILES = 200
+UI_SCHEMA_MARK = "uischema"
+
+
+@dataclass
+class BundleFile:
+    name: str
+    data: bytes
+    kind: str = ""  # bpmn | dmn | form
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass
+class Deployed:
+    """What is already deployed, for names a bundle does not carry itself."""
+
+    form: Callable[[str], dict | None] = lambda name: None
+    dmn_sources: dict = field(default_factory=dict)  # decision id -> DMN XML
+    # process key -> (file name, BPMN XML, {file name: BPMN XML} of what it calls), or None
+    process: Callable[[str], tuple | None] = lambda key: None
+    known_operators: set = field(default_factory=set)
+
+
+@dataclass
+class CheckedProcess:
+    key: str
+    name: str | None
+    file: str
+    source: bytes
+    spec: object
+    subprocess_specs: dict
+    forms: dict  # form name -> schema, every form the process and what it calls name
+    start_form: str | None
+    dmn_sources: dict  # decision id -> DMN XML it was parsed with
+    bpmn_sources: dict  # file name -> BPMN XML of other files it needs (called processes)
+    collaboration: str | None = None
+    mutable_spec: bool = False  # the library changes this spec at run time: copy it per instance
+    calls: list = field(default_factory=list)  # process ids its call activities name
+
+    @property
+    def dependencies(self) -> dict:
+        deps = {"dmn": self.dmn_sources}
+        if self.bpmn_sources:
+            deps["bpmn"] = self.bpmn_sources
+        if self.collaboration:
+            deps["collaboration"] = self.collaboration
+        if self.mutable_spec:
+            deps["mutable_spec"] = True
+        if self.calls:
+            deps["calls"] = self.calls
+        return deps
+
+    @property
+    def checksum(self) -> str:
+        """The version's identity: its file, and everything it was parsed and checked with."""
+        digest = hashlib.sha256(self.source)
+        if self.bpmn_sources or self.collaboration or self.forms:
+            extra = {"bpmn": self.bpmn_sources, "collaboration": self.collaboration, "forms": self.forms,
+                     "dmn": self.dmn_sources}
+            digest.update(json.dumps(extra, sort_keys=True).encode())
+        return digest.hexdigest()
+
+
+@dataclass
+class CheckedDecisionFile:
+    file: str
+    key: str
+    name: str | None
+    source: bytes
+    dmn_sources: dict
+
+
+@dataclass
+class CheckedBundle:
+    processes: list[CheckedProcess]
+    decisions: list[CheckedDecisionFile]
+    forms: dict  # form name -> schema, as uploaded
+    warnings: list[Problem]
+    checksum: str
+
+
+def read_uploads(uploads: list[tuple[str, bytes]], *, max_file: int, max_total: int) -> list[BundleFile]:
+    """The files of an upload, a .zip expanded (bounded: count, each size, total size).
+
+    Raises:
+        DiagramRejected: a file is too large, a zip is broken or too large, too many files.
+    """
+    files: list[BundleFile] = []
+    problems: list[Problem] = []
+    total = 0
+    for name, data in uploads:
+        name = PurePosixPath((name or "upload").replace("\\", "/")).name or "upload"
+        if name.lower().endswith(".zip") or data[:4] == b"PK\x03\x04":
+            members, zip_problems = _unzip(name, data, max_file=max_file, max_total=max_total - total)
+            problems.extend(zip_problems)
+            for member in members:
+                total += len(member.data)
+            files.extend(members)
+            continue
+        total += len(data)
+        if len(data) > max_file:
+            problems.append(Problem(None, f"the file is larger than {max_file} bytes", file=name))
+            continue
+        files.append(BundleFile(name, data))
+    if total > max_total:
+        problems.append(Problem(None, f"the bundle is larger than {max_total} bytes in all"))
+    if len(files) > MAX_FILES:
+        problems.append(Problem(None, f"a bundle holds at most {MAX_FILES} files; this one has {len(files)}"))
+    if not files and not problems:
+        problems.append(Problem(None, "the bundle is empty: send BPMN, DMN and JSON form files"))
+    seen: dict[str, int] = {}
+    for f in files:
+        seen[f.name] = seen.get(f.name, 0) + 1
+    problems.extend(Problem(None, f"two files are named '{n}'", file=n) for n, c in seen.items() if c > 1)
+    if problems:
+        raise DiagramRejected(problems)
+    return files
+
+
+def _unzip(name: str, data: bytes, *, max_file: int, max_total: int) -> tuple[list[BundleFile], list[Problem]]:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = [i for i in archive.infolist() if not i.is_dir()]
+    except (zipfile.BadZipFile, ValueError) as exc:
+        return [], [Problem(None, f"not a readable zip archive: {exc}", file=name)]
+    members, problems, total = [], [], 0
+    if len(infos) > MAX_FILES:
+        return [], [Problem(None, f"the archive holds {len(infos)} files; at most {MAX_FILES}", file=name)]
+    for info in infos:
+        base = PurePosixPath(info.filename).name
+        if not base or base.startswith(".") or "__MACOSX" in info.filename:
+            continue
+        if info.file_size > max_file:
+            problems.append(Problem(None, f"{base} is larger than {max_file} bytes", file=name))
+            continue
+        total += info.file_size
+        if total > max_total:
+            return [], [Problem(None, f"the archive expands to more than {max_total} bytes", file=name)]
+        with archive.open(info) as handle:  # read at most what the header promised, plus one byte
+            content = handle.read(max_file + 1)
+        if len(content) > max_file:
+            problems.append(Problem(None, f"{base} is larger than {max_file} bytes", file=name))
+            continue
+        members.append(BundleFile(base, content))
+    return members, problems
+
+
+def _classify(f: BundleFile) -> Problem | None:
+    lower = f.name.lower()
+    if lower.endswith(".json"):
+        f.kind = "form"
+        return None
+    if lower.endswith((".bpmn", ".dmn", ".xml")):
+        try:
+            f.kind = diagrams.detect_kind(f.data)
+        except DiagramRejected as exc:
+            return Problem(exc.problems[0].element_id, exc.problems[0].message, file=f.name)
+        return None
+    return Problem(None, "unsupported file type: a bundle holds .bpmn, .dmn (or .xml) and .json form files",
+                   file=f.name)
+
+
+def _check_form(f: BundleFile) -> tuple[dict | None, Problem | None]:
+    try:
+        schema = json.loads(f.data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return None, Problem(None, f"form file '{f.name}' is not valid JSON: {exc}", file=f.name)
+    if not isinstance(schema, dict):
+        return None, Problem(None, f"form file '{f.name}' must hold a JSON object", file=f.name)
+    if UI_SCHEMA_MARK not in f.name.lower():
+        try:
+            validator_for(schema, default=validator_for({})).check_schema(schema)
+        except SchemaError as exc:
+            return None, Problem(None, f"form '{f.name}' is not a valid JSON Schema: {exc.message}", file=f.name)
+    return with_field_order(schema), None
+
+
+def check_bundle(files: list[BundleFile], deployed: Deployed) -> CheckedBundle:
+    """Check every file of a bundle together; raise DiagramRejected listing every problem.
+
+    Call activities, forms and decisions resolve inside the bundle first, then against what is
+    deployed. Every executable process becomes a `CheckedProcess`; a process of a collaboration
+    with several executable pools runs the whole collaboration when it has a plain start event.
+    """
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    for f in files:
+        problem = _classify(f)
+        if problem:
+            problems.append(problem)
+
+    forms: dict[str, dict] = {}
+    for f in (f for f in files if f.kind == "form"):
+        schema, problem = _check_form(f)
+        if problem:
+            problems.append(problem)
+        else:
+            forms[f.name] = schema
+
+    decisions: list[CheckedDecisionFile] = []
+    dmn_sources = dict(deployed.dmn_sources)
+    for f in (f for f in files if f.kind == "dmn"):
+        try:
+            parsed = diagrams.parse_dmn(f.data)
+        except DiagramRejected as exc:
+            problems.extend(p.in_file(f.name) for p in exc.problems)
+            continue
+        decision_problems = rules.check_decisions(parsed.dmn_sources)
+        if decision_problems:
+            problems.extend(p.in_file(f.name) for p in decision_problems)
+            continue
+        decisions.append(CheckedDecisionFile(f.name, parsed.key, parsed.name, f.data, parsed.dmn_sources))
+        dmn_sources.update(parsed.dmn_sources)
+
+    trees: dict[str, etree._ElementTree] = {}
+    for f in (f for f in files if f.kind == "bpmn"):
+        try:
+            tree = diagrams.safe_tree(f.data, "bpmn")
+        except DiagramRejected as exc:
+            problems.extend(p.in_file(f.name) for p in exc.problems)
+            continue
+        file_problems = [Problem(eid, msg, file=f.name) for eid, msg in unsupported_elements(tree)]
+        file_problems += [Problem(eid, msg, file=f.name)
+                          for eid, msg in foreign_constructs(tree, deployed.known_operators)]
+        problems.extend(file_problems)
+        trees[f.name] = tree
+
+    processes = _check_processes(files, trees, forms, dmn_sources, deployed, problems, warnings)
+    if problems:
+        raise DiagramRejected(_unique(problems))
+    if not processes and not decisions and not forms:
+        raise DiagramRejected([Problem(None, "the bundle holds no executable process, decision or form "
+                                             '(set isExecutable="true" on a process)')])
+    digest = hashlib.sha256()
+    for f in sorted(files, key=lambda f: f.name):
+        digest.update(f.name.encode() + b"\0" + f.sha256.encode())
+    return CheckedBundle(processes, decisions, forms, _unique(warnings), digest.hexdigest())
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    seen, out = set(), []
+    for p in problems:
+        key = (p.file, p.element_id, p.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+    return out
+
+
+def _process_files(trees: dict) -> dict[str, str]:
+    """process id -> file name of the bundle's BPMN files."""
+    return {proc.get("id"): name for name, tree in trees.items()
+            for proc in tree.getroot().iter(f"{{{BPMN_NS}}}process")}
+
+
+def _called_elements(tree) -> dict[str, str]:
+    """calledElement -> the callActivity id naming it."""
+    return {el.get("calledElement"): el.get("id") for el in tree.getroot().iter(f"{{{BPMN_NS}}}callActivity")
+            if el.get("calledElement")}
+
+
+def _check_processes(files, trees, forms, dmn_sources, deployed, problems, warnings) -> list[CheckedProcess]:
+    if not trees:
+        return []
+    parser = TicketflowParser(validator=VALIDATOR)
+    sources = {f.name: f.data for f in files if f.name in trees}
+    try:
+        for dmn in dmn_sources.values():
+            parser.add_dmn_xml(etree.fromstring(dmn.encode()), filename="deployed.dmn")
+    except (ValidationException, etree.XMLSyntaxError) as exc:  # a deployed decision no longer parses
+        problems.append(Problem(None, f"a deployed decision could not be loaded: {exc}"))
+        return []
+    added: dict[str, str] = {}  # file name -> BPMN XML text, as added to the parser
+    for name, tree in trees.items():
+        try:
+            parser.add_bpmn_xml(tree, filename=name)
+            added[name] = sources[name].decode()
+        except ValidationException as exc:
+            problems.append(diagrams.problem_from_validation(exc).in_file(name))
+    # Called processes the bundle does not carry come from what is deployed (with their callees).
+    bundle_ids = _process_files(trees)
+    external: dict[str, str] = {}
+    wanted = {called: (name, activity) for name, tree in trees.items()
+              for called, activity in _called_elements(tree).items()}
+    while True:
+        missing = {c: w for c, w in wanted.items() if c not in parser.process_parsers and c not in external}
+        if not missing:
+            break
+        progress = False
+        for called, (name, activity) in missing.items():
+            found = deployed.process(called)
+            if found is None:
+                problems.append(Problem(activity, f"calls process '{called}', which is neither in this bundle "
+                                                  "nor deployed; add its BPMN file to the bundle", file=name))
+                external[called] = ""
+                continue
+            dep_name, dep_xml, dep_callees = found
+            for callee_name, callee_xml in {**dep_callees, dep_name: dep_xml}.items():
+                if callee_name in added or callee_name in external.values():
+                    continue
+                try:
+                    parser.add_bpmn_xml(etree.fromstring(callee_xml.encode()), filename=callee_name)
+                except ValidationException as exc:
+                    problems.append(diagrams.problem_from_validation(exc).in_file(callee_name))
+                external[f"file:{callee_name}"] = callee_xml
+            external[called] = dep_name
+            progress = True
+        if not progress:
+            break
+    external_files = {k[5:]: v for k, v in external.items() if k.startswith("file:")}
+    all_sources = {**added, **external_files}
+    file_of = {**{pid: name for pid, name in bundle_ids.items()},
+               **{pid: name for name in external_files for pid in _ids_in(external_files[name])}}
+
+    collaborations = _collaborations(parser, trees)
+    checked = []
+    for pid in parser.get_process_ids():
+        name = bundle_ids.get(pid)
+        if name is None or name not in added:
+            continue  # a deployed callee: not redeployed by this bundle
+        collab = collaborations.get(pid)
+        try:
+            if collab:
+                spec, subprocess_specs = parser.get_collaboration(collab)
+            else:
+                spec = parser.get_spec(pid)
+                subprocess_specs = parser.get_subprocess_specs(pid)
+        except ValidationException as exc:
+            problem = diagrams.problem_from_validation(exc).in_file(name)
+            if not any(p.element_id == problem.element_id and p.element_id for p in problems):
+                problems.append(problem)  # else already said, in words that say what to do
+            continue
+        except (SpiffWorkflowException, KeyError, ValueError, AttributeError, TypeError) as exc:
+            problems.append(Problem(pid, f"the process could not be built: {exc}", file=name))
+            continue
+        process = CheckedProcess(
+            key=pid, name=_process_name(trees[name], pid) or pid, file=name, source=sources[name],
+            spec=spec, subprocess_specs=subprocess_specs, forms={}, start_form=None, dmn_sources={},
+            bpmn_sources={}, collaboration=collab)
+        main_specs = [spec] if not collab else [s for k, s in subprocess_specs.items() if k == pid]
+        own_problems = diagrams.check_tasks(
+            [spec, *subprocess_specs.values()], main_specs, deployed.known_operators,
+            lambda form: _form_for(form, forms, deployed), process)
+        flow_ids = {}
+        for tree in trees.values():
+            flow_ids.update(diagrams.flow_ids(tree))
+        own_problems += [Problem(flow_ids.get(eid, eid), msg)
+                         for eid, msg in lint_specs(spec, subprocess_specs)]
+        said = {p.element_id for p in problems if p.element_id}  # already refused, with a remedy
+        problems.extend(p.in_file(file_of.get(_owner(p.element_id, spec, subprocess_specs), name))
+                        for p in own_problems if p.element_id not in said)
+        used_files = {file_of.get(k) for k in subprocess_specs} - {name, None}
+        process.bpmn_sources = {f: all_sources[f] for f in sorted(used_files) if f in all_sources}
+        decision_ids = _decisions_of([spec, *subprocess_specs.values()])
+        process.dmn_sources = {d: s for d, s in dmn_sources.items() if d in decision_ids}
+        process.mutable_spec = _mutable(spec, subprocess_specs)
+        process.calls = sorted({ts.spec for ps in [spec, *subprocess_specs.values()]
+                                for ts in ps.task_specs.values() if isinstance(ts, CallActivity)})
+        checked.append(process)
+    return checked
+
+
+def _ids_in(xml: str) -> list[str]:
+    return [p.get("id") for p in etree.fromstring(xml.encode()).iter(f"{{{BPMN_NS}}}process")]
+
+
+def _process_name(tree, pid: str) -> str | None:
+    for proc in tree.getroot().iter(f"{{{BPMN_NS}}}process"):
+        if proc.get("id") == pid:
+            return proc.get("name")
+    return None
+
+
+def _owner(element_id, spec, subprocess_specs) -> str | None:
+    """The process id whose spec holds an element (for naming the file of a problem)."""
+    for process_spec in [spec, *subprocess_specs.values()]:
+        for task_spec in process_spec.task_specs.values():
+            if getattr(task_spec, "bpmn_id", None) == element_id:
+                return process_spec.name
+    return None
+
+
+def _collaborations(parser, trees) -> dict[str, str]:
+    """process id -> collaboration id, for processes that start a multi-pool collaboration.
+
+    A collaboration whose pools hold two or more executable processes runs as one instance
+    (SpiffWorkflow's collaboration spec). The process that starts it is one with a plain start
+    event; pools that begin with a message start are started by the messages sent to them.
+    """
+    result = {}
+    executable = set(parser.get_process_ids())
+    for tree in trees.values():
+        for collab in tree.getroot().iter(f"{{{BPMN_NS}}}collaboration"):
+            refs = [p.get("processRef") for p in collab.iter(f"{{{BPMN_NS}}}participant")]
+            pools = [r for r in refs if r in executable]
+            if len(pools) < 2 or not any(True for _ in collab.iter(f"{{{BPMN_NS}}}messageFlow")):
+                continue
+            for pid in pools:
+                if _has_plain_start(tree, pid):
+                    result[pid] = collab.get("id")
+    return result
+
+
+def _has_plain_start(tree, pid: str) -> bool:
+    for proc in tree.getroot().iter(f"{{{BPMN_NS}}}process"):
+        if proc.get("id") != pid:
+            continue
+        for start in proc.findall(f"{{{BPMN_NS}}}startEvent"):
+            if not any(etree.QName(child).localname.endswith("EventDefinition") for child in start):
+                return True
+    return False
+
+
+def _decisions_of(process_specs) -> set[str]:
+    ids = set()
+    for process_spec in process_specs:
+        for task_spec in process_spec.task_specs.values():
+            engine = getattr(task_spec, "dmnEngine", None)
+            decision = getattr(engine, "decision_table", None) or getattr(engine, "decision", None)
+            ref = getattr(task_spec, "extensions", {}) or {}
+            if ref.get("calledDecisionId"):
+                ids.add(ref["calledDecisionId"])
+            elif decision is not None and getattr(decision, "id", None):
+                ids.add(decision.id)
+    return ids
+
+
+def _mutable(spec, subprocess_specs) -> bool:
+    """True when running the process changes its spec (SpiffWorkflow 3.2 connects the start task
+    to an event subprocess or a message-started pool when it is first triggered)."""
+    for process_spec in [spec, *subprocess_specs.values()]:
+        start = getattr(process_spec, "start", None)
+        if isinstance(start, BpmnStartTask) and start.trigger_specs:
+            return True
+        if any(getattr(ts, "spec", None) and type(ts).__name__ == "EventSubprocess"
+               for ts in process_spec.task_specs.values()):
+            return True
+    return False
+
+
+def _form_for(name: str, forms: dict, deployed: Deployed) -> dict | None:
+    if name in forms:
+        return forms[name]
+    return deployed.form(name)
+
