@@ -102,3 +102,57 @@ def parallel_process(process_id: str = "par") -> bytes:
   <bpmn:sequenceFlow id="f5" sourceRef="right" targetRef="join"/>
   <bpmn:sequenceFlow id="f6" sourceRef="join" targetRef="after"/>
   <bpmn:sequenceFlow id="f7" sourceRef="after" targetRef="done"/>""", process_id)
+
+
+def correlated_process(process_id: str = "orders", retrieval: str | None = "order_number",
+                       process_variable: str = "order_number", gateway: bool = False) -> bytes:
+    """start -> catch message `order_update` (correlation key `order`, property `order_number`) -> `handle`.
+
+    The message's property is read from the payload with `retrieval` (None: the message has
+    no retrieval expression, only the catch event's process variable); the catch event
+    expects `spiffworkflow:processVariableCorrelation` `process_variable`. With `gateway` the
+    catch waits behind an event-based gateway next to a one-day timer `gave_up`.
+    """
+    prop = ('<bpmn:correlationProperty id="order_number" name="Order number">'
+            '<bpmn:correlationPropertyRetrievalExpression messageRef="order_update">'
+            f"<bpmn:messagePath>{retrieval}</bpmn:messagePath>"
+            "</bpmn:correlationPropertyRetrievalExpression></bpmn:correlationProperty>\n"
+            if retrieval is not None else "")
+    extra = (f'<bpmn:collaboration id="collab"><bpmn:participant id="shop" processRef="{process_id}"/>'
+             '<bpmn:correlationKey id="order_key" name="order">'
+             "<bpmn:correlationPropertyRef>order_number</bpmn:correlationPropertyRef>"
+             "</bpmn:correlationKey></bpmn:collaboration>\n"
+             f'{prop}<bpmn:message id="order_update" name="order_update"/>\n')
+    catch = f"""
+  <bpmn:intermediateCatchEvent id="updated" name="Order updated">
+    <bpmn:incoming>{"g1" if gateway else "f1"}</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+    <bpmn:messageEventDefinition messageRef="order_update"><bpmn:extensionElements>
+      <spiffworkflow:messageVariable>update</spiffworkflow:messageVariable>
+      <spiffworkflow:processVariableCorrelation>
+        <spiffworkflow:propertyId>order_number</spiffworkflow:propertyId>
+        <spiffworkflow:expression>{process_variable}</spiffworkflow:expression>
+      </spiffworkflow:processVariableCorrelation>
+    </bpmn:extensionElements></bpmn:messageEventDefinition>
+  </bpmn:intermediateCatchEvent>"""
+    if gateway:
+        waits = f"""
+  <bpmn:eventBasedGateway id="update_or_give_up"><bpmn:incoming>f1</bpmn:incoming>
+    <bpmn:outgoing>g1</bpmn:outgoing><bpmn:outgoing>g2</bpmn:outgoing></bpmn:eventBasedGateway>{catch}
+  <bpmn:intermediateCatchEvent id="gave_up" name="Gave up"><bpmn:incoming>g2</bpmn:incoming>
+    <bpmn:outgoing>g3</bpmn:outgoing>
+    <bpmn:timerEventDefinition><bpmn:timeDuration>"P1D"</bpmn:timeDuration></bpmn:timerEventDefinition>
+  </bpmn:intermediateCatchEvent>
+  <bpmn:endEvent id="given_up"><bpmn:incoming>g3</bpmn:incoming></bpmn:endEvent>
+  <bpmn:sequenceFlow id="f1" sourceRef="begin" targetRef="update_or_give_up"/>
+  <bpmn:sequenceFlow id="g1" sourceRef="update_or_give_up" targetRef="updated"/>
+  <bpmn:sequenceFlow id="g2" sourceRef="update_or_give_up" targetRef="gave_up"/>
+  <bpmn:sequenceFlow id="g3" sourceRef="gave_up" targetRef="given_up"/>"""
+    else:
+        waits = f"""{catch}
+  <bpmn:sequenceFlow id="f1" sourceRef="begin" targetRef="updated"/>"""
+    return bpmn(f"""
+  <bpmn:startEvent id="begin"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>{waits}
+  <bpmn:userTask id="handle" name="Handle the update"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing></bpmn:userTask>
+  <bpmn:endEvent id="done"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
+  <bpmn:sequenceFlow id="f2" sourceRef="updated" targetRef="handle"/>
+  <bpmn:sequenceFlow id="f3" sourceRef="handle" targetRef="done"/>""", process_id, extra=extra)

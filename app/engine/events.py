@@ -1,16 +1,31 @@
-"""Commands for things that happen to a waiting instance: deliver_message, fire_timer."""
+"""Commands for things that happen to a waiting instance: deliver_message, fire_timer.
+
+`deliver_correlated_message` finds the instance by the message's correlation keys (correlation.py).
+"""
 
 from collections.abc import Callable
 from datetime import timedelta
 
 from SpiffWorkflow.bpmn import BpmnEvent
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.util.task import TaskState
 
 from app.clock import utcnow
+from app.engine.correlation import (
+    AmbiguousMessage,
+    agrees,
+    candidate_keys,
+    carried,
+    catch_definition,
+    check_explicit,
+    check_known,
+    describe,
+)
 from app.engine.errors import InvalidData, NotFound
 from app.engine.forms import check_plain_data
 from app.engine.runner import engine_step, find_task, history, load, run_command, save
 from app.engine.spiff import (
+    catch_one,
     cycle_state,
     force_timer_due,
     keep_cycle_schedule,
@@ -19,54 +34,177 @@ from app.engine.spiff import (
     timer_due,
 )
 from app.extensions import db
-from app.models import MessageSubscription, Timer
+from app.models import MessageSubscription, ProcessDefinition, ProcessInstance, Timer
 
 
 def deliver_message(ticket_id: int, name: str, payload: dict, actor: str | None = None,
-                    store_first: Callable[[], None] | None = None) -> str:
+                    store_first: Callable[[], None] | None = None,
+                    correlation_keys: dict | None = None) -> str:
     """Deliver a message (the customer's reply) to the instance of a ticket that waits for it.
+
+    When the ticket waits for the message at several catch events, the oldest one whose
+    correlation keys agree with the message's (on the keys both have) catches it.
 
     Args:
         store_first: writes business rows (the customer's answer) inside the command's
             transaction before delivering: they commit with the delivery or not at all, and
             if it raises nothing is delivered.
+        correlation_keys: `{key name: {property id: value}}` the message carries besides
+            what its payload gives (see `deliver_correlated_message`).
 
     Returns:
         The BPMN id of the event that caught it.
 
     Raises:
         NotFound: nothing of that ticket waits for a message of that name (404).
-        InvalidData: the payload is not a plain JSON object.
+        InvalidData: the payload is not a plain JSON object, or a correlation property of
+            the message cannot be read from it (422, naming the property).
     """
-    if not isinstance(name, str) or not name:
-        raise InvalidData({"name": "a message name is required"})
-    check_plain_data(payload, "payload")
+    explicit = _check_message(name, payload, correlation_keys)
 
     def body():
         if store_first is not None:
             store_first()
-        subscription = db.session.execute(
-            db.select(MessageSubscription)
+        rows = db.session.execute(
+            db.select(MessageSubscription, ProcessInstance.definition_id)
+            .join(ProcessInstance, ProcessInstance.id == MessageSubscription.instance_id)
             .where(MessageSubscription.ticket_id == ticket_id, MessageSubscription.name == name)
-            .order_by(MessageSubscription.created_at).limit(1)).scalar()
-        if subscription is None:
-            raise NotFound(f"ticket {ticket_id} is not waiting for a message '{name}'")
-        loaded = load(subscription.instance_id)
-        task = find_task(loaded, subscription.id)
-        # The catch event itself, or the one behind an event-based gateway that waits for it.
-        catch = message_catch(task, name) if task is not None and task.state == TaskState.WAITING else None
-        if catch is None:
-            raise NotFound(f"ticket {ticket_id} is not waiting for a message '{name}'")
-        event = BpmnEvent(catch[0], payload, {})
-        engine_step(loaded, lambda: loaded.wf.send_event(event))
-        engine_step(loaded, loaded.wf.do_engine_steps)
-        history("message_delivered", ticket_id=ticket_id, instance_id=loaded.row.id, actor=actor,
-                element_id=subscription.element_id, element_name=catch[1].bpmn_name,
-                task_id=subscription.id, data={"name": name, "payload": payload})
-        save(loaded, actor, skip_task=subscription.id)
-        return subscription.element_id
+            .order_by(MessageSubscription.created_at, MessageSubscription.id)).all()
+        not_found = f"ticket {ticket_id} is not waiting for a message '{name}'"
+        if not rows:
+            raise NotFound(not_found)
+        catches = {}  # (definition id, element id) -> (catch definition, carried correlations)
+        message: dict = {}
+        for row, definition_id in rows:
+            if (definition_id, row.element_id) not in catches:
+                catch = catch_definition(db.session.get(ProcessDefinition, definition_id), row.element_id, name)
+                catches[(definition_id, row.element_id)] = (catch, None)
+        check_known(explicit, [c for c, _ in catches.values() if c is not None], name)
+        for row, definition_id in rows:
+            catch, message = catches[(definition_id, row.element_id)]
+            if catch is None:  # the row outlived its catch event; the load below finds out
+                return _deliver(row, name, payload, {}, actor, not_found)
+            if message is None:
+                message = carried(catch, name, payload, explicit)
+                catches[(definition_id, row.element_id)] = (catch, message)
+            if agrees(row.correlations, message):
+                return _deliver(row, name, payload, message, actor, not_found)
+        raise NotFound(f"{not_found} with these correlation keys: {describe(message)}")
 
     return run_command(body)
+
+
+MAX_MATCHES = 50  # a 409 lists at most this many waiting instances
+
+
+def deliver_correlated_message(name: str, payload: dict, correlation_keys: dict | None = None,
+                               actor: str | None = None) -> dict:
+    """Deliver a message to the one waiting instance its correlation keys point to (no ticket id).
+
+    The message's correlations are computed from the payload with each candidate catch
+    event's correlation properties (`bpmn:correlationProperty` retrieval expressions, through
+    the safe script engine), plus `correlation_keys`. A catch event matches when every key it
+    expects (`message_subscription.correlation_key`) is carried with the same values, or when
+    it expects nothing yet; the match is one indexed query on (name, correlation_key).
+
+    Args:
+        correlation_keys: `{key name: {property id: value}}`, e.g. for keys a catch event
+            expects from process variables (`spiffworkflow:processVariableCorrelation`) that
+            the payload does not carry; a value the payload gives as well must agree.
+
+    Returns:
+        `{ticket_id, instance_id, element_id, correlations}` of the delivery.
+
+    Raises:
+        NotFound: nothing waits for a message of that name with these keys (404).
+        AmbiguousMessage: several instances match (409, listing them).
+        InvalidData: bad payload or keys, or a correlation property of the message cannot be
+            read from the payload (422, naming the property and the message).
+    """
+    explicit = _check_message(name, payload, correlation_keys)
+
+    def body():
+        sub, instance = MessageSubscription, ProcessInstance
+        pairs = db.session.execute(
+            db.select(instance.definition_id, sub.element_id).distinct()
+            .join(instance, instance.id == sub.instance_id).where(sub.name == name)).all()
+        if not pairs:
+            raise NotFound(f"nothing waits for a message '{name}'")
+        catches = {}
+        for definition_id, element_id in pairs:
+            catch = catch_definition(db.session.get(ProcessDefinition, definition_id), element_id, name)
+            if catch is not None:
+                catches[(definition_id, element_id)] = catch
+        check_known(explicit, list(catches.values()), name)
+        carried_by, conditions = {}, []
+        for (definition_id, element_id), catch in catches.items():
+            message = carried_by[(definition_id, element_id)] = carried(catch, name, payload, explicit)
+            conditions.append(db.and_(
+                instance.definition_id == definition_id, sub.element_id == element_id,
+                db.or_(sub.correlation_key.is_(None), sub.correlation_key.in_(sorted(candidate_keys(message))))))
+        described = describe(next(iter(carried_by.values()), {}))
+        if not conditions:
+            raise NotFound(f"nothing waits for a message '{name}'")
+        rows = db.session.execute(
+            db.select(sub, instance.definition_id).join(instance, instance.id == sub.instance_id)
+            .where(sub.name == name, db.or_(*conditions))
+            .order_by(sub.created_at, sub.id).limit(MAX_MATCHES + 1)).all()
+        first_by_instance = {}
+        for row, definition_id in rows:
+            first_by_instance.setdefault(row.instance_id, (row, definition_id))
+        if not first_by_instance:
+            raise NotFound(f"no ticket waits for a message '{name}' with these correlation keys: {described}")
+        if len(first_by_instance) > 1:
+            raise AmbiguousMessage(name, [{"ticket_id": row.ticket_id, "instance_id": row.instance_id,
+                                           "element_id": row.element_id}
+                                          for row, _ in first_by_instance.values()][:MAX_MATCHES])
+        row, definition_id = next(iter(first_by_instance.values()))
+        message = carried_by[(definition_id, row.element_id)]
+        element_id = _deliver(row, name, payload, message, actor,
+                              f"the instance matching message '{name}' no longer waits for it")
+        return {"ticket_id": row.ticket_id, "instance_id": row.instance_id, "element_id": element_id,
+                "correlations": message}
+
+    return run_command(body)
+
+
+def _check_message(name, payload, correlation_keys) -> dict:
+    if not isinstance(name, str) or not name:
+        raise InvalidData({"name": "a message name is required"})
+    check_plain_data(payload, "payload")
+    explicit = check_explicit(correlation_keys)
+    if explicit:
+        check_plain_data(explicit, "correlation_keys")
+    return explicit
+
+
+def _deliver(subscription: MessageSubscription, name: str, payload: dict, correlations: dict,
+             actor: str | None, not_found: str) -> str:
+    """Let the subscription's catch event (and only it) catch the message; run the process on."""
+    loaded = load(subscription.instance_id)
+    task = find_task(loaded, subscription.id)
+    # The catch event itself, or the one behind an event-based gateway that waits for it.
+    catch = message_catch(task, name) if task is not None and task.state == TaskState.WAITING else None
+    if catch is None:
+        raise NotFound(not_found)
+    event = BpmnEvent(catch[0], payload, correlations)
+
+    def deliver():
+        if not catch_one(task, event):  # SpiffWorkflow's own correlation check disagrees
+            raise WorkflowTaskException(
+                f"the process refused message '{name}': its correlation keys {describe(correlations)} do not "
+                f"match the instance's {describe(task.workflow.correlations)}", task=task)
+
+    engine_step(loaded, deliver)
+    engine_step(loaded, loaded.wf.do_engine_steps)
+    data = {"name": name, "payload": payload}
+    if correlations:
+        data["correlations"] = correlations
+    history("message_delivered", ticket_id=loaded.row.ticket_id, instance_id=loaded.row.id, actor=actor,
+            element_id=subscription.element_id, element_name=catch[1].bpmn_name,
+            task_id=subscription.id, data=data)
+    save(loaded, actor, skip_task=subscription.id)
+    return subscription.element_id
 
 
 def fire_timer(timer_id: str) -> bool:

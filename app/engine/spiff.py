@@ -167,7 +167,11 @@ def catches_of(task) -> list[tuple[Any, Any]]:
     An event-based gateway takes over the definitions of the catch events behind it (they are
     left with none), so each of its definitions is paired with its catch event, in flow order.
     """
-    spec = task.task_spec
+    return spec_catches(task.task_spec)
+
+
+def spec_catches(spec) -> list[tuple[Any, Any]]:
+    """`catches_of` for a task spec: (event definition, element spec) pairs it waits for."""
     definition = getattr(spec, "event_definition", None)
     if isinstance(spec, EventBasedGateway) and isinstance(definition, MultipleEventDefinition):
         return list(zip(definition.event_definitions, spec.outputs, strict=True))
@@ -183,6 +187,19 @@ def message_catch(task, name: str):
     """(message definition, element spec) for a message of this name the task waits for, or None."""
     return next(((d, el) for d, el in catches_of(task)
                  if isinstance(d, MessageEventDefinition) and d.name == name), None)
+
+
+def catch_one(task, event) -> bool:
+    """Let this one waiting task catch an event (Spiff's own `catches` check decides).
+
+    `BpmnWorkflow.send_event` hands the event to every task of the workflow that catches it;
+    a routed message is meant for the one catch event it was routed to.
+    """
+    if not task.task_spec.catches(task, event):
+        return False
+    task.task_spec.catch(task, event)
+    task.task_spec._update(task)  # what the library's EventManager.catch does after catch()
+    return True
 
 
 def utc_timer_value(kind: str, value: str) -> str:
