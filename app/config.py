@@ -27,7 +27,10 @@ class Config:
     EMBEDDED_WORKER = os.environ.get("EMBEDDED_WORKER", "0") == "1"
     WORKER_SWEEP_SECONDS = float(os.environ.get("WORKER_SWEEP_SECONDS", "2"))
     JOB_LEASE_SECONDS = int(os.environ.get("JOB_LEASE_SECONDS", "60"))
-    COMMAND_RETRIES = 5
+    COMMAND_RETRIES = 5  # optimistic-lock attempts before a command answers 409
+    # Data sent without a form (a formless task or start) is merged into the process data as it
+    # is: at most this many bytes as JSON (app/engine/forms.py check_formless_data).
+    MAX_PROCESS_DATA_BYTES = int(os.environ.get("MAX_PROCESS_DATA_BYTES", str(64 * 1024)))
     ARGON2_TIME_COST = 3  # argon2-cffi's RFC 9106 low-memory profile
     ARGON2_MEMORY_KIB = 65536
     SESSION_COOKIE_HTTPONLY = True

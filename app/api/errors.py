@@ -18,14 +18,16 @@ def engine_error(exc: EngineError):
     if isinstance(exc, InvalidData):
         return api_error(exc.status, exc.message, errors=exc.errors)
     if isinstance(exc, StepFailed):
-        return api_error(exc.status, exc.message, errors=[{"element_id": exc.element_id,
-                                                           "message": exc.message}])
+        return api_error(exc.status, exc.message, errors=[exc.as_dict()])
     return api_error(exc.status, exc.message)
 
 
 def json_body() -> dict:
     """The request's JSON object, or InvalidData naming the body."""
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # the JSON parser gives up on thousands of nested levels
+        raise InvalidData({"body": "the JSON is nested too deeply"}) from None
     if not isinstance(data, dict):
         raise InvalidData({"body": "send a JSON object with Content-Type: application/json"})
     return data

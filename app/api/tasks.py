@@ -65,7 +65,8 @@ def release(task_id: str):
 @bp.post("/tasks/<task_id>/complete")
 @token_required(*STAFF)
 def complete(task_id: str):
-    """Complete a task with `{data}` validated against its form; 409 if no longer open."""
+    """Complete a task with `{data}`: validated against its form, or merged by the formless rules
+    when it has none; 409 if no longer open, 422 naming the element when a following step fails."""
     _check_visible(task_id)
     body = json_body()
     opened = complete_task(task_id, body.get("data", {}), g.api_user)

@@ -1,14 +1,20 @@
-"""Server-side validation of submitted data against a task's JSON Schema form."""
+"""Server-side checks of process data: a task's JSON Schema form, or the rules for formless data."""
 
 import json
+import keyword
 from functools import lru_cache
 
+from flask import current_app
 from jsonschema import Draft202012Validator
 
 from app.engine.errors import InvalidData
 
 RESERVED_KEY = "typename"  # SpiffWorkflow's serializer would treat such dicts as objects
-MAX_DEPTH = 20
+MAX_DEPTH = 32  # nested objects and lists, the top object counting as 1
+DEFAULT_MAX_PROCESS_DATA_BYTES = 64 * 1024
+# The names start_process puts into every instance's data (app/engine/tickets.py engine_data);
+# data sent without a form may not set them. tests/api/test_process_data.py keeps both in step.
+ENGINE_NAMES = frozenset({"ticket_id", "ticket_type", "subject", "priority", "customer", "feedback_delay"})
 
 
 @lru_cache(maxsize=512)
@@ -76,11 +82,11 @@ def check_plain_data(data, field: str = "data") -> None:
     """Reject data the serializer could misread: non-objects, 'typename' keys, deep nesting."""
     if not isinstance(data, dict):
         raise InvalidData({field: "must be a JSON object"})
-    stack = [(data, field, 0)]
+    stack = [(data, field, 1)]
     while stack:
         value, where, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            raise InvalidData({where: "nested too deeply"})
+        if isinstance(value, dict | list) and depth > MAX_DEPTH:
+            raise InvalidData({where: f"nested too deeply (at most {MAX_DEPTH} levels of objects and lists)"})
         if isinstance(value, dict):
             for key, item in value.items():
                 if key == RESERVED_KEY:
@@ -92,12 +98,41 @@ def check_plain_data(data, field: str = "data") -> None:
             stack.extend((item, f"{where}[{i}]", depth + 1) for i, item in enumerate(value))
 
 
+def check_formless_data(data: dict) -> None:
+    """The rules for data sent without a form (merged into the process data as it is).
+
+    Top-level names must be identifiers that are not Python keywords (expressions in the diagram
+    read them as variables) and not names the engine sets (ENGINE_NAMES); the whole object must
+    serialize to at most MAX_PROCESS_DATA_BYTES. Call check_plain_data first.
+    """
+    for key in data:
+        if key in ENGINE_NAMES:
+            raise InvalidData({key: f"'{key}' is set by the engine; choose another name"},
+                              "the data uses a reserved name")
+        if not key.isidentifier() or keyword.iskeyword(key):
+            raise InvalidData({key: "field names must be identifiers (letters, digits and '_', "
+                                    "not starting with a digit) and not Python keywords"},
+                              "the data has a field name expressions cannot read")
+    limit = current_app.config.get("MAX_PROCESS_DATA_BYTES", DEFAULT_MAX_PROCESS_DATA_BYTES)
+    size = _size(data)
+    if size > limit:
+        largest = max(data, key=lambda k: _size(data[k]))
+        raise InvalidData({"data": f"{size} bytes as JSON, over the limit of {limit} bytes "
+                                   f"(the largest field is '{largest}')"}, "the data is too large")
+
+
+def _size(value) -> int:
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+
+
 def validate(schema: dict | None, data) -> dict:
-    """Check `data` against `schema`; returns the data, raises InvalidData with field errors."""
+    """Check `data` against `schema`, or the formless rules when there is no form.
+
+    Returns the data; raises InvalidData with field errors.
+    """
     check_plain_data(data)
     if schema is None:
-        if data:
-            raise InvalidData({"data": "this task has no form; send an empty object"})
+        check_formless_data(data)
         return data
     errors = {}
     for error in _validator(json.dumps(schema, sort_keys=True)).iter_errors(data):

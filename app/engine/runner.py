@@ -6,12 +6,14 @@ history and the instance status in the same transaction; `run_command` commits.
 """
 
 import logging
+import re
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import UUID
 
+from flask import current_app
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import event, insert
@@ -19,10 +21,11 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
+from app import sla
 from app.clock import utcnow
 from app.engine import projections, specs
 from app.engine.compaction import compact
-from app.engine.errors import NotFound, StepFailed
+from app.engine.errors import Conflict, NotFound, StepFailed
 from app.engine.expressions import ExpressionError
 from app.engine.spiff import dump_workflow, load_workflow
 from app.extensions import db
@@ -54,17 +57,23 @@ def init_sqlite(engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
 
 
-def run_command(body: Callable[[], T], retries: int = 5) -> T:
+def run_command(body: Callable[[], T], retries: int | None = None) -> T:
     """Run `body` in one write transaction and commit; retry on a lost optimistic race.
+
+    Args:
+        retries: attempts before giving up (config COMMAND_RETRIES when None).
 
     Raises:
         EngineError: whatever the command raises on purpose; nothing is committed then.
+        Conflict: every attempt lost a race with another command (409); nothing was saved.
     """
     session = db.session()
     if _HISTORY in session.info:  # called from inside a command: join its transaction
         return body()
     if session.in_transaction():
         session.commit()  # end a read transaction the caller left open
+    if retries is None:
+        retries = current_app.config.get("COMMAND_RETRIES", 5)
     for attempt in range(retries):
         token = _immediate.set(True)
         session.info[_HISTORY] = []
@@ -84,7 +93,8 @@ def run_command(body: Callable[[], T], retries: int = 5) -> T:
         finally:
             session.info.pop(_HISTORY, None)
             _immediate.reset(token)
-    raise StaleDataError("command kept conflicting; gave up")
+    raise Conflict(f"the ticket was changed by other commands at the same time, {retries} times in a row; "
+                   "nothing was saved, try again")
 
 
 def _write_history(session) -> None:
@@ -152,14 +162,39 @@ def find_task(loaded: Loaded, task_id: str):
 
 
 def engine_step(loaded: Loaded, action: Callable[[], Any]) -> Any:
-    """Run SpiffWorkflow code; turn its failures into StepFailed naming the element."""
+    """Run SpiffWorkflow code; turn its failures into StepFailed naming the element.
+
+    A condition or script that reads a name the process data does not have (NameError,
+    KeyError) is named too: StepFailed.missing.
+    """
     try:
         return action()
     except (SpiffWorkflowException, ExpressionError) as exc:
         task = getattr(exc, "task", None)
         element_id = getattr(getattr(task, "task_spec", None), "bpmn_id", None)
         message = getattr(exc, "message", None) or str(exc)
-        raise StepFailed(element_id, f"{element_id or 'process'}: {message}") from exc
+        missing = _missing_name(exc, message)
+        if missing is not None:
+            message = f"needs '{missing}', which the process data does not have ({message.strip()})"
+        raise StepFailed(element_id, f"{element_id or 'process'}: {message}", missing=missing) from exc
+
+
+_NAME_ERROR = re.compile(r"name '([^']+)' is not defined")
+_KEY_ERROR = re.compile(r"KeyError:\s*'?([^'\s]+)'?")
+
+
+def _missing_name(exc: Exception, message: str) -> str | None:
+    """The variable or key a failed expression looked for, when that is why it failed."""
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(cause, NameError) and getattr(cause, "name", None):
+        return cause.name
+    if isinstance(cause, KeyError) and cause.args and isinstance(cause.args[0], str):
+        return cause.args[0]
+    kind = getattr(exc, "error_type", None)
+    found = _NAME_ERROR.search(message) if kind in (None, "NameError") else None
+    if found is None and kind == "KeyError":
+        found = _KEY_ERROR.search(message)
+    return found.group(1) if found else None
 
 
 def history(kind: str, *, ticket_id=None, instance_id=None, actor=None, element_id=None,
@@ -186,6 +221,7 @@ def save(loaded: Loaded, actor: str | None, *, skip_task: str | None = None) -> 
                     element_id=spec.bpmn_id, element_name=spec.bpmn_name, task_id=str(task.id), at=now)
     compact(wf)
     after = projections.snapshot(wf)
+    _record_cancelled_tasks(loaded, after, skip_task, actor, now)
     new_tasks = projections.apply(loaded.before, after, instance_id=row.id, ticket=loaded.ticket,
                                   now=now, actor=actor)
     row.workflow = dump_workflow(wf)
@@ -194,6 +230,64 @@ def save(loaded: Loaded, actor: str | None, *, skip_task: str | None = None) -> 
         row.status = "completed" if wf.success else "cancelled"
         row.ended_at = now
         history("instance_" + row.status, ticket_id=ticket_id, instance_id=row.id, actor=actor, at=now)
+        close_ticket(loaded.ticket, row, actor, now)
     loaded.before = after
     return new_tasks
+
+
+# What a command did, as its history rows say, in the words of a cancelled task's reason.
+_CAUSES = {
+    "timer_fired": ("escalated", "the timer"),
+    "message_delivered": ("cancelled", "the message caught at"),
+    "task_completed": ("cancelled", "completing"),
+    "service_completed": ("cancelled", "the service task"),
+}
+
+
+def _record_cancelled_tasks(loaded: Loaded, after: projections.Snapshot, skip_task: str | None,
+                            actor: str | None, now) -> None:
+    """A `task_cancelled` history row for every open user task that went away without completion.
+
+    The reason names what this command did (the timer that fired, the message that arrived,
+    the task completed) so a late attempt to complete the task can say why it is closed.
+    """
+    gone = [(tid, info) for tid, info in loaded.before.user_tasks.items()
+            if tid not in after.user_tasks and tid != skip_task
+            and info["task"].state != TaskState.COMPLETED]
+    if not gone:
+        return
+    verb, by, cause = "cancelled", None, {}
+    if loaded.wf.is_completed() and not loaded.wf.success:
+        by = f"cancelling the process{f' ({actor})' if actor else ''}"
+    else:
+        for pending in reversed(db.session.info.get(_HISTORY) or []):
+            if pending["kind"] in _CAUSES:
+                verb, words = _CAUSES[pending["kind"]]
+                element = pending["element_name"] or pending["element_id"]
+                by = f"{words} '{element}' ({pending['element_id']})" if element else words
+                cause = {"by_kind": pending["kind"], "by_element_id": pending["element_id"],
+                         "by_element_name": pending["element_name"]}
+                break
+    when = now.strftime("%Y-%m-%d %H:%M UTC")
+    reason = f"{verb} at {when}" + (f" by {by}" if by else "")
+    ticket_id = loaded.ticket.id if loaded.ticket else None
+    for tid, info in gone:
+        history("task_cancelled", ticket_id=ticket_id, instance_id=loaded.row.id, actor=actor,
+                element_id=info["name"], element_name=info["title"], task_id=tid, at=now,
+                data={"reason": reason, **cause})
+
+
+def close_ticket(ticket: Ticket | None, row: ProcessInstance, actor: str | None, now) -> None:
+    """A ticket whose process ended without a final status gets `closed` (`cancelled` if it was cancelled).
+
+    A final status the process set itself (sla.STOPPING: closed, resolved, no_response ...) stays.
+    """
+    if ticket is None or ticket.status in sla.STOPPING:
+        return
+    status = "closed" if row.status == "completed" else "cancelled"
+    previous, ticket.status, ticket.updated_at = ticket.status, status, now
+    sla.on_status(ticket, status, now)
+    history("ticket_closed", ticket_id=ticket.id, instance_id=row.id, actor=actor, at=now,
+            data={"status": status, "previous": previous,
+                  "rule": "the process ended without setting a final status"})
 

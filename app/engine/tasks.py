@@ -14,10 +14,27 @@ from app.models import HistoryEvent, HumanTask, ProcessDefinition, ProcessInstan
 
 
 def _open_task(task_id: str) -> HumanTask:
+    """The open task; TaskNotOpen saying why when it closed (from its history), NotFound if unknown."""
     row = db.session.get(HumanTask, task_id) if isinstance(task_id, str) else None
     if row is not None:
         return row
-    seen = db.session.execute(db.select(HistoryEvent.id).where(HistoryEvent.task_id == task_id)
+    if not isinstance(task_id, str):
+        raise NotFound(f"task {task_id!r} not found")
+    ended = db.session.execute(
+        db.select(HistoryEvent.kind, HistoryEvent.at, HistoryEvent.actor, HistoryEvent.element_name,
+                  HistoryEvent.data)
+        .where(HistoryEvent.task_id == task_id[:36],
+               HistoryEvent.kind.in_(("task_completed", "task_cancelled")))
+        .order_by(HistoryEvent.id.desc()).limit(1)).first()
+    if ended is not None:
+        kind, at, actor, title, data = ended
+        name = f"task '{title}'" if title else f"task {task_id}"
+        if kind == "task_cancelled":
+            reason = (data or {}).get("reason") if isinstance(data, dict) else None
+            raise TaskNotOpen(f"{name} is no longer open: {reason or 'it was cancelled'}")
+        raise TaskNotOpen(f"{name} is no longer open: completed at {at:%Y-%m-%d %H:%M} UTC"
+                          + (f" by {actor}" if actor else ""))
+    seen = db.session.execute(db.select(HistoryEvent.id).where(HistoryEvent.task_id == task_id[:36])
                               .limit(1)).scalar()
     if seen is not None:
         raise TaskNotOpen(f"task {task_id} is no longer open (it was completed or cancelled)")
@@ -72,14 +89,16 @@ def complete_task(task_id: str, data: dict, user: User | None) -> list[str]:
 
     Args:
         task_id: the task (SpiffWorkflow task id).
-        data: the form's fields, validated against its JSON Schema.
+        data: the form's fields, validated against its JSON Schema; for a task without a form,
+            any JSON object that follows the formless rules (forms.check_formless_data), merged
+            into the task data.
         user: who completes it.
 
     Returns:
         The ids of the user tasks that opened as a result.
 
     Raises:
-        TaskNotOpen: completed or cancelled meanwhile (409).
+        TaskNotOpen: completed or cancelled meanwhile (409), saying when and by what.
         Conflict: claimed by another agent.
         InvalidData: data does not satisfy the form (422); nothing changes.
         StepFailed: a following engine step failed (422); nothing changes.

@@ -10,7 +10,7 @@ from app.engine.deploy import latest_definition
 from app.engine.errors import Conflict, InvalidData, NotFound
 from app.engine.forms import validate
 from app.engine.projections import Snapshot
-from app.engine.runner import Loaded, engine_step, history, load, run_command, save
+from app.engine.runner import Loaded, close_ticket, engine_step, history, load, run_command, save
 from app.engine.spiff import new_workflow
 from app.extensions import db
 from app.models import PRIORITIES, Customer, ProcessInstance, Ticket
@@ -27,7 +27,8 @@ def start_process(ticket_type: str, customer_id: int, subject: str, data: dict,
         ticket_type: a deployed process key (return, credit, general, complaint ...).
         customer_id: the customer the ticket is for.
         subject: one line saying what the ticket is about.
-        data: the start form's fields.
+        data: the start form's fields; for a type without a start form, any JSON object that
+            follows the formless rules (app/engine/forms.py check_formless_data).
         actor: who opened it, for history.
         priority: low | normal | high | urgent; the rules decide when None.
 
@@ -35,7 +36,9 @@ def start_process(ticket_type: str, customer_id: int, subject: str, data: dict,
         The new ticket and its process instance.
 
     Raises:
-        InvalidData: unknown type or customer, or data that does not satisfy the start form.
+        InvalidData: unknown type or customer, or data that does not satisfy the start form
+            (or the formless rules).
+        StepFailed: the process failed on its first steps (a condition reading a missing name).
     """
 
     def body():
@@ -49,9 +52,10 @@ def start_process(ticket_type: str, customer_id: int, subject: str, data: dict,
             raise InvalidData({"subject": "a subject is required"})
         form = (definition.forms or {}).get(definition.start_form) if definition.start_form else None
         try:
-            validate(form, data)
+            validate(form, data)  # without a start form: the formless rules (forms.check_formless_data)
         except InvalidData as exc:
-            raise InvalidData({f"data.{k}" if k != "data" else k: v for k, v in exc.errors.items()}) from None
+            raise InvalidData({k if k == "data" or k.startswith(("data.", "data[")) else f"data.{k}": v
+                               for k, v in exc.errors.items()}, exc.message) from None
         if priority is not None and priority not in PRIORITIES:
             raise InvalidData({"priority": f"must be one of {', '.join(PRIORITIES)}"})
         now = utcnow()
@@ -64,10 +68,7 @@ def start_process(ticket_type: str, customer_id: int, subject: str, data: dict,
         db.session.flush()
         sla.start_clock(ticket, now)
         spec, subprocess_specs = specs.spec_for(definition)
-        initial = {**data, "ticket_id": ticket.id, "ticket_type": ticket_type,
-                   "subject": ticket.subject, "priority": chosen, "customer": profile,
-                   "feedback_delay": feedback_delay(ticket_type)}
-        wf = new_workflow(spec, subprocess_specs, initial)
+        wf = new_workflow(spec, subprocess_specs, {**data, **engine_data(ticket, profile)})
         row = ProcessInstance(definition_id=definition.id, ticket_id=ticket.id, status="running",
                               workflow="", created_at=now, updated_at=now)
         db.session.add(row)
@@ -84,6 +85,12 @@ def start_process(ticket_type: str, customer_id: int, subject: str, data: dict,
     return run_command(body)
 
 
+def engine_data(ticket: Ticket, profile: dict) -> dict:
+    """What the engine puts into a new instance's data next to the start data (forms.ENGINE_NAMES)."""
+    return {"ticket_id": ticket.id, "ticket_type": ticket.type, "subject": ticket.subject,
+            "priority": ticket.priority, "customer": profile, "feedback_delay": feedback_delay(ticket.type)}
+
+
 def cancel_instance(instance_id: int, actor: str | None = None) -> None:
     """Cancel a running instance: every open task, timer, job and subscription goes away."""
 
@@ -92,10 +99,13 @@ def cancel_instance(instance_id: int, actor: str | None = None) -> None:
         if loaded.row.status not in ("running", "incident"):
             raise Conflict(f"instance {instance_id} is {loaded.row.status}")
         engine_step(loaded, loaded.wf.cancel)
-        save(loaded, actor)
-        loaded.row.status = "cancelled"
-        loaded.row.ended_at = utcnow()
-        history("instance_cancelled", ticket_id=loaded.row.ticket_id, instance_id=instance_id, actor=actor)
+        save(loaded, actor)  # a cancelled workflow is complete: save marks the instance and the ticket
+        if loaded.row.status != "cancelled":
+            now = utcnow()
+            loaded.row.status, loaded.row.ended_at = "cancelled", now
+            history("instance_cancelled", ticket_id=loaded.row.ticket_id, instance_id=instance_id,
+                    actor=actor, at=now)
+            close_ticket(loaded.ticket, loaded.row, actor, now)
 
     run_command(body)
 

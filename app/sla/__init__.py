@@ -33,8 +33,9 @@ from app.sla.store import (
 
 # Waiting on the customer: the clock pauses.
 PAUSING = frozenset({"awaiting_customer", "missing_data"})
-# The ticket is finished: the clock stops and the outcome (met or breached) is recorded.
-STOPPING = frozenset({"closed", "resolved", "rejected", "denied", "no_response"})
+# The ticket is finished (done in every list): the clock stops and the outcome (met or breached)
+# is recorded. The engine sets `closed` or `cancelled` when a process ends without one of these.
+STOPPING = frozenset({"closed", "resolved", "rejected", "denied", "no_response", "cancelled"})
 # At risk when less than this share of the target, and always in the last business hour.
 AT_RISK_SHARE = 0.25
 AT_RISK_MIN_SECONDS = 3600

@@ -2,6 +2,7 @@
 release, reassign; the ticket page; writing to the customer; attachments for staff."""
 
 import io
+import json
 import math
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
@@ -42,6 +43,21 @@ from app.web.inbox.queries import (
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 MAX_MESSAGE = 4000
+PROCESS_DATA = "process_data"  # the optional JSON textarea of a task without a form
+
+
+def parse_process_data(raw: str) -> tuple[dict, str | None]:
+    """The JSON object typed into a formless task's textarea: (data, None) or ({}, message)."""
+    if not raw.strip():
+        return {}, None
+    try:
+        value = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
+        return {}, f"This is not valid JSON{where}: {getattr(exc, 'msg', 'nested too deeply')}."
+    if not isinstance(value, dict):
+        return {}, 'Write a JSON object, e.g. {"approved": true}.'
+    return value, None
 
 
 def _user() -> User:
@@ -134,6 +150,7 @@ def complete(task_id: str):
                      "It is no longer open.")
     schema = form_of(task)
     data, errors = ({}, {})
+    shown = data  # what the page shows again after a failed submit
     if schema:
         data, errors = parse_submission(schema, request.form, request.files,
                                         attachment_saver(user.id, task.ticket_id))
@@ -142,20 +159,29 @@ def complete(task_id: str):
             return _task_page(task, scope, schema, data, errors)
         if errors:
             return _task_page(task, scope, schema, data, errors, 422)
+        shown = data
+    else:
+        raw = request.form.get(PROCESS_DATA, "")
+        shown = {PROCESS_DATA: raw}
+        data, error = parse_process_data(raw)
+        if error:
+            return _task_page(task, scope, schema, shown, {PROCESS_DATA: error}, 422)
     try:
         complete_task(task.id, data, user)
     except InvalidData as exc:
-        return _task_page(task, scope, schema, data, exc.errors, 422)
+        found = exc.errors if schema else {PROCESS_DATA: "; ".join(
+            f"{key}: {message}" if key != "data" else message for key, message in exc.errors.items())}
+        return _task_page(task, scope, schema, shown, found, 422)
     except TaskNotOpen:
         return _gone("This task was already completed by someone else, or the process moved on. "
                      "It is no longer open.")
     except Conflict as exc:
         flash(f"You cannot complete this task: {exc.message}.", "error")
-        return _task_page(task, scope, schema, data, {}, 409)
+        return _task_page(task, scope, schema, shown, {}, 409)
     except StepFailed as exc:
         flash(f"The process could not go on after this task ({exc.message}); nothing was saved. "
               "Tell a process analyst.", "error")
-        return _task_page(task, scope, schema, data, {}, 422)
+        return _task_page(task, scope, schema, shown, {}, 422)
     flash(f"Done: “{task.title}”.", "success")
     return redirect(url_for("inbox.index"))
 

@@ -5,6 +5,7 @@ from flask_login import current_user
 
 from app.extensions import db
 from app.models import Attachment, Comment, Customer, MessageSubscription, Ticket
+from app.sla import STOPPING
 
 REPLY_MESSAGE = "customer_reply"  # the message name the shipped processes wait for
 
@@ -19,6 +20,7 @@ STATUS_LABELS = {
     "closed": "Closed",
     "resolved": "Resolved",
     "no_response": "Closed (no response)",
+    "cancelled": "Cancelled",
 }
 
 
@@ -73,7 +75,7 @@ def expectation(ticket: Ticket, waiting: bool) -> str:
         return "We need more information from you: please answer the question below."
     if ticket.status == "awaiting_return":
         return "Please send the items back as described in our message; we will pay you back once they arrive."
-    if ticket.status in ("closed", "resolved", "no_response"):
+    if ticket.status in STOPPING:
         return "This ticket is closed. Nothing more to do; open a new ticket if you need anything else."
     return "Nothing to do for now: our team is working on it and will write to you here and by e-mail."
 

@@ -32,13 +32,23 @@ def type_names() -> dict[str, str]:
     return {key: name or key.replace("_", " ").capitalize() for key, name in rows}
 
 
+# A type without a start form asks for a subject and this description (data `description`).
+DESCRIPTION_FORM = {
+    "type": "object",
+    "properties": {"description": {
+        "type": "string", "title": "Description", "x-widget": "textarea", "maxLength": 10000,
+        "description": "Tell us what happened and what you would like us to do."}},
+}
+
+
 def ticket_types() -> list[dict]:
-    """The ticket types a customer can open: every deployed process that has a start form."""
+    """The ticket types a customer can open: every deployed process, with its start form or, when
+    it has none, a subject and a description."""
     types = []
     for key, name, start_form, forms in db.session.execute(_latest_definitions()).all():
         form = (forms or {}).get(start_form) if start_form else None
         if not isinstance(form, dict):
-            continue  # not a customer-facing ticket type
+            form = DESCRIPTION_FORM
         types.append({"key": key, "name": name or key.replace("_", " ").capitalize(),
                       "title": form.get("title"), "description": form.get("description"),
                       "schema": form})
