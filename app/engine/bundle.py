@@ -72,6 +72,7 @@ class CheckedProcess:
     collaboration: str | None = None
     mutable_spec: bool = False  # the library changes this spec at run time: copy it per instance
     calls: list = field(default_factory=list)  # process ids its call activities name
+    warnings: list = field(default_factory=list)  # Problems that do not stop the deployment
 
     @property
     def dependencies(self) -> dict:
@@ -331,7 +332,10 @@ def _check_processes(files, trees, forms, dmn_sources, deployed, problems, warni
                 external[called] = ""
                 continue
             dep_name, dep_xml, dep_callees = found
-            for callee_name, callee_xml in {**dep_callees, dep_name: dep_xml}.items():
+            prefix = f"deployed/{called}/"  # apart from the bundle's own file names
+            dep_name = prefix + dep_name
+            for callee_name, callee_xml in {**{prefix + k: v for k, v in dep_callees.items()},
+                                            dep_name: dep_xml}.items():
                 if callee_name in added or callee_name in external.values():
                     continue
                 try:
@@ -392,6 +396,7 @@ def _check_processes(files, trees, forms, dmn_sources, deployed, problems, warni
         process.mutable_spec = _mutable(spec, subprocess_specs)
         process.calls = sorted({ts.spec for ps in [spec, *subprocess_specs.values()]
                                 for ts in ps.task_specs.values() if isinstance(ts, CallActivity)})
+        warnings.extend(w.in_file(name) for w in process.warnings)
         checked.append(process)
     return checked
 

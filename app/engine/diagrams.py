@@ -40,7 +40,10 @@ class ParsedDiagram:
 
 def problem_from_validation(exc: ValidationException) -> Problem:
     where = f" (line {exc.line_number})" if getattr(exc, "line_number", "") else ""
-    return Problem(getattr(exc, "id", None) or None, f"{exc}{where}")
+    message = f"{exc}".rstrip(". ")
+    if "is not executable" in message:
+        message += '; set isExecutable="true" on that process'
+    return Problem(getattr(exc, "id", None) or None, f"{message}{where}")
 
 
 def _oversized_text(tree) -> list[Problem]:
@@ -131,7 +134,13 @@ def _check_spec_tasks(process_spec, is_main, known_operators, load_form, process
             if not name:
                 continue
             problem = _load_checked_form(name, load_form, process.forms, ui=prop == UI_FORM_PROPERTY)
-            if problem:
+            if problem is MISSING_FORM:
+                # Not fatal (SpiffWorkflow runs without forms): the task works without a form
+                # until a deployment brings one; the deploy answer says so.
+                process.warnings.append(Problem(element_id, f"form file '{name}' is neither in the bundle "
+                                                            "nor deployed: the task takes data without a "
+                                                            "form; add the file to the bundle"))
+            elif problem:
                 problems.append(Problem(element_id, problem))
             elif prop == FORM_PROPERTY and isinstance(task_spec, StartEvent) and is_main:
                 process.start_form = process.start_form or name
@@ -142,6 +151,9 @@ def _check_spec_tasks(process_spec, is_main, known_operators, load_form, process
     return problems
 
 
+MISSING_FORM = "missing"
+
+
 def _load_checked_form(name: str, load_form, forms: dict, ui: bool) -> str | None:
     if name in forms:
         return None
@@ -150,7 +162,7 @@ def _load_checked_form(name: str, load_form, forms: dict, ui: bool) -> str | Non
     except ValueError as exc:
         return str(exc)
     if schema is None:
-        return f"form file '{name}' is neither in the bundle nor deployed; add it to the bundle"
+        return MISSING_FORM
     if not ui:
         try:
             Draft202012Validator.check_schema(schema)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import itertools
+import logging
 import math
 import time
 import uuid
@@ -43,6 +44,8 @@ _MISSING = object()
 _BINDABLE = {**FUNCTIONS, **GUARDS}
 
 _dispatch_cache: dict[tuple[type, str], Any] = {}
+
+log = logging.getLogger(__name__)
 
 
 def _method_for(tp: type, name: str) -> Any:
@@ -229,6 +232,11 @@ class Budget:
         return result
 
     # -- whitelisted functions -------------------------------------------------------------
+
+    def fn_print(self, *args: Any, **_ignored: Any) -> None:
+        """Scripts written for SpiffWorkflow print to follow their progress: logged, bounded."""
+        text = " ".join(self.fn_str(a) for a in args)[:500]
+        log.debug("diagram print: %s", text)
 
     def fn_len(self, obj: Any, /) -> int:
         return len(obj)

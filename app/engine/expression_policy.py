@@ -77,7 +77,8 @@ GROWING_METHODS = frozenset("append extend insert setdefault update add".split()
 FUNCTIONS = {
     name: f"fn_{name}"
     for name in (
-        "len min max round sum any all str int float bool abs sorted range list dict set tuple enumerate zip"
+        "len min max round sum any all str int float bool abs sorted range list dict set tuple enumerate zip "
+        "print"
     ).split()
 }
 # Name inserted by the rewrite -> Budget method. All start with "_", which user code cannot use.

@@ -145,6 +145,15 @@ def foreign_constructs(tree: etree._ElementTree, known_operators: set) -> list[t
                                              f"worker serves; {_operator_hint(known_operators)}"))
             elif not operator and not any(p[0] == element_id for p in problems):
                 problems.append((element_id, f"the service task names no operator; {_operator_hint(known_operators)}"))
+        if local == "businessRuleTask" and element.get(f"{{{CAMUNDA_NS}}}decisionRef") is None:
+            extensions = element.find(f"{{{BPMN_NS}}}extensionElements")
+            named = extensions is not None and extensions.find(f"{{{SPIFF_NS}}}calledDecisionId") is not None
+            zeebe = extensions is not None and extensions.find(f"{{{ZEEBE_NS}}}calledDecision") is not None
+            if not named:
+                problems.append((element_id, ("zeebe:calledDecision is read by Zeebe only; " if zeebe else
+                                              "the business rule task names no decision; ")
+                                 + "name the DMN decision with spiffworkflow:calledDecisionId (or "
+                                   "camunda:decisionRef) and deploy the DMN file in the same bundle"))
         if local in EXPRESSION_SLOTS and element.text:
             text = element.text.strip()
             if "${" in text or "#{" in text:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.engine import DiagramRejected, deploy, start_process
+from app.engine import deploy_bundle, DiagramRejected, deploy, start_process
 from app.extensions import db
 from app.models import ProcessDefinition
 from tests.diagrams import (
@@ -60,17 +60,20 @@ def test_entity_bomb_is_refused(app):
     assert "DOCTYPE" in message
 
 
-def test_missing_form_file_is_named_on_its_task(app):
+def test_missing_form_file_is_a_warning_naming_its_task_and_the_task_takes_data_without_it(app):
     ext = ('<spiffworkflow:properties><spiffworkflow:property name="formJsonSchemaFilename" '
            'value="no_such_form.json"/></spiffworkflow:properties>')
-    assert _problems(user_task_process(ext)) == [("do_it", "form file 'no_such_form.json' is neither in the bundle nor deployed; add it to the bundle")]
+    result = deploy_bundle([("t.bpmn", user_task_process(ext))])
+    assert result.created and result.definitions["tiny"].forms == {}
+    assert [(w.file, w.element_id) for w in result.warnings] == [("t.bpmn", "do_it")]
+    assert "no_such_form.json" in result.warnings[0].message
 
 
-def test_form_path_outside_forms_folder_is_refused(app):
+def test_form_path_outside_forms_folder_is_never_read(app):
     ext = ('<spiffworkflow:properties><spiffworkflow:property name="formJsonSchemaFilename" '
            'value="../requirements.txt"/></spiffworkflow:properties>')
-    [(element, _)] = _problems(user_task_process(ext))
-    assert element == "do_it"
+    result = deploy_bundle([("t.bpmn", user_task_process(ext))])
+    assert result.definitions["tiny"].forms == {} and result.warnings[0].element_id == "do_it"
 
 
 def test_unknown_operator_is_named(app):
