@@ -23,6 +23,9 @@ class Config:
     # Form posts may carry attachments (5 MiB each); diagrams stay capped at MAX_DIAGRAM_BYTES.
     MAX_CONTENT_LENGTH = 10 * 1024 * 1024
     MAX_DIAGRAM_BYTES = 2 * 1024 * 1024
+    MAX_BUNDLE_BYTES = 8 * 1024 * 1024  # a deployment's files together (a .zip once expanded)
+    # User tasks whose lane names no team (diagrams from elsewhere) go to this team.
+    DEFAULT_TEAM = os.environ.get("DEFAULT_TEAM", "support")
     # The embedded worker (make run) fires timers and runs jobs inside the dev server.
     EMBEDDED_WORKER = os.environ.get("EMBEDDED_WORKER", "0") == "1"
     WORKER_SWEEP_SECONDS = float(os.environ.get("WORKER_SWEEP_SECONDS", "2"))

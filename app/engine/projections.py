@@ -17,7 +17,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from app.engine.assigning import assign_new_task, resolve_owner
 from app.engine.correlation import canonical, expected
-from app.engine.spiff import ParkedServiceTask, catches_of, timer_due
+from app.engine.spiff import ParkedServiceTask, catches_of, timer_due, trigger_catches
 from app.extensions import db
 from app.models import HumanTask, Job, MessageSubscription, Timer
 
@@ -79,6 +79,8 @@ def snapshot(wf) -> Snapshot:
                 "backoff": float(spec.retry_backoff_base)
                 if spec.retry_backoff_base not in (None, "") else 2.0,
             }
+    for tid, definition, start in trigger_catches(wf):  # a message start expects no keys yet
+        snap.messages.setdefault(tid, (definition.name, start.bpmn_id, {}, canonical({})))
     return snap
 
 

@@ -27,7 +27,7 @@ from app.engine import projections, specs
 from app.engine.compaction import compact
 from app.engine.errors import Conflict, NotFound, StepFailed
 from app.engine.expressions import ExpressionError
-from app.engine.spiff import dump_workflow, load_workflow
+from app.engine.spiff import dump_workflow, load_workflow, reattach_triggered
 from app.extensions import db
 from app.models import HistoryEvent, ProcessDefinition, ProcessInstance, Ticket
 
@@ -134,8 +134,10 @@ def load(instance_id: int) -> Loaded:
     # The customer comes along: assignment rules and handlers read the profile.
     ticket = (db.session.get(Ticket, row.ticket_id, options=[joinedload(Ticket.customer)])
               if row.ticket_id else None)
-    spec, subprocess_specs = specs.spec_for(definition)
+    spec, subprocess_specs = specs.for_instance(definition)
     wf = load_workflow(row.workflow, spec, subprocess_specs)
+    if (definition.dependencies or {}).get("mutable_spec"):
+        reattach_triggered(wf)
     finished = {t.id for t in _all_tasks(wf) if t.state & TaskState.FINISHED_MASK}
     return Loaded(row, definition, ticket, wf, projections.snapshot(wf), finished)
 

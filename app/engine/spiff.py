@@ -8,7 +8,7 @@ import json
 import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
@@ -26,10 +26,15 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
-from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
+from SpiffWorkflow.spiff.parser.task_spec import (
+    BusinessRuleTaskParser,
+    ServiceTaskParser,
+    SpiffTaskParser,
+    UserTaskParser,
+)
 from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG as SPIFF_CONFIG
 from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
-from SpiffWorkflow.spiff.specs.defaults import ServiceTask
+from SpiffWorkflow.spiff.specs.defaults import BusinessRuleTask, ManualTask, ServiceTask, UserTask
 
 from app.engine.expressions import ExpressionError, SafeEnvironment, check_timer_value, timer_kind_for
 
@@ -51,12 +56,56 @@ class ParkedServiceTask(ServiceTask):
         return None
 
 
+def _resource_owner(node) -> dict | None:
+    """{"kind", "expression"} of a task's potentialOwner or humanPerformer, or None."""
+    for kind in ("humanPerformer", "potentialOwner", "performer"):
+        for role in node.findall(full_tag(kind)):
+            expression = role.find(f"{full_tag('resourceAssignmentExpression')}/{full_tag('formalExpression')}")
+            if expression is not None and (expression.text or "").strip():
+                return {"kind": kind, "expression": expression.text.strip()}
+            ref = role.find(full_tag("resourceRef"))
+            if ref is not None and (ref.text or "").strip():
+                return {"kind": kind, "expression": ref.text.strip()}
+    return None
+
+
+class _OwnedTaskParser(SpiffTaskParser):
+    """Reads `potentialOwner` / `humanPerformer` into the task's extensions as `resourceOwner`."""
+
+    def parse_extensions(self, node=None):
+        extensions = super().parse_extensions(node)
+        owner = _resource_owner(self.node if node is None else node)
+        if owner:
+            extensions["resourceOwner"] = owner
+        return extensions
+
+
+class _OwnedUserTaskParser(_OwnedTaskParser, UserTaskParser):
+    pass
+
+
+CAMUNDA_DECISION_REF = "{http://camunda.org/schema/1.0/bpmn}decisionRef"
+
+
+class _DecisionTaskParser(BusinessRuleTaskParser):
+    """Business-rule tasks name their decision with `spiffworkflow:calledDecisionId`, or (as
+    Camunda Modeler writes it) with `camunda:decisionRef`."""
+
+    @staticmethod
+    def get_decision_ref(node):
+        return BusinessRuleTaskParser.get_decision_ref(node) or node.get(CAMUNDA_DECISION_REF)
+
+
 class TicketflowParser(SpiffBpmnParser):
-    """The Spiff parser (it reads spiffworkflow: extensions) with parked service tasks."""
+    """The Spiff parser (it reads spiffworkflow: extensions) with parked service tasks, and
+    user and manual tasks that keep their resource assignment (potentialOwner, humanPerformer)."""
 
     OVERRIDE_PARSER_CLASSES = {
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
         full_tag("serviceTask"): (ServiceTaskParser, ParkedServiceTask),
+        full_tag("userTask"): (_OwnedUserTaskParser, UserTask),
+        full_tag("manualTask"): (_OwnedTaskParser, ManualTask),
+        full_tag("businessRuleTask"): (_DecisionTaskParser, BusinessRuleTask),
     }
 
 
@@ -269,3 +318,39 @@ def keep_cycle_schedule(task, due: datetime) -> None:
 def json_safe(value: Any) -> Any:
     """Round-trip a value through JSON with the serializer's encoder (datetimes etc.)."""
     return json.loads(json.dumps(value, cls=SERIALIZER._encoder_cls))
+
+
+def reattach_triggered(wf: BpmnWorkflow) -> None:
+    """Put back what triggering did to a spec, on a loaded instance's own copy of it.
+
+    SpiffWorkflow 3.2 connects a workflow's start task to an event subprocess or a message-started
+    pool the first time it is triggered (`BpmnStartTask.trigger_wf`); the stored instance keeps
+    the triggered task but not that connection, which a fresh copy of the spec lacks.
+    """
+    for workflow in (wf, *wf.subprocesses.values()):
+        root = workflow.task_tree
+        start = root.task_spec
+        for child in root.children:
+            spec = child.task_spec
+            if spec not in start.outputs:
+                start.connect(spec)
+                if workflow.spec.end not in spec.outputs:
+                    spec.connect(workflow.spec.end)
+
+
+def trigger_catches(wf: BpmnWorkflow) -> list[tuple[str, Any, Any]]:
+    """Messages that start something in a running workflow without a waiting task: the message
+    start events of its event subprocesses and of the message-started pools of a collaboration.
+
+    Returns (stable id for this workflow and start event, message definition, start event spec).
+    """
+    if wf.is_completed():
+        return []
+    found = []
+    for name in wf.spec.start.trigger_specs:
+        sub_spec = wf.subprocess_specs.get(name)
+        for start in getattr(sub_spec, "bpmn_start_events", []) if sub_spec is not None else []:
+            definition = getattr(start, "event_definition", None)
+            if isinstance(definition, MessageEventDefinition):
+                found.append((str(uuid5(wf.task_tree.id, f"trigger/{name}/{start.name}")), definition, start))
+    return found

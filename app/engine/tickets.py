@@ -67,7 +67,7 @@ def start_process(ticket_type: str, customer_id: int, subject: str, data: dict,
         db.session.add(ticket)
         db.session.flush()
         sla.start_clock(ticket, now)
-        spec, subprocess_specs = specs.spec_for(definition)
+        spec, subprocess_specs = specs.for_instance(definition)
         wf = new_workflow(spec, subprocess_specs, {**data, **engine_data(ticket, profile)})
         row = ProcessInstance(definition_id=definition.id, ticket_id=ticket.id, status="running",
                               workflow="", created_at=now, updated_at=now)
