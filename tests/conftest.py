@@ -1,6 +1,18 @@
-"""Fixtures: a fresh app and database per test, on SQLite or PostgreSQL (TEST_DATABASE)."""
+"""Fixtures: a fresh app and database per test, on SQLite or PostgreSQL (TEST_DATABASE).
+
+Time: a test that needs a known instant asks for `clock` (frozen at CLOCK_START); it is started
+before every other function-scoped fixture, so sign-ins and rows made by fixtures are on it too.
+Every other test runs on the wall clock. TICKETFLOW_TEST_SHIFT_DAYS=365 moves the wall clock
+(ticking) that many days for the whole run, to prove the suite does not depend on the day it runs:
+
+    TICKETFLOW_TEST_SHIFT_DAYS=365 .venv/bin/python -m pytest -q
+
+`clock` itself stays on CLOCK_START then: tests name its calendar days (that Monday, the weekend
+after it, holidays), and a test mixing the wall clock with it is what the shifted run should catch.
+"""
 
 import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,6 +25,32 @@ from tests.postgres import TempPostgres
 
 BACKEND = os.environ.get("TEST_DATABASE", "sqlite")
 ROOT = Path(__file__).resolve().parent.parent
+# Monday 09:00 UTC: tests count business days and hours from it, and name dates after it.
+CLOCK_START = datetime(2026, 11, 23, 9, tzinfo=UTC)
+SHIFT_DAYS = os.environ.get("TICKETFLOW_TEST_SHIFT_DAYS", "").strip()
+_shifted_wall_clock = None
+
+
+def pytest_configure(config):
+    """With TICKETFLOW_TEST_SHIFT_DAYS, run everything (collection too) on a shifted, ticking clock."""
+    global _shifted_wall_clock
+    if SHIFT_DAYS and _shifted_wall_clock is None:
+        _shifted_wall_clock = time_machine.travel(datetime.now(UTC) + timedelta(days=float(SHIFT_DAYS)),
+                                                  tick=True)
+        _shifted_wall_clock.start()
+
+
+def pytest_unconfigure(config):
+    global _shifted_wall_clock
+    if _shifted_wall_clock is not None:
+        _shifted_wall_clock.stop()
+        _shifted_wall_clock = None
+
+
+def pytest_report_header(config):
+    if _shifted_wall_clock is not None:
+        return f"wall clock shifted by {SHIFT_DAYS} days (TICKETFLOW_TEST_SHIFT_DAYS): now {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+    return None
 
 
 @pytest.fixture(scope="session")
@@ -75,6 +113,18 @@ def runner(app):
 
 @pytest.fixture
 def clock():
-    """Move time instead of sleeping: `clock.shift(timedelta(hours=49))`."""
-    with time_machine.travel("2026-11-23 09:00:00+00:00", tick=False) as traveller:
+    """Frozen time at CLOCK_START; move it instead of sleeping: `clock.shift(timedelta(hours=49))`."""
+    with time_machine.travel(CLOCK_START, tick=False) as traveller:
         yield traveller
+
+
+@pytest.fixture(autouse=True)
+def _clock_first(request):
+    """Start `clock` before any other function-scoped fixture of a test that uses it.
+
+    Otherwise a fixture listed before it (a sign-in, rows with timestamps) would run on the wall
+    clock and the test then on 2026-11-23: a session cookie signed "in the future" is refused, a
+    row made "later" sorts first. Autouse fixtures run first in their scope, so this one does.
+    """
+    if "clock" in request.fixturenames:
+        request.getfixturevalue("clock")

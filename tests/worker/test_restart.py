@@ -1,9 +1,11 @@
 """After downtime a new worker fires every timer that came due, each exactly once."""
 
+import threading
 from collections import Counter
 from datetime import timedelta
 
 import pytest
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED
 
 from app.engine import deploy, start_process
 from app.extensions import db
@@ -11,7 +13,7 @@ from app.models import ProcessInstance
 from app.worker import Worker, drain
 from tests.factories import make_customer
 from tests.worker.diagrams import boundary_timer, intermediate_timer, tiny_timer
-from tests.worker.rows import fired, open_tasks, timers
+from tests.worker.rows import fired, fresh, open_tasks, timers
 
 
 @pytest.fixture
@@ -52,14 +54,27 @@ def test_drain_after_downtime_fires_every_overdue_timer_once(downtime):
     assert_each_fired_exactly_once()
 
 
-def test_a_started_scheduler_worker_fires_every_overdue_timer_once(app, downtime):
+def test_a_started_scheduler_worker_fires_every_overdue_timer_once(app, clock, downtime):
     app.config["WORKER_SWEEP_SECONDS"] = 0.05
     worker = Worker(app)
-    worker.start(paused=True)  # scheduled for real; the test runs its rounds instead of waiting
+    rounds, swept = [], threading.Semaphore(0)
+
+    def listen(event):
+        rounds.append((event.job_id, event.code))
+        if event.job_id == "sweep":
+            swept.release()
+
+    worker.scheduler.add_listener(listen, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED)
+    fresh()
+    worker.start()  # running, on its own thread: its first sweep is due at once
     try:
-        worker.tick()
+        assert swept.acquire(timeout=30)
+        assert rounds == [("sweep", EVENT_JOB_EXECUTED)]  # the frozen clock keeps the next one waiting
         assert_each_fired_exactly_once()
-        worker.tick()
+        clock.shift(timedelta(minutes=1))  # the next sweep comes due and finds nothing left to fire
+        assert swept.acquire(timeout=30)
+        worker.scheduler.pause()
+        assert rounds == [("sweep", EVENT_JOB_EXECUTED)] * 2
         assert_each_fired_exactly_once()
     finally:
         worker.shutdown()
