@@ -1,21 +1,37 @@
-"""Messages from outside (the customer's reply) delivered to the waiting instance of a ticket."""
+"""Messages from outside (the customer's reply, an order update) delivered to the instance waiting for them.
+
+With `ticket_id` the message goes to that ticket; without it the engine finds the one waiting
+instance by the message's correlation keys (computed from the payload, plus `correlation_keys`).
+"""
 
 from flask import g, jsonify
 
 from app.api import bp
 from app.api.auth import STAFF, token_required
-from app.api.errors import json_body
-from app.engine import InvalidData, deliver_message
+from app.api.errors import api_error, json_body
+from app.engine import AmbiguousMessage, InvalidData, deliver_correlated_message, deliver_message
 
 
 @bp.post("/messages")
 @token_required(*STAFF)
 def post_message():
-    """Deliver `{name, ticket_id, payload}`; 404 when nothing waits for it."""
+    """Deliver `{name, ticket_id?, correlation_keys?, payload}`.
+
+    404 when nothing waits for it, 409 listing the tickets when several match, 422 when a
+    correlation property cannot be read from the payload.
+    """
     body = json_body()
     ticket_id = body.get("ticket_id")
-    if not isinstance(ticket_id, int):
-        raise InvalidData({"ticket_id": "an integer ticket id is required"})
-    element = deliver_message(ticket_id, body.get("name"), body.get("payload", {}),
-                              actor=g.api_user.username)
-    return jsonify({"delivered": True, "ticket_id": ticket_id, "element_id": element})
+    if ticket_id is not None and (not isinstance(ticket_id, int) or isinstance(ticket_id, bool)):
+        raise InvalidData({"ticket_id": "an integer ticket id, or none to find the ticket by correlation keys"})
+    name, payload = body.get("name"), body.get("payload", {})
+    correlation_keys = body.get("correlation_keys")
+    if ticket_id is not None:
+        element = deliver_message(ticket_id, name, payload, actor=g.api_user.username,
+                                  correlation_keys=correlation_keys)
+        return jsonify({"delivered": True, "ticket_id": ticket_id, "element_id": element})
+    try:
+        delivery = deliver_correlated_message(name, payload, correlation_keys, actor=g.api_user.username)
+    except AmbiguousMessage as exc:
+        return api_error(exc.status, exc.message, matches=exc.matches)
+    return jsonify({"delivered": True, **delivery})

@@ -314,18 +314,49 @@ def _task_paths() -> dict:
 
 
 def _event_paths() -> dict:
-    message = _obj({"name": {"type": "string"}, "ticket_id": {"type": "integer"},
-                    "payload": {"type": "object"}}, required=("name", "ticket_id"))
+    keys = {"type": "object", "additionalProperties": {"type": "object"},
+            "description": "`{key name: {property id: value}}`, SpiffWorkflow's shape: the "
+                           "`bpmn:correlationKey` name and the `bpmn:correlationProperty` id"}
+    message = _obj({
+        "name": {"type": "string", "description": "the `bpmn:message` name"},
+        "ticket_id": {"type": "integer",
+                      "description": "the ticket to deliver to; omit it to find the ticket by correlation keys"},
+        "correlation_keys": {**keys, "description": keys["description"] + ". Keys the message carries "
+                             "besides what its payload gives (e.g. ones a catch event computes from "
+                             "process variables); a value the payload gives too must agree"},
+        "payload": {"type": "object", "description": "the message's data; its correlation properties "
+                                                     "are read from it by their retrieval expressions"},
+    }, required=("name",))
     delivered = _obj({"delivered": {"type": "boolean", "const": True},
-                      "ticket_id": {"type": "integer"}, "element_id": {"type": "string"}})
+                      "ticket_id": {"type": ["integer", "null"]}, "element_id": {"type": "string"},
+                      "instance_id": {"type": "integer"},
+                      "correlations": {**keys, "description": "the message's correlation keys, as matched"}},
+                     required=("delivered", "ticket_id", "element_id"))
+    ambiguous = _json("Several waiting tickets match the message's correlation keys (no ticket id)", _obj({
+        "error": {"type": "string"},
+        "matches": {"type": "array", "items": _obj({
+            "ticket_id": {"type": ["integer", "null"]}, "instance_id": {"type": "integer"},
+            "element_id": {"type": "string"}})}}))
     retried = _obj({"id": {"type": "integer"}, "resolved_at": NULLABLE_TIME,
                     "retrying": {"type": "boolean", "const": True}})
     return {
-        "/api/v1/messages": {"post": _op("messages", "Deliver a message to a waiting ticket", {
-            "200": _json("The message was delivered", delivered),
-            "404": _error("Nothing on the ticket waits for a message of that name"),
-            "422": _error("The name or ticket id is missing"),
-        }, body=_json_body(message))},
+        "/api/v1/messages": {"post": _op("messages", "Deliver a message to the ticket waiting for it", {
+            "200": _json("The message was delivered (`instance_id` and `correlations` when routed "
+                         "by correlation keys)", delivered),
+            "404": _error("The ticket does not wait for a message of that name (with these correlation "
+                          "keys), or no waiting ticket matches the message's correlation keys"),
+            "409": ambiguous,
+            "422": _error("The name, ticket id, payload or correlation keys are malformed, or a "
+                          "correlation property of the message cannot be read from the payload "
+                          "(`errors.payload` names the property, its expression and the message)"),
+        }, description=(
+            "With `ticket_id` the message goes to that ticket. Without it the ticket is found by "
+            "the message's correlation keys: each candidate catch event's "
+            "`bpmn:correlationProperty` retrieval expressions are evaluated on the payload, "
+            "`correlation_keys` are added, and a waiting catch event matches when every key it "
+            "expects (from `spiffworkflow:processVariableCorrelation` or earlier messages) is "
+            "carried with the same values; one that expects nothing yet matches any message of "
+            "its name. Exactly one waiting ticket must match."), body=_json_body(message))},
         "/api/v1/incidents": {"get": _op("incidents", "List incidents, newest first", {
             "200": _json("Open incidents (all of them with all=1)",
                          _list_of("incidents", _ref("Incident")))},

@@ -32,6 +32,7 @@ from app.engine.spiff import (
     message_catch,
     timer_catch,
     timer_due,
+    trigger_catches,
 )
 from app.extensions import db
 from app.models import MessageSubscription, ProcessDefinition, ProcessInstance, Timer
@@ -105,7 +106,7 @@ def deliver_correlated_message(name: str, payload: dict, correlation_keys: dict 
     event's correlation properties (`bpmn:correlationProperty` retrieval expressions, through
     the safe script engine), plus `correlation_keys`. A catch event matches when every key it
     expects (`message_subscription.correlation_key`) is carried with the same values, or when
-    it expects nothing yet; the match is one indexed query on (name, correlation_key).
+    it expects nothing yet (NULL). Both are lookups on the index (name, correlation_key).
 
     Args:
         correlation_keys: `{key name: {property id: value}}`, e.g. for keys a catch event
@@ -125,41 +126,51 @@ def deliver_correlated_message(name: str, payload: dict, correlation_keys: dict 
 
     def body():
         sub, instance = MessageSubscription, ProcessInstance
+        joined = db.select(sub, instance.definition_id).join(instance, instance.id == sub.instance_id)
+        # The catch events (definition version, element) that expect keys: the message's keys
+        # are computed with each one's retrieval expressions, which may differ between versions.
         pairs = db.session.execute(
             db.select(instance.definition_id, sub.element_id).distinct()
-            .join(instance, instance.id == sub.instance_id).where(sub.name == name)).all()
-        if not pairs:
-            raise NotFound(f"nothing waits for a message '{name}'")
+            .join(instance, instance.id == sub.instance_id)
+            .where(sub.name == name, sub.correlation_key.is_not(None))).all()
         catches = {}
         for definition_id, element_id in pairs:
             catch = catch_definition(db.session.get(ProcessDefinition, definition_id), element_id, name)
             if catch is not None:
                 catches[(definition_id, element_id)] = catch
-        check_known(explicit, list(catches.values()), name)
-        carried_by, conditions = {}, []
-        for (definition_id, element_id), catch in catches.items():
-            message = carried_by[(definition_id, element_id)] = carried(catch, name, payload, explicit)
-            conditions.append(db.and_(
-                instance.definition_id == definition_id, sub.element_id == element_id,
-                db.or_(sub.correlation_key.is_(None), sub.correlation_key.in_(sorted(candidate_keys(message))))))
-        described = describe(next(iter(carried_by.values()), {}))
-        if not conditions:
-            raise NotFound(f"nothing waits for a message '{name}'")
-        rows = db.session.execute(
-            db.select(sub, instance.definition_id).join(instance, instance.id == sub.instance_id)
-            .where(sub.name == name, db.or_(*conditions))
-            .order_by(sub.created_at, sub.id).limit(MAX_MATCHES + 1)).all()
+        if explicit and catches:
+            check_known(explicit, list(catches.values()), name)
+        carried_by = {pair: carried(catch, name, payload, explicit) for pair, catch in catches.items()}
+        candidates = {pair: candidate_keys(message) for pair, message in carried_by.items()}
+        rows = []
+        wanted = set().union(*candidates.values())
+        if wanted:
+            keyed = db.session.execute(
+                joined.where(sub.name == name, sub.correlation_key.in_(sorted(wanted)))
+                .order_by(sub.created_at, sub.id).limit(MAX_MATCHES + 1)).all()
+            rows += [(row, d) for row, d in keyed
+                     if row.correlation_key in candidates.get((d, row.element_id), ())]
+        rows += db.session.execute(  # catch events expecting nothing yet match any message
+            joined.where(sub.name == name, sub.correlation_key.is_(None)).limit(MAX_MATCHES + 1)).all()
         first_by_instance = {}
-        for row, definition_id in rows:
+        for row, definition_id in sorted(rows, key=lambda r: (r[0].created_at, r[0].id)):
             first_by_instance.setdefault(row.instance_id, (row, definition_id))
         if not first_by_instance:
+            if not pairs:
+                raise NotFound(f"nothing waits for a message '{name}'")
+            described = describe(next(iter(carried_by.values()), {}))
             raise NotFound(f"no ticket waits for a message '{name}' with these correlation keys: {described}")
         if len(first_by_instance) > 1:
             raise AmbiguousMessage(name, [{"ticket_id": row.ticket_id, "instance_id": row.instance_id,
                                            "element_id": row.element_id}
                                           for row, _ in first_by_instance.values()][:MAX_MATCHES])
         row, definition_id = next(iter(first_by_instance.values()))
-        message = carried_by[(definition_id, row.element_id)]
+        message = carried_by.get((definition_id, row.element_id))
+        if message is None:  # a catch event expecting nothing yet: its message keys, for Spiff
+            catch = catch_definition(db.session.get(ProcessDefinition, definition_id), row.element_id, name)
+            if catch is not None and explicit:
+                check_known(explicit, [catch], name)
+            message = carried(catch, name, payload, explicit) if catch is not None else {}
         element_id = _deliver(row, name, payload, message, actor,
                               f"the instance matching message '{name}' no longer waits for it")
         return {"ticket_id": row.ticket_id, "instance_id": row.instance_id, "element_id": element_id,
@@ -183,6 +194,11 @@ def _deliver(subscription: MessageSubscription, name: str, payload: dict, correl
     """Let the subscription's catch event (and only it) catch the message; run the process on."""
     loaded = load(subscription.instance_id)
     task = find_task(loaded, subscription.id)
+    if task is None:
+        trigger = next(((d, s) for tid, d, s in trigger_catches(loaded.wf)
+                        if tid == subscription.id and d.name == name), None)
+        if trigger is not None:  # starts an event subprocess or a message-started pool
+            return _deliver_trigger(loaded, subscription, trigger, name, payload, correlations, actor)
     # The catch event itself, or the one behind an event-based gateway that waits for it.
     catch = message_catch(task, name) if task is not None and task.state == TaskState.WAITING else None
     if catch is None:
@@ -204,6 +220,20 @@ def _deliver(subscription: MessageSubscription, name: str, payload: dict, correl
             element_id=subscription.element_id, element_name=catch[1].bpmn_name,
             task_id=subscription.id, data=data)
     save(loaded, actor, skip_task=subscription.id)
+    return subscription.element_id
+
+
+def _deliver_trigger(loaded, subscription, trigger, name, payload, correlations, actor) -> str:
+    definition, start = trigger
+    event = BpmnEvent(definition, payload, correlations)
+    engine_step(loaded, lambda: loaded.wf.send_event(event))
+    engine_step(loaded, loaded.wf.do_engine_steps)
+    data = {"name": name, "payload": payload}
+    if correlations:
+        data["correlations"] = correlations
+    history("message_delivered", ticket_id=loaded.row.ticket_id, instance_id=loaded.row.id, actor=actor,
+            element_id=subscription.element_id, element_name=start.bpmn_name, data=data)
+    save(loaded, actor)
     return subscription.element_id
 
 
