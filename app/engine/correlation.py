@@ -102,20 +102,25 @@ def key_properties(definition: MessageEventDefinition) -> dict[str, set[str]]:
     return found
 
 
-def expected(task, definition: MessageEventDefinition) -> dict:
+def expected(task, definition: MessageEventDefinition, workflow=None) -> dict:
     """What a waiting catch event expects of a message: `{key: {property: value}}` (see module doc).
 
-    Never raises: a process expression that fails leaves its key out (not known yet).
+    With `task` None (a message start event of a running workflow: nothing waits yet), only
+    the correlations `workflow` already holds count. Never raises: a process expression that
+    fails leaves its key out (not known yet).
     """
     keys = key_properties(definition)
     if not keys:
         return {}
-    current = getattr(task.workflow, "correlations", None) or {}
+    workflow = task.workflow if task is not None else workflow
+    current = getattr(workflow, "correlations", None) or {}
     process_values: dict | None = None
     found = {}
     for key, names in keys.items():
         if isinstance(current.get(key), dict) and current[key]:
             found[key] = dict(current[key])
+            continue
+        if task is None:
             continue
         if process_values is None:
             process_values = _process_values(task, definition)

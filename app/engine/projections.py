@@ -79,8 +79,9 @@ def snapshot(wf) -> Snapshot:
                 "backoff": float(spec.retry_backoff_base)
                 if spec.retry_backoff_base not in (None, "") else 2.0,
             }
-    for tid, definition, start in trigger_catches(wf):  # a message start expects no keys yet
-        snap.messages.setdefault(tid, (definition.name, start.bpmn_id, {}, canonical({})))
+    for tid, definition, start in trigger_catches(wf):  # a message start: the keys the workflow holds
+        correlations = expected(None, definition, workflow=wf)
+        snap.messages.setdefault(tid, (definition.name, start.bpmn_id, correlations, canonical(correlations)))
     return snap
 
 

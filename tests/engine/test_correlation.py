@@ -184,3 +184,57 @@ def test_messages_without_correlation_properties_still_reach_a_single_waiting_ti
     ticket, _ = start_process("gated", make_customer().id, "Waiting", {})
     assert _subscription(ticket).correlation_key is None
     assert deliver_correlated_message("customer_reply", {"message": "hi"})["ticket_id"] == ticket.id
+
+
+CANCELLABLE_ORDER = """
+  <bpmn:startEvent id="begin"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+  <bpmn:intermediateCatchEvent id="updated" name="Order updated">
+    <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+    <bpmn:messageEventDefinition messageRef="order_update"><bpmn:extensionElements>
+      <spiffworkflow:messageVariable>update</spiffworkflow:messageVariable>
+      <spiffworkflow:processVariableCorrelation>
+        <spiffworkflow:propertyId>order_number</spiffworkflow:propertyId>
+        <spiffworkflow:expression>order_number</spiffworkflow:expression>
+      </spiffworkflow:processVariableCorrelation>
+    </bpmn:extensionElements></bpmn:messageEventDefinition>
+  </bpmn:intermediateCatchEvent>
+  <bpmn:userTask id="handle" name="Handle"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing></bpmn:userTask>
+  <bpmn:endEvent id="done"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
+  <bpmn:sequenceFlow id="f1" sourceRef="begin" targetRef="updated"/>
+  <bpmn:sequenceFlow id="f2" sourceRef="updated" targetRef="handle"/>
+  <bpmn:sequenceFlow id="f3" sourceRef="handle" targetRef="done"/>
+  <bpmn:subProcess id="on_cancel" triggeredByEvent="true">
+    <bpmn:startEvent id="cancel_asked" isInterrupting="false"><bpmn:outgoing>e1</bpmn:outgoing>
+      <bpmn:messageEventDefinition messageRef="cancel_order"/></bpmn:startEvent>
+    <bpmn:userTask id="handle_cancel" name="Handle the cancellation">
+      <bpmn:incoming>e1</bpmn:incoming><bpmn:outgoing>e2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="cancel_done"><bpmn:incoming>e2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="e1" sourceRef="cancel_asked" targetRef="handle_cancel"/>
+    <bpmn:sequenceFlow id="e2" sourceRef="handle_cancel" targetRef="cancel_done"/>
+  </bpmn:subProcess>"""
+CANCELLABLE_EXTRA = """<bpmn:collaboration id="collab"><bpmn:participant id="shop" processRef="cancellable"/>
+  <bpmn:correlationKey id="order_key" name="order"><bpmn:correlationPropertyRef>order_number</bpmn:correlationPropertyRef>
+  </bpmn:correlationKey></bpmn:collaboration>
+<bpmn:correlationProperty id="order_number" name="Order number">
+  <bpmn:correlationPropertyRetrievalExpression messageRef="order_update">
+    <bpmn:messagePath>order_number</bpmn:messagePath></bpmn:correlationPropertyRetrievalExpression>
+  <bpmn:correlationPropertyRetrievalExpression messageRef="cancel_order">
+    <bpmn:messagePath>order</bpmn:messagePath></bpmn:correlationPropertyRetrievalExpression>
+</bpmn:correlationProperty>
+<bpmn:message id="order_update" name="order_update"/>
+<bpmn:message id="cancel_order" name="cancel_order"/>
+"""
+
+
+def test_a_message_starting_an_event_subprocess_is_routed_by_the_keys_the_instance_holds(app):
+    from tests.diagrams import bpmn
+
+    deploy(bpmn(CANCELLABLE_ORDER, "cancellable", extra=CANCELLABLE_EXTRA))
+    first, second = _open("SO-1", "cancellable"), _open("SO-2", "cancellable")
+    trigger = db.session.execute(db.select(MessageSubscription).where(
+        MessageSubscription.ticket_id == second.id, MessageSubscription.name == "cancel_order")).scalar_one()
+    assert trigger.correlation_key == '{"order":{"order_number":"SO-2"}}'
+
+    # The cancellation message names the order in its own field, by its own retrieval expression.
+    assert deliver_correlated_message("cancel_order", {"order": "SO-2"})["ticket_id"] == second.id
+    assert _tasks(second) == ["handle_cancel"] and _tasks(first) == []
