@@ -43,7 +43,7 @@ def skills_of(user: User) -> set[str]:
 
 
 def choose_assignee(team_key: str, required_skill: str | None, now: datetime,
-                    ticket_id: int | None = None, leads_only: bool = False) -> Choice:
+                    ticket_id: int | None = None, leads_only: bool = False, team: Team | None = None) -> Choice:
     """Pick the member of `team_key` who gets a new task, by the team's strategy.
 
     A ticket's later task in a team goes back to the member who got its earlier one there (the
@@ -56,12 +56,14 @@ def choose_assignee(team_key: str, required_skill: str | None, now: datetime,
         now: the command's time (stamped on the team's cursor).
         ticket_id: the task's ticket, to keep it with the same agent; None to skip that.
         leads_only: only the team's leads are candidates (escalations), by the team's strategy.
+        team: the team row when the caller has read it already.
 
     Returns:
         The choice; `user_id` is None when nobody fits (no such team, no active member,
         nobody with the skill, everyone at capacity).
     """
-    team = db.session.execute(db.select(Team).where(Team.key == team_key)).scalar()
+    if team is None or team.key != team_key:
+        team = db.session.execute(db.select(Team).where(Team.key == team_key)).scalar()
     if team is None:
         return Choice(None, f"no team '{team_key}': open to its queue")
     strategy = team.strategy if team.strategy in STRATEGIES else "round_robin"

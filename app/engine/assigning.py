@@ -135,13 +135,14 @@ def assign_new_task(row: HumanTask, ticket: Ticket | None, actor: str | None,
         steps.append("no assignment rule matched")
     else:
         steps.append(_apply_decision(row, decision))
-    if db.session.execute(db.select(Team.id).where(Team.key == row.team)).scalar() is None:
+    team = db.session.execute(db.select(Team).where(Team.key == row.team)).scalar()
+    if team is None:
         fallback = current_app.config["DEFAULT_TEAM"]
         steps.append(f"lane {row.team} names no team: fallback team {fallback}")
         row.team = fallback
     now = utcnow()
     choice = choose_assignee(row.team, row.required_skill, now, ticket.id if ticket else None,
-                             leads_only=to_lead)
+                             leads_only=to_lead, team=team)
     row.assignee_id = choice.user_id
     steps.append(choice.rule)
     runner.history("task_assigned", ticket_id=ticket.id if ticket else None, instance_id=row.instance_id,

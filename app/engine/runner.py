@@ -179,6 +179,14 @@ def engine_step(loaded: Loaded, action: Callable[[], Any]) -> Any:
         if missing is not None:
             message = f"needs '{missing}', which the process data does not have ({message.strip()})"
         raise StepFailed(element_id, f"{element_id or 'process'}: {message}", missing=missing) from exc
+    except (NameError, KeyError, TypeError, ValueError, AttributeError, ArithmeticError, LookupError) as exc:
+        # A few library paths evaluate diagram content without wrapping its errors (e.g. a
+        # processVariableCorrelation expression): still the diagram's or the data's fault.
+        log.info("engine step failed outside SpiffWorkflow's error handling", exc_info=True)
+        missing = exc.name if isinstance(exc, NameError) and getattr(exc, "name", None) else None
+        detail = (f"needs '{missing}', which the process data does not have" if missing
+                  else f"{type(exc).__name__}: {exc}")
+        raise StepFailed(None, f"process: {detail}", missing=missing) from exc
 
 
 _NAME_ERROR = re.compile(r"name '([^']+)' is not defined")

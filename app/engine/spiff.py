@@ -344,7 +344,7 @@ def trigger_catches(wf: BpmnWorkflow) -> list[tuple[str, Any, Any]]:
 
     Returns (stable id for this workflow and start event, message definition, start event spec).
     """
-    if wf.is_completed():
+    if not wf.spec.start.trigger_specs or wf.is_completed():
         return []
     found = []
     for name in wf.spec.start.trigger_specs:

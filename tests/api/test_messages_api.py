@@ -82,3 +82,11 @@ def test_malformed_requests_are_422_naming_the_field(staff, orders, body, field)
     answer = _post(staff, body)
     assert answer.status_code == 422
     assert field in answer.json["errors"]
+
+
+def test_a_process_variable_correlation_that_fails_at_start_is_a_422_not_a_500(staff):
+    deploy(correlated_process(process_variable="no_such_variable"))
+    answer = staff["agent"].post("/api/v1/tickets", json={
+        "type": "orders", "customer_id": make_customer().id, "subject": "Order", "data": {}})
+    assert answer.status_code == 422 and "no_such_variable" in answer.json["error"]
+    assert staff["agent"].get("/api/v1/tickets").json["tickets"] == []  # nothing half-stored
