@@ -266,8 +266,11 @@ def check_bundle(files: list[BundleFile], deployed: Deployed) -> CheckedBundle:
     if problems:
         raise DiagramRejected(_unique(problems))
     if not processes and not decisions and not forms:
-        raise DiagramRejected([Problem(None, "the bundle holds no executable process, decision or form "
-                                             '(set isExecutable="true" on a process)')])
+        idle = [Problem(proc.get("id"), 'the process is not executable: set isExecutable="true" to run it',
+                        file=name)
+                for name, tree in trees.items() for proc in tree.getroot().iter(f"{{{BPMN_NS}}}process")]
+        raise DiagramRejected(idle or [Problem(None, "the bundle holds no executable process, decision or form "
+                                                     '(set isExecutable="true" on a process)')])
     digest = hashlib.sha256()
     for f in sorted(files, key=lambda f: f.name):
         digest.update(f.name.encode() + b"\0" + f.sha256.encode())
@@ -299,106 +302,141 @@ def _called_elements(tree) -> dict[str, str]:
 def _check_processes(files, trees, forms, dmn_sources, deployed, problems, warnings) -> list[CheckedProcess]:
     if not trees:
         return []
-    parser = TicketflowParser(validator=VALIDATOR)
-    sources = {f.name: f.data for f in files if f.name in trees}
+    check = _ProcessCheck(files, trees, forms, dmn_sources, deployed, problems, warnings)
     try:
-        for dmn in dmn_sources.values():
-            parser.add_dmn_xml(etree.fromstring(dmn.encode()), filename="deployed.dmn")
-    except (ValidationException, etree.XMLSyntaxError) as exc:  # a deployed decision no longer parses
-        problems.append(Problem(None, f"a deployed decision could not be loaded: {exc}"))
-        return []
-    added: dict[str, str] = {}  # file name -> BPMN XML text, as added to the parser
-    for name, tree in trees.items():
-        try:
-            parser.add_bpmn_xml(tree, filename=name)
-            added[name] = sources[name].decode()
-        except ValidationException as exc:
-            problems.append(diagrams.problem_from_validation(exc).in_file(name))
-    # Called processes the bundle does not carry come from what is deployed (with their callees).
-    bundle_ids = _process_files(trees)
-    external: dict[str, str] = {}
-    wanted = {called: (name, activity) for name, tree in trees.items()
-              for called, activity in _called_elements(tree).items()}
-    while True:
-        missing = {c: w for c, w in wanted.items() if c not in parser.process_parsers and c not in external}
-        if not missing:
-            break
-        progress = False
-        for called, (name, activity) in missing.items():
-            found = deployed.process(called)
-            if found is None:
-                problems.append(Problem(activity, f"calls process '{called}', which is neither in this bundle "
-                                                  "nor deployed; add its BPMN file to the bundle", file=name))
-                external[called] = ""
-                continue
-            dep_name, dep_xml, dep_callees = found
-            prefix = f"deployed/{called}/"  # apart from the bundle's own file names
-            dep_name = prefix + dep_name
-            for callee_name, callee_xml in {**{prefix + k: v for k, v in dep_callees.items()},
-                                            dep_name: dep_xml}.items():
-                if callee_name in added or callee_name in external.values():
-                    continue
-                try:
-                    parser.add_bpmn_xml(etree.fromstring(callee_xml.encode()), filename=callee_name)
-                except ValidationException as exc:
-                    problems.append(diagrams.problem_from_validation(exc).in_file(callee_name))
-                external[f"file:{callee_name}"] = callee_xml
-            external[called] = dep_name
-            progress = True
-        if not progress:
-            break
-    external_files = {k[5:]: v for k, v in external.items() if k.startswith("file:")}
-    all_sources = {**added, **external_files}
-    file_of = {**{pid: name for pid, name in bundle_ids.items()},
-               **{pid: name for name in external_files for pid in _ids_in(external_files[name])}}
+        check.add_files()
+        check.add_deployed_callees()
+        return check.build()
+    finally:
+        check.warn_schema_violations()
 
-    collaborations = _collaborations(parser, trees)
-    checked = []
-    for pid in parser.get_process_ids():
-        name = bundle_ids.get(pid)
-        if name is None or name not in added:
-            continue  # a deployed callee: not redeployed by this bundle
-        collab = collaborations.get(pid)
+
+class _ProcessCheck:
+    """One Spiff parser over every BPMN file of a bundle (and the deployed callees it needs)."""
+
+    def __init__(self, files, trees, forms, dmn_sources, deployed, problems, warnings):
+        self.trees, self.forms, self.dmn_sources, self.deployed = trees, forms, dmn_sources, deployed
+        self.problems, self.warnings = problems, warnings
+        self.sources = {f.name: f.data for f in files if f.name in trees}
+        self.parser = TicketflowParser(validator=VALIDATOR)
+        self.added: dict[str, str] = {}  # file name -> BPMN XML text, as added to the parser
+        self.external: dict[str, str] = {}  # deployed callee file name -> BPMN XML text
+        self.schema_said: dict[str, list[Problem]] = {}  # file -> XML Schema violations read past
+        self.bundle_ids = _process_files(trees)  # process id -> bundle file name
+
+    def add_files(self) -> None:
+        parser = self.parser
+        for decision_id, dmn in self.dmn_sources.items():
+            try:
+                parser.add_dmn_xml(etree.fromstring(dmn.encode()), filename="deployed.dmn")
+            except (ValidationException, etree.LxmlError) as exc:  # stored by an older release
+                self.problems.append(Problem(decision_id, f"the deployed decision could not be read: {exc}"))
+        for name, tree in self.trees.items():
+            try:
+                parser.add_bpmn_xml(tree, filename=name)
+                self.added[name] = self.sources[name].decode()
+            except ValidationException:
+                # SpiffWorkflow runs documents the BPMN XML Schema refuses (a duplicate id, a
+                # stray attribute): when the library reads one, its violations are warnings.
+                said = [p.in_file(name) for p in diagrams.schema_problems(tree)]
+                parser.validator = None
+                try:
+                    parser.add_bpmn_xml(tree, filename=name)
+                    self.added[name] = self.sources[name].decode()
+                    self.schema_said[name] = said
+                except (ValidationException, SpiffWorkflowException, etree.LxmlError, ValueError,
+                        KeyError, AttributeError, TypeError):
+                    self.problems.extend(said)
+                finally:
+                    parser.validator = VALIDATOR
+
+    def add_deployed_callees(self) -> None:
+        """Called processes the bundle does not carry come from what is deployed, with their callees."""
+        wanted = {called: (name, activity) for name, tree in self.trees.items()
+                  for called, activity in _called_elements(tree).items()}
+        resolved = set()
+        while True:
+            missing = {c: w for c, w in wanted.items()
+                       if c not in self.parser.process_parsers and c not in resolved}
+            if not missing:
+                return
+            for called, (name, activity) in missing.items():
+                resolved.add(called)
+                found = self.deployed.process(called)
+                if found is None:
+                    self.problems.append(Problem(activity, f"calls process '{called}', which is neither in this "
+                                                           "bundle nor deployed; add its BPMN file to the bundle",
+                                                 file=name))
+                    continue
+                dep_name, dep_xml, dep_callees = found
+                prefix = f"deployed/{called}/"  # apart from the bundle's own file names
+                for callee_name, callee_xml in {**dep_callees, dep_name: dep_xml}.items():
+                    if prefix + callee_name in self.external:
+                        continue
+                    try:
+                        self.parser.add_bpmn_xml(etree.fromstring(callee_xml.encode()), filename=prefix + callee_name)
+                    except ValidationException as exc:
+                        self.problems.append(diagrams.problem_from_validation(exc).in_file(prefix + callee_name))
+                    self.external[prefix + callee_name] = callee_xml
+
+    def build(self) -> list[CheckedProcess]:
+        file_of = {**self.bundle_ids, **{pid: name for name, xml in self.external.items() for pid in _ids_in(xml)}}
+        all_sources = {**self.added, **self.external}
+        flow_ids = {}
+        for tree in self.trees.values():
+            flow_ids.update(diagrams.flow_ids(tree))
+        collaborations = _collaborations(self.parser, self.trees)
+        checked = []
+        for pid in self.parser.get_process_ids():
+            name = self.bundle_ids.get(pid)
+            if name is None or name not in self.added:
+                continue  # a deployed callee: not redeployed by this bundle
+            built = self._spec(pid, name, collaborations.get(pid))
+            if built is None:
+                continue
+            spec, subprocess_specs = built
+            every = [spec, *subprocess_specs.values()]
+            collab = collaborations.get(pid)
+            process = CheckedProcess(
+                key=pid, name=_process_name(self.trees[name], pid) or pid, file=name, source=self.sources[name],
+                spec=spec, subprocess_specs=subprocess_specs, forms={}, start_form=None, dmn_sources={},
+                bpmn_sources={}, collaboration=collab)
+            main_specs = [spec] if not collab else [s for k, s in subprocess_specs.items() if k == pid]
+            own = diagrams.check_tasks(every, main_specs, self.deployed.known_operators,
+                                       lambda form: _form_for(form, self.forms, self.deployed), process)
+            own += [Problem(flow_ids.get(eid, eid), msg) for eid, msg in lint_specs(spec, subprocess_specs)]
+            said = {p.element_id for p in self.problems if p.element_id}  # already refused, with a remedy
+            self.problems.extend(p.in_file(file_of.get(_owner(p.element_id, spec, subprocess_specs), name))
+                                 for p in own if p.element_id not in said)
+            used_files = {file_of.get(k) for k in subprocess_specs} - {name, None}
+            process.bpmn_sources = {f: all_sources[f] for f in sorted(used_files) if f in all_sources}
+            decision_ids = _decisions_of(every)
+            process.dmn_sources = {d: x for d, x in self.dmn_sources.items() if d in decision_ids}
+            process.mutable_spec = _mutable(spec, subprocess_specs)
+            process.calls = sorted({ts.spec for ps in every for ts in ps.task_specs.values()
+                                    if isinstance(ts, CallActivity)})
+            self.warnings.extend(w.in_file(name) for w in process.warnings)
+            checked.append(process)
+        return checked
+
+    def _spec(self, pid: str, name: str, collab: str | None) -> tuple | None:
         try:
             if collab:
-                spec, subprocess_specs = parser.get_collaboration(collab)
-            else:
-                spec = parser.get_spec(pid)
-                subprocess_specs = parser.get_subprocess_specs(pid)
+                return self.parser.get_collaboration(collab)
+            return self.parser.get_spec(pid), self.parser.get_subprocess_specs(pid)
         except ValidationException as exc:
             problem = diagrams.problem_from_validation(exc).in_file(name)
-            if not any(p.element_id == problem.element_id and p.element_id for p in problems):
-                problems.append(problem)  # else already said, in words that say what to do
-            continue
+            if not any(p.element_id == problem.element_id and p.element_id for p in self.problems):
+                self.problems.append(problem)  # else already said, in words that say what to do
         except (SpiffWorkflowException, KeyError, ValueError, AttributeError, TypeError) as exc:
-            problems.append(Problem(pid, f"the process could not be built: {exc}", file=name))
-            continue
-        process = CheckedProcess(
-            key=pid, name=_process_name(trees[name], pid) or pid, file=name, source=sources[name],
-            spec=spec, subprocess_specs=subprocess_specs, forms={}, start_form=None, dmn_sources={},
-            bpmn_sources={}, collaboration=collab)
-        main_specs = [spec] if not collab else [s for k, s in subprocess_specs.items() if k == pid]
-        own_problems = diagrams.check_tasks(
-            [spec, *subprocess_specs.values()], main_specs, deployed.known_operators,
-            lambda form: _form_for(form, forms, deployed), process)
-        flow_ids = {}
-        for tree in trees.values():
-            flow_ids.update(diagrams.flow_ids(tree))
-        own_problems += [Problem(flow_ids.get(eid, eid), msg)
-                         for eid, msg in lint_specs(spec, subprocess_specs)]
-        said = {p.element_id for p in problems if p.element_id}  # already refused, with a remedy
-        problems.extend(p.in_file(file_of.get(_owner(p.element_id, spec, subprocess_specs), name))
-                        for p in own_problems if p.element_id not in said)
-        used_files = {file_of.get(k) for k in subprocess_specs} - {name, None}
-        process.bpmn_sources = {f: all_sources[f] for f in sorted(used_files) if f in all_sources}
-        decision_ids = _decisions_of([spec, *subprocess_specs.values()])
-        process.dmn_sources = {d: s for d, s in dmn_sources.items() if d in decision_ids}
-        process.mutable_spec = _mutable(spec, subprocess_specs)
-        process.calls = sorted({ts.spec for ps in [spec, *subprocess_specs.values()]
-                                for ts in ps.task_specs.values() if isinstance(ts, CallActivity)})
-        warnings.extend(w.in_file(name) for w in process.warnings)
-        checked.append(process)
-    return checked
+            self.problems.append(Problem(pid, f"the process could not be built: {exc}", file=name))
+        self.problems.extend(self.schema_said.pop(name, []))  # likely the reason it failed
+        return None
+
+    def warn_schema_violations(self) -> None:
+        self.warnings.extend(Problem(p.element_id, "not valid against the BPMN 2.0 XML Schema (Ticketflow runs "
+                                                   f"it; other tools may not): {p.message}", file=p.file)
+                             for said in self.schema_said.values() for p in said)
 
 
 def _ids_in(xml: str) -> list[str]:

@@ -41,9 +41,20 @@ class ParsedDiagram:
 def problem_from_validation(exc: ValidationException) -> Problem:
     where = f" (line {exc.line_number})" if getattr(exc, "line_number", "") else ""
     message = f"{exc}".rstrip(". ")
-    if "is not executable" in message:
-        message += '; set isExecutable="true" on that process'
+    hint = next((h for words, h in _LIBRARY_HINTS if words in message), None)
+    if hint:
+        message += f"; {hint}"
     return Problem(getattr(exc, "id", None) or None, f"{message}{where}")
+
+
+# What to do about the library's own refusals, by words in its message.
+_LIBRARY_HINTS = (
+    ("is not executable", 'set isExecutable="true" on that process'),
+    ('"calledElement"', "name the id of the process to call in the call activity's calledElement"),
+    ("Unknown Time Specification", 'write the timer as a quoted ISO-8601 value, e.g. "PT1H" or "2030-01-01T09:00:00Z"'),
+    ("Element '{", "correct that element or attribute as the BPMN 2.0 XML Schema says (a modeler such as "
+                   "bpmn.io shows it)"),
+)
 
 
 def _oversized_text(tree) -> list[Problem]:
@@ -93,6 +104,24 @@ def safe_tree(source: bytes, expected: str | None = None):
 def detect_kind(source: bytes) -> str:
     """'bpmn' or 'dmn' for an upload (raises DiagramRejected for anything else)."""
     return document_kind(safe_tree(source))
+
+
+MAX_SCHEMA_PROBLEMS = 20
+
+
+def schema_problems(tree) -> list[Problem]:
+    """Every BPMN 2.0 XML Schema violation of a document (at most 20), each on its element."""
+    schema = VALIDATOR.validator
+    VALIDATOR.preprocess(tree)
+    if schema.validate(tree):
+        return []
+    by_line = {}
+    for element in tree.getroot().iter():
+        if element.get("id") and element.sourceline not in by_line:
+            by_line[element.sourceline] = element.get("id")
+    return [Problem(by_line.get(error.line), f"{error.message} (line {error.line}); correct that element or "
+                                             "attribute as the BPMN 2.0 XML Schema says")
+            for error in list(schema.error_log)[:MAX_SCHEMA_PROBLEMS]]
 
 
 def flow_ids(tree) -> dict[str, str]:

@@ -19,6 +19,7 @@ from app.engine.expression_policy import (
     BINOP_GUARDS,
     CONSTANT_TYPES,
     CONVERSION_STR,
+    DATETIME_CLASSES,
     EXPRESSION_LIMITS,
     EXPRESSION_NODES,
     FORMAT_SPEC,
@@ -195,6 +196,8 @@ def _check_node(node: ast.AST, mode: str) -> tuple[str | None, list[ast.AST]]:
         if not isinstance(node.ctx, ast.Load) and node.id in FUNCTIONS:
             return f"cannot assign to built-in '{node.id}'", []
     elif isinstance(node, ast.Attribute):
+        if _is_datetime_class(node):
+            return None, []
         return f"attribute access '.{node.attr}' is not allowed", []
     elif isinstance(node, ast.Call):
         return _check_call(node, mode)
@@ -213,6 +216,11 @@ def _check_node(node: ast.AST, mode: str) -> tuple[str | None, list[ast.AST]]:
     elif isinstance(node, ast.Subscript):
         if not isinstance(node.ctx, ast.Load) and isinstance(node.slice, ast.Slice):
             return "slice assignment is not allowed", []
+    elif isinstance(node, ast.ExceptHandler):
+        # Only `except:`: a handler never sees budget or policy errors (the rewrite re-raises
+        # them first), and no exception object is bound into the data.
+        if node.type is not None or node.name is not None:
+            return "only a bare 'except:' is allowed (no exception types or names)", []
     elif isinstance(node, ast.FormattedValue):
         if node.conversion not in (-1, CONVERSION_STR):
             return f"f-string conversion '!{chr(node.conversion)}' is not allowed", []
@@ -227,7 +235,8 @@ def _check_call(node: ast.Call, mode: str) -> tuple[str | None, list[ast.AST]]:
     children: list[ast.AST] = list(node.args)
     if isinstance(func, ast.Name):
         if func.id not in FUNCTIONS:
-            return f"call to non-whitelisted callable '{func.id}'", []
+            return (f"call to non-whitelisted callable '{func.id}'; diagram code may call "
+                    f"{', '.join(sorted(FUNCTIONS))}"), []
     elif isinstance(func, ast.Attribute):
         if func.attr not in METHOD_NAMES:
             return f"method '.{func.attr}()' is not whitelisted", []
@@ -245,6 +254,12 @@ def _check_call(node: ast.Call, mode: str) -> tuple[str | None, list[ast.AST]]:
             return "key= must name a whitelisted function", []
         children.append(keyword.value)
     return None, children
+
+
+def _is_datetime_class(node: ast.AST) -> bool:
+    """`datetime.datetime`, `datetime.date`, ...: the module's classes, read only."""
+    return (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "datetime"
+            and node.attr in DATETIME_CLASSES and isinstance(node.ctx, ast.Load))
 
 
 def _names_function(node: ast.AST) -> bool:

@@ -14,12 +14,15 @@ import decimal
 import itertools
 import logging
 import math
+import sys
 import time
 import uuid
 from collections.abc import Iterable, Sized
 from typing import Any
 
 from app.engine.expression_policy import (
+    DATETIME_CLASSES,
+    DATETIME_CONSTRUCTORS,
     ELEMENTS_PER_OP,
     FRESH_RESULT_METHODS,
     FUNCTIONS,
@@ -38,6 +41,7 @@ _SEQUENCES = (str, list, tuple)
 _CONTAINERS = (list, tuple, dict, set, frozenset)
 # Inert values SpiffWorkflow's serializer may have put in task data; user code cannot make them,
 # but they may pass through as plain data.
+_DATES = (datetime.date, datetime.timedelta)  # datetime.datetime is a date
 _INERT = (datetime.date, datetime.time, datetime.timedelta, decimal.Decimal, uuid.UUID)
 SCALARS = (str, int, float, bool, type(None), *_INERT)
 _MISSING = object()
@@ -93,6 +97,16 @@ class Budget:
         if time.perf_counter() > self._deadline:
             raise ExpressionLimitError(f"time limit ({self._limits.seconds * 1000:.0f} ms) exceeded")
         return True
+
+    def rethrow(self, /) -> None:
+        """Called first in every `except:` of a script: only the script's own errors (a
+        missing key, a bad conversion) may be handled; the evaluator's limits and refusals,
+        and anything not an ordinary Exception, go on up."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ExpressionError) or not isinstance(exc, Exception) \
+                or isinstance(exc, (MemoryError, RecursionError)):
+            raise exc
+        self.tick()
 
     def _work(self, elements: int) -> None:
         self._ops += elements // ELEMENTS_PER_OP
@@ -205,7 +219,20 @@ class Budget:
             return value
         return self.fn_str(value)
 
+    def datetime_class(self, name: str, /) -> type:
+        self.tick()
+        return DATETIME_CLASSES[name]
+
     def method(self, obj: Any, name: str, /, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(obj, type) and (obj, name) in DATETIME_CONSTRUCTORS:
+            self.tick()
+            return DATETIME_CONSTRUCTORS[(obj, name)](*args, **kwargs)
+        if isinstance(obj, _DATES):
+            func = _method_for(type(obj), name)
+            if func is None:
+                raise ExpressionError(f"method '.{name}()' is not available on {type(obj).__name__}")
+            self.tick()
+            return func(obj)  # the whitelisted date methods take no arguments we allow
         func = _method_for(type(obj), name)
         if func is None:
             raise ExpressionError(f"method '.{name}()' is not available on {type(obj).__name__}")

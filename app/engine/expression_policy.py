@@ -8,6 +8,7 @@ enforce the run-time limits and dispatch the whitelisted methods listed here.
 from __future__ import annotations
 
 import ast
+import datetime
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -62,7 +63,27 @@ METHOD_TABLE = {
 METHODS: dict[tuple[type, str], Any] = {
     (base, name): getattr(base, name) for base, names in METHOD_TABLE.items() for name in names.split()
 }
-METHOD_NAMES = frozenset(name for _, name in METHODS)
+# The `datetime` module as SpiffWorkflow scripts use it: `datetime.datetime.utcnow().timestamp()`.
+# Only these classes are reachable (`datetime.<class>`), only these constructors on them, and
+# only these methods on their values; everything they return is a date, a time or a number.
+DATETIME_CLASSES = {"datetime": datetime.datetime, "date": datetime.date, "timedelta": datetime.timedelta,
+                    "timezone": datetime.timezone}
+DATETIME_CONSTRUCTORS = {
+    (datetime.datetime, "now"): lambda tz=None: datetime.datetime.now(tz),
+    (datetime.datetime, "utcnow"): lambda: datetime.datetime.now(datetime.UTC).replace(tzinfo=None),
+    (datetime.datetime, "today"): lambda: datetime.datetime.now(),
+    (datetime.datetime, "fromisoformat"): lambda text: datetime.datetime.fromisoformat(str(text)[:64]),
+    (datetime.date, "today"): lambda: datetime.date.today(),
+    (datetime.date, "fromisoformat"): lambda text: datetime.date.fromisoformat(str(text)[:64]),
+}
+DATETIME_METHOD_TABLE = {
+    datetime.datetime: "timestamp isoformat date weekday isoweekday",
+    datetime.date: "isoformat weekday isoweekday",
+    datetime.timedelta: "total_seconds",
+}
+METHODS.update({(base, name): getattr(base, name)
+                for base, names in DATETIME_METHOD_TABLE.items() for name in names.split()})
+METHOD_NAMES = frozenset({name for _, name in METHODS} | {name for _, name in DATETIME_CONSTRUCTORS})
 MUTATING_METHODS = frozenset(
     "append extend insert pop remove reverse sort clear setdefault update add discard".split()
 )
@@ -96,6 +117,8 @@ GUARDS = {
     "_fmt": "fmt",
     "_star": "star",
     "_slice": "slice",
+    "_rethrow": "rethrow",
+    "_dt": "datetime_class",
 }
 
 # Syntax: the AST node types an expression may contain; scripts may also use a few statements.
@@ -107,7 +130,7 @@ EXPRESSION_NODES = (
 )  # fmt: skip
 SCRIPT_NODES = EXPRESSION_NODES + (
     ast.Module, ast.Assign, ast.AugAssign, ast.Expr, ast.If, ast.For, ast.While, ast.Break,
-    ast.Continue, ast.Pass, ast.Delete, ast.Assert,
+    ast.Continue, ast.Pass, ast.Delete, ast.Assert, ast.Try, ast.ExceptHandler,
 )  # fmt: skip
 # Operator and context nodes are checked by their parent and not counted.
 MARKER_NODES = (ast.expr_context, ast.operator, ast.boolop, ast.cmpop, ast.unaryop)

@@ -58,6 +58,13 @@ class GuardRewriter(ast.NodeTransformer):
             return _guard_call("_m", [node.func.value, method, *node.args], node, node.keywords)
         return node
 
+    def visit_Attribute(self, node: ast.Attribute) -> ast.expr:
+        # The compiler lets through `datetime.<class>` only: the guard hands out that class.
+        if isinstance(node.value, ast.Name) and node.value.id == "datetime":
+            return _guard_call("_dt", [ast.Constant(value=node.attr)], node)
+        self.generic_visit(node)
+        return node
+
     def visit_Starred(self, node: ast.Starred) -> ast.Starred:
         self.generic_visit(node)
         node.value = _guard_call("_star", [node.value], node)
@@ -91,6 +98,12 @@ class GuardRewriter(ast.NodeTransformer):
 
     visit_For = _tick_first
     visit_While = _tick_first
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> ast.ExceptHandler:
+        """A handler first re-raises the evaluator's own errors (budget, time, policy)."""
+        self.generic_visit(node)
+        node.body.insert(0, ast.copy_location(ast.Expr(value=_guard_call("_rethrow", [], node)), node))
+        return node
 
     def visit_comprehension(self, node: ast.comprehension) -> ast.comprehension:
         self.generic_visit(node)

@@ -4,6 +4,8 @@ Uploads are parsed by lxml with no DTD, no entities, no network and no huge tree
 that declares a DOCTYPE is refused outright (entity bombs and XXE both need one).
 """
 
+import difflib
+
 from lxml import etree
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -101,7 +103,10 @@ def unsupported_elements(tree: etree._ElementTree) -> list[tuple[str | None, str
         local = etree.QName(element).localname
         element_id = element.get("id")
         if local not in SUPPORTED_BPMN:
-            problems.append((element_id, f"bpmn:{local} is not supported by Ticketflow"))
+            near = difflib.get_close_matches(local, SUPPORTED_BPMN, n=1, cutoff=0.85)
+            hint = (f"; did you mean bpmn:{near[0]}?" if near
+                    else "; remove it or model the step with supported elements (docs/compatibility.md)")
+            problems.append((element_id, f"bpmn:{local} is not supported by Ticketflow{hint}"))
         if element_id in RESERVED_IDS:
             problems.append(
                 (element_id, f'the id "{element_id}" clashes with an engine-internal name; '

@@ -9,7 +9,7 @@ import pytest
 from app.engine import DiagramRejected, complete_task, deliver_message, deploy, deploy_bundle, start_process
 from app.extensions import db
 from app.models import Deployment, FormDefinition, HumanTask, ProcessDefinition, ProcessInstance, Ticket
-from tests.diagrams import HEADER, bpmn, user_task_process
+from tests.diagrams import HEADER, bpmn, service_task_process, user_task_process
 from tests.factories import make_customer, make_team, make_user
 
 FORM = {"type": "object", "required": ["answer"], "properties": {"answer": {"type": "string"}}}
@@ -71,7 +71,7 @@ def test_one_problem_anywhere_refuses_the_whole_bundle_listing_every_file(app):
     broken_form = b'{"type": "object", "properties": '
     with pytest.raises(DiagramRejected) as caught:
         deploy_bundle([("good.bpmn", user_task_process(WITH_FORM, "good")), ("answer.json", broken_form),
-                       ("bad.bpmn", user_task_process().replace(b'id="do_it"', b'id="do_it" bogus="1"'))])
+                       ("bad.bpmn", service_task_process("payments.steal"))])
     files = {p.file for p in caught.value.problems}
     assert files == {"answer.json", "bad.bpmn"}
     assert (_count(ProcessDefinition), _count(FormDefinition), _count(Deployment)) == (0, 0, 0)

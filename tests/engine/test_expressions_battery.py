@@ -79,9 +79,9 @@ HOSTILE = [
      r"attribute access '\.f_globals' is not allowed"),
     ("H20", "exec",
      "try:\n    1/0\nexcept Exception as e:\n    g = e.__traceback__.tb_frame.f_back.f_globals\n"
-     "    g['__builtins__']['__import__']('os').system('touch M')", DEPLOY, r"Try is not allowed"),
+     "    g['__builtins__']['__import__']('os').system('touch M')", DEPLOY, r"only a bare 'except:' is allowed"),
     ("H21", "exec", "try:\n    x.nothere\nexcept AttributeError as e:\n    leaked = e.obj", DEPLOY,
-     r"Try is not allowed"),
+     r"only a bare 'except:' is allowed"),
     ("H22", "exec",
      "try:\n    raise ExceptionGroup('g', [ValueError(1)])\nexcept* ValueError as eg:\n    caught = 1",
      DEPLOY, r"TryStar is not allowed"),

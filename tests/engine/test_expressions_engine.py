@@ -478,7 +478,8 @@ MESSAGING = (
 def test_linter_covers_message_payloads_correlations_and_loop_conditions():
     spec, subprocesses = parse(MESSAGING, "messaging")
 
-    problems = lint_specs(spec, subprocesses)
+    problems = [(element, re.sub(r"; diagram code may call [a-z, ]+[a-z]", "", message))
+                for element, message in lint_specs(spec, subprocesses)]
 
     assert sorted(problems) == [
         ("check", "[loop condition] call to non-whitelisted callable 'getattr' (line 1 col 0) "
