@@ -12,7 +12,7 @@ reach an end; they are data only (the outcome is whatever the diagram does with 
     why       one line on the choice, for readers of the recipe
 
 A task with a form gets the form's defaults and sample values for its required fields first
-(`bench.corpus.form_data`); the recipe's data is laid over them.
+(`bench.corpus.driving.form_data`); the recipe's data is laid over them.
 """
 
 RECIPES: dict[str, dict] = {
