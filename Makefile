@@ -5,7 +5,7 @@ FLASK  := $(VENV)/bin/flask --app wsgi
 PORT   ?= 5000
 PG_BIN := $(shell ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 
-.PHONY: run setup test test-sqlite test-postgresql bench lint postgres-binaries chromium
+.PHONY: run setup test test-sqlite test-postgresql bench corpus lint postgres-binaries chromium
 
 $(VENV)/.installed: requirements.txt
 	test -d $(VENV) || python3 -m venv $(VENV)
@@ -15,8 +15,8 @@ $(VENV)/.installed: requirements.txt
 
 setup: $(VENV)/.installed
 	$(FLASK) db upgrade
-	$(FLASK) processes deploy
 	$(FLASK) seed
+	$(FLASK) processes deploy
 
 run: setup
 	@echo ""
@@ -53,6 +53,10 @@ test-postgresql: $(VENV)/.installed postgres-binaries chromium
 
 bench: $(VENV)/.installed postgres-binaries
 	$(PY) -m bench.run
+
+# How open Ticketflow is to diagrams made elsewhere: the public corpus in ../shared (when present).
+corpus: $(VENV)/.installed
+	$(PY) -m bench.corpus --variants --markdown docs/compatibility.md
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check app tests bench

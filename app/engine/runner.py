@@ -183,10 +183,31 @@ def engine_step(loaded: Loaded, action: Callable[[], Any]) -> Any:
         # A few library paths evaluate diagram content without wrapping its errors (e.g. a
         # processVariableCorrelation expression): still the diagram's or the data's fault.
         log.info("engine step failed outside SpiffWorkflow's error handling", exc_info=True)
+        task = _failing_task(exc)
+        element_id = getattr(getattr(task, "task_spec", None), "bpmn_id", None)
         missing = exc.name if isinstance(exc, NameError) and getattr(exc, "name", None) else None
+        missing = missing or _missing_collection(task)
         detail = (f"needs '{missing}', which the process data does not have" if missing
                   else f"{type(exc).__name__}: {exc}")
-        raise StepFailed(None, f"process: {detail}", missing=missing) from exc
+        raise StepFailed(element_id, f"{element_id or 'process'}: {detail}", missing=missing) from exc
+
+
+def _failing_task(exc: BaseException):
+    """The SpiffWorkflow task whose code raised (the innermost frame holding `my_task`)."""
+    found, tb = None, exc.__traceback__
+    while tb is not None:
+        candidate = tb.tb_frame.f_locals.get("my_task")
+        if getattr(getattr(candidate, "task_spec", None), "bpmn_id", None):
+            found = candidate
+        tb = tb.tb_next
+    return found
+
+
+def _missing_collection(task) -> str | None:
+    """The collection a multi-instance task iterates, when the data does not have it."""
+    data_input = getattr(getattr(task, "task_spec", None), "data_input", None)
+    name = getattr(data_input, "bpmn_id", None) or getattr(data_input, "name", None)
+    return name if name and name not in (task.data or {}) else None
 
 
 _NAME_ERROR = re.compile(r"name '([^']+)' is not defined")
