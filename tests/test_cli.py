@@ -47,3 +47,42 @@ def test_create_customer_user_gets_a_profile(runner):
 def test_create_token_for_unknown_user_fails_clearly(runner):
     result = runner.invoke(args=["users", "create-token", "ghost"])
     assert result.exit_code != 0 and "no user 'ghost'" in result.output
+
+
+def test_processes_deploy_sends_processes_and_forms_as_one_bundle(runner):
+    from app.models import Deployment, FormDefinition
+
+    result = runner.invoke(args=["processes", "deploy"])
+    assert result.exit_code == 0, result.output
+    assert db.session.execute(db.select(db.func.count(Deployment.id))).scalar() == 1
+    assert db.session.execute(db.select(db.func.count(FormDefinition.id))).scalar() == 13
+    assert "forms: " in result.output
+
+
+def _write_bundle(folder, operator="ticket.set_status"):
+    from tests.diagrams import service_task_process, user_task_process
+
+    folder.mkdir()
+    (folder / "tiny.bpmn").write_bytes(user_task_process())
+    (folder / "svc.bpmn").write_bytes(service_task_process(operator))
+    return folder
+
+
+def test_processes_check_prints_a_table_and_deploys_nothing(runner, tmp_path):
+    folder = _write_bundle(tmp_path / "bundle")
+    result = runner.invoke(args=["processes", "check", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert "tiny" in result.output and "svc" in result.output and "ACCEPTED" in result.output
+    assert db.session.execute(db.select(db.func.count(ProcessDefinition.id))).scalar() == 0
+
+
+def test_processes_check_lists_every_reason_by_file_and_element(runner, tmp_path):
+    folder = _write_bundle(tmp_path / "bundle", operator="payments.steal")
+    (folder / "form.json").write_text("{broken")
+    result = runner.invoke(args=["processes", "check", str(folder)])
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert any("svc.bpmn" in line and "call" in line and "payments.steal" in line for line in lines)
+    assert any("form.json" in line and "not valid JSON" in line for line in lines)
+    assert any("tiny.bpmn" in line and "no problem" in line for line in lines)
+    assert "REFUSED" in result.output

@@ -26,13 +26,13 @@ from app.engine.events import (
 )
 from app.engine.jobs import claim_jobs, complete_job, fail_job, record_incident, retry_incident
 from app.engine.runner import init_sqlite, run_command
-from app.engine.tasks import claim_task, complete_task, reassign_task, release_task, task_data
+from app.engine.tasks import claim_task, closed_reason, complete_task, reassign_task, release_task, task_data
 from app.engine.tickets import cancel_instance, instance_of_ticket, start_process
 
 __all__ = [
     "AmbiguousMessage", "Conflict", "DiagramRejected", "EngineError", "InvalidData", "NotFound",
     "Problem", "StepFailed", "TaskNotOpen", "cancel_instance", "check_files", "claim_due_timers",
-    "claim_jobs", "claim_task", "complete_job", "complete_task", "deliver_correlated_message",
+    "claim_jobs", "claim_task", "closed_reason", "complete_job", "complete_task", "deliver_correlated_message",
     "deliver_message", "deploy", "deploy_bundle", "fail_job", "fire_timer", "init_sqlite",
     "instance_of_ticket", "latest_definition", "next_wakeup", "reassign_task", "record_incident",
     "release_task", "retry_incident", "run_command", "start_process", "task_data", "waiting_of",

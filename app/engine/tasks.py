@@ -41,6 +41,18 @@ def _open_task(task_id: str) -> HumanTask:
     raise NotFound(f"task {task_id} not found")
 
 
+def closed_reason(task_id: str) -> str | None:
+    """Why a task is no longer open ("task 'Work' is no longer open: escalated at ..."); None if open
+    or unknown. Reads only."""
+    try:
+        _open_task(task_id)
+    except TaskNotOpen as exc:
+        return exc.message
+    except NotFound:
+        return None
+    return None
+
+
 def claim_task(task_id: str, user: User) -> HumanTask:
     """Assign an open task to `user`.
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.engine import deploy_bundle, DiagramRejected, deploy, start_process
+from app.engine import DiagramRejected, deploy, deploy_bundle, start_process
 from app.extensions import db
 from app.models import ProcessDefinition
 from tests.diagrams import (

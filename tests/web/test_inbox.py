@@ -325,7 +325,7 @@ def test_a_task_completed_meanwhile_answers_409_with_a_way_back(client, review, 
     response = client.post(url, data={"csrf_token": token, "decision": "accept", "resolution": "refund"})
     assert response.status_code == 409
     page = page_of(response)
-    assert "already completed by someone else" in page.text_content()
+    assert "is no longer open: completed at" in page.text_content() and "by mike" in page.text_content()
     assert page.xpath("//a[@href='/inbox/']")
     assert client.get(url).status_code == 409
 

@@ -16,6 +16,7 @@ from app.engine import (
     StepFailed,
     TaskNotOpen,
     claim_task,
+    closed_reason,
     complete_task,
     reassign_task,
     release_task,
@@ -87,7 +88,11 @@ def index():
         sorts=SORTS, priorities=PRIORITIES, types=ticket_types(), now=now)
 
 
-def _gone(message: str):
+def _gone(message: str, task_id: str | None = None):
+    """The 409 page for a task that closed; it says why and when when the history knows."""
+    reason = closed_reason(task_id) if task_id else None
+    if reason:
+        message = reason[:1].upper() + reason[1:] + "."
     return render_template("inbox/gone.html", message=message), 409
 
 
@@ -127,14 +132,14 @@ def task_page(task_id: str):
     scope = scope_of(_user())
     task = _visible_task(task_id, scope)
     if task is None:
-        return _gone("This task is no longer open: someone completed it, or the process moved on.")
+        return _gone("This task is no longer open: someone completed it, or the process moved on.", task_id)
     schema = form_of(task)
     values = {}
     if schema:
         try:
             values = initial_values(schema, task_data(task.id))
         except (NotFound, TaskNotOpen):
-            return _gone("This task is no longer open: someone completed it, or the process moved on.")
+            return _gone("This task is no longer open: someone completed it, or the process moved on.", task_id)
     return _task_page(task, scope, schema, values, {})
 
 
@@ -147,7 +152,7 @@ def complete(task_id: str):
     task = _visible_task(task_id, scope)
     if task is None:
         return _gone("This task was already completed by someone else, or the process moved on. "
-                     "It is no longer open.")
+                     "It is no longer open.", task_id)
     schema = form_of(task)
     data, errors = ({}, {})
     shown = data  # what the page shows again after a failed submit
@@ -172,9 +177,8 @@ def complete(task_id: str):
         found = exc.errors if schema else {PROCESS_DATA: "; ".join(
             f"{key}: {message}" if key != "data" else message for key, message in exc.errors.items())}
         return _task_page(task, scope, schema, shown, found, 422)
-    except TaskNotOpen:
-        return _gone("This task was already completed by someone else, or the process moved on. "
-                     "It is no longer open.")
+    except TaskNotOpen as exc:
+        return _gone(exc.message[:1].upper() + exc.message[1:] + ".")
     except Conflict as exc:
         flash(f"You cannot complete this task: {exc.message}.", "error")
         return _task_page(task, scope, schema, shown, {}, 409)
