@@ -261,3 +261,37 @@ def test_camunda_specific_service_tasks_are_refused_with_what_to_write_instead(a
     [problem] = caught.value.problems
     assert problem.element_id == "do_it" and "spiffworkflow:serviceTaskOperator" in problem.message
     assert "refund.issue" in problem.message  # the operators this server has
+
+
+
+TIMER_ESP = """
+  <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+  <bpmn:userTask id="work" name="Work"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
+  <bpmn:endEvent id="done"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="work"/>
+  <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="done"/>
+  <bpmn:subProcess id="reminder" triggeredByEvent="true">
+    <bpmn:startEvent id="nudge" isInterrupting="false"><bpmn:outgoing>r1</bpmn:outgoing>
+      <bpmn:timerEventDefinition><bpmn:timeDuration>"PT1H"</bpmn:timeDuration></bpmn:timerEventDefinition>
+    </bpmn:startEvent>
+    <bpmn:userTask id="remind" name="Remind"><bpmn:incoming>r1</bpmn:incoming><bpmn:outgoing>r2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="reminded"><bpmn:incoming>r2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="r1" sourceRef="nudge" targetRef="remind"/>
+    <bpmn:sequenceFlow id="r2" sourceRef="remind" targetRef="reminded"/>
+  </bpmn:subProcess>"""
+
+
+def test_a_timer_event_subprocess_fires_beside_the_main_path(app, clock):
+    from datetime import timedelta
+
+    from app.worker import drain
+
+    deploy(bpmn(TIMER_ESP, "esp2"))
+    ticket, _ = start_process("esp2", make_customer().id, "Remind me", {})
+    assert _open_tasks(ticket.id) == ["work"]
+    clock.shift(timedelta(hours=2))
+    assert drain() == 1  # the worker fired the event subprocess's timer start
+    assert _open_tasks(ticket.id) == ["remind", "work"]
+    complete_task(_task(ticket.id, "remind").id, {}, None)
+    complete_task(_task(ticket.id, "work").id, {}, None)
+    assert _instance(ticket.id).status == "completed"
