@@ -11,7 +11,7 @@ from bench.corpus.rows import Row
 # Words a refusal uses when it tells the modeller what to do instead.
 REMEDY_WORDS = re.compile(
     r"\b(use|instead|rename|quote|set|add|remove|replace|write|drop|deploy|send|"
-    r"start|give|declare|move|name|known:|this server has)\b",
+    r"start|give|declare|move|name|correct|did you mean|known:|this server has)\b",
     re.IGNORECASE,
 )
 
