@@ -1,12 +1,36 @@
 """THE door to process state: the only importer of SpiffWorkflow and the only committer.
 
-Views, the API and the worker call these commands and read models; nothing else changes a
-process. Every command runs in one transaction (see runner.py).
+Views, the API, the worker and the CLI call these commands and read models; nothing else
+changes a process. Every command runs in one transaction (`runtime/runner.py`). This module is
+the engine's whole public surface: the command functions and the errors, nothing else. The
+packages behind it are private:
+
+    commands/     one module per family: tickets, tasks, messages, timers, jobs, incidents, deploy
+    runtime/      runner (transaction, retries), store (load, save), history, steps, projections
+                  (a pure diff), compaction, leases (claiming due rows)
+    spiff/        our SpiffWorkflow: parser, serializer, script engine, catches, timers, spec cache,
+                  message correlation
+    expressions/  the safe evaluator every diagram expression runs through
+    diagrams/     XML safety, deploy checks, uploads, bundles, processes, forms
+    rules/        DMN evaluation, assignment of new tasks and priority of new tickets
 """
 
-from app.engine.correlation import AmbiguousMessage
-from app.engine.deploy import check_files, deploy, deploy_bundle, latest_definition
+from app.engine.commands.deploy import check_files, deploy, deploy_bundle, latest_definition
+from app.engine.commands.incidents import record_incident, retry_incident
+from app.engine.commands.jobs import claim_jobs, complete_job, fail_job
+from app.engine.commands.messages import deliver_correlated_message, deliver_message
+from app.engine.commands.tasks import (
+    claim_task,
+    closed_reason,
+    complete_task,
+    reassign_task,
+    release_task,
+    task_data,
+)
+from app.engine.commands.tickets import cancel_instance, instance_of_ticket, start_process, waiting_of
+from app.engine.commands.timers import claim_due_timers, fire_timer, next_wakeup
 from app.engine.errors import (
+    AmbiguousMessage,
     Conflict,
     DiagramRejected,
     EngineError,
@@ -16,18 +40,7 @@ from app.engine.errors import (
     StepFailed,
     TaskNotOpen,
 )
-from app.engine.events import (
-    claim_due_timers,
-    deliver_correlated_message,
-    deliver_message,
-    fire_timer,
-    next_wakeup,
-    waiting_of,
-)
-from app.engine.jobs import claim_jobs, complete_job, fail_job, record_incident, retry_incident
-from app.engine.runner import init_sqlite, run_command
-from app.engine.tasks import claim_task, closed_reason, complete_task, reassign_task, release_task, task_data
-from app.engine.tickets import cancel_instance, instance_of_ticket, start_process
+from app.engine.runtime.runner import init_sqlite, run_command
 
 __all__ = [
     "AmbiguousMessage", "Conflict", "DiagramRejected", "EngineError", "InvalidData", "NotFound",

@@ -43,6 +43,20 @@ class Conflict(EngineError):
     status = 409
 
 
+class AmbiguousMessage(Conflict):
+    """Several waiting instances match a message sent without a ticket id (409).
+
+    `matches` lists them: `{ticket_id, instance_id, element_id}` each, oldest wait first.
+    """
+
+    def __init__(self, name: str, matches: list[dict]):
+        tickets = ", ".join(str(m["ticket_id"] if m["ticket_id"] is not None else f"instance {m['instance_id']}")
+                            for m in matches)
+        super().__init__(f"{len(matches)} waiting tickets match message '{name}' ({tickets}); "
+                         "send its ticket_id or more correlation keys")
+        self.matches = matches
+
+
 class InvalidData(EngineError):
     """Submitted data does not satisfy the form; `errors` maps field to message (422)."""
 

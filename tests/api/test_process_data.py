@@ -5,7 +5,7 @@ name nobody sent answers 422 naming the element and the name, and the task stays
 import pytest
 
 from app.engine import task_data
-from app.engine.forms import ENGINE_NAMES, MAX_DEPTH
+from app.engine.diagrams.forms import ENGINE_NAMES, MAX_DEPTH
 from app.extensions import db
 from app.models import HumanTask, Ticket
 from tests.diagrams import gateway_process

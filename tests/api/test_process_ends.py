@@ -123,7 +123,7 @@ def test_a_command_that_keeps_conflicting_answers_409(staff, shipped, monkeypatc
         calls.append(1)
         raise StaleDataError("UPDATE statement on table 'process_instance' expected to update 1 row(s); 0 were matched.")
 
-    monkeypatch.setattr("app.engine.tasks.save", stale)
+    monkeypatch.setattr("app.engine.commands.tasks.save", stale)
     answer = staff["admin"].post(f"/api/v1/tasks/{task_id}/complete", json={"data": {}})
     assert answer.status_code == 409, answer.json
     assert "try again" in answer.json["error"] and "5 times" in answer.json["error"]

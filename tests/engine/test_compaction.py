@@ -20,7 +20,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from app.engine.compaction import compact, tree_stats
+from app.engine.runtime.compaction import compact, tree_stats
 
 DIAGRAMS = Path(__file__).parent / "diagrams"
 SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from app.engine import DiagramRejected, StepFailed, deploy, start_process
-from app.engine.rules import decide
+from app.engine.rules.dmn import decide
 from app.extensions import db
 from app.models import HistoryEvent, ProcessDefinition, Ticket
 from tests.factories import deploy_shipped, make_customer

@@ -10,7 +10,7 @@ from flask_login import login_user
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from app.engine import InvalidData
-from app.engine.forms import validate, with_field_order
+from app.engine.diagrams.forms import validate, with_field_order
 from app.extensions import db
 from app.models import Attachment
 from app.web.forms import (

@@ -1,0 +1,115 @@
+"""Commands for service-task jobs: claim with a lease, complete into the process, fail with backoff.
+
+A job whose retries run out becomes an incident (incidents.py).
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import or_
+
+from app.clock import utcnow
+from app.engine.commands.incidents import open_incident
+from app.engine.runtime.history import history
+from app.engine.runtime.leases import claim_due
+from app.engine.runtime.runner import run_command
+from app.engine.runtime.steps import engine_step
+from app.engine.runtime.store import find_task, load, save
+from app.extensions import db
+from app.models import Job
+
+MAX_BACKOFF_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    id: int
+    instance_id: int
+    ticket_id: int | None
+    element_id: str
+    operator: str
+    params: dict
+    idempotency_key: str
+    attempt: int
+
+
+
+def claim_jobs(limit: int, lease_seconds: int) -> list[ClaimedJob]:
+    """Claim due jobs (and jobs whose worker's lease ran out) for this worker."""
+
+    def due(now):
+        return (db.select(Job).where(or_((Job.status == "pending") & (Job.next_run_at <= now),
+                                         (Job.status == "running") & (Job.lease_until < now)))
+                .order_by(Job.next_run_at).limit(limit))
+
+    def lease(job: Job, now) -> ClaimedJob:
+        job.status = "running"
+        job.attempts += 1
+        job.lease_until = now + timedelta(seconds=lease_seconds)
+        return ClaimedJob(job.id, job.instance_id, job.ticket_id, job.element_id, job.operator,
+                          dict(job.params or {}), job.idempotency_key, job.attempts)
+
+    return claim_due(due, lease)
+
+
+def complete_job(job_id: int, result: dict) -> bool:
+    """Write a handler's result into its service task and run the process on.
+
+    Returns:
+        False when the job is gone (its task was cancelled meanwhile).
+
+    Raises:
+        StepFailed: the process failed after the task; the caller records an incident.
+    """
+
+    def body():
+        job = db.session.get(Job, job_id)
+        if job is None:
+            return False
+        loaded = load(job.instance_id)
+        task = find_task(loaded, job.task_id)
+        if task is None or task.state != TaskState.STARTED:
+            db.session.delete(job)
+            return False
+        task.data[task.task_spec.result_variable] = result
+        engine_step(loaded, task.complete)
+        engine_step(loaded, loaded.wf.do_engine_steps)
+        history("service_completed", ticket_id=job.ticket_id, instance_id=job.instance_id,
+                actor="worker", element_id=job.element_id, element_name=task.task_spec.bpmn_name,
+                task_id=job.task_id, data={"operator": job.operator, "result": result})
+        save(loaded, "worker", skip_task=job.task_id)
+        return True
+
+    return run_command(body)
+
+
+def fail_job(job_id: int, error: str, *, final: bool = False) -> bool:
+    """Record a failed attempt: retry with backoff, or open an incident when retries ran out.
+
+    Returns:
+        True when an incident was opened.
+    """
+
+    def body():
+        job = db.session.get(Job, job_id)
+        if job is None:
+            return False
+        now = utcnow()
+        job.last_error = error[:4000]
+        job.lease_until = None
+        if final or job.attempts >= job.max_attempts:
+            job.status = "incident"
+            open_incident(job.instance_id, job.ticket_id, job.element_id, "job",
+                           f"{job.operator} failed after {job.attempts} attempt(s): {error}", job.id)
+            return True
+        job.status = "pending"
+        delay = min(MAX_BACKOFF_SECONDS, job.backoff_base ** job.attempts)
+        job.next_run_at = now + timedelta(seconds=delay)
+        history("job_failed", ticket_id=job.ticket_id, instance_id=job.instance_id, actor="worker",
+                element_id=job.element_id, task_id=job.task_id,
+                data={"attempt": job.attempts, "error": error[:500], "retry_at": job.next_run_at.isoformat()})
+        return False
+
+    return run_command(body)
+

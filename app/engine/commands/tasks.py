@@ -1,0 +1,184 @@
+"""Commands on user tasks: claim_task, release_task, complete_task, reassign_task; task_data reads."""
+
+from types import SimpleNamespace
+
+from SpiffWorkflow.util.task import TaskState
+
+from app.engine.diagrams.forms import validate
+from app.engine.errors import Conflict, NotFound, TaskNotOpen
+from app.engine.runtime.history import history
+from app.engine.runtime.runner import run_command
+from app.engine.runtime.steps import engine_step
+from app.engine.runtime.store import find_task, load, save
+from app.engine.spiff import specs
+from app.engine.spiff.serializer import json_safe, load_workflow
+from app.extensions import db
+from app.models import HistoryEvent, HumanTask, ProcessDefinition, ProcessInstance, User
+
+
+def _open_task(task_id: str) -> HumanTask:
+    """The open task; TaskNotOpen saying why when it closed (from its history), NotFound if unknown."""
+    row = db.session.get(HumanTask, task_id) if isinstance(task_id, str) else None
+    if row is not None:
+        return row
+    if not isinstance(task_id, str):
+        raise NotFound(f"task {task_id!r} not found")
+    ended = db.session.execute(
+        db.select(HistoryEvent.kind, HistoryEvent.at, HistoryEvent.actor, HistoryEvent.element_name,
+                  HistoryEvent.data)
+        .where(HistoryEvent.task_id == task_id[:36],
+               HistoryEvent.kind.in_(("task_completed", "task_cancelled")))
+        .order_by(HistoryEvent.id.desc()).limit(1)).first()
+    if ended is not None:
+        kind, at, actor, title, data = ended
+        name = f"task '{title}'" if title else f"task {task_id}"
+        if kind == "task_cancelled":
+            reason = (data or {}).get("reason") if isinstance(data, dict) else None
+            raise TaskNotOpen(f"{name} is no longer open: {reason or 'it was cancelled'}")
+        raise TaskNotOpen(f"{name} is no longer open: completed at {at:%Y-%m-%d %H:%M} UTC"
+                          + (f" by {actor}" if actor else ""))
+    seen = db.session.execute(db.select(HistoryEvent.id).where(HistoryEvent.task_id == task_id[:36])
+                              .limit(1)).scalar()
+    if seen is not None:
+        raise TaskNotOpen(f"task {task_id} is no longer open (it was completed or cancelled)")
+    raise NotFound(f"task {task_id} not found")
+
+
+def closed_reason(task_id: str) -> str | None:
+    """Why a task is no longer open ("task 'Work' is no longer open: escalated at ..."); None if open
+    or unknown. Reads only."""
+    try:
+        _open_task(task_id)
+    except TaskNotOpen as exc:
+        return exc.message
+    except NotFound:
+        return None
+    return None
+
+
+def claim_task(task_id: str, user: User) -> HumanTask:
+    """Assign an open task to `user`.
+
+    Raises:
+        TaskNotOpen: the task was completed meanwhile.
+        Conflict: another agent holds it.
+    """
+
+    def body():
+        row = _open_task(task_id)
+        if row.assignee_id not in (None, user.id):
+            raise Conflict(f"task {task_id} is already claimed by someone else")
+        if row.assignee_id is None:
+            updated = db.session.execute(
+                db.update(HumanTask).where(HumanTask.id == task_id, HumanTask.assignee_id.is_(None))
+                .values(assignee_id=user.id)).rowcount
+            if updated != 1:
+                raise Conflict(f"task {task_id} was claimed by someone else just now")
+            history("task_claimed", ticket_id=row.ticket_id, instance_id=row.instance_id,
+                    actor=user.username, element_id=row.name, element_name=row.title, task_id=task_id)
+        db.session.refresh(row)
+        return row
+
+    return run_command(body)
+
+
+def release_task(task_id: str, user: User) -> HumanTask:
+    """Give a claimed task back to its team."""
+
+    def body():
+        row = _open_task(task_id)
+        if row.assignee_id is None:
+            return row
+        if row.assignee_id != user.id and user.role not in ("admin", "manager"):
+            raise Conflict(f"task {task_id} is claimed by someone else")
+        row.assignee_id = None
+        history("task_released", ticket_id=row.ticket_id, instance_id=row.instance_id,
+                actor=user.username, element_id=row.name, element_name=row.title, task_id=task_id)
+        return row
+
+    return run_command(body)
+
+
+def complete_task(task_id: str, data: dict, user: User | None) -> list[str]:
+    """Complete an open user task with form data and run the process on.
+
+    Args:
+        task_id: the task (SpiffWorkflow task id).
+        data: the form's fields, validated against its JSON Schema; for a task without a form,
+            any JSON object that follows the formless rules (forms.check_formless_data), merged
+            into the task data.
+        user: who completes it.
+
+    Returns:
+        The ids of the user tasks that opened as a result.
+
+    Raises:
+        TaskNotOpen: completed or cancelled meanwhile (409), saying when and by what.
+        Conflict: claimed by another agent.
+        InvalidData: data does not satisfy the form (422); nothing changes.
+        StepFailed: a following engine step failed (422); nothing changes.
+    """
+    actor = user.username if user else None
+
+    def body():
+        row = _open_task(task_id)
+        if user is not None and row.assignee_id not in (None, user.id) \
+                and user.role not in ("admin", "manager"):
+            raise Conflict(f"task {task_id} is claimed by someone else")
+        loaded = load(row.instance_id)
+        form = (loaded.definition.forms or {}).get(row.form_name) if row.form_name else None
+        validate(form, data)
+        task = find_task(loaded, task_id)
+        if task is None or task.state != TaskState.READY:
+            raise TaskNotOpen(f"task {task_id} is no longer open")
+        task.set_data(**data)
+        engine_step(loaded, task.run)
+        engine_step(loaded, loaded.wf.do_engine_steps)
+        history("task_completed", ticket_id=row.ticket_id, instance_id=row.instance_id, actor=actor,
+                element_id=row.name, element_name=row.title, task_id=task_id, data=data)
+        return save(loaded, actor, skip_task=task_id)
+
+    return run_command(body)
+
+
+def reassign_task(task_id: str, user: User, assignee: User) -> HumanTask:
+    """Hand an open task to a member of its team (the holder, a lead, a manager or an admin).
+
+    Raises:
+        TaskNotOpen: the task was completed meanwhile.
+        Conflict: `user` may not reassign it, or `assignee` is not in the task's team.
+    """
+
+    def body():
+        row = _open_task(task_id)
+        allowed = (row.assignee_id in (None, user.id) or user.role in ("admin", "manager")
+                   or (row.team is not None and user.leads(row.team)))
+        if not allowed:
+            raise Conflict(f"task {task_id} is claimed by someone else")
+        if row.team is not None and row.team not in assignee.team_keys:
+            raise Conflict(f"{assignee.username} is not a member of team {row.team}")
+        if assignee.role == "customer" or not assignee.active:
+            raise Conflict(f"{assignee.username} cannot work on tasks")
+        row.assignee_id = assignee.id
+        history("task_reassigned", ticket_id=row.ticket_id, instance_id=row.instance_id,
+                actor=user.username, element_id=row.name, element_name=row.title, task_id=task_id,
+                data={"assignee": assignee.username})
+        return row
+
+    return run_command(body)
+
+
+def task_data(task_id: str) -> dict:
+    """The process data an open user task sees, to pre-fill its form; reads, changes nothing.
+
+    Raises:
+        TaskNotOpen: the task was completed meanwhile.
+        NotFound: no such task.
+    """
+    row = _open_task(task_id)
+    instance = db.session.get(ProcessInstance, row.instance_id)
+    definition = db.session.get(ProcessDefinition, instance.definition_id)
+    spec, subprocess_specs = specs.spec_for(definition)
+    wf = load_workflow(instance.workflow, spec, subprocess_specs)
+    task = find_task(SimpleNamespace(wf=wf), task_id)
+    return json_safe(dict(task.data)) if task is not None else {}

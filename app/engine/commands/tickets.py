@@ -1,0 +1,138 @@
+"""Commands that start and stop tickets (start_process, cancel_instance); what an instance waits for."""
+
+from flask import current_app
+
+from app import sla
+from app.clock import utcnow
+from app.engine.commands.deploy import latest_definition
+from app.engine.diagrams.forms import validate
+from app.engine.errors import Conflict, InvalidData, NotFound
+from app.engine.rules.assignment import initial_priority, record_priority
+from app.engine.runtime.history import history
+from app.engine.runtime.projections import Snapshot
+from app.engine.runtime.runner import run_command
+from app.engine.runtime.steps import engine_step
+from app.engine.runtime.store import Loaded, close_ticket, load, save
+from app.engine.spiff import specs
+from app.engine.spiff.serializer import new_workflow
+from app.extensions import db
+from app.models import PRIORITIES, Customer, MessageSubscription, ProcessInstance, Ticket, Timer
+
+DEFAULT_FEEDBACK_DELAY = "P1D"
+
+
+def start_process(ticket_type: str, customer_id: int, subject: str, data: dict,
+                  actor: str | None = None, priority: str | None = None
+                  ) -> tuple[Ticket, ProcessInstance]:
+    """Open a ticket of a type and start the latest version of its process.
+
+    Args:
+        ticket_type: a deployed process key (return, credit, general, complaint ...).
+        customer_id: the customer the ticket is for.
+        subject: one line saying what the ticket is about.
+        data: the start form's fields; for a type without a start form, any JSON object that
+            follows the formless rules (app/engine/forms.py check_formless_data).
+        actor: who opened it, for history.
+        priority: low | normal | high | urgent; the rules decide when None.
+
+    Returns:
+        The new ticket and its process instance.
+
+    Raises:
+        InvalidData: unknown type or customer, or data that does not satisfy the start form
+            (or the formless rules).
+        StepFailed: the process failed on its first steps (a condition reading a missing name).
+    """
+
+    def body():
+        definition = latest_definition(ticket_type, "bpmn") if isinstance(ticket_type, str) else None
+        if definition is None:
+            raise InvalidData({"type": f"unknown ticket type '{ticket_type}'"})
+        customer = db.session.get(Customer, customer_id) if isinstance(customer_id, int) else None
+        if customer is None:
+            raise InvalidData({"customer_id": f"no customer with id {customer_id!r}"})
+        if not isinstance(subject, str) or not subject.strip():
+            raise InvalidData({"subject": "a subject is required"})
+        form = (definition.forms or {}).get(definition.start_form) if definition.start_form else None
+        try:
+            validate(form, data)  # without a start form: the formless rules (forms.check_formless_data)
+        except InvalidData as exc:
+            raise InvalidData({k if k == "data" or k.startswith(("data.", "data[")) else f"data.{k}": v
+                               for k, v in exc.errors.items()}, exc.message) from None
+        if priority is not None and priority not in PRIORITIES:
+            raise InvalidData({"priority": f"must be one of {', '.join(PRIORITIES)}"})
+        now = utcnow()
+        profile = customer.profile()
+        chosen, source = ((priority, f"{actor or 'the caller'} when opening the ticket") if priority
+                          else initial_priority(ticket_type, profile, data))
+        ticket = Ticket(type=ticket_type, subject=subject.strip()[:300], customer_id=customer.id,
+                        priority=chosen, status="new", data=data, created_at=now, updated_at=now)
+        db.session.add(ticket)
+        db.session.flush()
+        sla.start_clock(ticket, now)
+        spec, subprocess_specs = specs.for_instance(definition)
+        wf = new_workflow(spec, subprocess_specs, {**data, **engine_data(ticket, profile)})
+        row = ProcessInstance(definition_id=definition.id, ticket_id=ticket.id, status="running",
+                              workflow="", created_at=now, updated_at=now)
+        db.session.add(row)
+        db.session.flush()
+        loaded = Loaded(row, definition, ticket, wf, Snapshot(), set())
+        engine_step(loaded, wf.do_engine_steps)
+        history("ticket_created", ticket_id=ticket.id, instance_id=row.id, actor=actor,
+                element_id=definition.key, element_name=f"{definition.key} v{definition.version}",
+                data={"subject": ticket.subject, "priority": chosen, "data": data}, at=now)
+        record_priority(ticket, row.id, chosen, source, actor)
+        save(loaded, actor)
+        return ticket, row
+
+    return run_command(body)
+
+
+def engine_data(ticket: Ticket, profile: dict) -> dict:
+    """What the engine puts into a new instance's data next to the start data (forms.ENGINE_NAMES)."""
+    return {"ticket_id": ticket.id, "ticket_type": ticket.type, "subject": ticket.subject,
+            "priority": ticket.priority, "customer": profile, "feedback_delay": feedback_delay(ticket.type)}
+
+
+def cancel_instance(instance_id: int, actor: str | None = None) -> None:
+    """Cancel a running instance: every open task, timer, job and subscription goes away."""
+
+    def body():
+        loaded = load(instance_id)
+        if loaded.row.status not in ("running", "incident"):
+            raise Conflict(f"instance {instance_id} is {loaded.row.status}")
+        engine_step(loaded, loaded.wf.cancel)
+        save(loaded, actor)  # a cancelled workflow is complete: save marks the instance and the ticket
+        if loaded.row.status != "cancelled":
+            now = utcnow()
+            loaded.row.status, loaded.row.ended_at = "cancelled", now
+            history("instance_cancelled", ticket_id=loaded.row.ticket_id, instance_id=instance_id,
+                    actor=actor, at=now)
+            close_ticket(loaded.ticket, loaded.row, actor, now)
+
+    run_command(body)
+
+
+def feedback_delay(ticket_type: str) -> str:
+    """How long after a ticket closes its satisfaction survey goes out (ISO duration, config FEEDBACK_DELAY)."""
+    return (current_app.config.get("FEEDBACK_DELAY") or {}).get(ticket_type, DEFAULT_FEEDBACK_DELAY)
+
+
+def instance_of_ticket(ticket_id: int) -> ProcessInstance:
+    row = db.session.execute(db.select(ProcessInstance).where(ProcessInstance.ticket_id == ticket_id)
+                             .order_by(ProcessInstance.id.desc()).limit(1)).scalar()
+    if row is None:
+        raise NotFound(f"ticket {ticket_id} has no process instance")
+    return row
+
+
+def waiting_of(instance_id: int) -> dict:
+    """What an instance waits for: message names and timers with due times."""
+    messages = db.session.execute(db.select(MessageSubscription.name, MessageSubscription.element_id)
+                                  .where(MessageSubscription.instance_id == instance_id)).all()
+    timers = db.session.execute(db.select(Timer.element_id, Timer.due_at)
+                                .where(Timer.instance_id == instance_id)).all()
+    return {
+        "messages": [{"name": n, "element_id": e} for n, e in messages],
+        "timers": [{"element_id": e, "due_at": d.isoformat() if d else None} for e, d in timers],
+    }

@@ -1,0 +1,1 @@
+"""Deploy checks of diagrams and forms: XML safety, per-file checks, uploads, bundles checked together."""

@@ -1,0 +1,52 @@
+"""The history of a command: rows appended while it runs, written in one INSERT just before its commit.
+
+`run_command` opens the buffer (`begin`) and writes it (`write`); engine code appends with
+`history(...)`. A history row belongs to its command: nothing is written if the command fails.
+"""
+
+from sqlalchemy import insert
+
+from app.clock import utcnow
+from app.extensions import db
+from app.models import HistoryEvent
+
+_HISTORY = "ticketflow_history"  # session.info key: the command's pending history rows
+
+
+def in_command(session) -> bool:
+    """True while a command runs in this session (a nested command joins its transaction)."""
+    return _HISTORY in session.info
+
+
+def begin(session) -> None:
+    """Open the history buffer of a command."""
+    session.info[_HISTORY] = []
+
+
+def end(session) -> None:
+    """Close the history buffer, written or not."""
+    session.info.pop(_HISTORY, None)
+
+
+def write(session) -> None:
+    """All history rows of the command in one multi-row INSERT, just before the commit."""
+    rows = session.info.get(_HISTORY)
+    if rows:
+        session.execute(insert(HistoryEvent.__table__), rows)  # Core executemany: no ORM bulk overhead
+        rows.clear()
+
+
+def pending() -> list[dict]:
+    """The rows the current command has appended so far (oldest first); empty outside a command."""
+    return db.session.info.get(_HISTORY) or []
+
+
+def history(kind: str, *, ticket_id=None, instance_id=None, actor=None, element_id=None,
+            element_name=None, task_id=None, data=None, at=None) -> None:
+    """Append one history row to the current command (written in one INSERT at its commit)."""
+    rows = db.session.info.get(_HISTORY)
+    if rows is None:
+        raise RuntimeError("history() is only for use inside run_command")
+    rows.append({"kind": kind, "ticket_id": ticket_id, "instance_id": instance_id, "actor": actor,
+                 "element_id": element_id, "element_name": element_name, "task_id": task_id,
+                 "data": data, "at": at or utcnow()})

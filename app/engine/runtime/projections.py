@@ -1,0 +1,194 @@
+"""Projections: the rows the engine derives from a workflow after every command, as a diff.
+
+`snapshot(wf)` reads what is open in a workflow (user tasks, timers, parked service tasks,
+message catches). The difference of two snapshots is written as inserts, updates and deletes,
+so a command issues no SELECT for its projections: `close_user_tasks` and `open_user_tasks`
+for `human_task` (the new rows are returned unsaved: `store.save` assigns them first), and
+`apply_waits` for `timer`, `job` and `message_subscription`. Nothing here decides who works on
+a task.
+"""
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from jinja2 import ChainableUndefined
+from jinja2.sandbox import SandboxedEnvironment
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.util.task import TaskState
+
+from app.engine.spiff.catches import catches_of, trigger_catches
+from app.engine.spiff.correlation import canonical, expected
+from app.engine.spiff.parser import ParkedServiceTask
+from app.engine.spiff.timers import timer_due
+from app.extensions import db
+from app.models import HumanTask, Job, MessageSubscription, Timer
+
+FORM_PROPERTY = "formJsonSchemaFilename"
+
+
+@dataclass
+class Snapshot:
+    user_tasks: dict = field(default_factory=dict)  # task id -> dict
+    timers: dict = field(default_factory=dict)  # task id -> (element id, due)
+    jobs: dict = field(default_factory=dict)  # task id -> dict
+    # task id -> (message name, element id, expected correlations, correlation_key)
+    messages: dict = field(default_factory=dict)
+
+
+@dataclass
+class OpenedTask:
+    """A user task that opened in this command: its unsaved row and what assignment reads."""
+
+    row: HumanTask
+    to_lead: bool  # assignToLead="true": an escalation for a team lead
+    owner: dict | None  # the potentialOwner / humanPerformer expression
+    data: dict  # the task's data (an owner may be `${variable}`)
+
+
+def all_tasks(wf):
+    """Every task of a workflow and of its subprocesses."""
+    yield from wf.tasks.values()
+    for sub in wf.subprocesses.values():
+        yield from sub.tasks.values()
+
+
+def snapshot(wf) -> Snapshot:
+    """What is open in the workflow, keyed by SpiffWorkflow task id (as str)."""
+    snap = Snapshot()
+    for task in all_tasks(wf):
+        state = task.state
+        spec = task.task_spec
+        if state == TaskState.READY and spec.manual:
+            props = (spec.extensions or {}).get("properties", {}) if hasattr(spec, "extensions") else {}
+            snap.user_tasks[str(task.id)] = {
+                "name": spec.bpmn_id,
+                "title": spec.bpmn_name or spec.bpmn_id,
+                "team": spec.lane,
+                "form_name": props.get(FORM_PROPERTY),
+                "required_skill": props.get("requiredSkill"),
+                "to_lead": str(props.get("assignToLead", "")).lower() == "true",
+                "owner": (spec.extensions or {}).get("resourceOwner") if hasattr(spec, "extensions") else None,
+                "instructions": (spec.extensions or {}).get("instructionsForEndUser")
+                if hasattr(spec, "extensions") else None,
+                "task": task,
+            }
+        elif state == TaskState.WAITING and isinstance(spec, CatchingEvent):
+            # An event-based gateway waits for several: one timer and one message row at most.
+            for definition, element in catches_of(task):
+                if isinstance(definition, TimerEventDefinition):
+                    due = timer_due(task)  # None: a cycle that ran all its repetitions
+                    if due is not None:
+                        snap.timers.setdefault(str(task.id), (element.bpmn_id, due))
+                elif isinstance(definition, MessageEventDefinition) and str(task.id) not in snap.messages:
+                    correlations = expected(task, definition)
+                    snap.messages[str(task.id)] = (definition.name, element.bpmn_id, correlations,
+                                                   canonical(correlations))
+        elif state == TaskState.STARTED and isinstance(spec, ParkedServiceTask):
+            snap.jobs[str(task.id)] = {
+                "element_id": spec.bpmn_id,
+                "operator": spec.operation_name,
+                "params": task.internal_data.get("job_params", {}),
+                "retries": int(spec.retries) if spec.retries not in (None, "") else 3,
+                "backoff": float(spec.retry_backoff_base)
+                if spec.retry_backoff_base not in (None, "") else 2.0,
+            }
+    for tid, definition, start in trigger_catches(wf):  # a message start: the keys the workflow holds
+        correlations = expected(None, definition, workflow=wf)
+        snap.messages.setdefault(tid, (definition.name, start.bpmn_id, correlations, canonical(correlations)))
+    return snap
+
+
+def close_user_tasks(before: Snapshot, after: Snapshot) -> None:
+    """Delete the `human_task` rows of user tasks that are no longer open."""
+    gone = [tid for tid in before.user_tasks if tid not in after.user_tasks]
+    if gone:
+        db.session.execute(db.delete(HumanTask).where(HumanTask.id.in_(gone)))
+
+
+def open_user_tasks(before: Snapshot, after: Snapshot, *, instance_id: int, ticket,
+                    now) -> list[OpenedTask]:
+    """The `human_task` rows of user tasks that opened, not yet added to the session."""
+    ticket_id = ticket.id if ticket is not None else None
+    priority = ticket.priority if ticket is not None else "normal"
+    due_by_task = _due_by_task(after)
+    opened = []
+    for tid in after.user_tasks:
+        if tid in before.user_tasks:
+            continue
+        info = dict(after.user_tasks[tid])
+        task = info.pop("task")
+        to_lead = info.pop("to_lead")
+        owner = info.pop("owner")
+        info["instructions"] = render_instructions(info["instructions"], task.data)
+        row = HumanTask(id=tid, instance_id=instance_id, ticket_id=ticket_id, priority=priority,
+                        due_at=due_by_task.get(info["name"]), created_at=now, **info)
+        opened.append(OpenedTask(row, to_lead, owner, task.data))
+    return opened
+
+
+def apply_waits(before: Snapshot, after: Snapshot, *, instance_id: int, ticket, now) -> None:
+    """Write the difference of what the instance waits for: timers, jobs, message subscriptions."""
+    session = db.session
+    ticket_id = ticket.id if ticket is not None else None
+
+    gone = [tid for tid in before.timers if tid not in after.timers]
+    if gone:
+        session.execute(db.delete(Timer).where(Timer.id.in_(gone)))
+    for tid, (element_id, due) in after.timers.items():
+        if tid not in before.timers:
+            session.add(Timer(id=tid, instance_id=instance_id, element_id=element_id, due_at=due))
+        elif before.timers[tid][1] != due:
+            session.execute(db.update(Timer).where(Timer.id == tid).values(due_at=due, lease_until=None))
+
+    gone = [tid for tid in before.jobs if tid not in after.jobs]
+    if gone:
+        session.execute(db.delete(Job).where(Job.task_id.in_(gone), Job.instance_id == instance_id))
+    for tid, info in after.jobs.items():
+        if tid not in before.jobs:
+            session.add(Job(instance_id=instance_id, ticket_id=ticket_id, task_id=tid,
+                            element_id=info["element_id"], operator=info["operator"],
+                            params=info["params"], idempotency_key=f"{instance_id}:{tid}",
+                            max_attempts=max(1, info["retries"]), backoff_base=info["backoff"],
+                            next_run_at=now, created_at=now))
+
+    gone = [tid for tid in before.messages if tid not in after.messages]
+    if gone:
+        session.execute(db.delete(MessageSubscription).where(MessageSubscription.id.in_(gone)))
+    for tid, (name, element_id, correlations, key) in after.messages.items():
+        if tid not in before.messages:
+            session.add(MessageSubscription(id=tid, instance_id=instance_id, ticket_id=ticket_id,
+                                            name=name, element_id=element_id, created_at=now,
+                                            correlations=correlations or None, correlation_key=key))
+        elif before.messages[tid][3] != key:  # another message set the keys it expects meanwhile
+            session.execute(db.update(MessageSubscription).where(MessageSubscription.id == tid)
+                            .values(correlations=correlations or None, correlation_key=key))
+
+
+_JINJA = SandboxedEnvironment(autoescape=False, undefined=ChainableUndefined)
+
+
+@lru_cache(maxsize=512)
+def _compiled(template: str):
+    """Templates are compiled once per text: compiling costs more than rendering."""
+    return _JINJA.from_string(template)
+
+
+def render_instructions(template: str | None, data: dict) -> str | None:
+    """Render a task's instructions with its data in Jinja2's sandbox; raw text if it fails."""
+    if not template:
+        return template
+    try:
+        return _compiled(template).render(**data)[:20000]
+    except Exception:  # a broken template must not stop the process; the agent sees the source
+        return template
+
+
+def _due_by_task(snap: Snapshot) -> dict:
+    """A user task's due time is the earliest timer waiting in the same process (its SLA)."""
+    dues = [due for _, due in snap.timers.values() if due is not None]
+    if not dues or not snap.user_tasks:
+        return {}
+    earliest = min(dues)
+    return {info["name"]: earliest for info in snap.user_tasks.values()}

@@ -1,0 +1,92 @@
+"""The command runner: one write transaction per command, optimistic retries.
+
+Every state change goes through `run_command`. A command loads its instance, acts through
+SpiffWorkflow, and `save` (store.py) writes the workflow (without its spec), the projections,
+the history and the instance status in the same transaction; `run_command` writes the
+command's history rows and commits.
+"""
+
+import logging
+from collections.abc import Callable
+from contextvars import ContextVar
+from typing import TypeVar
+
+from flask import current_app
+from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.engine.errors import Conflict
+from app.engine.runtime import history
+from app.extensions import db
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+_immediate: ContextVar[bool] = ContextVar("ticketflow_immediate", default=False)
+
+
+def init_sqlite(engine) -> None:
+    """WAL, a busy timeout, and BEGIN IMMEDIATE for commands (SQLite only)."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
+
+
+def run_command(body: Callable[[], T], retries: int | None = None) -> T:
+    """Run `body` in one write transaction and commit; retry on a lost optimistic race.
+
+    Args:
+        retries: attempts before giving up (config COMMAND_RETRIES when None).
+
+    Raises:
+        EngineError: whatever the command raises on purpose; nothing is committed then.
+        Conflict: every attempt lost a race with another command (409); nothing was saved.
+    """
+    session = db.session()
+    if history.in_command(session):  # called from inside a command: join its transaction
+        return body()
+    if session.in_transaction():
+        session.commit()  # end a read transaction the caller left open
+    if retries is None:
+        retries = current_app.config.get("COMMAND_RETRIES", 5)
+    for attempt in range(retries):
+        token = _immediate.set(True)
+        history.begin(session)
+        try:
+            result = body()
+            history.write(session)
+            session.commit()
+            return result
+        except (StaleDataError, OperationalError) as exc:
+            session.rollback()
+            if isinstance(exc, OperationalError) and not _retryable(exc):
+                raise
+            log.info("command retried after conflict (%s), attempt %s", type(exc).__name__, attempt + 1)
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            history.end(session)
+            _immediate.reset(token)
+    raise Conflict(f"the ticket was changed by other commands at the same time, {retries} times in a row; "
+                   "nothing was saved, try again")
+
+
+
+def _retryable(exc: OperationalError) -> bool:
+    text = str(exc.orig).lower()
+    return any(s in text for s in ("locked", "deadlock", "could not serialize", "busy"))
+

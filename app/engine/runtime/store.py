@@ -1,0 +1,173 @@
+"""Loading an instance for a command and saving it: workflow, history, projections, assignment, status.
+
+`load` restores the workflow onto the cached spec and takes the "before" snapshot of what is
+open; `save` writes the history of the elements the command completed, compacts the task tree,
+serializes it and writes only the difference of the projections. New user tasks are assigned
+here (`rules.assignment`), in the same transaction.
+"""
+
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy.orm import joinedload
+
+from app import sla
+from app.clock import utcnow
+from app.engine.errors import NotFound
+from app.engine.rules.assignment import assign_new_task, resolve_owner
+from app.engine.runtime import projections
+from app.engine.runtime.compaction import compact
+from app.engine.runtime.history import history, pending
+from app.engine.spiff import specs
+from app.engine.spiff.serializer import dump_workflow, load_workflow, reattach_triggered
+from app.extensions import db
+from app.models import ProcessDefinition, ProcessInstance, Ticket
+
+
+@dataclass
+class Loaded:
+    """An instance loaded for a command, with what was open before it."""
+
+    row: ProcessInstance
+    definition: ProcessDefinition
+    ticket: Ticket | None
+    wf: Any
+    before: projections.Snapshot
+    finished_before: set
+
+
+def load(instance_id: int) -> Loaded:
+    """Load an instance for a command (row-locked on PostgreSQL)."""
+    query = db.select(ProcessInstance).where(ProcessInstance.id == instance_id)
+    if db.engine.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = db.session.execute(query).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"process instance {instance_id} not found")
+    definition = db.session.get(ProcessDefinition, row.definition_id)
+    # The customer comes along: assignment rules and handlers read the profile.
+    ticket = (db.session.get(Ticket, row.ticket_id, options=[joinedload(Ticket.customer)])
+              if row.ticket_id else None)
+    spec, subprocess_specs = specs.for_instance(definition)
+    wf = load_workflow(row.workflow, spec, subprocess_specs)
+    if (definition.dependencies or {}).get("mutable_spec"):
+        reattach_triggered(wf)
+    finished = {t.id for t in projections.all_tasks(wf) if t.state & TaskState.FINISHED_MASK}
+    return Loaded(row, definition, ticket, wf, projections.snapshot(wf), finished)
+
+
+def find_task(loaded: Loaded, task_id: str):
+    """The SpiffWorkflow task with this id, in the top workflow or a subprocess, or None."""
+    try:
+        uuid = UUID(task_id)
+    except ValueError:
+        return None
+    task = loaded.wf.tasks.get(uuid)
+    if task is None:
+        for sub in loaded.wf.subprocesses.values():
+            task = sub.tasks.get(uuid)
+            if task is not None:
+                break
+    return task
+
+
+def save(loaded: Loaded, actor: str | None, *, skip_task: str | None = None) -> list[str]:
+    """Write the workflow, projections, history and status; returns new user-task ids."""
+    wf, row = loaded.wf, loaded.row
+    now = utcnow()
+    ticket_id = loaded.ticket.id if loaded.ticket else None
+    for task in projections.all_tasks(wf):
+        spec = task.task_spec
+        if (task.state == TaskState.COMPLETED and task.id not in loaded.finished_before
+                and getattr(spec, "bpmn_id", None) and str(task.id) != skip_task):
+            history("element_completed", ticket_id=ticket_id, instance_id=row.id, actor=actor,
+                    element_id=spec.bpmn_id, element_name=spec.bpmn_name, task_id=str(task.id), at=now)
+    compact(wf)
+    after = projections.snapshot(wf)
+    _record_cancelled_tasks(loaded, after, skip_task, actor, now)
+    new_tasks = _write_projections(loaded, after, actor, now)
+    row.workflow = dump_workflow(wf)
+    row.updated_at = now
+    if wf.is_completed() and row.status in ("running", "incident"):
+        row.status = "completed" if wf.success else "cancelled"
+        row.ended_at = now
+        history("instance_" + row.status, ticket_id=ticket_id, instance_id=row.id, actor=actor, at=now)
+        close_ticket(loaded.ticket, row, actor, now)
+    loaded.before = after
+    return new_tasks
+
+
+def _write_projections(loaded: Loaded, after: projections.Snapshot, actor: str | None, now) -> list[str]:
+    """Write the projection diff; every user task that opened is assigned before it is stored.
+
+    The order is that of the rows: closed tasks go first, so an agent's load counts them no
+    more, and each new task is stored before the next one is assigned.
+    """
+    before, row, ticket = loaded.before, loaded.row, loaded.ticket
+    projections.close_user_tasks(before, after)
+    opened = projections.open_user_tasks(before, after, instance_id=row.id, ticket=ticket, now=now)
+    for task in opened:
+        assign_new_task(task.row, ticket, actor, to_lead=task.to_lead, owner=resolve_owner(task.owner, task.data))
+        db.session.add(task.row)
+    projections.apply_waits(before, after, instance_id=row.id, ticket=ticket, now=now)
+    return [task.row.id for task in opened]
+
+
+# What a command did, as its history rows say, in the words of a cancelled task's reason.
+_CAUSES = {
+    "timer_fired": ("escalated", "the timer"),
+    "message_delivered": ("cancelled", "the message caught at"),
+    "task_completed": ("cancelled", "completing"),
+    "service_completed": ("cancelled", "the service task"),
+}
+
+
+def _record_cancelled_tasks(loaded: Loaded, after: projections.Snapshot, skip_task: str | None,
+                            actor: str | None, now) -> None:
+    """A `task_cancelled` history row for every open user task that went away without completion.
+
+    The reason names what this command did (the timer that fired, the message that arrived,
+    the task completed) so a late attempt to complete the task can say why it is closed.
+    """
+    gone = [(tid, info) for tid, info in loaded.before.user_tasks.items()
+            if tid not in after.user_tasks and tid != skip_task
+            and info["task"].state != TaskState.COMPLETED]
+    if not gone:
+        return
+    verb, by, cause = "cancelled", None, {}
+    if loaded.wf.is_completed() and not loaded.wf.success:
+        by = f"cancelling the process{f' ({actor})' if actor else ''}"
+    else:
+        for earlier in reversed(pending()):
+            if earlier["kind"] in _CAUSES:
+                verb, words = _CAUSES[earlier["kind"]]
+                element = earlier["element_name"] or earlier["element_id"]
+                by = f"{words} '{element}' ({earlier['element_id']})" if element else words
+                cause = {"by_kind": earlier["kind"], "by_element_id": earlier["element_id"],
+                         "by_element_name": earlier["element_name"]}
+                break
+    when = now.strftime("%Y-%m-%d %H:%M UTC")
+    reason = f"{verb} at {when}" + (f" by {by}" if by else "")
+    ticket_id = loaded.ticket.id if loaded.ticket else None
+    for tid, info in gone:
+        history("task_cancelled", ticket_id=ticket_id, instance_id=loaded.row.id, actor=actor,
+                element_id=info["name"], element_name=info["title"], task_id=tid, at=now,
+                data={"reason": reason, **cause})
+
+
+def close_ticket(ticket: Ticket | None, row: ProcessInstance, actor: str | None, now) -> None:
+    """A ticket whose process ended without a final status gets `closed` (`cancelled` if it was cancelled).
+
+    A final status the process set itself (sla.STOPPING: closed, resolved, no_response ...) stays.
+    """
+    if ticket is None or ticket.status in sla.STOPPING:
+        return
+    status = "closed" if row.status == "completed" else "cancelled"
+    previous, ticket.status, ticket.updated_at = ticket.status, status, now
+    sla.on_status(ticket, status, now)
+    history("ticket_closed", ticket_id=ticket.id, instance_id=row.id, actor=actor, at=now,
+            data={"status": status, "previous": previous,
+                  "rule": "the process ended without setting a final status"})
