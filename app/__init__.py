@@ -33,6 +33,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from app.api import bp as api_bp
     from app.api.errors import register_app_handlers
+    from app.extensions import csrf
 
     app.register_blueprint(api_bp)
     register_app_handlers(app)
@@ -40,6 +41,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from app.web import register_web
 
     register_web(app)
+    csrf.exempt(api_bp)  # the API authenticates with bearer tokens, not cookies
 
     @app.get("/healthz")
     def healthz():

@@ -9,10 +9,10 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from app.accounts import create_user
 from app.engine import DiagramRejected, check_files, deploy_bundle
 from app.extensions import db
-from app.models import ROLES, Customer, Team, TeamMember, User
-from app.passwords import hash_password
+from app.models import ROLES, User
 
 processes = AppGroup("processes", help="Check and deploy bundles of diagrams, decisions and forms.")
 users = AppGroup("users", help="Create users and API tokens.")
@@ -95,29 +95,6 @@ def check_command(paths):
     for warning in checked.warnings:
         click.echo(f"warning: {warning.file or ''} {warning.element_id or ''}: {warning.message}")
     click.echo("ACCEPTED")
-
-
-def create_user(username: str, role: str, *, name: str | None = None, email: str | None = None,
-                password: str | None = None, teams: tuple[str, ...] = (), lead: bool = False,
-                skills: str = "", capacity: int = 20) -> User:
-    """Create a user (and a customer profile for a customer); the caller commits."""
-    if role not in ROLES:
-        raise click.BadParameter(f"role must be one of {', '.join(ROLES)}")
-    if db.session.execute(db.select(User).where(User.username == username)).scalar():
-        raise click.BadParameter(f"user '{username}' already exists")
-    user = User(username=username, name=name or username.title(), email=email or f"{username}@example.com",
-                role=role, skills=skills, capacity=capacity,
-                password_hash=hash_password(password) if password else None)
-    db.session.add(user)
-    db.session.flush()
-    for key in teams:
-        team = db.session.execute(db.select(Team).where(Team.key == key)).scalar()
-        if team is None:
-            raise click.BadParameter(f"no team '{key}'")
-        db.session.add(TeamMember(team_id=team.id, user_id=user.id, is_lead=lead))
-    if role == "customer":
-        db.session.add(Customer(user_id=user.id, name=user.name, email=user.email))
-    return user
 
 
 @users.command("create")

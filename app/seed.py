@@ -1,6 +1,6 @@
 """Demo data for `make run`: teams, agents, customers with profiles, an admin. Idempotent."""
 
-from app.cli import create_user
+from app.accounts import create_user
 from app.extensions import db
 from app.models import Customer, Team, User
 from app.sla.demo import seed_sla_demo

@@ -1,10 +1,6 @@
 """The JSON REST API under /api/v1, with its OpenAPI document."""
 
-from flask import Blueprint
-
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-from app.api import (  # noqa: E402,F401  (routes register on bp)
+from app.api import (  # noqa: F401  (routes register on bp)
     customers,
     definitions,
     errors,
@@ -14,3 +10,6 @@ from app.api import (  # noqa: E402,F401  (routes register on bp)
     tasks,
     tickets,
 )
+from app.api.blueprint import bp
+
+__all__ = ["bp"]

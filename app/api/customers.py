@@ -2,8 +2,8 @@
 
 from flask import jsonify
 
-from app.api import bp
 from app.api.auth import STAFF, token_required
+from app.api.blueprint import bp
 from app.extensions import db
 from app.models import Customer
 

@@ -2,8 +2,8 @@
 
 from flask import abort, current_app, g, jsonify, request
 
-from app.api import bp
 from app.api.auth import STAFF, token_required
+from app.api.blueprint import bp
 from app.api.errors import api_error
 from app.engine import deploy, deploy_bundle
 from app.extensions import db

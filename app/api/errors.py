@@ -3,7 +3,7 @@
 from flask import current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from app.api import bp
+from app.api.blueprint import bp
 from app.engine import DiagramRejected, EngineError, InvalidData, StepFailed
 
 

@@ -2,8 +2,8 @@
 
 from flask import g, jsonify, request
 
-from app.api import bp
 from app.api.auth import token_required
+from app.api.blueprint import bp
 from app.api.serialize import iso
 from app.engine import retry_incident
 from app.extensions import db

@@ -6,8 +6,8 @@ instance by the message's correlation keys (computed from the payload, plus `cor
 
 from flask import g, jsonify
 
-from app.api import bp
 from app.api.auth import STAFF, token_required
+from app.api.blueprint import bp
 from app.api.errors import api_error, json_body
 from app.engine import AmbiguousMessage, InvalidData, deliver_correlated_message, deliver_message
 

@@ -4,8 +4,8 @@ from flask import g, jsonify, request
 
 from app import sla
 from app.access import scope_of, ticket_condition, ticket_visible
-from app.api import bp
 from app.api.auth import STAFF, token_customer, token_required
+from app.api.blueprint import bp
 from app.api.errors import api_error, json_body
 from app.api.serialize import iso, tasks_json
 from app.clock import utcnow

@@ -5,34 +5,7 @@ their own. Handlers that move money or goods key their rows by `ctx.idempotency_
 retried or re-run job never pays or restocks twice.
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from app.handlers import calendar, credit, escalation, feedback, inventory, money, tickets  # noqa: F401  (registration)
+from app.handlers.registry import HANDLERS, Handler, HandlerContext, HandlerError, handler
 
-
-class HandlerError(Exception):
-    """A handler refuses its input or its provider failed; the job is retried, then an incident."""
-
-
-@dataclass(frozen=True)
-class HandlerContext:
-    ticket_id: int | None
-    instance_id: int
-    idempotency_key: str
-    attempt: int
-
-
-Handler = Callable[[dict, HandlerContext], dict]
-HANDLERS: dict[str, Handler] = {}
-
-
-def handler(name: str):
-    """Register a function as the handler of an operator name."""
-
-    def register(fn: Handler) -> Handler:
-        HANDLERS[name] = fn
-        return fn
-
-    return register
-
-
-from app.handlers import calendar, credit, escalation, feedback, inventory, money, tickets  # noqa: E402,F401  (registration)
+__all__ = ["HANDLERS", "Handler", "HandlerContext", "HandlerError", "handler"]

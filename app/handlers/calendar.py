@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 
 from app import sla
 from app.clock import utcnow
-from app.handlers import HandlerContext, HandlerError, handler
 from app.handlers.common import ticket_of
+from app.handlers.registry import HandlerContext, HandlerError, handler
 
 MAX_DAYS = 366
 

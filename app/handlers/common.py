@@ -3,7 +3,7 @@
 from decimal import Decimal, InvalidOperation
 
 from app.extensions import db
-from app.handlers import HandlerContext, HandlerError
+from app.handlers.registry import HandlerContext, HandlerError
 from app.models import Ticket
 
 

@@ -1,7 +1,7 @@
 """Credit risk assessment: a score from the customer's profile and a proposed credit limit."""
 
-from app.handlers import HandlerContext, handler
 from app.handlers.common import ticket_of
+from app.handlers.registry import HandlerContext, handler
 
 
 def score_profile(tenure_months: int, order_count: int, on_time_ratio: float,

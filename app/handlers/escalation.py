@@ -7,8 +7,8 @@ priority change is written to the ticket history next to the timer that caused i
 from app import sla
 from app.clock import utcnow
 from app.extensions import db
-from app.handlers import HandlerContext, HandlerError, handler
 from app.handlers.common import text, ticket_of
+from app.handlers.registry import HandlerContext, HandlerError, handler
 from app.models import PRIORITIES, HistoryEvent, HumanTask, OutboxMessage, Team, TeamMember, User
 
 PRIORITY_RAISED = "priority_set"  # the kind the engine uses when a rule sets the priority

@@ -15,8 +15,8 @@ from itsdangerous import BadPayload, TimestampSigner, URLSafeTimedSerializer
 
 from app.clock import utcnow
 from app.extensions import db
-from app.handlers import HandlerContext, HandlerError, handler
 from app.handlers.common import ticket_of
+from app.handlers.registry import HandlerContext, HandlerError, handler
 from app.models import Feedback, FeedbackRequest, OutboxMessage, Ticket
 
 SURVEY_SALT = "ticketflow-survey"

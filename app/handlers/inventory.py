@@ -2,7 +2,7 @@
 
 from app.clock import utcnow
 from app.extensions import db
-from app.handlers import HandlerContext, HandlerError, handler
+from app.handlers.registry import HandlerContext, HandlerError, handler
 from app.models import StockMovement
 
 

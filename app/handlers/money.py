@@ -4,8 +4,8 @@ from decimal import Decimal
 
 from app.clock import utcnow
 from app.extensions import db
-from app.handlers import HandlerContext, handler
 from app.handlers.common import money, ticket_of
+from app.handlers.registry import HandlerContext, handler
 from app.models import LedgerEntry
 
 

@@ -3,8 +3,8 @@
 from app import sla
 from app.clock import utcnow
 from app.extensions import db
-from app.handlers import HandlerContext, HandlerError, handler
 from app.handlers.common import text, ticket_of
+from app.handlers.registry import HandlerContext, HandlerError, handler
 from app.models import Comment, OutboxMessage
 
 STATUSES = {"new", "in_progress", "awaiting_customer", "missing_data", "accepted", "rejected",

@@ -24,10 +24,6 @@ def register_web(app: Flask) -> None:
         module = import_module(f"app.web.{name}.routes")
         app.register_blueprint(module.bp)
 
-    from app.api import bp as api_bp
-
-    csrf.exempt(api_bp)  # the API authenticates with bearer tokens, not cookies
-
     @app.get("/")
     def home():
         """Send each person to their page."""
