@@ -7,7 +7,6 @@ every file at once, each naming its file and BPMN element. Nothing of a refused 
 ever executed: expressions are only compiled by the safe checker.
 """
 
-
 import hashlib
 import json
 from dataclasses import dataclass

@@ -5,7 +5,6 @@ was parsed and checked with: called processes, decisions, forms) and appends eve
 finds, each naming its file and BPMN element, to the bundle's list.
 """
 
-
 import hashlib
 import json
 from collections.abc import Callable

@@ -1,6 +1,5 @@
 """The files of a deployment upload: a .zip expanded within bounds, each file told apart by kind."""
 
-
 import hashlib
 import io
 import zipfile

@@ -161,9 +161,9 @@ def _assign_named_user(row: HumanTask, ticket: Ticket | None, actor: str | None,
         row.team = teams[0] if teams else current_app.config["DEFAULT_TEAM"]
     row.assignee_id = user.id
     history("task_assigned", ticket_id=ticket.id if ticket else None, instance_id=row.instance_id,
-                   actor=actor, element_id=row.name, element_name=row.title, task_id=row.id, at=utcnow(),
-                   data={"team": row.team, "lane": lane, "skill": row.required_skill,
-                         "assignee": user.username, "rule": f"the diagram names {user.username} as performer"})
+            actor=actor, element_id=row.name, element_name=row.title, task_id=row.id, at=utcnow(),
+            data={"team": row.team, "lane": lane, "skill": row.required_skill,
+                  "assignee": user.username, "rule": f"the diagram names {user.username} as performer"})
 
 
 def _apply_decision(row: HumanTask, decision: dmn.Decision) -> str:

@@ -1,6 +1,5 @@
 """Running SpiffWorkflow code inside a command: a library failure becomes `StepFailed` naming the element."""
 
-
 import logging
 import re
 from collections.abc import Callable

@@ -6,7 +6,6 @@ serializes it and writes only the difference of the projections. New user tasks 
 here (`rules.assignment`), in the same transaction.
 """
 
-
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID

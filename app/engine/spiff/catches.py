@@ -4,7 +4,6 @@ An event-based gateway waits for the definitions of the catch events behind it; 
 subprocess or a message-started pool is started by a message without any waiting task.
 """
 
-
 from typing import Any
 from uuid import uuid5
 

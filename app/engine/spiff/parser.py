@@ -4,8 +4,6 @@ We extend the library by subclassing and configuration, never by patching: the p
 classes registered here are the only place where BPMN elements get our behaviour.
 """
 
-
-
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import (

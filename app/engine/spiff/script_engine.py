@@ -1,7 +1,5 @@
 """The script engine every diagram expression runs through (the safe, whitelisted evaluator)."""
 
-
-
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.exceptions import SpiffWorkflowException

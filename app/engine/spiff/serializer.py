@@ -1,9 +1,8 @@
 """Storing a workflow: serialized without its spec (format 1.5 only), restored onto the cached spec.
 
 Two thirds of a stored instance used to be its spec; the spec lives once in the definition and
-is handed back on restore. Also the copy of the spec connections triggering made (mutable specs).
+is handed back on restore. A mutable spec's copy gets back the connections triggering made.
 """
-
 
 import json
 from typing import Any

@@ -4,7 +4,6 @@ Timer values are written as aware UTC so the same diagram fires at the same inst
 machine; the worker decides a timer is due and forces the library's due value accordingly.
 """
 
-
 import re
 from datetime import UTC, date, datetime, timedelta
 
