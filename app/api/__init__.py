@@ -7,7 +7,6 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 from app.api import (  # noqa: E402,F401  (routes register on bp)
     customers,
     definitions,
-    errors,
     incidents,
     messages,
     openapi,

@@ -3,9 +3,9 @@
 from flask import jsonify
 
 from app.api import bp
-from app.api.auth import STAFF, token_required
+from app.api.auth import token_required
 from app.extensions import db
-from app.models import Customer
+from app.models import STAFF, Customer
 
 
 @bp.get("/customers")

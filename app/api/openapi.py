@@ -9,8 +9,9 @@ import functools
 from flask import jsonify
 
 from app.api import bp
+from app.models import STAFF
 
-STAFF = "agent, analyst, manager or admin"
+STAFF_TEXT = f"{', '.join(STAFF[:-1])} or {STAFF[-1]}"  # agent, analyst, manager or admin
 NULLABLE_STRING = {"type": ["string", "null"]}
 NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
 TIME = {"type": "string", "format": "date-time"}
@@ -48,7 +49,7 @@ def _path_param(name: str, kind: str, description: str) -> dict:
             "schema": {"type": kind}}
 
 
-def _op(tag: str, summary: str, responses: dict, *, roles: str | None = STAFF,
+def _op(tag: str, summary: str, responses: dict, *, roles: str | None = STAFF_TEXT,
         description: str | None = None, parameters: list | None = None,
         body: dict | None = None) -> dict:
     """One operation; `roles` adds the bearer requirement and its 401/403 answers."""
@@ -197,7 +198,7 @@ def _definition_paths() -> dict:
                 "404": {"$ref": "#/components/responses/NotFound"},
                 "422": _error("version is not a whole number")},
                 parameters=[_query("version", "that version (default: the latest)", {"type": "integer"})],
-                roles=f"{STAFF}, or customer")},
+                roles=f"{STAFF_TEXT}, or customer")},
         "/api/v1/process-definitions": {
         "post": _op("definitions", "Deploy a BPMN or DMN diagram", {
             "201": _json("A new version was deployed", deployed),
@@ -211,7 +212,7 @@ def _definition_paths() -> dict:
             description="Send the file as multipart field `file`, or as the raw XML body."),
         "get": _op("definitions", "List process definitions with their versions and start forms", {
             "200": _json("Every key, oldest key first", _list_of("definitions", _ref("Definition"))),
-        }, roles=f"{STAFF}, or customer"),
+        }, roles=f"{STAFF_TEXT}, or customer"),
     }}
 
 
@@ -248,7 +249,7 @@ def _ticket_paths() -> dict:
                 "409": _error("The command kept conflicting with others; nothing was saved, try again"),
                 "422": _error("A field is invalid (`errors` maps field to message, `data.<name>` for "
                               "data), " + STEP_FAILED),
-            }, body=_json_body(new_ticket), roles=f"{STAFF} (customer_id required), or customer (for "
+            }, body=_json_body(new_ticket), roles=f"{STAFF_TEXT} (customer_id required), or customer (for "
                                                   "themselves: customer_id optional, no priority)"),
             "get": _op("tickets", "List tickets, newest first", {
                 "200": _json("One page of tickets", _list_of("tickets", _ref("Ticket")))},
@@ -258,14 +259,14 @@ def _ticket_paths() -> dict:
                     _query("customer_id", "only this customer's tickets", {"type": "integer"}),
                     _query("limit", "page size", {"type": "integer", "default": 50, "maximum": 200}),
                     _query("offset", "tickets to skip", {"type": "integer", "default": 0}),
-                ], roles=f"{STAFF}, or customer (their own tickets only)"),
+                ], roles=f"{STAFF_TEXT}, or customer (their own tickets only)"),
         },
         "/api/v1/tickets/{ticket_id}": {
             "parameters": [_path_param("ticket_id", "integer", "the ticket id")],
             "get": _op("tickets", "Read a ticket with its instance, tasks, waits and history", {
                 "200": _json("The ticket", _ref("TicketDetail")),
                 "404": {"$ref": "#/components/responses/NotFound"}},
-                roles=f"{STAFF}, or customer (their own ticket; without tasks, incidents, actors and "
+                roles=f"{STAFF_TEXT}, or customer (their own ticket; without tasks, incidents, actors and "
                       "history data)"),
         },
     }
