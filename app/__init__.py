@@ -9,39 +9,52 @@ import os
 from flask import Flask, jsonify
 
 from app.config import Config, TestConfig
-from app.extensions import db, migrate
+from app.extensions import csrf, db, login_manager, migrate
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    """Build the app: config, extensions, blueprints, CLI, and (optionally) the embedded worker."""
+    """Build the app: config, extensions, blueprints, error handlers, CLI, and (optionally) the embedded worker."""
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_object(TestConfig if test_config is not None else Config)
     if test_config:
         app.config.update(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
+    configure_logging()
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_cli(app)
+    if app.config.get("EMBEDDED_WORKER"):
+        _embed_worker(app)
+    return app
+
+
+def configure_logging() -> None:
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
+
+def register_extensions(app: Flask) -> None:
+    """The database (with SQLite's pragmas), migrations, sign-in sessions and CSRF."""
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
     from app import models  # noqa: F401  (register tables)
     from app.engine import init_sqlite
 
     with app.app_context():
         init_sqlite(db.engine)
 
-    from app.api import bp as api_bp
-    from app.api.errors import register_app_handlers
-    from app.extensions import csrf
 
-    app.register_blueprint(api_bp)
-    register_app_handlers(app)
+def register_blueprints(app: Flask) -> None:
+    """The JSON API (bearer tokens, so no CSRF), the page blueprints and the health check."""
+    from app import api, web
 
-    from app.web import register_web
-
-    register_web(app)
-    csrf.exempt(api_bp)  # the API authenticates with bearer tokens, not cookies
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)
+    web.init_app(app)
 
     @app.get("/healthz")
     def healthz():
@@ -49,12 +62,19 @@ def create_app(test_config: dict | None = None) -> Flask:
         db.session.execute(db.text("SELECT 1"))
         return jsonify({"status": "ok"})
 
-    from app.cli import register_cli
 
-    register_cli(app)
-    if app.config.get("EMBEDDED_WORKER"):
-        _embed_worker(app)
-    return app
+def register_errorhandlers(app: Flask) -> None:
+    """JSON for the API and for clients asking for JSON, styled pages for everyone else."""
+    from app import errors
+
+    errors.init_app(app)
+
+
+def register_cli(app: Flask) -> None:
+    """The `flask processes`, `users`, `seed` and `worker` commands."""
+    from app import cli
+
+    cli.init_app(app)
 
 
 def _embed_worker(app: Flask) -> None:

@@ -1,11 +1,16 @@
-"""Who may see what: the scope of a staff member (their teams, the teams they lead, or all).
+"""Who may see what: the role a page needs, and the scope of a staff member (their teams, the
+teams they lead, or all).
 
-Shared by the inbox pages and the API so both answer the same question the same way; an
-object outside a person's scope is answered with a 404 by both.
+Shared by the pages and the API so both answer the same question the same way; an object
+outside a person's scope, or a page outside their role, is answered with a 404. (The API checks
+roles on its bearer tokens in `app.api.auth`, with the same role names: `app.models.STAFF`.)
 """
 
+import functools
 from dataclasses import dataclass
 
+from flask import abort
+from flask_login import current_user, login_required
 from sqlalchemy import or_, true
 
 from app.extensions import db
@@ -13,6 +18,22 @@ from app.models import HistoryEvent, HumanTask, Team, TeamMember, Ticket, User
 
 # The inbox views; "all" is only for those who see a team whole (leads, managers, admins).
 VIEWS = {"mine": "My tasks", "team": "Unassigned in my teams", "all": "Everything in my teams"}
+
+
+def roles_required(*roles: str):
+    """Signed in, with one of `roles`; anyone else gets a 404 (we do not confirm a page exists)."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if roles and current_user.role not in roles:
+                abort(404)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorate
 
 
 @dataclass(frozen=True)

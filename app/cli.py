@@ -151,7 +151,8 @@ def worker_command():
     worker.shutdown()
 
 
-def register_cli(app: Flask) -> None:
+def init_app(app: Flask) -> None:
+    """Add the commands to `flask`."""
     app.cli.add_command(processes)
     app.cli.add_command(users)
     app.cli.add_command(seed_command)

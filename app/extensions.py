@@ -20,4 +20,7 @@ NAMING = {
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING), session_options={"expire_on_commit": False})
 migrate = Migrate()
 login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Please sign in to see this page."
+login_manager.session_protection = "strong"
 csrf = CSRFProtect()

@@ -11,7 +11,7 @@ TEAMS = [
     ("support", "Support", "round_robin"),
     ("customer-success", "Customer success", "skills"),
 ]
-STAFF = [  # username, role, teams, lead, skills
+STAFF_ACCOUNTS = [  # username, role, teams, lead, skills
     ("admin", "admin", (), False, ""),
     ("ana", "analyst", (), False, ""),
     ("max", "manager", (), False, ""),
@@ -40,7 +40,7 @@ def seed_demo() -> int:
             db.session.add(Team(key=key, name=name, strategy=strategy))
             added += 1
     db.session.flush()
-    for username, role, teams, lead, skills in STAFF:
+    for username, role, teams, lead, skills in STAFF_ACCOUNTS:
         if _missing(username):
             create_user(username, role, password=DEMO_PASSWORD, teams=teams, lead=lead, skills=skills)
             added += 1

@@ -17,6 +17,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import insert, text
 
 from app import create_app
+from app.access import scope_of
 from app.clock import utcnow
 from app.extensions import db
 from app.models import (
@@ -29,7 +30,7 @@ from app.models import (
     Ticket,
     User,
 )
-from app.web.inbox.queries import Filters, counts, page_rows, scope_of
+from app.web.inbox.queries import Filters, counts, page_rows
 from bench.world import postgres_url, quiet_logging, sqlite_url
 from tests.factories import csrf_of
 

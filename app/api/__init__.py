@@ -3,7 +3,6 @@
 from app.api import (  # noqa: F401  (routes register on bp)
     customers,
     definitions,
-    errors,
     incidents,
     messages,
     openapi,

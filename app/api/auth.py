@@ -6,11 +6,9 @@ import secrets
 
 from flask import abort, g, request
 
-from app.api.errors import api_error
+from app.errors import json_error
 from app.extensions import db
 from app.models import ApiToken, Customer, User
-
-STAFF = ("agent", "analyst", "manager", "admin")
 
 
 def hash_token(token: str) -> str:
@@ -43,9 +41,9 @@ def token_required(*roles: str):
         def wrapped(*args, **kwargs):
             user = _user_from_header()
             if user is None:
-                return api_error(401, "a valid 'Authorization: Bearer <token>' header is required")
+                return json_error(401, "a valid 'Authorization: Bearer <token>' header is required")
             if roles and user.role not in roles:
-                return api_error(403, f"this needs one of the roles: {', '.join(roles)}")
+                return json_error(403, f"this needs one of the roles: {', '.join(roles)}")
             g.api_user = user
             return view(*args, **kwargs)
 

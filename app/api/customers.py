@@ -2,10 +2,10 @@
 
 from flask import jsonify
 
-from app.api.auth import STAFF, token_required
+from app.api.auth import token_required
 from app.api.blueprint import bp
 from app.extensions import db
-from app.models import Customer
+from app.models import STAFF, Customer
 
 
 @bp.get("/customers")

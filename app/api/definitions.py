@@ -2,12 +2,12 @@
 
 from flask import abort, current_app, g, jsonify, request
 
-from app.api.auth import STAFF, token_required
+from app.api.auth import token_required
 from app.api.blueprint import bp
-from app.api.errors import api_error
 from app.engine import deploy, deploy_bundle
+from app.errors import json_error
 from app.extensions import db
-from app.models import FormDefinition, ProcessDefinition
+from app.models import STAFF, FormDefinition, ProcessDefinition
 
 
 @bp.post("/deployments")
@@ -22,7 +22,7 @@ def create_deployment():
         abort(413)
     uploads = [(f.filename or "upload", f.read()) for f in request.files.getlist("file")]
     if not uploads:
-        return api_error(422, "send the bundle's files as multipart fields named 'file' (or one .zip)",
+        return json_error(422, "send the bundle's files as multipart fields named 'file' (or one .zip)",
                          errors=[{"file": None, "element_id": None, "message": "no file in the request"}])
     result = deploy_bundle(uploads, actor_id=g.api_user.id, actor=g.api_user.username)
     return jsonify(result.as_dict()), 201 if result.created else 200
@@ -35,7 +35,7 @@ def definition_version(key: str, version: int):
     row = db.session.execute(db.select(ProcessDefinition).where(ProcessDefinition.key == key,
                                                                 ProcessDefinition.version == version)).scalar()
     if row is None:
-        return api_error(404, f"no version {version} of '{key}'")
+        return json_error(404, f"no version {version} of '{key}'")
     deps = row.dependencies or {}
     return jsonify({"key": row.key, "version": row.version, "kind": row.kind, "name": row.name,
                     "deployment_id": row.deployment_id, "deployed_at": row.deployed_at.isoformat(),
@@ -52,11 +52,11 @@ def get_form(name: str):
     version = request.args.get("version")
     if version is not None:
         if not version.isdigit():
-            return api_error(422, "version must be a whole number", errors={"version": "must be a whole number"})
+            return json_error(422, "version must be a whole number", errors={"version": "must be a whole number"})
         query = query.where(FormDefinition.version == int(version))
     row = db.session.execute(query.order_by(FormDefinition.version.desc()).limit(1)).scalar()
     if row is None:
-        return api_error(404, f"no form '{name}'" + (f" version {version}" if version else ""))
+        return json_error(404, f"no form '{name}'" + (f" version {version}" if version else ""))
     return jsonify({"name": row.name, "version": row.version, "deployment_id": row.deployment_id,
                     "schema": row.schema})
 
@@ -70,7 +70,7 @@ def deploy_definition():
     upload = request.files.get("file")
     source = upload.read() if upload is not None else request.get_data()
     if not source:
-        return api_error(422, "send the diagram as multipart field 'file' or as the raw XML body",
+        return json_error(422, "send the diagram as multipart field 'file' or as the raw XML body",
                          errors=[{"element_id": None, "message": "empty upload"}])
     definition, created = deploy(source, actor_id=g.api_user.id, actor=g.api_user.username,
                                  filename=upload.filename if upload is not None else None)

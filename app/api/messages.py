@@ -6,10 +6,12 @@ instance by the message's correlation keys (computed from the payload, plus `cor
 
 from flask import g, jsonify
 
-from app.api.auth import STAFF, token_required
+from app.api.auth import token_required
 from app.api.blueprint import bp
-from app.api.errors import api_error, json_body
+from app.api.serialize import json_body
 from app.engine import AmbiguousMessage, InvalidData, deliver_correlated_message, deliver_message
+from app.errors import json_error
+from app.models import STAFF
 
 
 @bp.post("/messages")
@@ -33,5 +35,5 @@ def post_message():
     try:
         delivery = deliver_correlated_message(name, payload, correlation_keys, actor=g.api_user.username)
     except AmbiguousMessage as exc:
-        return api_error(exc.status, exc.message, matches=exc.matches)
+        return json_error(exc.status, exc.message, matches=exc.matches)
     return jsonify({"delivered": True, **delivery})

@@ -12,7 +12,7 @@ from app.api.blueprint import bp
 from app.api.openapi_parts import (
     NULLABLE_STRING,
     NULLABLE_TIME,
-    STAFF,
+    STAFF_TEXT,
     TIME,
     error,
     json_body,
@@ -66,7 +66,7 @@ def _definition_paths() -> dict:
                 "404": {"$ref": "#/components/responses/NotFound"},
                 "422": error("version is not a whole number")},
                 parameters=[query("version", "that version (default: the latest)", {"type": "integer"})],
-                roles=f"{STAFF}, or customer")},
+                roles=f"{STAFF_TEXT}, or customer")},
         "/api/v1/process-definitions": {
         "post": op("definitions", "Deploy a BPMN or DMN diagram", {
             "201": json_response("A new version was deployed", deployed),
@@ -80,7 +80,7 @@ def _definition_paths() -> dict:
             description="Send the file as multipart field `file`, or as the raw XML body."),
         "get": op("definitions", "List process definitions with their versions and start forms", {
             "200": json_response("Every key, oldest key first", list_of("definitions", ref("Definition"))),
-        }, roles=f"{STAFF}, or customer"),
+        }, roles=f"{STAFF_TEXT}, or customer"),
     }}
 
 
@@ -117,7 +117,7 @@ def _ticket_paths() -> dict:
                 "409": error("The command kept conflicting with others; nothing was saved, try again"),
                 "422": error("A field is invalid (`errors` maps field to message, `data.<name>` for "
                               "data), " + STEP_FAILED),
-            }, body=json_body(new_ticket), roles=f"{STAFF} (customer_id required), or customer (for "
+            }, body=json_body(new_ticket), roles=f"{STAFF_TEXT} (customer_id required), or customer (for "
                                                   "themselves: customer_id optional, no priority)"),
             "get": op("tickets", "List tickets, newest first", {
                 "200": json_response("One page of tickets", list_of("tickets", ref("Ticket")))},
@@ -127,14 +127,14 @@ def _ticket_paths() -> dict:
                     query("customer_id", "only this customer's tickets", {"type": "integer"}),
                     query("limit", "page size", {"type": "integer", "default": 50, "maximum": 200}),
                     query("offset", "tickets to skip", {"type": "integer", "default": 0}),
-                ], roles=f"{STAFF}, or customer (their own tickets only)"),
+                ], roles=f"{STAFF_TEXT}, or customer (their own tickets only)"),
         },
         "/api/v1/tickets/{ticket_id}": {
             "parameters": [path_param("ticket_id", "integer", "the ticket id")],
             "get": op("tickets", "Read a ticket with its instance, tasks, waits and history", {
                 "200": json_response("The ticket", ref("TicketDetail")),
                 "404": {"$ref": "#/components/responses/NotFound"}},
-                roles=f"{STAFF}, or customer (their own ticket; without tasks, incidents, actors and "
+                roles=f"{STAFF_TEXT}, or customer (their own ticket; without tasks, incidents, actors and "
                       "history data)"),
         },
     }

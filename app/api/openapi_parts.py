@@ -1,7 +1,8 @@
 """The pieces of the OpenAPI document: shared schemas, parameters and the helpers that write operations."""
 
+from app.models import STAFF
 
-STAFF = "agent, analyst, manager or admin"
+STAFF_TEXT = f"{', '.join(STAFF[:-1])} or {STAFF[-1]}"  # agent, analyst, manager or admin
 NULLABLE_STRING = {"type": ["string", "null"]}
 NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
 TIME = {"type": "string", "format": "date-time"}
@@ -39,7 +40,7 @@ def path_param(name: str, kind: str, description: str) -> dict:
             "schema": {"type": kind}}
 
 
-def op(tag: str, summary: str, responses: dict, *, roles: str | None = STAFF,
+def op(tag: str, summary: str, responses: dict, *, roles: str | None = STAFF_TEXT,
         description: str | None = None, parameters: list | None = None,
         body: dict | None = None) -> dict:
     """One operation; `roles` adds the bearer requirement and its 401/403 answers."""

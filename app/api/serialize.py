@@ -1,7 +1,21 @@
-"""How rows look in API answers."""
+"""How bodies look: the JSON object a request sends, and rows in API answers."""
 
+from flask import request
+
+from app.engine import InvalidData
 from app.extensions import db
 from app.models import HumanTask, ProcessDefinition, ProcessInstance, User
+
+
+def json_body() -> dict:
+    """The request's JSON object, or InvalidData naming the body."""
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # the JSON parser gives up on thousands of nested levels
+        raise InvalidData({"body": "the JSON is nested too deeply"}) from None
+    if not isinstance(data, dict):
+        raise InvalidData({"body": "send a JSON object with Content-Type: application/json"})
+    return data
 
 
 def iso(value):

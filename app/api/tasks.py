@@ -3,13 +3,12 @@
 from flask import g, jsonify, request
 
 from app.access import closed_task_visible, scope_of, task_condition
-from app.api.auth import STAFF, token_required
+from app.api.auth import token_required
 from app.api.blueprint import bp
-from app.api.errors import json_body
-from app.api.serialize import tasks_json
+from app.api.serialize import json_body, tasks_json
 from app.engine import NotFound, claim_task, complete_task, release_task
 from app.extensions import db
-from app.models import HumanTask, User
+from app.models import STAFF, HumanTask, User
 
 
 @bp.get("/tasks")

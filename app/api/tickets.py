@@ -4,14 +4,14 @@ from flask import g, jsonify, request
 
 from app import sla
 from app.access import scope_of, ticket_condition, ticket_visible
-from app.api.auth import STAFF, token_customer, token_required
+from app.api.auth import token_customer, token_required
 from app.api.blueprint import bp
-from app.api.errors import api_error, json_body
-from app.api.serialize import iso, tasks_json
+from app.api.serialize import iso, json_body, tasks_json
 from app.clock import utcnow
 from app.engine import InvalidData, start_process, waiting_of
+from app.errors import json_error
 from app.extensions import db
-from app.models import Feedback, HistoryEvent, HumanTask, Incident, ProcessInstance, Ticket
+from app.models import STAFF, Feedback, HistoryEvent, HumanTask, Incident, ProcessInstance, Ticket
 
 
 @bp.post("/tickets")
@@ -25,7 +25,7 @@ def open_ticket():
     customer_id, me = body.get("customer_id"), token_customer()
     if me is not None:
         if customer_id is not None and customer_id != me.id:
-            return api_error(404, f"no customer with id {customer_id!r}")
+            return json_error(404, f"no customer with id {customer_id!r}")
         if body.get("priority") is not None:
             raise InvalidData({"priority": "the rules set the priority of tickets customers open"})
         customer_id = me.id
@@ -81,11 +81,11 @@ def get_ticket(ticket_id: int):
     ticket = db.session.get(Ticket, ticket_id)
     me = token_customer()
     if ticket is None or (me is not None and ticket.customer_id != me.id):
-        return api_error(404, f"ticket {ticket_id} not found")
+        return json_error(404, f"ticket {ticket_id} not found")
     if me is not None:
         return jsonify(_customer_view(ticket))
     if not ticket_visible(scope_of(g.api_user), ticket.id, g.api_user.username):
-        return api_error(404, f"ticket {ticket_id} not found")
+        return json_error(404, f"ticket {ticket_id} not found")
     instance = db.session.execute(db.select(ProcessInstance).where(ProcessInstance.ticket_id == ticket_id)
                                   .order_by(ProcessInstance.id.desc()).limit(1)).scalar()
     tasks = db.session.execute(db.select(HumanTask).where(HumanTask.ticket_id == ticket_id)

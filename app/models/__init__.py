@@ -5,7 +5,7 @@ from app.models.attachment import MAX_ATTACHMENT_BYTES, Attachment
 from app.models.business import LedgerEntry, OutboxMessage, StockMovement
 from app.models.feedback import Feedback, FeedbackRequest
 from app.models.history import HistoryEvent
-from app.models.people import ROLES, ApiToken, Customer, LoginAttempt, Team, TeamMember, User
+from app.models.people import ROLES, STAFF, ApiToken, Customer, LoginAttempt, Team, TeamMember, User
 from app.models.repository import Deployment, FormDefinition, ProcessDefinition
 from app.models.runtime import (
     HumanTask,
@@ -20,7 +20,7 @@ from app.models.ticket import PRIORITIES, Comment, Ticket
 
 __all__ = [
     "MAX_ATTACHMENT_BYTES", "AssignmentCursor", "Attachment",
-    "ROLES", "PRIORITIES", "ApiToken", "Comment", "Customer", "Feedback", "FeedbackRequest",
+    "ROLES", "STAFF", "PRIORITIES", "ApiToken", "Comment", "Customer", "Feedback", "FeedbackRequest",
     "HistoryEvent", "HumanTask",
     "Incident", "Job", "LedgerEntry", "LoginAttempt", "MessageSubscription", "OutboxMessage",
     "Deployment", "FormDefinition", "ProcessDefinition", "ProcessInstance", "StockMovement", "Team", "TeamMember", "Ticket",

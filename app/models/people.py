@@ -7,7 +7,9 @@ from app.clock import utcnow
 from app.extensions import db
 from app.models.types import UTCDateTime
 
-ROLES = ("customer", "agent", "analyst", "manager", "admin")
+# Everyone who works tickets (all roles but customer), in the order role lists are written.
+STAFF = ("agent", "analyst", "manager", "admin")
+ROLES = ("customer", *STAFF)
 
 
 class Team(db.Model):

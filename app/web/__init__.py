@@ -1,28 +1,24 @@
-"""Server-rendered pages, one blueprint package per audience: auth, inbox, portal, admin."""
+"""Server-rendered pages, one blueprint package per audience: auth, inbox, portal, admin, survey.
+
+Each package exposes `bp` in its `__init__`; `init_app` registers them and the home redirect.
+"""
+
+from importlib import import_module
 
 from flask import Flask, redirect, url_for
 from flask_login import current_user
 
-from app.extensions import csrf, db, login_manager
+from app.extensions import db, login_manager
 from app.models import User
 
-# Blueprint modules, in registration order; each exposes `bp`.
+# Blueprint packages, in registration order.
 BLUEPRINTS = ("auth", "inbox", "portal", "admin", "survey")
 
 
-def register_web(app: Flask) -> None:
-    """Sign-in, CSRF, the page blueprints and the home redirect."""
-    login_manager.init_app(app)
-    login_manager.login_view = "auth.login"
-    login_manager.login_message = "Please sign in to see this page."
-    login_manager.session_protection = "strong"
-    csrf.init_app(app)
-
-    from importlib import import_module
-
+def init_app(app: Flask) -> None:
+    """Register the page blueprints and the home redirect."""
     for name in BLUEPRINTS:
-        module = import_module(f"app.web.{name}.routes")
-        app.register_blueprint(module.bp)
+        app.register_blueprint(import_module(f"app.web.{name}").bp)
 
     @app.get("/")
     def home():

@@ -79,15 +79,18 @@ def test_agent_fixes_an_invalid_form_and_completes_the_task(app, new_page):
     assert (closed.status, closed.resolution) == ("closed", "rejected")
 
 
-def test_add_item_adds_a_numbered_row_and_remove_takes_it_away(app, new_page):
-    """The macro's inline script; without JavaScript the button posts and the server adds the row."""
+def test_add_item_adds_a_numbered_row_and_remove_takes_it_away(app, new_page, live_server):
+    """The macro's static script, under a strict CSP (no inline scripts); without JavaScript the
+    button posts and the server adds the row."""
     schema = {"type": "object", "properties": {"items": {"type": "array", "minItems": 1, "items": {
         "type": "object", "properties": {"sku": {"type": "string", "title": "SKU"}}}}}}
     with app.test_request_context():
-        html = render_template_string('{% from "forms/macros.html" import form_fields %}'
+        html = render_template_string('<!doctype html>{% from "forms/macros.html" import form_fields %}'
                                       "<form>{{ form_fields(schema, {}, {}) }}</form>", schema=schema)
     page = new_page()
-    page.set_content(html)
+    page.route(f"{live_server}/strict-csp-form", lambda route: route.fulfill(
+        body=html, content_type="text/html", headers={"Content-Security-Policy": "script-src 'self'"}))
+    page.goto("/strict-csp-form")
     page.get_by_role("button", name="Add item").click()
     names = page.locator("input[name^='items.']").evaluate_all("els => els.map(e => e.name)")
     assert names == ["items.0.sku", "items.1.sku", "items.2.sku"]

@@ -46,6 +46,14 @@ RETURN_START = json.loads((ROOT / "forms" / "return_start.json").read_text())
 
 # --- rendering: one widget each ------------------------------------------------------------
 
+
+def test_the_form_script_is_a_static_file_so_a_strict_csp_allows_it(app, client):
+    page = render(app, {"type": "object", "properties": {"items": {"type": "array", "items": {"type": "string"}}}})
+    scripts = page.xpath("//script")
+    assert [(s.get("src"), (s.text or "").strip()) for s in scripts] == [("/static/form-rows.js", "")]
+    assert b"fieldset[data-array]" in client.get("/static/form-rows.js").data
+
+
 def test_string_renders_an_input_with_its_title_help_and_required_marker(app):
     page = render(app, {**form(order=RETURN_START["properties"]["order_number"]), "required": ["order"]})
     field = one(page, "//input[@name='order']")

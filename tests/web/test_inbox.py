@@ -273,6 +273,18 @@ def test_task_page_shows_ticket_customer_conversation_timeline_and_form(client, 
     assert page.xpath("//input[@name='decision'][@type='radio']")
 
 
+def test_task_page_and_ticket_page_show_the_same_ticket_sidebar(client, review):
+    db.session.add(Attachment(ticket_id=review.ticket_id, filename="receipt.pdf", size=2048, data=b"%PDF"))
+    db.session.commit()
+    login(client, "alice")
+    asides = [" ".join(lxml.html.tostring(page_of(client.get(url)).xpath("//aside")[0], encoding="unicode").split())
+              for url in (f"/inbox/tasks/{review.id}", f"/inbox/tickets/{review.ticket_id}")]
+    assert asides[0] == asides[1]
+    aside = lxml.html.fromstring(asides[0])
+    assert [h.text for h in aside.xpath(".//h2")] == ["Ticket", "Jane Doe", "Files"]
+    assert aside.xpath(".//a[text()='receipt.pdf']/@href")[0].startswith("/inbox/attachments/")
+
+
 def test_form_defaults_come_from_the_process_data(client, review):
     login(client, "alice")
     page = page_of(client.get(f"/inbox/tasks/{review.id}"))

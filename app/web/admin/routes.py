@@ -1,13 +1,13 @@
 """Administration pages: users (role, teams, skills, capacity, password) and teams (strategy)."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 
+from app.access import roles_required
 from app.extensions import db
 from app.models import ROLES, Customer, Team, TeamMember, User
 from app.passwords import hash_password
-from app.web.access import roles_required
+from app.web.admin.blueprint import bp
 
-bp = Blueprint("admin", __name__, url_prefix="/admin")
 STRATEGIES = ("round_robin", "least_loaded", "skills")
 
 

@@ -2,15 +2,15 @@
 
 from datetime import timedelta
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app.clock import utcnow
 from app.extensions import db
 from app.models import LoginAttempt, User
 from app.passwords import hash_password, verify_password
+from app.web.auth.blueprint import bp
 
-bp = Blueprint("auth", __name__)
 MAX_FAILURES = 5
 WINDOW = timedelta(minutes=15)
 _DUMMY_HASH = "$argon2id$v=19$m=65536,t=3,p=4$n5xfoHQ3zUXqTtt7kxrksg$UMrTRx443OrCvOXqh2WlGJkl0vuB11EIaOVDJnW3a5k"  # unknown users cost a real verify

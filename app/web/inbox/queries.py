@@ -11,7 +11,7 @@ from sqlalchemy import and_, case, false, func, literal, or_, true
 from sqlalchemy.types import DateTime
 
 from app import sla
-from app.access import VIEWS, Scope, closed_task_visible, scope_of, ticket_visible  # noqa: F401  (re-exported)
+from app.access import Scope
 from app.extensions import db
 from app.models import (
     PRIORITIES,

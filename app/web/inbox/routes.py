@@ -5,9 +5,10 @@ import io
 import json
 import math
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
+from app.access import VIEWS, Scope, closed_task_visible, roles_required, scope_of, ticket_visible
 from app.clock import utcnow
 from app.engine import (
     Conflict,
@@ -23,26 +24,20 @@ from app.engine import (
     task_data,
 )
 from app.extensions import db
-from app.models import PRIORITIES, Attachment, Comment, HumanTask, OutboxMessage, Ticket, User
-from app.web.access import STAFF, roles_required
+from app.models import PRIORITIES, STAFF, Attachment, Comment, HumanTask, OutboxMessage, Ticket, User
 from app.web.forms import attachment_saver, initial_values, parse_submission, wants_more_rows
+from app.web.inbox.blueprint import bp
 from app.web.inbox.pages import form_of, sla_of, teammates, ticket_context
 from app.web.inbox.queries import (
     PAGE_SIZE,
     SLA_STATES,
     SORTS,
-    VIEWS,
     Filters,
-    Scope,
-    closed_task_visible,
     counts,
     page_rows,
-    scope_of,
     ticket_types,
-    ticket_visible,
 )
 
-bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 MAX_MESSAGE = 4000
 PROCESS_DATA = "process_data"  # the optional JSON textarea of a task without a form
 

@@ -1,5 +1,6 @@
 """The customer portal: open tickets, follow them, answer questions."""
 
-from flask import Blueprint
+from app.web.portal import routes  # noqa: F401  (views register on bp)
+from app.web.portal.blueprint import bp
 
-bp = Blueprint("portal", __name__, url_prefix="/portal")
+__all__ = ["bp"]

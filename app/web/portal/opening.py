@@ -3,12 +3,12 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from app.access import roles_required
 from app.engine import InvalidData, start_process
 from app.extensions import db
 from app.models import Attachment, ProcessDefinition
-from app.web.access import roles_required
 from app.web.forms import attachment_saver, initial_values, parse_submission, wants_more_rows
-from app.web.portal import bp
+from app.web.portal.blueprint import bp
 from app.web.portal.mine import current_customer
 
 MAX_SUBJECT = 300

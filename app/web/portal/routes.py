@@ -6,13 +6,14 @@ from flask import flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from werkzeug.datastructures import FileStorage
 
+from app.access import roles_required
 from app.clock import utcnow
 from app.engine import NotFound, deliver_message
 from app.extensions import db
 from app.models import Comment, Ticket, User
-from app.web.access import roles_required
 from app.web.forms import store_attachment
-from app.web.portal import bp, opening
+from app.web.portal import opening
+from app.web.portal.blueprint import bp
 from app.web.portal.mine import (
     REPLY_MESSAGE,
     attachments_of,

@@ -9,7 +9,7 @@ import hmac
 import logging
 from collections.abc import Callable
 
-from flask import Blueprint, render_template, request
+from flask import render_template, request
 from flask_wtf.csrf import CSRFError
 from itsdangerous import BadData, SignatureExpired
 from sqlalchemy.exc import IntegrityError
@@ -19,8 +19,8 @@ from app.engine import EngineError, NotFound, deliver_message, run_command
 from app.extensions import db
 from app.handlers.feedback import link_days, read_survey_token
 from app.models import Feedback, FeedbackRequest, Ticket
+from app.web.survey.blueprint import bp
 
-bp = Blueprint("survey", __name__, url_prefix="/survey")
 log = logging.getLogger(__name__)
 
 MESSAGE = "feedback_received"

@@ -1,0 +1,5 @@
+"""The `portal` blueprint `bp`, in a module of its own so views can import it without a cycle."""
+
+from flask import Blueprint
+
+bp = Blueprint("portal", __name__, url_prefix="/portal")

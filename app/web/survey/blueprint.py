@@ -1,0 +1,5 @@
+"""The `survey` blueprint `bp`, in a module of its own so views can import it without a cycle."""
+
+from flask import Blueprint
+
+bp = Blueprint("survey", __name__, url_prefix="/survey")
