@@ -13,7 +13,6 @@ place in the tests that reaches into engine internals; when the facade gains it,
 import json
 
 from app.extensions import db
-from app.models import ProcessInstance
 
 
 def _restore_and_dump(instance_id: int) -> tuple[str, str, str]:
