@@ -1,4 +1,7 @@
-"""The ticket lifecycle over HTTP: deploy, open, inbox, claim, complete, messages, incidents."""
+"""The ticket lifecycle over HTTP: deploy, open, inbox, claim, complete, messages, incidents.
+
+The task endpoints on their own (filters, claim, release, complete, 404/409/422, access) are in
+test_tasks_api.py."""
 
 import pytest
 
@@ -143,10 +146,6 @@ def test_incidents_listed_and_retried_by_a_manager(staff, shipped):
     retried = staff["manager"].post(f"/api/v1/incidents/{incident['id']}/retry")
     assert retried.status_code == 200
     assert staff["manager"].post(f"/api/v1/incidents/{incident['id']}/retry").status_code == 409
-
-
-def test_unknown_task_is_404(staff):
-    assert staff["agent"].post("/api/v1/tasks/nope/complete", json={"data": {}}).status_code == 404
 
 
 def test_unknown_api_route_answers_json_404(staff):

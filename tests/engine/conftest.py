@@ -1,4 +1,5 @@
-"""Engine-level fixtures: people, the four shipped workflows, and step helpers."""
+"""Engine-level fixtures: people, the four shipped workflows, and step helpers (each step ends with
+SpiffWorkflow's save-restore check on the stored instance, tests/restore.py)."""
 
 from dataclasses import dataclass
 
@@ -9,6 +10,7 @@ from app.extensions import db
 from app.models import HumanTask, Ticket
 from app.worker import drain
 from tests.factories import deploy_shipped, make_customer, make_user
+from tests.restore import assert_restores_unchanged
 
 
 @dataclass
@@ -17,8 +19,9 @@ class World:
     customer: object
 
     def open(self, ticket_type: str, data: dict, subject: str = "Help please") -> Ticket:
-        ticket, _ = start_process(ticket_type, self.customer.id, subject, data, actor="test")
+        ticket, instance = start_process(ticket_type, self.customer.id, subject, data, actor="test")
         drain()
+        assert_restores_unchanged(instance.id)
         return db.session.get(Ticket, ticket.id)
 
     def task(self, ticket: Ticket) -> HumanTask:
@@ -31,15 +34,22 @@ class World:
         assert task.name == expected_name
         complete_task(task.id, data, by or self.agent)
         drain()
+        self.restores(ticket)
 
     def reply(self, ticket: Ticket, message: str) -> None:
         deliver_message(ticket.id, "customer_reply", {"message": message}, actor="customer")
         drain()
+        self.restores(ticket)
 
     def rate(self, ticket: Ticket, rating: int, comment: str = "") -> None:
         """Deliver the customer's survey answer, as the survey page does."""
         deliver_message(ticket.id, "feedback_received", {"rating": rating, "comment": comment}, actor="customer")
         drain()
+        self.restores(ticket)
+
+    def restores(self, ticket: Ticket) -> None:
+        """The stored instance restores and serializes again unchanged."""
+        assert_restores_unchanged(instance_of_ticket(ticket.id).id)
 
     def waiting(self, ticket: Ticket) -> dict:
         """What the ticket's instance waits for: {"messages": [...], "timers": [...]} (see waiting_of)."""

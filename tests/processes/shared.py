@@ -1,22 +1,11 @@
-"""Shared by the diagram checks and the path tests of the shipped workflows: where the files
-are, how to parse them, the handler contract, and small geometry and expression helpers."""
+"""Shared by the diagram checks and the path tests of the shipped workflows: where the files are,
+how to read them (lxml: the documents, not a second engine), geometry helpers, and the operators
+the diagrams may call with their parameters."""
 
-import ast
 import json
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from jinja2 import StrictUndefined
-from jinja2.sandbox import SandboxedEnvironment
 from lxml import etree
-from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
-    TimerEventDefinition,
-)
-from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
-from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
-from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
-from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG
 
 ROOT = Path(__file__).resolve().parents[2]
 PROCESSES = ["return", "credit", "general", "complaint"]
@@ -34,49 +23,25 @@ FLOW_NODES = (
     "startEvent endEvent userTask serviceTask exclusiveGateway parallelGateway eventBasedGateway"
     " intermediateCatchEvent boundaryEvent"
 ).split()
-SAFE_METHODS = {"get", "lower", "upper", "strip", "replace", "title", "capitalize"}
-SAFE_NODES = tuple(
-    getattr(ast, name)
-    for name in (
-        "Expression BoolOp And Or UnaryOp Not USub BinOp Add Sub Mult Div Compare Eq NotEq Lt LtE Gt GtE In"
-        " NotIn IfExp Call Name Load Constant Subscript JoinedStr FormattedValue List Tuple Dict Attribute"
-    ).split()
-)
-INSTRUCTIONS = SandboxedEnvironment(undefined=StrictUndefined)
-SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(DEFAULT_CONFIG))
 
-FAR_FUTURE = datetime(2099, 1, 5, 9, tzinfo=UTC)  # timers only fire when a path makes them due
-
-# operator -> (required parameters, optional parameters, fake result)
+# operator -> (required parameters, optional parameters): what the diagrams may pass each handler
 OPERATORS = {
-    "ticket.set_status": ({"status"}, {"resolution"}, lambda p, n: {"status": p["status"]}),
-    "notify.customer": ({"subject", "body"}, set(), lambda p, n: {"outbox_id": n}),
-    "refund.issue": ({"amount"}, set(), lambda p, n: {"ledger_id": n, "amount": p["amount"]}),
-    "credit_note.issue": ({"amount"}, set(), lambda p, n: {"ledger_id": n, "amount": p["amount"]}),
-    "inventory.restock": (
-        {"items"},
-        set(),
-        lambda p, n: {"restocked": sum(item["qty"] for item in p["items"])},
-    ),
-    "credit.assess": (set(), set(), lambda p, n: {"score": 72, "risk": "low", "proposed_limit": 2500.0}),
-    "credit.assign_balance": ({"amount"}, set(), lambda p, n: {"ledger_id": n, "amount": p["amount"]}),
-    "calendar.due": (
-        {"days", "team"},
-        set(),
-        lambda p, n: {"at": (FAR_FUTURE + timedelta(days=p["days"])).isoformat()},
-    ),
-    "calendar.first_response_due": (set(), set(), lambda p, n: {"at": FAR_FUTURE.isoformat()}),
-    "ticket.raise_priority": (set(), {"reason"}, lambda p, n: {"priority": "urgent", "previous": "high", "changed": True}),
-    "escalation.notify_team": (
-        {"team", "subject", "body"},
-        {"include_assignee"},
-        lambda p, n: {"team": p["team"], "notified": ["lead"]},
-    ),
-    "feedback.request": ({"reminder"}, set(), lambda p, n: {"feedback_request_id": 1, "reminder": p["reminder"], "sent": True}),
+    "ticket.set_status": ({"status"}, {"resolution"}),
+    "notify.customer": ({"subject", "body"}, set()),
+    "refund.issue": ({"amount"}, set()),
+    "credit_note.issue": ({"amount"}, set()),
+    "inventory.restock": ({"items"}, set()),
+    "credit.assess": (set(), set()),
+    "credit.assign_balance": ({"amount"}, set()),
+    "calendar.due": ({"days", "team"}, set()),
+    "calendar.first_response_due": (set(), set()),
+    "ticket.raise_priority": (set(), {"reason"}),
+    "escalation.notify_team": ({"team", "subject", "body"}, {"include_assignee"}),
+    "feedback.request": ({"reminder"}, set()),
 }
 
 
-# ---------------------------------------------------------------------------- helpers
+# ---------------------------------------------------------------------------- the documents
 def bpmn_path(process):
     return ROOT / "processes" / f"{process}.bpmn"
 
@@ -85,17 +50,24 @@ def xml(process):
     return etree.parse(str(bpmn_path(process)))
 
 
-def parse_spec(process):
-    parser = SpiffBpmnParser(validator=VALIDATOR)
-    parser.add_bpmn_file(str(bpmn_path(process)))
-    return parser, parser.get_spec(process)
-
-
 def load_form(name):
     return json.loads((ROOT / "forms" / name).read_text())
 
 
+def element(tree, element_id):
+    [found] = tree.xpath(f"//bpmn:process/bpmn:*[@id='{element_id}']", namespaces=NS)
+    return found
+
+
+def properties(el):
+    """{name: value} of an element's spiffworkflow:properties."""
+    return {p.get("name"): p.get("value")
+            for p in el.xpath("bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property",
+                              namespaces=NS)}
+
+
 def form_names(process):
+    """{element id: form file} of every element naming a form (the start event and user tasks)."""
     tree = xml(process)
     props = tree.xpath("//spiffworkflow:property[@name='formJsonSchemaFilename']", namespaces=NS)
     return {prop.getparent().getparent().getparent().get("id"): prop.get("value") for prop in props}
@@ -109,6 +81,84 @@ def flows(tree):
     return tree.xpath("//bpmn:process/bpmn:sequenceFlow", namespaces=NS)
 
 
+def lane_of(tree, element_id):
+    lanes = tree.xpath(f"//bpmn:lane[bpmn:flowNodeRef/text()='{element_id}']/@name", namespaces=NS)
+    return lanes[0] if lanes else None
+
+
+def user_tasks(tree):
+    return tree.xpath("//bpmn:process/bpmn:userTask", namespaces=NS)
+
+
+def instructions(el):
+    found = el.xpath("bpmn:extensionElements/spiffworkflow:instructionsForEndUser/text()", namespaces=NS)
+    return found[0] if found else None
+
+
+def service_tasks(tree):
+    """{task id: (operator, {parameter: value expression}, result variable, retries, backoff base)}"""
+    found = {}
+    for task in tree.xpath("//bpmn:process/bpmn:serviceTask", namespaces=NS):
+        [operator] = task.xpath("bpmn:extensionElements/spiffworkflow:serviceTaskOperator", namespaces=NS)
+        params = {p.get("id"): p.get("value")
+                  for p in operator.xpath("spiffworkflow:parameters/spiffworkflow:parameter", namespaces=NS)}
+        retry = operator.xpath("spiffworkflow:retry", namespaces=NS)
+        retries, backoff = (int(retry[0].get("retries")), float(retry[0].get("backoff_base"))) if retry else (None, None)
+        found[task.get("id")] = (operator.get("id"), params, operator.get("resultVariable"), retries, backoff)
+    return found
+
+
+def catch_events(tree):
+    """{catch event id: ("message", message name, variable) or ("timer", kind, expression)} of every
+    intermediate catch and boundary event (an event-based gateway's catches are its targets)."""
+    found = {}
+    events = tree.xpath("//bpmn:process/bpmn:intermediateCatchEvent | //bpmn:process/bpmn:boundaryEvent",
+                        namespaces=NS)
+    for event in events:
+        message = event.xpath("bpmn:messageEventDefinition", namespaces=NS)
+        timer = event.xpath("bpmn:timerEventDefinition/*", namespaces=NS)
+        if message:
+            variable = message[0].xpath("bpmn:extensionElements/spiffworkflow:messageVariable/text()",
+                                        namespaces=NS)
+            found[event.get("id")] = ("message", message[0].get("messageRef"), variable[0] if variable else None)
+        elif timer:
+            found[event.get("id")] = ("timer", etree.QName(timer[0]).localname, timer[0].text.strip())
+    return found
+
+
+def gateway_catches(tree, gateway):
+    """{"message" | "timer": (catch event id, definition)} behind an event-based gateway."""
+    catches = catch_events(tree)
+    targets = [f.get("targetRef") for f in flows(tree) if f.get("sourceRef") == gateway]
+    return {catches[t][0]: (t, catches[t]) for t in targets}
+
+
+def expressions(tree):
+    """Yield (element id, what, expression) for every condition, service parameter and timer value."""
+    for f in flows(tree):
+        for condition in f.xpath("bpmn:conditionExpression/text()", namespaces=NS):
+            yield f.get("sourceRef"), f"condition to {f.get('targetRef')}", condition
+    for task, (_, params, _, _, _) in service_tasks(tree).items():
+        for name, value in params.items():
+            yield task, f"parameter {name}", value
+    for event, (kind, _, text) in catch_events(tree).items():
+        if kind == "timer":
+            yield event, "timer", text
+
+
+def known_names(process):
+    """The data names an expression of the process may read: engine fields, form fields,
+    service results and message variables."""
+    tree = xml(process)
+    names = set(ENGINE_FIELDS)
+    for form in set(form_names(process).values()):
+        names |= set(load_form(form)["properties"])
+    names |= {result for _, _, result, _, _ in service_tasks(tree).values()}
+    names |= {variable for kind, _, variable in catch_events(tree).values() if kind == "message"}
+    return names - {None}
+
+
+# ---------------------------------------------------------------------------- geometry
 def bounds(tree, element_id):
     found = tree.xpath(f"//bpmndi:*[@bpmnElement='{element_id}']/dc:Bounds", namespaces=NS)
     return tuple(float(found[0].get(k)) for k in ("x", "y", "width", "height")) if found else None
@@ -134,37 +184,3 @@ def on_border(point, box):
         within
         and min(abs(x - box[0]), abs(x - box[0] - box[2]), abs(y - box[1]), abs(y - box[1] - box[3])) <= 1
     )
-
-
-def catches(spec):
-    """Yield (catch event id, event definition) for every catch, also those behind event-based gateways."""
-    for task_spec in spec.task_specs.values():
-        definition = getattr(task_spec, "event_definition", None)
-        if isinstance(task_spec, EventBasedGateway):
-            yield from zip((out.name for out in task_spec.outputs), definition.event_definitions, strict=True)
-        elif isinstance(task_spec, CatchingEvent) and type(definition).__name__ != "NoneEventDefinition":
-            yield task_spec.name, definition
-
-
-def expressions(spec):
-    """Yield (task id, what, expression) for every condition, service parameter and timer value."""
-    for name, definition in catches(spec):
-        if isinstance(definition, TimerEventDefinition):
-            yield name, "timer", definition.expression
-    for task_spec in spec.task_specs.values():
-        for condition, target in getattr(task_spec, "cond_task_specs", []):
-            if condition is not None:
-                yield task_spec.name, f"condition to {target}", condition.args[0]
-        for name, param in (getattr(task_spec, "operation_params", None) or {}).items():
-            yield task_spec.name, f"parameter {name}", param["value"]
-
-
-def known_names(process, spec):
-    names = set(ENGINE_FIELDS)
-    for form in set(form_names(process).values()):
-        names |= set(load_form(form)["properties"])
-    for task_spec in spec.task_specs.values():
-        names.add(getattr(task_spec, "result_variable", None))
-    for _, definition in catches(spec):
-        names.add(getattr(definition, "message_var", None))
-    return names - {None}

@@ -1,5 +1,9 @@
 """The shipped workflows as documents: diagrams, forms, expressions, operators and diagram
-interchange (every element drawn, nothing overlapping, edges orthogonal)."""
+interchange (every element drawn, nothing overlapping, edges orthogonal).
+
+The documents are read with lxml; whether the engine accepts them (XSD validation, expressions in
+its safe subset, known operators, forms) is asked of the engine itself (`check_files`, `deploy_bundle`).
+"""
 
 import ast
 from itertools import combinations, pairwise
@@ -7,46 +11,71 @@ from itertools import combinations, pairwise
 import pytest
 from jsonschema import Draft202012Validator
 from lxml import etree
-from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
-    DurationTimerEventDefinition,
-    TimeDateEventDefinition,
-    TimerEventDefinition,
-)
-from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent, EventBasedGateway
 
+from app.engine import check_files, deploy_bundle
+from app.handlers import HANDLERS
+from tests.factories import TEAMS as FACTORY_TEAMS
+from tests.factories import make_team
 from tests.processes.shared import (
     NS,
     OPERATORS,
     PROCESSES,
     ROOT,
-    SAFE_METHODS,
-    SAFE_NODES,
     SHARED_FORMS,
     TEAMS,
     bounds,
-    catches,
+    bpmn_path,
+    catch_events,
+    element,
     expressions,
     flow_nodes,
     flows,
     form_names,
+    gateway_catches,
     inside,
+    instructions,
     known_names,
+    lane_of,
     load_form,
     on_border,
     overlap,
-    parse_spec,
+    properties,
+    service_tasks,
+    user_tasks,
     xml,
 )
 
 
+def shipped_files():
+    """The four diagrams and every form file, as an upload bundle."""
+    files = [(f"{process}.bpmn", bpmn_path(process).read_bytes()) for process in PROCESSES]
+    return files + [(path.name, path.read_bytes()) for path in sorted((ROOT / "forms").glob("*.json"))]
+
+
 # ---------------------------------------------------------------------------- diagram checks
+def test_the_engine_accepts_the_shipped_diagrams_with_their_forms_without_a_warning(app):
+    checked = check_files(shipped_files())  # XSD validation, expressions, operators, forms
+    assert sorted(p.key for p in checked.processes) == sorted(PROCESSES)
+    assert checked.warnings == []
+    for process in checked.processes:
+        assert process.file == f"{process.key}.bpmn"
+        assert set(process.forms) == set(form_names(process.key).values())
+
+
+def test_the_shipped_bundle_deploys_into_one_version_each_with_its_lanes_teams(app):
+    for key in FACTORY_TEAMS:
+        make_team(key)
+    result = deploy_bundle(shipped_files(), actor="test")
+    assert result.warnings == []  # every lane names a team
+    assert sorted((p["key"], p["version"]) for p in result.processes) == sorted((p, 1) for p in PROCESSES)
+    again = deploy_bundle(shipped_files(), actor="test")
+    assert not again.created
+
+
 @pytest.mark.parametrize("process", PROCESSES)
-def test_diagram_parses_with_xsd_validation_into_one_executable_process_named_after_its_file(process):
-    parser, spec = parse_spec(process)
+def test_diagram_holds_one_executable_process_named_after_its_file(process):
     tree = xml(process)
-    assert parser.get_process_ids() == [process]
-    assert spec.name == process
+    assert tree.xpath("//bpmn:process/@id", namespaces=NS) == [process]
     assert tree.xpath("//bpmn:process/@isExecutable", namespaces=NS) == ["true"]
     assert tree.xpath("//bpmn:collaboration/bpmn:participant/@processRef", namespaces=NS) == [process]
 
@@ -74,23 +103,20 @@ def test_lanes_are_teams_and_hold_every_flow_node_exactly_once(process):
 
 @pytest.mark.parametrize("process", PROCESSES)
 def test_user_tasks_sit_in_a_team_lane_with_a_form_and_instructions(process):
-    _, spec = parse_spec(process)
-    user_tasks = [ts for ts in spec.task_specs.values() if ts.manual]
-    assert user_tasks
-    for ts in user_tasks:
-        assert ts.lane in TEAMS, ts.name
-        assert ts.extensions["properties"]["formJsonSchemaFilename"].split("_")[0] in (process, SHARED_FORMS)
-        assert ts.extensions["instructionsForEndUser"].strip(), ts.name
-        assert "variableName" not in ts.extensions, ts.name
+    tree = xml(process)
+    assert user_tasks(tree)
+    for task in user_tasks(tree):
+        name = task.get("id")
+        assert lane_of(tree, name) in TEAMS, name
+        assert properties(task)["formJsonSchemaFilename"].split("_")[0] in (process, SHARED_FORMS)
+        assert (instructions(task) or "").strip(), name
+        assert not task.xpath("bpmn:extensionElements/spiffworkflow:variableName", namespaces=NS), name
 
 
 @pytest.mark.parametrize("process", PROCESSES)
 def test_start_event_names_the_start_form(process):
-    _, spec = parse_spec(process)
-    starts = [ts for ts in spec.task_specs.values() if type(ts).__name__ == "StartEvent"]
-    assert [ts.extensions["properties"]["formJsonSchemaFilename"] for ts in starts] == [
-        f"{process}_start.json"
-    ]
+    starts = xml(process).xpath("//bpmn:process/bpmn:startEvent", namespaces=NS)
+    assert [properties(start)["formJsonSchemaFilename"] for start in starts] == [f"{process}_start.json"]
 
 
 @pytest.mark.parametrize("process", PROCESSES)
@@ -160,112 +186,93 @@ def test_splitting_exclusive_gateways_have_a_default_and_conditions_on_other_flo
 
 
 @pytest.mark.parametrize("process", PROCESSES)
-def test_expressions_stay_in_the_safe_subset_and_read_known_fields(process):
-    _, spec = parse_spec(process)
-    names = known_names(process, spec)
-    found = list(expressions(spec))
+def test_expressions_read_only_known_fields(process):
+    # Whether the engine evaluates them (its safe subset) is test_the_engine_accepts_... above.
+    names = known_names(process)
+    found = list(expressions(xml(process)))
     assert found
     for task, what, text in found:
         tree = ast.parse(text, mode="eval")
-        methods = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
         for node in ast.walk(tree):
-            where = f"{task} {what}: {text}"
-            assert isinstance(node, SAFE_NODES), f"{where}: {type(node).__name__}"
-            if isinstance(node, ast.Attribute):
-                assert id(node) in methods and node.attr in SAFE_METHODS, where
-            if isinstance(node, ast.Call):
-                assert isinstance(node.func, ast.Attribute), where
             if isinstance(node, ast.Name):
-                assert not node.id.startswith("_") and node.id in names, where
+                assert not node.id.startswith("_") and node.id in names, f"{task} {what}: {text}"
 
 
 @pytest.mark.parametrize("process", PROCESSES)
 def test_service_tasks_call_known_operators_with_their_parameters(process):
-    _, spec = parse_spec(process)
-    for ts in spec.task_specs.values():
-        if hasattr(ts, "operation_name"):
-            required, optional, _ = OPERATORS[ts.operation_name]
-            assert required <= set(ts.operation_params) <= required | optional, ts.name
-            assert ts.result_variable and not ts.result_variable.startswith("spiff__"), ts.name
-            assert (ts.retries, ts.retry_backoff_base) == (3, 2), ts.name
+    tasks = service_tasks(xml(process))
+    assert tasks
+    for name, (operator, params, result, retries, backoff) in tasks.items():
+        assert operator in HANDLERS, name
+        required, optional = OPERATORS[operator]
+        assert required <= set(params) <= required | optional, name
+        assert result and not result.startswith("spiff__"), name
+        assert (retries, backoff) == (3, 2), name
     if process == "credit":
-        assert spec.task_specs["assess_credit"].result_variable == "assessment"
-
-
-def wait_catches(spec, gateway):
-    """{kind: (catch event id, definition)} behind an event-based gateway."""
-    found = {}
-    for out, definition in zip(spec.task_specs[gateway].outputs, spec.task_specs[gateway].event_definition.event_definitions,
-                               strict=True):
-        found["message" if isinstance(definition, MessageEventDefinition) else "timer"] = (out.name, definition)
-    return found
+        assert tasks["assess_credit"][2] == "assessment"
 
 
 @pytest.mark.parametrize("process", ["return", "credit"])
 def test_customer_reply_is_caught_into_customer_reply_without_correlation(process):
-    _, spec = parse_spec(process)
-    replies = [(name, d) for name, d in catches(spec) if isinstance(d, MessageEventDefinition) and d.name == "customer_reply"]
-    assert [name for name, _ in replies] == ["wait_customer_reply", "reply_after_reminder"]
-    for _, definition in replies:
-        assert definition.message_var == "customer_reply"
-        assert definition.correlation_properties == []
+    tree = xml(process)
+    replies = [(name, variable) for name, (kind, message, variable) in catch_events(tree).items()
+               if kind == "message" and message == "customer_reply"]
+    assert replies == [("wait_customer_reply", "customer_reply"), ("reply_after_reminder", "customer_reply")]
+    assert tree.xpath("//bpmn:correlationProperty | //bpmn:correlationKey", namespaces=NS) == []
 
 
 @pytest.mark.parametrize("process", PROCESSES)
 def test_event_based_gateways_wait_for_one_message_and_one_timer(process):
     # The engine keeps one timer row and one message subscription per waiting task.
-    _, spec = parse_spec(process)
-    gateways = [ts for ts in spec.task_specs.values() if isinstance(ts, EventBasedGateway)]
+    tree = xml(process)
+    gateways = tree.xpath("//bpmn:process/bpmn:eventBasedGateway/@id", namespaces=NS)
     assert gateways
     for gateway in gateways:
-        definitions = gateway.event_definition.event_definitions
-        kinds = sorted("message" if isinstance(d, MessageEventDefinition) else
-                       "timer" if isinstance(d, TimerEventDefinition) else type(d).__name__ for d in definitions)
-        assert kinds == ["message", "timer"], gateway.name
+        outgoing = [f for f in flows(tree) if f.get("sourceRef") == gateway]
+        assert len(outgoing) == 2 and sorted(gateway_catches(tree, gateway)) == ["message", "timer"], gateway
 
 
 @pytest.mark.parametrize("process", ["return", "credit"])
 def test_customer_wait_reminds_after_2_and_gives_up_after_7_business_days_of_the_team(process):
-    _, spec = parse_spec(process)
+    tree = xml(process)
     team = {"return": "returns", "credit": "credit"}[process]
-    first, second = wait_catches(spec, "wait_reply_or_reminder"), wait_catches(spec, "wait_reply_or_deadline")
+    first, second = gateway_catches(tree, "wait_reply_or_reminder"), gateway_catches(tree, "wait_reply_or_deadline")
     assert first["timer"][0] == "reminder_due" and second["timer"][0] == "reply_deadline_passed"
-    assert isinstance(first["timer"][1], TimeDateEventDefinition)
-    assert (first["timer"][1].expression, second["timer"][1].expression) == ('reminder_at["at"]', 'reply_deadline["at"]')
+    assert first["timer"][1][1] == second["timer"][1][1] == "timeDate"
+    assert (first["timer"][1][2], second["timer"][1][2]) == ('reminder_at["at"]', 'reply_deadline["at"]')
+    tasks = service_tasks(tree)
     for task, days, result in (("schedule_reminder", "2", "reminder_at"), ("schedule_reply_deadline", "7", "reply_deadline")):
-        ts = spec.task_specs[task]
-        assert ts.operation_name == "calendar.due" and ts.result_variable == result
-        assert (ts.operation_params["days"]["value"], ts.operation_params["team"]["value"]) == (days, f'"{team}"')
+        operator, params, result_variable, _, _ = tasks[task]
+        assert operator == "calendar.due" and result_variable == result
+        assert (params["days"], params["team"]) == (days, f'"{team}"')
 
 
 @pytest.mark.parametrize("process", PROCESSES)
 def test_feedback_is_caught_into_feedback_and_reminded_once(process):
-    _, spec = parse_spec(process)
-    first, second = wait_catches(spec, "wait_feedback"), wait_catches(spec, "wait_feedback_again")
-    for name, definition in (first["message"], second["message"]):
-        assert (definition.name, definition.message_var) == ("feedback_received", "feedback"), name
-    assert isinstance(spec.task_specs["wait_feedback_delay"].event_definition, DurationTimerEventDefinition)
-    assert spec.task_specs["wait_feedback_delay"].event_definition.expression == "feedback_delay"
-    assert (first["timer"][1].expression, second["timer"][1].expression) == ('"P3D"', '"P7D"')
-    reminders = [spec.task_specs[t].operation_params["reminder"]["value"] for t in ("request_feedback", "remind_feedback")]
-    assert reminders == ["False", "True"]
-    assert spec.task_specs["follow_up"].lane == "customer-success"
+    tree = xml(process)
+    first, second = gateway_catches(tree, "wait_feedback"), gateway_catches(tree, "wait_feedback_again")
+    for name, (_, message, variable) in (first["message"], second["message"]):
+        assert (message, variable) == ("feedback_received", "feedback"), name
+    assert catch_events(tree)["wait_feedback_delay"] == ("timer", "timeDuration", "feedback_delay")
+    assert (first["timer"][1][2], second["timer"][1][2]) == ('"P3D"', '"P7D"')
+    tasks = service_tasks(tree)
+    assert [tasks[t][1]["reminder"] for t in ("request_feedback", "remind_feedback")] == ["False", "True"]
+    assert lane_of(tree, "follow_up") == "customer-success"
 
 
 def test_complaint_first_response_escalates_to_the_lead_and_the_review_is_reminded():
-    parser, spec = parse_spec("complaint")
-    overdue, review = spec.task_specs["first_response_overdue"], spec.task_specs["review_overdue"]
-    assert isinstance(overdue, BoundaryEvent) and isinstance(review, BoundaryEvent)
-    assert (overdue.cancel_activity, review.cancel_activity) == (True, False)
-    assert overdue.event_definition.expression == 'first_response_deadline["at"]'
-    assert review.event_definition.expression == 'review_deadline["at"]'
-    assert spec.task_specs["first_response_deadline"].operation_name == "calendar.first_response_due"
-    lead = spec.task_specs["lead_initial_response"]
-    assert lead.lane == "support" and lead.extensions["properties"]["assignToLead"] == "true"
     tree = xml("complaint")
-    assert tree.xpath("//bpmn:boundaryEvent[@id='first_response_overdue']/@attachedToRef", namespaces=NS) == [
-        "initial_response"]
-    assert tree.xpath("//bpmn:boundaryEvent[@id='review_overdue']/@attachedToRef", namespaces=NS) == ["review_complaint"]
+    overdue, review = element(tree, "first_response_overdue"), element(tree, "review_overdue")
+    assert etree.QName(overdue).localname == etree.QName(review).localname == "boundaryEvent"
+    assert (overdue.get("cancelActivity", "true"), review.get("cancelActivity", "true")) == ("true", "false")
+    catches = catch_events(tree)
+    assert catches["first_response_overdue"] == ("timer", "timeDate", 'first_response_deadline["at"]')
+    assert catches["review_overdue"] == ("timer", "timeDate", 'review_deadline["at"]')
+    assert service_tasks(tree)["first_response_deadline"][0] == "calendar.first_response_due"
+    lead = element(tree, "lead_initial_response")
+    assert lane_of(tree, "lead_initial_response") == "support" and properties(lead)["assignToLead"] == "true"
+    assert overdue.get("attachedToRef") == "initial_response"
+    assert review.get("attachedToRef") == "review_complaint"
 
 
 # ---------------------------------------------------------------------------- diagram interchange

@@ -1,66 +1,26 @@
-"""Automatic assignment: lanes name teams, rules may move a task, the team's strategy picks the agent."""
+"""Team strategies (app/assignment/strategies.py) through the engine: round robin, least loaded,
+skills, capacity, the same agent for a ticket's later task, and concurrent choices."""
 
 import threading
-from pathlib import Path
+from datetime import datetime
 
 import pytest
 
-from app.engine import complete_task, deploy, start_process
+from app.engine import claim_task, complete_task, deploy, instance_of_ticket, start_process, waiting_of
 from app.extensions import db
-from app.models import HistoryEvent, HumanTask, Ticket, User
+from app.models import HumanTask, User
 from app.worker import drain
-from tests.diagrams import bpmn, user_task_process
+from tests.assignment.shared import (
+    GENERAL,
+    REQUIRES_SQL,
+    assignee_of,
+    assignment_history,
+    lane_process,
+    open_ticket,
+    task_of,
+)
+from tests.diagrams import user_task_process
 from tests.factories import deploy_shipped, make_customer, make_team, make_user
-
-PROCESSES = Path(__file__).resolve().parents[2] / "processes"
-GENERAL = {"question": "Where is my parcel?", "category": "delivery"}
-
-
-def open_ticket(customer, ticket_type: str, data: dict) -> Ticket:
-    ticket, _ = start_process(ticket_type, customer.id, "Help please", data, actor="test")
-    drain()
-    return db.session.get(Ticket, ticket.id)
-
-
-def task_of(ticket: Ticket) -> HumanTask:
-    db.session.expire_all()
-    (task,) = db.session.execute(db.select(HumanTask).where(HumanTask.ticket_id == ticket.id)).scalars()
-    return task
-
-
-def assignee_of(ticket: Ticket) -> str | None:
-    task = task_of(ticket)
-    return db.session.get(User, task.assignee_id).username if task.assignee_id else None
-
-
-def assignment_history(ticket: Ticket) -> list[dict]:
-    return [event.data for event in db.session.execute(
-        db.select(HistoryEvent).where(HistoryEvent.ticket_id == ticket.id, HistoryEvent.kind == "task_assigned")
-        .order_by(HistoryEvent.id)).scalars()]
-
-
-def deploy_rules() -> None:
-    deploy((PROCESSES / "assignment.dmn").read_bytes(), actor="test")
-
-
-def lane_process(task_extensions: str = "", lane: str = "experts") -> bytes:
-    """start -> user task `do_it` in lane `lane` -> end."""
-    return bpmn(f"""
-  <bpmn:laneSet id="lanes"><bpmn:lane id="lane_1" name="{lane}">
-    <bpmn:flowNodeRef>start</bpmn:flowNodeRef><bpmn:flowNodeRef>do_it</bpmn:flowNodeRef>
-    <bpmn:flowNodeRef>done</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>
-  <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-  <bpmn:userTask id="do_it" name="Do it">
-    <bpmn:extensionElements>{task_extensions}</bpmn:extensionElements>
-    <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
-  </bpmn:userTask>
-  <bpmn:endEvent id="done"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="do_it"/>
-  <bpmn:sequenceFlow id="f2" sourceRef="do_it" targetRef="done"/>""", "laned")
-
-
-REQUIRES_SQL = ('<spiffworkflow:properties><spiffworkflow:property name="requiredSkill" value="sql"/>'
-                "</spiffworkflow:properties>")
 
 
 @pytest.fixture
@@ -129,6 +89,70 @@ def test_later_task_goes_to_the_strategy_when_the_earlier_agent_left(customer):
     assert assignee_of(ticket) == "frank"
 
 
+def test_round_robin_does_not_weigh_capacity(customer):
+    deploy_shipped("general")
+    make_team("support", "round_robin")
+    make_user("dave", teams=("support",), capacity=1)
+    make_user("frank", teams=("support",), capacity=1)
+    tickets = [open_ticket(customer, "general", GENERAL) for _ in range(3)]
+    assert [assignee_of(t) for t in tickets] == ["dave", "frank", "dave"]  # only least_loaded and skills do
+
+
+def test_an_unknown_strategy_deals_round_robin(customer):
+    deploy_shipped("general")
+    make_team("support", "lottery")
+    make_user("dave", teams=("support",))
+    make_user("frank", teams=("support",))
+    tickets = [open_ticket(customer, "general", GENERAL) for _ in range(3)]
+    assert [assignee_of(t) for t in tickets] == ["dave", "frank", "dave"]
+    assert assignment_history(tickets[0])[0]["rule"].endswith("round_robin → dave")
+
+
+@pytest.mark.parametrize("strategy", ["round_robin", "least_loaded", "skills"])
+def test_customers_in_a_team_are_never_dealt_a_task(customer, strategy):
+    deploy(lane_process())
+    make_team("experts", strategy)
+    make_user("cora", "customer", teams=("experts",))
+    make_user("dave", teams=("experts",))
+    tickets = [open_ticket(customer, "laned", {}) for _ in range(2)]
+    assert [assignee_of(t) for t in tickets] == ["dave", "dave"]
+
+
+def test_a_team_without_active_members_keeps_the_task_in_its_queue(customer):
+    deploy(lane_process())
+    make_team("experts", "round_robin")
+    dave = make_user("dave", teams=("experts",))
+    dave.active = False
+    db.session.commit()
+    ticket = open_ticket(customer, "laned", {})
+    assert (task_of(ticket).team, assignee_of(ticket)) == ("experts", None)
+    assert assignment_history(ticket)[0]["rule"].endswith("round_robin: team experts has no active members")
+
+
+def test_a_lane_naming_no_team_deals_to_the_default_team(app, customer):
+    assert app.config["DEFAULT_TEAM"] == "support"
+    deploy(lane_process(lane="nobody"))
+    make_user("dave", teams=("support",))
+    ticket = open_ticket(customer, "laned", {})
+    assert (task_of(ticket).team, assignee_of(ticket)) == ("support", "dave")
+
+
+def test_the_same_agent_is_skipped_at_capacity_and_the_strategy_decides(customer):
+    deploy_shipped("general")
+    deploy(user_task_process())
+    make_team("support", "least_loaded")
+    dave = make_user("dave", teams=("support",), capacity=1)
+    make_user("frank", teams=("support",), capacity=10)
+    ticket = open_ticket(customer, "general", GENERAL)
+    assert assignee_of(ticket) == "dave"  # 0/1 ties 0/10: the lower id
+    other = open_ticket(customer, "tiny", {})
+    claim_task(task_of(other).id, dave)  # dave now holds two tasks, over his capacity of one
+    complete_task(task_of(ticket).id, {"information_given": False}, dave)
+    drain()
+    assert assignee_of(ticket) == "frank"
+    assert "same agent" not in assignment_history(ticket)[-1]["rule"]
+
+
 # -- least loaded --------------------------------------------------------------------------------
 
 def test_least_loaded_weighs_open_tasks_against_capacity(customer):
@@ -163,6 +187,27 @@ def test_least_loaded_counts_tasks_held_in_other_teams(customer):
     assert assignee_of(open_ticket(customer, "general", GENERAL)) == "frank"
 
 
+def test_least_loaded_skips_a_member_with_no_capacity(customer):
+    deploy(lane_process())
+    make_team("experts", "least_loaded")
+    make_user("dave", teams=("experts",), capacity=0)
+    make_user("frank", teams=("experts",), capacity=3)
+    tickets = [open_ticket(customer, "laned", {}) for _ in range(4)]
+    assert [assignee_of(t) for t in tickets] == ["frank", "frank", "frank", None]
+
+
+def test_least_loaded_deals_again_when_a_task_is_completed(customer):
+    deploy(lane_process())
+    make_team("experts", "least_loaded")
+    dave = make_user("dave", teams=("experts",), capacity=1)
+    first = open_ticket(customer, "laned", {})
+    waiting = open_ticket(customer, "laned", {})
+    assert [assignee_of(first), assignee_of(waiting)] == ["dave", None]
+    complete_task(task_of(first).id, {}, dave)
+    assert assignee_of(open_ticket(customer, "laned", {})) == "dave"  # free again (the queued task stays queued)
+    assert assignee_of(waiting) is None
+
+
 # -- skills --------------------------------------------------------------------------------------
 
 def test_skills_strategy_picks_the_agent_with_the_required_skill(customer):
@@ -194,99 +239,25 @@ def test_skills_strategy_leaves_the_task_in_the_team_queue_when_nobody_has_the_s
     assert "nobody in experts has skill 'sql'" in assignment_history(ticket)[0]["rule"]
 
 
-def test_rule_skill_narrows_a_least_loaded_team_to_the_skilled_agent(customer):
-    deploy_rules()
-    deploy_shipped("credit")
-    make_team("credit", "least_loaded")
-    make_user("carol", teams=("credit",), skills="credit")
-    make_user("rita", teams=("credit",), skills="credit,risk")
-    ticket = open_ticket(customer, "credit", {"requested_amount": 25000, "purpose": "Stock for winter"})
-    task = task_of(ticket)
-    assert (task.team, task.required_skill, assignee_of(ticket)) == ("credit", "risk", "rita")
+def test_skills_strategy_leaves_the_task_in_the_queue_when_every_skilled_agent_is_at_capacity(customer):
+    deploy(lane_process(REQUIRES_SQL))
+    make_team("experts", "skills")
+    make_user("sam", teams=("experts",), skills="sql", capacity=1)
+    make_user("sue", teams=("experts",), skills="sql", capacity=1)
+    make_user("dave", teams=("experts",), skills="general", capacity=10)
+    tickets = [open_ticket(customer, "laned", {}) for _ in range(3)]
+    assert [assignee_of(t) for t in tickets] == ["sam", "sue", None]
+    assert "everyone in experts is at capacity" in assignment_history(tickets[2])[0]["rule"]
 
 
-def test_payment_question_waits_in_the_support_queue_when_nobody_has_billing_skills(customer):
-    deploy_rules()
-    deploy_shipped("general")
-    make_team("support", "round_robin")
-    make_user("dave", teams=("support",), skills="general")
-    ticket = open_ticket(customer, "general", {"question": "Why was I charged twice?", "category": "payment"})
-    task = task_of(ticket)
-    assert (task.team, task.required_skill, task.assignee_id) == ("support", "billing", None)
-
-
-# -- teams from lanes and rules ------------------------------------------------------------------
-
-def test_task_outside_any_lane_stays_unassigned_and_unrecorded(customer):
-    deploy(user_task_process())
-    make_user("dave", teams=("support",))
-    ticket = open_ticket(customer, "tiny", {})
-    task = task_of(ticket)
-    assert (task.team, task.assignee_id) == (None, None)
-    assert assignment_history(ticket) == []
-
-
-def test_platinum_complaint_goes_straight_to_customer_success(app):
-    deploy_rules()
-    deploy_shipped("complaint")
-    make_team("customer-success", "skills")
-    make_user("dave", teams=("support",), skills="complaints")
-    make_user("erin", teams=("customer-success",), skills="complaints,retention")
-    platinum = make_customer(name="Kofi Mensah", tier="platinum")
-    ticket = open_ticket(platinum, "complaint", {"description": "Rude courier", "severity": "medium"})
-    task = task_of(ticket)
-    assert (task.name, task.team, assignee_of(ticket)) == ("initial_response", "customer-success", "erin")
-
-
-def test_complaint_of_a_standard_customer_stays_in_its_lane(customer):
-    deploy_rules()
-    deploy_shipped("complaint")
-    make_user("dave", teams=("support",), skills="complaints")
-    ticket = open_ticket(customer, "complaint", {"description": "Late parcel", "severity": "medium"})
-    assert (task_of(ticket).team, assignee_of(ticket)) == ("support", "dave")
-
-
-def test_history_records_the_assignment_with_the_rules_that_made_it(app):
-    deploy_rules()
-    deploy_shipped("complaint")
-    make_team("customer-success", "least_loaded")
-    make_user("erin", teams=("customer-success",))
-    platinum = make_customer(name="Kofi Mensah", tier="platinum")
-    ticket = open_ticket(platinum, "complaint", {"description": "Rude courier", "severity": "low"})
-    [event] = assignment_history(ticket)
-    assert event["team"] == "customer-success" and event["lane"] == "support" and event["assignee"] == "erin"
-    assert event["rule"] == "assignment#1 → team customer-success; least_loaded → erin (0/20 open)"
-
-
-def test_history_says_when_no_assignment_rule_matched(customer):
-    deploy_rules()
-    deploy_shipped("general")
-    make_user("dave", teams=("support",))
-    [event] = assignment_history(open_ticket(customer, "general", GENERAL))
-    assert event["rule"] == "no assignment rule matched; round_robin → dave"
-
-
-def test_rule_naming_an_unknown_team_keeps_the_lane(customer):
-    source = (PROCESSES / "assignment.dmn").read_text()
-    deploy(source.replace('"customer-success"', '"no-such-team"').encode())
-    deploy_shipped("complaint")
-    make_user("dave", teams=("support",))
-    platinum = make_customer(name="Kofi Mensah", tier="platinum")
-    ticket = open_ticket(platinum, "complaint", {"description": "Rude courier", "severity": "low"})
-    assert (task_of(ticket).team, assignee_of(ticket)) == ("support", "dave")
-    assert "team no-such-team does not exist, kept support" in assignment_history(ticket)[0]["rule"]
-
-
-def test_each_new_task_of_a_ticket_is_assigned_in_its_own_lane(customer):
-    deploy_shipped("complaint")
-    dave = make_user("dave", teams=("support",))
-    make_user("erin", teams=("customer-success",))
-    ticket = open_ticket(customer, "complaint", {"description": "Rude courier", "severity": "high"})
-    complete_task(task_of(ticket).id, {"response": "We are sorry."}, dave)
-    drain()
-    task = task_of(ticket)
-    assert (task.name, task.team, assignee_of(ticket)) == ("review_complaint", "customer-success", "erin")
-    assert [e["assignee"] for e in assignment_history(ticket)] == ["dave", "erin"]
+def test_a_required_skill_narrows_round_robin_too(customer):
+    deploy(lane_process(REQUIRES_SQL))
+    make_team("experts", "round_robin")
+    make_user("dave", teams=("experts",), skills="general")
+    make_user("sam", teams=("experts",), skills="SQL ")
+    make_user("sue", teams=("experts",), skills="python,sql")
+    tickets = [open_ticket(customer, "laned", {}) for _ in range(3)]
+    assert [assignee_of(t) for t in tickets] == ["sam", "sue", "sam"]
 
 
 # -- concurrency ---------------------------------------------------------------------------------
@@ -320,3 +291,36 @@ def test_tickets_opened_at_the_same_moment_are_dealt_to_different_members(app, c
     assignees = db.session.execute(db.select(User.username).join(HumanTask, HumanTask.assignee_id == User.id)
                                    ).scalars().all()
     assert (errors, sorted(assignees)) == ([], ["dave", "frank", "gina", "hank"])
+
+
+# -- leads only (assignToLead) -------------------------------------------------------------------
+
+def _escalated(customer, clock):
+    """A complaint whose first response is overdue: its lead task (assignToLead) opened."""
+    deploy_shipped("complaint")
+    ticket = open_ticket(customer, "complaint", {"description": "Rude courier", "severity": "high"})
+    [timer] = waiting_of(instance_of_ticket(ticket.id).id)["timers"]
+    clock.move_to(datetime.fromisoformat(timer["due_at"]))
+    drain()
+    assert task_of(ticket).name == "lead_initial_response"
+    return ticket
+
+
+def test_an_escalation_goes_to_a_lead_of_the_team_by_its_strategy(customer, clock):
+    make_team("support", "least_loaded")
+    make_user("dave", teams=("support",))
+    make_user("lena", teams=("support",), lead=True)
+    make_user("lars", teams=("support",), lead=True, capacity=1)
+    ticket = _escalated(customer, clock)
+    assert assignee_of(ticket) == "lena"  # dave is no lead; lena and lars hold nothing: the lower id
+
+
+def test_an_escalation_stays_in_the_queue_when_the_team_has_no_active_lead(customer, clock):
+    make_team("support", "round_robin")
+    make_user("dave", teams=("support",))
+    lena = make_user("lena", teams=("support",), lead=True)
+    lena.active = False
+    db.session.commit()
+    ticket = _escalated(customer, clock)
+    assert (task_of(ticket).team, assignee_of(ticket)) == ("support", None)
+    assert assignment_history(ticket)[-1]["rule"].endswith("team support has no active lead; left in the team queue")
