@@ -25,7 +25,8 @@ def list_tasks():
         query = query.where(HumanTask.assignee_id.is_(None))
     elif args.get("assignee"):
         user_id = db.session.execute(db.select(User.id).where(User.username == args["assignee"])).scalar()
-        query = query.where(HumanTask.assignee_id == user_id)
+        # An unknown username matches nothing (comparing with None would mean "unassigned").
+        query = query.where(HumanTask.assignee_id == user_id) if user_id is not None else query.where(db.false())
     if args.get("state") == "claimed":
         query = query.where(HumanTask.assignee_id.is_not(None))
     elif args.get("state") == "unclaimed":

@@ -41,6 +41,7 @@ from app.engine.errors import (
     TaskNotOpen,
 )
 from app.engine.runtime.runner import init_sqlite, run_command
+from app.engine.runtime.store import restore_round_trip
 
 __all__ = [
     "AmbiguousMessage", "Conflict", "DiagramRejected", "EngineError", "InvalidData", "NotFound",
@@ -48,5 +49,5 @@ __all__ = [
     "claim_jobs", "claim_task", "closed_reason", "complete_job", "complete_task", "deliver_correlated_message",
     "deliver_message", "deploy", "deploy_bundle", "fail_job", "fire_timer", "init_sqlite",
     "instance_of_ticket", "latest_definition", "next_wakeup", "reassign_task", "record_incident",
-    "release_task", "retry_incident", "run_command", "start_process", "task_data", "waiting_of",
+    "release_task", "restore_round_trip", "retry_incident", "run_command", "start_process", "task_data", "waiting_of",
 ]

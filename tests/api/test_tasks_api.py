@@ -68,8 +68,6 @@ def test_list_filters_by_ticket_team_assignee_and_state(staff, shipped):
     assert len(_tasks(api, "?ticket_id=abc")) == 3  # a filter that is not a number is ignored
 
 
-@pytest.mark.xfail(strict=True, reason="app bug: an unknown username compares assignee_id with None, "
-                                      "which SQLAlchemy turns into IS NULL (app/api/tasks.py list_tasks)")
 def test_list_filtered_by_an_unknown_assignee_is_empty(staff, shipped):
     deploy(user_task_process(), actor="test")
     _open(staff["admin"], shipped, "tiny", {})  # unassigned

@@ -170,3 +170,19 @@ def close_ticket(ticket: Ticket | None, row: ProcessInstance, actor: str | None,
     history("ticket_closed", ticket_id=ticket.id, instance_id=row.id, actor=actor, at=now,
             data={"status": status, "previous": previous,
                   "rule": "the process ended without setting a final status"})
+
+
+def restore_round_trip(instance_id: int) -> tuple[str, str, str]:
+    """SpiffWorkflow's save-restore check on a stored instance; reads only.
+
+    Returns:
+        (the stored workflow, it restored through the engine's load path and serialized again,
+        that restored and serialized once more). Equal texts mean nothing is lost in storage.
+    """
+    try:
+        loaded = load(instance_id)
+        again = dump_workflow(loaded.wf)
+        twice = dump_workflow(load_workflow(again, loaded.wf.spec, loaded.wf.subprocess_specs))
+        return loaded.row.workflow, again, twice
+    finally:
+        db.session.rollback()  # load() row-locks on PostgreSQL; nothing was changed
