@@ -5,7 +5,8 @@ changes a process. Every command runs in one transaction (`runtime/runner.py`). 
 the engine's whole public surface: the command functions and the errors, nothing else. The
 packages behind it are private:
 
-    commands/     one module per family: tickets, tasks, messages, timers, jobs, incidents, deploy
+    commands/     one module per family: tickets, tasks, messages, comments, feedback, timers, jobs,
+                  incidents, deploy
     runtime/      runner (transaction, retries), store (load, save), history, steps, projections
                   (a pure diff), compaction, leases (claiming due rows)
     spiff/        our SpiffWorkflow: parser, serializer, script engine, catches, timers, spec cache,
@@ -15,7 +16,9 @@ packages behind it are private:
     rules/        DMN evaluation, assignment of new tasks and priority of new tickets
 """
 
+from app.engine.commands.comments import add_comment, answer_question
 from app.engine.commands.deploy import check_files, deploy, deploy_bundle, latest_definition
+from app.engine.commands.feedback import record_feedback
 from app.engine.commands.incidents import record_incident, retry_incident
 from app.engine.commands.jobs import claim_jobs, complete_job, fail_job
 from app.engine.commands.messages import deliver_correlated_message, deliver_message
@@ -30,6 +33,7 @@ from app.engine.commands.tasks import (
 from app.engine.commands.tickets import cancel_instance, instance_of_ticket, start_process, waiting_of
 from app.engine.commands.timers import claim_due_timers, fire_timer, next_wakeup
 from app.engine.errors import (
+    AlreadyAnswered,
     AmbiguousMessage,
     Conflict,
     DiagramRejected,
@@ -44,10 +48,12 @@ from app.engine.runtime.runner import init_sqlite, run_command
 from app.engine.runtime.store import restore_round_trip
 
 __all__ = [
-    "AmbiguousMessage", "Conflict", "DiagramRejected", "EngineError", "InvalidData", "NotFound",
-    "Problem", "StepFailed", "TaskNotOpen", "cancel_instance", "check_files", "claim_due_timers",
-    "claim_jobs", "claim_task", "closed_reason", "complete_job", "complete_task", "deliver_correlated_message",
+    "AlreadyAnswered", "AmbiguousMessage", "Conflict", "DiagramRejected", "EngineError",
+    "InvalidData", "NotFound", "Problem", "StepFailed", "TaskNotOpen", "add_comment",
+    "answer_question", "cancel_instance", "check_files", "claim_due_timers", "claim_jobs",
+    "claim_task", "closed_reason", "complete_job", "complete_task", "deliver_correlated_message",
     "deliver_message", "deploy", "deploy_bundle", "fail_job", "fire_timer", "init_sqlite",
-    "instance_of_ticket", "latest_definition", "next_wakeup", "reassign_task", "record_incident",
-    "release_task", "restore_round_trip", "retry_incident", "run_command", "start_process", "task_data", "waiting_of",
+    "instance_of_ticket", "latest_definition", "next_wakeup", "reassign_task", "record_feedback",
+    "record_incident", "release_task", "restore_round_trip", "retry_incident", "run_command",
+    "start_process", "task_data", "waiting_of",
 ]

@@ -43,6 +43,10 @@ class Conflict(EngineError):
     status = 409
 
 
+class AlreadyAnswered(Conflict):
+    """A single-use request (a survey link) was answered already (409)."""
+
+
 class AmbiguousMessage(Conflict):
     """Several waiting instances match a message sent without a ticket id (409).
 

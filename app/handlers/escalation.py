@@ -1,7 +1,8 @@
 """Escalations a missed deadline triggers: a ticket's priority one step up, e-mails to a team's leads.
 
-Both are written once per job (a retried job finds its own rows by the idempotency key), and the
-priority change is written to the ticket history next to the timer that caused it.
+Both are written once per job: a retried job finds its own rows by the idempotency key (a
+`priority_change` row, outbox rows). The priority change is returned with a `history` entry,
+which the engine records next to the timer that caused it when it completes the job.
 """
 
 from app import sla
@@ -9,42 +10,42 @@ from app.clock import utcnow
 from app.extensions import db
 from app.handlers.common import text, ticket_of
 from app.handlers.registry import HandlerContext, HandlerError, handler
-from app.models import PRIORITIES, HistoryEvent, HumanTask, OutboxMessage, Team, TeamMember, User
+from app.models import PRIORITIES, HumanTask, OutboxMessage, PriorityChange, Team, TeamMember, User
 
 PRIORITY_RAISED = "priority_set"  # the kind the engine uses when a rule sets the priority
 
 
-def _task_of(ctx: HandlerContext) -> str:
-    """The SpiffWorkflow task id of the job (its idempotency key is '<instance>:<task id>')."""
-    return ctx.idempotency_key.split(":", 1)[-1]
-
-
 @handler("ticket.raise_priority")
 def raise_priority(params: dict, ctx: HandlerContext) -> dict:
-    """Raise the ticket's priority one step (urgent stays urgent) and record why in its history."""
+    """Raise the ticket's priority one step (urgent stays urgent); return what it did and why."""
     reason = text(params, "reason", required=False) or "a deadline was missed"
-    done = db.session.execute(db.select(HistoryEvent).where(
-        HistoryEvent.task_id == _task_of(ctx), HistoryEvent.kind == PRIORITY_RAISED)).scalar()
+    done = db.session.execute(db.select(PriorityChange).where(
+        PriorityChange.idempotency_key == ctx.idempotency_key)).scalar()
     if done is not None:  # a retried job: the step was taken once already
-        return {key: done.data[key] for key in ("priority", "previous", "changed")}
+        return _raised(done.priority, done.previous, done.reason)
     ticket = ticket_of(ctx)
     now = utcnow()
     previous = ticket.priority if ticket.priority in PRIORITIES else "normal"
     raised = PRIORITIES[min(PRIORITIES.index(previous) + 1, len(PRIORITIES) - 1)]
-    changed = raised != ticket.priority
-    if changed:
+    if raised != ticket.priority:
         ticket.priority = raised
         ticket.updated_at = now
         sla.retarget(ticket, now)
-        message = f"priority raised from {previous} to {raised}: {reason}"
-    else:
-        message = f"priority stays {raised}, the highest: {reason}"
-    db.session.add(HistoryEvent(kind=PRIORITY_RAISED, ticket_id=ticket.id, instance_id=ctx.instance_id,
-                                actor="escalation", element_id="priority", task_id=_task_of(ctx), at=now,
-                                data={"priority": raised, "previous": previous, "changed": changed,
-                                      "rule": reason, "message": message}))
+    db.session.add(PriorityChange(ticket_id=ticket.id, previous=previous, priority=raised, reason=reason,
+                                  idempotency_key=ctx.idempotency_key, created_at=now))
     db.session.flush()
-    return {"priority": raised, "previous": previous, "changed": changed}
+    return _raised(raised, previous, reason)
+
+
+def _raised(raised: str, previous: str, reason: str) -> dict:
+    """The result of a priority raise, with the history entry the engine records for it."""
+    changed = raised != previous
+    message = (f"priority raised from {previous} to {raised}: {reason}" if changed
+               else f"priority stays {raised}, the highest: {reason}")
+    return {"priority": raised, "previous": previous, "changed": changed,
+            "history": {"kind": PRIORITY_RAISED, "actor": "escalation", "element_id": "priority",
+                        "data": {"priority": raised, "previous": previous, "changed": changed,
+                                 "rule": reason, "message": message}}}
 
 
 @handler("escalation.notify_team")

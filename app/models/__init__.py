@@ -2,7 +2,7 @@
 
 from app.models.assignment import AssignmentCursor, TicketAgent
 from app.models.attachment import MAX_ATTACHMENT_BYTES, Attachment
-from app.models.business import LedgerEntry, OutboxMessage, StockMovement
+from app.models.business import LedgerEntry, OutboxMessage, PriorityChange, StockMovement
 from app.models.feedback import Feedback, FeedbackRequest
 from app.models.history import HistoryEvent
 from app.models.people import ROLES, STAFF, ApiToken, Customer, LoginAttempt, Team, TeamMember, User
@@ -23,7 +23,7 @@ __all__ = [
     "ROLES", "STAFF", "PRIORITIES", "ApiToken", "Comment", "Customer", "Feedback", "FeedbackRequest",
     "HistoryEvent", "HumanTask",
     "Incident", "Job", "LedgerEntry", "LoginAttempt", "MessageSubscription", "OutboxMessage",
-    "Deployment", "FormDefinition", "ProcessDefinition", "ProcessInstance", "StockMovement", "Team", "TeamMember", "Ticket",
+    "Deployment", "FormDefinition", "PriorityChange", "ProcessDefinition", "ProcessInstance", "StockMovement", "Team", "TeamMember", "Ticket",
     "TicketAgent", "Timer", "User",
     "BusinessCalendar", "BusinessHoliday", "SlaPolicy",
 ]

@@ -1,4 +1,4 @@
-"""Business records written by handlers: the money ledger, the outbox, satisfaction feedback."""
+"""Business records written by handlers: the money ledger, the outbox, stock movements, priority changes."""
 
 from sqlalchemy import ForeignKey, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -50,4 +50,18 @@ class StockMovement(db.Model):
     sku: Mapped[str] = mapped_column(String(64))
     quantity: Mapped[int]
     idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PriorityChange(db.Model):
+    """A ticket's priority raised by an escalation; keyed like the ledger so a re-run raises it once."""
+
+    __tablename__ = "priority_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    previous: Mapped[str] = mapped_column(String(16))
+    priority: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
     created_at = mapped_column(UTCDateTime, default=utcnow)

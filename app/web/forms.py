@@ -144,8 +144,8 @@ def blank_value(schema: dict):
     return _ABSENT
 
 
-def store_attachment(upload: FileStorage, user_id: int | None, ticket_id: int | None = None) -> Attachment:
-    """Keep one uploaded file (at most 5 MiB) as an Attachment row; the caller commits.
+def read_attachment(upload: FileStorage) -> tuple[str, str, bytes]:
+    """Read and check one uploaded file (at most 5 MiB): its clean file name, content type and content.
 
     Raises:
         ValueError: the file is empty or too large (the message is for the person).
@@ -156,9 +156,18 @@ def store_attachment(upload: FileStorage, user_id: int | None, ticket_id: int | 
     if not data:
         raise ValueError("the file is empty")
     name = re.sub(r"[\x00-\x1f\x7f]", "", (upload.filename or "").replace("\\", "/").rsplit("/", 1)[-1])
-    row = Attachment(ticket_id=ticket_id, filename=name.strip()[:255] or "upload",
-                     content_type=(upload.mimetype or "application/octet-stream")[:120],
-                     size=len(data), data=data, uploaded_by_id=user_id)
+    return name.strip()[:255] or "upload", (upload.mimetype or "application/octet-stream")[:120], data
+
+
+def store_attachment(upload: FileStorage, user_id: int | None, ticket_id: int | None = None) -> Attachment:
+    """Keep one uploaded file (at most 5 MiB) as an Attachment row; the caller commits.
+
+    Raises:
+        ValueError: the file is empty or too large (the message is for the person).
+    """
+    name, content_type, data = read_attachment(upload)
+    row = Attachment(ticket_id=ticket_id, filename=name, content_type=content_type, size=len(data), data=data,
+                     uploaded_by_id=user_id)
     db.session.add(row)
     db.session.flush()
     return row

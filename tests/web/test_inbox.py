@@ -16,6 +16,7 @@ from app.models import (
     Attachment,
     Comment,
     Customer,
+    HistoryEvent,
     HumanTask,
     OutboxMessage,
     ProcessDefinition,
@@ -391,6 +392,17 @@ def test_writing_to_the_customer_adds_a_message_and_an_email(client, review, peo
                                                                      "We are looking into it.")
     mail = db.session.execute(db.select(OutboxMessage).where(OutboxMessage.body.contains("looking into"))).scalar_one()
     assert mail.recipient == "jane@example.com" and mail.subject.startswith(f"[Ticket #{review.ticket_id}]")
+
+
+def test_writing_to_the_customer_is_on_the_ticket_timeline(client, review, people):
+    login(client, "alice")
+    post(client, f"/inbox/tickets/{review.ticket_id}/messages", {"body": "On its way."},
+         page_url=f"/inbox/tickets/{review.ticket_id}")
+    [added] = db.session.execute(db.select(HistoryEvent).where(HistoryEvent.ticket_id == review.ticket_id,
+                                                               HistoryEvent.kind == "comment_added")).scalars()
+    assert added.actor == "alice" and added.data["author_kind"] == "agent" and added.data["outbox_id"]
+    page = client.get(f"/inbox/tickets/{review.ticket_id}").get_data(as_text=True)
+    assert "wrote to the customer" in page
 
 
 def test_an_empty_message_is_refused_and_nothing_is_stored(client, review):

@@ -246,6 +246,8 @@ def test_the_answer_is_delivered_to_the_waiting_process_and_kept(client, jane, a
     task = db.session.execute(db.select(HumanTask).where(HumanTask.ticket_id == ticket.id)).scalar_one()
     assert task.name == "review_request" and "It is the left shoe" in task.instructions
     assert _ticket_of(jane).status == "in_progress"
+    added = db.session.execute(db.select(HistoryEvent).where(HistoryEvent.kind == "comment_added")).scalar_one()
+    assert (added.ticket_id, added.actor, added.data["comment_id"]) == (ticket.id, "jane", comment.id)
 
 
 def test_files_attached_to_an_answer_are_stored_with_the_ticket(client, jane, agent):
@@ -299,6 +301,9 @@ def test_a_message_is_added_to_the_conversation(client, jane):
     comment = db.session.execute(db.select(Comment)).scalar_one()
     assert (comment.ticket_id, comment.author_kind, comment.author_id, comment.body) == \
         (ticket.id, "customer", jane.user_id, "Any news?")
+    [added] = db.session.execute(db.select(HistoryEvent).where(HistoryEvent.kind == "comment_added")).scalars()
+    assert (added.ticket_id, added.actor, added.data) == \
+        (ticket.id, "jane", {"comment_id": comment.id, "author_kind": "customer"})
 
 
 def test_an_empty_message_is_refused(client, jane):

@@ -111,6 +111,8 @@ def test_answer_is_stored_with_the_ticket_and_delivered_to_the_waiting_process(c
     delivered = db.session.execute(db.select(HistoryEvent).where(HistoryEvent.kind == "message_delivered")).scalar_one()
     assert delivered.actor == "customer"
     assert delivered.data["payload"] == {"rating": 4, "comment": "Quick and friendly"}
+    recorded = db.session.execute(db.select(HistoryEvent).where(HistoryEvent.kind == "feedback_recorded")).scalar_one()
+    assert (recorded.ticket_id, recorded.actor, recorded.data["rating"]) == (ticket.id, "customer", 4)
 
 
 def test_rating_of_one_opens_a_follow_up_task_for_customer_success(client, resolved):
@@ -156,6 +158,7 @@ def test_failed_delivery_stores_nothing_and_the_link_still_works(app, client, cl
     assert "We could not save your answer" in answer.get_data(as_text=True)
     assert _feedback() == []
     assert db.session.execute(db.select(FeedbackRequest)).scalar_one().used_at is None
+    assert db.session.execute(db.select(HistoryEvent).where(HistoryEvent.kind == "feedback_recorded")).first() is None
     assert _waits_for_feedback(instance)
     assert client.get(link).status_code == 200
 

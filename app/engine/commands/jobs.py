@@ -1,6 +1,8 @@
 """Commands for service-task jobs: claim with a lease, complete into the process, fail with backoff.
 
-A job whose retries run out becomes an incident (incidents.py).
+A job whose retries run out becomes an incident (incidents.py). Handlers return data and never
+write history: what a handler wants remembered on the ticket's timeline it returns under
+`history` (`HANDLER_HISTORY`), and `complete_job` records it in the same transaction.
 """
 
 from dataclasses import dataclass
@@ -11,6 +13,7 @@ from sqlalchemy import or_
 
 from app.clock import utcnow
 from app.engine.commands.incidents import open_incident
+from app.engine.errors import StepFailed
 from app.engine.runtime.history import history
 from app.engine.runtime.leases import claim_due
 from app.engine.runtime.runner import run_command
@@ -20,6 +23,7 @@ from app.extensions import db
 from app.models import Job
 
 MAX_BACKOFF_SECONDS = 3600
+HANDLER_HISTORY = "history"  # result key: {kind, data, actor?, element_id?} or a list of them
 
 
 @dataclass(frozen=True)
@@ -56,32 +60,58 @@ def claim_jobs(limit: int, lease_seconds: int) -> list[ClaimedJob]:
 def complete_job(job_id: int, result: dict) -> bool:
     """Write a handler's result into its service task and run the process on.
 
+    The result's `history` entries (`{kind, data, actor, element_id}`, written by the handler
+    instead of history rows) are recorded on the ticket with the job's task, before the
+    `service_completed` row; the rest of the result goes into the task's result variable.
+
     Returns:
         False when the job is gone (its task was cancelled meanwhile).
 
     Raises:
-        StepFailed: the process failed after the task; the caller records an incident.
+        StepFailed: the process failed after the task, or the result's `history` is malformed;
+            the caller records an incident.
     """
 
     def body():
         job = db.session.get(Job, job_id)
         if job is None:
             return False
+        entries, data = _handler_history(job, result)
         loaded = load(job.instance_id)
         task = find_task(loaded, job.task_id)
         if task is None or task.state != TaskState.STARTED:
             db.session.delete(job)
             return False
-        task.data[task.task_spec.result_variable] = result
+        task.data[task.task_spec.result_variable] = data
         engine_step(loaded, task.complete)
         engine_step(loaded, loaded.wf.do_engine_steps)
+        for entry in entries:
+            history(entry["kind"], ticket_id=job.ticket_id, instance_id=job.instance_id,
+                    actor=entry.get("actor") or "worker", element_id=entry.get("element_id") or job.element_id,
+                    task_id=job.task_id, data=entry.get("data"))
         history("service_completed", ticket_id=job.ticket_id, instance_id=job.instance_id,
                 actor="worker", element_id=job.element_id, element_name=task.task_spec.bpmn_name,
-                task_id=job.task_id, data={"operator": job.operator, "result": result})
+                task_id=job.task_id, data={"operator": job.operator, "result": data})
         save(loaded, "worker", skip_task=job.task_id)
         return True
 
     return run_command(body)
+
+
+def _handler_history(job: Job, result: dict) -> tuple[list[dict], dict]:
+    """Split a handler's result into the history entries it asks for and the data for the process."""
+    if not isinstance(result, dict) or HANDLER_HISTORY not in result:
+        return [], result
+    data = {key: value for key, value in result.items() if key != HANDLER_HISTORY}
+    entries = result[HANDLER_HISTORY]
+    entries = entries if isinstance(entries, list) else [entries]
+    for entry in entries:
+        if not (isinstance(entry, dict) and isinstance(entry.get("kind"), str) and 0 < len(entry["kind"]) <= 32
+                and set(entry) <= {"kind", "data", "actor", "element_id"}
+                and all(isinstance(entry.get(k), str | None) for k in ("actor", "element_id"))):
+            raise StepFailed(job.element_id, f"handler {job.operator} returned a malformed history entry: "
+                             f"{entry!r:.200}; expected {{kind, data, actor, element_id}}")
+    return entries, data
 
 
 def fail_job(job_id: int, error: str, *, final: bool = False) -> bool:

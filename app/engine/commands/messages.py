@@ -4,8 +4,6 @@
 (`spiff/correlation.py`); within an instance only the oldest matching catch event catches it.
 """
 
-from collections.abc import Callable
-
 from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.util.task import TaskState
@@ -31,17 +29,16 @@ from app.models import MessageSubscription, ProcessDefinition, ProcessInstance
 
 
 def deliver_message(ticket_id: int, name: str, payload: dict, actor: str | None = None,
-                    store_first: Callable[[], None] | None = None,
                     correlation_keys: dict | None = None) -> str:
     """Deliver a message (the customer's reply) to the instance of a ticket that waits for it.
 
     When the ticket waits for the message at several catch events, the oldest one whose
     correlation keys agree with the message's (on the keys both have) catches it.
 
+    Called from inside another command (`answer_question`, `record_feedback`), it joins that
+    command's transaction: what the caller wrote commits with the delivery or not at all.
+
     Args:
-        store_first: writes business rows (the customer's answer) inside the command's
-            transaction before delivering: they commit with the delivery or not at all, and
-            if it raises nothing is delivered.
         correlation_keys: `{key name: {property id: value}}` the message carries besides
             what its payload gives (see `deliver_correlated_message`).
 
@@ -56,8 +53,6 @@ def deliver_message(ticket_id: int, name: str, payload: dict, actor: str | None 
     explicit = _check_message(name, payload, correlation_keys)
 
     def body():
-        if store_first is not None:
-            store_first()
         rows = db.session.execute(
             db.select(MessageSubscription, ProcessInstance.definition_id)
             .join(ProcessInstance, ProcessInstance.id == MessageSubscription.instance_id)

@@ -16,6 +16,7 @@ from app.engine import (
     NotFound,
     StepFailed,
     TaskNotOpen,
+    add_comment,
     claim_task,
     closed_reason,
     complete_task,
@@ -24,7 +25,7 @@ from app.engine import (
     task_data,
 )
 from app.extensions import db
-from app.models import PRIORITIES, STAFF, Attachment, Comment, HumanTask, OutboxMessage, Ticket, User
+from app.models import PRIORITIES, STAFF, Attachment, HumanTask, Ticket, User
 from app.web.forms import attachment_saver, initial_values, parse_submission, wants_more_rows
 from app.web.inbox.blueprint import bp
 from app.web.inbox.pages import form_of, sla_of, teammates, ticket_context
@@ -269,12 +270,7 @@ def write_to_customer(ticket_id: int):
     if len(body) > MAX_MESSAGE:
         flash(f"The message is longer than {MAX_MESSAGE} characters; shorten it.", "error")
         return redirect(back)
-    user, now = _user(), utcnow()
-    db.session.add(Comment(ticket_id=ticket.id, author_id=user.id, author_kind="agent", body=body, created_at=now))
-    db.session.add(OutboxMessage(kind="email", ticket_id=ticket.id, recipient=ticket.customer.email,
-                                 subject=f"[Ticket #{ticket.id}] {ticket.subject}",
-                                 body=f"{body}\n\n{user.name}", created_at=now))
-    db.session.commit()
+    add_comment(ticket.id, _user(), body, notify_customer=True)
     flash(f"Message sent to {ticket.customer.name}.", "success")
     return redirect(back)
 

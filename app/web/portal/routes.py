@@ -4,14 +4,12 @@ import io
 
 from flask import flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
-from werkzeug.datastructures import FileStorage
 
 from app.access import roles_required
-from app.clock import utcnow
-from app.engine import NotFound, deliver_message
+from app.engine import NotFound, add_comment, answer_question
 from app.extensions import db
 from app.models import Comment, Ticket, User
-from app.web.forms import store_attachment
+from app.web.forms import read_attachment
 from app.web.portal import opening
 from app.web.portal.blueprint import bp
 from app.web.portal.mine import (
@@ -80,13 +78,6 @@ def _message_text() -> tuple[str, str | None]:
     return text, None
 
 
-def _add_customer_comment(ticket_id: int, text: str) -> None:
-    now = utcnow()
-    db.session.add(Comment(ticket_id=ticket_id, author_id=current_user.id, author_kind="customer",
-                           body=text, created_at=now))
-    db.session.execute(db.update(Ticket).where(Ticket.id == ticket_id).values(updated_at=now))
-
-
 @bp.post("/tickets/<int:ticket_id>/messages")
 @roles_required("customer")
 def write_message(ticket_id: int):
@@ -95,18 +86,21 @@ def write_message(ticket_id: int):
     text, error = _message_text()
     if error:
         return _ticket_page(ticket, text, error, 422)
-    _add_customer_comment(ticket.id, text)
-    db.session.commit()
+    add_comment(ticket.id, current_user._get_current_object(), text)
     flash("Your message was added to the conversation.", "success")
     return redirect(url_for("portal.ticket", ticket_id=ticket.id))
 
 
 def _uploads() -> list[tuple[str, str, bytes]] | str:
-    """The files attached to an answer, read once (a retried command stores them again)."""
+    """The files attached to an answer, read and checked once (a retried command stores them again).
+
+    Raises:
+        ValueError: a file is empty or too large (the message is for the person).
+    """
     files = [f for f in request.files.getlist("attachment") if f and f.filename]
     if len(files) > MAX_REPLY_FILES:
         return f"Attach at most {MAX_REPLY_FILES} files."
-    return [(f.filename, f.mimetype or "application/octet-stream", f.stream.read()) for f in files]
+    return [read_attachment(f) for f in files]
 
 
 @bp.post("/tickets/<int:ticket_id>/reply")
@@ -115,29 +109,19 @@ def reply(ticket_id: int):
     """Answer the process's question: deliver the answer to the waiting process and keep it."""
     ticket = own_ticket(ticket_id)
     text, error = _message_text()
-    uploads = _uploads()
+    try:
+        uploads = _uploads()
+    except ValueError as exc:  # an empty or too large file: nothing is stored or delivered
+        uploads = f"The attached file cannot be used: {exc}."
     if isinstance(uploads, str):
         error = error or uploads
     if error:
         return _ticket_page(ticket, text, error, 422)
-
-    def store_answer():
-        # Runs inside the delivery's transaction: the answer and its files commit with it or not at all.
-        _add_customer_comment(ticket_id, text)
-        for name, kind, data in uploads:
-            store_attachment(FileStorage(io.BytesIO(data), filename=name, content_type=kind),
-                             current_user.id, ticket_id)
-
-    payload = {"message": text}
-    if uploads:
-        payload["attachments"] = [name for name, _, _ in uploads]
-    try:
-        deliver_message(ticket_id, REPLY_MESSAGE, payload, actor=current_user.username,
-                        store_first=store_answer)
+    try:  # the answer, its files and the delivery commit together or not at all
+        answer_question(ticket_id, current_user._get_current_object(), text, message=REPLY_MESSAGE,
+                        attachments=uploads)
     except NotFound:
         return render_template("portal/not_waiting.html", ticket=own_ticket(ticket_id), message=text), 409
-    except ValueError as exc:  # an empty or too large file: nothing was delivered
-        return _ticket_page(own_ticket(ticket_id), text, f"The attached file cannot be used: {exc}.", 422)
     flash("Thank you: your answer was sent to our team.", "success")
     return redirect(url_for("portal.ticket", ticket_id=ticket_id))
 

@@ -7,23 +7,20 @@ friendly page and stores nothing. An answer is stored and delivered to the waiti
 
 import hmac
 import logging
-from collections.abc import Callable
 
 from flask import render_template, request
 from flask_wtf.csrf import CSRFError
 from itsdangerous import BadData, SignatureExpired
-from sqlalchemy.exc import IntegrityError
 
 from app.clock import utcnow
-from app.engine import EngineError, NotFound, deliver_message, run_command
+from app.engine import AlreadyAnswered, EngineError, record_feedback
 from app.extensions import db
 from app.handlers.feedback import link_days, read_survey_token
-from app.models import Feedback, FeedbackRequest, Ticket
+from app.models import FeedbackRequest, Ticket
 from app.web.survey.blueprint import bp
 
 log = logging.getLogger(__name__)
 
-MESSAGE = "feedback_received"
 MAX_COMMENT = 4000
 RATINGS = ((1, "Very dissatisfied"), (2, "Dissatisfied"), (3, "Neither"), (4, "Satisfied"),
            (5, "Very satisfied"))
@@ -57,10 +54,6 @@ class LinkFault(Exception):
         self.status, self.title, text = self.PAGES[kind]
         days = link_days()
         self.text = text.format(days=f"{days} day" if days == 1 else f"{days} days")
-
-
-class _AlreadyAnswered(Exception):
-    """The request was used by a concurrent answer after the page checked it."""
 
 
 @bp.errorhandler(LinkFault)
@@ -120,33 +113,11 @@ def answer(token: str):
         return render_template("survey/form.html", ticket=ticket, ratings=RATINGS, rating=raw_rating,
                                comment=comment, errors=errors), 422
     rating, ticket_id = int(raw_rating), row.ticket_id
-    store = _storing(row.id, ticket_id, rating, comment or None)
     try:
-        try:
-            deliver_message(ticket_id, MESSAGE, {"rating": rating, "comment": comment},
-                            actor="customer", store_first=store)
-        except NotFound:  # nothing waits for it (an older diagram): the answer is kept all the same
-            run_command(store)
-    except (_AlreadyAnswered, IntegrityError):
+        record_feedback(row.id, rating, comment)
+    except AlreadyAnswered:  # a concurrent answer used the link after the page checked it
         raise LinkFault("used") from None
     except EngineError as exc:  # the process failed on the answer: nothing was stored
         log.error("survey answer for ticket %s not delivered: %s", ticket_id, exc.message)
         raise LinkFault("failed") from None
     return render_template("survey/thanks.html", ticket=ticket, rating=rating)
-
-
-def _storing(request_id: int, ticket_id: int, rating: int, comment: str | None) -> Callable[[], None]:
-    """A writer of the answer that claims its request first, so a link is used only once."""
-
-    def store() -> None:
-        row = db.session.execute(db.select(FeedbackRequest).where(FeedbackRequest.id == request_id)
-                                 .with_for_update().execution_options(populate_existing=True)).scalar_one()
-        if row.used_at is not None:
-            raise _AlreadyAnswered()
-        now = utcnow()
-        row.used_at = now
-        db.session.add(Feedback(ticket_id=ticket_id, feedback_request_id=request_id, rating=rating,
-                                comment=comment, created_at=now))
-        db.session.flush()
-
-    return store
