@@ -21,6 +21,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     configure_logging()
     register_extensions(app)
+    register_policy(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_cli(app)
@@ -46,6 +47,14 @@ def register_extensions(app: Flask) -> None:
 
     with app.app_context():
         init_sqlite(db.engine)
+
+
+def register_policy(app: Flask) -> None:
+    """Who may claim, complete, release, reassign and cancel: the engine asks `app.access.POLICY`."""
+    from app.access import POLICY
+    from app.engine import register_checker
+
+    register_checker(app, POLICY)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -1,9 +1,16 @@
-"""Who may see what: the role a page needs, and the scope of a staff member (their teams, the
-teams they lead, or all).
+"""Who may see what and who may do what: the role a page needs, the scope of a staff member
+(their teams, the teams they lead, or all), and the policy on tasks and tickets (claim,
+complete, release, reassign, cancel).
 
 Shared by the pages and the API so both answer the same question the same way; an object
 outside a person's scope, or a page outside their role, is answered with a 404. (The API checks
 roles on its bearer tokens in `app.api.auth`, with the same role names: `app.models.STAFF`.)
+
+The policy (`may_claim`, `may_release`, `may_complete`, `may_reassign`, `may_cancel`) answers
+with a `Decision` that says why when it refuses. The engine asks it through its command checker
+hook (`POLICY`, registered by `create_app` with `app.engine.register_checker`), so a command
+refused here is refused whoever calls it; the pages ask it which buttons to show
+(`task_actions`, `may_cancel`).
 """
 
 import functools
@@ -15,6 +22,9 @@ from sqlalchemy import or_, true
 
 from app.extensions import db
 from app.models import HistoryEvent, HumanTask, Team, TeamMember, Ticket, User
+
+# Roles that may work on, release, reassign and cancel anything they see.
+SUPERVISORS = ("admin", "manager")
 
 # The inbox views; "all" is only for those who see a team whole (leads, managers, admins).
 VIEWS = {"mine": "My tasks", "team": "Unassigned in my teams", "all": "Everything in my teams"}
@@ -114,3 +124,109 @@ def ticket_condition(scope: Scope, username: str):
     acted = db.select(HistoryEvent.id).where(HistoryEvent.ticket_id == Ticket.id,
                                              HistoryEvent.actor == username).exists()
     return or_(with_task, acted)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The policy's answer: allowed, or refused with the reason (shown to the person, sent as the error)."""
+
+    allowed: bool
+    reason: str = ""
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+ALLOWED = Decision(True)
+
+
+def _claimed_by_someone_else(task: HumanTask) -> Decision:
+    return Decision(False, f"task {task.id} is claimed by someone else")
+
+
+def may_claim(user: User, task: HumanTask) -> Decision:
+    """Anyone may claim an unclaimed task; claiming one's own again changes nothing."""
+    if task.assignee_id in (None, user.id):
+        return ALLOWED
+    return Decision(False, f"task {task.id} is already claimed by someone else")
+
+
+def may_release(user: User, task: HumanTask) -> Decision:
+    """Its holder, a manager or an admin may give a claimed task back (an unclaimed one stays as it is)."""
+    if task.assignee_id in (None, user.id) or user.role in SUPERVISORS:
+        return ALLOWED
+    return _claimed_by_someone_else(task)
+
+
+def may_complete(user: User, task: HumanTask) -> Decision:
+    """An unclaimed task, one's own, or (for managers and admins) anyone's."""
+    if task.assignee_id in (None, user.id) or user.role in SUPERVISORS:
+        return ALLOWED
+    return _claimed_by_someone_else(task)
+
+
+def may_reassign(user: User, task: HumanTask, assignee: User | None = None) -> Decision:
+    """Who may hand a task on: whoever may complete it, and the leads of its team; to whom: an
+    active staff member of its team (anyone active of the staff for a task without a team).
+    Without `assignee`, only the first question."""
+    if not (may_complete(user, task) or (task.team is not None and user.leads(task.team))):
+        return _claimed_by_someone_else(task)
+    if assignee is None:
+        return ALLOWED
+    if task.team is not None and task.team not in assignee.team_keys:
+        return Decision(False, f"{assignee.username} is not a member of team {task.team}")
+    if assignee.role == "customer" or not assignee.active:
+        return Decision(False, f"{assignee.username} cannot work on tasks")
+    return ALLOWED
+
+
+def may_cancel(user: User, ticket: Ticket | None) -> Decision:
+    """Managers and admins may cancel a ticket, and so may the leads of the teams of its open tasks."""
+    if user.role in SUPERVISORS:
+        return ALLOWED
+    if ticket is not None and user.role != "customer":
+        teams = set(db.session.execute(db.select(HumanTask.team).where(HumanTask.ticket_id == ticket.id,
+                                                                       HumanTask.team.is_not(None))).scalars())
+        if any(user.leads(team) for team in teams):
+            return ALLOWED
+    return Decision(False, "only managers, admins and the leads of the teams of its open tasks may cancel a ticket")
+
+
+@dataclass(frozen=True)
+class TaskActions:
+    """The buttons a task page shows: each one the policy allows and that would change something."""
+
+    claim: bool
+    release: bool
+    complete: bool
+    reassign: bool
+
+
+def task_actions(user: User, task: HumanTask) -> TaskActions:
+    claimed = task.assignee_id is not None
+    return TaskActions(claim=not claimed and bool(may_claim(user, task)),
+                       release=claimed and bool(may_release(user, task)),
+                       complete=bool(may_complete(user, task)),
+                       reassign=bool(may_reassign(user, task)))
+
+
+class Policy:
+    """The engine's command checker (`app.engine.register_checker`): this module's answers."""
+
+    def may_claim(self, user: User, task: HumanTask) -> Decision:
+        return may_claim(user, task)
+
+    def may_release(self, user: User, task: HumanTask) -> Decision:
+        return may_release(user, task)
+
+    def may_complete(self, user: User, task: HumanTask) -> Decision:
+        return may_complete(user, task)
+
+    def may_reassign(self, user: User, task: HumanTask, assignee: User | None = None) -> Decision:
+        return may_reassign(user, task, assignee)
+
+    def may_cancel(self, user: User, ticket: Ticket | None) -> Decision:
+        return may_cancel(user, ticket)
+
+
+POLICY = Policy()

@@ -4,7 +4,7 @@ A request gets JSON when its path is under /api/ or when it prefers application/
 text/html (`Accept`); everyone else gets `errors/error.html`, which extends the site's base
 page, says what happened in plain words and offers a way back. No Werkzeug default page is
 ever shown. The JSON body is `{"error": message, ...}`; engine errors keep their status
-(`NotFound` 404, `TaskNotOpen`/`Conflict` 409, `InvalidData`/`DiagramRejected`/`StepFailed` 422)
+(`NotFound` 404, `Forbidden` 403, `TaskNotOpen`/`Conflict` 409, `InvalidData`/`DiagramRejected`/`StepFailed` 422)
 and carry their details under `errors`.
 
 Pages that know more than the status keep their own templates (a task that closed, a survey

@@ -137,6 +137,17 @@ def _ticket_paths() -> dict:
                 roles=f"{STAFF_TEXT}, or customer (their own ticket; without tasks, incidents, actors and "
                       "history data)"),
         },
+        "/api/v1/tickets/{ticket_id}/cancel": {
+            "parameters": [path_param("ticket_id", "integer", "the ticket id")],
+            "post": op("tickets", "Cancel a ticket: its process stops, its open tasks close", {
+                "200": json_response("The ticket, now `cancelled`", ref("TicketDetail")),
+                "404": {"$ref": "#/components/responses/NotFound"},
+                "409": error("The ticket has already ended, or the command kept conflicting with others"),
+            }, description="Every open task, timer, job and message wait of the ticket's process goes "
+                           "away and the ticket's status becomes `cancelled`. Other staff who see the "
+                           "ticket get 403.",
+                roles="manager or admin, or a lead of the team of one of the ticket's open tasks"),
+        },
     }
 
 

@@ -1,4 +1,5 @@
-"""Tickets: open one (starts its process), read one with its instance, tasks, waits and history."""
+"""Tickets: open one (starts its process), read one with its instance, tasks, waits and history;
+cancel one."""
 
 from flask import g, jsonify, request
 
@@ -8,7 +9,7 @@ from app.api.auth import token_customer, token_required
 from app.api.blueprint import bp
 from app.api.serialize import iso, json_body, tasks_json
 from app.clock import utcnow
-from app.engine import InvalidData, start_process, waiting_of
+from app.engine import InvalidData, cancel_instance, instance_of_ticket, start_process, waiting_of
 from app.errors import json_error
 from app.extensions import db
 from app.models import STAFF, Feedback, HistoryEvent, HumanTask, Incident, ProcessInstance, Ticket
@@ -86,6 +87,25 @@ def get_ticket(ticket_id: int):
         return jsonify(_customer_view(ticket))
     if not ticket_visible(scope_of(g.api_user), ticket.id, g.api_user.username):
         return json_error(404, f"ticket {ticket_id} not found")
+    return jsonify(_ticket_detail(ticket))
+
+
+@bp.post("/tickets/<int:ticket_id>/cancel")
+@token_required(*STAFF)
+def cancel_ticket(ticket_id: int):
+    """Cancel a ticket: its process stops, its open tasks close, it becomes 'cancelled'; 200 with the
+    ticket. Who may is the policy's answer (403); 404 outside the caller's scope, 409 once ended."""
+    ticket = db.session.get(Ticket, ticket_id)
+    if ticket is None or not ticket_visible(scope_of(g.api_user), ticket.id, g.api_user.username):
+        return json_error(404, f"ticket {ticket_id} not found")
+    cancel_instance(instance_of_ticket(ticket.id).id, user=g.api_user)
+    db.session.refresh(ticket)
+    return jsonify(_ticket_detail(ticket))
+
+
+def _ticket_detail(ticket: Ticket) -> dict:
+    """A ticket as staff see it: with its instance, tasks, waits, incidents and history."""
+    ticket_id = ticket.id
     instance = db.session.execute(db.select(ProcessInstance).where(ProcessInstance.ticket_id == ticket_id)
                                   .order_by(ProcessInstance.id.desc()).limit(1)).scalar()
     tasks = db.session.execute(db.select(HumanTask).where(HumanTask.ticket_id == ticket_id)
@@ -94,7 +114,7 @@ def get_ticket(ticket_id: int):
                                 .order_by(HistoryEvent.at, HistoryEvent.id)).scalars()
     incidents = db.session.execute(db.select(Incident).where(Incident.ticket_id == ticket_id,
                                                              Incident.resolved_at.is_(None))).scalars()
-    return jsonify({
+    return {
         **_ticket_summary(ticket),
         "customer": ticket.customer.profile(),
         "data": ticket.data,
@@ -106,7 +126,7 @@ def get_ticket(ticket_id: int):
         "incidents": [{"id": i.id, "element_id": i.element_id, "message": i.message} for i in incidents],
         "history": [{"at": iso(e.at), "actor": e.actor, "kind": e.kind, "element_id": e.element_id,
                      "element_name": e.element_name, "data": e.data} for e in events],
-    })
+    }
 
 
 def _customer_view(ticket: Ticket) -> dict:

@@ -2,7 +2,8 @@
 
 Views, the API, the worker and the CLI call these commands and read models; nothing else
 changes a process. Every command runs in one transaction (`runtime/runner.py`). This module is
-the engine's whole public surface: the command functions and the errors, nothing else. The
+the engine's whole public surface: the command functions and the errors, and the hook
+(`register_checker`) through which the app says who may run a command for whom. The
 packages behind it are private:
 
     commands/     one module per family: tickets, tasks, messages, comments, feedback, timers, jobs,
@@ -38,22 +39,24 @@ from app.engine.errors import (
     Conflict,
     DiagramRejected,
     EngineError,
+    Forbidden,
     InvalidData,
     NotFound,
     Problem,
     StepFailed,
     TaskNotOpen,
 )
+from app.engine.runtime.checks import CommandChecker, register_checker
 from app.engine.runtime.runner import init_sqlite, run_command
 from app.engine.runtime.store import restore_round_trip
 
 __all__ = [
-    "AlreadyAnswered", "AmbiguousMessage", "Conflict", "DiagramRejected", "EngineError",
-    "InvalidData", "NotFound", "Problem", "StepFailed", "TaskNotOpen", "add_comment",
-    "answer_question", "cancel_instance", "check_files", "claim_due_timers", "claim_jobs",
-    "claim_task", "closed_reason", "complete_job", "complete_task", "deliver_correlated_message",
-    "deliver_message", "deploy", "deploy_bundle", "fail_job", "fire_timer", "init_sqlite",
-    "instance_of_ticket", "latest_definition", "next_wakeup", "reassign_task", "record_feedback",
-    "record_incident", "release_task", "restore_round_trip", "retry_incident", "run_command",
-    "start_process", "task_data", "waiting_of",
+    "AlreadyAnswered", "AmbiguousMessage", "CommandChecker", "Conflict", "DiagramRejected",
+    "EngineError", "Forbidden", "InvalidData", "NotFound", "Problem", "StepFailed", "TaskNotOpen",
+    "add_comment", "answer_question", "cancel_instance", "check_files", "claim_due_timers",
+    "claim_jobs", "claim_task", "closed_reason", "complete_job", "complete_task",
+    "deliver_correlated_message", "deliver_message", "deploy", "deploy_bundle", "fail_job",
+    "fire_timer", "init_sqlite", "instance_of_ticket", "latest_definition", "next_wakeup",
+    "reassign_task", "record_feedback", "record_incident", "register_checker", "release_task",
+    "restore_round_trip", "retry_incident", "run_command", "start_process", "task_data", "waiting_of",
 ]

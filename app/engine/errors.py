@@ -33,6 +33,12 @@ class NotFound(EngineError):
     status = 404
 
 
+class Forbidden(EngineError):
+    """The command checker refused the person this command (403); the message says who may."""
+
+    status = 403
+
+
 class TaskNotOpen(EngineError):
     """The task was completed, cancelled or escalated meanwhile (409)."""
 

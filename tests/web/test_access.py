@@ -21,7 +21,8 @@ ROUTES = {
     "inbox.task_page": "team", "inbox.complete": "team", "inbox.claim": "team",
     "inbox.release": "team", "inbox.reassign": "team", "inbox.ticket_page": "team",
     "inbox.write_to_customer": "team", "inbox.attachment": "team",
-    "api.get_ticket": "team+customer", "api.claim": "team", "api.release": "team", "api.complete": "team",
+    "api.get_ticket": "team+customer", "api.cancel_ticket": "team", "inbox.cancel_ticket": "team",
+    "api.claim": "team", "api.release": "team", "api.complete": "team",
     "portal.ticket": "customer", "portal.write_message": "customer", "portal.reply": "customer",
     "portal.attachment": "customer",
     # Not owned by a team or a customer:

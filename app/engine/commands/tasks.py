@@ -1,4 +1,8 @@
-"""Commands on user tasks: claim_task, release_task, complete_task, reassign_task; task_data reads."""
+"""Commands on user tasks: claim_task, release_task, complete_task, reassign_task; task_data reads.
+
+Whether the person may do it is the command checker's answer (`runtime/checks.py`, the app's
+`app.access.POLICY`); a refusal is a `Conflict` (409) with the checker's reason.
+"""
 
 from types import SimpleNamespace
 
@@ -6,6 +10,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from app.engine.diagrams.forms import validate
 from app.engine.errors import Conflict, NotFound, TaskNotOpen
+from app.engine.runtime.checks import check
 from app.engine.runtime.history import history
 from app.engine.runtime.runner import run_command
 from app.engine.runtime.steps import engine_step
@@ -66,8 +71,7 @@ def claim_task(task_id: str, user: User) -> HumanTask:
 
     def body():
         row = _open_task(task_id)
-        if row.assignee_id not in (None, user.id):
-            raise Conflict(f"task {task_id} is already claimed by someone else")
+        check("may_claim", Conflict, user, row)
         if row.assignee_id is None:
             updated = db.session.execute(
                 db.update(HumanTask).where(HumanTask.id == task_id, HumanTask.assignee_id.is_(None))
@@ -89,8 +93,7 @@ def release_task(task_id: str, user: User) -> HumanTask:
         row = _open_task(task_id)
         if row.assignee_id is None:
             return row
-        if row.assignee_id != user.id and user.role not in ("admin", "manager"):
-            raise Conflict(f"task {task_id} is claimed by someone else")
+        check("may_release", Conflict, user, row)
         row.assignee_id = None
         history("task_released", ticket_id=row.ticket_id, instance_id=row.instance_id,
                 actor=user.username, element_id=row.name, element_name=row.title, task_id=task_id)
@@ -122,9 +125,7 @@ def complete_task(task_id: str, data: dict, user: User | None) -> list[str]:
 
     def body():
         row = _open_task(task_id)
-        if user is not None and row.assignee_id not in (None, user.id) \
-                and user.role not in ("admin", "manager"):
-            raise Conflict(f"task {task_id} is claimed by someone else")
+        check("may_complete", Conflict, user, row)
         loaded = load(row.instance_id)
         form = (loaded.definition.forms or {}).get(row.form_name) if row.form_name else None
         validate(form, data)
@@ -151,14 +152,7 @@ def reassign_task(task_id: str, user: User, assignee: User) -> HumanTask:
 
     def body():
         row = _open_task(task_id)
-        allowed = (row.assignee_id in (None, user.id) or user.role in ("admin", "manager")
-                   or (row.team is not None and user.leads(row.team)))
-        if not allowed:
-            raise Conflict(f"task {task_id} is claimed by someone else")
-        if row.team is not None and row.team not in assignee.team_keys:
-            raise Conflict(f"{assignee.username} is not a member of team {row.team}")
-        if assignee.role == "customer" or not assignee.active:
-            raise Conflict(f"{assignee.username} cannot work on tasks")
+        check("may_reassign", Conflict, user, row, assignee)
         row.assignee_id = assignee.id
         history("task_reassigned", ticket_id=row.ticket_id, instance_id=row.instance_id,
                 actor=user.username, element_id=row.name, element_name=row.title, task_id=task_id,

@@ -6,8 +6,9 @@ from app import sla
 from app.clock import utcnow
 from app.engine.commands.deploy import latest_definition
 from app.engine.diagrams.forms import validate
-from app.engine.errors import Conflict, InvalidData, NotFound
+from app.engine.errors import Conflict, Forbidden, InvalidData, NotFound
 from app.engine.rules.assignment import initial_priority, record_priority
+from app.engine.runtime.checks import check
 from app.engine.runtime.history import history
 from app.engine.runtime.projections import Snapshot
 from app.engine.runtime.runner import run_command
@@ -16,7 +17,7 @@ from app.engine.runtime.store import Loaded, close_ticket, load, save
 from app.engine.spiff import specs
 from app.engine.spiff.serializer import new_workflow
 from app.extensions import db
-from app.models import PRIORITIES, Customer, MessageSubscription, ProcessInstance, Ticket, Timer
+from app.models import PRIORITIES, Customer, MessageSubscription, ProcessInstance, Ticket, Timer, User
 
 DEFAULT_FEEDBACK_DELAY = "P1D"
 
@@ -94,13 +95,28 @@ def engine_data(ticket: Ticket, profile: dict) -> dict:
             "priority": ticket.priority, "customer": profile, "feedback_delay": feedback_delay(ticket.type)}
 
 
-def cancel_instance(instance_id: int, actor: str | None = None) -> None:
-    """Cancel a running instance: every open task, timer, job and subscription goes away."""
+def cancel_instance(instance_id: int, actor: str | None = None, user: User | None = None) -> None:
+    """Cancel a running instance: every open task, timer, job and subscription goes away; its
+    ticket becomes 'cancelled'.
+
+    Args:
+        instance_id: the instance.
+        actor: who cancelled it, for history (defaults to `user`'s username).
+        user: the person cancelling it, asked about by the command checker (`may_cancel`); None
+            for the system (not checked).
+
+    Raises:
+        Forbidden: the checker refused `user` (403).
+        Conflict: the instance has already ended (409).
+    """
+    actor = actor if actor is not None or user is None else user.username
 
     def body():
         loaded = load(instance_id)
+        check("may_cancel", Forbidden, user, loaded.ticket)
         if loaded.row.status not in ("running", "incident"):
-            raise Conflict(f"instance {instance_id} is {loaded.row.status}")
+            what = f"ticket {loaded.row.ticket_id}" if loaded.row.ticket_id else f"instance {instance_id}"
+            raise Conflict(f"{what} has already ended (its process is {loaded.row.status})")
         engine_step(loaded, loaded.wf.cancel)
         save(loaded, actor)  # a cancelled workflow is complete: save marks the instance and the ticket
         if loaded.row.status != "cancelled":

@@ -75,7 +75,8 @@ def form_of(task: HumanTask) -> dict | None:
 
 
 def teammates(task: HumanTask) -> list[User]:
-    """Who the task may be handed to: active staff of its team but its holder (all staff for a task without team)."""
+    """Who the task may be handed to: active staff of its team but its holder (all staff for a task without team);
+    the SQL form of the assignee rule of `app.access.may_reassign`."""
     query = db.select(User).where(User.active.is_(True), User.role != "customer")
     if task.assignee_id is not None:
         query = query.where(User.id != task.assignee_id)

@@ -1,5 +1,5 @@
 """Inbox pages: the task list with views, filters and pages; the task page with its form; claim,
-release, reassign; the ticket page; writing to the customer; attachments for staff."""
+release, reassign; the ticket page and cancelling a ticket; writing to the customer; attachments for staff."""
 
 import io
 import json
@@ -8,7 +8,16 @@ import math
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
-from app.access import VIEWS, Scope, closed_task_visible, roles_required, scope_of, ticket_visible
+from app.access import (
+    VIEWS,
+    Scope,
+    closed_task_visible,
+    may_cancel,
+    roles_required,
+    scope_of,
+    task_actions,
+    ticket_visible,
+)
 from app.clock import utcnow
 from app.engine import (
     Conflict,
@@ -17,9 +26,11 @@ from app.engine import (
     StepFailed,
     TaskNotOpen,
     add_comment,
+    cancel_instance,
     claim_task,
     closed_reason,
     complete_task,
+    instance_of_ticket,
     reassign_task,
     release_task,
     task_data,
@@ -104,21 +115,15 @@ def _visible_task(task_id: str, scope: Scope) -> HumanTask | None:
     return task
 
 
-def _may_work_on(task: HumanTask, user: User) -> bool:
-    return task.assignee_id in (None, user.id) or user.role in ("admin", "manager")
-
-
-def _task_page(task: HumanTask, scope: Scope, schema: dict | None, values: dict, errors: dict, status: int = 200):
-    user = _user()
+def _task_page(task: HumanTask, schema: dict | None, values: dict, errors: dict, status: int = 200):
     ticket = db.session.get(Ticket, task.ticket_id) if task.ticket_id else None
     now = utcnow()
     assignee = db.session.get(User, task.assignee_id) if task.assignee_id else None
-    may_reassign = (_may_work_on(task, user) or (task.team is not None and task.team in scope.lead_keys))
+    actions = task_actions(_user(), task)
     return render_template(
         "inbox/task.html", task=task, schema=schema, values=values, errors=errors,
-        ctx=ticket_context(ticket, now) if ticket else None, assignee=assignee,
-        may_work=_may_work_on(task, user), may_reassign=may_reassign,
-        teammates=teammates(task) if may_reassign else [], now=now), status
+        ctx=ticket_context(ticket, now) if ticket else None, assignee=assignee, actions=actions,
+        teammates=teammates(task) if actions.reassign else [], now=now), status
 
 
 @bp.get("/tasks/<task_id>")
@@ -136,7 +141,7 @@ def task_page(task_id: str):
             values = initial_values(schema, task_data(task.id))
         except (NotFound, TaskNotOpen):
             return _gone("This task is no longer open: someone completed it, or the process moved on.", task_id)
-    return _task_page(task, scope, schema, values, {})
+    return _task_page(task, schema, values, {})
 
 
 @bp.post("/tasks/<task_id>")
@@ -157,31 +162,31 @@ def complete(task_id: str):
                                         attachment_saver(user.id, task.ticket_id))
         db.session.commit()  # kept uploads survive a failed submit
         if wants_more_rows(request.form):
-            return _task_page(task, scope, schema, data, errors)
+            return _task_page(task, schema, data, errors)
         if errors:
-            return _task_page(task, scope, schema, data, errors, 422)
+            return _task_page(task, schema, data, errors, 422)
         shown = data
     else:
         raw = request.form.get(PROCESS_DATA, "")
         shown = {PROCESS_DATA: raw}
         data, error = parse_process_data(raw)
         if error:
-            return _task_page(task, scope, schema, shown, {PROCESS_DATA: error}, 422)
+            return _task_page(task, schema, shown, {PROCESS_DATA: error}, 422)
     try:
         complete_task(task.id, data, user)
     except InvalidData as exc:
         found = exc.errors if schema else {PROCESS_DATA: "; ".join(
             f"{key}: {message}" if key != "data" else message for key, message in exc.errors.items())}
-        return _task_page(task, scope, schema, shown, found, 422)
+        return _task_page(task, schema, shown, found, 422)
     except TaskNotOpen as exc:
         return _gone(exc.message[:1].upper() + exc.message[1:] + ".")
     except Conflict as exc:
         flash(f"You cannot complete this task: {exc.message}.", "error")
-        return _task_page(task, scope, schema, shown, {}, 409)
+        return _task_page(task, schema, shown, {}, 409)
     except StepFailed as exc:
         flash(f"The process could not go on after this task ({exc.message}); nothing was saved. "
               "Tell a process analyst.", "error")
-        return _task_page(task, scope, schema, shown, {}, 422)
+        return _task_page(task, schema, shown, {}, 422)
     flash(f"Done: “{task.title}”.", "success")
     return redirect(url_for("inbox.index"))
 
@@ -250,9 +255,32 @@ def _visible_ticket(ticket_id: int) -> Ticket:
 def ticket_page(ticket_id: int):
     """Show a ticket: customer, open tasks, conversation and timeline."""
     ticket = _visible_ticket(ticket_id)
-    scope = scope_of(_user())
+    user = _user()
+    scope = scope_of(user)
     ctx = ticket_context(ticket, utcnow())
-    return render_template("inbox/ticket.html", ctx=ctx, visible_tasks=[t for t in ctx.open_tasks if scope.may_see(t)])
+    return render_template("inbox/ticket.html", ctx=ctx, visible_tasks=[t for t in ctx.open_tasks if scope.may_see(t)],
+                           may_cancel=_running(ticket) and bool(may_cancel(user, ticket)))
+
+
+def _running(ticket: Ticket) -> bool:
+    try:
+        return instance_of_ticket(ticket.id).status in ("running", "incident")
+    except NotFound:
+        return False
+
+
+@bp.post("/tickets/<int:ticket_id>/cancel")
+@roles_required(*STAFF)
+def cancel_ticket(ticket_id: int):
+    """Cancel a ticket: its process stops, its open tasks close, it becomes 'cancelled' (the policy says who may)."""
+    ticket = _visible_ticket(ticket_id)
+    try:
+        cancel_instance(instance_of_ticket(ticket.id).id, user=_user())
+    except (Conflict, NotFound) as exc:
+        flash(exc.message[:1].upper() + exc.message[1:] + ".", "error")
+        return redirect(url_for("inbox.ticket_page", ticket_id=ticket.id))
+    flash(f"Ticket #{ticket.id} was cancelled.", "success")
+    return redirect(url_for("inbox.ticket_page", ticket_id=ticket.id))
 
 
 @bp.post("/tickets/<int:ticket_id>/messages")
