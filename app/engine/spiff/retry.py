@@ -72,17 +72,13 @@ class RetryPolicy:
     def delay(self, attempt: int) -> float:
         """Seconds to wait after failed attempt `attempt` (1 for the first try)."""
         exponent = max(0, attempt - 1)
-        # Compare logarithms: base ** exponent overflows long before the cap matters.
         if self.initial_interval == 0:
             return 0.0
+        # Compare logarithms: base ** exponent overflows long before the cap matters.
         if self.backoff_base > 1 and (math.log(self.initial_interval) + exponent * math.log(self.backoff_base)
                                       >= math.log(self.max_interval)):
             return self.max_interval
         return min(self.max_interval, self.initial_interval * self.backoff_base ** exponent)
-
-    def retries(self, kind: str, attempt: int) -> bool:
-        """Whether an error of `kind` in attempt `attempt` is tried again."""
-        return kind not in self.non_retryable and attempt < self.max_attempts
 
 
 def policy_of(spec) -> RetryPolicy:
