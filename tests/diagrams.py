@@ -27,15 +27,22 @@ def user_task_process(task_extensions: str = "", process_id: str = "tiny") -> by
   <bpmn:sequenceFlow id="f2" sourceRef="do_it" targetRef="done"/>""", process_id)
 
 
-def service_task_process(operator: str, params: str = "", retries: int = 3, process_id: str = "svc") -> bytes:
-    """start -> service task `call` (operator) -> user task `after` -> end."""
+def service_task_process(operator: str, params: str = "", retries: int = 3, process_id: str = "svc",
+                         retry: str | None = None) -> bytes:
+    """start -> service task `call` (operator) -> user task `after` -> end.
+
+    `retry` replaces the `spiffworkflow:retry` element (`retries` times, base 2) with its own
+    text; "" leaves it out.
+    """
+    if retry is None:
+        retry = f'<spiffworkflow:retry retries="{retries}" backoff_base="2"/>'
     return bpmn(f"""
   <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
   <bpmn:serviceTask id="call" name="Call">
     <bpmn:extensionElements>
       <spiffworkflow:serviceTaskOperator id="{operator}" resultVariable="result">
         <spiffworkflow:parameters>{params}</spiffworkflow:parameters>
-        <spiffworkflow:retry retries="{retries}" backoff_base="2"/>
+        {retry}
       </spiffworkflow:serviceTaskOperator>
     </bpmn:extensionElements>
     <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>

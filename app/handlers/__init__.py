@@ -2,10 +2,12 @@
 
 The worker calls them after commit, outside any engine command, inside a transaction of
 their own. Handlers that move money or goods key their rows by `ctx.idempotency_key`, so a
-retried or re-run job never pays or restocks twice.
+retried or re-run job never pays or restocks twice. A handler raises `HandlerRefused` for input
+it refuses (an incident at once) and `HandlerError` for a failure a later try may not have
+(retried by the task's retry policy).
 """
 
 from app.handlers import calendar, credit, escalation, feedback, inventory, money, tickets  # noqa: F401  (registration)
-from app.handlers.registry import HANDLERS, Handler, HandlerContext, HandlerError, handler
+from app.handlers.registry import HANDLERS, Handler, HandlerContext, HandlerError, HandlerRefused, handler
 
-__all__ = ["HANDLERS", "Handler", "HandlerContext", "HandlerError", "handler"]
+__all__ = ["HANDLERS", "Handler", "HandlerContext", "HandlerError", "HandlerRefused", "handler"]

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from app import sla
 from app.clock import utcnow
 from app.handlers.common import ticket_of
-from app.handlers.registry import HandlerContext, HandlerError, handler
+from app.handlers.registry import HandlerContext, HandlerRefused, handler
 
 MAX_DAYS = 366
 
@@ -27,11 +27,11 @@ def business_days_due(params: dict, ctx: HandlerContext) -> dict:
     if isinstance(days, float) and days.is_integer():
         days = int(days)
     if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= MAX_DAYS:
-        raise HandlerError(f"parameter 'days' must be a whole number of business days from 0 to {MAX_DAYS}, "
+        raise HandlerRefused(f"parameter 'days' must be a whole number of business days from 0 to {MAX_DAYS}, "
                            f"got {days!r}")
     team = params.get("team")
     if team is not None and (not isinstance(team, str) or not team.strip()):
-        raise HandlerError(f"parameter 'team' must be a team key, got {team!r}")
+        raise HandlerRefused(f"parameter 'team' must be a team key, got {team!r}")
     return {"at": _iso(sla.add_business_days_for_team(team, utcnow(), days))}
 
 

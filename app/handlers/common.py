@@ -3,25 +3,25 @@
 from decimal import Decimal, InvalidOperation
 
 from app.extensions import db
-from app.handlers.registry import HandlerContext, HandlerError
+from app.handlers.registry import HandlerContext, HandlerRefused
 from app.models import Ticket
 
 
 def ticket_of(ctx: HandlerContext) -> Ticket:
     ticket = db.session.get(Ticket, ctx.ticket_id) if ctx.ticket_id else None
     if ticket is None:
-        raise HandlerError("the job has no ticket")
+        raise HandlerRefused("the job has no ticket")
     return ticket
 
 
 def money(params: dict, name: str = "amount") -> Decimal:
-    """A positive amount with two decimals, or HandlerError naming the parameter."""
+    """A positive amount with two decimals, or HandlerRefused naming the parameter."""
     try:
         value = Decimal(str(params.get(name))).quantize(Decimal("0.01"))
     except (InvalidOperation, ValueError):
-        raise HandlerError(f"parameter '{name}' must be a number, got {params.get(name)!r}") from None
+        raise HandlerRefused(f"parameter '{name}' must be a number, got {params.get(name)!r}") from None
     if value <= 0:
-        raise HandlerError(f"parameter '{name}' must be positive, got {value}")
+        raise HandlerRefused(f"parameter '{name}' must be positive, got {value}")
     return value
 
 
@@ -30,5 +30,5 @@ def text(params: dict, name: str, required: bool = True) -> str | None:
     if value is None and not required:
         return None
     if not isinstance(value, str) or (required and not value.strip()):
-        raise HandlerError(f"parameter '{name}' must be a non-empty string")
+        raise HandlerRefused(f"parameter '{name}' must be a non-empty string")
     return value

@@ -9,7 +9,7 @@ from app import sla
 from app.clock import utcnow
 from app.extensions import db
 from app.handlers.common import text, ticket_of
-from app.handlers.registry import HandlerContext, HandlerError, handler
+from app.handlers.registry import HandlerContext, HandlerError, HandlerRefused, handler
 from app.models import PRIORITIES, HumanTask, OutboxMessage, PriorityChange, Team, TeamMember, User
 
 PRIORITY_RAISED = "priority_set"  # the kind the engine uses when a rule sets the priority
@@ -58,7 +58,7 @@ def notify_team(params: dict, ctx: HandlerContext) -> dict:
     team_key, subject, body = text(params, "team"), text(params, "subject"), text(params, "body")
     include_assignee = params.get("include_assignee", False)
     if not isinstance(include_assignee, bool):
-        raise HandlerError(f"parameter 'include_assignee' must be true or false, got {include_assignee!r}")
+        raise HandlerRefused(f"parameter 'include_assignee' must be true or false, got {include_assignee!r}")
     ticket = ticket_of(ctx)
     recipients = _recipients(team_key, ticket.id, include_assignee)
     now = utcnow()
@@ -77,7 +77,7 @@ def notify_team(params: dict, ctx: HandlerContext) -> dict:
 def _recipients(team_key: str, ticket_id: int, include_assignee: bool) -> list[User]:
     team = db.session.execute(db.select(Team).where(Team.key == team_key)).scalar()
     if team is None:
-        raise HandlerError(f"no team '{team_key}'")
+        raise HandlerRefused(f"no team '{team_key}'")
     members = db.session.execute(
         db.select(User, TeamMember.is_lead).join(TeamMember, TeamMember.user_id == User.id)
         .where(TeamMember.team_id == team.id, User.active.is_(True), User.email.is_not(None))

@@ -16,7 +16,7 @@ from itsdangerous import BadPayload, TimestampSigner, URLSafeTimedSerializer
 from app.clock import utcnow
 from app.extensions import db
 from app.handlers.common import ticket_of
-from app.handlers.registry import HandlerContext, HandlerError, handler
+from app.handlers.registry import HandlerContext, HandlerRefused, handler
 from app.models import Feedback, FeedbackRequest, OutboxMessage, Ticket
 
 SURVEY_SALT = "ticketflow-survey"
@@ -76,7 +76,7 @@ def request_feedback(params: dict, ctx: HandlerContext) -> dict:
     """
     reminder = params.get("reminder", False)
     if not isinstance(reminder, bool):
-        raise HandlerError(f"parameter 'reminder' must be true or false, got {reminder!r}")
+        raise HandlerRefused(f"parameter 'reminder' must be true or false, got {reminder!r}")
     queued = db.session.execute(db.select(OutboxMessage)
                                 .where(OutboxMessage.idempotency_key == ctx.idempotency_key)).scalar()
     if queued is not None:  # a retried job: its e-mail is already in the outbox

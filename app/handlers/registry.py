@@ -5,7 +5,17 @@ from dataclasses import dataclass
 
 
 class HandlerError(Exception):
-    """A handler refuses its input or its provider failed; the job is retried, then an incident."""
+    """A handler could not do its work this time (its provider failed or was not reachable, what
+    it needs is not there yet): the job is retried by its retry policy, then an incident.
+
+    Any other exception a handler lets out is treated the same way.
+    """
+
+
+class HandlerRefused(HandlerError):
+    """A handler refuses its input (a missing or malformed parameter, an amount that is not an
+    amount, no ticket): trying again cannot help, so the job opens an incident at once, with
+    this reason, and is never retried by its policy."""
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from app import sla
 from app.clock import utcnow
 from app.extensions import db
 from app.handlers.common import text, ticket_of
-from app.handlers.registry import HandlerContext, HandlerError, handler
+from app.handlers.registry import HandlerContext, HandlerRefused, handler
 from app.models import Comment, OutboxMessage
 
 STATUSES = {"new", "in_progress", "awaiting_customer", "missing_data", "accepted", "rejected",
@@ -16,7 +16,7 @@ def set_status(params: dict, ctx: HandlerContext) -> dict:
     """Set the ticket's status (and resolution, when given)."""
     status = text(params, "status")
     if status not in STATUSES:
-        raise HandlerError(f"unknown status '{status}'; known: {', '.join(sorted(STATUSES))}")
+        raise HandlerRefused(f"unknown status '{status}'; known: {', '.join(sorted(STATUSES))}")
     ticket = ticket_of(ctx)
     ticket.status = status
     resolution = text(params, "resolution", required=False)

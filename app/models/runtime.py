@@ -88,8 +88,13 @@ class Job(db.Model):
     # pending | running | incident
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
+    # The retry policy of its service task (the engine's RetryPolicy, from spiffworkflow:retry):
+    # tries in all, and the wait after failed try n: min(max_interval, initial * base ** (n - 1)).
     max_attempts: Mapped[int] = mapped_column(default=3)
     backoff_base: Mapped[float] = mapped_column(default=2.0)
+    initial_interval: Mapped[float] = mapped_column(default=2.0, server_default="2")  # seconds
+    max_interval: Mapped[float] = mapped_column(default=3600.0, server_default="3600")  # seconds
+    non_retryable = mapped_column(JSONType, default=list)  # error kinds (class names) never retried
     next_run_at = mapped_column(UTCDateTime, default=utcnow)
     lease_until = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -25,7 +25,7 @@ from app.engine import (
     record_incident,
 )
 from app.extensions import db
-from app.handlers import HANDLERS, HandlerContext
+from app.handlers import HANDLERS, HandlerContext, HandlerRefused
 
 log = logging.getLogger(__name__)
 BATCH = 50
@@ -40,10 +40,15 @@ def run_job(job) -> bool:
         ctx = HandlerContext(job.ticket_id, job.instance_id, job.idempotency_key, job.attempt)
         result = json.loads(json.dumps(handler(dict(job.params), ctx)))
         db.session.commit()
-    except Exception as exc:  # a handler's failure is data: retried, then an incident
+    except HandlerRefused as exc:  # bad input: no try can fix it, an incident at once
+        db.session.rollback()
+        log.warning("job %s (%s) refused its input: %s", job.id, job.operator, exc)
+        fail_job(job.id, str(exc), kind=type(exc).__name__, refused=True)
+        return False
+    except Exception as exc:  # a handler's failure is data: retried by its policy, then an incident
         db.session.rollback()
         log.warning("job %s (%s) failed: %s", job.id, job.operator, exc)
-        fail_job(job.id, f"{type(exc).__name__}: {exc}")
+        fail_job(job.id, f"{type(exc).__name__}: {exc}", kind=type(exc).__name__)
         return False
     try:
         return complete_job(job.id, result)

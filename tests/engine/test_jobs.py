@@ -1,4 +1,4 @@
-"""Service tasks as jobs: retries with backoff, incidents, retry, and never paying twice."""
+"""Service tasks as jobs: leases, incidents, retry, and never paying twice (policies: test_retry.py)."""
 
 from datetime import timedelta
 
@@ -86,26 +86,6 @@ def test_job_completed_twice_is_ignored_the_second_time(app):
     assert run_job(job) is True
     assert complete_job(job.id, {"ledger_id": 1, "amount": 10}) is False
     assert db.session.execute(db.select(db.func.count(LedgerEntry.id))).scalar() == 1
-
-
-def test_failing_handler_retries_with_backoff_then_opens_an_incident(app, clock):
-    bad = '<spiffworkflow:parameter id="amount" type="float" value="-5"/>'
-    deploy(service_task_process("refund.issue", bad, retries=2))
-    ticket, instance = start_process("svc", make_customer().id, "Refund", {})
-    drain()
-    job = db.session.execute(db.select(Job)).scalar_one()
-    assert (job.status, job.attempts) == ("pending", 1)
-    assert "must be positive" in job.last_error
-    drain()  # not due yet: backoff
-    assert db.session.get(Job, job.id).attempts == 1
-    clock.shift(timedelta(seconds=3))
-    drain()
-    db.session.expire_all()
-    job = db.session.get(Job, job.id)
-    assert job.status == "incident"
-    incident = db.session.execute(db.select(Incident)).scalar_one()
-    assert (incident.element_id, incident.kind) == ("call", "job")
-    assert db.session.get(ProcessInstance, instance.id).status == "incident"
 
 
 def test_retrying_an_incident_runs_the_step_again(app, clock):

@@ -1,4 +1,10 @@
-"""Commands for incidents: open one for a step that failed for good, and retry it from there."""
+"""Incidents: the one path by which a job or a timer that failed for good stops, and its retry.
+
+`open_incident` (inside a command) and `record_incident` (a command of its own) park the job or
+the timer, so no worker runs it again, open the `incident` row (kind, element, message), put the
+instance in status `incident` and write `incident_opened`. `retry_incident` resolves it and
+re-arms whichever it parked: claimable at once, tried afresh.
+"""
 
 from app.clock import utcnow
 from app.engine.errors import Conflict, NotFound
@@ -8,37 +14,59 @@ from app.extensions import db
 from app.models import Incident, Job, ProcessInstance, Timer
 
 
-def record_incident(instance_id: int, element_id: str | None, kind: str, message: str,
-                    timer_id: str | None = None) -> None:
-    """Open an incident for a step that failed outside a job (a timer, an engine step)."""
+def open_incident(instance_id: int, element_id: str | None, kind: str, message: str, *,
+                  ticket_id: int | None = None, job: Job | None = None,
+                  timer_id: str | None = None) -> Incident:
+    """Inside the current command: park the job or timer, open the incident, mark the instance.
 
-    def body():
-        instance = db.session.get(ProcessInstance, instance_id)
-        if instance is None:
-            return
-        if timer_id:  # park the timer so the sweep does not fire it again and again;
-            # without the worker's lease, so that retry_incident's re-arm is claimable at once
-            db.session.execute(db.update(Timer).where(Timer.id == timer_id)
-                               .values(due_at=None, lease_until=None))
-        open_incident(instance_id, instance.ticket_id, element_id, kind, message, None, timer_id)
-
-    run_command(body)
-
-
-def open_incident(instance_id, ticket_id, element_id, kind, message, job_id, timer_id=None):
-    """Open an incident and put its instance in status `incident`, inside the current command."""
+    A parked job has status `incident` and no lease; a parked timer has no due time and no
+    lease (the worker's lease is cleared so that the retry's re-arm is claimable at once).
+    """
+    if job is not None:
+        job.status, job.lease_until = "incident", None
+    if timer_id is not None:
+        db.session.execute(db.update(Timer).where(Timer.id == timer_id)
+                           .values(due_at=None, lease_until=None))
     incident = Incident(instance_id=instance_id, ticket_id=ticket_id, element_id=element_id,
-                        kind=kind, message=message[:4000], job_id=job_id, timer_id=timer_id,
-                        created_at=utcnow())
+                        kind=kind, message=message[:4000], job_id=job.id if job is not None else None,
+                        timer_id=timer_id, created_at=utcnow())
     db.session.add(incident)
     db.session.execute(db.update(ProcessInstance).where(ProcessInstance.id == instance_id)
                        .values(status="incident", version=ProcessInstance.version + 1))
     history("incident_opened", ticket_id=ticket_id, instance_id=instance_id, element_id=element_id,
             data={"kind": kind, "message": message[:500]})
+    return incident
+
+
+def record_incident(instance_id: int, element_id: str | None, kind: str, message: str, *,
+                    job_id: int | None = None, timer_id: str | None = None) -> None:
+    """Open an incident in a command of its own (a timer that could not fire, a job, an engine
+    step); nothing happens when the instance is gone."""
+
+    def body():
+        instance = db.session.get(ProcessInstance, instance_id)
+        if instance is None:
+            return
+        job = db.session.get(Job, job_id) if job_id is not None else None
+        open_incident(instance_id, element_id, kind, message, ticket_id=instance.ticket_id,
+                      job=job, timer_id=timer_id)
+
+    run_command(body)
+
+
+def rearm(incident: Incident, now) -> None:
+    """Put back the job or timer an incident parked, due now (a job with a fresh count of tries)."""
+    if incident.job_id is not None:
+        job = db.session.get(Job, incident.job_id)
+        if job is not None:
+            job.status, job.attempts, job.next_run_at, job.lease_until = "pending", 0, now, None
+    if incident.timer_id is not None:
+        db.session.execute(db.update(Timer).where(Timer.id == incident.timer_id)
+                           .values(due_at=now, lease_until=None))
 
 
 def retry_incident(incident_id: int, actor: str | None = None) -> Incident:
-    """Resolve an incident by trying its step again now.
+    """Resolve an incident by trying its job or timer again now.
 
     Raises:
         NotFound: no such incident.
@@ -53,12 +81,7 @@ def retry_incident(incident_id: int, actor: str | None = None) -> Incident:
             raise Conflict(f"incident {incident_id} was already resolved")
         now = utcnow()
         incident.resolved_at = now
-        if incident.job_id is not None:
-            job = db.session.get(Job, incident.job_id)
-            if job is not None:
-                job.status, job.attempts, job.next_run_at, job.lease_until = "pending", 0, now, None
-        if incident.timer_id is not None:
-            db.session.execute(db.update(Timer).where(Timer.id == incident.timer_id).values(due_at=now))
+        rearm(incident, now)
         still_open = db.session.execute(db.select(Incident.id).where(
             Incident.instance_id == incident.instance_id, Incident.resolved_at.is_(None),
             Incident.id != incident.id).limit(1)).scalar()
@@ -72,5 +95,3 @@ def retry_incident(incident_id: int, actor: str | None = None) -> Incident:
         return incident
 
     return run_command(body)
-
-

@@ -1,8 +1,11 @@
-"""Commands for service-task jobs: claim with a lease, complete into the process, fail with backoff.
+"""Commands for service-task jobs: claim with a lease, complete into the process, fail by policy.
 
-A job whose retries run out becomes an incident (incidents.py). Handlers return data and never
-write history: what a handler wants remembered on the ticket's timeline it returns under
-`history` (`HANDLER_HISTORY`), and `complete_job` records it in the same transaction.
+A failed job waits and is tried again as its `RetryPolicy` (`spiff/retry.py`, copied onto the
+row) says; a refusal, a non-retryable error or the last attempt opens an incident
+(`incidents.open_incident`, the same path as a timer's).
+Handlers return data and never write history: what a handler wants remembered on the ticket's
+timeline it returns under `history` (`HANDLER_HISTORY`), and `complete_job` records it in the
+same transaction.
 """
 
 from dataclasses import dataclass
@@ -19,10 +22,10 @@ from app.engine.runtime.leases import claim_due
 from app.engine.runtime.runner import run_command
 from app.engine.runtime.steps import engine_step
 from app.engine.runtime.store import find_task, load, save
+from app.engine.spiff.retry import RetryPolicy
 from app.extensions import db
 from app.models import Job
 
-MAX_BACKOFF_SECONDS = 3600
 HANDLER_HISTORY = "history"  # result key: {kind, data, actor?, element_id?} or a list of them
 
 
@@ -36,7 +39,6 @@ class ClaimedJob:
     params: dict
     idempotency_key: str
     attempt: int
-
 
 
 def claim_jobs(limit: int, lease_seconds: int) -> list[ClaimedJob]:
@@ -114,8 +116,16 @@ def _handler_history(job: Job, result: dict) -> tuple[list[dict], dict]:
     return entries, data
 
 
-def fail_job(job_id: int, error: str, *, final: bool = False) -> bool:
-    """Record a failed attempt: retry with backoff, or open an incident when retries ran out.
+def fail_job(job_id: int, error: str, *, kind: str = "Exception", refused: bool = False,
+             final: bool = False) -> bool:
+    """Record a failed attempt: retry by the job's retry policy, or open an incident.
+
+    Args:
+        error: what went wrong, for people (the incident's message, the history).
+        kind: the error's kind, the class name of what the handler raised; a kind the policy
+            lists as non-retryable is not retried.
+        refused: the handler refused its input (`HandlerRefused`): an incident at once.
+        final: the process failed after the handler's result (StepFailed): an incident at once.
 
     Returns:
         True when an incident was opened.
@@ -125,21 +135,26 @@ def fail_job(job_id: int, error: str, *, final: bool = False) -> bool:
         job = db.session.get(Job, job_id)
         if job is None:
             return False
-        now = utcnow()
+        policy = RetryPolicy.of_row(job)
         job.last_error = error[:4000]
         job.lease_until = None
-        if final or job.attempts >= job.max_attempts:
-            job.status = "incident"
-            open_incident(job.instance_id, job.ticket_id, job.element_id, "job",
-                           f"{job.operator} failed after {job.attempts} attempt(s): {error}", job.id)
-            return True
-        job.status = "pending"
-        delay = min(MAX_BACKOFF_SECONDS, job.backoff_base ** job.attempts)
-        job.next_run_at = now + timedelta(seconds=delay)
-        history("job_failed", ticket_id=job.ticket_id, instance_id=job.instance_id, actor="worker",
-                element_id=job.element_id, task_id=job.task_id,
-                data={"attempt": job.attempts, "error": error[:500], "retry_at": job.next_run_at.isoformat()})
-        return False
+        if refused:
+            message = f"{job.operator} refused its input: {error}"
+        elif final:
+            message = f"the process could not go on after {job.operator}: {error}"
+        elif kind in policy.non_retryable:
+            message = f"{job.operator} failed with {kind}, which its retry policy does not retry: {error}"
+        elif job.attempts >= policy.max_attempts:
+            message = f"{job.operator} failed after {job.attempts} attempt(s): {error}"
+        else:
+            job.status = "pending"
+            job.next_run_at = utcnow() + timedelta(seconds=policy.delay(job.attempts))
+            history("job_failed", ticket_id=job.ticket_id, instance_id=job.instance_id, actor="worker",
+                    element_id=job.element_id, task_id=job.task_id,
+                    data={"attempt": job.attempts, "error": error[:500], "kind": kind,
+                          "retry_at": job.next_run_at.isoformat()})
+            return False
+        open_incident(job.instance_id, job.element_id, "job", message, ticket_id=job.ticket_id, job=job)
+        return True
 
     return run_command(body)
-

@@ -18,6 +18,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR
 from app.engine.diagrams.xmlsafety import UnsafeXml, document_kind, parse_xml
 from app.engine.errors import DiagramRejected, Problem
 from app.engine.spiff.parser import ParkedServiceTask, TicketflowParser
+from app.engine.spiff.retry import RETRY_EXTRAS, policy_of
 
 FORM_PROPERTY = "formJsonSchemaFilename"
 UI_FORM_PROPERTY = "formUiSchemaFilename"
@@ -119,9 +120,20 @@ def schema_problems(tree) -> list[Problem]:
     for element in tree.getroot().iter():
         if element.get("id") and element.sourceline not in by_line:
             by_line[element.sourceline] = element.get("id")
-    return [Problem(by_line.get(error.line), f"{error.message} (line {error.line}); correct that element or "
-                                             "attribute as the BPMN 2.0 XML Schema says")
+    return [Problem(by_line.get(error.line), _schema_words(error.message, error.line))
             for error in list(schema.error_log)[:MAX_SCHEMA_PROBLEMS]]
+
+
+_OUR_RETRY_ATTRIBUTE = re.compile(r"Element '\{http://spiffworkflow\.org/bpmn/schema/1\.0/core\}retry', "
+                                  r"attribute '(" + "|".join(RETRY_EXTRAS) + r")': The attribute '\1' is not allowed\.")
+
+
+def _schema_words(message: str, line: int) -> str:
+    ours = _OUR_RETRY_ATTRIBUTE.match(message)
+    if ours:  # documented (spiff/retry.py): nothing to correct, but other tools may refuse it
+        return (f"spiffworkflow:retry attribute '{ours.group(1)}' (line {line}) is Ticketflow's own; "
+                "SpiffWorkflow's schema does not define it")
+    return f"{message} (line {line}); correct that element or attribute as the BPMN 2.0 XML Schema says"
 
 
 def flow_ids(tree) -> dict[str, str]:
@@ -157,6 +169,11 @@ def _check_spec_tasks(process_spec, is_main, known_operators, load_form, process
             problems.append(Problem(element_id, f"unknown service operator '{task_spec.operation_name}' in "
                                                 "spiffworkflow:serviceTaskOperator; this server has: "
                                                 f"{', '.join(sorted(known_operators))}"))
+        if isinstance(task_spec, ParkedServiceTask):
+            try:
+                policy_of(task_spec)
+            except ValueError as exc:
+                problems.append(Problem(element_id, f"spiffworkflow:retry: {exc}"))
         properties = (getattr(task_spec, "extensions", None) or {}).get("properties", {})
         for prop in (FORM_PROPERTY, UI_FORM_PROPERTY):
             name = properties.get(prop)

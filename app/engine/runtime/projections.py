@@ -8,6 +8,7 @@ for `human_task` (the new rows are returned unsaved: `store.save` assigns them f
 a task.
 """
 
+import logging
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -21,11 +22,13 @@ from SpiffWorkflow.util.task import TaskState
 from app.engine.spiff.catches import catches_of, trigger_catches
 from app.engine.spiff.correlation import canonical, expected
 from app.engine.spiff.parser import ParkedServiceTask
+from app.engine.spiff.retry import RetryPolicy, policy_of
 from app.engine.spiff.timers import timer_due
 from app.extensions import db
 from app.models import HumanTask, Job, MessageSubscription, Timer
 
 FORM_PROPERTY = "formJsonSchemaFilename"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -90,9 +93,7 @@ def snapshot(wf) -> Snapshot:
                 "element_id": spec.bpmn_id,
                 "operator": spec.operation_name,
                 "params": task.internal_data.get("job_params", {}),
-                "retries": int(spec.retries) if spec.retries not in (None, "") else 3,
-                "backoff": float(spec.retry_backoff_base)
-                if spec.retry_backoff_base not in (None, "") else 2.0,
+                "retry": _retry_policy(spec),
             }
     for tid, definition, start in trigger_catches(wf):  # a message start: the keys the workflow holds
         correlations = expected(None, definition, workflow=wf)
@@ -150,8 +151,7 @@ def apply_waits(before: Snapshot, after: Snapshot, *, instance_id: int, ticket, 
             session.add(Job(instance_id=instance_id, ticket_id=ticket_id, task_id=tid,
                             element_id=info["element_id"], operator=info["operator"],
                             params=info["params"], idempotency_key=f"{instance_id}:{tid}",
-                            max_attempts=max(1, info["retries"]), backoff_base=info["backoff"],
-                            next_run_at=now, created_at=now))
+                            next_run_at=now, created_at=now, **info["retry"].columns()))
 
     gone = [tid for tid in before.messages if tid not in after.messages]
     if gone:
@@ -164,6 +164,16 @@ def apply_waits(before: Snapshot, after: Snapshot, *, instance_id: int, ticket, 
         elif before.messages[tid][3] != key:  # another message set the keys it expects meanwhile
             session.execute(db.update(MessageSubscription).where(MessageSubscription.id == tid)
                             .values(correlations=correlations or None, correlation_key=key))
+
+
+def _retry_policy(spec) -> RetryPolicy:
+    """The task's retry policy; the defaults for a diagram deployed before its attributes were
+    checked (the deploy check refuses a policy that does not read)."""
+    try:
+        return policy_of(spec)
+    except ValueError as exc:
+        log.warning("service task %s: %s; using the default retry policy", spec.bpmn_id, exc)
+        return RetryPolicy()
 
 
 _JINJA = SandboxedEnvironment(autoescape=False, undefined=ChainableUndefined)

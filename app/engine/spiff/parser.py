@@ -20,13 +20,36 @@ class ParkedServiceTask(ServiceTask):
 
     The task stays STARTED; the engine turns it into a `job` row, a worker runs the handler
     after commit, and `complete_job` writes the result into the task and moves on.
+    `retry_attributes` holds the attributes of its `spiffworkflow:retry` as written
+    (`spiff/retry.policy_of` reads them).
     """
+
+    retry_attributes: dict | None = None
 
     def _execute(self, task):
         task.internal_data["job_params"] = {
             name: value["value"] for name, value in self.evaluate_params(task).items()
         }
         return None
+
+
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+
+
+def _retry_attributes(node) -> dict:
+    """The attributes of a service task's `spiffworkflow:retry` (the library keeps only two)."""
+    operator = node.find(f"{full_tag('extensionElements')}/{{{SPIFF_NS}}}serviceTaskOperator")
+    retry = operator.find(f".//{{{SPIFF_NS}}}retry") if operator is not None else None
+    return dict(retry.attrib) if retry is not None else {}
+
+
+class _ParkedServiceTaskParser(ServiceTaskParser):
+    """The library's service task parser, keeping every attribute of `spiffworkflow:retry`."""
+
+    def create_task(self):
+        task = super().create_task()
+        task.retry_attributes = _retry_attributes(self.node)
+        return task
 
 
 def _resource_owner(node) -> dict | None:
@@ -75,7 +98,7 @@ class TicketflowParser(SpiffBpmnParser):
 
     OVERRIDE_PARSER_CLASSES = {
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
-        full_tag("serviceTask"): (ServiceTaskParser, ParkedServiceTask),
+        full_tag("serviceTask"): (_ParkedServiceTaskParser, ParkedServiceTask),
         full_tag("userTask"): (_OwnedUserTaskParser, UserTask),
         full_tag("manualTask"): (_OwnedTaskParser, ManualTask),
         full_tag("businessRuleTask"): (_DecisionTaskParser, BusinessRuleTask),
