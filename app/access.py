@@ -64,14 +64,21 @@ class Scope:
 
     def may_see(self, task: HumanTask) -> bool:
         """An agent sees their own tasks, their teams' tasks and tasks outside any team."""
-        return (self.sees_all or task.assignee_id == self.user_id or task.team is None
-                or task.team in self.team_keys)
+        return (
+            self.sees_all
+            or task.assignee_id == self.user_id
+            or task.team is None
+            or task.team in self.team_keys
+        )
 
 
 def scope_of(user: User) -> Scope:
     """Admins see everything; managers their teams whole (everything without a team); leads the teams they lead."""
-    rows = db.session.execute(db.select(Team.key, TeamMember.is_lead).join(TeamMember, TeamMember.team_id == Team.id)
-                              .where(TeamMember.user_id == user.id)).all()
+    rows = db.session.execute(
+        db.select(Team.key, TeamMember.is_lead)
+        .join(TeamMember, TeamMember.team_id == Team.id)
+        .where(TeamMember.user_id == user.id)
+    ).all()
     teams = tuple(sorted(key for key, _ in rows))
     if user.role == "admin":
         return Scope(user.id, teams, teams, True)
@@ -87,8 +94,11 @@ def ticket_visible(scope: Scope, ticket_id: int, username: str) -> bool:
     tasks = db.session.execute(db.select(HumanTask).where(HumanTask.ticket_id == ticket_id)).scalars()
     if any(scope.may_see(task) for task in tasks):
         return True
-    acted = db.session.execute(db.select(HistoryEvent.id).where(HistoryEvent.ticket_id == ticket_id,
-                                                                HistoryEvent.actor == username).limit(1)).scalar()
+    acted = db.session.execute(
+        db.select(HistoryEvent.id)
+        .where(HistoryEvent.ticket_id == ticket_id, HistoryEvent.actor == username)
+        .limit(1)
+    ).scalar()
     return acted is not None
 
 
@@ -98,13 +108,18 @@ def closed_task_visible(scope: Scope, task_id: str, username: str) -> bool:
     The team of a closed task comes from its `task_assigned` history; a task that never had
     one was outside any team, open to every agent.
     """
-    events = db.session.execute(db.select(HistoryEvent.kind, HistoryEvent.actor, HistoryEvent.data)
-                                .where(HistoryEvent.task_id == task_id[:36]).order_by(HistoryEvent.id)).all()
+    events = db.session.execute(
+        db.select(HistoryEvent.kind, HistoryEvent.actor, HistoryEvent.data)
+        .where(HistoryEvent.task_id == task_id[:36])
+        .order_by(HistoryEvent.id)
+    ).all()
     if not events:
         return False
     if scope.sees_all or any(actor == username for _, actor, _ in events):
         return True
-    teams = [data.get("team") for kind, _, data in events if kind == "task_assigned" and isinstance(data, dict)]
+    teams = [
+        data.get("team") for kind, _, data in events if kind == "task_assigned" and isinstance(data, dict)
+    ]
     return not teams or teams[-1] is None or teams[-1] in scope.team_keys
 
 
@@ -112,17 +127,23 @@ def task_condition(scope: Scope):
     """SQL condition on HumanTask: the tasks `scope` may see (mirrors Scope.may_see)."""
     if scope.sees_all:
         return true()
-    return or_(HumanTask.assignee_id == scope.user_id, HumanTask.team.is_(None),
-               HumanTask.team.in_(scope.team_keys))
+    return or_(
+        HumanTask.assignee_id == scope.user_id, HumanTask.team.is_(None), HumanTask.team.in_(scope.team_keys)
+    )
 
 
 def ticket_condition(scope: Scope, username: str):
     """SQL condition on Ticket: tickets with a task the person may see, or that they acted on."""
     if scope.sees_all:
         return true()
-    with_task = db.select(HumanTask.id).where(HumanTask.ticket_id == Ticket.id, task_condition(scope)).exists()
-    acted = db.select(HistoryEvent.id).where(HistoryEvent.ticket_id == Ticket.id,
-                                             HistoryEvent.actor == username).exists()
+    with_task = (
+        db.select(HumanTask.id).where(HumanTask.ticket_id == Ticket.id, task_condition(scope)).exists()
+    )
+    acted = (
+        db.select(HistoryEvent.id)
+        .where(HistoryEvent.ticket_id == Ticket.id, HistoryEvent.actor == username)
+        .exists()
+    )
     return or_(with_task, acted)
 
 
@@ -185,11 +206,16 @@ def may_cancel(user: User, ticket: Ticket | None) -> Decision:
     if user.role in SUPERVISORS:
         return ALLOWED
     if ticket is not None and user.role != "customer":
-        teams = set(db.session.execute(db.select(HumanTask.team).where(HumanTask.ticket_id == ticket.id,
-                                                                       HumanTask.team.is_not(None))).scalars())
+        teams = set(
+            db.session.execute(
+                db.select(HumanTask.team).where(HumanTask.ticket_id == ticket.id, HumanTask.team.is_not(None))
+            ).scalars()
+        )
         if any(user.leads(team) for team in teams):
             return ALLOWED
-    return Decision(False, "only managers, admins and the leads of the teams of its open tasks may cancel a ticket")
+    return Decision(
+        False, "only managers, admins and the leads of the teams of its open tasks may cancel a ticket"
+    )
 
 
 @dataclass(frozen=True)
@@ -204,10 +230,12 @@ class TaskActions:
 
 def task_actions(user: User, task: HumanTask) -> TaskActions:
     claimed = task.assignee_id is not None
-    return TaskActions(claim=not claimed and bool(may_claim(user, task)),
-                       release=claimed and bool(may_release(user, task)),
-                       complete=bool(may_complete(user, task)),
-                       reassign=bool(may_reassign(user, task)))
+    return TaskActions(
+        claim=not claimed and bool(may_claim(user, task)),
+        release=claimed and bool(may_release(user, task)),
+        complete=bool(may_complete(user, task)),
+        reassign=bool(may_reassign(user, task)),
+    )
 
 
 class Policy:

@@ -10,17 +10,32 @@ from app.models import ROLES, Customer, Team, TeamMember, User
 from app.passwords import hash_password
 
 
-def create_user(username: str, role: str, *, name: str | None = None, email: str | None = None,
-                password: str | None = None, teams: tuple[str, ...] = (), lead: bool = False,
-                skills: str = "", capacity: int = 20) -> User:
+def create_user(
+    username: str,
+    role: str,
+    *,
+    name: str | None = None,
+    email: str | None = None,
+    password: str | None = None,
+    teams: tuple[str, ...] = (),
+    lead: bool = False,
+    skills: str = "",
+    capacity: int = 20,
+) -> User:
     """Create a user (and a customer profile for a customer); the caller commits."""
     if role not in ROLES:
         raise click.BadParameter(f"role must be one of {', '.join(ROLES)}")
     if db.session.execute(db.select(User).where(User.username == username)).scalar():
         raise click.BadParameter(f"user '{username}' already exists")
-    user = User(username=username, name=name or username.title(), email=email or f"{username}@example.com",
-                role=role, skills=skills, capacity=capacity,
-                password_hash=hash_password(password) if password else None)
+    user = User(
+        username=username,
+        name=name or username.title(),
+        email=email or f"{username}@example.com",
+        role=role,
+        skills=skills,
+        capacity=capacity,
+        password_hash=hash_password(password) if password else None,
+    )
     db.session.add(user)
     db.session.flush()
     for key in teams:

@@ -26,8 +26,11 @@ def _bundle_files(paths) -> list[tuple[str, bytes]]:
     files = []
     for path in map(Path, paths):
         if path.is_dir():
-            files.extend((p.name, p.read_bytes()) for p in sorted(path.iterdir())
-                         if p.is_file() and p.suffix.lower() in BUNDLE_SUFFIXES)
+            files.extend(
+                (p.name, p.read_bytes())
+                for p in sorted(path.iterdir())
+                if p.is_file() and p.suffix.lower() in BUNDLE_SUFFIXES
+            )
         else:
             files.append((path.name, path.read_bytes()))
     return files

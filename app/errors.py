@@ -21,34 +21,54 @@ from app.extensions import db
 
 # status -> (title, what happened and what to do); {limit} is the upload limit.
 PAGES = {
-    400: ("We could not read that request",
-          "Something in what your browser sent did not make sense to us, so nothing was saved. "
-          "Go back, reload the page and try again."),
-    403: ("You may not do this",
-          "Your account does not allow this page or action. If you think it should, ask an administrator."),
-    404: ("Page not found",
-          "There is nothing at this address, or it is not yours to see. Check the address, or start "
-          "again from your home page."),
-    405: ("This address does not work that way",
-          "The page cannot be used like this, so nothing was done. Start again from your home page."),
-    409: ("Something changed in the meantime",
-          "Someone else changed this while you were working on it, so nothing was saved. Reload the "
-          "page to see where things stand and try again."),
-    413: ("That is too large to send",
-          "What you sent is larger than we accept ({limit} at most), so nothing was saved. Go back "
-          "and attach smaller files, or fewer at a time."),
-    422: ("This could not be done",
-          "What you sent could not be used, so nothing was saved. Go back, check it and try again."),
-    429: ("Too many attempts",
-          "There were too many requests in a short time. Wait a few minutes, then try again."),
-    500: ("Something went wrong on our side",
-          "The error was logged for us to look at. Try again in a moment; if it keeps happening, tell "
-          "your administrator."),
+    400: (
+        "We could not read that request",
+        "Something in what your browser sent did not make sense to us, so nothing was saved. "
+        "Go back, reload the page and try again.",
+    ),
+    403: (
+        "You may not do this",
+        "Your account does not allow this page or action. If you think it should, ask an administrator.",
+    ),
+    404: (
+        "Page not found",
+        "There is nothing at this address, or it is not yours to see. Check the address, or start "
+        "again from your home page.",
+    ),
+    405: (
+        "This address does not work that way",
+        "The page cannot be used like this, so nothing was done. Start again from your home page.",
+    ),
+    409: (
+        "Something changed in the meantime",
+        "Someone else changed this while you were working on it, so nothing was saved. Reload the "
+        "page to see where things stand and try again.",
+    ),
+    413: (
+        "That is too large to send",
+        "What you sent is larger than we accept ({limit} at most), so nothing was saved. Go back "
+        "and attach smaller files, or fewer at a time.",
+    ),
+    422: (
+        "This could not be done",
+        "What you sent could not be used, so nothing was saved. Go back, check it and try again.",
+    ),
+    429: (
+        "Too many attempts",
+        "There were too many requests in a short time. Wait a few minutes, then try again.",
+    ),
+    500: (
+        "Something went wrong on our side",
+        "The error was logged for us to look at. Try again in a moment; if it keeps happening, tell "
+        "your administrator.",
+    ),
 }
 OTHER = "That did not work, so nothing was done. Start again from your home page."
-STALE_FORM = ("Please send the form again",
-              "The page was open too long, or your browser did not keep our cookie, so nothing was "
-              "saved. Go back, reload the page and send it again.")
+STALE_FORM = (
+    "Please send the form again",
+    "The page was open too long, or your browser did not keep our cookie, so nothing was "
+    "saved. Go back, reload the page and send it again.",
+)
 
 
 def init_app(app: Flask) -> None:
@@ -75,8 +95,11 @@ def error_page(status: int, title: str | None = None, text: str | None = None, h
     """The styled page for `status`, with the standard title and text unless given."""
     standard_title, standard_text = PAGES.get(status) or (HTTP_STATUS_CODES.get(status, "Error"), OTHER)
     text = (text or standard_text).replace("{limit}", _mib(_upload_limit()))
-    return render_template("errors/error.html", status=status, title=title or standard_title,
-                           text=text), status, headers or {}
+    return (
+        render_template("errors/error.html", status=status, title=title or standard_title, text=text),
+        status,
+        headers or {},
+    )
 
 
 def engine_error(exc: EngineError):

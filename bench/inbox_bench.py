@@ -46,16 +46,32 @@ LAST_NAMES = ("Smith", "Berg", "Haddad", "Martin", "Sato", "Novak", "Rossi", "Ok
 def seed(n_tasks: int, rng: random.Random) -> dict:
     """Bulk-insert the world; returns the user names of the personas."""
     now = utcnow()
-    db.session.execute(insert(Team.__table__), [{"key": k, "name": k.title(), "strategy": "round_robin"} for k in TEAMS])
+    db.session.execute(
+        insert(Team.__table__), [{"key": k, "name": k.title(), "strategy": "round_robin"} for k in TEAMS]
+    )
     team_ids = dict(db.session.execute(db.select(Team.key, Team.id)).all())
     hashed = PasswordHasher(time_cost=1, memory_cost=8192).hash("pw")  # every persona signs in with "pw"
     users, members = [], []
     for key in TEAMS:
         for a in range(AGENTS_PER_TEAM):
-            users.append({"username": f"{key}-{a}", "name": f"Agent {a} of {key}", "role": "agent",
-                          "password_hash": hashed, "email": f"{key}{a}@example.com"})
-    users.append({"username": "admin", "name": "Admin", "role": "admin", "password_hash": hashed,
-                  "email": "admin@example.com"})
+            users.append(
+                {
+                    "username": f"{key}-{a}",
+                    "name": f"Agent {a} of {key}",
+                    "role": "agent",
+                    "password_hash": hashed,
+                    "email": f"{key}{a}@example.com",
+                }
+            )
+    users.append(
+        {
+            "username": "admin",
+            "name": "Admin",
+            "role": "admin",
+            "password_hash": hashed,
+            "email": "admin@example.com",
+        }
+    )
     db.session.execute(insert(User.__table__), users)
     user_ids = dict(db.session.execute(db.select(User.username, User.id)).all())
     for key in TEAMS:
@@ -65,12 +81,20 @@ def seed(n_tasks: int, rng: random.Random) -> dict:
 
     n_customers = max(1, n_tasks // 10)
     for start in range(0, n_customers, BATCH):
-        db.session.execute(insert(Customer.__table__), [
-            {"name": f"Customer {i} {LAST_NAMES[i % len(LAST_NAMES)]}", "email": f"c{i}@example.com",
-             "tier": rng.choice(("standard", "silver", "gold"))}
-            for i in range(start, min(start + BATCH, n_customers))])
-    definition = ProcessDefinition(key="return", version=1, kind="bpmn", source=b"<x/>", checksum="bench",
-                                   forms={})
+        db.session.execute(
+            insert(Customer.__table__),
+            [
+                {
+                    "name": f"Customer {i} {LAST_NAMES[i % len(LAST_NAMES)]}",
+                    "email": f"c{i}@example.com",
+                    "tier": rng.choice(("standard", "silver", "gold")),
+                }
+                for i in range(start, min(start + BATCH, n_customers))
+            ],
+        )
+    definition = ProcessDefinition(
+        key="return", version=1, kind="bpmn", source=b"<x/>", checksum="bench", forms={}
+    )
     db.session.add(definition)
     db.session.flush()
     instance = ProcessInstance(definition_id=definition.id, workflow="{}")
@@ -84,17 +108,37 @@ def seed(n_tasks: int, rng: random.Random) -> dict:
             team = TEAMS[i % len(TEAMS)]
             priority = rng.choice(PRIORITIES)
             assigned = rng.random() < 0.7
-            tickets.append({"id": first_ticket + i, "type": rng.choice(TYPES), "subject": f"Ticket {i}",
-                            "customer_id": first_customer + rng.randrange(n_customers), "priority": priority,
-                            "status": rng.choice(STATUSES), "data": {},
-                            "sla_due_at": now + timedelta(minutes=rng.randint(-3 * 1440, 7 * 1440)),
-                            "sla_target_seconds": 3 * 8 * 3600, "created_at": now, "updated_at": now})
-            tasks.append({"id": str(UUID(int=rng.getrandbits(128), version=4)), "instance_id": instance.id,
-                          "ticket_id": first_ticket + i, "name": "review", "title": f"Review {i}",
-                          "team": team, "priority": priority, "created_at": now,
-                          "assignee_id": user_ids[f"{team}-{rng.randrange(AGENTS_PER_TEAM)}"] if assigned else None,
-                          "due_at": None if rng.random() < 0.1
-                          else now + timedelta(minutes=rng.randint(-2 * 1440, 10 * 1440))})
+            tickets.append(
+                {
+                    "id": first_ticket + i,
+                    "type": rng.choice(TYPES),
+                    "subject": f"Ticket {i}",
+                    "customer_id": first_customer + rng.randrange(n_customers),
+                    "priority": priority,
+                    "status": rng.choice(STATUSES),
+                    "data": {},
+                    "sla_due_at": now + timedelta(minutes=rng.randint(-3 * 1440, 7 * 1440)),
+                    "sla_target_seconds": 3 * 8 * 3600,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+            tasks.append(
+                {
+                    "id": str(UUID(int=rng.getrandbits(128), version=4)),
+                    "instance_id": instance.id,
+                    "ticket_id": first_ticket + i,
+                    "name": "review",
+                    "title": f"Review {i}",
+                    "team": team,
+                    "priority": priority,
+                    "created_at": now,
+                    "assignee_id": user_ids[f"{team}-{rng.randrange(AGENTS_PER_TEAM)}"] if assigned else None,
+                    "due_at": None
+                    if rng.random() < 0.1
+                    else now + timedelta(minutes=rng.randint(-2 * 1440, 10 * 1440)),
+                }
+            )
         db.session.execute(insert(Ticket.__table__), tickets)
         db.session.execute(insert(HumanTask.__table__), tasks)
     db.session.commit()
@@ -157,8 +201,12 @@ def run_backend(backend: str, url: str, n_tasks: int, repeat: int) -> list[tuple
             sql_median, sql_p95 = timed(sql, repeat)
             db.session.remove()
         client = clients[persona]
-        http_median, http_p95 = timed(lambda client=client, view=view, args=args: check(client.get(
-            "/inbox/", query_string={"view": view, **args})), repeat)
+        http_median, http_p95 = timed(
+            lambda client=client, view=view, args=args: check(
+                client.get("/inbox/", query_string={"view": view, **args})
+            ),
+            repeat,
+        )
         rows.append((backend, label, found, sql_median, sql_p95, http_median, http_p95))
     with app.app_context():
         db.engine.dispose()
@@ -194,9 +242,13 @@ def main(argv: list[str] | None = None) -> None:
     header = f"{'backend':<10} {'case':<36} {'tasks':>7} {'sql ms':>8} {'p95':>7} {'page ms':>8} {'p95':>7}"
     print("\n" + header + "\n" + "-" * len(header))
     for backend, label, found, sql_median, sql_p95, http_median, http_p95 in results:
-        print(f"{backend:<10} {label:<36} {found:>7,} {sql_median:>8.1f} {sql_p95:>7.1f} "
-              f"{http_median:>8.1f} {http_p95:>7.1f}")
-    print("\nsql = the counts of every view + one page of 25 rows; page = GET /inbox/ through the test client.")
+        print(
+            f"{backend:<10} {label:<36} {found:>7,} {sql_median:>8.1f} {sql_p95:>7.1f} "
+            f"{http_median:>8.1f} {http_p95:>7.1f}"
+        )
+    print(
+        "\nsql = the counts of every view + one page of 25 rows; page = GET /inbox/ through the test client."
+    )
 
 
 if __name__ == "__main__":

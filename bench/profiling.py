@@ -40,8 +40,11 @@ STAGES = (  # (label, file suffix, function)
     ("store.save (all of it)", "app/engine/runtime/store.py", "save"),
     ("compaction.compact", "app/engine/runtime/compaction.py", "compact"),
     ("projections.snapshot", "app/engine/runtime/projections.py", "snapshot"),
-    ("store._write_projections (diff + assignment, incl. autoflush)", "app/engine/runtime/store.py",
-     "_write_projections"),
+    (
+        "store._write_projections (diff + assignment, incl. autoflush)",
+        "app/engine/runtime/store.py",
+        "_write_projections",
+    ),
     ("assignment.assign_new_task (rules + team)", "app/engine/rules/assignment.py", "assign_new_task"),
     ("dmn.decide_rule (DMN lookup + eval)", "app/engine/rules/dmn.py", "decide_rule"),
     ("projections.render_instructions (Jinja2)", "app/engine/runtime/projections.py", "render_instructions"),

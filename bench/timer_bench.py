@@ -88,9 +88,14 @@ def start_many(app: Flask, key: str, count: int, customer_id: int, spread: float
 
 def fired_of(key: str) -> list[tuple[datetime, str]]:
     """(written at, due_at text) of the timer_fired rows of instances of `key`."""
-    return [tuple(row) for row in db.session.execute(
-        db.select(HistoryEvent.at, HistoryEvent.data).join(Ticket, Ticket.id == HistoryEvent.ticket_id)
-        .where(HistoryEvent.kind == "timer_fired", Ticket.type == key))]
+    return [
+        tuple(row)
+        for row in db.session.execute(
+            db.select(HistoryEvent.at, HistoryEvent.data)
+            .join(Ticket, Ticket.id == HistoryEvent.ticket_id)
+            .where(HistoryEvent.kind == "timer_fired", Ticket.type == key)
+        )
+    ]
 
 
 def measure_lag(app: Flask, customer_id: int, lagged: int, spread: float) -> dict:
@@ -113,8 +118,15 @@ def measure_lag(app: Flask, customer_id: int, lagged: int, spread: float) -> dic
     lags = sorted((at - datetime.fromisoformat(data["due_at"])).total_seconds() * 1000 for at, data in rows)
     if not lags:
         return {"fired": 0, "expected": lagged}
-    return {"fired": len(lags), "expected": lagged, "starting": starting, "median": statistics.median(lags),
-            "p95": lags[max(0, round(0.95 * len(lags)) - 1)], "max": lags[-1], "min": lags[0]}
+    return {
+        "fired": len(lags),
+        "expected": lagged,
+        "starting": starting,
+        "median": statistics.median(lags),
+        "p95": lags[max(0, round(0.95 * len(lags)) - 1)],
+        "max": lags[-1],
+        "min": lags[0],
+    }
 
 
 def measure_burst(app: Flask, url: str, customer_id: int, burst: int, workers: int) -> dict:
@@ -125,8 +137,9 @@ def measure_burst(app: Flask, url: str, customer_id: int, burst: int, workers: i
     context = multiprocessing.get_context("spawn")
     ready, results = context.Barrier(workers + 1), context.Queue()
     later = (frozen_at + timedelta(hours=1, seconds=1)).isoformat()
-    processes = [context.Process(target=work_until_idle, args=(url, later, ready, results))
-                 for _ in range(workers)]
+    processes = [
+        context.Process(target=work_until_idle, args=(url, later, ready, results)) for _ in range(workers)
+    ]
     for process in processes:
         process.start()
     ready.wait(timeout=300)  # every worker has built its app: the clock starts now
@@ -136,13 +149,22 @@ def measure_burst(app: Flask, url: str, customer_id: int, burst: int, workers: i
     for process in processes:
         process.join(timeout=30)
     with app.app_context():
-        left = db.session.execute(db.select(db.func.count(Timer.id)).join(
-            ProcessInstance, ProcessInstance.id == Timer.instance_id).join(
-            Ticket, Ticket.id == ProcessInstance.ticket_id).where(Ticket.type == "burst")).scalar()
+        left = db.session.execute(
+            db.select(db.func.count(Timer.id))
+            .join(ProcessInstance, ProcessInstance.id == Timer.instance_id)
+            .join(Ticket, Ticket.id == ProcessInstance.ticket_id)
+            .where(Ticket.type == "burst")
+        ).scalar()
         fired = len(fired_of("burst"))
         db.session.remove()
-    return {"workers": workers, "seconds": seconds, "created_seconds": created, "left": left,
-            "fired": fired, "per_worker": [handled for _, handled, _ in outcomes]}
+    return {
+        "workers": workers,
+        "seconds": seconds,
+        "created_seconds": created,
+        "left": left,
+        "fired": fired,
+        "per_worker": [handled for _, handled, _ in outcomes],
+    }
 
 
 def bench_backend(backend: str, url: str, args: argparse.Namespace) -> dict:
@@ -167,29 +189,40 @@ def bench_backend(backend: str, url: str, args: argparse.Namespace) -> dict:
 def report(f: dict, args: argparse.Namespace) -> None:
     lag = f["lag"]
     print(f"\n== {f['backend']} ==")
-    print(f"  {args.waiting:,} waiting timers started in {f['create_seconds']:.1f} s "
-          f"({1000 * f['create_seconds'] / max(1, args.waiting):.1f} ms per start_process); "
-          f"{f['waiting']:,} still waiting at the end")
+    print(
+        f"  {args.waiting:,} waiting timers started in {f['create_seconds']:.1f} s "
+        f"({1000 * f['create_seconds'] / max(1, args.waiting):.1f} ms per start_process); "
+        f"{f['waiting']:,} still waiting at the end"
+    )
     if lag.get("fired"):
-        late = " (starting them took longer than the lead: lags include that)" \
-            if lag["starting"] > LEAD_SECONDS else ""
-        print(f"  lag due -> fired, {lag['fired']}/{lag['expected']} PT{LEAD_SECONDS}S timers started over "
-              f"{lag['starting']:.1f} s, real Worker: median {lag['median']:.0f} ms, p95 {lag['p95']:.0f} ms, "
-              f"max {lag['max']:.0f} ms, min {lag['min']:.0f} ms{late}")
+        late = (
+            " (starting them took longer than the lead: lags include that)"
+            if lag["starting"] > LEAD_SECONDS
+            else ""
+        )
+        print(
+            f"  lag due -> fired, {lag['fired']}/{lag['expected']} PT{LEAD_SECONDS}S timers started over "
+            f"{lag['starting']:.1f} s, real Worker: median {lag['median']:.0f} ms, p95 {lag['p95']:.0f} ms, "
+            f"max {lag['max']:.0f} ms, min {lag['min']:.0f} ms{late}"
+        )
     else:
         print(f"  lag: none of {lag['expected']} timers fired in time")
     for burst in f["bursts"]:
-        print(f"  {args.burst:,} due at once, {burst['workers']} worker process(es): fired in "
-              f"{burst['seconds']:.1f} s ({args.burst / burst['seconds']:.0f} timers/s); "
-              f"claims per worker {burst['per_worker']}; fired {burst['fired']}, left {burst['left']}")
+        print(
+            f"  {args.burst:,} due at once, {burst['workers']} worker process(es): fired in "
+            f"{burst['seconds']:.1f} s ({args.burst / burst['seconds']:.0f} timers/s); "
+            f"claims per worker {burst['per_worker']}; fired {burst['fired']}, left {burst['left']}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     quiet_logging()
     load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"Timer benchmark: {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-          f"load average before {load}")
+    print(
+        f"Timer benchmark: {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"load average before {load}"
+    )
     for backend in args.backends.split(","):
         opener = sqlite_url if backend == "sqlite" else postgres_url
         with opener() as url:

@@ -35,8 +35,9 @@ def pytest_configure(config):
     """With TICKETFLOW_TEST_SHIFT_DAYS, run everything (collection too) on a shifted, ticking clock."""
     global _shifted_wall_clock
     if SHIFT_DAYS and _shifted_wall_clock is None:
-        _shifted_wall_clock = time_machine.travel(datetime.now(UTC) + timedelta(days=float(SHIFT_DAYS)),
-                                                  tick=True)
+        _shifted_wall_clock = time_machine.travel(
+            datetime.now(UTC) + timedelta(days=float(SHIFT_DAYS)), tick=True
+        )
         _shifted_wall_clock.start()
 
 
@@ -89,6 +90,7 @@ def app(tmp_path, _pg_schema):
         app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.db'}"})
         with app.app_context():
             db.create_all()
+
     @app.before_request
     def _fresh_request_globals():
         # Test requests reuse the test's app context; give each request its own `g` (as in

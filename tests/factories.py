@@ -21,11 +21,24 @@ def make_team(key: str, strategy: str = "round_robin") -> Team:
     return team
 
 
-def make_user(username: str, role: str = "agent", teams: tuple[str, ...] = (), lead: bool = False,
-              password: str | None = None, skills: str = "", capacity: int = 20) -> User:
-    user = User(username=username, name=username.title(), email=f"{username}@example.com", role=role,
-                skills=skills, capacity=capacity,
-                password_hash=hash_password(password) if password else None)
+def make_user(
+    username: str,
+    role: str = "agent",
+    teams: tuple[str, ...] = (),
+    lead: bool = False,
+    password: str | None = None,
+    skills: str = "",
+    capacity: int = 20,
+) -> User:
+    user = User(
+        username=username,
+        name=username.title(),
+        email=f"{username}@example.com",
+        role=role,
+        skills=skills,
+        capacity=capacity,
+        password_hash=hash_password(password) if password else None,
+    )
     db.session.add(user)
     db.session.flush()
     for key in teams:
@@ -34,13 +47,25 @@ def make_user(username: str, role: str = "agent", teams: tuple[str, ...] = (), l
     return user
 
 
-def make_customer(name: str = "Jane Doe", tier: str = "gold", tenure_months: int = 40,
-                  order_count: int = 85, on_time_payment_ratio: float = 0.98,
-                  open_balance: float = 0.0, user: User | None = None) -> Customer:
-    customer = Customer(name=name, email=f"{name.split()[0].lower()}@example.com", tier=tier,
-                        user_id=user.id if user else None,
-                        tenure_months=tenure_months, order_count=order_count,
-                        on_time_payment_ratio=on_time_payment_ratio, open_balance=open_balance)
+def make_customer(
+    name: str = "Jane Doe",
+    tier: str = "gold",
+    tenure_months: int = 40,
+    order_count: int = 85,
+    on_time_payment_ratio: float = 0.98,
+    open_balance: float = 0.0,
+    user: User | None = None,
+) -> Customer:
+    customer = Customer(
+        name=name,
+        email=f"{name.split()[0].lower()}@example.com",
+        tier=tier,
+        user_id=user.id if user else None,
+        tenure_months=tenure_months,
+        order_count=order_count,
+        on_time_payment_ratio=on_time_payment_ratio,
+        open_balance=open_balance,
+    )
     db.session.add(customer)
     db.session.commit()
     return customer
@@ -58,7 +83,9 @@ def deploy_shipped(*keys: str):
     return [deploy((ROOT / "processes" / f"{key}.bpmn").read_bytes(), actor="test")[0] for key in keys]
 
 
-def make_customer_user(username: str = "jane", password: str | None = "pw", **profile) -> tuple[User, Customer]:
+def make_customer_user(
+    username: str = "jane", password: str | None = "pw", **profile
+) -> tuple[User, Customer]:
     """A customer who can sign in to the portal, with a profile."""
     user = make_user(username, "customer", password=password)
     return user, make_customer(name=profile.pop("name", f"{username.title()} Doe"), user=user, **profile)

@@ -117,8 +117,9 @@ def test_a_too_large_upload_is_a_styled_413_that_names_the_limit(client, app):
     make_customer_user("jane")
     login(client, "jane")
     big = {"message": "photo", "attachment": (io.BytesIO(b"x" * (1024 * 1024 + 1)), "photo.jpg")}
-    response = client.post("/portal/tickets/1/messages", data=big, content_type="multipart/form-data",
-                           headers=BROWSER)
+    response = client.post(
+        "/portal/tickets/1/messages", data=big, content_type="multipart/form-data", headers=BROWSER
+    )
     page = styled(response, 413)
     assert "1 MiB at most" in page.text_content()
 
@@ -149,7 +150,9 @@ def test_an_unexpected_error_is_logged_and_shows_no_trace(client, failing, caplo
     with caplog.at_level(logging.ERROR):
         response = client.get("/failing/500", headers=BROWSER)
     styled(response, 500)
-    assert "a bug" not in response.get_data(as_text=True) and "Traceback" not in response.get_data(as_text=True)
+    assert "a bug" not in response.get_data(as_text=True) and "Traceback" not in response.get_data(
+        as_text=True
+    )
     assert any("unhandled error on /failing/500" in r.getMessage() and r.exc_info for r in caplog.records)
     assert client.get("/api/failing/500").json == {"error": "internal error; it was logged"}
 
@@ -169,14 +172,20 @@ def _urls(app):
     """(rule, a URL for it with made-up arguments) for every route of the app."""
     with app.test_request_context():
         for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-            args = {name: 999999 if isinstance(converter, IntegerConverter) else "x"
-                    for name, converter in rule._converters.items()}
+            args = {
+                name: 999999 if isinstance(converter, IntegerConverter) else "x"
+                for name, converter in rule._converters.items()
+            }
             yield rule, url_for(rule.endpoint, **args)
 
 
 def werkzeug_page(response) -> bool:
     """Werkzeug's plain error page (its redirect pages are fine: browsers follow them)."""
-    return response.status_code >= 400 and response.mimetype == "text/html" and "<html lang=en>\n<title>" in response.get_data(as_text=True)
+    return (
+        response.status_code >= 400
+        and response.mimetype == "text/html"
+        and "<html lang=en>\n<title>" in response.get_data(as_text=True)
+    )
 
 
 def test_no_route_answers_with_a_werkzeug_page(client, app):

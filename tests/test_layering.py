@@ -64,13 +64,16 @@ def imports_of(module: str) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")
-                base = base[:len(base) - node.level + 1]
+                base = base[: len(base) - node.level + 1]
                 origin = ".".join(base + ([node.module] if node.module else []))
             else:
                 origin = node.module
             for alias in node.names:  # `from app import sla` loads app.sla; `from app.x import f`, app.x
-                found.add(_resolve(f"{origin}.{alias.name}") if f"{origin}.{alias.name}" in MODULES
-                          else _resolve(origin))
+                found.add(
+                    _resolve(f"{origin}.{alias.name}")
+                    if f"{origin}.{alias.name}" in MODULES
+                    else _resolve(origin)
+                )
     found.discard(None)
     found.discard(module)
     return found
@@ -104,7 +107,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         path.append(node)
         for target in sorted(graph.get(node, ())):
             if state.get(target) == 1:
-                return path[path.index(target):] + [target]
+                return path[path.index(target) :] + [target]
             if target not in state:
                 cycle = visit(target)
                 if cycle:
@@ -155,4 +158,6 @@ def test_every_import_form_is_resolved():
 @pytest.mark.parametrize("module", sorted(MODULES))
 def test_module_starts_with_a_docstring(module):
     tree = ast.parse(MODULES[module].read_text())
-    assert ast.get_docstring(tree), f"{MODULES[module].relative_to(APP)} needs a docstring saying what it is for"
+    assert ast.get_docstring(tree), (
+        f"{MODULES[module].relative_to(APP)} needs a docstring saying what it is for"
+    )

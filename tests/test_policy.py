@@ -37,17 +37,27 @@ from tests.factories import make_customer, make_user
 
 @pytest.fixture
 def people(app):
-    return {name: make_user(name, role, teams=teams, lead=lead) for name, role, teams, lead in (
-        ("alice", "agent", ("returns",), False), ("bob", "agent", ("returns",), False),
-        ("carol", "agent", ("credit",), False), ("lena", "agent", ("returns",), True),
-        ("mike", "manager", ("returns",), False), ("root", "admin", (), False),
-        ("ana", "analyst", (), False), ("jane", "customer", (), False))}
+    return {
+        name: make_user(name, role, teams=teams, lead=lead)
+        for name, role, teams, lead in (
+            ("alice", "agent", ("returns",), False),
+            ("bob", "agent", ("returns",), False),
+            ("carol", "agent", ("credit",), False),
+            ("lena", "agent", ("returns",), True),
+            ("mike", "manager", ("returns",), False),
+            ("root", "admin", (), False),
+            ("ana", "analyst", (), False),
+            ("jane", "customer", (), False),
+        )
+    }
 
 
 @pytest.fixture
 def task_of(app, people):
     """task_of(assignee=None, team="returns") -> an open task row on a ticket of its own (no engine)."""
-    definition = ProcessDefinition(key="return", version=1, kind="bpmn", source=b"<x/>", checksum="c", forms={})
+    definition = ProcessDefinition(
+        key="return", version=1, kind="bpmn", source=b"<x/>", checksum="c", forms={}
+    )
     db.session.add(definition)
     db.session.flush()
     instance = ProcessInstance(definition_id=definition.id, workflow="{}")
@@ -55,12 +65,21 @@ def task_of(app, people):
     customer = make_customer()
 
     def make(assignee=None, team="returns"):
-        ticket = Ticket(type="return", subject="Broken", customer_id=customer.id, priority="normal", status="new")
+        ticket = Ticket(
+            type="return", subject="Broken", customer_id=customer.id, priority="normal", status="new"
+        )
         db.session.add(ticket)
         db.session.flush()
-        task = HumanTask(id=str(uuid4()), instance_id=instance.id, ticket_id=ticket.id, name="review",
-                         title="Review", team=team, assignee_id=people[assignee].id if assignee else None,
-                         priority="normal")
+        task = HumanTask(
+            id=str(uuid4()),
+            instance_id=instance.id,
+            ticket_id=ticket.id,
+            name="review",
+            title="Review",
+            team=team,
+            assignee_id=people[assignee].id if assignee else None,
+            priority="normal",
+        )
         db.session.add(task)
         db.session.commit()
         return task
@@ -78,7 +97,9 @@ def test_claiming(people, task_of):
     assert may_claim(people["bob"], free) and may_claim(people["alice"], alices)
     refused = may_claim(people["bob"], alices)
     assert not refused and refused.reason == f"task {alices.id} is already claimed by someone else"
-    assert not may_claim(people["mike"], alices)  # nobody takes a claimed task; managers release or reassign it
+    assert not may_claim(
+        people["mike"], alices
+    )  # nobody takes a claimed task; managers release or reassign it
 
 
 @pytest.mark.parametrize("question", [may_release, may_complete])
@@ -91,7 +112,12 @@ def test_releasing_and_completing_belong_to_the_holder_managers_and_admins(peopl
 
 def test_reassigning_adds_the_leads_of_the_tasks_team(people, task_of):
     alices, credit = task_of("alice"), task_of("carol", team="credit")
-    assert {name for name in people if may_reassign(people[name], alices)} == {"alice", "lena", "mike", "root"}
+    assert {name for name in people if may_reassign(people[name], alices)} == {
+        "alice",
+        "lena",
+        "mike",
+        "root",
+    }
     assert not may_reassign(people["lena"], credit)  # she leads returns, not credit
     assert may_reassign(people["lena"], task_of(), people["bob"])
     wrong_team = may_reassign(people["lena"], alices, people["carol"])
@@ -114,7 +140,9 @@ def test_cancelling_is_for_managers_admins_and_leads_of_the_open_tasks_teams(peo
 
 def test_the_task_page_buttons_come_from_the_same_answers(people, task_of):
     free, alices = task_of(), task_of("alice")
-    assert task_actions(people["bob"], free) == TaskActions(True, False, True, True)  # claim, release, complete, reassign
+    assert task_actions(people["bob"], free) == TaskActions(
+        True, False, True, True
+    )  # claim, release, complete, reassign
     assert task_actions(people["alice"], alices) == TaskActions(False, True, True, True)
     assert task_actions(people["bob"], alices) == TaskActions(False, False, False, False)
     assert task_actions(people["lena"], alices) == TaskActions(False, False, False, True)
@@ -126,7 +154,9 @@ def test_the_engine_asks_every_registered_checker(app, people, task_of):
 
     class NotBob:
         def __getattr__(self, question):
-            return lambda user, *objects: Decision(user.username != "bob", f"{question} refused for {user.username}")
+            return lambda user, *objects: Decision(
+                user.username != "bob", f"{question} refused for {user.username}"
+            )
 
     task = task_of()
     register_checker(app, NotBob())  # this test's app only

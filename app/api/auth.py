@@ -28,9 +28,11 @@ def _user_from_header() -> User | None:
     if scheme.lower() != "bearer" or not token.strip():
         return None
     # One query: the token's user, if the token exists and the user is active.
-    return db.session.execute(db.select(User).join(ApiToken, ApiToken.user_id == User.id)
-                              .where(ApiToken.token_hash == hash_token(token.strip()),
-                                     User.active.is_(True))).scalar()
+    return db.session.execute(
+        db.select(User)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == hash_token(token.strip()), User.active.is_(True))
+    ).scalar()
 
 
 def token_required(*roles: str):

@@ -22,8 +22,11 @@ def create_deployment():
         abort(413)
     uploads = [(f.filename or "upload", f.read()) for f in request.files.getlist("file")]
     if not uploads:
-        return json_error(422, "send the bundle's files as multipart fields named 'file' (or one .zip)",
-                         errors=[{"file": None, "element_id": None, "message": "no file in the request"}])
+        return json_error(
+            422,
+            "send the bundle's files as multipart fields named 'file' (or one .zip)",
+            errors=[{"file": None, "element_id": None, "message": "no file in the request"}],
+        )
     result = deploy_bundle(uploads, actor_id=g.api_user.id, actor=g.api_user.username)
     return jsonify(result.as_dict()), 201 if result.created else 200
 
@@ -32,16 +35,28 @@ def create_deployment():
 @token_required(*STAFF)
 def definition_version(key: str, version: int):
     """One version: its BPMN (or DMN) XML, the forms and decisions it was deployed with."""
-    row = db.session.execute(db.select(ProcessDefinition).where(ProcessDefinition.key == key,
-                                                                ProcessDefinition.version == version)).scalar()
+    row = db.session.execute(
+        db.select(ProcessDefinition).where(ProcessDefinition.key == key, ProcessDefinition.version == version)
+    ).scalar()
     if row is None:
         return json_error(404, f"no version {version} of '{key}'")
     deps = row.dependencies or {}
-    return jsonify({"key": row.key, "version": row.version, "kind": row.kind, "name": row.name,
-                    "deployment_id": row.deployment_id, "deployed_at": row.deployed_at.isoformat(),
-                    "xml": row.source.decode(), "start_form": row.start_form,
-                    "forms": sorted(row.forms or {}), "decisions": sorted(deps.get("dmn", {})),
-                    "calls": deps.get("calls", []), "called_files": sorted(deps.get("bpmn", {}))})
+    return jsonify(
+        {
+            "key": row.key,
+            "version": row.version,
+            "kind": row.kind,
+            "name": row.name,
+            "deployment_id": row.deployment_id,
+            "deployed_at": row.deployed_at.isoformat(),
+            "xml": row.source.decode(),
+            "start_form": row.start_form,
+            "forms": sorted(row.forms or {}),
+            "decisions": sorted(deps.get("dmn", {})),
+            "calls": deps.get("calls", []),
+            "called_files": sorted(deps.get("bpmn", {})),
+        }
+    )
 
 
 @bp.get("/forms/<path:name>")
@@ -52,13 +67,16 @@ def get_form(name: str):
     version = request.args.get("version")
     if version is not None:
         if not version.isdigit():
-            return json_error(422, "version must be a whole number", errors={"version": "must be a whole number"})
+            return json_error(
+                422, "version must be a whole number", errors={"version": "must be a whole number"}
+            )
         query = query.where(FormDefinition.version == int(version))
     row = db.session.execute(query.order_by(FormDefinition.version.desc()).limit(1)).scalar()
     if row is None:
         return json_error(404, f"no form '{name}'" + (f" version {version}" if version else ""))
-    return jsonify({"name": row.name, "version": row.version, "deployment_id": row.deployment_id,
-                    "schema": row.schema})
+    return jsonify(
+        {"name": row.name, "version": row.version, "deployment_id": row.deployment_id, "schema": row.schema}
+    )
 
 
 @bp.post("/process-definitions")
@@ -70,12 +88,23 @@ def deploy_definition():
     upload = request.files.get("file")
     source = upload.read() if upload is not None else request.get_data()
     if not source:
-        return json_error(422, "send the diagram as multipart field 'file' or as the raw XML body",
-                         errors=[{"element_id": None, "message": "empty upload"}])
-    definition, created = deploy(source, actor_id=g.api_user.id, actor=g.api_user.username,
-                                 filename=upload.filename if upload is not None else None)
-    body = {"key": definition.key, "version": definition.version, "kind": definition.kind,
-            "id": definition.id}
+        return json_error(
+            422,
+            "send the diagram as multipart field 'file' or as the raw XML body",
+            errors=[{"element_id": None, "message": "empty upload"}],
+        )
+    definition, created = deploy(
+        source,
+        actor_id=g.api_user.id,
+        actor=g.api_user.username,
+        filename=upload.filename if upload is not None else None,
+    )
+    body = {
+        "key": definition.key,
+        "version": definition.version,
+        "kind": definition.kind,
+        "id": definition.id,
+    }
     return jsonify(body), 201 if created else 200
 
 
@@ -83,15 +112,24 @@ def deploy_definition():
 @token_required(*STAFF, "customer")
 def list_definitions():
     """Every key with its versions, and the start form of its latest version."""
-    rows = db.session.execute(db.select(ProcessDefinition.key, ProcessDefinition.version,
-                                        ProcessDefinition.kind, ProcessDefinition.name,
-                                        ProcessDefinition.start_form, ProcessDefinition.forms,
-                                        ProcessDefinition.deployed_at)
-                              .order_by(ProcessDefinition.key, ProcessDefinition.version)).all()
+    rows = db.session.execute(
+        db.select(
+            ProcessDefinition.key,
+            ProcessDefinition.version,
+            ProcessDefinition.kind,
+            ProcessDefinition.name,
+            ProcessDefinition.start_form,
+            ProcessDefinition.forms,
+            ProcessDefinition.deployed_at,
+        ).order_by(ProcessDefinition.key, ProcessDefinition.version)
+    ).all()
     by_key: dict[str, dict] = {}
     for key, version, kind, name, start_form, forms, deployed_at in rows:
         entry = by_key.setdefault(key, {"key": key, "kind": kind, "versions": []})
         entry["versions"].append({"version": version, "deployed_at": deployed_at.isoformat()})
-        entry.update(name=name, latest_version=version,
-                     start_form=(forms or {}).get(start_form) if start_form else None)
+        entry.update(
+            name=name,
+            latest_version=version,
+            start_form=(forms or {}).get(start_form) if start_form else None,
+        )
     return jsonify({"definitions": list(by_key.values())})

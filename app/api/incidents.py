@@ -18,10 +18,24 @@ def list_incidents():
     if request.args.get("all") != "1":
         query = query.where(Incident.resolved_at.is_(None))
     rows = db.session.execute(query.order_by(Incident.id.desc()).limit(500)).all()
-    return jsonify({"incidents": [{
-        "id": i.id, "instance_id": i.instance_id, "ticket_id": i.ticket_id, "kind": i.kind,
-        "element_id": i.element_id, "operator": operator, "message": i.message,
-        "created_at": iso(i.created_at), "resolved_at": iso(i.resolved_at)} for i, operator in rows]})
+    return jsonify(
+        {
+            "incidents": [
+                {
+                    "id": i.id,
+                    "instance_id": i.instance_id,
+                    "ticket_id": i.ticket_id,
+                    "kind": i.kind,
+                    "element_id": i.element_id,
+                    "operator": operator,
+                    "message": i.message,
+                    "created_at": iso(i.created_at),
+                    "resolved_at": iso(i.resolved_at),
+                }
+                for i, operator in rows
+            ]
+        }
+    )
 
 
 @bp.post("/incidents/<int:incident_id>/retry")

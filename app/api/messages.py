@@ -25,12 +25,15 @@ def post_message():
     body = json_body()
     ticket_id = body.get("ticket_id")
     if ticket_id is not None and (not isinstance(ticket_id, int) or isinstance(ticket_id, bool)):
-        raise InvalidData({"ticket_id": "an integer ticket id, or none to find the ticket by correlation keys"})
+        raise InvalidData(
+            {"ticket_id": "an integer ticket id, or none to find the ticket by correlation keys"}
+        )
     name, payload = body.get("name"), body.get("payload", {})
     correlation_keys = body.get("correlation_keys")
     if ticket_id is not None:
-        element = deliver_message(ticket_id, name, payload, actor=g.api_user.username,
-                                  correlation_keys=correlation_keys)
+        element = deliver_message(
+            ticket_id, name, payload, actor=g.api_user.username, correlation_keys=correlation_keys
+        )
         return jsonify({"delivered": True, "ticket_id": ticket_id, "element_id": element})
     try:
         delivery = deliver_correlated_message(name, payload, correlation_keys, actor=g.api_user.username)

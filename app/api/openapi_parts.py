@@ -14,8 +14,12 @@ def ref(name: str) -> dict:
 
 def obj(properties: dict, required: tuple[str, ...] | None = None, **extra) -> dict:
     """An object schema; every property is required unless `required` says otherwise."""
-    return {"type": "object", "properties": properties,
-            "required": list(properties if required is None else required), **extra}
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties if required is None else required),
+        **extra,
+    }
 
 
 def list_of(key: str, item: dict) -> dict:
@@ -31,18 +35,35 @@ def error(description: str) -> dict:
 
 
 def query(name: str, description: str, schema: dict | None = None) -> dict:
-    return {"name": name, "in": "query", "required": False, "description": description,
-            "schema": schema or {"type": "string"}}
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": schema or {"type": "string"},
+    }
 
 
 def path_param(name: str, kind: str, description: str) -> dict:
-    return {"name": name, "in": "path", "required": True, "description": description,
-            "schema": {"type": kind}}
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": description,
+        "schema": {"type": kind},
+    }
 
 
-def op(tag: str, summary: str, responses: dict, *, roles: str | None = STAFF_TEXT,
-        description: str | None = None, parameters: list | None = None,
-        body: dict | None = None) -> dict:
+def op(
+    tag: str,
+    summary: str,
+    responses: dict,
+    *,
+    roles: str | None = STAFF_TEXT,
+    description: str | None = None,
+    parameters: list | None = None,
+    body: dict | None = None,
+) -> dict:
     """One operation; `roles` adds the bearer requirement and its 401/403 answers."""
     op: dict = {"tags": [tag], "summary": summary, "responses": dict(responses)}
     if description:
@@ -67,84 +88,222 @@ def json_body(schema: dict) -> dict:
 
 def schemas() -> dict:
     problem_list = {"type": "array", "items": ref("DiagramProblem")}
-    field_errors = {"type": "object", "additionalProperties": {"type": "string"},
-                    "description": "field name (or `data.<field>`, `body`) to message"}
-    ticket = obj({
-        "id": {"type": "integer"}, "type": {"type": "string", "description": "process key"},
-        "subject": {"type": "string"}, "customer_id": {"type": "integer"},
-        "priority": NULLABLE_STRING, "status": {"type": "string"}, "resolution": NULLABLE_STRING,
-        "created_at": NULLABLE_TIME, "updated_at": NULLABLE_TIME})
-    return {
-        "Error": obj({
-            "error": {"type": "string", "description": "what went wrong, for people"},
-            "errors": {"oneOf": [problem_list, field_errors],
-                       "description": "diagram or step problems (list), or form field errors (map)"},
-        }, required=("error",)),
-        "DiagramProblem": obj({"file": {**NULLABLE_STRING, "description": "the bundle file it is in"},
-                                "element_id": NULLABLE_STRING, "message": {"type": "string"}}),
-        "Deployment": obj({
-            "deployment_id": {"type": ["integer", "null"]},
-            "processes": {"type": "array", "items": obj({
-                "key": {"type": "string"}, "version": {"type": "integer"}, "created": {"type": "boolean"},
-                "new_type": {"type": "boolean", "description": "the first version of a new ticket type"},
-                "name": NULLABLE_STRING, "file": {"type": "string"}})},
-            "decisions": {"type": "array", "items": obj({
-                "key": {"type": "string"}, "version": {"type": "integer"}, "created": {"type": "boolean"},
-                "decisions": {"type": "array", "items": {"type": "string"}}})},
-            "forms": {"type": "array", "items": obj({
-                "name": {"type": "string"}, "version": {"type": "integer"}, "created": {"type": "boolean"}})},
-            "warnings": {"type": "array", "items": ref("DiagramProblem"),
-                         "description": "e.g. lanes that name no team (their tasks go to DEFAULT_TEAM)"}}),
-        "Customer": obj({
-            "id": {"type": "integer"}, "name": {"type": "string"}, "email": {"type": "string"},
-            "tier": {"type": "string"}, "tenure_months": {"type": "integer"},
-            "order_count": {"type": "integer"}, "on_time_payment_ratio": {"type": "number"},
-            "open_balance": {"type": "number"}}),
-        "Ticket": ticket,
-        "TicketDetail": {"allOf": [ref("Ticket"), obj({
-            "customer": ref("Customer"),
-            "data": {"type": "object", "description": "the process data of the ticket"},
-            "sla": obj({"due_at": NULLABLE_TIME, "state": NULLABLE_STRING}),
-            "feedback": {"oneOf": [obj({"rating": {"type": "integer", "minimum": 1, "maximum": 5},
-                                         "comment": NULLABLE_STRING, "created_at": TIME}),
-                                   {"type": "null"}], "description": "the customer's latest survey answer"},
-            "instance": {"oneOf": [obj({"id": {"type": "integer"}, "status": {"type": "string"}}),
-                                   {"type": "null"}]},
-            "tasks": {"type": "array", "items": ref("Task")},
-            "waiting": obj({
-                "messages": {"type": "array", "items": obj({"name": {"type": "string"},
-                                                             "element_id": {"type": "string"}})},
-                "timers": {"type": "array", "items": obj({"element_id": {"type": "string"},
-                                                           "due_at": NULLABLE_TIME})}}),
-            "incidents": {"type": "array", "items": obj({
-                "id": {"type": "integer"}, "element_id": NULLABLE_STRING,
-                "message": {"type": "string"}})},
-            "history": {"type": "array", "items": obj({
-                "at": TIME, "actor": NULLABLE_STRING, "kind": {"type": "string"},
-                "element_id": NULLABLE_STRING, "element_name": NULLABLE_STRING,
-                "data": {"type": ["object", "null"]}})},
-        })]},
-        "Task": obj({
-            "id": {"type": "string"}, "ticket_id": {"type": ["integer", "null"]},
-            "instance_id": {"type": "integer"}, "name": {"type": "string", "description": "BPMN id"},
-            "title": {"type": "string"}, "team": NULLABLE_STRING,
-            "assignee": {**NULLABLE_STRING, "description": "username, null when unclaimed"},
+    field_errors = {
+        "type": "object",
+        "additionalProperties": {"type": "string"},
+        "description": "field name (or `data.<field>`, `body`) to message",
+    }
+    ticket = obj(
+        {
+            "id": {"type": "integer"},
+            "type": {"type": "string", "description": "process key"},
+            "subject": {"type": "string"},
+            "customer_id": {"type": "integer"},
             "priority": NULLABLE_STRING,
-            "form": {"type": ["object", "null"], "description": "the JSON Schema of the task's form"},
-            "instructions": NULLABLE_STRING, "due_at": NULLABLE_TIME, "created_at": NULLABLE_TIME}),
-        "Definition": obj({
-            "key": {"type": "string"}, "kind": {"type": "string", "enum": ["bpmn", "dmn"]},
-            "name": NULLABLE_STRING, "latest_version": {"type": "integer"},
-            "start_form": {"type": ["object", "null"],
-                           "description": "the JSON Schema of the latest version's start form"},
-            "versions": {"type": "array", "items": obj({"version": {"type": "integer"},
-                                                         "deployed_at": TIME})}}),
-        "Incident": obj({
-            "id": {"type": "integer"}, "instance_id": {"type": "integer"},
-            "ticket_id": {"type": ["integer", "null"]},
-            "kind": {"type": "string", "enum": ["job", "timer", "engine"]},
-            "element_id": NULLABLE_STRING, "operator": NULLABLE_STRING,
-            "message": {"type": "string"}, "created_at": TIME, "resolved_at": NULLABLE_TIME}),
-        "DeployedDefinition": obj({"key": {"type": "string"}, "version": {"type": "integer"},
-                                    "kind": {"type": "string"}, "id": {"type": "integer"}}),
+            "status": {"type": "string"},
+            "resolution": NULLABLE_STRING,
+            "created_at": NULLABLE_TIME,
+            "updated_at": NULLABLE_TIME,
+        }
+    )
+    return {
+        "Error": obj(
+            {
+                "error": {"type": "string", "description": "what went wrong, for people"},
+                "errors": {
+                    "oneOf": [problem_list, field_errors],
+                    "description": "diagram or step problems (list), or form field errors (map)",
+                },
+            },
+            required=("error",),
+        ),
+        "DiagramProblem": obj(
+            {
+                "file": {**NULLABLE_STRING, "description": "the bundle file it is in"},
+                "element_id": NULLABLE_STRING,
+                "message": {"type": "string"},
+            }
+        ),
+        "Deployment": obj(
+            {
+                "deployment_id": {"type": ["integer", "null"]},
+                "processes": {
+                    "type": "array",
+                    "items": obj(
+                        {
+                            "key": {"type": "string"},
+                            "version": {"type": "integer"},
+                            "created": {"type": "boolean"},
+                            "new_type": {
+                                "type": "boolean",
+                                "description": "the first version of a new ticket type",
+                            },
+                            "name": NULLABLE_STRING,
+                            "file": {"type": "string"},
+                        }
+                    ),
+                },
+                "decisions": {
+                    "type": "array",
+                    "items": obj(
+                        {
+                            "key": {"type": "string"},
+                            "version": {"type": "integer"},
+                            "created": {"type": "boolean"},
+                            "decisions": {"type": "array", "items": {"type": "string"}},
+                        }
+                    ),
+                },
+                "forms": {
+                    "type": "array",
+                    "items": obj(
+                        {
+                            "name": {"type": "string"},
+                            "version": {"type": "integer"},
+                            "created": {"type": "boolean"},
+                        }
+                    ),
+                },
+                "warnings": {
+                    "type": "array",
+                    "items": ref("DiagramProblem"),
+                    "description": "e.g. lanes that name no team (their tasks go to DEFAULT_TEAM)",
+                },
+            }
+        ),
+        "Customer": obj(
+            {
+                "id": {"type": "integer"},
+                "name": {"type": "string"},
+                "email": {"type": "string"},
+                "tier": {"type": "string"},
+                "tenure_months": {"type": "integer"},
+                "order_count": {"type": "integer"},
+                "on_time_payment_ratio": {"type": "number"},
+                "open_balance": {"type": "number"},
+            }
+        ),
+        "Ticket": ticket,
+        "TicketDetail": {
+            "allOf": [
+                ref("Ticket"),
+                obj(
+                    {
+                        "customer": ref("Customer"),
+                        "data": {"type": "object", "description": "the process data of the ticket"},
+                        "sla": obj({"due_at": NULLABLE_TIME, "state": NULLABLE_STRING}),
+                        "feedback": {
+                            "oneOf": [
+                                obj(
+                                    {
+                                        "rating": {"type": "integer", "minimum": 1, "maximum": 5},
+                                        "comment": NULLABLE_STRING,
+                                        "created_at": TIME,
+                                    }
+                                ),
+                                {"type": "null"},
+                            ],
+                            "description": "the customer's latest survey answer",
+                        },
+                        "instance": {
+                            "oneOf": [
+                                obj({"id": {"type": "integer"}, "status": {"type": "string"}}),
+                                {"type": "null"},
+                            ]
+                        },
+                        "tasks": {"type": "array", "items": ref("Task")},
+                        "waiting": obj(
+                            {
+                                "messages": {
+                                    "type": "array",
+                                    "items": obj(
+                                        {"name": {"type": "string"}, "element_id": {"type": "string"}}
+                                    ),
+                                },
+                                "timers": {
+                                    "type": "array",
+                                    "items": obj({"element_id": {"type": "string"}, "due_at": NULLABLE_TIME}),
+                                },
+                            }
+                        ),
+                        "incidents": {
+                            "type": "array",
+                            "items": obj(
+                                {
+                                    "id": {"type": "integer"},
+                                    "element_id": NULLABLE_STRING,
+                                    "message": {"type": "string"},
+                                }
+                            ),
+                        },
+                        "history": {
+                            "type": "array",
+                            "items": obj(
+                                {
+                                    "at": TIME,
+                                    "actor": NULLABLE_STRING,
+                                    "kind": {"type": "string"},
+                                    "element_id": NULLABLE_STRING,
+                                    "element_name": NULLABLE_STRING,
+                                    "data": {"type": ["object", "null"]},
+                                }
+                            ),
+                        },
+                    }
+                ),
+            ]
+        },
+        "Task": obj(
+            {
+                "id": {"type": "string"},
+                "ticket_id": {"type": ["integer", "null"]},
+                "instance_id": {"type": "integer"},
+                "name": {"type": "string", "description": "BPMN id"},
+                "title": {"type": "string"},
+                "team": NULLABLE_STRING,
+                "assignee": {**NULLABLE_STRING, "description": "username, null when unclaimed"},
+                "priority": NULLABLE_STRING,
+                "form": {"type": ["object", "null"], "description": "the JSON Schema of the task's form"},
+                "instructions": NULLABLE_STRING,
+                "due_at": NULLABLE_TIME,
+                "created_at": NULLABLE_TIME,
+            }
+        ),
+        "Definition": obj(
+            {
+                "key": {"type": "string"},
+                "kind": {"type": "string", "enum": ["bpmn", "dmn"]},
+                "name": NULLABLE_STRING,
+                "latest_version": {"type": "integer"},
+                "start_form": {
+                    "type": ["object", "null"],
+                    "description": "the JSON Schema of the latest version's start form",
+                },
+                "versions": {
+                    "type": "array",
+                    "items": obj({"version": {"type": "integer"}, "deployed_at": TIME}),
+                },
+            }
+        ),
+        "Incident": obj(
+            {
+                "id": {"type": "integer"},
+                "instance_id": {"type": "integer"},
+                "ticket_id": {"type": ["integer", "null"]},
+                "kind": {"type": "string", "enum": ["job", "timer", "engine"]},
+                "element_id": NULLABLE_STRING,
+                "operator": NULLABLE_STRING,
+                "message": {"type": "string"},
+                "created_at": TIME,
+                "resolved_at": NULLABLE_TIME,
+            }
+        ),
+        "DeployedDefinition": obj(
+            {
+                "key": {"type": "string"},
+                "version": {"type": "integer"},
+                "kind": {"type": "string"},
+                "id": {"type": "integer"},
+            }
+        ),
     }

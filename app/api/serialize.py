@@ -27,24 +27,33 @@ def tasks_json(rows: list[HumanTask]) -> list[dict]:
     if not rows:
         return []
     instance_ids = {r.instance_id for r in rows}
-    forms_by_instance = dict(db.session.execute(
-        db.select(ProcessInstance.id, ProcessDefinition.forms)
-        .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
-        .where(ProcessInstance.id.in_(instance_ids))).all())
+    forms_by_instance = dict(
+        db.session.execute(
+            db.select(ProcessInstance.id, ProcessDefinition.forms)
+            .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
+            .where(ProcessInstance.id.in_(instance_ids))
+        ).all()
+    )
     assignee_ids = {r.assignee_id for r in rows if r.assignee_id}
-    names = dict(db.session.execute(db.select(User.id, User.username)
-                                    .where(User.id.in_(assignee_ids))).all()) if assignee_ids else {}
-    return [{
-        "id": r.id,
-        "ticket_id": r.ticket_id,
-        "instance_id": r.instance_id,
-        "name": r.name,
-        "title": r.title,
-        "team": r.team,
-        "assignee": names.get(r.assignee_id),
-        "priority": r.priority,
-        "form": (forms_by_instance.get(r.instance_id) or {}).get(r.form_name) if r.form_name else None,
-        "instructions": r.instructions,
-        "due_at": iso(r.due_at),
-        "created_at": iso(r.created_at),
-    } for r in rows]
+    names = (
+        dict(db.session.execute(db.select(User.id, User.username).where(User.id.in_(assignee_ids))).all())
+        if assignee_ids
+        else {}
+    )
+    return [
+        {
+            "id": r.id,
+            "ticket_id": r.ticket_id,
+            "instance_id": r.instance_id,
+            "name": r.name,
+            "title": r.title,
+            "team": r.team,
+            "assignee": names.get(r.assignee_id),
+            "priority": r.priority,
+            "form": (forms_by_instance.get(r.instance_id) or {}).get(r.form_name) if r.form_name else None,
+            "instructions": r.instructions,
+            "due_at": iso(r.due_at),
+            "created_at": iso(r.created_at),
+        }
+        for r in rows
+    ]

@@ -26,13 +26,19 @@ def list_tasks():
     elif args.get("assignee"):
         user_id = db.session.execute(db.select(User.id).where(User.username == args["assignee"])).scalar()
         # An unknown username matches nothing (comparing with None would mean "unassigned").
-        query = query.where(HumanTask.assignee_id == user_id) if user_id is not None else query.where(db.false())
+        query = (
+            query.where(HumanTask.assignee_id == user_id) if user_id is not None else query.where(db.false())
+        )
     if args.get("state") == "claimed":
         query = query.where(HumanTask.assignee_id.is_not(None))
     elif args.get("state") == "unclaimed":
         query = query.where(HumanTask.assignee_id.is_(None))
     limit = min(int(args["limit"]), 500) if args.get("limit", "").isdigit() else 100
-    rows = db.session.execute(query.order_by(HumanTask.due_at, HumanTask.created_at).limit(limit)).scalars().all()
+    rows = (
+        db.session.execute(query.order_by(HumanTask.due_at, HumanTask.created_at).limit(limit))
+        .scalars()
+        .all()
+    )
     return jsonify({"tasks": tasks_json(rows)})
 
 
@@ -40,8 +46,11 @@ def _check_visible(task_id: str) -> None:
     """An agent acts on tasks of their teams only; anything else is answered like a missing task."""
     scope = scope_of(g.api_user)
     row = db.session.get(HumanTask, task_id)
-    hidden = (not scope.may_see(row)) if row is not None else \
-        not closed_task_visible(scope, task_id, g.api_user.username)
+    hidden = (
+        (not scope.may_see(row))
+        if row is not None
+        else not closed_task_visible(scope, task_id, g.api_user.username)
+    )
     if hidden:
         raise NotFound(f"task {task_id} not found")
 

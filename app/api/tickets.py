@@ -30,10 +30,23 @@ def open_ticket():
         if body.get("priority") is not None:
             raise InvalidData({"priority": "the rules set the priority of tickets customers open"})
         customer_id = me.id
-    ticket, instance = start_process(body.get("type"), customer_id, body.get("subject"),
-                                     data, actor=g.api_user.username, priority=body.get("priority"))
-    return jsonify({"id": ticket.id, "type": ticket.type, "status": ticket.status,
-                    "priority": ticket.priority, "instance_id": instance.id}), 201
+    ticket, instance = start_process(
+        body.get("type"),
+        customer_id,
+        body.get("subject"),
+        data,
+        actor=g.api_user.username,
+        priority=body.get("priority"),
+    )
+    return jsonify(
+        {
+            "id": ticket.id,
+            "type": ticket.type,
+            "status": ticket.status,
+            "priority": ticket.priority,
+            "instance_id": instance.id,
+        }
+    ), 201
 
 
 @bp.get("/tickets")
@@ -59,8 +72,9 @@ def list_tickets():
 
 def _feedback_json(ticket_id: int) -> dict | None:
     """The customer's latest survey answer on the ticket, or None."""
-    row = db.session.execute(db.select(Feedback).where(Feedback.ticket_id == ticket_id)
-                             .order_by(Feedback.id.desc()).limit(1)).scalar()
+    row = db.session.execute(
+        db.select(Feedback).where(Feedback.ticket_id == ticket_id).order_by(Feedback.id.desc()).limit(1)
+    ).scalar()
     return {"rating": row.rating, "comment": row.comment, "created_at": iso(row.created_at)} if row else None
 
 
@@ -70,9 +84,17 @@ def _sla_json(ticket: Ticket) -> dict:
 
 
 def _ticket_summary(t: Ticket) -> dict:
-    return {"id": t.id, "type": t.type, "subject": t.subject, "customer_id": t.customer_id,
-            "priority": t.priority, "status": t.status, "resolution": t.resolution,
-            "created_at": iso(t.created_at), "updated_at": iso(t.updated_at)}
+    return {
+        "id": t.id,
+        "type": t.type,
+        "subject": t.subject,
+        "customer_id": t.customer_id,
+        "priority": t.priority,
+        "status": t.status,
+        "resolution": t.resolution,
+        "created_at": iso(t.created_at),
+        "updated_at": iso(t.updated_at),
+    }
 
 
 @bp.get("/tickets/<int:ticket_id>")
@@ -106,14 +128,27 @@ def cancel_ticket(ticket_id: int):
 def _ticket_detail(ticket: Ticket) -> dict:
     """A ticket as staff see it: with its instance, tasks, waits, incidents and history."""
     ticket_id = ticket.id
-    instance = db.session.execute(db.select(ProcessInstance).where(ProcessInstance.ticket_id == ticket_id)
-                                  .order_by(ProcessInstance.id.desc()).limit(1)).scalar()
-    tasks = db.session.execute(db.select(HumanTask).where(HumanTask.ticket_id == ticket_id)
-                               .order_by(HumanTask.created_at)).scalars().all()
-    events = db.session.execute(db.select(HistoryEvent).where(HistoryEvent.ticket_id == ticket_id)
-                                .order_by(HistoryEvent.at, HistoryEvent.id)).scalars()
-    incidents = db.session.execute(db.select(Incident).where(Incident.ticket_id == ticket_id,
-                                                             Incident.resolved_at.is_(None))).scalars()
+    instance = db.session.execute(
+        db.select(ProcessInstance)
+        .where(ProcessInstance.ticket_id == ticket_id)
+        .order_by(ProcessInstance.id.desc())
+        .limit(1)
+    ).scalar()
+    tasks = (
+        db.session.execute(
+            db.select(HumanTask).where(HumanTask.ticket_id == ticket_id).order_by(HumanTask.created_at)
+        )
+        .scalars()
+        .all()
+    )
+    events = db.session.execute(
+        db.select(HistoryEvent)
+        .where(HistoryEvent.ticket_id == ticket_id)
+        .order_by(HistoryEvent.at, HistoryEvent.id)
+    ).scalars()
+    incidents = db.session.execute(
+        db.select(Incident).where(Incident.ticket_id == ticket_id, Incident.resolved_at.is_(None))
+    ).scalars()
     return {
         **_ticket_summary(ticket),
         "customer": ticket.customer.profile(),
@@ -124,19 +159,40 @@ def _ticket_detail(ticket: Ticket) -> dict:
         "tasks": tasks_json(tasks),
         "waiting": waiting_of(instance.id) if instance else {"messages": [], "timers": []},
         "incidents": [{"id": i.id, "element_id": i.element_id, "message": i.message} for i in incidents],
-        "history": [{"at": iso(e.at), "actor": e.actor, "kind": e.kind, "element_id": e.element_id,
-                     "element_name": e.element_name, "data": e.data} for e in events],
+        "history": [
+            {
+                "at": iso(e.at),
+                "actor": e.actor,
+                "kind": e.kind,
+                "element_id": e.element_id,
+                "element_name": e.element_name,
+                "data": e.data,
+            }
+            for e in events
+        ],
     }
 
 
 def _customer_view(ticket: Ticket) -> dict:
     """A ticket as its customer sees it: no tasks, incidents, actors or internal history data."""
-    instance = db.session.execute(db.select(ProcessInstance.id).where(ProcessInstance.ticket_id == ticket.id)
-                                  .order_by(ProcessInstance.id.desc()).limit(1)).scalar()
+    instance = db.session.execute(
+        db.select(ProcessInstance.id)
+        .where(ProcessInstance.ticket_id == ticket.id)
+        .order_by(ProcessInstance.id.desc())
+        .limit(1)
+    ).scalar()
     waiting = waiting_of(instance)["messages"] if instance else []
-    events = db.session.execute(db.select(HistoryEvent.at, HistoryEvent.kind).where(
-        HistoryEvent.ticket_id == ticket.id).order_by(HistoryEvent.at, HistoryEvent.id)).all()
-    return {**_ticket_summary(ticket), "customer": ticket.customer.profile(), "data": ticket.data,
-            "sla": _sla_json(ticket), "feedback": _feedback_json(ticket.id),
-            "waiting": {"messages": [m["name"] for m in waiting]},
-            "history": [{"at": iso(at), "kind": kind} for at, kind in events]}
+    events = db.session.execute(
+        db.select(HistoryEvent.at, HistoryEvent.kind)
+        .where(HistoryEvent.ticket_id == ticket.id)
+        .order_by(HistoryEvent.at, HistoryEvent.id)
+    ).all()
+    return {
+        **_ticket_summary(ticket),
+        "customer": ticket.customer.profile(),
+        "data": ticket.data,
+        "sla": _sla_json(ticket),
+        "feedback": _feedback_json(ticket.id),
+        "waiting": {"messages": [m["name"] for m in waiting]},
+        "history": [{"at": iso(at), "kind": kind} for at, kind in events],
+    }

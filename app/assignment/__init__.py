@@ -13,8 +13,15 @@ from app.assignment.strategies import (
     skills_of,
 )
 
-__all__ = ["STRATEGIES", "Choice", "choose_assignee", "open_task_counts", "priority_for", "remember_agent",
-           "skills_of"]
+__all__ = [
+    "STRATEGIES",
+    "Choice",
+    "choose_assignee",
+    "open_task_counts",
+    "priority_for",
+    "remember_agent",
+    "skills_of",
+]
 
 SEVERITY_PRIORITY = {"low": "low", "medium": "normal", "high": "high", "critical": "urgent"}
 TIER_BUMP = {"gold", "platinum"}

@@ -42,8 +42,14 @@ def skills_of(user: User) -> set[str]:
     return {s.strip().lower() for s in (user.skills or "").split(",") if s.strip()}
 
 
-def choose_assignee(team_key: str, required_skill: str | None, now: datetime,
-                    ticket_id: int | None = None, leads_only: bool = False, team: Team | None = None) -> Choice:
+def choose_assignee(
+    team_key: str,
+    required_skill: str | None,
+    now: datetime,
+    ticket_id: int | None = None,
+    leads_only: bool = False,
+    team: Team | None = None,
+) -> Choice:
     """Pick the member of `team_key` who gets a new task, by the team's strategy.
 
     A ticket's later task in a team goes back to the member who got its earlier one there (the
@@ -76,7 +82,9 @@ def choose_assignee(team_key: str, required_skill: str | None, now: datetime,
     if skill:
         members = [m for m in members if skill in skills_of(m)]
         if not members:
-            return Choice(None, f"{strategy}: nobody in {team_key} has skill '{skill}'; left in the team queue")
+            return Choice(
+                None, f"{strategy}: nobody in {team_key} has skill '{skill}'; left in the team queue"
+            )
     cursor = _cursor(team.id)  # taken first: concurrent choices in one team take turns
     earlier = db.session.get(TicketAgent, (ticket_id, team_key)) if ticket_id is not None else None
     choice = _same_agent(earlier, members) if earlier is not None and not leads_only else None
@@ -90,8 +98,9 @@ def choose_assignee(team_key: str, required_skill: str | None, now: datetime,
             cursor.updated_at = now
     if choice.user_id is not None and ticket_id is not None:
         if earlier is None:
-            db.session.add(TicketAgent(ticket_id=ticket_id, team_key=team_key, user_id=choice.user_id,
-                                       updated_at=now))
+            db.session.add(
+                TicketAgent(ticket_id=ticket_id, team_key=team_key, user_id=choice.user_id, updated_at=now)
+            )
         else:
             earlier.user_id, earlier.updated_at = choice.user_id, now
     return choice
@@ -112,13 +121,18 @@ def open_task_counts(user_ids: list[int]) -> dict[int, int]:
         return {}
     rows = db.session.execute(
         db.select(HumanTask.assignee_id, db.func.count(HumanTask.id))
-        .where(HumanTask.assignee_id.in_(user_ids)).group_by(HumanTask.assignee_id))
+        .where(HumanTask.assignee_id.in_(user_ids))
+        .group_by(HumanTask.assignee_id)
+    )
     return {user_id: count for user_id, count in rows}
 
 
 def _members(team_id: int, leads_only: bool = False) -> list[User]:
-    query = (db.select(User).join(TeamMember, TeamMember.user_id == User.id)
-             .where(TeamMember.team_id == team_id, User.active.is_(True), User.role != "customer"))
+    query = (
+        db.select(User)
+        .join(TeamMember, TeamMember.user_id == User.id)
+        .where(TeamMember.team_id == team_id, User.active.is_(True), User.role != "customer")
+    )
     if leads_only:
         query = query.where(TeamMember.is_lead.is_(True))
     return list(db.session.execute(query.order_by(User.id)).scalars())
@@ -153,8 +167,11 @@ def _cursor(team_id: int) -> AssignmentCursor:
     same member from the same counts; SQLite commands are serialized by BEGIN IMMEDIATE already.
     """
     dialect = db.session.get_bind().dialect.name
-    query = (db.select(AssignmentCursor).where(AssignmentCursor.team_id == team_id)
-             .execution_options(populate_existing=True))
+    query = (
+        db.select(AssignmentCursor)
+        .where(AssignmentCursor.team_id == team_id)
+        .execution_options(populate_existing=True)
+    )
     if dialect == "postgresql":
         query = query.with_for_update()
     cursor = db.session.execute(query).scalar()

@@ -60,10 +60,14 @@ class AmbiguousMessage(Conflict):
     """
 
     def __init__(self, name: str, matches: list[dict]):
-        tickets = ", ".join(str(m["ticket_id"] if m["ticket_id"] is not None else f"instance {m['instance_id']}")
-                            for m in matches)
-        super().__init__(f"{len(matches)} waiting tickets match message '{name}' ({tickets}); "
-                         "send its ticket_id or more correlation keys")
+        tickets = ", ".join(
+            str(m["ticket_id"] if m["ticket_id"] is not None else f"instance {m['instance_id']}")
+            for m in matches
+        )
+        super().__init__(
+            f"{len(matches)} waiting tickets match message '{name}' ({tickets}); "
+            "send its ticket_id or more correlation keys"
+        )
         self.matches = matches
 
 
@@ -83,8 +87,11 @@ class DiagramRejected(EngineError):
     status = 422
 
     def __init__(self, problems: list[Problem]):
-        super().__init__("; ".join(f"{p.file + ': ' if p.file else ''}{p.element_id or 'diagram'}: {p.message}"
-                                   for p in problems))
+        super().__init__(
+            "; ".join(
+                f"{p.file + ': ' if p.file else ''}{p.element_id or 'diagram'}: {p.message}" for p in problems
+            )
+        )
         self.problems = problems
 
 

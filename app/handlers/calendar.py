@@ -27,8 +27,9 @@ def business_days_due(params: dict, ctx: HandlerContext) -> dict:
     if isinstance(days, float) and days.is_integer():
         days = int(days)
     if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= MAX_DAYS:
-        raise HandlerRefused(f"parameter 'days' must be a whole number of business days from 0 to {MAX_DAYS}, "
-                           f"got {days!r}")
+        raise HandlerRefused(
+            f"parameter 'days' must be a whole number of business days from 0 to {MAX_DAYS}, got {days!r}"
+        )
     team = params.get("team")
     if team is not None and (not isinstance(team, str) or not team.strip()):
         raise HandlerRefused(f"parameter 'team' must be a team key, got {team!r}")
@@ -42,6 +43,7 @@ def first_response_due(params: dict, ctx: HandlerContext) -> dict:
     due = ticket.first_response_due_at
     if due is None:  # opened before SLAs existed: count the target from the opening on the policy's calendar
         targets = sla.policy_for(ticket.type, ticket.priority)
-        due = sla.add_business_time(sla.calendar_for(targets.team_key), ticket.created_at,
-                                    targets.first_response_minutes * 60)
+        due = sla.add_business_time(
+            sla.calendar_for(targets.team_key), ticket.created_at, targets.first_response_minutes * 60
+        )
     return {"at": _iso(due)}

@@ -19,8 +19,9 @@ PRIORITY_RAISED = "priority_set"  # the kind the engine uses when a rule sets th
 def raise_priority(params: dict, ctx: HandlerContext) -> dict:
     """Raise the ticket's priority one step (urgent stays urgent); return what it did and why."""
     reason = text(params, "reason", required=False) or "a deadline was missed"
-    done = db.session.execute(db.select(PriorityChange).where(
-        PriorityChange.idempotency_key == ctx.idempotency_key)).scalar()
+    done = db.session.execute(
+        db.select(PriorityChange).where(PriorityChange.idempotency_key == ctx.idempotency_key)
+    ).scalar()
     if done is not None:  # a retried job: the step was taken once already
         return _raised(done.priority, done.previous, done.reason)
     ticket = ticket_of(ctx)
@@ -31,8 +32,16 @@ def raise_priority(params: dict, ctx: HandlerContext) -> dict:
         ticket.priority = raised
         ticket.updated_at = now
         sla.retarget(ticket, now)
-    db.session.add(PriorityChange(ticket_id=ticket.id, previous=previous, priority=raised, reason=reason,
-                                  idempotency_key=ctx.idempotency_key, created_at=now))
+    db.session.add(
+        PriorityChange(
+            ticket_id=ticket.id,
+            previous=previous,
+            priority=raised,
+            reason=reason,
+            idempotency_key=ctx.idempotency_key,
+            created_at=now,
+        )
+    )
     db.session.flush()
     return _raised(raised, previous, reason)
 
@@ -40,12 +49,28 @@ def raise_priority(params: dict, ctx: HandlerContext) -> dict:
 def _raised(raised: str, previous: str, reason: str) -> dict:
     """The result of a priority raise, with the history entry the engine records for it."""
     changed = raised != previous
-    message = (f"priority raised from {previous} to {raised}: {reason}" if changed
-               else f"priority stays {raised}, the highest: {reason}")
-    return {"priority": raised, "previous": previous, "changed": changed,
-            "history": {"kind": PRIORITY_RAISED, "actor": "escalation", "element_id": "priority",
-                        "data": {"priority": raised, "previous": previous, "changed": changed,
-                                 "rule": reason, "message": message}}}
+    message = (
+        f"priority raised from {previous} to {raised}: {reason}"
+        if changed
+        else f"priority stays {raised}, the highest: {reason}"
+    )
+    return {
+        "priority": raised,
+        "previous": previous,
+        "changed": changed,
+        "history": {
+            "kind": PRIORITY_RAISED,
+            "actor": "escalation",
+            "element_id": "priority",
+            "data": {
+                "priority": raised,
+                "previous": previous,
+                "changed": changed,
+                "rule": reason,
+                "message": message,
+            },
+        },
+    }
 
 
 @handler("escalation.notify_team")
@@ -64,12 +89,22 @@ def notify_team(params: dict, ctx: HandlerContext) -> dict:
     now = utcnow()
     for user in recipients:
         key = f"{ctx.idempotency_key}:{user.id}"
-        if db.session.execute(db.select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)).scalar():
+        if db.session.execute(
+            db.select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)
+        ).scalar():
             continue
-        db.session.add(OutboxMessage(kind="email", ticket_id=ticket.id, recipient=user.email,
-                                     subject=f"[Ticket #{ticket.id}] {subject}", body=body,
-                                     payload={"team": team_key, "user_id": user.id, "escalation": True},
-                                     idempotency_key=key, created_at=now))
+        db.session.add(
+            OutboxMessage(
+                kind="email",
+                ticket_id=ticket.id,
+                recipient=user.email,
+                subject=f"[Ticket #{ticket.id}] {subject}",
+                body=body,
+                payload={"team": team_key, "user_id": user.id, "escalation": True},
+                idempotency_key=key,
+                created_at=now,
+            )
+        )
     db.session.flush()
     return {"team": team_key, "notified": [user.username for user in recipients]}
 
@@ -79,15 +114,23 @@ def _recipients(team_key: str, ticket_id: int, include_assignee: bool) -> list[U
     if team is None:
         raise HandlerRefused(f"no team '{team_key}'")
     members = db.session.execute(
-        db.select(User, TeamMember.is_lead).join(TeamMember, TeamMember.user_id == User.id)
+        db.select(User, TeamMember.is_lead)
+        .join(TeamMember, TeamMember.user_id == User.id)
         .where(TeamMember.team_id == team.id, User.active.is_(True), User.email.is_not(None))
-        .order_by(User.id)).all()
+        .order_by(User.id)
+    ).all()
     chosen = [user for user, is_lead in members if is_lead] or [user for user, _ in members]
     if include_assignee:
-        holders = db.session.execute(
-            db.select(User).join(HumanTask, HumanTask.assignee_id == User.id)
-            .where(HumanTask.ticket_id == ticket_id, HumanTask.team == team_key, User.email.is_not(None))
-            .order_by(User.id)).scalars().all()
+        holders = (
+            db.session.execute(
+                db.select(User)
+                .join(HumanTask, HumanTask.assignee_id == User.id)
+                .where(HumanTask.ticket_id == ticket_id, HumanTask.team == team_key, User.email.is_not(None))
+                .order_by(User.id)
+            )
+            .scalars()
+            .all()
+        )
         chosen += [user for user in holders if user not in chosen]
     if not chosen:
         raise HandlerError(f"team '{team_key}' has nobody with an e-mail address to notify")

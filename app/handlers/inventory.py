@@ -18,10 +18,14 @@ def restock(params: dict, ctx: HandlerContext) -> dict:
         if not isinstance(sku, str) or not isinstance(qty, int) or qty <= 0:
             raise HandlerRefused(f"items[{index}] needs a sku and a positive integer qty")
         key = f"{ctx.idempotency_key}:{index}"
-        exists = db.session.execute(db.select(StockMovement.id)
-                                    .where(StockMovement.idempotency_key == key)).scalar()
+        exists = db.session.execute(
+            db.select(StockMovement.id).where(StockMovement.idempotency_key == key)
+        ).scalar()
         if exists is None:
-            db.session.add(StockMovement(ticket_id=ctx.ticket_id, sku=sku, quantity=qty,
-                                         idempotency_key=key, created_at=utcnow()))
+            db.session.add(
+                StockMovement(
+                    ticket_id=ctx.ticket_id, sku=sku, quantity=qty, idempotency_key=key, created_at=utcnow()
+                )
+            )
         total += qty
     return {"restocked": total}

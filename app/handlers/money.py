@@ -10,12 +10,19 @@ from app.models import LedgerEntry
 
 
 def _write_once(kind: str, amount: Decimal, ctx: HandlerContext) -> dict:
-    existing = db.session.execute(db.select(LedgerEntry)
-                                  .where(LedgerEntry.idempotency_key == ctx.idempotency_key)).scalar()
+    existing = db.session.execute(
+        db.select(LedgerEntry).where(LedgerEntry.idempotency_key == ctx.idempotency_key)
+    ).scalar()
     if existing is None:
         ticket = ticket_of(ctx)
-        existing = LedgerEntry(kind=kind, ticket_id=ticket.id, customer_id=ticket.customer_id,
-                               amount=amount, idempotency_key=ctx.idempotency_key, created_at=utcnow())
+        existing = LedgerEntry(
+            kind=kind,
+            ticket_id=ticket.id,
+            customer_id=ticket.customer_id,
+            amount=amount,
+            idempotency_key=ctx.idempotency_key,
+            created_at=utcnow(),
+        )
         db.session.add(existing)
         db.session.flush()  # a concurrent duplicate fails here on the UNIQUE key
     return {"ledger_id": existing.id, "amount": float(existing.amount), "kind": existing.kind}

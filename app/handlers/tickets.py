@@ -7,8 +7,21 @@ from app.handlers.common import text, ticket_of
 from app.handlers.registry import HandlerContext, HandlerRefused, handler
 from app.models import Comment, OutboxMessage
 
-STATUSES = {"new", "in_progress", "awaiting_customer", "missing_data", "accepted", "rejected",
-            "awaiting_return", "resolved", "closed", "denied", "approved", "escalated", "no_response"}
+STATUSES = {
+    "new",
+    "in_progress",
+    "awaiting_customer",
+    "missing_data",
+    "accepted",
+    "rejected",
+    "awaiting_return",
+    "resolved",
+    "closed",
+    "denied",
+    "approved",
+    "escalated",
+    "no_response",
+}
 
 
 @handler("ticket.set_status")
@@ -31,14 +44,21 @@ def set_status(params: dict, ctx: HandlerContext) -> dict:
 def notify_customer(params: dict, ctx: HandlerContext) -> dict:
     """Queue an e-mail to the ticket's customer (outbox) and show it in the conversation."""
     subject, body = text(params, "subject"), text(params, "body")
-    existing = db.session.execute(db.select(OutboxMessage)
-                                  .where(OutboxMessage.idempotency_key == ctx.idempotency_key)).scalar()
+    existing = db.session.execute(
+        db.select(OutboxMessage).where(OutboxMessage.idempotency_key == ctx.idempotency_key)
+    ).scalar()
     if existing is None:
         ticket = ticket_of(ctx)
         now = utcnow()
-        existing = OutboxMessage(kind="email", ticket_id=ticket.id, recipient=ticket.customer.email,
-                                 subject=f"[Ticket #{ticket.id}] {subject}", body=body,
-                                 idempotency_key=ctx.idempotency_key, created_at=now)
+        existing = OutboxMessage(
+            kind="email",
+            ticket_id=ticket.id,
+            recipient=ticket.customer.email,
+            subject=f"[Ticket #{ticket.id}] {subject}",
+            body=body,
+            idempotency_key=ctx.idempotency_key,
+            created_at=now,
+        )
         db.session.add(existing)
         db.session.add(Comment(ticket_id=ticket.id, author_kind="system", body=body, created_at=now))
         db.session.flush()

@@ -60,4 +60,3 @@ class FormDefinition(db.Model):
     deployed_at = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (UniqueConstraint("name", "version", name="uq_form_definition_name_version"),)
-

@@ -54,9 +54,21 @@ class HumanTask(db.Model):
 
 # The inbox lists tasks by due date with undated ones last, for a team or for everyone: these
 # let both databases read a page in index order instead of sorting every task of the view.
-Index("ix_human_task_team_due_order", HumanTask.team, HumanTask.due_at.is_(None), HumanTask.due_at,
-      HumanTask.created_at, HumanTask.id)
-Index("ix_human_task_due_order", HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at, HumanTask.id)
+Index(
+    "ix_human_task_team_due_order",
+    HumanTask.team,
+    HumanTask.due_at.is_(None),
+    HumanTask.due_at,
+    HumanTask.created_at,
+    HumanTask.id,
+)
+Index(
+    "ix_human_task_due_order",
+    HumanTask.due_at.is_(None),
+    HumanTask.due_at,
+    HumanTask.created_at,
+    HumanTask.id,
+)
 
 
 class Timer(db.Model):

@@ -18,10 +18,13 @@ class BusinessCalendar(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     team_key: Mapped[str] = mapped_column(ForeignKey("team.key"), unique=True)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")  # IANA name
-    hours = mapped_column(JSONType, default=dict)  # {"mon": [["09:00", "17:00"]], "sat": [["10:00", "14:00"]]}
+    hours = mapped_column(
+        JSONType, default=dict
+    )  # {"mon": [["09:00", "17:00"]], "sat": [["10:00", "14:00"]]}
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     holidays: Mapped[list["BusinessHoliday"]] = relationship(
-        back_populates="calendar", cascade="all, delete-orphan", order_by="BusinessHoliday.day")
+        back_populates="calendar", cascade="all, delete-orphan", order_by="BusinessHoliday.day"
+    )
 
 
 class BusinessHoliday(db.Model):

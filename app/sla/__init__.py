@@ -41,9 +41,23 @@ AT_RISK_SHARE = 0.25
 AT_RISK_MIN_SECONDS = 3600
 
 __all__ = [
-    "AT_RISK_MIN_SECONDS", "AT_RISK_SHARE", "PAUSING", "STOPPING", "Calendar", "SlaConfigError",
-    "add_business_days", "add_business_days_for_team", "add_business_time", "business_seconds_between",
-    "calendar_for", "on_status", "policy_for", "retarget", "set_calendar", "set_policy", "sla_state",
+    "AT_RISK_MIN_SECONDS",
+    "AT_RISK_SHARE",
+    "PAUSING",
+    "STOPPING",
+    "Calendar",
+    "SlaConfigError",
+    "add_business_days",
+    "add_business_days_for_team",
+    "add_business_time",
+    "business_seconds_between",
+    "calendar_for",
+    "on_status",
+    "policy_for",
+    "retarget",
+    "set_calendar",
+    "set_policy",
+    "sla_state",
     "start_clock",
 ]
 
@@ -82,7 +96,9 @@ def on_status(ticket: Ticket, status: str, now: datetime) -> None:
         if running:
             _end_stretch(ticket, now)
         ticket.sla_paused = False
-        ticket.sla_met = ticket.sla_met is not False and ticket.sla_consumed_seconds <= ticket.sla_target_seconds
+        ticket.sla_met = (
+            ticket.sla_met is not False and ticket.sla_consumed_seconds <= ticket.sla_target_seconds
+        )
     elif status in PAUSING:
         if ticket.sla_paused:
             return

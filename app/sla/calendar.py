@@ -156,8 +156,9 @@ def _day_intervals(calendar: Calendar, day: date) -> list[tuple[datetime, dateti
     return found
 
 
-def _intervals_from(calendar: Calendar, start: datetime,
-                    until: date | None = None) -> Iterator[tuple[datetime, datetime]]:
+def _intervals_from(
+    calendar: Calendar, start: datetime, until: date | None = None
+) -> Iterator[tuple[datetime, datetime]]:
     """Working ranges (clipped to begin no earlier than `start`) in time order.
 
     Stops after the local date `until`; without one, raises SlaConfigError when no working time
@@ -226,7 +227,9 @@ def _week(hours: object, errors: dict[str, str]) -> tuple[tuple[tuple[int, int],
                     raise ValueError
                 start, end = _minute(span[0], False), _minute(span[1], True)
             except (TypeError, ValueError):
-                errors[f"hours.{name}[{number}]"] = f'must be ["HH:MM", "HH:MM"] (00:00 to 24:00), got {span!r}'
+                errors[f"hours.{name}[{number}]"] = (
+                    f'must be ["HH:MM", "HH:MM"] (00:00 to 24:00), got {span!r}'
+                )
                 continue
             if end == start:
                 errors[f"hours.{name}[{number}]"] = "a range must not start and end at the same time"
@@ -258,7 +261,9 @@ def _holidays(holidays: object, errors: dict[str, str]) -> dict[date, str]:
     found = {}
     for day, name in holidays.items():
         try:
-            parsed = day if isinstance(day, date) and not isinstance(day, datetime) else date.fromisoformat(day)
+            parsed = (
+                day if isinstance(day, date) and not isinstance(day, datetime) else date.fromisoformat(day)
+            )
         except (TypeError, ValueError):
             errors[f"holidays.{day}"] = "must be a date (YYYY-MM-DD)"
             continue

@@ -36,7 +36,9 @@ def calendar_for(team_key: str | None) -> Calendar:
     """The team's business calendar, or DEFAULT_CALENDAR when it has none (or no team is given)."""
     if team_key is None:
         return DEFAULT_CALENDAR
-    row = db.session.execute(db.select(BusinessCalendar).where(BusinessCalendar.team_key == team_key)).scalar()
+    row = db.session.execute(
+        db.select(BusinessCalendar).where(BusinessCalendar.team_key == team_key)
+    ).scalar()
     if row is None:
         return DEFAULT_CALENDAR
     return Calendar(row.hours, row.timezone, {h.day: h.name for h in row.holidays})
@@ -49,23 +51,27 @@ def add_business_days_for_team(team_key: str | None, start_utc: datetime, days: 
 
 def policy_for(ticket_type: str, priority: str) -> Targets:
     """The targets of a ticket type and priority: its sla_policy row, else DEFAULT_TARGETS."""
-    row = db.session.execute(db.select(SlaPolicy).where(SlaPolicy.ticket_type == ticket_type,
-                                                        SlaPolicy.priority == priority)).scalar()
+    row = db.session.execute(
+        db.select(SlaPolicy).where(SlaPolicy.ticket_type == ticket_type, SlaPolicy.priority == priority)
+    ).scalar()
     if row is not None:
         return Targets(row.first_response_minutes, row.resolution_minutes, row.team_key)
     first, resolution = DEFAULT_TARGETS.get(priority, DEFAULT_TARGETS["normal"])
     return Targets(first, resolution, None)
 
 
-def set_calendar(team_key: str, hours: dict, timezone: str = "UTC",
-                 holidays: dict[date | str, str] | None = None) -> BusinessCalendar:
+def set_calendar(
+    team_key: str, hours: dict, timezone: str = "UTC", holidays: dict[date | str, str] | None = None
+) -> BusinessCalendar:
     """Create or replace a team's calendar (hours, zone and the whole holiday list); the caller commits.
 
     Raises:
         SlaConfigError: unknown team, or a calendar that cannot work (see `Calendar`).
     """
     calendar = _validated(lambda: Calendar(hours, timezone, holidays), team_key)
-    row = db.session.execute(db.select(BusinessCalendar).where(BusinessCalendar.team_key == team_key)).scalar()
+    row = db.session.execute(
+        db.select(BusinessCalendar).where(BusinessCalendar.team_key == team_key)
+    ).scalar()
     if row is None:
         row = BusinessCalendar(team_key=team_key)
         db.session.add(row)
@@ -78,8 +84,13 @@ def set_calendar(team_key: str, hours: dict, timezone: str = "UTC",
     return row
 
 
-def set_policy(ticket_type: str, priority: str, first_response_minutes: int, resolution_minutes: int,
-               team_key: str | None = None) -> SlaPolicy:
+def set_policy(
+    ticket_type: str,
+    priority: str,
+    first_response_minutes: int,
+    resolution_minutes: int,
+    team_key: str | None = None,
+) -> SlaPolicy:
     """Create or replace the targets of a ticket type and priority; the caller commits.
 
     Tickets already open keep the target they started with.
@@ -92,16 +103,19 @@ def set_policy(ticket_type: str, priority: str, first_response_minutes: int, res
         errors["ticket_type"] = "a ticket type is required"
     if priority not in PRIORITIES:
         errors["priority"] = f"must be one of {', '.join(PRIORITIES)}"
-    for name, value in (("first_response_minutes", first_response_minutes),
-                        ("resolution_minutes", resolution_minutes)):
+    for name, value in (
+        ("first_response_minutes", first_response_minutes),
+        ("resolution_minutes", resolution_minutes),
+    ):
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             errors[name] = f"must be a positive whole number of business minutes, got {value!r}"
     if team_key is not None and not _team_exists(team_key):
         errors["team_key"] = f"no team '{team_key}'"
     if errors:
         raise SlaConfigError(errors)
-    row = db.session.execute(db.select(SlaPolicy).where(SlaPolicy.ticket_type == ticket_type,
-                                                        SlaPolicy.priority == priority)).scalar()
+    row = db.session.execute(
+        db.select(SlaPolicy).where(SlaPolicy.ticket_type == ticket_type, SlaPolicy.priority == priority)
+    ).scalar()
     if row is None:
         row = SlaPolicy(ticket_type=ticket_type, priority=priority)
         db.session.add(row)

@@ -68,8 +68,9 @@ def ordered_properties(schema: dict) -> list[tuple[str, dict]]:
     return [(name, props[name]) for name in order]
 
 
-def parse_submission(schema: dict, form: MultiDict, files: MultiDict,
-                     save_file: SaveFile | None = None) -> tuple[dict, dict]:
+def parse_submission(
+    schema: dict, form: MultiDict, files: MultiDict, save_file: SaveFile | None = None
+) -> tuple[dict, dict]:
     """Coerce a submitted HTML form to the types of `schema`.
 
     Args:
@@ -166,8 +167,14 @@ def store_attachment(upload: FileStorage, user_id: int | None, ticket_id: int | 
         ValueError: the file is empty or too large (the message is for the person).
     """
     name, content_type, data = read_attachment(upload)
-    row = Attachment(ticket_id=ticket_id, filename=name, content_type=content_type, size=len(data), data=data,
-                     uploaded_by_id=user_id)
+    row = Attachment(
+        ticket_id=ticket_id,
+        filename=name,
+        content_type=content_type,
+        size=len(data),
+        data=data,
+        uploaded_by_id=user_id,
+    )
     db.session.add(row)
     db.session.flush()
     return row
@@ -213,7 +220,9 @@ class _Parser:
             return _ABSENT
         if schema.get("x-widget") != "textarea":
             raw = raw.strip()
-        if schema.get("format") == "date-time" and re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?", raw):
+        if schema.get("format") == "date-time" and re.fullmatch(
+            r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?", raw
+        ):
             raw = (raw if raw.count(":") == 2 else raw + ":00") + "Z"  # datetime-local inputs are UTC here
         if schema.get("format") == "date" and not _is_date(raw):
             self.errors[path] = "must be a date (YYYY-MM-DD)"
@@ -231,7 +240,9 @@ class _Parser:
         except ValueError:
             number = float("nan")
         if number != number or number in (float("inf"), float("-inf")):
-            self.errors[path] = "must be a whole number" if field_kind(schema) == "integer" else "must be a number"
+            self.errors[path] = (
+                "must be a whole number" if field_kind(schema) == "integer" else "must be a number"
+            )
             return raw
         if number.is_integer() and "." not in text and "e" not in text.lower():
             return int(number)
@@ -316,8 +327,13 @@ class _Parser:
             if not row_errors and (value is _ABSENT or value == blank):
                 continue  # a row left untouched
             self.errors.update(row_errors)
-            found.append({} if value is _ABSENT and field_kind(items) == "object" else
-                         None if value is _ABSENT else value)
+            found.append(
+                {}
+                if value is _ABSENT and field_kind(items) == "object"
+                else None
+                if value is _ABSENT
+                else value
+            )
         return found if found else _ABSENT
 
     def _row_indices(self, key: str) -> list[int]:

@@ -71,8 +71,9 @@ def fire(timer_id: str) -> bool:
             element_id, message = None, f"the timer could not fire: {type(exc).__name__}: {exc}"
         timer = db.session.get(Timer, timer_id)
         if timer is not None:
-            record_incident(timer.instance_id, element_id or timer.element_id, "timer",
-                            message, timer_id=timer_id)
+            record_incident(
+                timer.instance_id, element_id or timer.element_id, "timer", message, timer_id=timer_id
+            )
         return False
 
 
@@ -105,15 +106,15 @@ class Worker:
 
     def __init__(self, app: Flask):
         self.app = app
-        self.scheduler = BackgroundScheduler(timezone="UTC", job_defaults={
-            "coalesce": True, "max_instances": 1, "misfire_grace_time": None})
+        self.scheduler = BackgroundScheduler(
+            timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+        )
         self._lock = threading.Lock()
 
     def start(self, paused: bool = False) -> None:
         """Sweep now and every WORKER_SWEEP_SECONDS; paused: schedule only (tests call tick())."""
         sweep = self.app.config["WORKER_SWEEP_SECONDS"]
-        self.scheduler.add_job(self.tick, "interval", seconds=sweep, id="sweep",
-                               next_run_time=utcnow())
+        self.scheduler.add_job(self.tick, "interval", seconds=sweep, id="sweep", next_run_time=utcnow())
         self.scheduler.start(paused=paused)
         log.info("worker started (sweep every %ss)", sweep)
 
@@ -133,8 +134,7 @@ class Worker:
                     db.session.remove()
             if due is not None:
                 run_date = max(due, utcnow()) + timedelta(milliseconds=5)
-                self.scheduler.add_job(self.tick, "date", run_date=run_date, id="wake",
-                                       replace_existing=True)
+                self.scheduler.add_job(self.tick, "date", run_date=run_date, id="wake", replace_existing=True)
         except Exception:  # keep the worker alive; the error is logged with its stack
             log.exception("worker round failed")
         finally:

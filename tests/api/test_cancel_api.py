@@ -18,17 +18,22 @@ def ticket(shipped, staff):
     """A return ticket with its review task open in team returns (which has members: `staff`)."""
     found, _ = start_process("return", shipped.id, "Broken", RETURN_START, actor="test")
     drain()
-    assert db.session.execute(db.select(HumanTask.team).where(HumanTask.ticket_id == found.id)).scalar() == "returns"
+    assert (
+        db.session.execute(db.select(HumanTask.team).where(HumanTask.ticket_id == found.id)).scalar()
+        == "returns"
+    )
     return found.id
 
 
 @pytest.fixture
 def more(client, staff):
     """A lead of returns, a lead of another team, an agent of another team, a customer."""
-    people = {"lead": make_user("lena", "agent", teams=("returns",), lead=True),
-              "other_lead": make_user("olga", "agent", teams=("credit",), lead=True),
-              "outsider": make_user("dave", "agent", teams=("support",)),
-              "customer": make_customer_user("jane")[0]}
+    people = {
+        "lead": make_user("lena", "agent", teams=("returns",), lead=True),
+        "other_lead": make_user("olga", "agent", teams=("credit",), lead=True),
+        "outsider": make_user("dave", "agent", teams=("support",)),
+        "customer": make_customer_user("jane")[0],
+    }
     return {role: Api(client, token_for(user)) for role, user in people.items()}
 
 
@@ -47,8 +52,11 @@ def test_managers_admins_and_the_teams_lead_cancel_a_ticket(staff, more, ticket,
     assert "ticket_closed" in [e["kind"] for e in body["history"]]
     assert db.session.get(Ticket, ticket).status == "cancelled"
     actor = {"manager": "max", "admin": "admin", "lead": "lena"}[role]
-    reasons = db.session.execute(db.select(HistoryEvent.data).where(HistoryEvent.kind == "task_cancelled",
-                                                                    HistoryEvent.ticket_id == ticket)).scalars()
+    reasons = db.session.execute(
+        db.select(HistoryEvent.data).where(
+            HistoryEvent.kind == "task_cancelled", HistoryEvent.ticket_id == ticket
+        )
+    ).scalars()
     assert all(f"({actor})" in data["reason"] for data in reasons)
 
 

@@ -16,12 +16,16 @@ def customers(app, client):
     deploy_shipped("return")
     jane_user, jane = make_customer_user("jane")
     omar_user, omar = make_customer_user("omar")
-    return {"jane": (Api(client, token_for(jane_user)), jane), "omar": (Api(client, token_for(omar_user)), omar)}
+    return {
+        "jane": (Api(client, token_for(jane_user)), jane),
+        "omar": (Api(client, token_for(omar_user)), omar),
+    }
 
 
 def _open(api, **body):
-    return api.post("/api/v1/tickets", json={"type": "return", "subject": "Broken shoes",
-                                             "data": RETURN_START, **body})
+    return api.post(
+        "/api/v1/tickets", json={"type": "return", "subject": "Broken shoes", "data": RETURN_START, **body}
+    )
 
 
 def test_a_customer_opens_a_ticket_for_themselves_without_a_customer_id(customers):
@@ -73,7 +77,11 @@ def test_a_customer_reads_their_own_ticket_without_internal_fields(customers):
     drain()
     answer = api.get(f"/api/v1/tickets/{ticket_id}")
     assert answer.status_code == 200
-    assert (answer.json["id"], answer.json["customer_id"], answer.json["status"]) == (ticket_id, jane.id, "new")
+    assert (answer.json["id"], answer.json["customer_id"], answer.json["status"]) == (
+        ticket_id,
+        jane.id,
+        "new",
+    )
     assert answer.json["data"]["order_number"] == "SO-1001"
     assert "tasks" not in answer.json and "incidents" not in answer.json
     assert all(set(event) == {"at", "kind"} for event in answer.json["history"])

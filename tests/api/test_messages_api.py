@@ -13,9 +13,15 @@ def orders(staff):
     customer = make_customer()
 
     def open_ticket(order_number):
-        answer = staff["agent"].post("/api/v1/tickets", json={
-            "type": "orders", "customer_id": customer.id, "subject": f"Order {order_number}",
-            "data": {"order_number": order_number}})
+        answer = staff["agent"].post(
+            "/api/v1/tickets",
+            json={
+                "type": "orders",
+                "customer_id": customer.id,
+                "subject": f"Order {order_number}",
+                "data": {"order_number": order_number},
+            },
+        )
         assert answer.status_code == 201, answer.json
         return answer.json["id"]
 
@@ -62,21 +68,35 @@ def test_ticket_id_path_and_explicit_keys(staff, orders):
     wrong = _post(staff, {"name": "order_update", "ticket_id": first, "payload": {"order_number": "SO-2"}})
     assert wrong.status_code == 404
     right = _post(staff, {"name": "order_update", "ticket_id": first, "payload": {"order_number": "SO-1"}})
-    assert right.status_code == 200 and right.json == {"delivered": True, "ticket_id": first,
-                                                       "element_id": "updated"}
-    keyed = _post(staff, {"name": "order_update", "payload": {"order_number": "SO-2"},
-                          "correlation_keys": {"order": {"order_number": "SO-2"}}})
+    assert right.status_code == 200 and right.json == {
+        "delivered": True,
+        "ticket_id": first,
+        "element_id": "updated",
+    }
+    keyed = _post(
+        staff,
+        {
+            "name": "order_update",
+            "payload": {"order_number": "SO-2"},
+            "correlation_keys": {"order": {"order_number": "SO-2"}},
+        },
+    )
     assert keyed.status_code == 200 and keyed.json["ticket_id"] == second
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"name": "order_update", "ticket_id": "1", "payload": {}}, "ticket_id"),
-    ({"name": "order_update", "ticket_id": True, "payload": {}}, "ticket_id"),
-    ({"name": "order_update", "payload": {}, "correlation_keys": ["SO-1"]}, "correlation_keys"),
-    ({"name": "order_update", "payload": {}, "correlation_keys": {"order": {"sku": 1}}},
-     "correlation_keys.order.sku"),
-    ({"payload": {}}, "name"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"name": "order_update", "ticket_id": "1", "payload": {}}, "ticket_id"),
+        ({"name": "order_update", "ticket_id": True, "payload": {}}, "ticket_id"),
+        ({"name": "order_update", "payload": {}, "correlation_keys": ["SO-1"]}, "correlation_keys"),
+        (
+            {"name": "order_update", "payload": {}, "correlation_keys": {"order": {"sku": 1}}},
+            "correlation_keys.order.sku",
+        ),
+        ({"payload": {}}, "name"),
+    ],
+)
 def test_malformed_requests_are_422_naming_the_field(staff, orders, body, field):
     orders("SO-1")
     answer = _post(staff, body)
@@ -86,7 +106,9 @@ def test_malformed_requests_are_422_naming_the_field(staff, orders, body, field)
 
 def test_a_process_variable_correlation_that_fails_at_start_is_a_422_not_a_500(staff):
     deploy(correlated_process(process_variable="no_such_variable"))
-    answer = staff["agent"].post("/api/v1/tickets", json={
-        "type": "orders", "customer_id": make_customer().id, "subject": "Order", "data": {}})
+    answer = staff["agent"].post(
+        "/api/v1/tickets",
+        json={"type": "orders", "customer_id": make_customer().id, "subject": "Order", "data": {}},
+    )
     assert answer.status_code == 422 and "no_such_variable" in answer.json["error"]
     assert staff["agent"].get("/api/v1/tickets").json["tickets"] == []  # nothing half-stored

@@ -4,7 +4,8 @@ from app.engine import deploy
 from tests.diagrams import bpmn
 from tests.factories import make_customer
 
-MULTI = bpmn("""
+MULTI = bpmn(
+    """
   <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
   <bpmn:userTask id="check_item" name="Check an item">
     <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
@@ -15,12 +16,16 @@ MULTI = bpmn("""
   </bpmn:userTask>
   <bpmn:endEvent id="done"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
   <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="check_item"/>
-  <bpmn:sequenceFlow id="f2" sourceRef="check_item" targetRef="done"/>""", "items_check")
+  <bpmn:sequenceFlow id="f2" sourceRef="check_item" targetRef="done"/>""",
+    "items_check",
+)
 
 
 def _open(api, customer_id, data):
-    return api.post("/api/v1/tickets", json={"type": "items_check", "customer_id": customer_id,
-                                             "subject": "Check", "data": data})
+    return api.post(
+        "/api/v1/tickets",
+        json={"type": "items_check", "customer_id": customer_id, "subject": "Check", "data": data},
+    )
 
 
 def test_one_task_per_item_then_the_process_ends(staff):

@@ -55,18 +55,25 @@ def test_document_is_served_as_openapi_3_1_json_without_a_token(app):
 
 
 def test_every_api_route_is_described_with_each_of_its_methods(app, spec):
-    missing = [f"{method} {path}" for path, methods in api_routes(app).items()
-               for method in sorted(methods)
-               if method.lower() not in spec["paths"].get(path, {})]
+    missing = [
+        f"{method} {path}"
+        for path, methods in api_routes(app).items()
+        for method in sorted(methods)
+        if method.lower() not in spec["paths"].get(path, {})
+    ]
 
     assert missing == []
 
 
 def test_document_describes_no_route_that_does_not_exist(app, spec):
     routes = api_routes(app)
-    invented = [f"{method.upper()} {path}" for path, item in spec["paths"].items()
-                for method in item if method != "parameters"
-                if method.upper() not in routes.get(path, set())]
+    invented = [
+        f"{method.upper()} {path}"
+        for path, item in spec["paths"].items()
+        for method in item
+        if method != "parameters"
+        if method.upper() not in routes.get(path, set())
+    ]
 
     assert invented == []
 

@@ -12,14 +12,24 @@ from tests.diagrams import gateway_process
 
 
 def _deploy(api, source: bytes) -> None:
-    answer = api.client.post("/api/v1/process-definitions", data=source,
-                             headers={**api._headers(), "Content-Type": "application/xml"})
+    answer = api.client.post(
+        "/api/v1/process-definitions",
+        data=source,
+        headers={**api._headers(), "Content-Type": "application/xml"},
+    )
     assert answer.status_code in (200, 201), answer.json
 
 
 def _open(api, customer, data=None, ticket_type="gw"):
-    return api.post("/api/v1/tickets", json={"type": ticket_type, "customer_id": customer.id,
-                                             "subject": "Formless", "data": {} if data is None else data})
+    return api.post(
+        "/api/v1/tickets",
+        json={
+            "type": ticket_type,
+            "customer_id": customer.id,
+            "subject": "Formless",
+            "data": {} if data is None else data,
+        },
+    )
 
 
 def _task(api, ticket_id, name):
@@ -53,7 +63,10 @@ def test_formless_complete_with_false_takes_the_other_branch(staff, gateway):
     api = staff["admin"]
     ticket = _open(api, gateway).json
     task = _task(api, ticket["id"], "decide")
-    assert api.post(f"/api/v1/tasks/{task['id']}/complete", json={"data": {"approved": False}}).status_code == 200
+    assert (
+        api.post(f"/api/v1/tasks/{task['id']}/complete", json={"data": {"approved": False}}).status_code
+        == 200
+    )
     _task(api, ticket["id"], "no")
 
 
@@ -68,20 +81,25 @@ def test_gateway_reading_a_name_nobody_sent_is_422_and_the_task_stays_open(staff
     assert "which" in answer.json["error"] and "'approved'" in answer.json["error"]
     assert _task(api, ticket["id"], "decide")["id"] == task["id"]  # still open, nothing saved
     assert "aproved" not in task_data(task["id"])
-    assert api.post(f"/api/v1/tasks/{task['id']}/complete", json={"data": {"approved": True}}).status_code == 200
+    assert (
+        api.post(f"/api/v1/tasks/{task['id']}/complete", json={"data": {"approved": True}}).status_code == 200
+    )
 
 
-@pytest.mark.parametrize("data,key,words", [
-    ({"ticket_id": 7}, "ticket_id", "set by the engine"),
-    ({"customer": {"name": "Mallory"}}, "customer", "set by the engine"),
-    ({"feedback_delay": "PT1S"}, "feedback_delay", "set by the engine"),
-    ({"priority": "urgent"}, "priority", "set by the engine"),
-    ({"order-number": "SO-1"}, "order-number", "identifiers"),
-    ({"2fast": 1}, "2fast", "identifiers"),
-    ({"class": "gold"}, "class", "keywords"),
-    ({"_hidden": 1}, "_hidden", "'_'"),
-    ({"ok": {"deep": [{"typename": "Evil"}]}}, "typename", "reserved"),
-])
+@pytest.mark.parametrize(
+    "data,key,words",
+    [
+        ({"ticket_id": 7}, "ticket_id", "set by the engine"),
+        ({"customer": {"name": "Mallory"}}, "customer", "set by the engine"),
+        ({"feedback_delay": "PT1S"}, "feedback_delay", "set by the engine"),
+        ({"priority": "urgent"}, "priority", "set by the engine"),
+        ({"order-number": "SO-1"}, "order-number", "identifiers"),
+        ({"2fast": 1}, "2fast", "identifiers"),
+        ({"class": "gold"}, "class", "keywords"),
+        ({"_hidden": 1}, "_hidden", "'_'"),
+        ({"ok": {"deep": [{"typename": "Evil"}]}}, "typename", "reserved"),
+    ],
+)
 def test_formless_complete_refuses_names_with_422_naming_the_key(staff, gateway, data, key, words):
     api = staff["admin"]
     ticket = _open(api, gateway).json
@@ -155,8 +173,12 @@ def test_formless_start_through_the_api_takes_data(staff, gateway):
 
 def test_formless_start_refuses_reserved_and_bad_names(staff, gateway):
     api = staff["agent"]
-    for data, field in [({"subject": "other"}, "data.subject"), ({"typename": "X"}, "data.typename"),
-                        ({"a b": 1}, "data.a b"), ({"x": _nested(MAX_DEPTH)}, None)]:
+    for data, field in [
+        ({"subject": "other"}, "data.subject"),
+        ({"typename": "X"}, "data.typename"),
+        ({"a b": 1}, "data.a b"),
+        ({"x": _nested(MAX_DEPTH)}, None),
+    ]:
         answer = _open(api, gateway, data)
         assert answer.status_code == 422, data
         if field:
@@ -169,7 +191,10 @@ def test_formless_start_refuses_reserved_and_bad_names(staff, gateway):
 def test_formless_start_whose_first_gateway_misses_data_is_422(staff, shipped):
     from tests.diagrams import bpmn
 
-    _deploy(staff["analyst"], bpmn("""
+    _deploy(
+        staff["analyst"],
+        bpmn(
+            """
   <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
   <bpmn:exclusiveGateway id="route" default="f3"><bpmn:incoming>f1</bpmn:incoming>
     <bpmn:outgoing>f2</bpmn:outgoing><bpmn:outgoing>f3</bpmn:outgoing></bpmn:exclusiveGateway>
@@ -182,11 +207,15 @@ def test_formless_start_whose_first_gateway_misses_data_is_422(staff, shipped):
     <bpmn:conditionExpression>tier == "gold"</bpmn:conditionExpression></bpmn:sequenceFlow>
   <bpmn:sequenceFlow id="f3" sourceRef="route" targetRef="normal"/>
   <bpmn:sequenceFlow id="f4" sourceRef="vip" targetRef="e1"/>
-  <bpmn:sequenceFlow id="f5" sourceRef="normal" targetRef="e2"/>""", "routed"))
+  <bpmn:sequenceFlow id="f5" sourceRef="normal" targetRef="e2"/>""",
+            "routed",
+        ),
+    )
     answer = _open(staff["agent"], shipped, {}, "routed")
     assert answer.status_code == 422
-    assert answer.json["errors"] == [{"element_id": "route", "missing": "tier",
-                                      "message": answer.json["error"]}]
+    assert answer.json["errors"] == [
+        {"element_id": "route", "missing": "tier", "message": answer.json["error"]}
+    ]
     assert db.session.execute(db.select(Ticket)).first() is None
     created = _open(staff["agent"], shipped, {"tier": "gold"}, "routed")
     assert created.status_code == 201
@@ -197,14 +226,26 @@ def test_a_form_still_decides_with_its_schema(staff, shipped):
     """With a form, the JSON Schema decides as before: a field outside it is refused."""
     from tests.engine.conftest import RETURN_START
 
-    answer = staff["agent"].post("/api/v1/tickets", json={
-        "type": "return", "customer_id": shipped.id, "subject": "x", "data": {**RETURN_START, "extra": 1}})
-    assert answer.status_code == 422 and answer.json["errors"] == {"data.extra": "this field is not part of the form"}
+    answer = staff["agent"].post(
+        "/api/v1/tickets",
+        json={
+            "type": "return",
+            "customer_id": shipped.id,
+            "subject": "x",
+            "data": {**RETURN_START, "extra": 1},
+        },
+    )
+    assert answer.status_code == 422 and answer.json["errors"] == {
+        "data.extra": "this field is not part of the form"
+    }
 
 
 def test_a_body_nested_beyond_the_json_parser_is_422_not_500(staff, gateway):
     api = staff["admin"]
-    body = '{"type": "gw", "subject": "s", "customer_id": 1, "data": ' + '{"a": ' * 5000 + "1" + "}" * 5000 + "}"
-    answer = api.client.post("/api/v1/tickets", data=body,
-                             headers={**api._headers(), "Content-Type": "application/json"})
+    body = (
+        '{"type": "gw", "subject": "s", "customer_id": 1, "data": ' + '{"a": ' * 5000 + "1" + "}" * 5000 + "}"
+    )
+    answer = api.client.post(
+        "/api/v1/tickets", data=body, headers={**api._headers(), "Content-Type": "application/json"}
+    )
     assert answer.status_code == 422 and "nested too deeply" in answer.json["errors"]["body"]

@@ -14,8 +14,11 @@ from tests.diagrams import bpmn, timer_process, user_task_process
 
 
 def _kinds(ticket_id: int) -> list[str]:
-    return list(db.session.execute(db.select(HistoryEvent.kind).where(HistoryEvent.ticket_id == ticket_id)
-                                   .order_by(HistoryEvent.id)).scalars())
+    return list(
+        db.session.execute(
+            db.select(HistoryEvent.kind).where(HistoryEvent.ticket_id == ticket_id).order_by(HistoryEvent.id)
+        ).scalars()
+    )
 
 
 def _ticket(ticket_id: int) -> Ticket:
@@ -25,8 +28,14 @@ def _ticket(ticket_id: int) -> Ticket:
 
 def test_a_process_that_ends_without_a_status_closes_its_ticket(staff, shipped):
     deploy(user_task_process(), actor="test")
-    created = staff["admin"].post("/api/v1/tickets", json={"type": "tiny", "customer_id": shipped.id,
-                                                           "subject": "Plain", "data": {}}).json
+    created = (
+        staff["admin"]
+        .post(
+            "/api/v1/tickets",
+            json={"type": "tiny", "customer_id": shipped.id, "subject": "Plain", "data": {}},
+        )
+        .json
+    )
     assert created["status"] == "new"
     [task] = staff["admin"].get(f"/api/v1/tasks?ticket_id={created['id']}").json["tasks"]
     assert staff["admin"].post(f"/api/v1/tasks/{task['id']}/complete", json={"data": {}}).status_code == 200
@@ -40,7 +49,9 @@ def test_a_process_that_ends_without_a_status_closes_its_ticket(staff, shipped):
 
 
 def test_a_status_the_process_set_itself_is_kept(app, shipped):
-    deploy(bpmn("""
+    deploy(
+        bpmn(
+            """
   <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
   <bpmn:serviceTask id="set_status" name="No response">
     <bpmn:extensionElements>
@@ -54,7 +65,11 @@ def test_a_status_the_process_set_itself_is_kept(app, shipped):
   </bpmn:serviceTask>
   <bpmn:endEvent id="done"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
   <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="set_status"/>
-  <bpmn:sequenceFlow id="f2" sourceRef="set_status" targetRef="done"/>""", "quiet"), actor="test")
+  <bpmn:sequenceFlow id="f2" sourceRef="set_status" targetRef="done"/>""",
+            "quiet",
+        ),
+        actor="test",
+    )
     ticket, instance = start_process("quiet", shipped.id, "Gone quiet", {})
     drain()
     assert db.session.get(ProcessInstance, instance.id).status == "completed"
@@ -71,7 +86,9 @@ def test_a_cancelled_instance_cancels_its_ticket(app, shipped):
     assert db.session.get(ProcessInstance, instance.id).status == "cancelled"
     kinds = _kinds(ticket.id)
     assert kinds.count("instance_cancelled") == 1 and "ticket_closed" in kinds
-    row = db.session.execute(db.select(HistoryEvent).where(HistoryEvent.kind == "task_cancelled")).scalar_one()
+    row = db.session.execute(
+        db.select(HistoryEvent).where(HistoryEvent.kind == "task_cancelled")
+    ).scalar_one()
     assert row.task_id == task_id and "cancelling the process (max)" in row.data["reason"]
 
 
@@ -87,7 +104,9 @@ def test_a_task_a_boundary_timer_cancelled_answers_409_with_the_reason(staff, sh
     assert "no longer open: escalated at 2026-11-23 11:00 UTC" in message
     assert "timer 'SLA' (sla)" in message and "'Work'" in message
     assert staff["admin"].post(f"/api/v1/tasks/{task_id}/claim").status_code == 409
-    row = db.session.execute(db.select(HistoryEvent).where(HistoryEvent.kind == "task_cancelled")).scalar_one()
+    row = db.session.execute(
+        db.select(HistoryEvent).where(HistoryEvent.kind == "task_cancelled")
+    ).scalar_one()
     assert (row.element_id, row.task_id, row.data["by_element_id"]) == ("work", task_id, "sla")
 
 
@@ -110,7 +129,10 @@ def test_a_task_completed_elsewhere_is_not_reported_cancelled(app, shipped):
     for name in ("left", "right"):
         task_id = db.session.execute(db.select(HumanTask.id).where(HumanTask.name == name)).scalar_one()
         complete_task(task_id, {}, None)
-    assert db.session.execute(db.select(HistoryEvent).where(HistoryEvent.kind == "task_cancelled")).first() is None
+    assert (
+        db.session.execute(db.select(HistoryEvent).where(HistoryEvent.kind == "task_cancelled")).first()
+        is None
+    )
 
 
 def test_a_command_that_keeps_conflicting_answers_409(staff, shipped, monkeypatch):
@@ -121,7 +143,9 @@ def test_a_command_that_keeps_conflicting_answers_409(staff, shipped, monkeypatc
 
     def stale(*args, **kwargs):
         calls.append(1)
-        raise StaleDataError("UPDATE statement on table 'process_instance' expected to update 1 row(s); 0 were matched.")
+        raise StaleDataError(
+            "UPDATE statement on table 'process_instance' expected to update 1 row(s); 0 were matched."
+        )
 
     monkeypatch.setattr("app.engine.commands.tasks.save", stale)
     answer = staff["admin"].post(f"/api/v1/tasks/{task_id}/complete", json={"data": {}})

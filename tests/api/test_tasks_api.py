@@ -15,8 +15,15 @@ from tests.factories import make_user, token_for
 
 
 def _open(api, customer, ticket_type="return", data=None):
-    answer = api.post("/api/v1/tickets", json={"type": ticket_type, "customer_id": customer.id,
-                                               "subject": "Broken shoes", "data": RETURN_START if data is None else data})
+    answer = api.post(
+        "/api/v1/tickets",
+        json={
+            "type": ticket_type,
+            "customer_id": customer.id,
+            "subject": "Broken shoes",
+            "data": RETURN_START if data is None else data,
+        },
+    )
     assert answer.status_code == 201, answer.json
     drain()
     return answer.json["id"]
@@ -47,7 +54,9 @@ def test_list_shows_an_open_task_with_its_form_and_instructions(staff, shipped):
     assert task["form"]["properties"]["decision"]["enum"] == ["accept", "reject", "more_info"]
     assert task["instructions"] and "{{" not in task["instructions"]
     assert task["assignee"] == "alice"  # round robin: the first member of returns
-    assert task["instance_id"] and task["created_at"] and task["priority"] in ("low", "normal", "high", "urgent")
+    assert (
+        task["instance_id"] and task["created_at"] and task["priority"] in ("low", "normal", "high", "urgent")
+    )
 
 
 def test_list_filters_by_ticket_team_assignee_and_state(staff, shipped):
@@ -80,7 +89,10 @@ def test_list_shows_an_agent_the_tasks_of_their_teams_and_tasks_outside_any_team
     outside = _open(staff["admin"], shipped, "tiny", {})
     assert {t["ticket_id"] for t in _tasks(staff["agent"])} == {returned, outside}
     assert [t["ticket_id"] for t in _tasks(stranger)] == [outside]
-    assert {t["ticket_id"] for t in _tasks(staff["manager"])} == {returned, outside}  # a manager of no team sees all
+    assert {t["ticket_id"] for t in _tasks(staff["manager"])} == {
+        returned,
+        outside,
+    }  # a manager of no team sees all
 
 
 # ---------------------------------------------------------------------------- claim and release
@@ -125,8 +137,9 @@ def test_complete_with_a_form_validates_the_data_and_runs_the_process_on(staff, 
     missing = api.post(f"/api/v1/tasks/{task['id']}/complete", json={"data": {"decision": "reject"}})
     assert missing.status_code == 422 and "rejection_reason" in missing.json["errors"]
     assert _only_task(api, ticket_id)["id"] == task["id"]  # nothing changed
-    done = api.post(f"/api/v1/tasks/{task['id']}/complete",
-                    json={"data": {"decision": "accept", "resolution": "refund"}})
+    done = api.post(
+        f"/api/v1/tasks/{task['id']}/complete", json={"data": {"decision": "accept", "resolution": "refund"}}
+    )
     assert done.status_code == 200 and done.json["completed"] == task["id"]
     assert len(done.json["opened_tasks"]) == 0  # the next task opens after the worker's jobs
     drain()
@@ -140,7 +153,11 @@ def test_complete_a_task_twice_is_409_saying_when_and_by_whom(staff, shipped):
     data = {"decision": "more_info", "question": "Photo please?"}
     assert api.post(f"/api/v1/tasks/{task['id']}/complete", json={"data": data}).status_code == 200
     again = api.post(f"/api/v1/tasks/{task['id']}/complete", json={"data": data})
-    assert again.status_code == 409 and "no longer open" in again.json["error"] and "by alice" in again.json["error"]
+    assert (
+        again.status_code == 409
+        and "no longer open" in again.json["error"]
+        and "by alice" in again.json["error"]
+    )
     assert api.post(f"/api/v1/tasks/{task['id']}/claim").status_code == 409
     assert api.post(f"/api/v1/tasks/{task['id']}/release").status_code == 409
 
@@ -150,7 +167,9 @@ def test_complete_a_task_someone_else_holds_is_409_but_a_manager_may(staff, ship
     data = {"decision": "reject", "rejection_reason": "Worn"}
     held = staff["other_agent"].post(f"/api/v1/tasks/{task['id']}/complete", json={"data": data})
     assert held.status_code == 409 and "claimed by someone else" in held.json["error"]
-    assert staff["manager"].post(f"/api/v1/tasks/{task['id']}/complete", json={"data": data}).status_code == 200
+    assert (
+        staff["manager"].post(f"/api/v1/tasks/{task['id']}/complete", json={"data": data}).status_code == 200
+    )
 
 
 def test_complete_without_a_form_merges_the_data_by_the_formless_rules(staff, shipped):
@@ -182,7 +201,9 @@ def test_complete_with_an_empty_body_or_no_object_is_422(staff, shipped):
     assert staff["agent"].post(url, json={}).status_code == 200  # no data: an empty object
 
 
-def test_complete_that_fails_in_a_following_step_is_422_naming_the_element_and_changes_nothing(staff, shipped):
+def test_complete_that_fails_in_a_following_step_is_422_naming_the_element_and_changes_nothing(
+    staff, shipped
+):
     deploy(gateway_process("amount > 100"), actor="test")  # `amount` is never set
     api = staff["agent"]
     ticket_id = _open(api, shipped, "gw", {})
@@ -200,8 +221,11 @@ def test_complete_that_fails_in_a_following_step_is_422_naming_the_element_and_c
 # ---------------------------------------------------------------------------- access scope
 def test_an_agent_of_another_team_gets_404_for_every_action(staff, shipped, stranger):
     task = _only_task(staff["agent"], _open(staff["agent"], shipped))
-    for action, body in (("claim", None), ("release", None),
-                         ("complete", {"data": {"decision": "reject", "rejection_reason": "x"}})):
+    for action, body in (
+        ("claim", None),
+        ("release", None),
+        ("complete", {"data": {"decision": "reject", "rejection_reason": "x"}}),
+    ):
         answer = stranger.post(f"/api/v1/tasks/{task['id']}/{action}", json=body)
         assert answer.status_code == 404, action
         assert answer.json["error"] == f"task {task['id']} not found"  # as if it did not exist
@@ -215,7 +239,10 @@ def test_a_closed_task_of_another_team_is_404_not_409(staff, shipped, stranger):
     data = {"decision": "more_info", "question": "Photo please?"}
     assert staff["agent"].post(f"/api/v1/tasks/{task['id']}/complete", json={"data": data}).status_code == 200
     assert stranger.post(f"/api/v1/tasks/{task['id']}/complete", json={"data": data}).status_code == 404
-    assert staff["other_agent"].post(f"/api/v1/tasks/{task['id']}/complete", json={"data": data}).status_code == 409
+    assert (
+        staff["other_agent"].post(f"/api/v1/tasks/{task['id']}/complete", json={"data": data}).status_code
+        == 409
+    )
 
 
 def test_a_task_outside_any_team_is_open_to_every_agent(staff, shipped, stranger):

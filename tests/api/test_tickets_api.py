@@ -11,8 +11,15 @@ from tests.engine.conftest import RETURN_START
 
 
 def _open_return(api, customer, data=None):
-    answer = api.post("/api/v1/tickets", json={"type": "return", "customer_id": customer.id,
-                                               "subject": "Broken shoes", "data": data or RETURN_START})
+    answer = api.post(
+        "/api/v1/tickets",
+        json={
+            "type": "return",
+            "customer_id": customer.id,
+            "subject": "Broken shoes",
+            "data": data or RETURN_START,
+        },
+    )
     assert answer.status_code == 201, answer.json
     return answer.json
 
@@ -23,13 +30,23 @@ def _only_task(api, ticket_id):
     return tasks[0]
 
 
-@pytest.mark.parametrize("method,url", [
-    ("get", "/api/v1/process-definitions"), ("post", "/api/v1/process-definitions"),
-    ("get", "/api/v1/customers"), ("post", "/api/v1/tickets"), ("get", "/api/v1/tickets/1"),
-    ("get", "/api/v1/tasks"), ("post", "/api/v1/tasks/x/claim"), ("post", "/api/v1/tasks/x/release"),
-    ("post", "/api/v1/tasks/x/complete"), ("post", "/api/v1/messages"), ("get", "/api/v1/incidents"),
-    ("post", "/api/v1/incidents/1/retry"),
-])
+@pytest.mark.parametrize(
+    "method,url",
+    [
+        ("get", "/api/v1/process-definitions"),
+        ("post", "/api/v1/process-definitions"),
+        ("get", "/api/v1/customers"),
+        ("post", "/api/v1/tickets"),
+        ("get", "/api/v1/tickets/1"),
+        ("get", "/api/v1/tasks"),
+        ("post", "/api/v1/tasks/x/claim"),
+        ("post", "/api/v1/tasks/x/release"),
+        ("post", "/api/v1/tasks/x/complete"),
+        ("post", "/api/v1/messages"),
+        ("get", "/api/v1/incidents"),
+        ("post", "/api/v1/incidents/1/retry"),
+    ],
+)
 def test_routes_need_a_token(client, method, url):
     answer = getattr(client, method)(url, headers={"Authorization": "Bearer wrong"})
     assert answer.status_code == 401
@@ -38,23 +55,37 @@ def test_routes_need_a_token(client, method, url):
 
 def test_deploy_new_version_unchanged_and_invalid(staff):
     api = staff["analyst"]
-    first = api.post("/api/v1/process-definitions", data={"file": (__import__("io").BytesIO(user_task_process()), "t.bpmn")},
-                     content_type="multipart/form-data")
+    first = api.post(
+        "/api/v1/process-definitions",
+        data={"file": (__import__("io").BytesIO(user_task_process()), "t.bpmn")},
+        content_type="multipart/form-data",
+    )
     assert first.status_code == 201 and first.json["key"] == "tiny" and first.json["version"] == 1
-    same = api.client.post("/api/v1/process-definitions", data=user_task_process(),
-                           headers={**api._headers(), "Content-Type": "application/xml"})
+    same = api.client.post(
+        "/api/v1/process-definitions",
+        data=user_task_process(),
+        headers={**api._headers(), "Content-Type": "application/xml"},
+    )
     assert same.status_code == 200 and same.json["version"] == 1
-    bad = api.client.post("/api/v1/process-definitions", data=service_task_process("nope.op"),
-                          headers={**api._headers(), "Content-Type": "application/xml"})
+    bad = api.client.post(
+        "/api/v1/process-definitions",
+        data=service_task_process("nope.op"),
+        headers={**api._headers(), "Content-Type": "application/xml"},
+    )
     assert bad.status_code == 422
-    assert bad.json["errors"] == [{"file": "upload.bpmn", "element_id": "call", "message": bad.json["errors"][0]["message"]}]
+    assert bad.json["errors"] == [
+        {"file": "upload.bpmn", "element_id": "call", "message": bad.json["errors"][0]["message"]}
+    ]
     assert "nope.op" in bad.json["errors"][0]["message"]
 
 
 def test_deploy_over_2_mib_is_413(staff):
     big = b"<x>" + b"a" * (2 * 1024 * 1024 + 10) + b"</x>"
-    answer = staff["analyst"].client.post("/api/v1/process-definitions", data=big,
-                                          headers={**staff["analyst"]._headers(), "Content-Type": "application/xml"})
+    answer = staff["analyst"].client.post(
+        "/api/v1/process-definitions",
+        data=big,
+        headers={**staff["analyst"]._headers(), "Content-Type": "application/xml"},
+    )
     assert answer.status_code == 413 and "2 MiB" in answer.json["error"]
 
 
@@ -69,13 +100,16 @@ def test_definitions_list_start_forms(staff, shipped):
 
 
 def test_open_ticket_with_invalid_data_names_the_fields(staff, shipped):
-    answer = staff["agent"].post("/api/v1/tickets", json={
-        "type": "return", "customer_id": shipped.id, "subject": "x", "data": {"amount": -1}})
+    answer = staff["agent"].post(
+        "/api/v1/tickets",
+        json={"type": "return", "customer_id": shipped.id, "subject": "x", "data": {"amount": -1}},
+    )
     assert answer.status_code == 422
     assert answer.json["errors"]["data.order_number"] == "this field is required"
     assert "data.amount" in answer.json["errors"]
-    unknown = staff["agent"].post("/api/v1/tickets", json={"type": "nope", "customer_id": shipped.id,
-                                                           "subject": "x", "data": {}})
+    unknown = staff["agent"].post(
+        "/api/v1/tickets", json={"type": "nope", "customer_id": shipped.id, "subject": "x", "data": {}}
+    )
     assert unknown.status_code == 422 and "type" in unknown.json["errors"]
 
 
@@ -93,8 +127,10 @@ def test_return_ticket_end_to_end_over_http(staff, shipped):
     invalid = agent.post(f"/api/v1/tasks/{task['id']}/complete", json={"data": {"decision": "maybe"}})
     assert invalid.status_code == 422 and "decision" in invalid.json["errors"]
 
-    asked = agent.post(f"/api/v1/tasks/{task['id']}/complete",
-                       json={"data": {"decision": "more_info", "question": "Photo please?"}})
+    asked = agent.post(
+        f"/api/v1/tasks/{task['id']}/complete",
+        json={"data": {"decision": "more_info", "question": "Photo please?"}},
+    )
     assert asked.status_code == 200
     assert agent.post(f"/api/v1/tasks/{task['id']}/complete", json={"data": {}}).status_code == 409
     drain()
@@ -104,19 +140,27 @@ def test_return_ticket_end_to_end_over_http(staff, shipped):
 
     wrong = agent.post("/api/v1/messages", json={"name": "other", "ticket_id": created["id"], "payload": {}})
     assert wrong.status_code == 404
-    reply = agent.post("/api/v1/messages", json={"name": "customer_reply", "ticket_id": created["id"],
-                                                 "payload": {"message": "Here it is"}})
+    reply = agent.post(
+        "/api/v1/messages",
+        json={"name": "customer_reply", "ticket_id": created["id"], "payload": {"message": "Here it is"}},
+    )
     assert reply.status_code == 200
     drain()
     task = _only_task(agent, created["id"])
-    agent.post(f"/api/v1/tasks/{task['id']}/complete", json={"data": {"decision": "accept", "resolution": "refund"}})
+    agent.post(
+        f"/api/v1/tasks/{task['id']}/complete", json={"data": {"decision": "accept", "resolution": "refund"}}
+    )
     drain()
     task = _only_task(agent, created["id"])
-    agent.post(f"/api/v1/tasks/{task['id']}/complete", json={"data": {"item_received": True, "condition": "as_new"}})
+    agent.post(
+        f"/api/v1/tasks/{task['id']}/complete", json={"data": {"item_received": True, "condition": "as_new"}}
+    )
     drain()
     detail = agent.get(f"/api/v1/tickets/{created['id']}").json
     assert (detail["status"], detail["resolution"]) == ("closed", "refunded")
-    assert detail["instance"]["status"] == "running"  # the feedback loop follows: tests/engine/test_deadlines.py
+    assert (
+        detail["instance"]["status"] == "running"
+    )  # the feedback loop follows: tests/engine/test_deadlines.py
     assert [t["element_id"] for t in detail["waiting"]["timers"]] == ["wait_feedback_delay"]
     kinds = [h["kind"] for h in detail["history"]]
     assert kinds[0] == "ticket_created" and "message_delivered" in kinds
@@ -126,22 +170,32 @@ def test_return_ticket_end_to_end_over_http(staff, shipped):
 
 def test_message_with_reserved_key_is_refused(staff, shipped):
     created = _open_return(staff["agent"], shipped)
-    answer = staff["agent"].post("/api/v1/messages", json={"name": "customer_reply", "ticket_id": created["id"],
-                                                           "payload": {"typename": "Evil"}})
+    answer = staff["agent"].post(
+        "/api/v1/messages",
+        json={"name": "customer_reply", "ticket_id": created["id"], "payload": {"typename": "Evil"}},
+    )
     assert answer.status_code == 422
 
 
 def test_incidents_listed_and_retried_by_a_manager(staff, shipped):
-    staff["analyst"].client.post("/api/v1/process-definitions", headers={**staff["analyst"]._headers()},
-                                 data=service_task_process("ticket.set_status",
-                                                           '<spiffworkflow:parameter id="status" type="str" value="&quot;bogus&quot;"/>',
-                                                           retries=1))
-    answer = staff["agent"].post("/api/v1/tickets", json={"type": "svc", "customer_id": shipped.id,
-                                                          "subject": "s", "data": {}})
+    staff["analyst"].client.post(
+        "/api/v1/process-definitions",
+        headers={**staff["analyst"]._headers()},
+        data=service_task_process(
+            "ticket.set_status",
+            '<spiffworkflow:parameter id="status" type="str" value="&quot;bogus&quot;"/>',
+            retries=1,
+        ),
+    )
+    answer = staff["agent"].post(
+        "/api/v1/tickets", json={"type": "svc", "customer_id": shipped.id, "subject": "s", "data": {}}
+    )
     drain()
     [incident] = staff["manager"].get("/api/v1/incidents").json["incidents"]
     assert incident["element_id"] == "call" and incident["operator"] == "ticket.set_status"
-    assert staff["manager"].get(f"/api/v1/tickets/{answer.json['id']}").json["instance"]["status"] == "incident"
+    assert (
+        staff["manager"].get(f"/api/v1/tickets/{answer.json['id']}").json["instance"]["status"] == "incident"
+    )
     assert staff["agent"].post(f"/api/v1/incidents/{incident['id']}/retry").status_code == 403
     retried = staff["manager"].post(f"/api/v1/incidents/{incident['id']}/retry")
     assert retried.status_code == 200

@@ -31,9 +31,14 @@ def assignee_of(ticket: Ticket) -> str | None:
 
 
 def assignment_history(ticket: Ticket) -> list[dict]:
-    return [event.data for event in db.session.execute(
-        db.select(HistoryEvent).where(HistoryEvent.ticket_id == ticket.id, HistoryEvent.kind == "task_assigned")
-        .order_by(HistoryEvent.id)).scalars()]
+    return [
+        event.data
+        for event in db.session.execute(
+            db.select(HistoryEvent)
+            .where(HistoryEvent.ticket_id == ticket.id, HistoryEvent.kind == "task_assigned")
+            .order_by(HistoryEvent.id)
+        ).scalars()
+    ]
 
 
 def deploy_rules() -> None:
@@ -42,7 +47,8 @@ def deploy_rules() -> None:
 
 def lane_process(task_extensions: str = "", lane: str = "experts") -> bytes:
     """start -> user task `do_it` in lane `lane` -> end."""
-    return bpmn(f"""
+    return bpmn(
+        f"""
   <bpmn:laneSet id="lanes"><bpmn:lane id="lane_1" name="{lane}">
     <bpmn:flowNodeRef>start</bpmn:flowNodeRef><bpmn:flowNodeRef>do_it</bpmn:flowNodeRef>
     <bpmn:flowNodeRef>done</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>
@@ -53,8 +59,12 @@ def lane_process(task_extensions: str = "", lane: str = "experts") -> bytes:
   </bpmn:userTask>
   <bpmn:endEvent id="done"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
   <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="do_it"/>
-  <bpmn:sequenceFlow id="f2" sourceRef="do_it" targetRef="done"/>""", "laned")
+  <bpmn:sequenceFlow id="f2" sourceRef="do_it" targetRef="done"/>""",
+        "laned",
+    )
 
 
-REQUIRES_SQL = ('<spiffworkflow:properties><spiffworkflow:property name="requiredSkill" value="sql"/>'
-                "</spiffworkflow:properties>")
+REQUIRES_SQL = (
+    '<spiffworkflow:properties><spiffworkflow:property name="requiredSkill" value="sql"/>'
+    "</spiffworkflow:properties>"
+)

@@ -30,6 +30,7 @@ def customer(app):
 
 # -- round robin ---------------------------------------------------------------------------------
 
+
 def test_round_robin_cycles_through_the_team_members(customer):
     deploy_shipped("general")
     make_team("support", "round_robin")
@@ -155,6 +156,7 @@ def test_the_same_agent_is_skipped_at_capacity_and_the_strategy_decides(customer
 
 # -- least loaded --------------------------------------------------------------------------------
 
+
 def test_least_loaded_weighs_open_tasks_against_capacity(customer):
     deploy_shipped("general")
     make_team("support", "least_loaded")
@@ -182,8 +184,17 @@ def test_least_loaded_counts_tasks_held_in_other_teams(customer):
     make_team("returns", "round_robin")
     make_user("dave", teams=("support", "returns"), capacity=5)
     make_user("frank", teams=("support",), capacity=5)
-    open_ticket(customer, "return", {"order_number": "SO-1", "items": [{"sku": "A", "qty": 1}],
-                                     "reason": "damaged", "amount": 10, "preferred_resolution": "refund"})
+    open_ticket(
+        customer,
+        "return",
+        {
+            "order_number": "SO-1",
+            "items": [{"sku": "A", "qty": 1}],
+            "reason": "damaged",
+            "amount": 10,
+            "preferred_resolution": "refund",
+        },
+    )
     assert assignee_of(open_ticket(customer, "general", GENERAL)) == "frank"
 
 
@@ -204,11 +215,14 @@ def test_least_loaded_deals_again_when_a_task_is_completed(customer):
     waiting = open_ticket(customer, "laned", {})
     assert [assignee_of(first), assignee_of(waiting)] == ["dave", None]
     complete_task(task_of(first).id, {}, dave)
-    assert assignee_of(open_ticket(customer, "laned", {})) == "dave"  # free again (the queued task stays queued)
+    assert (
+        assignee_of(open_ticket(customer, "laned", {})) == "dave"
+    )  # free again (the queued task stays queued)
     assert assignee_of(waiting) is None
 
 
 # -- skills --------------------------------------------------------------------------------------
+
 
 def test_skills_strategy_picks_the_agent_with_the_required_skill(customer):
     deploy(lane_process(REQUIRES_SQL))
@@ -262,6 +276,7 @@ def test_a_required_skill_narrows_round_robin_too(customer):
 
 # -- concurrency ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("strategy", ["round_robin", "least_loaded"])
 def test_tickets_opened_at_the_same_moment_are_dealt_to_different_members(app, customer, strategy):
     deploy(lane_process())
@@ -288,12 +303,16 @@ def test_tickets_opened_at_the_same_moment_are_dealt_to_different_members(app, c
     for thread in threads:
         thread.join()
     db.session.expire_all()
-    assignees = db.session.execute(db.select(User.username).join(HumanTask, HumanTask.assignee_id == User.id)
-                                   ).scalars().all()
+    assignees = (
+        db.session.execute(db.select(User.username).join(HumanTask, HumanTask.assignee_id == User.id))
+        .scalars()
+        .all()
+    )
     assert (errors, sorted(assignees)) == ([], ["dave", "frank", "gina", "hank"])
 
 
 # -- leads only (assignToLead) -------------------------------------------------------------------
+
 
 def _escalated(customer, clock):
     """A complaint whose first response is overdue: its lead task (assignToLead) opened."""
@@ -323,4 +342,6 @@ def test_an_escalation_stays_in_the_queue_when_the_team_has_no_active_lead(custo
     db.session.commit()
     ticket = _escalated(customer, clock)
     assert (task_of(ticket).team, assignee_of(ticket)) == ("support", None)
-    assert assignment_history(ticket)[-1]["rule"].endswith("team support has no active lead; left in the team queue")
+    assert assignment_history(ticket)[-1]["rule"].endswith(
+        "team support has no active lead; left in the team queue"
+    )

@@ -34,7 +34,9 @@ def test_critical_complaint_is_urgent_and_lands_in_the_support_inbox(app, new_pa
 
     ticket = db.session.execute(db.select(Ticket)).scalar_one()
     assert ticket.priority == "urgent"
-    rule = db.session.execute(db.select(HistoryEvent.data).where(HistoryEvent.kind == "priority_set")).scalar_one()
+    rule = db.session.execute(
+        db.select(HistoryEvent.data).where(HistoryEvent.kind == "priority_set")
+    ).scalar_one()
     assert "priority#" in rule["rule"]
     task = db.session.execute(db.select(HumanTask)).scalar_one()
     assert task.team == "support"

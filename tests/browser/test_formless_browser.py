@@ -42,5 +42,7 @@ def test_agent_completes_a_formless_task_with_json_data(app, new_page):
     page.wait_for_url("**/inbox/")
     assert "Done: “Decide”" in page.locator(".flash").inner_text()
     db.session.rollback()  # end the read transaction: see what the server committed
-    names = db.session.execute(db.select(HumanTask.name).where(HumanTask.ticket_id == ticket.id)).scalars().all()
+    names = (
+        db.session.execute(db.select(HumanTask.name).where(HumanTask.ticket_id == ticket.id)).scalars().all()
+    )
     assert names == ["yes"]

@@ -29,15 +29,24 @@ def open_returns(agent_name: str = "alice") -> Ticket:
     deploy_shipped("return", "credit")
     make_user(agent_name, "agent", teams=("returns", "credit"), password="pw")
     tickets = []
-    for name, subject, amount, tier in (("Jane Doe", "Shoes arrived damaged", 89.9, "gold"),
-                                        ("Omar Haddad", "Wrong size delivered", 45.0, "standard"),
-                                        ("Lea Martin", "Jacket not as described", 129.0, "silver")):
+    for name, subject, amount, tier in (
+        ("Jane Doe", "Shoes arrived damaged", 89.9, "gold"),
+        ("Omar Haddad", "Wrong size delivered", 45.0, "standard"),
+        ("Lea Martin", "Jacket not as described", 129.0, "silver"),
+    ):
         customer = make_customer(name=name, tier=tier)
-        ticket, _ = start_process("return", customer.id, subject, {**RETURN_START, "amount": amount}, actor="portal")
+        ticket, _ = start_process(
+            "return", customer.id, subject, {**RETURN_START, "amount": amount}, actor="portal"
+        )
         tickets.append(ticket)
     customer = make_customer(name="Ken Sato", tier="standard")
-    start_process("credit", customer.id, "Credit for the spring order",
-                  {"requested_amount": 2500, "purpose": "Stock for the spring season"}, actor="portal")
+    start_process(
+        "credit",
+        customer.id,
+        "Credit for the spring order",
+        {"requested_amount": 2500, "purpose": "Stock for the spring season"},
+        actor="portal",
+    )
     drain()
     return tickets[0]
 
@@ -53,7 +62,9 @@ def test_agent_fixes_an_invalid_form_and_completes_the_task(app, new_page):
     assert page.locator("table.inbox tbody tr").count() == 4
     screenshot(page, "inbox.png")
 
-    page.locator("tr", has_text="Shoes arrived damaged").get_by_role("link", name="Review return request").click()
+    page.locator("tr", has_text="Shoes arrived damaged").get_by_role(
+        "link", name="Review return request"
+    ).click()
     page.wait_for_url("**/inbox/tasks/*")
     assert page.get_by_text("Jane Doe", exact=True).first.is_visible()
     page.get_by_role("radio", name="Reject").check()
@@ -82,14 +93,29 @@ def test_agent_fixes_an_invalid_form_and_completes_the_task(app, new_page):
 def test_add_item_adds_a_numbered_row_and_remove_takes_it_away(app, new_page, live_server):
     """The macro's static script, under a strict CSP (no inline scripts); without JavaScript the
     button posts and the server adds the row."""
-    schema = {"type": "object", "properties": {"items": {"type": "array", "minItems": 1, "items": {
-        "type": "object", "properties": {"sku": {"type": "string", "title": "SKU"}}}}}}
+    schema = {
+        "type": "object",
+        "properties": {
+            "items": {
+                "type": "array",
+                "minItems": 1,
+                "items": {"type": "object", "properties": {"sku": {"type": "string", "title": "SKU"}}},
+            }
+        },
+    }
     with app.test_request_context():
-        html = render_template_string('<!doctype html>{% from "forms/macros.html" import form_fields %}'
-                                      "<form>{{ form_fields(schema, {}, {}) }}</form>", schema=schema)
+        html = render_template_string(
+            '<!doctype html>{% from "forms/macros.html" import form_fields %}'
+            "<form>{{ form_fields(schema, {}, {}) }}</form>",
+            schema=schema,
+        )
     page = new_page()
-    page.route(f"{live_server}/strict-csp-form", lambda route: route.fulfill(
-        body=html, content_type="text/html", headers={"Content-Security-Policy": "script-src 'self'"}))
+    page.route(
+        f"{live_server}/strict-csp-form",
+        lambda route: route.fulfill(
+            body=html, content_type="text/html", headers={"Content-Security-Policy": "script-src 'self'"}
+        ),
+    )
     page.goto("/strict-csp-form")
     page.get_by_role("button", name="Add item").click()
     names = page.locator("input[name^='items.']").evaluate_all("els => els.map(e => e.name)")

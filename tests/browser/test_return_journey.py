@@ -64,7 +64,10 @@ def test_return_request_from_portal_to_refund(app, new_page):
     row = customer.locator("table.tickets tbody tr", has_text="Shoes arrived damaged")
     assert "Your answer is needed" in row.inner_text()
     row.get_by_role("link", name="Shoes arrived damaged").click()
-    assert "Could you send a photo of the damaged sole?" in customer.locator("blockquote.request-body").inner_text()
+    assert (
+        "Could you send a photo of the damaged sole?"
+        in customer.locator("blockquote.request-body").inner_text()
+    )
     customer.get_by_label("Your answer", exact=True).fill("The left sole came off after one day.")
     if os.environ.get("SCREENSHOTS") == "1":
         SHOTS.mkdir(parents=True, exist_ok=True)
@@ -94,10 +97,15 @@ def test_return_request_from_portal_to_refund(app, new_page):
 
     # The refund is issued once, and the customer sees the ticket resolved.
     db.session.expire_all()
-    refunds = db.session.execute(db.select(LedgerEntry).where(LedgerEntry.ticket_id == ticket.id)).scalars().all()
+    refunds = (
+        db.session.execute(db.select(LedgerEntry).where(LedgerEntry.ticket_id == ticket.id)).scalars().all()
+    )
     assert [(r.kind, float(r.amount), r.customer_id) for r in refunds] == [("refund", 89.9, jane.id)]
     customer.goto(f"/portal/tickets/{ticket.id}")
     status = customer.locator("dd.status")
-    assert (status.get_attribute("data-status"), status.get_attribute("data-resolution")) == ("closed", "refunded")
+    assert (status.get_attribute("data-status"), status.get_attribute("data-resolution")) == (
+        "closed",
+        "refunded",
+    )
     assert status.inner_text().split() == ["Closed", "Refunded"]
     assert "This ticket is closed" in customer.locator(".expectation").inner_text()

@@ -25,7 +25,9 @@ class World:
         return db.session.get(Ticket, ticket.id)
 
     def task(self, ticket: Ticket) -> HumanTask:
-        rows = db.session.execute(db.select(HumanTask).where(HumanTask.ticket_id == ticket.id)).scalars().all()
+        rows = (
+            db.session.execute(db.select(HumanTask).where(HumanTask.ticket_id == ticket.id)).scalars().all()
+        )
         assert len(rows) == 1, f"expected one open task, found {[r.name for r in rows]}"
         return rows[0]
 
@@ -43,7 +45,9 @@ class World:
 
     def rate(self, ticket: Ticket, rating: int, comment: str = "") -> None:
         """Deliver the customer's survey answer, as the survey page does."""
-        deliver_message(ticket.id, "feedback_received", {"rating": rating, "comment": comment}, actor="customer")
+        deliver_message(
+            ticket.id, "feedback_received", {"rating": rating, "comment": comment}, actor="customer"
+        )
         drain()
         self.restores(ticket)
 
@@ -71,6 +75,9 @@ def world(app):
 
 
 RETURN_START = {
-    "order_number": "SO-1001", "items": [{"sku": "SHOE-42", "qty": 1}, {"sku": "SOCK-1", "qty": 2}],
-    "reason": "damaged", "amount": 89.9, "preferred_resolution": "refund",
+    "order_number": "SO-1001",
+    "items": [{"sku": "SHOE-42", "qty": 1}, {"sku": "SOCK-1", "qty": 2}],
+    "reason": "damaged",
+    "amount": 89.9,
+    "preferred_resolution": "refund",
 }

@@ -47,6 +47,7 @@ def test_payment_question_waits_in_the_support_queue_when_nobody_has_billing_ski
 
 # -- teams from lanes and rules ------------------------------------------------------------------
 
+
 def test_task_outside_any_lane_stays_unassigned_and_unrecorded(customer):
     deploy(user_task_process())
     make_user("dave", teams=("support",))
@@ -117,5 +118,3 @@ def test_each_new_task_of_a_ticket_is_assigned_in_its_own_lane(customer):
     task = task_of(ticket)
     assert (task.name, task.team, assignee_of(ticket)) == ("review_complaint", "customer-success", "erin")
     assert [e["assignee"] for e in assignment_history(ticket)] == ["dave", "erin"]
-
-

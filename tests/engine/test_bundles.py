@@ -13,21 +13,28 @@ from tests.diagrams import HEADER, bpmn, service_task_process, user_task_process
 from tests.factories import make_customer, make_team, make_user
 
 FORM = {"type": "object", "required": ["answer"], "properties": {"answer": {"type": "string"}}}
-WITH_FORM = ('<spiffworkflow:properties><spiffworkflow:property name="formJsonSchemaFilename" '
-             'value="answer.json"/></spiffworkflow:properties>')
+WITH_FORM = (
+    '<spiffworkflow:properties><spiffworkflow:property name="formJsonSchemaFilename" '
+    'value="answer.json"/></spiffworkflow:properties>'
+)
 
 
 def _open_tasks(ticket_id: int) -> list[str]:
-    return sorted(db.session.execute(db.select(HumanTask.name).where(HumanTask.ticket_id == ticket_id)).scalars())
+    return sorted(
+        db.session.execute(db.select(HumanTask.name).where(HumanTask.ticket_id == ticket_id)).scalars()
+    )
 
 
 def _task(ticket_id: int, name: str) -> HumanTask:
-    return db.session.execute(db.select(HumanTask).where(HumanTask.ticket_id == ticket_id,
-                                                         HumanTask.name == name)).scalar_one()
+    return db.session.execute(
+        db.select(HumanTask).where(HumanTask.ticket_id == ticket_id, HumanTask.name == name)
+    ).scalar_one()
 
 
 def _instance(ticket_id: int) -> ProcessInstance:
-    return db.session.execute(db.select(ProcessInstance).where(ProcessInstance.ticket_id == ticket_id)).scalar_one()
+    return db.session.execute(
+        db.select(ProcessInstance).where(ProcessInstance.ticket_id == ticket_id)
+    ).scalar_one()
 
 
 def _count(model) -> int:
@@ -36,7 +43,8 @@ def _count(model) -> int:
 
 def caller(called: str = "callee") -> bytes:
     """start -> call activity `call` (calledElement) -> user task `after` -> end."""
-    return bpmn(f"""
+    return bpmn(
+        f"""
   <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
   <bpmn:callActivity id="call" name="Ask" calledElement="{called}">
     <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:callActivity>
@@ -44,16 +52,24 @@ def caller(called: str = "callee") -> bytes:
   <bpmn:endEvent id="done"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
   <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="call"/>
   <bpmn:sequenceFlow id="f2" sourceRef="call" targetRef="after"/>
-  <bpmn:sequenceFlow id="f3" sourceRef="after" targetRef="done"/>""", "main")
+  <bpmn:sequenceFlow id="f3" sourceRef="after" targetRef="done"/>""",
+        "main",
+    )
 
 
 def test_a_bundle_stores_processes_decisions_and_forms_together(app):
-    result = deploy_bundle([("tiny.bpmn", user_task_process(WITH_FORM)), ("answer.json", json.dumps(FORM).encode())])
+    result = deploy_bundle(
+        [("tiny.bpmn", user_task_process(WITH_FORM)), ("answer.json", json.dumps(FORM).encode())]
+    )
     assert result.created and result.processes[0]["key"] == "tiny" and result.processes[0]["new_type"]
     assert result.forms == [{"name": "answer.json", "version": 1, "created": True}]
     definition = result.definitions["tiny"]
-    assert definition.deployment_id == result.deployment_id and definition.forms["answer.json"]["required"] == ["answer"]
-    again = deploy_bundle([("tiny.bpmn", user_task_process(WITH_FORM)), ("answer.json", json.dumps(FORM).encode())])
+    assert definition.deployment_id == result.deployment_id and definition.forms["answer.json"][
+        "required"
+    ] == ["answer"]
+    again = deploy_bundle(
+        [("tiny.bpmn", user_task_process(WITH_FORM)), ("answer.json", json.dumps(FORM).encode())]
+    )
     assert not again.created and again.deployment_id == result.deployment_id and _count(Deployment) == 1
 
 
@@ -61,17 +77,26 @@ def test_a_changed_form_makes_a_new_version_and_running_tickets_keep_their_form(
     deploy_bundle([("tiny.bpmn", user_task_process(WITH_FORM)), ("answer.json", json.dumps(FORM).encode())])
     ticket, _ = start_process("tiny", make_customer().id, "Old form", {})
     changed = {**FORM, "properties": {"answer": {"type": "string", "maxLength": 3}}}
-    result = deploy_bundle([("tiny.bpmn", user_task_process(WITH_FORM)), ("answer.json", json.dumps(changed).encode())])
+    result = deploy_bundle(
+        [("tiny.bpmn", user_task_process(WITH_FORM)), ("answer.json", json.dumps(changed).encode())]
+    )
     assert result.processes[0]["version"] == 2 and result.forms[0]["version"] == 2
-    complete_task(_task(ticket.id, "do_it").id, {"answer": "longer than three"}, None)  # the v1 form allows it
+    complete_task(
+        _task(ticket.id, "do_it").id, {"answer": "longer than three"}, None
+    )  # the v1 form allows it
     assert _instance(ticket.id).status == "completed"
 
 
 def test_one_problem_anywhere_refuses_the_whole_bundle_listing_every_file(app):
     broken_form = b'{"type": "object", "properties": '
     with pytest.raises(DiagramRejected) as caught:
-        deploy_bundle([("good.bpmn", user_task_process(WITH_FORM, "good")), ("answer.json", broken_form),
-                       ("bad.bpmn", service_task_process("payments.steal"))])
+        deploy_bundle(
+            [
+                ("good.bpmn", user_task_process(WITH_FORM, "good")),
+                ("answer.json", broken_form),
+                ("bad.bpmn", service_task_process("payments.steal")),
+            ]
+        )
     files = {p.file for p in caught.value.problems}
     assert files == {"answer.json", "bad.bpmn"}
     assert (_count(ProcessDefinition), _count(FormDefinition), _count(Deployment)) == (0, 0, 0)
@@ -213,22 +238,28 @@ def test_a_collaboration_runs_both_pools_in_one_ticket(app):
 
 
 def _owned(kind: str, expression: str) -> bytes:
-    return bpmn(f"""
+    return bpmn(
+        f"""
   <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
   <bpmn:userTask id="do_it" name="Do it"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
     <bpmn:{kind}><bpmn:resourceAssignmentExpression><bpmn:formalExpression>{expression}</bpmn:formalExpression>
     </bpmn:resourceAssignmentExpression></bpmn:{kind}></bpmn:userTask>
   <bpmn:endEvent id="done"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
   <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="do_it"/>
-  <bpmn:sequenceFlow id="f2" sourceRef="do_it" targetRef="done"/>""", "owned")
+  <bpmn:sequenceFlow id="f2" sourceRef="do_it" targetRef="done"/>""",
+        "owned",
+    )
 
 
-@pytest.mark.parametrize(("kind", "expression", "team", "assignee"), [
-    ("potentialOwner", "billing", "billing", "bob"),
-    ("potentialOwner", "group(billing)", "billing", "bob"),
-    ("humanPerformer", "user(dave)", "support", "dave"),
-    ("humanPerformer", "${agent}", "support", "dave"),
-])
+@pytest.mark.parametrize(
+    ("kind", "expression", "team", "assignee"),
+    [
+        ("potentialOwner", "billing", "billing", "bob"),
+        ("potentialOwner", "group(billing)", "billing", "bob"),
+        ("humanPerformer", "user(dave)", "support", "dave"),
+        ("humanPerformer", "${agent}", "support", "dave"),
+    ],
+)
 def test_potential_owner_and_human_performer_name_the_team_or_the_user(app, kind, expression, team, assignee):
     make_team("billing")
     make_user("bob", teams=("billing",))
@@ -241,9 +272,12 @@ def test_potential_owner_and_human_performer_name_the_team_or_the_user(app, kind
 
 def test_a_lane_naming_no_team_is_a_warning_and_its_tasks_go_to_the_fallback_team(app):
     make_user("sam", teams=("support",))
-    laned = user_task_process().replace(b'<bpmn:startEvent id="start">', b"""<bpmn:laneSet id="ls">
+    laned = user_task_process().replace(
+        b'<bpmn:startEvent id="start">',
+        b"""<bpmn:laneSet id="ls">
     <bpmn:lane id="lane_x" name="Back office"><bpmn:flowNodeRef>do_it</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>
-  <bpmn:startEvent id="start">""")
+  <bpmn:startEvent id="start">""",
+    )
     result = deploy_bundle([("laned.bpmn", laned)])
     assert [(w.element_id, "Back office" in w.message) for w in result.warnings] == [("do_it", True)]
     ticket, _ = start_process("tiny", make_customer().id, "Laned", {})
@@ -252,16 +286,20 @@ def test_a_lane_naming_no_team_is_a_warning_and_its_tasks_go_to_the_fallback_tea
 
 
 def test_camunda_specific_service_tasks_are_refused_with_what_to_write_instead(app):
-    camunda = user_task_process().replace(
-        b'<bpmn:userTask id="do_it" name="Do it">',
-        b'<bpmn:serviceTask id="do_it" name="Do it" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" '
-        b'camunda:class="com.acme.Refund">').replace(b"</bpmn:userTask>", b"</bpmn:serviceTask>")
+    camunda = (
+        user_task_process()
+        .replace(
+            b'<bpmn:userTask id="do_it" name="Do it">',
+            b'<bpmn:serviceTask id="do_it" name="Do it" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" '
+            b'camunda:class="com.acme.Refund">',
+        )
+        .replace(b"</bpmn:userTask>", b"</bpmn:serviceTask>")
+    )
     with pytest.raises(DiagramRejected) as caught:
         deploy(camunda)
     [problem] = caught.value.problems
     assert problem.element_id == "do_it" and "spiffworkflow:serviceTaskOperator" in problem.message
     assert "refund.issue" in problem.message  # the operators this server has
-
 
 
 TIMER_ESP = """

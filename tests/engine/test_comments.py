@@ -38,7 +38,8 @@ from tests.factories import make_customer_user, make_user
 
 def waits_for(message: str, variable: str, condition: str = "True") -> bytes:
     """start -> catch `message` into `variable` -> `condition`? -> user task `follow_up` | end."""
-    return bpmn(f"""
+    return bpmn(
+        f"""
   <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
   <bpmn:intermediateCatchEvent id="wait" name="Answer received">
     <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
@@ -57,8 +58,10 @@ def waits_for(message: str, variable: str, condition: str = "True") -> bytes:
   <bpmn:sequenceFlow id="f_task" sourceRef="check" targetRef="follow_up">
     <bpmn:conditionExpression>{condition}</bpmn:conditionExpression></bpmn:sequenceFlow>
   <bpmn:sequenceFlow id="f_end" sourceRef="check" targetRef="done"/>
-  <bpmn:sequenceFlow id="f4" sourceRef="follow_up" targetRef="done"/>""", "waits",
-                extra=f'<bpmn:message id="{message}" name="{message}"/>\n')
+  <bpmn:sequenceFlow id="f4" sourceRef="follow_up" targetRef="done"/>""",
+        "waits",
+        extra=f'<bpmn:message id="{message}" name="{message}"/>\n',
+    )
 
 
 @pytest.fixture
@@ -91,8 +94,12 @@ def test_a_customers_comment_is_kept_marks_the_ticket_updated_and_is_recorded(ja
     clock.shift(timedelta(minutes=5))
     comment_id = add_comment(ticket.id, user, "Any news?")
     comment = db.session.get(Comment, comment_id)
-    assert (comment.ticket_id, comment.author_id, comment.author_kind, comment.body) == \
-        (ticket.id, user.id, "customer", "Any news?")
+    assert (comment.ticket_id, comment.author_id, comment.author_kind, comment.body) == (
+        ticket.id,
+        user.id,
+        "customer",
+        "Any news?",
+    )
     assert db.session.get(Ticket, ticket.id).updated_at == comment.created_at
     [added] = _history(ticket.id, "comment_added")
     assert (added.actor, added.data) == ("jane", {"comment_id": comment_id, "author_kind": "customer"})
@@ -106,8 +113,11 @@ def test_an_agent_writing_to_the_customer_adds_the_comment_and_the_email_togethe
     comment_id = add_comment(ticket.id, agent, "We sent a new one.", notify_customer=True)
     assert db.session.get(Comment, comment_id).author_kind == "agent"
     [mail] = _all(OutboxMessage)
-    assert (mail.recipient, mail.subject, mail.body) == \
-        (customer.email, f"[Ticket #{ticket.id}] Broken zip", f"We sent a new one.\n\n{agent.name}")
+    assert (mail.recipient, mail.subject, mail.body) == (
+        customer.email,
+        f"[Ticket #{ticket.id}] Broken zip",
+        f"We sent a new one.\n\n{agent.name}",
+    )
     [added] = _history(ticket.id, "comment_added")
     assert added.actor == "alice" and added.data["outbox_id"] == mail.id
 
@@ -127,22 +137,36 @@ def test_an_empty_comment_or_a_missing_ticket_stores_nothing(jane):
 def test_an_answer_is_kept_with_its_files_and_delivered_in_one_command(jane):
     user, customer = jane
     ticket, instance = _open(customer)
-    element = answer_question(ticket.id, user, "Left shoe", message="customer_reply",
-                              attachments=[("shoe.jpg", "image/jpeg", b"JPEG")])
+    element = answer_question(
+        ticket.id,
+        user,
+        "Left shoe",
+        message="customer_reply",
+        attachments=[("shoe.jpg", "image/jpeg", b"JPEG")],
+    )
     assert element == "wait"
     [comment] = _all(Comment)
     [file] = _all(Attachment)
     assert (comment.body, comment.author_kind) == ("Left shoe", "customer")
-    assert (file.ticket_id, file.filename, file.content_type, file.data, file.uploaded_by_id) == \
-        (ticket.id, "shoe.jpg", "image/jpeg", b"JPEG", user.id)
+    assert (file.ticket_id, file.filename, file.content_type, file.data, file.uploaded_by_id) == (
+        ticket.id,
+        "shoe.jpg",
+        "image/jpeg",
+        b"JPEG",
+        user.id,
+    )
     kinds = [row.kind for row in _history(ticket.id)]
     assert kinds.index("comment_added") < kinds.index("message_delivered")
     [delivered] = _history(ticket.id, "message_delivered")
     assert delivered.actor == "jane"
     assert delivered.data["payload"] == {"message": "Left shoe", "attachments": ["shoe.jpg"]}
     [added] = _history(ticket.id, "comment_added")
-    assert added.data == {"comment_id": comment.id, "author_kind": "customer", "answers": "customer_reply",
-                          "attachments": [file.id]}
+    assert added.data == {
+        "comment_id": comment.id,
+        "author_kind": "customer",
+        "answers": "customer_reply",
+        "attachments": [file.id],
+    }
     assert waiting_of(instance.id)["messages"] == []
 
 
@@ -150,8 +174,9 @@ def test_an_answer_nothing_waits_for_stores_nothing(jane):
     user, customer = jane
     ticket, _ = _open(customer, user_task_process(), "tiny")
     with pytest.raises(NotFound):
-        answer_question(ticket.id, user, "Hello?", message="customer_reply",
-                        attachments=[("a.txt", "text/plain", b"a")])
+        answer_question(
+            ticket.id, user, "Hello?", message="customer_reply", attachments=[("a.txt", "text/plain", b"a")]
+        )
     assert _all(Comment) == [] and _all(Attachment) == []
     assert _history(ticket.id, "comment_added") == []
 
@@ -160,10 +185,13 @@ def test_an_answer_the_process_fails_on_stores_no_comment_and_nothing_is_deliver
     user, customer = jane
     ticket, instance = _open(customer, waits_for("customer_reply", "reply", 'reply["no_such_field"] == 1'))
     with pytest.raises(StepFailed):
-        answer_question(ticket.id, user, "Here", message="customer_reply",
-                        attachments=[("a.txt", "text/plain", b"a")])
+        answer_question(
+            ticket.id, user, "Here", message="customer_reply", attachments=[("a.txt", "text/plain", b"a")]
+        )
     assert _all(Comment) == [] and _all(Attachment) == []
-    assert [row.kind for row in _history(ticket.id) if row.kind in ("comment_added", "message_delivered")] == []
+    assert [
+        row.kind for row in _history(ticket.id) if row.kind in ("comment_added", "message_delivered")
+    ] == []
     assert [m["element_id"] for m in waiting_of(instance.id)["messages"]] == ["wait"]
 
 
@@ -171,7 +199,9 @@ def test_an_empty_file_is_refused_before_anything_is_stored(jane):
     user, customer = jane
     ticket, instance = _open(customer)
     with pytest.raises(InvalidData):
-        answer_question(ticket.id, user, "Here", message="customer_reply", attachments=[("a.txt", "text/plain", b"")])
+        answer_question(
+            ticket.id, user, "Here", message="customer_reply", attachments=[("a.txt", "text/plain", b"")]
+        )
     assert _all(Comment) == []
     assert [m["element_id"] for m in waiting_of(instance.id)["messages"]] == ["wait"]
 
@@ -186,15 +216,19 @@ def _survey(ticket) -> FeedbackRequest:
 
 def test_feedback_is_stored_recorded_and_delivered_in_one_command(jane):
     _, customer = jane
-    ticket, instance = _open(customer, waits_for("feedback_received", "feedback", 'feedback["rating"] &lt;= 2'))
+    ticket, instance = _open(
+        customer, waits_for("feedback_received", "feedback", 'feedback["rating"] &lt;= 2')
+    )
     request = _survey(ticket)
     feedback_id = record_feedback(request.id, 1, "Too slow")
     feedback = db.session.get(Feedback, feedback_id)
     assert (feedback.ticket_id, feedback.rating, feedback.comment) == (ticket.id, 1, "Too slow")
     assert db.session.get(FeedbackRequest, request.id).used_at is not None
     [recorded] = _history(ticket.id, "feedback_recorded")
-    assert (recorded.actor, recorded.data) == \
-        ("customer", {"feedback_id": feedback_id, "request_id": request.id, "rating": 1})
+    assert (recorded.actor, recorded.data) == (
+        "customer",
+        {"feedback_id": feedback_id, "request_id": request.id, "rating": 1},
+    )
     [delivered] = _history(ticket.id, "message_delivered")
     assert delivered.data["payload"] == {"rating": 1, "comment": "Too slow"}
     assert db.session.execute(db.select(HumanTask.name)).scalars().all() == ["follow_up"]

@@ -56,8 +56,9 @@ def test_two_simultaneous_completions_one_wins_one_gets_409(app):
     assert outcomes == ["error", "ok"], results
     error = next(value for kind, value in results if kind == "error")
     assert isinstance(error, TaskNotOpen) and error.status == 409
-    completions = db.session.execute(db.select(db.func.count(HistoryEvent.id))
-                                     .where(HistoryEvent.kind == "task_completed")).scalar()
+    completions = db.session.execute(
+        db.select(db.func.count(HistoryEvent.id)).where(HistoryEvent.kind == "task_completed")
+    ).scalar()
     assert completions == 1
 
 
@@ -69,12 +70,16 @@ def test_parallel_branches_completed_at_once_pass_the_join_once(app):
     assert sorted(name for _, name in rows) == ["left", "right"]
     db.session.commit()
     agent_id = agent.id
-    results = _race(app, [lambda tid=tid: complete_task(tid, {}, db.session.get(User, agent_id))
-                          for tid, _ in rows])
+    results = _race(
+        app, [lambda tid=tid: complete_task(tid, {}, db.session.get(User, agent_id)) for tid, _ in rows]
+    )
     assert [kind for kind, _ in results] == ["ok", "ok"], results
     db.session.expire_all()
     after = db.session.execute(db.select(HumanTask.name)).scalars().all()
     assert after == ["after"]
-    joins = db.session.execute(db.select(db.func.count(HistoryEvent.id)).where(
-        HistoryEvent.kind == "element_completed", HistoryEvent.element_id == "join")).scalar()
+    joins = db.session.execute(
+        db.select(db.func.count(HistoryEvent.id)).where(
+            HistoryEvent.kind == "element_completed", HistoryEvent.element_id == "join"
+        )
+    ).scalar()
     assert joins == 1

@@ -20,25 +20,34 @@ from tests.factories import make_customer
 
 
 def _open(order_number, process_id="orders", **start):
-    ticket, _ = start_process(process_id, make_customer().id, f"Order {order_number}",
-                              {"order_number": order_number, **start})
+    ticket, _ = start_process(
+        process_id, make_customer().id, f"Order {order_number}", {"order_number": order_number, **start}
+    )
     return ticket
 
 
 def _tasks(ticket):
-    return [t.name for t in db.session.execute(
-        db.select(HumanTask).where(HumanTask.ticket_id == ticket.id)).scalars()]
+    return [
+        t.name
+        for t in db.session.execute(db.select(HumanTask).where(HumanTask.ticket_id == ticket.id)).scalars()
+    ]
 
 
 def _subscription(ticket):
-    return db.session.execute(db.select(MessageSubscription)
-                              .where(MessageSubscription.ticket_id == ticket.id)).scalar_one()
+    return db.session.execute(
+        db.select(MessageSubscription).where(MessageSubscription.ticket_id == ticket.id)
+    ).scalar_one()
 
 
 def _delivered(ticket):
-    return [h.data for h in db.session.execute(
-        db.select(HistoryEvent).where(HistoryEvent.ticket_id == ticket.id,
-                                      HistoryEvent.kind == "message_delivered")).scalars()]
+    return [
+        h.data
+        for h in db.session.execute(
+            db.select(HistoryEvent).where(
+                HistoryEvent.ticket_id == ticket.id, HistoryEvent.kind == "message_delivered"
+            )
+        ).scalars()
+    ]
 
 
 def test_the_subscription_stores_what_the_instance_expects_as_canonical_json(app):
@@ -54,11 +63,16 @@ def test_delivery_by_payload_reaches_the_ticket_with_that_order_number(app):
     deploy(correlated_process())
     first, second = _open("SO-1"), _open("SO-2")
 
-    delivery = deliver_correlated_message("order_update", {"order_number": "SO-2", "status": "shipped"},
-                                          actor="shop")
+    delivery = deliver_correlated_message(
+        "order_update", {"order_number": "SO-2", "status": "shipped"}, actor="shop"
+    )
 
-    assert delivery == {"ticket_id": second.id, "instance_id": delivery["instance_id"], "element_id": "updated",
-                        "correlations": {"order": {"order_number": "SO-2"}}}
+    assert delivery == {
+        "ticket_id": second.id,
+        "instance_id": delivery["instance_id"],
+        "element_id": "updated",
+        "correlations": {"order": {"order_number": "SO-2"}},
+    }
     assert _tasks(second) == ["handle"] and _tasks(first) == []
     [data] = _delivered(second)
     assert data["payload"] == {"order_number": "SO-2", "status": "shipped"}
@@ -160,11 +174,13 @@ def test_explicit_keys_must_agree_with_the_payload(app):
     deploy(correlated_process())
     ticket = _open("SO-1")
     with pytest.raises(InvalidData) as caught:
-        deliver_correlated_message("order_update", {"order_number": "SO-1"},
-                                   correlation_keys={"order": {"order_number": "SO-2"}})
+        deliver_correlated_message(
+            "order_update", {"order_number": "SO-1"}, correlation_keys={"order": {"order_number": "SO-2"}}
+        )
     assert "correlation_keys.order.order_number" in caught.value.errors
-    delivery = deliver_correlated_message("order_update", {"order_number": "SO-1"},
-                                          correlation_keys={"order": {"order_number": "SO-1"}})
+    delivery = deliver_correlated_message(
+        "order_update", {"order_number": "SO-1"}, correlation_keys={"order": {"order_number": "SO-1"}}
+    )
     assert delivery["ticket_id"] == ticket.id
 
 
@@ -231,8 +247,11 @@ def test_a_message_starting_an_event_subprocess_is_routed_by_the_keys_the_instan
 
     deploy(bpmn(CANCELLABLE_ORDER, "cancellable", extra=CANCELLABLE_EXTRA))
     first, second = _open("SO-1", "cancellable"), _open("SO-2", "cancellable")
-    trigger = db.session.execute(db.select(MessageSubscription).where(
-        MessageSubscription.ticket_id == second.id, MessageSubscription.name == "cancel_order")).scalar_one()
+    trigger = db.session.execute(
+        db.select(MessageSubscription).where(
+            MessageSubscription.ticket_id == second.id, MessageSubscription.name == "cancel_order"
+        )
+    ).scalar_one()
     assert trigger.correlation_key == '{"order":{"order_number":"SO-2"}}'
 
     # The cancellation message names the order in its own field, by its own retrieval expression.

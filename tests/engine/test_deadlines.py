@@ -42,16 +42,24 @@ def _tasks(ticket):
 
 
 def _history(ticket, kind):
-    return db.session.execute(db.select(HistoryEvent).where(HistoryEvent.ticket_id == ticket.id,
-                                                            HistoryEvent.kind == kind)
-                              .order_by(HistoryEvent.id)).scalars().all()
+    return (
+        db.session.execute(
+            db.select(HistoryEvent)
+            .where(HistoryEvent.ticket_id == ticket.id, HistoryEvent.kind == kind)
+            .order_by(HistoryEvent.id)
+        )
+        .scalars()
+        .all()
+    )
 
 
 def _asked_on_thursday(world, clock, ticket_type="return"):
     _at(clock, THURSDAY_10)
     if ticket_type == "return":
         ticket = world.open("return", RETURN_START)
-        world.complete(ticket, "review_request", {"decision": "more_info", "question": "Photo of the damage?"})
+        world.complete(
+            ticket, "review_request", {"decision": "more_info", "question": "Photo of the damage?"}
+        )
     else:
         ticket = world.open("credit", {"requested_amount": 500, "purpose": "Stock"})
         world.complete(ticket, "review_credit_data", {"data_complete": False, "missing_fields": "Tax id"})
@@ -59,7 +67,8 @@ def _asked_on_thursday(world, clock, ticket_type="return"):
 
 
 # ---------------------------------------------------------------------------- the engine underneath
-WAIT_FOR_REPLY_OR_DEADLINE = bpmn("""
+WAIT_FOR_REPLY_OR_DEADLINE = bpmn(
+    """
   <bpmn:startEvent id="begin"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
   <bpmn:scriptTask id="set_deadline" name="Set deadline"><bpmn:incoming>f1</bpmn:incoming>
     <bpmn:outgoing>f2</bpmn:outgoing><bpmn:script>deadline = {"at": "2026-11-25T09:00:00+00:00"}</bpmn:script>
@@ -87,8 +96,10 @@ WAIT_FOR_REPLY_OR_DEADLINE = bpmn("""
   <bpmn:sequenceFlow id="f5" sourceRef="replied" targetRef="read_reply"/>
   <bpmn:sequenceFlow id="f6" sourceRef="deadline_passed" targetRef="chase"/>
   <bpmn:sequenceFlow id="f7" sourceRef="read_reply" targetRef="done"/>
-  <bpmn:sequenceFlow id="f8" sourceRef="chase" targetRef="done_late"/>""", "gated",
-                                  extra='<bpmn:message id="customer_reply" name="customer_reply"/>\n')
+  <bpmn:sequenceFlow id="f8" sourceRef="chase" targetRef="done_late"/>""",
+    "gated",
+    extra='<bpmn:message id="customer_reply" name="customer_reply"/>\n',
+)
 
 
 def _gated(clock):
@@ -136,7 +147,9 @@ def test_return_reminds_the_customer_after_2_business_days_across_the_weekend(wo
     assert "Reminder" in reminder.subject and "Photo of the damage?" in reminder.body
     ticket = world.reload(ticket)
     assert ticket.status == "awaiting_customer" and not _tasks(ticket)
-    assert world.waiting(ticket)["messages"] == [{"name": "customer_reply", "element_id": "reply_after_reminder"}]
+    assert world.waiting(ticket)["messages"] == [
+        {"name": "customer_reply", "element_id": "reply_after_reminder"}
+    ]
 
 
 def test_return_closes_as_no_response_after_7_business_days_and_tells_the_customer(world, clock):
@@ -183,8 +196,11 @@ def test_credit_request_missing_data_is_reminded_then_closed_as_no_response(worl
 
 
 def test_reminder_skips_the_holidays_of_the_team_calendar(world, clock):
-    sla.set_calendar("returns", {day: [["09:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")},
-                     holidays={date(2026, 11, 27): "Company day"})
+    sla.set_calendar(
+        "returns",
+        {day: [["09:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")},
+        holidays={date(2026, 11, 27): "Company day"},
+    )
     db.session.commit()
     ticket = _asked_on_thursday(world, clock)
     _at(clock, datetime(2026, 11, 30, 10, 1, tzinfo=UTC))  # Monday is only the first business day
@@ -232,12 +248,14 @@ def test_complaint_escalation_is_in_the_ticket_history(world, clock, lead):
     [fired] = _history(ticket, "timer_fired")
     assert (fired.element_id, fired.element_name) == ("first_response_overdue", "First response overdue")
     raised = _history(ticket, "priority_set")[-1]
-    assert raised.data["message"] == "priority raised from high to urgent: first response to the complaint overdue"
+    assert (
+        raised.data["message"]
+        == "priority raised from high to urgent: first response to the complaint overdue"
+    )
     services = {row.element_id: row.data["result"] for row in _history(ticket, "service_completed")}
     assert services["raise_priority"] == {"priority": "urgent", "previous": "high", "changed": True}
     assert services["notify_support_lead"] == {"team": "support", "notified": ["lena"]}
     assert "notify_customer_escalated" in services
-
 
 
 def test_the_lead_answers_and_the_complaint_goes_on_to_customer_success(world, clock, lead):
@@ -245,7 +263,9 @@ def test_the_lead_answers_and_the_complaint_goes_on_to_customer_success(world, c
     ticket = world.open("complaint", COMPLAINT)
     _at(clock, datetime(2026, 11, 30, 15, 1, tzinfo=UTC))
     assert world.task(ticket).assignee_id == lead.id  # assignToLead: the escalation goes to the lead
-    world.complete(ticket, "lead_initial_response", {"response": "I am sorry, I take care of it myself."}, by=lead)
+    world.complete(
+        ticket, "lead_initial_response", {"response": "I am sorry, I take care of it myself."}, by=lead
+    )
     assert "I take care of it myself" in _mails(ticket, to=ticket.customer.email)[-1].body
     assert world.task(ticket).name == "review_complaint"
 
@@ -262,7 +282,8 @@ def test_a_first_response_in_time_cancels_the_escalation(world, clock, lead):
 
 
 def test_the_investigation_deadline_reminds_the_investigator_and_the_lead_without_taking_the_task(
-        world, clock, lead):
+    world, clock, lead
+):
     _at(clock, FRIDAY_15)
     ticket = world.open("complaint", COMPLAINT)
     world.complete(ticket, "initial_response", {"response": "We are looking into it."})  # Friday 15:00
@@ -286,11 +307,15 @@ def test_raising_the_priority_twice_for_one_job_raises_it_once(world, lead):
     again = HANDLERS["ticket.raise_priority"]({"reason": "test"}, ctx)
     db.session.commit()
     assert first == again
-    assert {k: first[k] for k in ("priority", "previous", "changed")} == \
-        {"priority": "urgent", "previous": "high", "changed": True}
+    assert {k: first[k] for k in ("priority", "previous", "changed")} == {
+        "priority": "urgent",
+        "previous": "high",
+        "changed": True,
+    }
     assert world.reload(ticket).priority == "urgent"
-    assert [(c.previous, c.priority) for c in db.session.execute(db.select(PriorityChange)).scalars()] == \
-        [("high", "urgent")]
+    assert [(c.previous, c.priority) for c in db.session.execute(db.select(PriorityChange)).scalars()] == [
+        ("high", "urgent")
+    ]
 
 
 def test_the_handler_returns_the_priority_change_and_writes_no_history(world):
@@ -299,9 +324,18 @@ def test_the_handler_returns_the_priority_change_and_writes_no_history(world):
     ctx = HandlerContext(ticket.id, 1, "1:0b7c5f2e-0000-4000-8000-000000000004", 1)
     result = HANDLERS["ticket.raise_priority"]({"reason": "late"}, ctx)
     db.session.commit()
-    assert result["history"] == {"kind": "priority_set", "actor": "escalation", "element_id": "priority",
-                                 "data": {"priority": "urgent", "previous": "high", "changed": True, "rule": "late",
-                                          "message": "priority raised from high to urgent: late"}}
+    assert result["history"] == {
+        "kind": "priority_set",
+        "actor": "escalation",
+        "element_id": "priority",
+        "data": {
+            "priority": "urgent",
+            "previous": "high",
+            "changed": True,
+            "rule": "late",
+            "message": "priority raised from high to urgent: late",
+        },
+    }
     assert len(_history(ticket, "priority_set")) == before
 
 
@@ -348,7 +382,9 @@ def test_the_feedback_request_goes_out_a_day_after_the_ticket_closed(world, cloc
     _at(clock, THURSDAY_10 + timedelta(days=1, minutes=1))
     [survey] = _surveys(ticket)
     assert "/survey/" in survey.body and survey.recipient == ticket.customer.email
-    assert world.waiting(ticket)["messages"] == [{"name": "feedback_received", "element_id": "feedback_arrived"}]
+    assert world.waiting(ticket)["messages"] == [
+        {"name": "feedback_received", "element_id": "feedback_arrived"}
+    ]
 
 
 def test_the_feedback_delay_is_configured_per_ticket_type(world, clock, app):
@@ -364,12 +400,19 @@ def test_the_customer_is_reminded_once_after_3_days_without_an_answer(world, clo
     _at(clock, THURSDAY_10 + timedelta(days=4))
     assert len(_surveys(ticket)) == 1
     _at(clock, THURSDAY_10 + timedelta(days=4, minutes=2))
-    assert [mail.subject.startswith(f"[Ticket #{ticket.id}] Reminder") for mail in _surveys(ticket)] == [False, True]
+    assert [mail.subject.startswith(f"[Ticket #{ticket.id}] Reminder") for mail in _surveys(ticket)] == [
+        False,
+        True,
+    ]
     _at(clock, THURSDAY_10 + timedelta(days=11, minutes=3))  # the final wait ends the loop
     assert len(_surveys(ticket)) == 2
     assert world.waiting(ticket) == {"messages": [], "timers": []}
-    assert db.session.execute(db.text("SELECT status FROM process_instance WHERE ticket_id = :t"),
-                              {"t": ticket.id}).scalar() == "completed"
+    assert (
+        db.session.execute(
+            db.text("SELECT status FROM process_instance WHERE ticket_id = :t"), {"t": ticket.id}
+        ).scalar()
+        == "completed"
+    )
 
 
 @pytest.mark.parametrize("rating", [1, 2])
@@ -378,10 +421,16 @@ def test_a_low_rating_opens_a_follow_up_for_customer_success(world, clock, ratin
     _at(clock, THURSDAY_10 + timedelta(days=1, minutes=1))
     world.rate(ticket, rating, "Nobody read my question properly.")
     task = world.task(ticket)
-    assert (task.name, task.team, task.form_name) == ("follow_up", "customer-success", "feedback_follow_up.json")
+    assert (task.name, task.team, task.form_name) == (
+        "follow_up",
+        "customer-success",
+        "feedback_follow_up.json",
+    )
     assert f"{rating} out of 5" in task.instructions and "Nobody read my question" in task.instructions
     assert world.timers(ticket) == []
-    world.complete(ticket, "follow_up", {"contacted": True, "outcome": "resolved", "notes": "Called, sorted."})
+    world.complete(
+        ticket, "follow_up", {"contacted": True, "outcome": "resolved", "notes": "Called, sorted."}
+    )
     assert world.waiting(ticket) == {"messages": [], "timers": []}
 
 
@@ -390,8 +439,12 @@ def test_a_high_rating_ends_the_instance(world, clock):
     _at(clock, THURSDAY_10 + timedelta(days=1, minutes=1))
     world.rate(ticket, 4, "Fine")
     assert _tasks(ticket) == []
-    assert db.session.execute(db.text("SELECT status FROM process_instance WHERE ticket_id = :t"),
-                              {"t": ticket.id}).scalar() == "completed"
+    assert (
+        db.session.execute(
+            db.text("SELECT status FROM process_instance WHERE ticket_id = :t"), {"t": ticket.id}
+        ).scalar()
+        == "completed"
+    )
 
 
 def test_a_low_rating_after_the_reminder_opens_the_follow_up_too(world, clock):

@@ -283,12 +283,15 @@ def test_a_bare_except_handles_the_scripts_own_errors():
     assert data == {"found": False}
 
 
-@pytest.mark.parametrize("script", [
-    "try:\n    while True:\n        pass\nexcept:\n    escaped = True",
-    "try:\n    s = 'a' * n\nexcept:\n    escaped = True",
-    "try:\n    try:\n        while True:\n            pass\n    except:\n        pass\nexcept:\n    escaped = True",
-    "try:\n    x = 1\nexcept:\n    pass\nfinally:\n    while True:\n        pass",
-])
+@pytest.mark.parametrize(
+    "script",
+    [
+        "try:\n    while True:\n        pass\nexcept:\n    escaped = True",
+        "try:\n    s = 'a' * n\nexcept:\n    escaped = True",
+        "try:\n    try:\n        while True:\n            pass\n    except:\n        pass\nexcept:\n    escaped = True",
+        "try:\n    x = 1\nexcept:\n    pass\nfinally:\n    while True:\n        pass",
+    ],
+)
 def test_an_except_never_swallows_the_evaluators_limits(script):
     data = {"n": 10**9}
     with pytest.raises(ExpressionLimitError):
@@ -296,7 +299,9 @@ def test_an_except_never_swallows_the_evaluators_limits(script):
     assert "escaped" not in data
 
 
-@pytest.mark.parametrize("handler", ["except ValueError:", "except Exception as problem:", "except BaseException:"])
+@pytest.mark.parametrize(
+    "handler", ["except ValueError:", "except Exception as problem:", "except BaseException:"]
+)
 def test_only_a_bare_except_is_allowed(handler):
     with pytest.raises(ExpressionError, match="bare 'except:'"):
         compile_safe(f"try:\n    x = 1\n{handler}\n    pass", "exec")
@@ -304,15 +309,24 @@ def test_only_a_bare_except_is_allowed(handler):
 
 def test_the_datetime_module_gives_its_classes_constructors_and_date_methods(clock):
     data = {}
-    execute_safe("stamp = datetime.datetime.utcnow().timestamp()\n"
-                 "day = datetime.date.fromisoformat('2026-01-02').isoformat()", data)
+    execute_safe(
+        "stamp = datetime.datetime.utcnow().timestamp()\n"
+        "day = datetime.date.fromisoformat('2026-01-02').isoformat()",
+        data,
+    )
     assert data == {"stamp": datetime(2026, 11, 23, 9, tzinfo=UTC).timestamp(), "day": "2026-01-02"}
 
 
-@pytest.mark.parametrize("expression", [
-    "datetime.datetime.__class__", "datetime.os", "datetime.datetime.utcnow().replace(year=1)",
-    "datetime.datetime.utcnow().strftime('%Y')", "datetime.timedelta(days=10**9)",
-])
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "datetime.datetime.__class__",
+        "datetime.os",
+        "datetime.datetime.utcnow().replace(year=1)",
+        "datetime.datetime.utcnow().strftime('%Y')",
+        "datetime.timedelta(days=10**9)",
+    ],
+)
 def test_the_datetime_module_reaches_nothing_else(expression):
     with pytest.raises(ExpressionError):
         evaluate_safe(expression, {})

@@ -182,8 +182,9 @@ def test_runaway_condition_is_stopped_by_a_guard():
 
     assert isinstance(failed.value.__context__, ExpressionLimitError)
     # Which guard trips first depends on the machine's load: the budget or the 50 ms limit.
-    assert re.search(r"operation budget \(100000\) exceeded|time limit \(50 ms\) exceeded",
-                     str(failed.value.__context__))
+    assert re.search(
+        r"operation budget \(100000\) exceeded|time limit \(50 ms\) exceeded", str(failed.value.__context__)
+    )
 
 
 def test_engine_refuses_a_timer_that_spiff_would_loop_over_for_hours():
@@ -478,8 +479,10 @@ MESSAGING = (
 def test_linter_covers_message_payloads_correlations_and_loop_conditions():
     spec, subprocesses = parse(MESSAGING, "messaging")
 
-    problems = [(element, re.sub(r"; diagram code may call [a-z, ]+[a-z]", "", message))
-                for element, message in lint_specs(spec, subprocesses)]
+    problems = [
+        (element, re.sub(r"; diagram code may call [a-z, ]+[a-z]", "", message))
+        for element, message in lint_specs(spec, subprocesses)
+    ]
 
     assert sorted(problems) == [
         ("check", "[loop condition] call to non-whitelisted callable 'getattr' (line 1 col 0) "

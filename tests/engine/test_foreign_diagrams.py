@@ -34,7 +34,10 @@ def test_camunda_java_service_task_is_refused_naming_the_task(app):
     source = CAMUNDA.replace(
         b'<bpmn:userTask id="Activity_retry" name="Try again later">',
         b'<bpmn:serviceTask id="Activity_retry" name="Try again later" camunda:class="com.acme.Retry">',
-    ).replace(b"</bpmn:userTask>\n    <bpmn:endEvent id=\"Event_gave_up\"", b"</bpmn:serviceTask>\n    <bpmn:endEvent id=\"Event_gave_up\"")
+    ).replace(
+        b'</bpmn:userTask>\n    <bpmn:endEvent id="Event_gave_up"',
+        b'</bpmn:serviceTask>\n    <bpmn:endEvent id="Event_gave_up"',
+    )
     with pytest.raises(DiagramRejected) as caught:
         deploy(source)
     assert caught.value.problems[0].element_id == "Activity_retry"

@@ -14,11 +14,17 @@ from tests.factories import make_customer
 
 
 def test_crashed_worker_retry_never_pays_twice(app, clock):
-    deploy(service_task_process("refund.issue", '<spiffworkflow:parameter id="amount" type="float" value="42.5"/>'))
+    deploy(
+        service_task_process(
+            "refund.issue", '<spiffworkflow:parameter id="amount" type="float" value="42.5"/>'
+        )
+    )
     ticket, instance = start_process("svc", make_customer().id, "Refund", {})
     [job] = claim_jobs(10, lease_seconds=30)
     # The worker runs the handler and commits the payment, then dies before complete_job.
-    HANDLERS["refund.issue"](job.params, HandlerContext(job.ticket_id, job.instance_id, job.idempotency_key, 1))
+    HANDLERS["refund.issue"](
+        job.params, HandlerContext(job.ticket_id, job.instance_id, job.idempotency_key, 1)
+    )
     db.session.commit()
     assert claim_jobs(10, lease_seconds=30) == []  # still leased
     clock.shift(timedelta(seconds=31))
@@ -31,15 +37,20 @@ def test_crashed_worker_retry_never_pays_twice(app, clock):
 
 
 def test_crashed_worker_rerun_raises_the_priority_once_and_the_engine_records_it_once(app, clock):
-    deploy(service_task_process("ticket.raise_priority", '<spiffworkflow:parameter id="reason" type="str" '
-                                                         'value="&quot;late&quot;"/>'))
+    deploy(
+        service_task_process(
+            "ticket.raise_priority",
+            '<spiffworkflow:parameter id="reason" type="str" value="&quot;late&quot;"/>',
+        )
+    )
     ticket, instance = start_process("svc", make_customer().id, "Slow", {})
     db.session.get(Ticket, ticket.id).priority = "low"
     db.session.commit()
     [job] = claim_jobs(10, lease_seconds=30)
     # The worker runs the handler and commits the raise, then dies before complete_job.
-    HANDLERS["ticket.raise_priority"](job.params, HandlerContext(job.ticket_id, job.instance_id,
-                                                                 job.idempotency_key, 1))
+    HANDLERS["ticket.raise_priority"](
+        job.params, HandlerContext(job.ticket_id, job.instance_id, job.idempotency_key, 1)
+    )
     db.session.commit()
     raised_by_escalation = db.select(HistoryEvent).where(HistoryEvent.actor == "escalation")
     assert db.session.execute(raised_by_escalation).first() is None  # handlers write no history
@@ -47,11 +58,20 @@ def test_crashed_worker_rerun_raises_the_priority_once_and_the_engine_records_it
     [again] = claim_jobs(10, lease_seconds=30)
     assert run_job(again) is True
     assert db.session.get(Ticket, ticket.id).priority == "normal"
-    rows = db.session.execute(db.select(HistoryEvent).where(HistoryEvent.ticket_id == ticket.id)
-                              .order_by(HistoryEvent.id)).scalars().all()
+    rows = (
+        db.session.execute(
+            db.select(HistoryEvent).where(HistoryEvent.ticket_id == ticket.id).order_by(HistoryEvent.id)
+        )
+        .scalars()
+        .all()
+    )
     [raised] = [row for row in rows if row.actor == "escalation"]
-    assert (raised.actor, raised.element_id, raised.task_id, raised.instance_id) == \
-        ("escalation", "priority", job.idempotency_key.split(":", 1)[1], instance.id)
+    assert (raised.actor, raised.element_id, raised.task_id, raised.instance_id) == (
+        "escalation",
+        "priority",
+        job.idempotency_key.split(":", 1)[1],
+        instance.id,
+    )
     assert raised.data["message"] == "priority raised from low to normal: late"
     [done] = [row for row in rows if row.kind == "service_completed"]
     assert done.id > raised.id
@@ -59,28 +79,46 @@ def test_crashed_worker_rerun_raises_the_priority_once_and_the_engine_records_it
 
 
 def test_a_handler_history_entry_is_recorded_and_kept_out_of_the_process_data(app):
-    deploy(service_task_process("refund.issue", '<spiffworkflow:parameter id="amount" type="float" value="10"/>'))
+    deploy(
+        service_task_process("refund.issue", '<spiffworkflow:parameter id="amount" type="float" value="10"/>')
+    )
     ticket, instance = start_process("svc", make_customer().id, "Refund", {})
     [job] = claim_jobs(10, 30)
     assert complete_job(job.id, {"ok": 1, "history": [{"kind": "refund_noted", "data": {"n": 1}}]}) is True
-    noted = db.session.execute(db.select(HistoryEvent).where(HistoryEvent.kind == "refund_noted")).scalar_one()
-    assert (noted.actor, noted.element_id, noted.data, noted.ticket_id) == ("worker", "call", {"n": 1}, ticket.id)
-    done = db.session.execute(db.select(HistoryEvent).where(HistoryEvent.kind == "service_completed")).scalar_one()
+    noted = db.session.execute(
+        db.select(HistoryEvent).where(HistoryEvent.kind == "refund_noted")
+    ).scalar_one()
+    assert (noted.actor, noted.element_id, noted.data, noted.ticket_id) == (
+        "worker",
+        "call",
+        {"n": 1},
+        ticket.id,
+    )
+    done = db.session.execute(
+        db.select(HistoryEvent).where(HistoryEvent.kind == "service_completed")
+    ).scalar_one()
     assert done.data["result"] == {"ok": 1}
 
 
 def test_a_malformed_handler_history_entry_becomes_an_incident(app):
-    deploy(service_task_process("refund.issue", '<spiffworkflow:parameter id="amount" type="float" value="10"/>'))
+    deploy(
+        service_task_process("refund.issue", '<spiffworkflow:parameter id="amount" type="float" value="10"/>')
+    )
     start_process("svc", make_customer().id, "Refund", {})
     [job] = claim_jobs(10, 30)
     with pytest.raises(StepFailed, match="malformed history entry") as failed:
         complete_job(job.id, {"history": {"data": {}}})
     assert failed.value.element_id == "call"
-    assert db.session.execute(db.select(HistoryEvent).where(HistoryEvent.kind == "service_completed")).first() is None
+    assert (
+        db.session.execute(db.select(HistoryEvent).where(HistoryEvent.kind == "service_completed")).first()
+        is None
+    )
 
 
 def test_job_completed_twice_is_ignored_the_second_time(app):
-    deploy(service_task_process("refund.issue", '<spiffworkflow:parameter id="amount" type="float" value="10"/>'))
+    deploy(
+        service_task_process("refund.issue", '<spiffworkflow:parameter id="amount" type="float" value="10"/>')
+    )
     start_process("svc", make_customer().id, "Refund", {})
     [job] = claim_jobs(10, 30)
     assert run_job(job) is True
@@ -89,7 +127,13 @@ def test_job_completed_twice_is_ignored_the_second_time(app):
 
 
 def test_retrying_an_incident_runs_the_step_again(app, clock):
-    deploy(service_task_process("ticket.set_status", '<spiffworkflow:parameter id="status" type="str" value="&quot;bogus&quot;"/>', retries=1))
+    deploy(
+        service_task_process(
+            "ticket.set_status",
+            '<spiffworkflow:parameter id="status" type="str" value="&quot;bogus&quot;"/>',
+            retries=1,
+        )
+    )
     ticket, instance = start_process("svc", make_customer().id, "Status", {})
     drain()
     incident = db.session.execute(db.select(Incident)).scalar_one()

@@ -18,13 +18,17 @@ from tests.diagrams import service_task_process
 from tests.factories import make_customer
 from tests.worker.diagrams import timer_then_timer
 
-EXPLICIT = ('<spiffworkflow:retry retries="5" backoff_base="3" initial_interval="10" '
-            'max_interval="PT1M" non_retryable="TimeoutError, KeyError"/>')
+EXPLICIT = (
+    '<spiffworkflow:retry retries="5" backoff_base="3" initial_interval="10" '
+    'max_interval="PT1M" non_retryable="TimeoutError, KeyError"/>'
+)
 
 
 def parsed_policy(retry: str) -> RetryPolicy:
     parser = TicketflowParser()
-    parser.add_bpmn_xml(etree.fromstring(service_task_process("refund.issue", retry=retry)), filename="svc.bpmn")
+    parser.add_bpmn_xml(
+        etree.fromstring(service_task_process("refund.issue", retry=retry)), filename="svc.bpmn"
+    )
     return policy_of(parser.get_spec("svc").task_specs["call"])
 
 
@@ -39,8 +43,13 @@ def incidents() -> list[Incident]:
 
 
 def history_kinds(instance_id: int) -> list[str]:
-    return list(db.session.execute(db.select(HistoryEvent.kind).where(HistoryEvent.instance_id == instance_id)
-                                   .order_by(HistoryEvent.id)).scalars())
+    return list(
+        db.session.execute(
+            db.select(HistoryEvent.kind)
+            .where(HistoryEvent.instance_id == instance_id)
+            .order_by(HistoryEvent.id)
+        ).scalars()
+    )
 
 
 @pytest.fixture
@@ -60,36 +69,59 @@ def flaky(monkeypatch):
 # The policy read from the diagram
 
 
-@pytest.mark.parametrize(("retry", "expected"), [
-    ("", RetryPolicy(3, 2.0, 2.0, 3600.0, frozenset())),
-    ('<spiffworkflow:retry retries="1"/>', RetryPolicy(max_attempts=1)),
-    (EXPLICIT, RetryPolicy(5, 3.0, 10.0, 60.0, frozenset({"TimeoutError", "KeyError"}))),
-    ('<spiffworkflow:retry initial_interval="PT2H"/>', RetryPolicy(initial_interval=7200.0, max_interval=7200.0)),
-    ('<spiffworkflow:retry max_interval="P1DT30S" non_retryable="LookupError"/>',
-     RetryPolicy(max_interval=86430.0, non_retryable=frozenset({"LookupError"}))),
-], ids=["absent", "retries only", "explicit", "initial beyond the default cap", "duration and one kind"])
+@pytest.mark.parametrize(
+    ("retry", "expected"),
+    [
+        ("", RetryPolicy(3, 2.0, 2.0, 3600.0, frozenset())),
+        ('<spiffworkflow:retry retries="1"/>', RetryPolicy(max_attempts=1)),
+        (EXPLICIT, RetryPolicy(5, 3.0, 10.0, 60.0, frozenset({"TimeoutError", "KeyError"}))),
+        (
+            '<spiffworkflow:retry initial_interval="PT2H"/>',
+            RetryPolicy(initial_interval=7200.0, max_interval=7200.0),
+        ),
+        (
+            '<spiffworkflow:retry max_interval="P1DT30S" non_retryable="LookupError"/>',
+            RetryPolicy(max_interval=86430.0, non_retryable=frozenset({"LookupError"})),
+        ),
+    ],
+    ids=["absent", "retries only", "explicit", "initial beyond the default cap", "duration and one kind"],
+)
 def test_policy_is_read_from_the_diagram(retry, expected):
     assert parsed_policy(retry) == expected
 
 
 def test_the_job_row_carries_the_policy(app):
-    deploy(service_task_process("refund.issue", '<spiffworkflow:parameter id="amount" type="float" value="1"/>',
-                                retry=EXPLICIT))
+    deploy(
+        service_task_process(
+            "refund.issue", '<spiffworkflow:parameter id="amount" type="float" value="1"/>', retry=EXPLICIT
+        )
+    )
     start_process("svc", make_customer().id, "Refund", {})
     job = fresh_job()
-    assert (job.max_attempts, job.backoff_base, job.initial_interval, job.max_interval,
-            sorted(job.non_retryable)) == (5, 3.0, 10.0, 60.0, ["KeyError", "TimeoutError"])
+    assert (
+        job.max_attempts,
+        job.backoff_base,
+        job.initial_interval,
+        job.max_interval,
+        sorted(job.non_retryable),
+    ) == (5, 3.0, 10.0, 60.0, ["KeyError", "TimeoutError"])
     assert RetryPolicy.of_row(job) == parsed_policy(EXPLICIT)
 
 
-@pytest.mark.parametrize(("retry", "words"), [
-    ('<spiffworkflow:retry retries="0"/>', "retries must be from 1"),
-    ('<spiffworkflow:retry max_interval="soon"/>', "max_interval must be seconds or an ISO-8601 duration"),
-    ('<spiffworkflow:retry initial_interval="-1"/>', "initial_interval must be 0 seconds or more"),
-    ('<spiffworkflow:retry initial_interval="60" max_interval="10"/>', "max_interval must be at least"),
-    ('<spiffworkflow:retry non_retryable="Key-Error"/>', "non_retryable names error kinds"),
-    ('<spiffworkflow:retry max_interval="inf"/>', "max_interval must be at least"),
-])
+@pytest.mark.parametrize(
+    ("retry", "words"),
+    [
+        ('<spiffworkflow:retry retries="0"/>', "retries must be from 1"),
+        (
+            '<spiffworkflow:retry max_interval="soon"/>',
+            "max_interval must be seconds or an ISO-8601 duration",
+        ),
+        ('<spiffworkflow:retry initial_interval="-1"/>', "initial_interval must be 0 seconds or more"),
+        ('<spiffworkflow:retry initial_interval="60" max_interval="10"/>', "max_interval must be at least"),
+        ('<spiffworkflow:retry non_retryable="Key-Error"/>', "non_retryable names error kinds"),
+        ('<spiffworkflow:retry max_interval="inf"/>', "max_interval must be at least"),
+    ],
+)
 def test_deploy_refuses_a_policy_that_does_not_read(app, retry, words):
     with pytest.raises(DiagramRejected) as caught:
         deploy(service_task_process("refund.issue", retry=retry))
@@ -111,8 +143,13 @@ def test_backoff_grows_by_the_base_and_stops_at_the_maximum_interval():
 
 def test_a_transient_failure_waits_by_the_policy_capped_by_max_interval(app, clock, flaky):
     flaky.extend(HandlerError("provider unreachable") for _ in range(4))
-    deploy(service_task_process("test.flaky", retry='<spiffworkflow:retry retries="6" backoff_base="2" '
-                                                    'initial_interval="10" max_interval="30"/>'))
+    deploy(
+        service_task_process(
+            "test.flaky",
+            retry='<spiffworkflow:retry retries="6" backoff_base="2" '
+            'initial_interval="10" max_interval="30"/>',
+        )
+    )
     _, instance = start_process("svc", make_customer().id, "Flaky", {})
     waits = []
     for _ in range(4):
@@ -143,7 +180,9 @@ def test_a_refusal_is_an_incident_at_once_with_its_reason(app, clock):
     assert (job.status, job.attempts, job.lease_until) == ("incident", 1, None)
     [incident] = incidents()
     assert (incident.kind, incident.element_id, incident.job_id) == ("job", "call", job.id)
-    assert incident.message == "refund.issue refused its input: parameter 'amount' must be positive, got -5.00"
+    assert (
+        incident.message == "refund.issue refused its input: parameter 'amount' must be positive, got -5.00"
+    )
     assert db.session.get(ProcessInstance, instance.id).status == "incident"
     assert "job_failed" not in history_kinds(instance.id)  # never scheduled again
     clock.shift(timedelta(days=1))
@@ -200,7 +239,9 @@ def test_job_and_timer_incidents_are_retried_by_the_same_command(app, clock, fla
     job = fresh_job()
     assert (job.status, job.attempts, job.next_run_at, job.lease_until) == ("pending", 0, utcnow(), None)
     assert db.session.get(Timer, timer_incident.timer_id).due_at == utcnow()
-    assert {db.session.get(ProcessInstance, i).status for i in (job_instance.id, timer_instance.id)} == {"running"}
+    assert {db.session.get(ProcessInstance, i).status for i in (job_instance.id, timer_instance.id)} == {
+        "running"
+    }
 
     drain()  # the job's cause is gone: it completes; the timer's is not: a new incident
     assert db.session.execute(db.select(Job)).first() is None
@@ -210,7 +251,9 @@ def test_job_and_timer_incidents_are_retried_by_the_same_command(app, clock, fla
 
 
 def test_record_incident_parks_a_job_like_a_timer(app, clock):
-    deploy(service_task_process("refund.issue", '<spiffworkflow:parameter id="amount" type="float" value="3"/>'))
+    deploy(
+        service_task_process("refund.issue", '<spiffworkflow:parameter id="amount" type="float" value="3"/>')
+    )
     _, instance = start_process("svc", make_customer().id, "Refund", {})
     job = fresh_job()
     record_incident(instance.id, "call", "engine", "stopped by hand", job_id=job.id)
@@ -230,5 +273,7 @@ def test_our_retry_attributes_deploy_with_a_warning_that_names_them(app):
     messages = [w.message for w in checked.warnings]
     assert len(messages) == 3
     for name in ("initial_interval", "max_interval", "non_retryable"):
-        assert any(f"spiffworkflow:retry attribute '{name}'" in m and "Ticketflow's own" in m for m in messages)
+        assert any(
+            f"spiffworkflow:retry attribute '{name}'" in m and "Ticketflow's own" in m for m in messages
+        )
     assert not any("correct that element" in m for m in messages)

@@ -12,8 +12,12 @@ from tests.factories import deploy_shipped, make_customer
 
 PROCESSES = Path(__file__).resolve().parents[2] / "processes"
 PRIORITY_DMN = (PROCESSES / "priority.dmn").read_text()
-RETURN = {"order_number": "SO-1001", "items": [{"sku": "SHOE-42", "qty": 1}], "reason": "damaged",
-          "preferred_resolution": "refund"}
+RETURN = {
+    "order_number": "SO-1001",
+    "items": [{"sku": "SHOE-42", "qty": 1}],
+    "reason": "damaged",
+    "preferred_resolution": "refund",
+}
 
 
 @pytest.fixture
@@ -33,8 +37,11 @@ def complaint(severity: str, tier: str = "standard") -> Ticket:
 
 
 def priority_history(ticket: Ticket) -> dict:
-    (event,) = db.session.execute(db.select(HistoryEvent).where(
-        HistoryEvent.ticket_id == ticket.id, HistoryEvent.kind == "priority_set")).scalars()
+    (event,) = db.session.execute(
+        db.select(HistoryEvent).where(
+            HistoryEvent.ticket_id == ticket.id, HistoryEvent.kind == "priority_set"
+        )
+    ).scalars()
     return event.data
 
 
@@ -44,27 +51,33 @@ def rejection(source: str) -> list[tuple]:
     return [(p.element_id, p.message) for p in caught.value.problems]
 
 
-@pytest.mark.parametrize(("severity", "tier", "expected"), [
-    ("critical", "standard", "urgent"),
-    ("critical", "platinum", "urgent"),
-    ("high", "standard", "high"),
-    ("medium", "standard", "normal"),
-    ("medium", "gold", "high"),
-    ("medium", "platinum", "high"),
-    ("low", "standard", "low"),
-    ("low", "gold", "low"),
-    ("low", "platinum", "high"),
-])
+@pytest.mark.parametrize(
+    ("severity", "tier", "expected"),
+    [
+        ("critical", "standard", "urgent"),
+        ("critical", "platinum", "urgent"),
+        ("high", "standard", "high"),
+        ("medium", "standard", "normal"),
+        ("medium", "gold", "high"),
+        ("medium", "platinum", "high"),
+        ("low", "standard", "low"),
+        ("low", "gold", "low"),
+        ("low", "platinum", "high"),
+    ],
+)
 def test_complaint_priority_follows_severity_and_tier(shipped, severity, tier, expected):
     assert complaint(severity, tier).priority == expected
 
 
-@pytest.mark.parametrize(("amount", "tier", "expected"), [
-    (89.9, "standard", "normal"),
-    (500, "gold", "normal"),
-    (500.01, "standard", "high"),
-    (20, "platinum", "high"),
-])
+@pytest.mark.parametrize(
+    ("amount", "tier", "expected"),
+    [
+        (89.9, "standard", "normal"),
+        (500, "gold", "normal"),
+        (500.01, "standard", "high"),
+        (20, "platinum", "high"),
+    ],
+)
 def test_return_priority_follows_amount_and_tier(shipped, amount, tier, expected):
     assert open_ticket("return", {**RETURN, "amount": amount}, tier).priority == expected
 
@@ -77,8 +90,14 @@ def test_history_names_the_rule_that_set_the_priority(shipped):
 
 def test_given_priority_wins_over_the_rules_and_says_who_gave_it(shipped):
     customer = make_customer()
-    ticket, _ = start_process("complaint", customer.id, "Help", {"description": "x", "severity": "low"},
-                              actor="max", priority="urgent")
+    ticket, _ = start_process(
+        "complaint",
+        customer.id,
+        "Help",
+        {"description": "x", "severity": "low"},
+        actor="max",
+        priority="urgent",
+    )
     assert priority_history(ticket)["message"] == "priority set to urgent by max when opening the ticket"
 
 
@@ -105,15 +124,16 @@ def test_broken_cell_is_refused_at_deploy_naming_the_cell(app):
 
 
 def test_unsafe_cell_is_refused_at_deploy_naming_the_cell(app):
-    problems = rejection(PRIORITY_DMN.replace('<text>"high"</text>', '<text>().__class__</text>', 1))
+    problems = rejection(PRIORITY_DMN.replace('<text>"high"</text>', "<text>().__class__</text>", 1))
     assert [element for element, _ in problems] == ["priority_rule_2_priority"]
     assert "__class__" in problems[0][1]
 
 
 def test_priority_outside_the_known_values_is_refused_at_deploy(app):
     problems = rejection(PRIORITY_DMN.replace('<text>"urgent"</text>', '<text>"asap"</text>'))
-    assert problems == [("priority_rule_1_priority", "row 1 gives priority 'asap'; expected one of "
-                                                     "low, normal, high, urgent")]
+    assert problems == [
+        ("priority_rule_1_priority", "row 1 gives priority 'asap'; expected one of low, normal, high, urgent")
+    ]
 
 
 def test_priority_decision_without_a_priority_output_is_refused(app):
@@ -134,8 +154,16 @@ def test_cell_failing_at_run_time_stops_the_ticket_naming_the_decision(app):
 def test_unique_hit_policy_refuses_two_matching_rows(app):
     deploy(PRIORITY_DMN.replace('hitPolicy="FIRST"', 'hitPolicy="UNIQUE"').encode())
     with pytest.raises(StepFailed) as caught:
-        decide("priority", {"ticket_type": "complaint", "severity": "critical", "tier": "platinum",
-                            "amount": 0, "order_count": 0})
+        decide(
+            "priority",
+            {
+                "ticket_type": "complaint",
+                "severity": "critical",
+                "tier": "platinum",
+                "amount": 0,
+                "order_count": 0,
+            },
+        )
     assert "rows 1, 2, 7, 9 all match" in caught.value.message
 
 

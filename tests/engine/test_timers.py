@@ -13,7 +13,8 @@ from tests.diagrams import bpmn, timer_process
 from tests.factories import make_customer
 
 # start -> timer `pause` (PT1H) -> user task `work` with boundary timer `sla` (sla_duration, never set)
-WAIT_THEN_TIMED = bpmn("""
+WAIT_THEN_TIMED = bpmn(
+    """
   <bpmn:startEvent id="start"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
   <bpmn:intermediateCatchEvent id="pause"><bpmn:incoming>f0</bpmn:incoming><bpmn:outgoing>f1</bpmn:outgoing>
     <bpmn:timerEventDefinition><bpmn:timeDuration>"PT1H"</bpmn:timeDuration></bpmn:timerEventDefinition>
@@ -30,7 +31,9 @@ WAIT_THEN_TIMED = bpmn("""
   <bpmn:sequenceFlow id="f1" sourceRef="pause" targetRef="work"/>
   <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="done"/>
   <bpmn:sequenceFlow id="f3" sourceRef="sla" targetRef="escalated"/>
-  <bpmn:sequenceFlow id="f4" sourceRef="escalated" targetRef="done_late"/>""", "paused_then_timed")
+  <bpmn:sequenceFlow id="f4" sourceRef="escalated" targetRef="done_late"/>""",
+    "paused_then_timed",
+)
 
 
 def test_waiting_timer_has_a_row_with_its_exact_due_time(app, clock):
@@ -73,16 +76,18 @@ def test_timers_due_while_no_worker_ran_all_fire_exactly_once(app, clock):
     clock.shift(timedelta(days=3))  # the worker was down for three days
     assert drain() == 25
     assert drain() == 0
-    fired = db.session.execute(db.select(db.func.count(HistoryEvent.id))
-                               .where(HistoryEvent.kind == "timer_fired")).scalar()
+    fired = db.session.execute(
+        db.select(db.func.count(HistoryEvent.id)).where(HistoryEvent.kind == "timer_fired")
+    ).scalar()
     assert fired == 25
-    escalated = db.session.execute(db.select(db.func.count(HumanTask.id))
-                                   .where(HumanTask.name == "escalated")).scalar()
+    escalated = db.session.execute(
+        db.select(db.func.count(HumanTask.id)).where(HumanTask.name == "escalated")
+    ).scalar()
     assert escalated == 25
 
 
 def test_timer_expression_failing_at_start_is_refused_and_nothing_is_saved(app, clock):
-    deploy(timer_process('sla_duration'))  # a variable the process never sets
+    deploy(timer_process("sla_duration"))  # a variable the process never sets
     # The boundary timer is evaluated when the task opens, so the start itself reports it.
     with pytest.raises(StepFailed) as failed:
         start_process("timed", make_customer().id, "SLA", {})
@@ -94,7 +99,9 @@ def test_timer_expression_failing_at_start_is_refused_and_nothing_is_saved(app, 
 
 def test_timer_expression_failing_at_run_time_becomes_an_incident(app, clock):
     deploy(WAIT_THEN_TIMED)
-    ticket, instance = start_process("paused_then_timed", make_customer().id, "SLA", {})  # waits an hour first
+    ticket, instance = start_process(
+        "paused_then_timed", make_customer().id, "SLA", {}
+    )  # waits an hour first
     [waiting] = db.session.execute(db.select(Timer)).scalars().all()
     clock.shift(timedelta(hours=1))
     # The worker fires `pause`; the task that opens next evaluates its boundary timer: it fails there.

@@ -12,16 +12,25 @@ from tests.engine.conftest import RETURN_START
 
 
 def _instance(ticket):
-    return db.session.execute(db.select(ProcessInstance).where(ProcessInstance.ticket_id == ticket.id)).scalar_one()
+    return db.session.execute(
+        db.select(ProcessInstance).where(ProcessInstance.ticket_id == ticket.id)
+    ).scalar_one()
 
 
 def _ledger(ticket):
-    return db.session.execute(db.select(LedgerEntry).where(LedgerEntry.ticket_id == ticket.id)).scalars().all()
+    return (
+        db.session.execute(db.select(LedgerEntry).where(LedgerEntry.ticket_id == ticket.id)).scalars().all()
+    )
 
 
 def _mails(ticket):
-    return db.session.execute(db.select(OutboxMessage).where(OutboxMessage.ticket_id == ticket.id)
-                              .order_by(OutboxMessage.id)).scalars().all()
+    return (
+        db.session.execute(
+            db.select(OutboxMessage).where(OutboxMessage.ticket_id == ticket.id).order_by(OutboxMessage.id)
+        )
+        .scalars()
+        .all()
+    )
 
 
 def test_return_accepted_with_refund_restocks_and_pays_once(world):
@@ -36,8 +45,9 @@ def test_return_accepted_with_refund_restocks_and_pays_once(world):
     assert (ticket.status, ticket.resolution) == ("closed", "refunded")
     [entry] = _ledger(ticket)
     assert (entry.kind, entry.amount) == ("refund", Decimal("89.90"))
-    stock = db.session.execute(db.select(StockMovement.sku, StockMovement.quantity)
-                               .where(StockMovement.ticket_id == ticket.id)).all()
+    stock = db.session.execute(
+        db.select(StockMovement.sku, StockMovement.quantity).where(StockMovement.ticket_id == ticket.id)
+    ).all()
     assert sorted(stock) == [("SHOE-42", 1), ("SOCK-1", 2)]
     assert _instance(ticket).status == "running"
     assert world.timers(ticket) == ["wait_feedback_delay"]  # the feedback loop follows
@@ -68,7 +78,9 @@ def test_return_more_info_waits_for_the_customer_then_reviews_again(world):
     world.complete(ticket, "review_request", {"decision": "more_info", "question": "Photo of the damage?"})
     assert world.reload(ticket).status == "awaiting_customer"
     assert db.session.execute(db.select(HumanTask).where(HumanTask.ticket_id == ticket.id)).first() is None
-    assert world.waiting(ticket)["messages"] == [{"name": "customer_reply", "element_id": "wait_customer_reply"}]
+    assert world.waiting(ticket)["messages"] == [
+        {"name": "customer_reply", "element_id": "wait_customer_reply"}
+    ]
     assert world.timers(ticket) == ["reminder_due"]
     world.reply(ticket, "Here is the photo")
     assert world.reload(ticket).status == "in_progress"
@@ -131,7 +143,9 @@ def test_complaint_escalates_to_customer_success_and_records_the_outcome(world):
     task = world.task(ticket)
     assert (task.name, task.team) == ("review_complaint", "customer-success")
     world.complete(ticket, "review_complaint", {"findings": "Courier confirmed"})
-    world.complete(ticket, "resolve_complaint", {"resolution_summary": "Voucher sent", "outcome": "unsatisfactory"})
+    world.complete(
+        ticket, "resolve_complaint", {"resolution_summary": "Voucher sent", "outcome": "unsatisfactory"}
+    )
     ticket = world.reload(ticket)
     assert (ticket.status, ticket.resolution) == ("closed", "unsatisfactory")
     assert world.timers(ticket) == ["wait_feedback_delay"]
@@ -158,4 +172,6 @@ def test_instructions_are_rendered_with_the_ticket_data(world):
     ticket = world.open("return", RETURN_START, subject="Shoes broken")
     task = world.task(ticket)
     assert "{{" not in task.instructions
-    assert "SO-1001" in task.instructions or "Shoes broken" in task.instructions or "Jane" in task.instructions
+    assert (
+        "SO-1001" in task.instructions or "Shoes broken" in task.instructions or "Jane" in task.instructions
+    )

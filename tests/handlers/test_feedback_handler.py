@@ -85,7 +85,9 @@ def test_retried_job_does_not_send_twice(app, clock):
     start_process("svc", make_customer().id, "Broken zipper", {})
     [job] = claim_jobs(10, lease_seconds=30)
     # The worker runs the handler and commits the e-mail, then dies before complete_job.
-    HANDLERS["feedback.request"](job.params, HandlerContext(job.ticket_id, job.instance_id, job.idempotency_key, 1))
+    HANDLERS["feedback.request"](
+        job.params, HandlerContext(job.ticket_id, job.instance_id, job.idempotency_key, 1)
+    )
     db.session.commit()
     clock.shift(timedelta(seconds=31))
     [again] = claim_jobs(10, lease_seconds=30)
@@ -117,13 +119,16 @@ def _ask_then_remind() -> bytes:
     <bpmn:incoming>{incoming}</bpmn:incoming><bpmn:outgoing>{outgoing}</bpmn:outgoing>
   </bpmn:serviceTask>"""
 
-    return bpmn(f"""
+    return bpmn(
+        f"""
   <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
   {task("ask", "f1", "f2")}{task("remind", "f2", "f3", REMINDER)}
   <bpmn:endEvent id="done"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
   <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="ask"/>
   <bpmn:sequenceFlow id="f2" sourceRef="ask" targetRef="remind"/>
-  <bpmn:sequenceFlow id="f3" sourceRef="remind" targetRef="done"/>""", "ask_remind")
+  <bpmn:sequenceFlow id="f3" sourceRef="remind" targetRef="done"/>""",
+        "ask_remind",
+    )
 
 
 def test_reminder_job_reuses_the_request_of_the_first_job(app):
@@ -132,8 +137,10 @@ def test_reminder_job_reuses_the_request_of_the_first_job(app):
     drain()
     [request] = _requests()
     mail, reminder = _mails()
-    assert (mail.payload, reminder.payload) == ({"feedback_request_id": request.id, "reminder": False},
-                                                {"feedback_request_id": request.id, "reminder": True})
+    assert (mail.payload, reminder.payload) == (
+        {"feedback_request_id": request.id, "reminder": False},
+        {"feedback_request_id": request.id, "reminder": True},
+    )
 
 
 def test_reminder_after_the_link_expired_sends_a_fresh_link(app, clock):
@@ -152,8 +159,12 @@ def test_no_reminder_once_the_customer_answered_and_the_answer_is_returned(app, 
     token = csrf_of(client.get(link).get_data(as_text=True))
     assert client.post(link, data={"csrf_token": token, "rating": "2", "comment": "Slow"}).status_code == 200
     second = _call(ticket, instance, "job-2", reminder=True)
-    assert second == {"feedback_request_id": first["feedback_request_id"], "reminder": True, "sent": False,
-                      "feedback": {"rating": 2, "comment": "Slow"}}
+    assert second == {
+        "feedback_request_id": first["feedback_request_id"],
+        "reminder": True,
+        "sent": False,
+        "feedback": {"rating": 2, "comment": "Slow"},
+    }
     assert len(_mails()) == 1
 
 

@@ -61,9 +61,12 @@ def element(tree, element_id):
 
 def properties(el):
     """{name: value} of an element's spiffworkflow:properties."""
-    return {p.get("name"): p.get("value")
-            for p in el.xpath("bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property",
-                              namespaces=NS)}
+    return {
+        p.get("name"): p.get("value")
+        for p in el.xpath(
+            "bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", namespaces=NS
+        )
+    }
 
 
 def form_names(process):
@@ -100,10 +103,14 @@ def service_tasks(tree):
     found = {}
     for task in tree.xpath("//bpmn:process/bpmn:serviceTask", namespaces=NS):
         [operator] = task.xpath("bpmn:extensionElements/spiffworkflow:serviceTaskOperator", namespaces=NS)
-        params = {p.get("id"): p.get("value")
-                  for p in operator.xpath("spiffworkflow:parameters/spiffworkflow:parameter", namespaces=NS)}
+        params = {
+            p.get("id"): p.get("value")
+            for p in operator.xpath("spiffworkflow:parameters/spiffworkflow:parameter", namespaces=NS)
+        }
         retry = operator.xpath("spiffworkflow:retry", namespaces=NS)
-        retries, backoff = (int(retry[0].get("retries")), float(retry[0].get("backoff_base"))) if retry else (None, None)
+        retries, backoff = (
+            (int(retry[0].get("retries")), float(retry[0].get("backoff_base"))) if retry else (None, None)
+        )
         found[task.get("id")] = (operator.get("id"), params, operator.get("resultVariable"), retries, backoff)
     return found
 
@@ -112,15 +119,21 @@ def catch_events(tree):
     """{catch event id: ("message", message name, variable) or ("timer", kind, expression)} of every
     intermediate catch and boundary event (an event-based gateway's catches are its targets)."""
     found = {}
-    events = tree.xpath("//bpmn:process/bpmn:intermediateCatchEvent | //bpmn:process/bpmn:boundaryEvent",
-                        namespaces=NS)
+    events = tree.xpath(
+        "//bpmn:process/bpmn:intermediateCatchEvent | //bpmn:process/bpmn:boundaryEvent", namespaces=NS
+    )
     for event in events:
         message = event.xpath("bpmn:messageEventDefinition", namespaces=NS)
         timer = event.xpath("bpmn:timerEventDefinition/*", namespaces=NS)
         if message:
-            variable = message[0].xpath("bpmn:extensionElements/spiffworkflow:messageVariable/text()",
-                                        namespaces=NS)
-            found[event.get("id")] = ("message", message[0].get("messageRef"), variable[0] if variable else None)
+            variable = message[0].xpath(
+                "bpmn:extensionElements/spiffworkflow:messageVariable/text()", namespaces=NS
+            )
+            found[event.get("id")] = (
+                "message",
+                message[0].get("messageRef"),
+                variable[0] if variable else None,
+            )
         elif timer:
             found[event.get("id")] = ("timer", etree.QName(timer[0]).localname, timer[0].text.strip())
     return found

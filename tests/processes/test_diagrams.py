@@ -215,8 +215,11 @@ def test_service_tasks_call_known_operators_with_their_parameters(process):
 @pytest.mark.parametrize("process", ["return", "credit"])
 def test_customer_reply_is_caught_into_customer_reply_without_correlation(process):
     tree = xml(process)
-    replies = [(name, variable) for name, (kind, message, variable) in catch_events(tree).items()
-               if kind == "message" and message == "customer_reply"]
+    replies = [
+        (name, variable)
+        for name, (kind, message, variable) in catch_events(tree).items()
+        if kind == "message" and message == "customer_reply"
+    ]
     assert replies == [("wait_customer_reply", "customer_reply"), ("reply_after_reminder", "customer_reply")]
     assert tree.xpath("//bpmn:correlationProperty | //bpmn:correlationKey", namespaces=NS) == []
 
@@ -236,12 +239,18 @@ def test_event_based_gateways_wait_for_one_message_and_one_timer(process):
 def test_customer_wait_reminds_after_2_and_gives_up_after_7_business_days_of_the_team(process):
     tree = xml(process)
     team = {"return": "returns", "credit": "credit"}[process]
-    first, second = gateway_catches(tree, "wait_reply_or_reminder"), gateway_catches(tree, "wait_reply_or_deadline")
+    first, second = (
+        gateway_catches(tree, "wait_reply_or_reminder"),
+        gateway_catches(tree, "wait_reply_or_deadline"),
+    )
     assert first["timer"][0] == "reminder_due" and second["timer"][0] == "reply_deadline_passed"
     assert first["timer"][1][1] == second["timer"][1][1] == "timeDate"
     assert (first["timer"][1][2], second["timer"][1][2]) == ('reminder_at["at"]', 'reply_deadline["at"]')
     tasks = service_tasks(tree)
-    for task, days, result in (("schedule_reminder", "2", "reminder_at"), ("schedule_reply_deadline", "7", "reply_deadline")):
+    for task, days, result in (
+        ("schedule_reminder", "2", "reminder_at"),
+        ("schedule_reply_deadline", "7", "reply_deadline"),
+    ):
         operator, params, result_variable, _, _ = tasks[task]
         assert operator == "calendar.due" and result_variable == result
         assert (params["days"], params["team"]) == (days, f'"{team}"')

@@ -84,8 +84,13 @@ class ProcessPath:
     params: dict = field(default_factory=dict)
 
 
-PROFILE = {"tier": "gold", "tenure_months": 38, "order_count": 21, "on_time_payment_ratio": 0.97,
-           "open_balance": 120.5}
+PROFILE = {
+    "tier": "gold",
+    "tenure_months": 38,
+    "order_count": 21,
+    "on_time_payment_ratio": 0.97,
+    "open_balance": 120.5,
+}
 ITEMS = [{"sku": "KET-1", "qty": 1}, {"sku": "MUG-2", "qty": 2}]
 RETURN_START = {
     "order_number": "A-1001",
@@ -117,13 +122,22 @@ NO_RESPONSE = Timer("reply_deadline_passed", ["notify_no_response", "close_no_re
 # the feedback loop (every process, after the ticket is closed)
 FEEDBACK_DUE = Timer("wait_feedback_delay", ["request_feedback"])
 FEEDBACK_REMINDER = Timer("feedback_reminder_due", ["remind_feedback"])
-FOLLOW_UP = User("follow_up", "customer-success", {"contacted": True, "outcome": "resolved", "notes": "Apologised."})
+FOLLOW_UP = User(
+    "follow_up", "customer-success", {"contacted": True, "outcome": "resolved", "notes": "Apologised."}
+)
 SATISFIED = [FEEDBACK_DUE, Message("feedback_arrived", "feedback_received", PRAISE)]
 UNHAPPY = [FEEDBACK_DUE, Message("feedback_arrived", "feedback_received", DISAPPOINTED), FOLLOW_UP]
-ANSWERED_AFTER_REMINDER = [FEEDBACK_DUE, FEEDBACK_REMINDER,
-                           Message("feedback_arrived_late", "feedback_received", LUKEWARM)]
+ANSWERED_AFTER_REMINDER = [
+    FEEDBACK_DUE,
+    FEEDBACK_REMINDER,
+    Message("feedback_arrived_late", "feedback_received", LUKEWARM),
+]
 UNHAPPY_AFTER_REMINDER = [
-    FEEDBACK_DUE, FEEDBACK_REMINDER, Message("feedback_arrived_late", "feedback_received", DISAPPOINTED), FOLLOW_UP]
+    FEEDBACK_DUE,
+    FEEDBACK_REMINDER,
+    Message("feedback_arrived_late", "feedback_received", DISAPPOINTED),
+    FOLLOW_UP,
+]
 SILENT = [FEEDBACK_DUE, FEEDBACK_REMINDER, Timer("feedback_deadline")]
 
 ACCEPT = User(
@@ -190,8 +204,11 @@ COMPLAINT_OPENED = ["set_status_new", "set_status_in_progress", "first_response_
 RESPONDED = ["notify_initial_response", "schedule_review"]
 RESPOND = User("initial_response", "support", {"response": "We are sorry."}, RESPONDED)
 FIRST_RESPONSE_OVERDUE = Timer(
-    "first_response_overdue", ["raise_priority", "notify_support_lead", "notify_customer_escalated"])
-LEAD_RESPONDS = User("lead_initial_response", "support", {"response": "Our apologies, I take care of it."}, RESPONDED)
+    "first_response_overdue", ["raise_priority", "notify_support_lead", "notify_customer_escalated"]
+)
+LEAD_RESPONDS = User(
+    "lead_initial_response", "support", {"response": "Our apologies, I take care of it."}, RESPONDED
+)
 REVIEW_OVERDUE = Timer("review_overdue", ["remind_reviewer"])
 REVIEW = User("review_complaint", "customer-success", {"findings": "The courier confirmed it."})
 
@@ -210,7 +227,15 @@ def path(process, name, start, start_calls, steps, statuses, resolution, params=
 
 
 PATHS = [
-    path("return", "rejected", RETURN_START, ["set_status_new"], [REJECT, *SATISFIED], ["new", "closed"], "rejected"),
+    path(
+        "return",
+        "rejected",
+        RETURN_START,
+        ["set_status_new"],
+        [REJECT, *SATISFIED],
+        ["new", "closed"],
+        "rejected",
+    ),
     path(
         "return",
         "refunded_then_unhappy",
@@ -219,7 +244,11 @@ PATHS = [
         [ACCEPT, REFUNDED, *UNHAPPY],
         ["new", "awaiting_return", "closed"],
         "refunded",
-        {"issue_refund": {"amount": 59.9}, "restock_items": {"items": ITEMS}, "request_feedback": {"reminder": False}},
+        {
+            "issue_refund": {"amount": 59.9},
+            "restock_items": {"items": ITEMS},
+            "request_feedback": {"reminder": False},
+        },
     ),
     path(
         "return",
@@ -239,7 +268,10 @@ PATHS = [
         [ASK, CUSTOMER_REPLY, REJECT, *SILENT],
         ["new", "awaiting_customer", "in_progress", "closed"],
         "rejected",
-        {"schedule_reminder": {"days": 2, "team": "returns"}, "schedule_reply_deadline": {"days": 7, "team": "returns"}},
+        {
+            "schedule_reminder": {"days": 2, "team": "returns"},
+            "schedule_reply_deadline": {"days": 7, "team": "returns"},
+        },
     ),
     path(
         "return",
@@ -255,8 +287,25 @@ PATHS = [
         "reply_after_reminder_then_credit_note",
         RETURN_START,
         ["set_status_new"],
-        [ASK, CUSTOMER_REPLY, ASK, REMINDER, REPLY_AFTER_REMINDER, ACCEPT_CREDIT_NOTE, CREDITED, *UNHAPPY_AFTER_REMINDER],
-        ["new", "awaiting_customer", "in_progress", "awaiting_customer", "in_progress", "awaiting_return", "closed"],
+        [
+            ASK,
+            CUSTOMER_REPLY,
+            ASK,
+            REMINDER,
+            REPLY_AFTER_REMINDER,
+            ACCEPT_CREDIT_NOTE,
+            CREDITED,
+            *UNHAPPY_AFTER_REMINDER,
+        ],
+        [
+            "new",
+            "awaiting_customer",
+            "in_progress",
+            "awaiting_customer",
+            "in_progress",
+            "awaiting_return",
+            "closed",
+        ],
         "credit_note",
     ),
     path(
@@ -278,8 +327,15 @@ PATHS = [
         "approved",
         {"assign_credit_balance": {"amount": 2000.0}},
     ),
-    path("credit", "denied_then_unhappy", CREDIT_START, ["set_status_new"], [DATA_OK, DENY, *UNHAPPY],
-         ["new", "closed"], "denied"),
+    path(
+        "credit",
+        "denied_then_unhappy",
+        CREDIT_START,
+        ["set_status_new"],
+        [DATA_OK, DENY, *UNHAPPY],
+        ["new", "closed"],
+        "denied",
+    ),
     path(
         "credit",
         "missing_data_then_approved",
@@ -288,7 +344,10 @@ PATHS = [
         [DATA_MISSING, CUSTOMER_REPLY, DATA_OK, APPROVE, *ANSWERED_AFTER_REMINDER],
         ["new", "missing_data", "in_progress", "closed"],
         "approved",
-        {"schedule_reminder": {"days": 2, "team": "credit"}, "schedule_reply_deadline": {"days": 7, "team": "credit"}},
+        {
+            "schedule_reminder": {"days": 2, "team": "credit"},
+            "schedule_reply_deadline": {"days": 7, "team": "credit"},
+        },
     ),
     path(
         "credit",
@@ -362,8 +421,10 @@ PATHS = [
         [FIRST_RESPONSE_OVERDUE, LEAD_RESPONDS, REVIEW_OVERDUE, REVIEW, resolve("unsatisfactory"), *UNHAPPY],
         ["new", "in_progress", "closed"],
         "unsatisfactory",
-        {"notify_support_lead": {"team": "support"},
-         "remind_reviewer": {"team": "customer-success", "include_assignee": True}},
+        {
+            "notify_support_lead": {"team": "support"},
+            "remind_reviewer": {"team": "customer-success", "include_assignee": True},
+        },
     ),
     path(
         "complaint",
@@ -405,12 +466,14 @@ def recorded(monkeypatch):
 
     def recording(operator, handler):
         def wrapper(params, ctx):
-            element_id = db.session.execute(db.select(Job.element_id)
-                                            .where(Job.idempotency_key == ctx.idempotency_key)).scalar_one()
+            element_id = db.session.execute(
+                db.select(Job.element_id).where(Job.idempotency_key == ctx.idempotency_key)
+            ).scalar_one()
             required, optional = OPERATORS[operator]
             assert required <= set(params) <= required | optional, (element_id, params)
             calls.append((element_id, operator, dict(params)))
             return handler(params, ctx)
+
         return wrapper
 
     for operator, handler in list(HANDLERS.items()):
@@ -422,8 +485,9 @@ def recorded(monkeypatch):
 def walk(app, clock, recorded):
     """run(path): the path through the engine, step by step, on the shipped workflows."""
     deploy_shipped()
-    agent = make_user("alice", "agent", teams=tuple(sorted({"returns", "credit", "support", "customer-success"})),
-                      lead=True)
+    agent = make_user(
+        "alice", "agent", teams=tuple(sorted({"returns", "credit", "support", "customer-success"})), lead=True
+    )
     customer = make_customer(name="Ada Lovelace", **PROFILE)
     return lambda p: run(p, agent, customer, recorded, clock)
 
@@ -441,11 +505,16 @@ def passed_pairs(instance_id: int, tree) -> set:
     engine's history (the shipped workflows run one token; a catch behind an event-based gateway
     is caught by the gateway's waiting task, so the gateway is passed just before it)."""
     ids = {el.get("id") for el in flow_nodes(tree)}
-    gateway_of = {f.get("targetRef"): f.get("sourceRef") for f in flows(tree)
-                  if element(tree, f.get("sourceRef")).tag.endswith("eventBasedGateway")}
-    rows = db.session.execute(db.select(HistoryEvent.kind, HistoryEvent.element_id)
-                              .where(HistoryEvent.instance_id == instance_id, HistoryEvent.kind.in_(PASSED))
-                              .order_by(HistoryEvent.id)).all()
+    gateway_of = {
+        f.get("targetRef"): f.get("sourceRef")
+        for f in flows(tree)
+        if element(tree, f.get("sourceRef")).tag.endswith("eventBasedGateway")
+    }
+    rows = db.session.execute(
+        db.select(HistoryEvent.kind, HistoryEvent.element_id)
+        .where(HistoryEvent.instance_id == instance_id, HistoryEvent.kind.in_(PASSED))
+        .order_by(HistoryEvent.id)
+    ).all()
     passed = []
     for kind, element_id in rows:
         if element_id not in ids:
@@ -502,14 +571,19 @@ def run(p: ProcessPath, agent, customer, calls, clock) -> Run:
                 assert caught == step.waiting
                 drain()
             else:
-                [due] = [datetime.fromisoformat(t["due_at"]) for t in waiting["timers"]
-                         if t["element_id"] == step.waiting]
+                [due] = [
+                    datetime.fromisoformat(t["due_at"])
+                    for t in waiting["timers"]
+                    if t["element_id"] == step.waiting
+                ]
                 others = [t for t in waiting["timers"] if t["element_id"] != step.waiting]
                 assert all(datetime.fromisoformat(t["due_at"]) > due for t in others), (step, waiting)
                 clock.move_to(due)
                 drain()
-                assert step.waiting not in {t["element_id"] for t in waiting_of(instance_id)["timers"]} \
+                assert (
+                    step.waiting not in {t["element_id"] for t in waiting_of(instance_id)["timers"]}
                     or catches[step.waiting][1] == "timeCycle"
+                )
         assert_restores_unchanged(instance_id)
         assert [name for name, _, _ in calls[seen:]] == step.calls, (step, calls[seen:])
     db.session.expire_all()
@@ -543,10 +617,14 @@ def test_path_sets_statuses_and_calls_services_in_order(walk, path):
         if operator == "notify.customer":
             assert params["body"].startswith("Dear Ada Lovelace,")
     data = assert_restores_unchanged(done.instance.id)["data"]
-    replies = [step.payload for step in path.steps if isinstance(step, Message) and step.name == "customer_reply"]
+    replies = [
+        step.payload for step in path.steps if isinstance(step, Message) and step.name == "customer_reply"
+    ]
     if replies:
         assert data["customer_reply"] == replies[-1]
-    answers = [step.payload for step in path.steps if isinstance(step, Message) and step.name == "feedback_received"]
+    answers = [
+        step.payload for step in path.steps if isinstance(step, Message) and step.name == "feedback_received"
+    ]
     if answers:
         assert data["feedback"] == answers[-1]
 
@@ -555,8 +633,12 @@ def test_a_ticket_closed_for_no_response_asks_for_no_feedback(walk):
     for p in (p for p in PATHS if p.resolution == "no_response"):
         done = walk(p)
         assert "feedback.request" not in {operator for _, operator, _ in done.calls}
-        assert db.session.execute(db.select(FeedbackRequest).where(FeedbackRequest.ticket_id == done.ticket.id)
-                                  ).first() is None
+        assert (
+            db.session.execute(
+                db.select(FeedbackRequest).where(FeedbackRequest.ticket_id == done.ticket.id)
+            ).first()
+            is None
+        )
 
 
 @pytest.mark.parametrize("process", PROCESSES)
@@ -570,4 +652,7 @@ def test_the_paths_together_take_every_sequence_flow(walk, process):
 def test_the_instance_of_a_path_is_the_ticket_s_instance(walk):
     done = walk(PATHS[0])
     assert instance_of_ticket(done.ticket.id).id == done.instance.id
-    assert done.instance.ended_at is not None and done.instance.ended_at >= done.instance.created_at + timedelta(days=1)
+    assert (
+        done.instance.ended_at is not None
+        and done.instance.ended_at >= done.instance.created_at + timedelta(days=1)
+    )

@@ -37,12 +37,15 @@ def test_time_used_up_exactly_at_closing_ends_at_closing_not_next_morning():
     assert add_business_time(OFFICE, utc(2026, 11, 27, 16), HOUR) == utc(2026, 11, 27, 17)
 
 
-@pytest.mark.parametrize("start, expected", [
-    (utc(2026, 11, 28, 11), utc(2026, 11, 30, 10)),  # Saturday: counts from Monday 09:00
-    (utc(2026, 11, 24, 6), utc(2026, 11, 24, 10)),  # Tuesday before opening
-    (utc(2026, 11, 24, 18), utc(2026, 11, 25, 10)),  # Tuesday after closing
-    (utc(2026, 11, 24, 17), utc(2026, 11, 25, 10)),  # exactly at closing
-])
+@pytest.mark.parametrize(
+    "start, expected",
+    [
+        (utc(2026, 11, 28, 11), utc(2026, 11, 30, 10)),  # Saturday: counts from Monday 09:00
+        (utc(2026, 11, 24, 6), utc(2026, 11, 24, 10)),  # Tuesday before opening
+        (utc(2026, 11, 24, 18), utc(2026, 11, 25, 10)),  # Tuesday after closing
+        (utc(2026, 11, 24, 17), utc(2026, 11, 25, 10)),  # exactly at closing
+    ],
+)
 def test_a_start_outside_working_hours_counts_from_the_next_opening(start, expected):
     assert add_business_time(OFFICE, start, HOUR) == expected
 
@@ -153,10 +156,18 @@ def test_a_calendar_without_working_time_is_refused():
 
 def test_a_calendar_names_every_wrong_field():
     with pytest.raises(SlaConfigError) as refused:
-        Calendar({"mon": [["25:00", "10:00"]], "funday": [["09:00", "17:00"]], "tue": [["09:00", "09:00"]]},
-                 "Mars/Olympus_Mons", {"not-a-date": "Party"})
-    assert set(refused.value.errors) == {"hours.mon[0]", "hours.funday", "hours.tue[0]", "timezone",
-                                         "holidays.not-a-date"}
+        Calendar(
+            {"mon": [["25:00", "10:00"]], "funday": [["09:00", "17:00"]], "tue": [["09:00", "09:00"]]},
+            "Mars/Olympus_Mons",
+            {"not-a-date": "Party"},
+        )
+    assert set(refused.value.errors) == {
+        "hours.mon[0]",
+        "hours.funday",
+        "hours.tue[0]",
+        "timezone",
+        "holidays.not-a-date",
+    }
 
 
 def test_naive_datetimes_and_negative_amounts_are_refused():

@@ -54,8 +54,11 @@ def test_opening_a_ticket_sets_first_response_and_resolution_due_in_business_tim
     assert ticket.priority == "high"
     assert ticket.first_response_due_at == utc(2026, 11, 23, 17)
     assert ticket.sla_due_at == utc(2026, 11, 24, 17)
-    assert sla_state(ticket, utcnow()) == {"due_at": utc(2026, 11, 24, 17), "state": "on_track",
-                                           "first_response_due_at": utc(2026, 11, 23, 17)}
+    assert sla_state(ticket, utcnow()) == {
+        "due_at": utc(2026, 11, 24, 17),
+        "state": "on_track",
+        "first_response_due_at": utc(2026, 11, 23, 17),
+    }
 
 
 def test_a_ticket_opened_on_friday_evening_counts_from_monday_morning(world, clock):
@@ -90,7 +93,11 @@ def test_waiting_on_the_customer_pauses_the_clock_and_the_reply_moves_the_due_ti
     resumed = world.reload(ticket)
     waited = business_seconds_between(calendar_for(None), utc(2026, 11, 23, 11), utc(2026, 11, 26, 15))
     assert waited == 28 * HOUR
-    assert resumed.sla_due_at == add_business_time(calendar_for(None), first_due, waited) == utc(2026, 11, 30, 13)
+    assert (
+        resumed.sla_due_at
+        == add_business_time(calendar_for(None), first_due, waited)
+        == utc(2026, 11, 30, 13)
+    )
     assert resumed.sla_consumed_seconds == 2 * HOUR
     assert state(world, ticket) == "on_track"
 
@@ -132,7 +139,10 @@ def test_a_ticket_closed_in_time_has_met_its_sla(world, clock):
     assert (closed.status, closed.sla_met, closed.sla_consumed_seconds) == ("closed", True, 15 * HOUR)
     clock.move_to(utc(2026, 12, 10, 9))  # long after: still met
     assert sla_state(world.reload(ticket), utcnow()) == {
-        "due_at": utc(2026, 11, 24, 17), "state": "met", "first_response_due_at": utc(2026, 11, 23, 17)}
+        "due_at": utc(2026, 11, 24, 17),
+        "state": "met",
+        "first_response_due_at": utc(2026, 11, 23, 17),
+    }
 
 
 def test_a_ticket_closed_late_has_breached_its_sla(world, clock):
@@ -215,14 +225,20 @@ def test_a_calendar_that_cannot_work_is_refused_and_nothing_is_stored(app):
 def test_a_policy_with_wrong_values_is_refused_naming_each_field(app):
     with pytest.raises(SlaConfigError) as refused:
         set_policy("return", "whenever", 0, "ten", "ghosts")
-    assert set(refused.value.errors) == {"priority", "first_response_minutes", "resolution_minutes", "team_key"}
+    assert set(refused.value.errors) == {
+        "priority",
+        "first_response_minutes",
+        "resolution_minutes",
+        "team_key",
+    }
     assert db.session.execute(db.select(SlaPolicy)).first() is None
 
 
 def test_without_a_policy_row_the_defaults_apply_by_priority(app):
-    assert [(t.first_response_minutes, t.resolution_minutes) for t in map(
-        lambda p: policy_for("order", p), ("urgent", "high", "normal", "low"))] == [
-        (240, 480), (480, 960), (480, 2400), (960, 4800)]
+    assert [
+        (t.first_response_minutes, t.resolution_minutes)
+        for t in map(lambda p: policy_for("order", p), ("urgent", "high", "normal", "low"))
+    ] == [(240, 480), (480, 960), (480, 2400), (960, 4800)]
 
 
 def test_demo_seed_gives_each_team_a_calendar_and_each_type_four_targets_once(app):
@@ -232,6 +248,6 @@ def test_demo_seed_gives_each_team_a_calendar_and_each_type_four_targets_once(ap
     assert seed_sla_demo() == 0
     returns = calendar_for("returns")
     assert returns.timezone == "Europe/Berlin" and returns.holidays[datetime(2026, 12, 25).date()]
-    assert {t for t, in db.session.execute(db.select(SlaPolicy.ticket_type))} == set(POLICIES)
+    assert {t for (t,) in db.session.execute(db.select(SlaPolicy.ticket_type))} == set(POLICIES)
     assert policy_for("complaint", "urgent").team_key == "support"
     assert db.session.execute(db.select(db.func.count(Team.id))).scalar() == 4

@@ -18,19 +18,33 @@ from tests.factories import deploy_shipped, login, make_customer_user, make_user
 # endpoint -> which kind of outsider must get a 404 for someone else's object ("team" = an agent
 # of another team, "customer" = another customer), or why it is not owner-scoped.
 ROUTES = {
-    "inbox.task_page": "team", "inbox.complete": "team", "inbox.claim": "team",
-    "inbox.release": "team", "inbox.reassign": "team", "inbox.ticket_page": "team",
-    "inbox.write_to_customer": "team", "inbox.attachment": "team",
-    "api.get_ticket": "team+customer", "api.cancel_ticket": "team", "inbox.cancel_ticket": "team",
-    "api.claim": "team", "api.release": "team", "api.complete": "team",
-    "portal.ticket": "customer", "portal.write_message": "customer", "portal.reply": "customer",
+    "inbox.task_page": "team",
+    "inbox.complete": "team",
+    "inbox.claim": "team",
+    "inbox.release": "team",
+    "inbox.reassign": "team",
+    "inbox.ticket_page": "team",
+    "inbox.write_to_customer": "team",
+    "inbox.attachment": "team",
+    "api.get_ticket": "team+customer",
+    "api.cancel_ticket": "team",
+    "inbox.cancel_ticket": "team",
+    "api.claim": "team",
+    "api.release": "team",
+    "api.complete": "team",
+    "portal.ticket": "customer",
+    "portal.write_message": "customer",
+    "portal.reply": "customer",
     "portal.attachment": "customer",
     # Not owned by a team or a customer:
-    "admin.edit_user": "admin only", "admin.update_team": "admin only",
-    "api.retry": "managers and admins only", "portal.new_ticket": "a ticket type, not an object",
+    "admin.edit_user": "admin only",
+    "admin.update_team": "admin only",
+    "api.retry": "managers and admins only",
+    "portal.new_ticket": "a ticket type, not an object",
     "api.definition_version": "diagrams are shared by all staff, not owned",
     "api.get_form": "forms are shared by staff and customers (start forms), not owned",
-    "survey.show": "a signed capability link", "survey.answer": "a signed capability link",
+    "survey.show": "a signed capability link",
+    "survey.answer": "a signed capability link",
     "static": "public files",
 }
 
@@ -51,13 +65,27 @@ def objects(app):
     ticket, _ = start_process("return", jane_profile.id, "Broken", RETURN_START, actor="jane")
     drain()
     task = db.session.execute(db.select(HumanTask).where(HumanTask.ticket_id == ticket.id)).scalar_one()
-    attachment = Attachment(ticket_id=ticket.id, filename="photo.jpg", content_type="image/jpeg", size=3,
-                            data=b"jpg", uploaded_by_id=jane.id)
+    attachment = Attachment(
+        ticket_id=ticket.id,
+        filename="photo.jpg",
+        content_type="image/jpeg",
+        size=3,
+        data=b"jpg",
+        uploaded_by_id=jane.id,
+    )
     db.session.add(attachment)
     db.session.commit()
-    return {"ticket_id": ticket.id, "task_id": task.id, "attachment_id": attachment.id,
-            "user_id": returns_agent.id, "team_id": db.session.execute(db.select(Team.id)).scalars().first(),
-            "incident_id": 1, "ticket_type": "return", "token": "x", "filename": "app.css"}
+    return {
+        "ticket_id": ticket.id,
+        "task_id": task.id,
+        "attachment_id": attachment.id,
+        "user_id": returns_agent.id,
+        "team_id": db.session.execute(db.select(Team.id)).scalars().first(),
+        "incident_id": 1,
+        "ticket_type": "return",
+        "token": "x",
+        "filename": "app.css",
+    }
 
 
 def _url(app, endpoint, objects):
@@ -72,25 +100,36 @@ def _url(app, endpoint, objects):
 def _call(client, method, url, headers=None):
     if method == "GET":
         return client.get(url, headers=headers or {})
-    return client.post(url, headers=headers or {}, json={} if url.startswith("/api/") else None,
-                       data=None if url.startswith("/api/") else {"csrf_token": _csrf(client)})
+    return client.post(
+        url,
+        headers=headers or {},
+        json={} if url.startswith("/api/") else None,
+        data=None if url.startswith("/api/") else {"csrf_token": _csrf(client)},
+    )
 
 
 def _csrf(client):
-    page = client.get("/inbox/").get_data(as_text=True) if client.get("/inbox/").status_code == 200 \
+    page = (
+        client.get("/inbox/").get_data(as_text=True)
+        if client.get("/inbox/").status_code == 200
         else client.get("/portal/").get_data(as_text=True)
+    )
     match = re.search(r'name="csrf_token" value="([^"]+)"', page)
     return match.group(1) if match else ""
 
 
-@pytest.mark.parametrize("endpoint", sorted(e for e, owner in ROUTES.items() if "team" in owner and e.startswith("inbox.")))
+@pytest.mark.parametrize(
+    "endpoint", sorted(e for e, owner in ROUTES.items() if "team" in owner and e.startswith("inbox."))
+)
 def test_inbox_route_is_404_for_an_agent_of_another_team(app, client, objects, endpoint):
     login(client, "dave")
     method, url = _url(app, endpoint, objects)
     assert _call(client, method, url).status_code == 404
 
 
-@pytest.mark.parametrize("endpoint", sorted(e for e, owner in ROUTES.items() if "team" in owner and e.startswith("api.")))
+@pytest.mark.parametrize(
+    "endpoint", sorted(e for e, owner in ROUTES.items() if "team" in owner and e.startswith("api."))
+)
 def test_api_route_is_404_for_an_agent_of_another_team(app, client, objects, endpoint):
     from app.models import User
 
@@ -99,14 +138,18 @@ def test_api_route_is_404_for_an_agent_of_another_team(app, client, objects, end
     assert _call(client, method, url, {"Authorization": f"Bearer {token}"}).status_code == 404
 
 
-@pytest.mark.parametrize("endpoint", sorted(e for e, owner in ROUTES.items() if "customer" in owner and e.startswith("portal.")))
+@pytest.mark.parametrize(
+    "endpoint", sorted(e for e, owner in ROUTES.items() if "customer" in owner and e.startswith("portal."))
+)
 def test_portal_route_is_404_for_another_customer(app, client, objects, endpoint):
     login(client, "omar")
     method, url = _url(app, endpoint, objects)
     assert _call(client, method, url).status_code == 404
 
 
-@pytest.mark.parametrize("endpoint", sorted(e for e, owner in ROUTES.items() if "customer" in owner and e.startswith("portal.")))
+@pytest.mark.parametrize(
+    "endpoint", sorted(e for e, owner in ROUTES.items() if "customer" in owner and e.startswith("portal."))
+)
 def test_portal_route_is_404_for_staff(app, client, objects, endpoint):
     login(client, "alice")
     method, url = _url(app, endpoint, objects)
@@ -117,7 +160,9 @@ def test_api_ticket_is_404_for_another_customers_token(app, client, objects):
     from app.models import User
 
     token = token_for(db.session.execute(db.select(User).where(User.username == "omar")).scalar_one())
-    answer = client.get(f"/api/v1/tickets/{objects['ticket_id']}", headers={"Authorization": f"Bearer {token}"})
+    answer = client.get(
+        f"/api/v1/tickets/{objects['ticket_id']}", headers={"Authorization": f"Bearer {token}"}
+    )
     assert answer.status_code == 404
 
 
@@ -138,6 +183,7 @@ def test_retrying_an_incident_needs_a_manager(app, client, objects):
     db.session.add(Incident(instance_id=1, ticket_id=objects["ticket_id"], kind="job", message="x"))
     db.session.commit()
     agent = token_for(db.session.execute(db.select(User).where(User.username == "alice")).scalar_one())
-    assert client.post("/api/v1/incidents/1/retry", headers={"Authorization": f"Bearer {agent}"}).status_code == 403
-
-
+    assert (
+        client.post("/api/v1/incidents/1/retry", headers={"Authorization": f"Bearer {agent}"}).status_code
+        == 403
+    )

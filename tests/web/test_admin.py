@@ -38,8 +38,11 @@ def test_admin_lists_users_and_teams(admin_client):
 
 
 def test_creating_a_user_with_bad_fields_shows_each_error_and_saves_nothing(admin_client):
-    answer = _post(admin_client, "/admin/users/new", {"username": "bad name!", "name": "", "role": "wizard",
-                                                      "capacity": "0", "password": "short"})
+    answer = _post(
+        admin_client,
+        "/admin/users/new",
+        {"username": "bad name!", "name": "", "role": "wizard", "capacity": "0", "password": "short"},
+    )
     page = answer.get_data(as_text=True)
     assert answer.status_code == 422
     for message in ("letters, digits", "a name is required", "one of customer", "1 to 500", "at least 8"):
@@ -48,18 +51,45 @@ def test_creating_a_user_with_bad_fields_shows_each_error_and_saves_nothing(admi
 
 
 def test_creating_an_agent_in_a_team_as_lead(admin_client):
-    answer = _post(admin_client, "/admin/users/new", {
-        "username": "nina", "name": "Nina", "role": "agent", "capacity": "15", "password": "long-password",
-        "skills": "returns, refunds", "teams": "returns", "lead": "returns", "active": "on"})
+    answer = _post(
+        admin_client,
+        "/admin/users/new",
+        {
+            "username": "nina",
+            "name": "Nina",
+            "role": "agent",
+            "capacity": "15",
+            "password": "long-password",
+            "skills": "returns, refunds",
+            "teams": "returns",
+            "lead": "returns",
+            "active": "on",
+        },
+    )
     assert answer.status_code == 302
     nina = db.session.execute(db.select(User).where(User.username == "nina")).scalar()
-    assert (nina.skills, nina.capacity, nina.team_keys, nina.leads("returns")) == ("returns,refunds", 15, ["returns"], True)
+    assert (nina.skills, nina.capacity, nina.team_keys, nina.leads("returns")) == (
+        "returns,refunds",
+        15,
+        ["returns"],
+        True,
+    )
     assert login(admin_client.application.test_client(), "nina", "long-password").status_code == 302
 
 
 def test_creating_a_customer_user_creates_the_profile(admin_client):
-    _post(admin_client, "/admin/users/new", {"username": "cust", "name": "Cust", "role": "customer",
-                                             "capacity": "20", "password": "long-password", "active": "on"})
+    _post(
+        admin_client,
+        "/admin/users/new",
+        {
+            "username": "cust",
+            "name": "Cust",
+            "role": "customer",
+            "capacity": "20",
+            "password": "long-password",
+            "active": "on",
+        },
+    )
     user = db.session.execute(db.select(User).where(User.username == "cust")).scalar()
     assert db.session.execute(db.select(Customer).where(Customer.user_id == user.id)).scalar() is not None
 

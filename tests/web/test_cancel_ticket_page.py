@@ -15,14 +15,21 @@ from tests.factories import csrf_of, deploy_shipped, login, make_customer, make_
 @pytest.fixture
 def ticket_id(app):
     """A return ticket whose review task is open in team returns; its people sign in with "pw"."""
-    for name, role, teams, lead in (("alice", "agent", ("returns",), False), ("lena", "agent", ("returns",), True),
-                                    ("mike", "manager", ("returns",), False), ("root", "admin", (), False),
-                                    ("olga", "agent", ("credit",), True)):
+    for name, role, teams, lead in (
+        ("alice", "agent", ("returns",), False),
+        ("lena", "agent", ("returns",), True),
+        ("mike", "manager", ("returns",), False),
+        ("root", "admin", (), False),
+        ("olga", "agent", ("credit",), True),
+    ):
         make_user(name, role, teams=teams, lead=lead, password="pw")
     deploy_shipped("return")
     ticket, _ = start_process("return", make_customer().id, "Broken", RETURN_START, actor="test")
     drain()
-    assert db.session.execute(db.select(HumanTask.team).where(HumanTask.ticket_id == ticket.id)).scalar() == "returns"
+    assert (
+        db.session.execute(db.select(HumanTask.team).where(HumanTask.ticket_id == ticket.id)).scalar()
+        == "returns"
+    )
     return ticket.id
 
 
@@ -71,7 +78,9 @@ def test_cancelling_an_ended_ticket_says_so(client, ticket_id):
     login(client, "mike")
     token = csrf_of(_page(client, ticket_id))
     assert client.post(f"/inbox/tickets/{ticket_id}/cancel", data={"csrf_token": token}).status_code == 302
-    again = client.post(f"/inbox/tickets/{ticket_id}/cancel", data={"csrf_token": token}, follow_redirects=True)
+    again = client.post(
+        f"/inbox/tickets/{ticket_id}/cancel", data={"csrf_token": token}, follow_redirects=True
+    )
     assert again.status_code == 200
     assert f"Ticket {ticket_id} has already ended (its process is cancelled)." in again.get_data(as_text=True)
 

@@ -32,7 +32,9 @@ def decide(app, client):
 
 def _open_tasks(ticket_id):
     db.session.expire_all()
-    return list(db.session.execute(db.select(HumanTask.name).where(HumanTask.ticket_id == ticket_id)).scalars())
+    return list(
+        db.session.execute(db.select(HumanTask.name).where(HumanTask.ticket_id == ticket_id)).scalars()
+    )
 
 
 def test_formless_task_page_offers_complete_and_a_json_field(client, decide):
@@ -52,13 +54,16 @@ def test_formless_task_completes_with_json_data_the_gateway_reads(client, decide
     assert task_data(following)["note"] == "checked"
 
 
-@pytest.mark.parametrize("typed,words", [
-    ('{"approved": tru}', "not valid JSON (line 1, column 14)"),
-    ("[1, 2]", "Write a JSON object"),
-    ('{"ticket_id": 3}', "ticket_id: 'ticket_id' is set by the engine"),
-    ('{"a-b": 1}', "a-b: field names must be identifiers"),
-    ("[" * 5000 + "]" * 5000, "not valid JSON"),
-])
+@pytest.mark.parametrize(
+    "typed,words",
+    [
+        ('{"approved": tru}', "not valid JSON (line 1, column 14)"),
+        ("[1, 2]", "Write a JSON object"),
+        ('{"ticket_id": 3}', "ticket_id: 'ticket_id' is set by the engine"),
+        ('{"a-b": 1}', "a-b: field names must be identifiers"),
+        ("[" * 5000 + "]" * 5000, "not valid JSON"),
+    ],
+)
 def test_bad_json_is_an_inline_error_and_keeps_what_was_typed(client, decide, typed, words):
     url = f"/inbox/tasks/{decide.id}"
     answer = _post(client, url, {"process_data": typed})
@@ -83,6 +88,7 @@ def test_a_gateway_missing_data_is_shown_and_the_task_stays_open(client, decide)
 
 # --- the portal ---------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def jane(app, client):
     deploy(gateway_process("approved == True"), actor="test")
@@ -94,19 +100,30 @@ def jane(app, client):
 def test_portal_lists_a_type_without_a_start_form_and_shows_subject_and_description(client, jane):
     assert 'href="/portal/new/gw"' in client.get("/portal/new").get_data(as_text=True)
     page = _page(client.get("/portal/new/gw"))
-    names = [e.get("name") for e in page.xpath("//form[@enctype]//*[self::input or self::textarea or self::select]")]
+    names = [
+        e.get("name")
+        for e in page.xpath("//form[@enctype]//*[self::input or self::textarea or self::select]")
+    ]
     assert names == ["csrf_token", "subject", "description"]
 
 
 def test_portal_opens_a_ticket_of_a_type_without_a_start_form(client, jane):
-    answer = _post(client, "/portal/new/gw", {"subject": "Where is my parcel?",
-                                              "description": "Ordered a week ago.\nNothing yet."})
+    answer = _post(
+        client,
+        "/portal/new/gw",
+        {"subject": "Where is my parcel?", "description": "Ordered a week ago.\nNothing yet."},
+    )
     assert answer.status_code == 302, answer.get_data(as_text=True)
     ticket = db.session.execute(db.select(Ticket)).scalar_one()
     assert (ticket.subject, ticket.customer_id) == ("Where is my parcel?", jane.id)
     assert ticket.data == {"description": "Ordered a week ago.\nNothing yet."}
     assert _open_tasks(ticket.id) == ["decide"]
-    assert db.session.execute(db.select(HistoryEvent.actor).where(HistoryEvent.kind == "ticket_created")).scalar() == "jane"
+    assert (
+        db.session.execute(
+            db.select(HistoryEvent.actor).where(HistoryEvent.kind == "ticket_created")
+        ).scalar()
+        == "jane"
+    )
 
 
 def test_portal_formless_ticket_needs_only_a_subject(client, jane):

@@ -48,7 +48,9 @@ RETURN_START = json.loads((ROOT / "forms" / "return_start.json").read_text())
 
 
 def test_the_form_script_is_a_static_file_so_a_strict_csp_allows_it(app, client):
-    page = render(app, {"type": "object", "properties": {"items": {"type": "array", "items": {"type": "string"}}}})
+    page = render(
+        app, {"type": "object", "properties": {"items": {"type": "array", "items": {"type": "string"}}}}
+    )
     scripts = page.xpath("//script")
     assert [(s.get("src"), (s.text or "").strip()) for s in scripts] == [("/static/form-rows.js", "")]
     assert b"fieldset[data-array]" in client.get("/static/form-rows.js").data
@@ -69,8 +71,11 @@ def test_textarea_widget_renders_a_textarea(app):
 
 
 def test_money_is_a_number_input_in_cents_and_integers_step_by_one(app):
-    page = render(app, form(amount={"type": "number", "x-widget": "money"}, qty={"type": "integer"}),
-                  {"amount": 89.9, "qty": 2})
+    page = render(
+        app,
+        form(amount={"type": "number", "x-widget": "money"}, qty={"type": "integer"}),
+        {"amount": 89.9, "qty": 2},
+    )
     amount = one(page, "//input[@name='amount']")
     assert (amount.get("type"), amount.get("step"), amount.get("value")) == ("number", "0.01", "89.90")
     assert one(page, "//input[@name='qty']").get("step") == "1"
@@ -93,16 +98,25 @@ def test_enum_renders_a_select_with_readable_labels_and_the_value_selected(app):
 def test_radio_widget_renders_one_radio_per_option(app):
     page = render(app, form(reason=RETURN_START["properties"]["reason"]), {"reason": "wrong_item"})
     radios = page.xpath("//input[@type='radio'][@name='reason']")
-    assert [r.get("value") for r in radios] == ["damaged", "wrong_item", "not_as_described",
-                                                 "no_longer_needed", "other"]
+    assert [r.get("value") for r in radios] == [
+        "damaged",
+        "wrong_item",
+        "not_as_described",
+        "no_longer_needed",
+        "other",
+    ]
     assert [r.get("value") for r in radios if r.get("checked") is not None] == ["wrong_item"]
     assert "Reason for the return" in one(page, "//fieldset/legend").text_content()
 
 
 def test_boolean_and_const_true_render_checkboxes(app):
-    schema = {**form(done={"type": "boolean", "title": "Done"},
-                     received={"type": "boolean", "const": True, "title": "Items received"}),
-              "required": ["received"]}
+    schema = {
+        **form(
+            done={"type": "boolean", "title": "Done"},
+            received={"type": "boolean", "const": True, "title": "Items received"},
+        ),
+        "required": ["received"],
+    }
     page = render(app, schema, {"done": True})
     done = one(page, "//input[@name='done']")
     assert (done.get("type"), done.get("value"), done.get("checked")) == ("checkbox", "true", "checked")
@@ -131,26 +145,37 @@ def test_array_of_objects_renders_its_minimum_rows_plus_one_empty_row_and_an_add
 def test_array_rows_follow_the_values_plus_one_empty_row(app):
     values = {"items": [{"sku": "A", "qty": 1}, {"sku": "B", "qty": 2}, {"sku": "C", "qty": 3}]}
     page = render(app, form(items=RETURN_START["properties"]["items"]), values)
-    assert [i.get("value") for i in page.xpath("//div[@class='array-rows']//input[contains(@name, '.sku')]")] \
-        == ["A", "B", "C", ""]
+    assert [
+        i.get("value") for i in page.xpath("//div[@class='array-rows']//input[contains(@name, '.sku')]")
+    ] == ["A", "B", "C", ""]
 
 
 def test_array_of_strings_renders_one_input_per_row(app):
     page = render(app, form(tags={"type": "array", "items": {"type": "string"}}), {"tags": ["a", "b"]})
-    assert [i.get("name") for i in page.xpath("//div[@class='array-rows']//input")] == ["tags.0", "tags.1", "tags.2"]
+    assert [i.get("name") for i in page.xpath("//div[@class='array-rows']//input")] == [
+        "tags.0",
+        "tags.1",
+        "tags.2",
+    ]
 
 
 def test_nested_objects_render_dotted_names(app):
-    schema = form(address={"type": "object", "title": "Address",
-                           "properties": {"city": {"type": "string", "title": "City"}}})
+    schema = form(
+        address={
+            "type": "object",
+            "title": "Address",
+            "properties": {"city": {"type": "string", "title": "City"}},
+        }
+    )
     page = render(app, schema, {"address": {"city": "Ghent"}})
     assert one(page, "//input[@name='address.city']").get("value") == "Ghent"
     assert one(page, "//fieldset/legend").text_content().strip() == "Address"
 
 
 def test_defaults_fill_a_fresh_form_but_not_one_that_failed(app):
-    schema = form(severity={"type": "string", "enum": ["low", "high"], "default": "low"},
-                  note={"type": "string"})
+    schema = form(
+        severity={"type": "string", "enum": ["low", "high"], "default": "low"}, note={"type": "string"}
+    )
     fresh = render(app, schema, {})
     assert one(fresh, "//option[@selected]").get("value") == "low"
     failed = render(app, schema, {}, {"note": "this field is required"})
@@ -164,15 +189,20 @@ def test_errors_show_next_to_their_field_and_typed_values_stay(app):
     amount = one(page, "//input[@name='amount']")
     assert amount.get("value") == "twelve" and amount.get("aria-invalid") == "true"
     assert one(page, f"//p[@id='{amount.get('id')}-error']").text == "must be a number"
-    assert one(page, "//input[@name='items.0.sku']/following-sibling::p[@class='error']").text \
+    assert (
+        one(page, "//input[@name='items.0.sku']/following-sibling::p[@class='error']").text
         == "must be at most 40 characters"
+    )
     assert one(page, "//input[@name='order_number']").get("value") == "SO-1"
 
 
 def test_fields_follow_the_recorded_order_not_the_key_order(app):
     schema = with_field_order(form(zeta={"type": "string"}, alpha={"type": "string"}))
-    scrambled = {"type": "object", "x-order": schema["x-order"],
-                 "properties": dict(sorted(schema["properties"].items()))}
+    scrambled = {
+        "type": "object",
+        "x-order": schema["x-order"],
+        "properties": dict(sorted(schema["properties"].items())),
+    }
     names = [i.get("name") for i in render(app, scrambled).xpath("//input")]
     assert names == ["zeta", "alpha"]
 
@@ -188,13 +218,16 @@ def test_every_shipped_form_renders_each_of_its_fields(app, path):
 
 # --- parsing ---------------------------------------------------------------------------------
 
+
 def parse(schema, fields, files=None, save_file=None):
     return parse_submission(schema, MultiDict(fields), MultiDict(files or []), save_file)
 
 
 def test_numbers_and_integers_are_coerced(app):
-    data, errors = parse(form(amount={"type": "number"}, qty={"type": "integer"}, whole={"type": "number"}),
-                         [("amount", "89.90"), ("qty", "3"), ("whole", "12")])
+    data, errors = parse(
+        form(amount={"type": "number"}, qty={"type": "integer"}, whole={"type": "number"}),
+        [("amount", "89.90"), ("qty", "3"), ("whole", "12")],
+    )
     assert (data, errors) == ({"amount": 89.9, "qty": 3, "whole": 12}, {})
 
 
@@ -227,13 +260,20 @@ def test_enum_values_keep_their_schema_type(app):
 
 
 def test_date_fields_must_be_dates(app):
-    assert parse(form(day={"type": "string", "format": "date"}), [("day", "23/11/2026")])[1] \
-        == {"day": "must be a date (YYYY-MM-DD)"}
+    assert parse(form(day={"type": "string", "format": "date"}), [("day", "23/11/2026")])[1] == {
+        "day": "must be a date (YYYY-MM-DD)"
+    }
 
 
 def test_array_rows_are_reassembled_in_order_and_untouched_rows_dropped(app):
-    fields = [("items.0.sku", "A"), ("items.0.qty", "1"), ("items.1.sku", ""), ("items.1.qty", "1"),
-              ("items.4.sku", "B"), ("items.4.qty", "2")]
+    fields = [
+        ("items.0.sku", "A"),
+        ("items.0.qty", "1"),
+        ("items.1.sku", ""),
+        ("items.1.qty", "1"),
+        ("items.4.sku", "B"),
+        ("items.4.qty", "2"),
+    ]
     data, errors = parse(form(items=RETURN_START["properties"]["items"]), fields)
     assert errors == {} and data == {"items": [{"sku": "A", "qty": 1}, {"sku": "B", "qty": 2}]}
 
@@ -246,8 +286,14 @@ def test_row_errors_are_keyed_by_the_rows_place_in_the_data(app):
 
 
 def test_engine_errors_name_the_same_paths_as_the_inputs(app):
-    fields = [("order_number", "SO-1"), ("items.0.sku", ""), ("items.0.qty", "5"), ("reason", "damaged"),
-              ("amount", "0"), ("preferred_resolution", "refund")]
+    fields = [
+        ("order_number", "SO-1"),
+        ("items.0.sku", ""),
+        ("items.0.qty", "5"),
+        ("reason", "damaged"),
+        ("amount", "0"),
+        ("preferred_resolution", "refund"),
+    ]
     data, errors = parse(RETURN_START, fields)
     assert errors == {}
     with pytest.raises(InvalidData) as caught:
@@ -256,8 +302,10 @@ def test_engine_errors_name_the_same_paths_as_the_inputs(app):
 
 
 def test_an_array_of_strings_is_reassembled(app):
-    data, _ = parse(form(tags={"type": "array", "items": {"type": "string"}}),
-                    [("tags.0", "a"), ("tags.1", ""), ("tags.2", "c")])
+    data, _ = parse(
+        form(tags={"type": "array", "items": {"type": "string"}}),
+        [("tags.0", "a"), ("tags.1", ""), ("tags.2", "c")],
+    )
     assert data == {"tags": ["a", "c"]}
 
 
@@ -291,8 +339,9 @@ def test_an_upload_that_save_file_refuses_is_an_error_on_its_field(app):
 
 
 def test_uploads_without_a_place_to_store_them_are_refused(app):
-    assert parse(form(photo={"x-widget": "file"}), [], [("photo", upload())])[1] \
-        == {"photo": "files cannot be attached here"}
+    assert parse(form(photo={"x-widget": "file"}), [], [("photo", upload())])[1] == {
+        "photo": "files cannot be attached here"
+    }
 
 
 def test_attachments_are_stored_with_their_bytes_and_refused_over_5_mib(app):
@@ -314,7 +363,9 @@ def test_a_kept_upload_is_accepted_only_from_its_uploader(app):
         assert parse(schema, [("photo", str(kept.id))])[0] == {"photo": kept.as_value()}
     with app.test_request_context():
         login_user(bob)
-        assert parse(schema, [("photo", str(kept.id))])[1] == {"photo": "the attached file is gone; attach it again"}
+        assert parse(schema, [("photo", str(kept.id))])[1] == {
+            "photo": "the attached file is gone; attach it again"
+        }
 
 
 def test_the_add_item_button_asks_for_more_rows_instead_of_submitting(app):
@@ -323,9 +374,12 @@ def test_the_add_item_button_asks_for_more_rows_instead_of_submitting(app):
 
 
 def test_initial_values_take_x_default_from_before_default(app):
-    schema = form(resolution={"type": "string", "x-default-from": "preferred_resolution", "default": "refund"},
-                  amount={"type": "number", "x-default-from": "assessment.proposed_limit"},
-                  note={"type": "string", "default": "n/a"}, other={"type": "string"})
+    schema = form(
+        resolution={"type": "string", "x-default-from": "preferred_resolution", "default": "refund"},
+        amount={"type": "number", "x-default-from": "assessment.proposed_limit"},
+        note={"type": "string", "default": "n/a"},
+        other={"type": "string"},
+    )
     data = {"preferred_resolution": "credit_note", "assessment": {"proposed_limit": 1500.0}}
     assert initial_values(schema, data) == {"resolution": "credit_note", "amount": 1500.0, "note": "n/a"}
     assert initial_values(schema, {})["resolution"] == "refund"

@@ -33,16 +33,25 @@ from tests.factories import csrf_of, deploy_shipped, login, make_customer, make_
 
 @pytest.fixture
 def people(app):
-    return {name: make_user(name, role, teams=teams, lead=lead, password="pw") for name, role, teams, lead in (
-        ("alice", "agent", ("returns",), False), ("bob", "agent", ("returns",), False),
-        ("carol", "agent", ("credit",), False), ("lena", "agent", ("returns",), True),
-        ("mike", "manager", ("returns",), False), ("root", "admin", (), False))}
+    return {
+        name: make_user(name, role, teams=teams, lead=lead, password="pw")
+        for name, role, teams, lead in (
+            ("alice", "agent", ("returns",), False),
+            ("bob", "agent", ("returns",), False),
+            ("carol", "agent", ("credit",), False),
+            ("lena", "agent", ("returns",), True),
+            ("mike", "manager", ("returns",), False),
+            ("root", "admin", (), False),
+        )
+    }
 
 
 @pytest.fixture
 def seed(app, people):
     """seed(team=..., assignee=..., ...) -> an inbox row on a ticket of its own (list tests only)."""
-    definition = ProcessDefinition(key="return", version=1, kind="bpmn", source=b"<x/>", checksum="c", forms={})
+    definition = ProcessDefinition(
+        key="return", version=1, kind="bpmn", source=b"<x/>", checksum="c", forms={}
+    )
     db.session.add(definition)
     db.session.flush()
     instance = ProcessInstance(definition_id=definition.id, workflow="{}")
@@ -50,17 +59,42 @@ def seed(app, people):
     db.session.commit()
     customers: dict[str, Customer] = {}
 
-    def make(team="returns", assignee=None, priority="normal", ticket_type="return", status="new",
-             customer="Jane Doe", due=None, sla_due=None, title="Review", sla_target=None):
+    def make(
+        team="returns",
+        assignee=None,
+        priority="normal",
+        ticket_type="return",
+        status="new",
+        customer="Jane Doe",
+        due=None,
+        sla_due=None,
+        title="Review",
+        sla_target=None,
+    ):
         if customer not in customers:
             customers[customer] = make_customer(name=customer)
-        ticket = Ticket(type=ticket_type, subject=f"{title} ticket", customer_id=customers[customer].id,
-                        priority=priority, status=status, sla_due_at=sla_due, sla_target_seconds=sla_target)
+        ticket = Ticket(
+            type=ticket_type,
+            subject=f"{title} ticket",
+            customer_id=customers[customer].id,
+            priority=priority,
+            status=status,
+            sla_due_at=sla_due,
+            sla_target_seconds=sla_target,
+        )
         db.session.add(ticket)
         db.session.flush()
-        task = HumanTask(id=str(uuid4()), instance_id=instance.id, ticket_id=ticket.id, name="review",
-                         title=title, team=team, assignee_id=people[assignee].id if assignee else None,
-                         priority=priority, due_at=due)
+        task = HumanTask(
+            id=str(uuid4()),
+            instance_id=instance.id,
+            ticket_id=ticket.id,
+            name="review",
+            title=title,
+            team=team,
+            assignee_id=people[assignee].id if assignee else None,
+            priority=priority,
+            due_at=due,
+        )
         db.session.add(task)
         db.session.commit()
         return task
@@ -126,8 +160,10 @@ def test_managers_see_their_teams_and_admins_everything(client, seed):
     assert sorted(inbox(client, view="all")[0]) == ["Bobs", "Credit"]
 
 
-@pytest.mark.parametrize("method, suffix", [("get", ""), ("post", ""), ("post", "/claim"), ("post", "/release"),
-                                            ("post", "/reassign")])
+@pytest.mark.parametrize(
+    "method, suffix",
+    [("get", ""), ("post", ""), ("post", "/claim"), ("post", "/release"), ("post", "/reassign")],
+)
 def test_a_task_of_another_team_is_404(client, seed, method, suffix):
     task = seed(team="credit", assignee="carol")
     login(client, "alice")
@@ -156,7 +192,10 @@ def test_filters_by_ticket_type_priority_and_status(client, seed):
 
 
 def test_customer_filter_searches_names(client, seed):
-    seed(title="A", customer="Anna Berg", assignee="alice"), seed(title="B", customer="Bert Smit", assignee="alice")
+    (
+        seed(title="A", customer="Anna Berg", assignee="alice"),
+        seed(title="B", customer="Bert Smit", assignee="alice"),
+    )
     login(client, "alice")
     assert inbox(client, customer="berg")[0] == ["A"]
     assert inbox(client, customer="%")[0] == []  # a wildcard is searched for literally
@@ -169,7 +208,11 @@ def test_sla_filter_tells_breached_at_risk_and_on_track_apart(client, seed, cloc
     seed(title="Close", assignee="alice", sla_due=now + timedelta(minutes=30), sla_target=day)
     seed(title="Fine", assignee="alice", sla_due=now + timedelta(days=3), sla_target=day)
     login(client, "alice")
-    assert [inbox(client, sla=s)[0] for s in ("breached", "at_risk", "on_track")] == [["Late"], ["Close"], ["Fine"]]
+    assert [inbox(client, sla=s)[0] for s in ("breached", "at_risk", "on_track")] == [
+        ["Late"],
+        ["Close"],
+        ["Fine"],
+    ]
 
 
 def test_sorting_by_due_date_puts_tasks_without_one_last(client, seed, clock):
@@ -248,9 +291,16 @@ def test_reassigning_hands_the_task_to_a_teammate_only(client, seed, people):
 def review(app, people):
     """A real return ticket whose review task alice holds."""
     deploy_shipped("return")
-    customer = make_customer(name="Jane Doe", tier="gold", tenure_months=40, order_count=85, open_balance=12.5)
-    ticket, _ = start_process("return", customer.id, "Shoes arrived damaged",
-                              {**RETURN_START, "preferred_resolution": "credit_note"}, actor="jane")
+    customer = make_customer(
+        name="Jane Doe", tier="gold", tenure_months=40, order_count=85, open_balance=12.5
+    )
+    ticket, _ = start_process(
+        "return",
+        customer.id,
+        "Shoes arrived damaged",
+        {**RETURN_START, "preferred_resolution": "credit_note"},
+        actor="jane",
+    )
     drain()
     task = db.session.execute(db.select(HumanTask).where(HumanTask.ticket_id == ticket.id)).scalar_one()
     if task.assignee_id != people["alice"].id:
@@ -270,7 +320,9 @@ def test_task_page_shows_ticket_customer_conversation_timeline_and_form(client, 
     profile = {dt.text: dt.getnext().text_content().strip() for dt in terms}
     assert profile["Tier"] == "gold" and profile["Orders"] == "85" and profile["Open balance"] == "12.50"
     assert "The left shoe is torn." in text
-    assert "jane opened the ticket" in " ".join(page.xpath("//ol[@class='timeline']")[0].text_content().split())
+    assert "jane opened the ticket" in " ".join(
+        page.xpath("//ol[@class='timeline']")[0].text_content().split()
+    )
     assert page.xpath("//input[@name='decision'][@type='radio']")
 
 
@@ -278,8 +330,10 @@ def test_task_page_and_ticket_page_show_the_same_ticket_sidebar(client, review):
     db.session.add(Attachment(ticket_id=review.ticket_id, filename="receipt.pdf", size=2048, data=b"%PDF"))
     db.session.commit()
     login(client, "alice")
-    asides = [" ".join(lxml.html.tostring(page_of(client.get(url)).xpath("//aside")[0], encoding="unicode").split())
-              for url in (f"/inbox/tasks/{review.id}", f"/inbox/tickets/{review.ticket_id}")]
+    asides = [
+        " ".join(lxml.html.tostring(page_of(client.get(url)).xpath("//aside")[0], encoding="unicode").split())
+        for url in (f"/inbox/tasks/{review.id}", f"/inbox/tickets/{review.ticket_id}")
+    ]
     assert asides[0] == asides[1]
     aside = lxml.html.fromstring(asides[0])
     assert [h.text for h in aside.xpath(".//h2")] == ["Ticket", "Jane Doe", "Files"]
@@ -294,8 +348,13 @@ def test_form_defaults_come_from_the_process_data(client, review):
 
 def test_the_credit_decision_defaults_to_the_proposed_limit(client, app, people):
     deploy_shipped("credit")
-    ticket, _ = start_process("credit", make_customer().id, "Credit please",
-                              {"requested_amount": 5000, "purpose": "Stock"}, actor="jane")
+    ticket, _ = start_process(
+        "credit",
+        make_customer().id,
+        "Credit please",
+        {"requested_amount": 5000, "purpose": "Stock"},
+        actor="jane",
+    )
     drain()
     review = db.session.execute(db.select(HumanTask).where(HumanTask.ticket_id == ticket.id)).scalar_one()
     complete_task(review.id, {"data_complete": True}, people["carol"])
@@ -323,8 +382,10 @@ def test_invalid_data_comes_back_inline_with_what_was_typed(client, review):
     response = post(client, url, {"decision": "reject", "notes": "looked at photos"}, page_url=url)
     assert response.status_code == 422
     page = page_of(response)
-    assert page.xpath("//textarea[@name='rejection_reason']/following-sibling::p[@class='error']")[0].text \
+    assert (
+        page.xpath("//textarea[@name='rejection_reason']/following-sibling::p[@class='error']")[0].text
         == "this field is required"
+    )
     assert page.xpath("//textarea[@name='notes']")[0].text == "looked at photos"
     assert page.xpath("//input[@name='decision'][@checked]/@value") == ["reject"]
     assert db.session.get(HumanTask, review.id) is not None
@@ -361,16 +422,28 @@ def test_files_attached_to_a_task_form_are_kept_with_the_ticket(client, app, peo
     from app.engine import deploy
 
     app.config["FORMS_DIR"] = tmp_path
-    (tmp_path / "photo.json").write_text('{"type": "object", "required": ["photo"], "properties": '
-                                         '{"photo": {"type": "object", "x-widget": "file", "title": "Photo"}}}')
-    deploy(user_task_process('<spiffworkflow:properties><spiffworkflow:property name="formJsonSchemaFilename" '
-                             'value="photo.json"/></spiffworkflow:properties>'), actor="test")
+    (tmp_path / "photo.json").write_text(
+        '{"type": "object", "required": ["photo"], "properties": '
+        '{"photo": {"type": "object", "x-widget": "file", "title": "Photo"}}}'
+    )
+    deploy(
+        user_task_process(
+            '<spiffworkflow:properties><spiffworkflow:property name="formJsonSchemaFilename" '
+            'value="photo.json"/></spiffworkflow:properties>'
+        ),
+        actor="test",
+    )
     ticket, _ = start_process("tiny", make_customer().id, "Photo", {}, actor="test")
     task = db.session.execute(db.select(HumanTask).where(HumanTask.ticket_id == ticket.id)).scalar_one()
     login(client, "alice")
     url = f"/inbox/tasks/{task.id}"
-    response = post(client, url, {"photo": (io.BytesIO(b"\x89PNG data"), "dent.png")}, page_url=url,
-                    content_type="multipart/form-data")
+    response = post(
+        client,
+        url,
+        {"photo": (io.BytesIO(b"\x89PNG data"), "dent.png")},
+        page_url=url,
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 302
     row = db.session.execute(db.select(Attachment)).scalar_one()
     assert (row.ticket_id, row.filename, row.size) == (ticket.id, "dent.png", 9)
@@ -384,22 +457,38 @@ def test_files_attached_to_a_task_form_are_kept_with_the_ticket(client, app, peo
 def test_writing_to_the_customer_adds_a_message_and_an_email(client, review, people):
     login(client, "alice")
     url = f"/inbox/tasks/{review.id}"
-    response = post(client, f"/inbox/tickets/{review.ticket_id}/messages",
-                    {"body": "We are looking into it.", "next": url}, page_url=url)
+    response = post(
+        client,
+        f"/inbox/tickets/{review.ticket_id}/messages",
+        {"body": "We are looking into it.", "next": url},
+        page_url=url,
+    )
     assert response.headers["Location"] == url
     comment = db.session.execute(db.select(Comment).where(Comment.author_kind == "agent")).scalar_one()
-    assert (comment.ticket_id, comment.author_id, comment.body) == (review.ticket_id, people["alice"].id,
-                                                                     "We are looking into it.")
-    mail = db.session.execute(db.select(OutboxMessage).where(OutboxMessage.body.contains("looking into"))).scalar_one()
+    assert (comment.ticket_id, comment.author_id, comment.body) == (
+        review.ticket_id,
+        people["alice"].id,
+        "We are looking into it.",
+    )
+    mail = db.session.execute(
+        db.select(OutboxMessage).where(OutboxMessage.body.contains("looking into"))
+    ).scalar_one()
     assert mail.recipient == "jane@example.com" and mail.subject.startswith(f"[Ticket #{review.ticket_id}]")
 
 
 def test_writing_to_the_customer_is_on_the_ticket_timeline(client, review, people):
     login(client, "alice")
-    post(client, f"/inbox/tickets/{review.ticket_id}/messages", {"body": "On its way."},
-         page_url=f"/inbox/tickets/{review.ticket_id}")
-    [added] = db.session.execute(db.select(HistoryEvent).where(HistoryEvent.ticket_id == review.ticket_id,
-                                                               HistoryEvent.kind == "comment_added")).scalars()
+    post(
+        client,
+        f"/inbox/tickets/{review.ticket_id}/messages",
+        {"body": "On its way."},
+        page_url=f"/inbox/tickets/{review.ticket_id}",
+    )
+    [added] = db.session.execute(
+        db.select(HistoryEvent).where(
+            HistoryEvent.ticket_id == review.ticket_id, HistoryEvent.kind == "comment_added"
+        )
+    ).scalars()
     assert added.actor == "alice" and added.data["author_kind"] == "agent" and added.data["outbox_id"]
     page = client.get(f"/inbox/tickets/{review.ticket_id}").get_data(as_text=True)
     assert "wrote to the customer" in page
@@ -407,7 +496,9 @@ def test_writing_to_the_customer_is_on_the_ticket_timeline(client, review, peopl
 
 def test_an_empty_message_is_refused_and_nothing_is_stored(client, review):
     login(client, "alice")
-    response = post(client, f"/inbox/tickets/{review.ticket_id}/messages", {"body": "  "}, follow_redirects=True)
+    response = post(
+        client, f"/inbox/tickets/{review.ticket_id}/messages", {"body": "  "}, follow_redirects=True
+    )
     assert "Write a message before sending it." in response.get_data(as_text=True)
     assert db.session.execute(db.select(Comment).where(Comment.author_kind == "agent")).first() is None
 

@@ -15,8 +15,13 @@ from tests.engine.conftest import RETURN_START
 from tests.factories import ROOT, csrf_of, deploy_shipped, login, make_customer_user, make_user
 
 RETURN_FORM = {
-    "subject": "Shoes arrived damaged", "order_number": "SO-1001", "items.0.sku": "SHOE-42",
-    "items.0.qty": "1", "reason": "damaged", "amount": "89.90", "preferred_resolution": "refund",
+    "subject": "Shoes arrived damaged",
+    "order_number": "SO-1001",
+    "items.0.sku": "SHOE-42",
+    "items.0.qty": "1",
+    "reason": "damaged",
+    "amount": "89.90",
+    "preferred_resolution": "refund",
 }
 
 
@@ -68,11 +73,15 @@ def _waiting_return(client, customer, agent) -> Ticket:
 
 # --- the list of tickets -----------------------------------------------------------------------
 
+
 def test_tickets_are_listed_newest_first_with_the_status_the_process_set(client, jane, clock):
     _open_return(client, subject="First return")
     clock.shift(timedelta(minutes=5))
-    _post(client, "/portal/new/general", {"subject": "Second, a question", "question": "Do you ship to Norway?",
-                                          "category": "delivery"})
+    _post(
+        client,
+        "/portal/new/general",
+        {"subject": "Second, a question", "question": "Do you ship to Norway?", "category": "delivery"},
+    )
     drain()
     page = client.get("/portal/").get_data(as_text=True)
     assert page.index("Second, a question") < page.index("First return")
@@ -99,11 +108,16 @@ def test_list_holds_only_the_customers_own_tickets(app, client, jane):
 
 # --- opening a ticket --------------------------------------------------------------------------
 
+
 def test_ticket_types_are_the_deployed_processes_with_their_start_forms(client, jane):
     deploy_shipped("credit", "complaint")
     page = client.get("/portal/new").get_data(as_text=True)
-    for name, title in [("Return request", "Return items"), ("General question", "Ask a question"),
-                        ("Credit request", None), ("Complaint", "File a complaint")]:
+    for name, title in [
+        ("Return request", "Return items"),
+        ("General question", "Ask a question"),
+        ("Credit request", None),
+        ("Complaint", "File a complaint"),
+    ]:
         assert name in page
         if title:
             assert title in page
@@ -140,8 +154,11 @@ def test_opening_a_ticket_starts_its_process_for_the_customer(client, jane):
     assert ticket.data["items"] == [{"sku": "SHOE-42", "qty": 1}] and ticket.data["amount"] == 89.9
     task = db.session.execute(db.select(HumanTask).where(HumanTask.ticket_id == ticket.id)).scalar_one()
     assert (task.name, task.team) == ("review_request", "support")  # no team 'returns': the fallback team
-    created = db.session.execute(db.select(HistoryEvent).where(HistoryEvent.ticket_id == ticket.id,
-                                                               HistoryEvent.kind == "ticket_created")).scalar_one()
+    created = db.session.execute(
+        db.select(HistoryEvent).where(
+            HistoryEvent.ticket_id == ticket.id, HistoryEvent.kind == "ticket_created"
+        )
+    ).scalar_one()
     assert created.actor == "jane"
 
 
@@ -176,22 +193,44 @@ def test_add_item_without_javascript_shows_the_form_again_with_a_new_row(client,
 
 
 def test_files_of_the_start_form_become_the_tickets_attachments(app, client, jane, tmp_path):
-    (tmp_path / "claim_start.json").write_text(json.dumps({
-        "title": "Report a damage", "type": "object", "required": ["what"],
-        "properties": {"what": {"type": "string", "title": "What happened?"},
-                       "photo": {"title": "Photo", "x-widget": "file"}}}))
+    (tmp_path / "claim_start.json").write_text(
+        json.dumps(
+            {
+                "title": "Report a damage",
+                "type": "object",
+                "required": ["what"],
+                "properties": {
+                    "what": {"type": "string", "title": "What happened?"},
+                    "photo": {"title": "Photo", "x-widget": "file"},
+                },
+            }
+        )
+    )
     app.config["FORMS_DIR"] = tmp_path
-    deploy(bpmn("""
+    deploy(
+        bpmn(
+            """
   <bpmn:startEvent id="begin"><bpmn:extensionElements><spiffworkflow:properties>
     <spiffworkflow:property name="formJsonSchemaFilename" value="claim_start.json"/>
   </spiffworkflow:properties></bpmn:extensionElements><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
   <bpmn:userTask id="look" name="Look"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
   <bpmn:endEvent id="done"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
   <bpmn:sequenceFlow id="f1" sourceRef="begin" targetRef="look"/>
-  <bpmn:sequenceFlow id="f2" sourceRef="look" targetRef="done"/>""", process_id="claim"), actor="test")
-    answer = _post(client, "/portal/new/claim", {"subject": "Dented box", "what": "The box was dented",
-                                                 "photo": (io.BytesIO(b"\x89PNG fake"), "box.png")},
-                   content_type="multipart/form-data")
+  <bpmn:sequenceFlow id="f2" sourceRef="look" targetRef="done"/>""",
+            process_id="claim",
+        ),
+        actor="test",
+    )
+    answer = _post(
+        client,
+        "/portal/new/claim",
+        {
+            "subject": "Dented box",
+            "what": "The box was dented",
+            "photo": (io.BytesIO(b"\x89PNG fake"), "box.png"),
+        },
+        content_type="multipart/form-data",
+    )
     assert answer.status_code == 302
     ticket = _ticket_of(jane)
     stored = db.session.execute(db.select(Attachment)).scalar_one()
@@ -203,6 +242,7 @@ def test_files_of_the_start_form_become_the_tickets_attachments(app, client, jan
 
 
 # --- one ticket --------------------------------------------------------------------------------
+
 
 def test_ticket_page_shows_the_status_and_what_is_expected(client, jane):
     _open_return(client)
@@ -225,8 +265,12 @@ def test_a_question_of_the_process_is_shown_with_an_answer_form(client, jane, ag
 
 def test_the_conversation_holds_the_processes_messages_and_the_customers(client, jane, agent):
     ticket = _waiting_return(client, jane, agent)
-    _post(client, f"/portal/tickets/{ticket.id}/reply", {"message": "Photo is on its way"},
-          page=f"/portal/tickets/{ticket.id}")
+    _post(
+        client,
+        f"/portal/tickets/{ticket.id}/reply",
+        {"message": "Photo is on its way"},
+        page=f"/portal/tickets/{ticket.id}",
+    )
     page = client.get(f"/portal/tickets/{ticket.id}").get_data(as_text=True)
     assert '<article class="message system">' in page and '<article class="message customer">' in page
     assert page.index("Can you send a photo of the damage?") < page.index("Photo is on its way")
@@ -234,47 +278,67 @@ def test_the_conversation_holds_the_processes_messages_and_the_customers(client,
 
 def test_the_answer_is_delivered_to_the_waiting_process_and_kept(client, jane, agent):
     ticket = _waiting_return(client, jane, agent)
-    answer = _post(client, f"/portal/tickets/{ticket.id}/reply", {"message": "It is the left shoe"},
-                   page=f"/portal/tickets/{ticket.id}")
+    answer = _post(
+        client,
+        f"/portal/tickets/{ticket.id}/reply",
+        {"message": "It is the left shoe"},
+        page=f"/portal/tickets/{ticket.id}",
+    )
     assert answer.status_code == 302
     drain()
-    delivered = db.session.execute(db.select(HistoryEvent).where(
-        HistoryEvent.ticket_id == ticket.id, HistoryEvent.kind == "message_delivered")).scalar_one()
+    delivered = db.session.execute(
+        db.select(HistoryEvent).where(
+            HistoryEvent.ticket_id == ticket.id, HistoryEvent.kind == "message_delivered"
+        )
+    ).scalar_one()
     assert delivered.actor == "jane" and delivered.data["payload"] == {"message": "It is the left shoe"}
     comment = db.session.execute(db.select(Comment).where(Comment.author_kind == "customer")).scalar_one()
     assert (comment.body, comment.author_id) == ("It is the left shoe", jane.user_id)
     task = db.session.execute(db.select(HumanTask).where(HumanTask.ticket_id == ticket.id)).scalar_one()
     assert task.name == "review_request" and "It is the left shoe" in task.instructions
     assert _ticket_of(jane).status == "in_progress"
-    added = db.session.execute(db.select(HistoryEvent).where(HistoryEvent.kind == "comment_added")).scalar_one()
+    added = db.session.execute(
+        db.select(HistoryEvent).where(HistoryEvent.kind == "comment_added")
+    ).scalar_one()
     assert (added.ticket_id, added.actor, added.data["comment_id"]) == (ticket.id, "jane", comment.id)
 
 
 def test_files_attached_to_an_answer_are_stored_with_the_ticket(client, jane, agent):
     ticket = _waiting_return(client, jane, agent)
-    _post(client, f"/portal/tickets/{ticket.id}/reply",
-          {"message": "Here it is", "attachment": (io.BytesIO(b"JPEGDATA"), "shoe.jpg")},
-          page=f"/portal/tickets/{ticket.id}", content_type="multipart/form-data")
+    _post(
+        client,
+        f"/portal/tickets/{ticket.id}/reply",
+        {"message": "Here it is", "attachment": (io.BytesIO(b"JPEGDATA"), "shoe.jpg")},
+        page=f"/portal/tickets/{ticket.id}",
+        content_type="multipart/form-data",
+    )
     stored = db.session.execute(db.select(Attachment)).scalar_one()
     assert (stored.ticket_id, stored.filename, stored.uploaded_by_id) == (ticket.id, "shoe.jpg", jane.user_id)
-    delivered = db.session.execute(db.select(HistoryEvent).where(HistoryEvent.kind == "message_delivered")).scalar_one()
+    delivered = db.session.execute(
+        db.select(HistoryEvent).where(HistoryEvent.kind == "message_delivered")
+    ).scalar_one()
     assert delivered.data["payload"]["attachments"] == ["shoe.jpg"]
     assert "shoe.jpg" in client.get(f"/portal/tickets/{ticket.id}").get_data(as_text=True)
 
 
 def test_an_empty_answer_is_refused_and_nothing_is_delivered(client, jane, agent):
     ticket = _waiting_return(client, jane, agent)
-    answer = _post(client, f"/portal/tickets/{ticket.id}/reply", {"message": "   "},
-                   page=f"/portal/tickets/{ticket.id}")
+    answer = _post(
+        client, f"/portal/tickets/{ticket.id}/reply", {"message": "   "}, page=f"/portal/tickets/{ticket.id}"
+    )
     assert answer.status_code == 422 and "Write a message first." in answer.get_data(as_text=True)
     assert db.session.execute(db.select(MessageSubscription)).scalar_one().ticket_id == ticket.id
 
 
 def test_an_empty_file_is_refused_and_nothing_is_delivered_or_stored(client, jane, agent):
     ticket = _waiting_return(client, jane, agent)
-    answer = _post(client, f"/portal/tickets/{ticket.id}/reply",
-                   {"message": "Here", "attachment": (io.BytesIO(b""), "empty.jpg")},
-                   page=f"/portal/tickets/{ticket.id}", content_type="multipart/form-data")
+    answer = _post(
+        client,
+        f"/portal/tickets/{ticket.id}/reply",
+        {"message": "Here", "attachment": (io.BytesIO(b""), "empty.jpg")},
+        page=f"/portal/tickets/{ticket.id}",
+        content_type="multipart/form-data",
+    )
     assert answer.status_code == 422 and "the file is empty" in answer.get_data(as_text=True)
     assert db.session.execute(db.select(MessageSubscription)).scalar_one().ticket_id == ticket.id
     assert db.session.execute(db.select(Comment).where(Comment.author_kind == "customer")).first() is None
@@ -284,38 +348,59 @@ def test_an_empty_file_is_refused_and_nothing_is_delivered_or_stored(client, jan
 def test_answering_when_nothing_waits_any_more_is_a_clear_409(client, jane, agent):
     ticket = _waiting_return(client, jane, agent)
     page = client.get(f"/portal/tickets/{ticket.id}").get_data(as_text=True)
-    first = client.post(f"/portal/tickets/{ticket.id}/reply", data={"message": "One", "csrf_token": csrf_of(page)})
-    second = client.post(f"/portal/tickets/{ticket.id}/reply", data={"message": "Two", "csrf_token": csrf_of(page)})
+    first = client.post(
+        f"/portal/tickets/{ticket.id}/reply", data={"message": "One", "csrf_token": csrf_of(page)}
+    )
+    second = client.post(
+        f"/portal/tickets/{ticket.id}/reply", data={"message": "Two", "csrf_token": csrf_of(page)}
+    )
     assert first.status_code == 302 and second.status_code == 409
     assert "no longer waits for your answer" in second.get_data(as_text=True)
-    bodies = db.session.execute(db.select(Comment.body).where(Comment.author_kind == "customer")).scalars().all()
+    bodies = (
+        db.session.execute(db.select(Comment.body).where(Comment.author_kind == "customer")).scalars().all()
+    )
     assert bodies == ["One"]
 
 
 def test_a_message_is_added_to_the_conversation(client, jane):
     _open_return(client)
     ticket = _ticket_of(jane)
-    answer = _post(client, f"/portal/tickets/{ticket.id}/messages", {"message": "Any news?"},
-                   page=f"/portal/tickets/{ticket.id}")
+    answer = _post(
+        client,
+        f"/portal/tickets/{ticket.id}/messages",
+        {"message": "Any news?"},
+        page=f"/portal/tickets/{ticket.id}",
+    )
     assert answer.status_code == 302
     comment = db.session.execute(db.select(Comment)).scalar_one()
-    assert (comment.ticket_id, comment.author_kind, comment.author_id, comment.body) == \
-        (ticket.id, "customer", jane.user_id, "Any news?")
-    [added] = db.session.execute(db.select(HistoryEvent).where(HistoryEvent.kind == "comment_added")).scalars()
-    assert (added.ticket_id, added.actor, added.data) == \
-        (ticket.id, "jane", {"comment_id": comment.id, "author_kind": "customer"})
+    assert (comment.ticket_id, comment.author_kind, comment.author_id, comment.body) == (
+        ticket.id,
+        "customer",
+        jane.user_id,
+        "Any news?",
+    )
+    [added] = db.session.execute(
+        db.select(HistoryEvent).where(HistoryEvent.kind == "comment_added")
+    ).scalars()
+    assert (added.ticket_id, added.actor, added.data) == (
+        ticket.id,
+        "jane",
+        {"comment_id": comment.id, "author_kind": "customer"},
+    )
 
 
 def test_an_empty_message_is_refused(client, jane):
     _open_return(client)
     ticket = _ticket_of(jane)
-    answer = _post(client, f"/portal/tickets/{ticket.id}/messages", {"message": ""},
-                   page=f"/portal/tickets/{ticket.id}")
+    answer = _post(
+        client, f"/portal/tickets/{ticket.id}/messages", {"message": ""}, page=f"/portal/tickets/{ticket.id}"
+    )
     assert answer.status_code == 422
     assert db.session.execute(db.select(Comment)).first() is None
 
 
 # --- who may see what --------------------------------------------------------------------------
+
 
 def _someone_elses_ticket() -> int:
     _, omar = make_customer_user("omar")
@@ -324,18 +409,25 @@ def _someone_elses_ticket() -> int:
     return ticket.id
 
 
-@pytest.mark.parametrize("method,url", [
-    ("get", "/portal/tickets/{id}"), ("post", "/portal/tickets/{id}/messages"),
-    ("post", "/portal/tickets/{id}/reply"), ("get", "/portal/attachments/{attachment}"),
-])
+@pytest.mark.parametrize(
+    "method,url",
+    [
+        ("get", "/portal/tickets/{id}"),
+        ("post", "/portal/tickets/{id}/messages"),
+        ("post", "/portal/tickets/{id}/reply"),
+        ("get", "/portal/attachments/{attachment}"),
+    ],
+)
 def test_another_customers_ticket_is_a_404(client, jane, method, url):
     ticket_id = _someone_elses_ticket()
     attachment = Attachment(ticket_id=ticket_id, filename="x.txt", size=1, data=b"x")
     db.session.add(attachment)
     db.session.commit()
     token = csrf_of(client.get("/portal/").get_data(as_text=True))
-    answer = getattr(client, method)(url.format(id=ticket_id, attachment=attachment.id),
-                                     data={"message": "hi", "csrf_token": token} if method == "post" else None)
+    answer = getattr(client, method)(
+        url.format(id=ticket_id, attachment=attachment.id),
+        data={"message": "hi", "csrf_token": token} if method == "post" else None,
+    )
     assert answer.status_code == 404
     assert db.session.execute(db.select(Comment).where(Comment.author_kind == "customer")).first() is None
 

@@ -26,7 +26,8 @@ LINK = re.compile(r"http://127\.0\.0\.1:5000(/survey/\S+)")
 
 def feedback_loop(condition: str = 'feedback["rating"] &lt;= 2') -> bytes:
     """start -> ask (feedback.request) -> wait for `feedback_received` -> low rating? -> follow_up."""
-    return bpmn(f"""
+    return bpmn(
+        f"""
   <bpmn:laneSet id="lanes">
     <bpmn:lane id="lane_cs" name="customer-success"><bpmn:flowNodeRef>follow_up</bpmn:flowNodeRef></bpmn:lane>
   </bpmn:laneSet>
@@ -54,8 +55,10 @@ def feedback_loop(condition: str = 'feedback["rating"] &lt;= 2') -> bytes:
   <bpmn:sequenceFlow id="f_low" sourceRef="low_rating" targetRef="follow_up">
     <bpmn:conditionExpression>{condition}</bpmn:conditionExpression></bpmn:sequenceFlow>
   <bpmn:sequenceFlow id="f_fine" sourceRef="low_rating" targetRef="done"/>
-  <bpmn:sequenceFlow id="f5" sourceRef="follow_up" targetRef="done"/>""", "feedback_loop",
-                extra='<bpmn:message id="feedback_received" name="feedback_received"/>\n')
+  <bpmn:sequenceFlow id="f5" sourceRef="follow_up" targetRef="done"/>""",
+        "feedback_loop",
+        extra='<bpmn:message id="feedback_received" name="feedback_received"/>\n',
+    )
 
 
 @pytest.fixture
@@ -86,8 +89,10 @@ def _feedback() -> list[Feedback]:
 
 def _waits_for_feedback(instance) -> bool:
     db.session.expire_all()
-    return db.session.get(ProcessInstance, instance.id).status == "running" and not db.session.execute(
-        db.select(HumanTask).where(HumanTask.instance_id == instance.id)).first()
+    return (
+        db.session.get(ProcessInstance, instance.id).status == "running"
+        and not db.session.execute(db.select(HumanTask).where(HumanTask.instance_id == instance.id)).first()
+    )
 
 
 def test_link_shows_the_ticket_subject_and_a_rating_form(client, resolved):
@@ -108,10 +113,14 @@ def test_answer_is_stored_with_the_ticket_and_delivered_to_the_waiting_process(c
     assert (feedback.ticket_id, feedback.rating, feedback.comment) == (ticket.id, 4, "Quick and friendly")
     assert db.session.get(FeedbackRequest, feedback.feedback_request_id).used_at == utcnow()
     assert db.session.get(ProcessInstance, instance.id).status == "completed"
-    delivered = db.session.execute(db.select(HistoryEvent).where(HistoryEvent.kind == "message_delivered")).scalar_one()
+    delivered = db.session.execute(
+        db.select(HistoryEvent).where(HistoryEvent.kind == "message_delivered")
+    ).scalar_one()
     assert delivered.actor == "customer"
     assert delivered.data["payload"] == {"rating": 4, "comment": "Quick and friendly"}
-    recorded = db.session.execute(db.select(HistoryEvent).where(HistoryEvent.kind == "feedback_recorded")).scalar_one()
+    recorded = db.session.execute(
+        db.select(HistoryEvent).where(HistoryEvent.kind == "feedback_recorded")
+    ).scalar_one()
     assert (recorded.ticket_id, recorded.actor, recorded.data["rating"]) == (ticket.id, "customer", 4)
 
 
@@ -158,7 +167,10 @@ def test_failed_delivery_stores_nothing_and_the_link_still_works(app, client, cl
     assert "We could not save your answer" in answer.get_data(as_text=True)
     assert _feedback() == []
     assert db.session.execute(db.select(FeedbackRequest)).scalar_one().used_at is None
-    assert db.session.execute(db.select(HistoryEvent).where(HistoryEvent.kind == "feedback_recorded")).first() is None
+    assert (
+        db.session.execute(db.select(HistoryEvent).where(HistoryEvent.kind == "feedback_recorded")).first()
+        is None
+    )
     assert _waits_for_feedback(instance)
     assert client.get(link).status_code == 200
 
@@ -194,8 +206,9 @@ def test_tampered_link_shows_a_readable_page_and_stores_nothing(client, resolved
 
 def test_link_naming_another_request_is_refused(client, resolved):
     request = db.session.execute(db.select(FeedbackRequest)).scalar_one()
-    forged = FeedbackRequest(id=request.id + 1, ticket_id=request.ticket_id, nonce="guess",
-                             created_at=request.created_at)
+    forged = FeedbackRequest(
+        id=request.id + 1, ticket_id=request.ticket_id, nonce="guess", created_at=request.created_at
+    )
     answer = client.get(f"/survey/{survey_token(forged)}")
     assert answer.status_code == 410
     assert "This survey is no longer available" in answer.get_data(as_text=True)
@@ -242,7 +255,9 @@ def test_two_simultaneous_answers_store_one_and_deliver_once(app, resolved):
         barrier.wait()
         statuses.append(browser.post(link, data={"csrf_token": token, "rating": rating}).status_code)
 
-    threads = [threading.Thread(target=send, args=(b, t, r)) for b, t, r in zip(browsers, tokens, "15", strict=True)]
+    threads = [
+        threading.Thread(target=send, args=(b, t, r)) for b, t, r in zip(browsers, tokens, "15", strict=True)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -250,8 +265,12 @@ def test_two_simultaneous_answers_store_one_and_deliver_once(app, resolved):
     assert sorted(statuses) == [200, 410]
     db.session.expire_all()
     assert len(_feedback()) == 1
-    assert db.session.execute(db.select(db.func.count(HistoryEvent.id))
-                              .where(HistoryEvent.kind == "message_delivered")).scalar() == 1
+    assert (
+        db.session.execute(
+            db.select(db.func.count(HistoryEvent.id)).where(HistoryEvent.kind == "message_delivered")
+        ).scalar()
+        == 1
+    )
 
 
 def test_answer_without_form_token_is_refused_readably(client, resolved):

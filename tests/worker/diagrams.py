@@ -7,13 +7,13 @@ MESSAGE = '<bpmn:message id="customer_reply" name="customer_reply"/>\n'
 
 def timer_definition(kind: str, value: str) -> str:
     """A timerEventDefinition of `kind` (timeDuration, timeDate, timeCycle) with an expression."""
-    return (f"<bpmn:timerEventDefinition><bpmn:{kind}>{value}</bpmn:{kind}>"
-            "</bpmn:timerEventDefinition>")
+    return f"<bpmn:timerEventDefinition><bpmn:{kind}>{value}</bpmn:{kind}></bpmn:timerEventDefinition>"
 
 
 def intermediate_timer(kind: str, value: str, process_id: str = "wait") -> bytes:
     """start -> timer catch `pause` -> user task `after` -> end."""
-    return bpmn(f"""
+    return bpmn(
+        f"""
   <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
   <bpmn:intermediateCatchEvent id="pause" name="Pause">
     <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
@@ -23,12 +23,15 @@ def intermediate_timer(kind: str, value: str, process_id: str = "wait") -> bytes
   <bpmn:endEvent id="done"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
   <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="pause"/>
   <bpmn:sequenceFlow id="f2" sourceRef="pause" targetRef="after"/>
-  <bpmn:sequenceFlow id="f3" sourceRef="after" targetRef="done"/>""", process_id)
+  <bpmn:sequenceFlow id="f3" sourceRef="after" targetRef="done"/>""",
+        process_id,
+    )
 
 
 def tiny_timer(duration: str = '"PT1H"', process_id: str = "tick") -> bytes:
     """start -> timer catch `pause` (a duration) -> end: the cheapest timer there is."""
-    return bpmn(f"""
+    return bpmn(
+        f"""
   <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
   <bpmn:intermediateCatchEvent id="pause" name="Pause">
     <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
@@ -36,13 +39,16 @@ def tiny_timer(duration: str = '"PT1H"', process_id: str = "tick") -> bytes:
   </bpmn:intermediateCatchEvent>
   <bpmn:endEvent id="done"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
   <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="pause"/>
-  <bpmn:sequenceFlow id="f2" sourceRef="pause" targetRef="done"/>""", process_id)
+  <bpmn:sequenceFlow id="f2" sourceRef="pause" targetRef="done"/>""",
+        process_id,
+    )
 
 
 def boundary_timer(kind: str, value: str, interrupting: bool, process_id: str = "bound") -> bytes:
     """start -> user task `work` with boundary timer `nudge` -> user task `chase`; work -> end."""
     cancel = "true" if interrupting else "false"
-    return bpmn(f"""
+    return bpmn(
+        f"""
   <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
   <bpmn:userTask id="work" name="Work"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
   <bpmn:boundaryEvent id="nudge" name="Nudge" attachedToRef="work" cancelActivity="{cancel}">
@@ -55,12 +61,15 @@ def boundary_timer(kind: str, value: str, interrupting: bool, process_id: str = 
   <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="work"/>
   <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="done"/>
   <bpmn:sequenceFlow id="f3" sourceRef="nudge" targetRef="chase"/>
-  <bpmn:sequenceFlow id="f4" sourceRef="chase" targetRef="chased"/>""", process_id)
+  <bpmn:sequenceFlow id="f4" sourceRef="chase" targetRef="chased"/>""",
+        process_id,
+    )
 
 
 def race_of_reply_and_timeout(duration: str = '"PT2H"', process_id: str = "race") -> bytes:
     """start -> event-based gateway `which`: message `reply` -> task `answered`, timer `timeout` -> task `give_up`."""
-    return bpmn(f"""
+    return bpmn(
+        f"""
   <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
   <bpmn:eventBasedGateway id="which"><bpmn:incoming>f1</bpmn:incoming>
     <bpmn:outgoing>f2</bpmn:outgoing><bpmn:outgoing>f3</bpmn:outgoing></bpmn:eventBasedGateway>
@@ -84,12 +93,16 @@ def race_of_reply_and_timeout(duration: str = '"PT2H"', process_id: str = "race"
   <bpmn:sequenceFlow id="f4" sourceRef="reply" targetRef="answered"/>
   <bpmn:sequenceFlow id="f5" sourceRef="timeout" targetRef="give_up"/>
   <bpmn:sequenceFlow id="f6" sourceRef="answered" targetRef="end_answered"/>
-  <bpmn:sequenceFlow id="f7" sourceRef="give_up" targetRef="end_give_up"/>""", process_id, extra=MESSAGE)
+  <bpmn:sequenceFlow id="f7" sourceRef="give_up" targetRef="end_give_up"/>""",
+        process_id,
+        extra=MESSAGE,
+    )
 
 
 def timer_then_timer(second: str, process_id: str = "twice") -> bytes:
     """start -> timer `first` (PT1H) -> timer `second` (expression `second`) -> user task `after` -> end."""
-    return bpmn(f"""
+    return bpmn(
+        f"""
   <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
   <bpmn:intermediateCatchEvent id="first" name="First">
     <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
@@ -104,4 +117,6 @@ def timer_then_timer(second: str, process_id: str = "twice") -> bytes:
   <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="first"/>
   <bpmn:sequenceFlow id="f2" sourceRef="first" targetRef="second"/>
   <bpmn:sequenceFlow id="f3" sourceRef="second" targetRef="after"/>
-  <bpmn:sequenceFlow id="f4" sourceRef="after" targetRef="done"/>""", process_id)
+  <bpmn:sequenceFlow id="f4" sourceRef="after" targetRef="done"/>""",
+        process_id,
+    )

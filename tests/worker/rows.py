@@ -23,13 +23,20 @@ def timers() -> list[Timer]:
 def subscriptions() -> list[tuple[str, str]]:
     """(message name, element id) of every message subscription."""
     fresh()
-    return [tuple(r) for r in db.session.execute(
-        db.select(MessageSubscription.name, MessageSubscription.element_id))]
+    return [
+        tuple(r)
+        for r in db.session.execute(db.select(MessageSubscription.name, MessageSubscription.element_id))
+    ]
 
 
 def fired() -> list[tuple[str, str]]:
     """(element id, task id) of every timer_fired history row, oldest first."""
     fresh()
-    return [tuple(r) for r in db.session.execute(
-        db.select(HistoryEvent.element_id, HistoryEvent.task_id)
-        .where(HistoryEvent.kind == "timer_fired").order_by(HistoryEvent.id))]
+    return [
+        tuple(r)
+        for r in db.session.execute(
+            db.select(HistoryEvent.element_id, HistoryEvent.task_id)
+            .where(HistoryEvent.kind == "timer_fired")
+            .order_by(HistoryEvent.id)
+        )
+    ]

@@ -30,16 +30,18 @@ TIMERS = 1000 if ON_POSTGRESQL else 100
 
 
 def counts_per(column, kind: str) -> Counter:
-    rows = db.session.execute(db.select(column, db.func.count(HistoryEvent.id))
-                              .where(HistoryEvent.kind == kind).group_by(column)).all()
+    rows = db.session.execute(
+        db.select(column, db.func.count(HistoryEvent.id)).where(HistoryEvent.kind == kind).group_by(column)
+    ).all()
     return Counter(dict(rows))
 
 
 def run_workers(url: str, now: str) -> list[tuple]:
     context = multiprocessing.get_context("spawn")
     ready, results = context.Barrier(WORKERS), context.Queue()
-    processes = [context.Process(target=work_until_idle, args=(url, now, ready, results))
-                 for _ in range(WORKERS)]
+    processes = [
+        context.Process(target=work_until_idle, args=(url, now, ready, results)) for _ in range(WORKERS)
+    ]
     for process in processes:
         process.start()
     try:
@@ -73,13 +75,17 @@ def test_two_worker_processes_fire_every_due_timer_exactly_once(app, clock):
     completed = counts_per(HistoryEvent.instance_id, "instance_completed")
     assert len(completed) == TIMERS and set(completed.values()) == {1}
     assert timers() == []
-    statuses = db.session.execute(db.select(ProcessInstance.status, db.func.count(ProcessInstance.id))
-                                  .group_by(ProcessInstance.status)).all()
+    statuses = db.session.execute(
+        db.select(ProcessInstance.status, db.func.count(ProcessInstance.id)).group_by(ProcessInstance.status)
+    ).all()
     assert dict(statuses) == {"completed": TIMERS}
 
 
-@pytest.mark.skipif(not ON_POSTGRESQL, reason="on SQLite a command holds the write lock from its first "
-                    "read (BEGIN IMMEDIATE), so no worker can read a timer another one is firing")
+@pytest.mark.skipif(
+    not ON_POSTGRESQL,
+    reason="on SQLite a command holds the write lock from its first "
+    "read (BEGIN IMMEDIATE), so no worker can read a timer another one is firing",
+)
 def test_worker_that_waited_for_the_instance_lock_does_not_fire_the_round_another_just_fired(app, clock):
     deploy(boundary_timer("timeCycle", '"R5/PT1H"', interrupting=False))
     start_process("bound", make_customer().id, "Cycle", {})

@@ -42,8 +42,9 @@ def assert_each_fired_exactly_once():
     assert sorted(set(per_timer.values())) == [1, 3]  # the two cycles: 3, everything else: 1
     assert list(per_timer.values()).count(3) == 2
     assert timers() == []
-    completed = db.session.execute(db.select(db.func.count(ProcessInstance.id))
-                                   .where(ProcessInstance.status == "completed")).scalar()
+    completed = db.session.execute(
+        db.select(db.func.count(ProcessInstance.id)).where(ProcessInstance.status == "completed")
+    ).scalar()
     assert completed == 14  # the tiny ones; the others wait in user tasks
     assert Counter(open_tasks()) == Counter({"after": 2, "chase": 6 + 2, "work": 2})
 

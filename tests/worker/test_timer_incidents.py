@@ -75,8 +75,11 @@ def test_timer_that_cannot_even_load_its_instance_becomes_an_incident_and_others
     broken = start("tick")
     healthy = start("tick")
     saved = broken.workflow
-    db.session.execute(db.update(ProcessInstance).where(ProcessInstance.id == broken.id)
-                       .values(workflow=saved.replace('"serializer_version":"1.5"', '"serializer_version":"1.0"')))
+    db.session.execute(
+        db.update(ProcessInstance)
+        .where(ProcessInstance.id == broken.id)
+        .values(workflow=saved.replace('"serializer_version":"1.5"', '"serializer_version":"1.0"'))
+    )
     db.session.commit()
     clock.shift(timedelta(hours=1))
     assert drain() == 2
@@ -89,20 +92,25 @@ def test_retry_after_the_cause_is_fixed_fires_the_timer_and_the_process_moves_on
     deploy(tiny_timer())
     instance = start("tick")
     saved = instance.workflow
-    db.session.execute(db.update(ProcessInstance).where(ProcessInstance.id == instance.id)
-                       .values(workflow=saved.replace('"serializer_version":"1.5"', '"serializer_version":"1.0"')))
+    db.session.execute(
+        db.update(ProcessInstance)
+        .where(ProcessInstance.id == instance.id)
+        .values(workflow=saved.replace('"serializer_version":"1.5"', '"serializer_version":"1.0"'))
+    )
     db.session.commit()
     clock.shift(timedelta(hours=1))
     drain()
     [incident] = incidents()
-    db.session.execute(db.update(ProcessInstance).where(ProcessInstance.id == instance.id)
-                       .values(workflow=saved))  # an operator repairs the row
+    db.session.execute(
+        db.update(ProcessInstance).where(ProcessInstance.id == instance.id).values(workflow=saved)
+    )  # an operator repairs the row
     db.session.commit()
     retry_incident(incident.id)
     assert drain() == 1
     assert status_of(instance) == "completed"
     assert [element for element, _ in fired()] == ["pause"]
     assert timers() == [] and open_tasks() == []
-    retried = db.session.execute(db.select(db.func.count(HistoryEvent.id))
-                                 .where(HistoryEvent.kind == "incident_retried")).scalar()
+    retried = db.session.execute(
+        db.select(db.func.count(HistoryEvent.id)).where(HistoryEvent.kind == "incident_retried")
+    ).scalar()
     assert retried == 1

@@ -50,12 +50,15 @@ def test_date_timer_with_an_offset_is_due_at_that_instant(app, clock):
 
 # SpiffWorkflow reads a naive date in LOCALTZ, the machine's zone as it was when the library was
 # imported. Setting it is how these tests stand on a machine in Tokyo or New York.
-@pytest.mark.parametrize("machine_zone", [timezone(timedelta(hours=9)), timezone(timedelta(hours=-5))],
-                         ids=["tokyo", "new_york"])
-@pytest.mark.parametrize("value", ['"2026-11-23T12:00:00"', '"2026-W48-1T12:00:00"'],
-                         ids=["calendar_date", "week_date"])
-def test_naive_date_timer_is_read_as_utc_whatever_the_machine_zone(app, clock, monkeypatch,
-                                                                   machine_zone, value):
+@pytest.mark.parametrize(
+    "machine_zone", [timezone(timedelta(hours=9)), timezone(timedelta(hours=-5))], ids=["tokyo", "new_york"]
+)
+@pytest.mark.parametrize(
+    "value", ['"2026-11-23T12:00:00"', '"2026-W48-1T12:00:00"'], ids=["calendar_date", "week_date"]
+)
+def test_naive_date_timer_is_read_as_utc_whatever_the_machine_zone(
+    app, clock, monkeypatch, machine_zone, value
+):
     monkeypatch.setattr(spiff_timer, "LOCALTZ", machine_zone)
     deploy(intermediate_timer("timeDate", value))
     start("wait")
@@ -105,8 +108,11 @@ def test_completing_the_task_stops_its_cycle(app, clock):
     assert len(fired()) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="SpiffWorkflow 3.2's BoundaryEventJoin cancels a waiting cycle "
-                   "boundary event with the branches it spawned when its task completes")
+@pytest.mark.xfail(
+    strict=True,
+    reason="SpiffWorkflow 3.2's BoundaryEventJoin cancels a waiting cycle "
+    "boundary event with the branches it spawned when its task completes",
+)
 def test_paths_a_cycle_opened_outlive_the_task_it_is_attached_to(app, clock):
     deploy(boundary_timer("timeCycle", '"R3/PT1H"', interrupting=False))
     start("bound")

@@ -36,9 +36,14 @@ def add_comment(ticket_id: int, author: User, body: str, *, notify_customer: boo
         comment = _comment(ticket, author, body)
         data = {"comment_id": comment.id, "author_kind": comment.author_kind}
         if notify_customer:
-            mail = OutboxMessage(kind="email", ticket_id=ticket.id, recipient=ticket.customer.email,
-                                 subject=f"[Ticket #{ticket.id}] {ticket.subject}",
-                                 body=f"{body}\n\n{author.name}", created_at=comment.created_at)
+            mail = OutboxMessage(
+                kind="email",
+                ticket_id=ticket.id,
+                recipient=ticket.customer.email,
+                subject=f"[Ticket #{ticket.id}] {ticket.subject}",
+                body=f"{body}\n\n{author.name}",
+                created_at=comment.created_at,
+            )
             db.session.add(mail)
             db.session.flush()
             data["outbox_id"] = mail.id
@@ -48,8 +53,14 @@ def add_comment(ticket_id: int, author: User, body: str, *, notify_customer: boo
     return run_command(command)
 
 
-def answer_question(ticket_id: int, author: User, body: str, *, message: str,
-                    attachments: list[Upload] | tuple[Upload, ...] = ()) -> str:
+def answer_question(
+    ticket_id: int,
+    author: User,
+    body: str,
+    *,
+    message: str,
+    attachments: list[Upload] | tuple[Upload, ...] = (),
+) -> str:
     """Keep the customer's answer (and its files) and deliver it to the process waiting for it.
 
     The comment, the attachments and the delivery commit together: when nothing waits for the
@@ -78,13 +89,31 @@ def answer_question(ticket_id: int, author: User, body: str, *, message: str,
     def command():
         ticket = _ticket(ticket_id)
         comment = _comment(ticket, author, body)
-        files = [Attachment(ticket_id=ticket.id, filename=name, content_type=kind, size=len(content),
-                            data=content, uploaded_by_id=author.id) for name, kind, content in attachments]
+        files = [
+            Attachment(
+                ticket_id=ticket.id,
+                filename=name,
+                content_type=kind,
+                size=len(content),
+                data=content,
+                uploaded_by_id=author.id,
+            )
+            for name, kind, content in attachments
+        ]
         db.session.add_all(files)
         db.session.flush()
-        history("comment_added", ticket_id=ticket.id, actor=author.username, at=comment.created_at,
-                data={"comment_id": comment.id, "author_kind": comment.author_kind, "answers": message,
-                      "attachments": [f.id for f in files]})
+        history(
+            "comment_added",
+            ticket_id=ticket.id,
+            actor=author.username,
+            at=comment.created_at,
+            data={
+                "comment_id": comment.id,
+                "author_kind": comment.author_kind,
+                "answers": message,
+                "attachments": [f.id for f in files],
+            },
+        )
         return deliver_message(ticket.id, message, payload, actor=author.username)  # joins this command
 
     return run_command(command)

@@ -40,9 +40,13 @@ class DeployResult:
     fresh: dict = field(default_factory=dict)  # key -> CheckedProcess of each new version
 
     def as_dict(self) -> dict:
-        return {"deployment_id": self.deployment_id, "processes": self.processes,
-                "decisions": self.decisions, "forms": self.forms,
-                "warnings": [w.as_dict() for w in self.warnings]}
+        return {
+            "deployment_id": self.deployment_id,
+            "processes": self.processes,
+            "decisions": self.decisions,
+            "forms": self.forms,
+            "warnings": [w.as_dict() for w in self.warnings],
+        }
 
 
 def _legacy_form(name: str) -> dict | None:
@@ -65,14 +69,21 @@ def latest_definition(key: str, kind: str | None = None) -> ProcessDefinition | 
 
 
 def latest_form(name: str) -> FormDefinition | None:
-    return db.session.execute(db.select(FormDefinition).where(FormDefinition.name == name)
-                              .order_by(FormDefinition.version.desc()).limit(1)).scalar()
+    return db.session.execute(
+        db.select(FormDefinition)
+        .where(FormDefinition.name == name)
+        .order_by(FormDefinition.version.desc())
+        .limit(1)
+    ).scalar()
 
 
 def _deployed_dmn_sources() -> dict[str, str]:
     sources = {}
-    rows = db.session.execute(db.select(ProcessDefinition.dependencies).where(ProcessDefinition.kind == "dmn")
-                              .order_by(ProcessDefinition.version)).scalars()
+    rows = db.session.execute(
+        db.select(ProcessDefinition.dependencies)
+        .where(ProcessDefinition.kind == "dmn")
+        .order_by(ProcessDefinition.version)
+    ).scalars()
     for deps in rows:  # later versions overwrite earlier ones
         sources.update((deps or {}).get("dmn", {}))
     return sources
@@ -92,8 +103,12 @@ def _deployed_process(key: str) -> tuple | None:
 
 
 def deployed_context() -> Deployed:
-    return Deployed(form=_deployed_form, dmn_sources=_deployed_dmn_sources(), process=_deployed_process,
-                    known_operators=set(HANDLERS))
+    return Deployed(
+        form=_deployed_form,
+        dmn_sources=_deployed_dmn_sources(),
+        process=_deployed_process,
+        known_operators=set(HANDLERS),
+    )
 
 
 def check_files(uploads: list[tuple[str, bytes]]) -> CheckedBundle:
@@ -113,14 +128,20 @@ def _lane_warnings(checked: CheckedBundle) -> list[Problem]:
                 lane = getattr(task_spec, "lane", None)
                 if getattr(task_spec, "manual", False) and lane and lane not in teams and lane not in seen:
                     seen.add(lane)
-                    warnings.append(Problem(task_spec.bpmn_id, f"lane '{lane}' names no team; its tasks go to "
-                                                               f"the team '{fallback}' (DEFAULT_TEAM)",
-                                            file=process.file))
+                    warnings.append(
+                        Problem(
+                            task_spec.bpmn_id,
+                            f"lane '{lane}' names no team; its tasks go to "
+                            f"the team '{fallback}' (DEFAULT_TEAM)",
+                            file=process.file,
+                        )
+                    )
     return warnings
 
 
-def deploy_bundle(uploads: list[tuple[str, bytes]], actor_id: int | None = None,
-                  actor: str | None = None) -> DeployResult:
+def deploy_bundle(
+    uploads: list[tuple[str, bytes]], actor_id: int | None = None, actor: str | None = None
+) -> DeployResult:
     """Check uploads (BPMN, DMN, JSON forms, or a .zip of them) together and store them.
 
     Returns:
@@ -143,44 +164,85 @@ def deploy_bundle(uploads: list[tuple[str, bytes]], actor_id: int | None = None,
             if latest is not None and latest.checksum == checksum:
                 result.forms.append({"name": name, "version": latest.version, "created": False})
                 continue
-            row = FormDefinition(name=name, version=(latest.version + 1) if latest else 1, checksum=checksum,
-                                 schema=schema)
+            row = FormDefinition(
+                name=name, version=(latest.version + 1) if latest else 1, checksum=checksum, schema=schema
+            )
             pending.append(row)
             result.forms.append({"name": name, "version": row.version, "created": True})
         for decision in checked.decisions:
-            row, created = _version_of(decision.key, "dmn", hashlib.sha256(decision.source).hexdigest(),
-                                       lambda version, d=decision: ProcessDefinition(
-                                           key=d.key, version=version, kind="dmn", name=d.name, source=d.source,
-                                           checksum=hashlib.sha256(d.source).hexdigest(), forms={},
-                                           dependencies={"dmn": d.dmn_sources, "file": d.file},
-                                           deployed_by_id=actor_id))
+            row, created = _version_of(
+                decision.key,
+                "dmn",
+                hashlib.sha256(decision.source).hexdigest(),
+                lambda version, d=decision: ProcessDefinition(
+                    key=d.key,
+                    version=version,
+                    kind="dmn",
+                    name=d.name,
+                    source=d.source,
+                    checksum=hashlib.sha256(d.source).hexdigest(),
+                    forms={},
+                    dependencies={"dmn": d.dmn_sources, "file": d.file},
+                    deployed_by_id=actor_id,
+                ),
+            )
             if created:
                 pending.append(row)
-            result.decisions.append({"key": decision.key, "version": row.version, "created": created,
-                                     "decisions": sorted(decision.dmn_sources)})
+            result.decisions.append(
+                {
+                    "key": decision.key,
+                    "version": row.version,
+                    "created": created,
+                    "decisions": sorted(decision.dmn_sources),
+                }
+            )
         fresh = {}
         for process in checked.processes:
-            row, created = _version_of(process.key, "bpmn", process.checksum,
-                                       lambda version, p=process: ProcessDefinition(
-                                           key=p.key, version=version, kind="bpmn", name=p.name,
-                                           source=p.source, checksum=p.checksum, forms=p.forms,
-                                           start_form=p.start_form,
-                                           dependencies={**p.dependencies, "file": p.file},
-                                           deployed_by_id=actor_id))
+            row, created = _version_of(
+                process.key,
+                "bpmn",
+                process.checksum,
+                lambda version, p=process: ProcessDefinition(
+                    key=p.key,
+                    version=version,
+                    kind="bpmn",
+                    name=p.name,
+                    source=p.source,
+                    checksum=p.checksum,
+                    forms=p.forms,
+                    start_form=p.start_form,
+                    dependencies={**p.dependencies, "file": p.file},
+                    deployed_by_id=actor_id,
+                ),
+            )
             if created:
                 pending.append(row)
                 fresh[process.key] = process
             result.definitions[process.key] = row
-            result.processes.append({"key": process.key, "version": row.version, "created": created,
-                                     "new_type": created and row.version == 1, "name": row.name,
-                                     "file": process.file})
+            result.processes.append(
+                {
+                    "key": process.key,
+                    "version": row.version,
+                    "created": created,
+                    "new_type": created and row.version == 1,
+                    "name": row.name,
+                    "file": process.file,
+                }
+            )
         if not pending:
-            same = db.session.execute(db.select(Deployment.id).where(Deployment.checksum == checked.checksum)
-                                      .order_by(Deployment.id.desc()).limit(1)).scalar()
+            same = db.session.execute(
+                db.select(Deployment.id)
+                .where(Deployment.checksum == checked.checksum)
+                .order_by(Deployment.id.desc())
+                .limit(1)
+            ).scalar()
             result.deployment_id = same
             return result
-        deployment = Deployment(checksum=checked.checksum, deployed_by_id=actor_id,
-                                files=[{"name": f.name, "sha256": f.sha256} for f in files])
+        deployment = Deployment(
+            checksum=checked.checksum,
+            deployed_by_id=actor_id,
+            files=[{"name": f.name, "sha256": f.sha256} for f in files],
+        )
         db.session.add(deployment)
         db.session.flush()
         for row in pending:
@@ -188,17 +250,31 @@ def deploy_bundle(uploads: list[tuple[str, bytes]], actor_id: int | None = None,
             db.session.add(row)
         db.session.flush()
         result.deployment_id, result.created = deployment.id, True
-        history("deployment_created", actor=actor, element_id=f"deployment {deployment.id}",
-                data={"deployment_id": deployment.id, "files": [f.name for f in files],
-                      "processes": [p for p in result.processes if p["created"]],
-                      "decisions": [d for d in result.decisions if d["created"]],
-                      "forms": [f for f in result.forms if f["created"]]})
+        history(
+            "deployment_created",
+            actor=actor,
+            element_id=f"deployment {deployment.id}",
+            data={
+                "deployment_id": deployment.id,
+                "files": [f.name for f in files],
+                "processes": [p for p in result.processes if p["created"]],
+                "decisions": [d for d in result.decisions if d["created"]],
+                "forms": [f for f in result.forms if f["created"]],
+            },
+        )
         for entry in result.processes + result.decisions:
             if entry["created"]:
-                history("definition_deployed", actor=actor, element_id=entry["key"],
-                        data={"key": entry["key"], "version": entry["version"],
-                              "kind": "bpmn" if entry in result.processes else "dmn",
-                              "deployment_id": deployment.id})
+                history(
+                    "definition_deployed",
+                    actor=actor,
+                    element_id=entry["key"],
+                    data={
+                        "key": entry["key"],
+                        "version": entry["version"],
+                        "kind": "bpmn" if entry in result.processes else "dmn",
+                        "deployment_id": deployment.id,
+                    },
+                )
         result.fresh = fresh
         return result
 
@@ -212,15 +288,17 @@ def deploy_bundle(uploads: list[tuple[str, bytes]], actor_id: int | None = None,
 def _version_of(key: str, kind: str, checksum: str, make) -> tuple[ProcessDefinition, bool]:
     latest = latest_definition(key)
     if latest is not None and latest.kind != kind:
-        raise DiagramRejected([Problem(key, f"the key '{key}' is already used by a {latest.kind.upper()} "
-                                            "definition")])
+        raise DiagramRejected(
+            [Problem(key, f"the key '{key}' is already used by a {latest.kind.upper()} definition")]
+        )
     if latest is not None and latest.checksum == checksum:
         return latest, False
     return make((latest.version + 1) if latest else 1), True
 
 
-def deploy(source: bytes, actor_id: int | None = None, actor: str | None = None,
-           filename: str | None = None) -> tuple[ProcessDefinition, bool]:
+def deploy(
+    source: bytes, actor_id: int | None = None, actor: str | None = None, filename: str | None = None
+) -> tuple[ProcessDefinition, bool]:
     """Deploy one BPMN or DMN file; forms, decisions and called processes resolve against what
     is deployed (and, for forms, the FORMS_DIR folder).
 
@@ -242,8 +320,9 @@ def deploy(source: bytes, actor_id: int | None = None, actor: str | None = None,
     if result.decisions:
         entry = result.decisions[0]
         return latest_definition(entry["key"], "dmn"), entry["created"]
-    raise DiagramRejected([Problem(None, "the file has no executable process "
-                                         '(set isExecutable="true" on the process)')])
+    raise DiagramRejected(
+        [Problem(None, 'the file has no executable process (set isExecutable="true" on the process)')]
+    )
 
 
 def _main_process(result: DeployResult) -> dict:

@@ -38,26 +38,40 @@ def record_feedback(request_id: int, rating: int, comment: str | None, actor: st
 
     def command():
         request = db.session.execute(
-            db.select(FeedbackRequest).where(FeedbackRequest.id == request_id).with_for_update()
-            .execution_options(populate_existing=True)).scalar()
+            db.select(FeedbackRequest)
+            .where(FeedbackRequest.id == request_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).scalar()
         if request is None:
             raise NotFound(f"no survey request {request_id}")
         if request.used_at is not None:
             raise AlreadyAnswered(f"survey request {request_id} was answered already")
         now = utcnow()
         request.used_at = now
-        feedback = Feedback(ticket_id=request.ticket_id, feedback_request_id=request.id, rating=rating,
-                            comment=comment or None, created_at=now)
+        feedback = Feedback(
+            ticket_id=request.ticket_id,
+            feedback_request_id=request.id,
+            rating=rating,
+            comment=comment or None,
+            created_at=now,
+        )
         db.session.add(feedback)
         try:
             db.session.flush()
         except IntegrityError:  # another answer to the same request won the race
             raise AlreadyAnswered(f"survey request {request_id} was answered already") from None
-        history("feedback_recorded", ticket_id=request.ticket_id, actor=actor, at=now,
-                data={"feedback_id": feedback.id, "request_id": request.id, "rating": rating})
+        history(
+            "feedback_recorded",
+            ticket_id=request.ticket_id,
+            actor=actor,
+            at=now,
+            data={"feedback_id": feedback.id, "request_id": request.id, "rating": rating},
+        )
         try:
-            deliver_message(request.ticket_id, FEEDBACK_MESSAGE, {"rating": rating, "comment": comment or ""},
-                            actor=actor)  # joins this command
+            deliver_message(
+                request.ticket_id, FEEDBACK_MESSAGE, {"rating": rating, "comment": comment or ""}, actor=actor
+            )  # joins this command
         except NotFound:  # nothing waits for it: nothing was written by the delivery, the answer is kept
             pass
         return feedback.id

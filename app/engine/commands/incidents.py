@@ -14,9 +14,16 @@ from app.extensions import db
 from app.models import Incident, Job, ProcessInstance, Timer
 
 
-def open_incident(instance_id: int, element_id: str | None, kind: str, message: str, *,
-                  ticket_id: int | None = None, job: Job | None = None,
-                  timer_id: str | None = None) -> Incident:
+def open_incident(
+    instance_id: int,
+    element_id: str | None,
+    kind: str,
+    message: str,
+    *,
+    ticket_id: int | None = None,
+    job: Job | None = None,
+    timer_id: str | None = None,
+) -> Incident:
     """Inside the current command: park the job or timer, open the incident, mark the instance.
 
     A parked job has status `incident` and no lease; a parked timer has no due time and no
@@ -25,21 +32,42 @@ def open_incident(instance_id: int, element_id: str | None, kind: str, message: 
     if job is not None:
         job.status, job.lease_until = "incident", None
     if timer_id is not None:
-        db.session.execute(db.update(Timer).where(Timer.id == timer_id)
-                           .values(due_at=None, lease_until=None))
-    incident = Incident(instance_id=instance_id, ticket_id=ticket_id, element_id=element_id,
-                        kind=kind, message=message[:4000], job_id=job.id if job is not None else None,
-                        timer_id=timer_id, created_at=utcnow())
+        db.session.execute(db.update(Timer).where(Timer.id == timer_id).values(due_at=None, lease_until=None))
+    incident = Incident(
+        instance_id=instance_id,
+        ticket_id=ticket_id,
+        element_id=element_id,
+        kind=kind,
+        message=message[:4000],
+        job_id=job.id if job is not None else None,
+        timer_id=timer_id,
+        created_at=utcnow(),
+    )
     db.session.add(incident)
-    db.session.execute(db.update(ProcessInstance).where(ProcessInstance.id == instance_id)
-                       .values(status="incident", version=ProcessInstance.version + 1))
-    history("incident_opened", ticket_id=ticket_id, instance_id=instance_id, element_id=element_id,
-            data={"kind": kind, "message": message[:500]})
+    db.session.execute(
+        db.update(ProcessInstance)
+        .where(ProcessInstance.id == instance_id)
+        .values(status="incident", version=ProcessInstance.version + 1)
+    )
+    history(
+        "incident_opened",
+        ticket_id=ticket_id,
+        instance_id=instance_id,
+        element_id=element_id,
+        data={"kind": kind, "message": message[:500]},
+    )
     return incident
 
 
-def record_incident(instance_id: int, element_id: str | None, kind: str, message: str, *,
-                    job_id: int | None = None, timer_id: str | None = None) -> None:
+def record_incident(
+    instance_id: int,
+    element_id: str | None,
+    kind: str,
+    message: str,
+    *,
+    job_id: int | None = None,
+    timer_id: str | None = None,
+) -> None:
     """Open an incident in a command of its own (a timer that could not fire, a job, an engine
     step); nothing happens when the instance is gone."""
 
@@ -48,8 +76,9 @@ def record_incident(instance_id: int, element_id: str | None, kind: str, message
         if instance is None:
             return
         job = db.session.get(Job, job_id) if job_id is not None else None
-        open_incident(instance_id, element_id, kind, message, ticket_id=instance.ticket_id,
-                      job=job, timer_id=timer_id)
+        open_incident(
+            instance_id, element_id, kind, message, ticket_id=instance.ticket_id, job=job, timer_id=timer_id
+        )
 
     run_command(body)
 
@@ -61,8 +90,9 @@ def rearm(incident: Incident, now) -> None:
         if job is not None:
             job.status, job.attempts, job.next_run_at, job.lease_until = "pending", 0, now, None
     if incident.timer_id is not None:
-        db.session.execute(db.update(Timer).where(Timer.id == incident.timer_id)
-                           .values(due_at=now, lease_until=None))
+        db.session.execute(
+            db.update(Timer).where(Timer.id == incident.timer_id).values(due_at=now, lease_until=None)
+        )
 
 
 def retry_incident(incident_id: int, actor: str | None = None) -> Incident:
@@ -82,16 +112,29 @@ def retry_incident(incident_id: int, actor: str | None = None) -> Incident:
         now = utcnow()
         incident.resolved_at = now
         rearm(incident, now)
-        still_open = db.session.execute(db.select(Incident.id).where(
-            Incident.instance_id == incident.instance_id, Incident.resolved_at.is_(None),
-            Incident.id != incident.id).limit(1)).scalar()
+        still_open = db.session.execute(
+            db.select(Incident.id)
+            .where(
+                Incident.instance_id == incident.instance_id,
+                Incident.resolved_at.is_(None),
+                Incident.id != incident.id,
+            )
+            .limit(1)
+        ).scalar()
         if still_open is None:
-            db.session.execute(db.update(ProcessInstance)
-                               .where(ProcessInstance.id == incident.instance_id,
-                                      ProcessInstance.status == "incident")
-                               .values(status="running", version=ProcessInstance.version + 1))
-        history("incident_retried", ticket_id=incident.ticket_id, instance_id=incident.instance_id,
-                actor=actor, element_id=incident.element_id, data={"incident_id": incident.id})
+            db.session.execute(
+                db.update(ProcessInstance)
+                .where(ProcessInstance.id == incident.instance_id, ProcessInstance.status == "incident")
+                .values(status="running", version=ProcessInstance.version + 1)
+            )
+        history(
+            "incident_retried",
+            ticket_id=incident.ticket_id,
+            instance_id=incident.instance_id,
+            actor=actor,
+            element_id=incident.element_id,
+            data={"incident_id": incident.id},
+        )
         return incident
 
     return run_command(body)

@@ -45,16 +45,32 @@ def claim_jobs(limit: int, lease_seconds: int) -> list[ClaimedJob]:
     """Claim due jobs (and jobs whose worker's lease ran out) for this worker."""
 
     def due(now):
-        return (db.select(Job).where(or_((Job.status == "pending") & (Job.next_run_at <= now),
-                                         (Job.status == "running") & (Job.lease_until < now)))
-                .order_by(Job.next_run_at).limit(limit))
+        return (
+            db.select(Job)
+            .where(
+                or_(
+                    (Job.status == "pending") & (Job.next_run_at <= now),
+                    (Job.status == "running") & (Job.lease_until < now),
+                )
+            )
+            .order_by(Job.next_run_at)
+            .limit(limit)
+        )
 
     def lease(job: Job, now) -> ClaimedJob:
         job.status = "running"
         job.attempts += 1
         job.lease_until = now + timedelta(seconds=lease_seconds)
-        return ClaimedJob(job.id, job.instance_id, job.ticket_id, job.element_id, job.operator,
-                          dict(job.params or {}), job.idempotency_key, job.attempts)
+        return ClaimedJob(
+            job.id,
+            job.instance_id,
+            job.ticket_id,
+            job.element_id,
+            job.operator,
+            dict(job.params or {}),
+            job.idempotency_key,
+            job.attempts,
+        )
 
     return claim_due(due, lease)
 
@@ -88,12 +104,25 @@ def complete_job(job_id: int, result: dict) -> bool:
         engine_step(loaded, task.complete)
         engine_step(loaded, loaded.wf.do_engine_steps)
         for entry in entries:
-            history(entry["kind"], ticket_id=job.ticket_id, instance_id=job.instance_id,
-                    actor=entry.get("actor") or "worker", element_id=entry.get("element_id") or job.element_id,
-                    task_id=job.task_id, data=entry.get("data"))
-        history("service_completed", ticket_id=job.ticket_id, instance_id=job.instance_id,
-                actor="worker", element_id=job.element_id, element_name=task.task_spec.bpmn_name,
-                task_id=job.task_id, data={"operator": job.operator, "result": data})
+            history(
+                entry["kind"],
+                ticket_id=job.ticket_id,
+                instance_id=job.instance_id,
+                actor=entry.get("actor") or "worker",
+                element_id=entry.get("element_id") or job.element_id,
+                task_id=job.task_id,
+                data=entry.get("data"),
+            )
+        history(
+            "service_completed",
+            ticket_id=job.ticket_id,
+            instance_id=job.instance_id,
+            actor="worker",
+            element_id=job.element_id,
+            element_name=task.task_spec.bpmn_name,
+            task_id=job.task_id,
+            data={"operator": job.operator, "result": data},
+        )
         save(loaded, "worker", skip_task=job.task_id)
         return True
 
@@ -108,16 +137,24 @@ def _handler_history(job: Job, result: dict) -> tuple[list[dict], dict]:
     entries = result[HANDLER_HISTORY]
     entries = entries if isinstance(entries, list) else [entries]
     for entry in entries:
-        if not (isinstance(entry, dict) and isinstance(entry.get("kind"), str) and 0 < len(entry["kind"]) <= 32
-                and set(entry) <= {"kind", "data", "actor", "element_id"}
-                and all(isinstance(entry.get(k), str | None) for k in ("actor", "element_id"))):
-            raise StepFailed(job.element_id, f"handler {job.operator} returned a malformed history entry: "
-                             f"{entry!r:.200}; expected {{kind, data, actor, element_id}}")
+        if not (
+            isinstance(entry, dict)
+            and isinstance(entry.get("kind"), str)
+            and 0 < len(entry["kind"]) <= 32
+            and set(entry) <= {"kind", "data", "actor", "element_id"}
+            and all(isinstance(entry.get(k), str | None) for k in ("actor", "element_id"))
+        ):
+            raise StepFailed(
+                job.element_id,
+                f"handler {job.operator} returned a malformed history entry: "
+                f"{entry!r:.200}; expected {{kind, data, actor, element_id}}",
+            )
     return entries, data
 
 
-def fail_job(job_id: int, error: str, *, kind: str = "Exception", refused: bool = False,
-             final: bool = False) -> bool:
+def fail_job(
+    job_id: int, error: str, *, kind: str = "Exception", refused: bool = False, final: bool = False
+) -> bool:
     """Record a failed attempt: retry by the job's retry policy, or open an incident.
 
     Args:
@@ -149,10 +186,20 @@ def fail_job(job_id: int, error: str, *, kind: str = "Exception", refused: bool 
         else:
             job.status = "pending"
             job.next_run_at = utcnow() + timedelta(seconds=policy.delay(job.attempts))
-            history("job_failed", ticket_id=job.ticket_id, instance_id=job.instance_id, actor="worker",
-                    element_id=job.element_id, task_id=job.task_id,
-                    data={"attempt": job.attempts, "error": error[:500], "kind": kind,
-                          "retry_at": job.next_run_at.isoformat()})
+            history(
+                "job_failed",
+                ticket_id=job.ticket_id,
+                instance_id=job.instance_id,
+                actor="worker",
+                element_id=job.element_id,
+                task_id=job.task_id,
+                data={
+                    "attempt": job.attempts,
+                    "error": error[:500],
+                    "kind": kind,
+                    "retry_at": job.next_run_at.isoformat(),
+                },
+            )
             return False
         open_incident(job.instance_id, job.element_id, "job", message, ticket_id=job.ticket_id, job=job)
         return True

@@ -28,8 +28,9 @@ from app.extensions import db
 from app.models import MessageSubscription, ProcessDefinition, ProcessInstance
 
 
-def deliver_message(ticket_id: int, name: str, payload: dict, actor: str | None = None,
-                    correlation_keys: dict | None = None) -> str:
+def deliver_message(
+    ticket_id: int, name: str, payload: dict, actor: str | None = None, correlation_keys: dict | None = None
+) -> str:
     """Deliver a message (the customer's reply) to the instance of a ticket that waits for it.
 
     When the ticket waits for the message at several catch events, the oldest one whose
@@ -57,7 +58,8 @@ def deliver_message(ticket_id: int, name: str, payload: dict, actor: str | None 
             db.select(MessageSubscription, ProcessInstance.definition_id)
             .join(ProcessInstance, ProcessInstance.id == MessageSubscription.instance_id)
             .where(MessageSubscription.ticket_id == ticket_id, MessageSubscription.name == name)
-            .order_by(MessageSubscription.created_at, MessageSubscription.id)).all()
+            .order_by(MessageSubscription.created_at, MessageSubscription.id)
+        ).all()
         not_found = f"ticket {ticket_id} is not waiting for a message '{name}'"
         if not rows:
             raise NotFound(not_found)
@@ -65,7 +67,9 @@ def deliver_message(ticket_id: int, name: str, payload: dict, actor: str | None 
         message: dict = {}
         for row, definition_id in rows:
             if (definition_id, row.element_id) not in catches:
-                catch = catch_definition(db.session.get(ProcessDefinition, definition_id), row.element_id, name)
+                catch = catch_definition(
+                    db.session.get(ProcessDefinition, definition_id), row.element_id, name
+                )
                 catches[(definition_id, row.element_id)] = (catch, None)
         check_known(explicit, [c for c, _ in catches.values() if c is not None], name)
         for row, definition_id in rows:
@@ -85,8 +89,9 @@ def deliver_message(ticket_id: int, name: str, payload: dict, actor: str | None 
 MAX_MATCHES = 50  # a 409 lists at most this many waiting instances
 
 
-def deliver_correlated_message(name: str, payload: dict, correlation_keys: dict | None = None,
-                               actor: str | None = None) -> dict:
+def deliver_correlated_message(
+    name: str, payload: dict, correlation_keys: dict | None = None, actor: str | None = None
+) -> dict:
     """Deliver a message to the one waiting instance its correlation keys point to (no ticket id).
 
     The message's correlations are computed from the payload with each candidate catch
@@ -117,9 +122,11 @@ def deliver_correlated_message(name: str, payload: dict, correlation_keys: dict 
         # The catch events (definition version, element) that expect keys: the message's keys
         # are computed with each one's retrieval expressions, which may differ between versions.
         pairs = db.session.execute(
-            db.select(instance.definition_id, sub.element_id).distinct()
+            db.select(instance.definition_id, sub.element_id)
+            .distinct()
             .join(instance, instance.id == sub.instance_id)
-            .where(sub.name == name, sub.correlation_key.is_not(None))).all()
+            .where(sub.name == name, sub.correlation_key.is_not(None))
+        ).all()
         catches = {}
         for definition_id, element_id in pairs:
             catch = catch_definition(db.session.get(ProcessDefinition, definition_id), element_id, name)
@@ -134,11 +141,15 @@ def deliver_correlated_message(name: str, payload: dict, correlation_keys: dict 
         if wanted:
             keyed = db.session.execute(
                 joined.where(sub.name == name, sub.correlation_key.in_(sorted(wanted)))
-                .order_by(sub.created_at, sub.id).limit(MAX_MATCHES + 1)).all()
-            rows += [(row, d) for row, d in keyed
-                     if row.correlation_key in candidates.get((d, row.element_id), ())]
+                .order_by(sub.created_at, sub.id)
+                .limit(MAX_MATCHES + 1)
+            ).all()
+            rows += [
+                (row, d) for row, d in keyed if row.correlation_key in candidates.get((d, row.element_id), ())
+            ]
         rows += db.session.execute(  # catch events expecting nothing yet match any message
-            joined.where(sub.name == name, sub.correlation_key.is_(None)).limit(MAX_MATCHES + 1)).all()
+            joined.where(sub.name == name, sub.correlation_key.is_(None)).limit(MAX_MATCHES + 1)
+        ).all()
         first_by_instance = {}
         for row, definition_id in sorted(rows, key=lambda r: (r[0].created_at, r[0].id)):
             first_by_instance.setdefault(row.instance_id, (row, definition_id))
@@ -148,9 +159,13 @@ def deliver_correlated_message(name: str, payload: dict, correlation_keys: dict 
             described = describe(next(iter(carried_by.values()), {}))
             raise NotFound(f"no ticket waits for a message '{name}' with these correlation keys: {described}")
         if len(first_by_instance) > 1:
-            raise AmbiguousMessage(name, [{"ticket_id": row.ticket_id, "instance_id": row.instance_id,
-                                           "element_id": row.element_id}
-                                          for row, _ in first_by_instance.values()][:MAX_MATCHES])
+            raise AmbiguousMessage(
+                name,
+                [
+                    {"ticket_id": row.ticket_id, "instance_id": row.instance_id, "element_id": row.element_id}
+                    for row, _ in first_by_instance.values()
+                ][:MAX_MATCHES],
+            )
         row, definition_id = next(iter(first_by_instance.values()))
         message = carried_by.get((definition_id, row.element_id))
         if message is None:  # a catch event expecting nothing yet: its message keys, for Spiff
@@ -158,10 +173,20 @@ def deliver_correlated_message(name: str, payload: dict, correlation_keys: dict 
             if catch is not None and explicit:
                 check_known(explicit, [catch], name)
             message = carried(catch, name, payload, explicit) if catch is not None else {}
-        element_id = _deliver(row, name, payload, message, actor,
-                              f"the instance matching message '{name}' no longer waits for it")
-        return {"ticket_id": row.ticket_id, "instance_id": row.instance_id, "element_id": element_id,
-                "correlations": message}
+        element_id = _deliver(
+            row,
+            name,
+            payload,
+            message,
+            actor,
+            f"the instance matching message '{name}' no longer waits for it",
+        )
+        return {
+            "ticket_id": row.ticket_id,
+            "instance_id": row.instance_id,
+            "element_id": element_id,
+            "correlations": message,
+        }
 
     return run_command(body)
 
@@ -176,14 +201,22 @@ def _check_message(name, payload, correlation_keys) -> dict:
     return explicit
 
 
-def _deliver(subscription: MessageSubscription, name: str, payload: dict, correlations: dict,
-             actor: str | None, not_found: str) -> str:
+def _deliver(
+    subscription: MessageSubscription,
+    name: str,
+    payload: dict,
+    correlations: dict,
+    actor: str | None,
+    not_found: str,
+) -> str:
     """Let the subscription's catch event (and only it) catch the message; run the process on."""
     loaded = load(subscription.instance_id)
     task = find_task(loaded, subscription.id)
     if task is None:
-        trigger = next(((d, s) for tid, d, s in trigger_catches(loaded.wf)
-                        if tid == subscription.id and d.name == name), None)
+        trigger = next(
+            ((d, s) for tid, d, s in trigger_catches(loaded.wf) if tid == subscription.id and d.name == name),
+            None,
+        )
         if trigger is not None:  # starts an event subprocess or a message-started pool
             return _deliver_trigger(loaded, subscription, trigger, name, payload, correlations, actor)
     # The catch event itself, or the one behind an event-based gateway that waits for it.
@@ -196,16 +229,25 @@ def _deliver(subscription: MessageSubscription, name: str, payload: dict, correl
         if not catch_one(task, event):  # SpiffWorkflow's own correlation check disagrees
             raise WorkflowTaskException(
                 f"the process refused message '{name}': its correlation keys {describe(correlations)} do not "
-                f"match the instance's {describe(task.workflow.correlations)}", task=task)
+                f"match the instance's {describe(task.workflow.correlations)}",
+                task=task,
+            )
 
     engine_step(loaded, deliver)
     engine_step(loaded, loaded.wf.do_engine_steps)
     data = {"name": name, "payload": payload}
     if correlations:
         data["correlations"] = correlations
-    history("message_delivered", ticket_id=loaded.row.ticket_id, instance_id=loaded.row.id, actor=actor,
-            element_id=subscription.element_id, element_name=catch[1].bpmn_name,
-            task_id=subscription.id, data=data)
+    history(
+        "message_delivered",
+        ticket_id=loaded.row.ticket_id,
+        instance_id=loaded.row.id,
+        actor=actor,
+        element_id=subscription.element_id,
+        element_name=catch[1].bpmn_name,
+        task_id=subscription.id,
+        data=data,
+    )
     save(loaded, actor, skip_task=subscription.id)
     return subscription.element_id
 
@@ -218,8 +260,14 @@ def _deliver_trigger(loaded, subscription, trigger, name, payload, correlations,
     data = {"name": name, "payload": payload}
     if correlations:
         data["correlations"] = correlations
-    history("message_delivered", ticket_id=loaded.row.ticket_id, instance_id=loaded.row.id, actor=actor,
-            element_id=subscription.element_id, element_name=start.bpmn_name, data=data)
+    history(
+        "message_delivered",
+        ticket_id=loaded.row.ticket_id,
+        instance_id=loaded.row.id,
+        actor=actor,
+        element_id=subscription.element_id,
+        element_name=start.bpmn_name,
+        data=data,
+    )
     save(loaded, actor)
     return subscription.element_id
-

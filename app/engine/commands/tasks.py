@@ -29,21 +29,32 @@ def _open_task(task_id: str) -> HumanTask:
     if not isinstance(task_id, str):
         raise NotFound(f"task {task_id!r} not found")
     ended = db.session.execute(
-        db.select(HistoryEvent.kind, HistoryEvent.at, HistoryEvent.actor, HistoryEvent.element_name,
-                  HistoryEvent.data)
-        .where(HistoryEvent.task_id == task_id[:36],
-               HistoryEvent.kind.in_(("task_completed", "task_cancelled")))
-        .order_by(HistoryEvent.id.desc()).limit(1)).first()
+        db.select(
+            HistoryEvent.kind,
+            HistoryEvent.at,
+            HistoryEvent.actor,
+            HistoryEvent.element_name,
+            HistoryEvent.data,
+        )
+        .where(
+            HistoryEvent.task_id == task_id[:36], HistoryEvent.kind.in_(("task_completed", "task_cancelled"))
+        )
+        .order_by(HistoryEvent.id.desc())
+        .limit(1)
+    ).first()
     if ended is not None:
         kind, at, actor, title, data = ended
         name = f"task '{title}'" if title else f"task {task_id}"
         if kind == "task_cancelled":
             reason = (data or {}).get("reason") if isinstance(data, dict) else None
             raise TaskNotOpen(f"{name} is no longer open: {reason or 'it was cancelled'}")
-        raise TaskNotOpen(f"{name} is no longer open: completed at {at:%Y-%m-%d %H:%M} UTC"
-                          + (f" by {actor}" if actor else ""))
-    seen = db.session.execute(db.select(HistoryEvent.id).where(HistoryEvent.task_id == task_id[:36])
-                              .limit(1)).scalar()
+        raise TaskNotOpen(
+            f"{name} is no longer open: completed at {at:%Y-%m-%d %H:%M} UTC"
+            + (f" by {actor}" if actor else "")
+        )
+    seen = db.session.execute(
+        db.select(HistoryEvent.id).where(HistoryEvent.task_id == task_id[:36]).limit(1)
+    ).scalar()
     if seen is not None:
         raise TaskNotOpen(f"task {task_id} is no longer open (it was completed or cancelled)")
     raise NotFound(f"task {task_id} not found")
@@ -74,12 +85,21 @@ def claim_task(task_id: str, user: User) -> HumanTask:
         check("may_claim", Conflict, user, row)
         if row.assignee_id is None:
             updated = db.session.execute(
-                db.update(HumanTask).where(HumanTask.id == task_id, HumanTask.assignee_id.is_(None))
-                .values(assignee_id=user.id)).rowcount
+                db.update(HumanTask)
+                .where(HumanTask.id == task_id, HumanTask.assignee_id.is_(None))
+                .values(assignee_id=user.id)
+            ).rowcount
             if updated != 1:
                 raise Conflict(f"task {task_id} was claimed by someone else just now")
-            history("task_claimed", ticket_id=row.ticket_id, instance_id=row.instance_id,
-                    actor=user.username, element_id=row.name, element_name=row.title, task_id=task_id)
+            history(
+                "task_claimed",
+                ticket_id=row.ticket_id,
+                instance_id=row.instance_id,
+                actor=user.username,
+                element_id=row.name,
+                element_name=row.title,
+                task_id=task_id,
+            )
         db.session.refresh(row)
         return row
 
@@ -95,8 +115,15 @@ def release_task(task_id: str, user: User) -> HumanTask:
             return row
         check("may_release", Conflict, user, row)
         row.assignee_id = None
-        history("task_released", ticket_id=row.ticket_id, instance_id=row.instance_id,
-                actor=user.username, element_id=row.name, element_name=row.title, task_id=task_id)
+        history(
+            "task_released",
+            ticket_id=row.ticket_id,
+            instance_id=row.instance_id,
+            actor=user.username,
+            element_id=row.name,
+            element_name=row.title,
+            task_id=task_id,
+        )
         return row
 
     return run_command(body)
@@ -135,8 +162,16 @@ def complete_task(task_id: str, data: dict, user: User | None) -> list[str]:
         task.set_data(**data)
         engine_step(loaded, task.run)
         engine_step(loaded, loaded.wf.do_engine_steps)
-        history("task_completed", ticket_id=row.ticket_id, instance_id=row.instance_id, actor=actor,
-                element_id=row.name, element_name=row.title, task_id=task_id, data=data)
+        history(
+            "task_completed",
+            ticket_id=row.ticket_id,
+            instance_id=row.instance_id,
+            actor=actor,
+            element_id=row.name,
+            element_name=row.title,
+            task_id=task_id,
+            data=data,
+        )
         return save(loaded, actor, skip_task=task_id)
 
     return run_command(body)
@@ -154,9 +189,16 @@ def reassign_task(task_id: str, user: User, assignee: User) -> HumanTask:
         row = _open_task(task_id)
         check("may_reassign", Conflict, user, row, assignee)
         row.assignee_id = assignee.id
-        history("task_reassigned", ticket_id=row.ticket_id, instance_id=row.instance_id,
-                actor=user.username, element_id=row.name, element_name=row.title, task_id=task_id,
-                data={"assignee": assignee.username})
+        history(
+            "task_reassigned",
+            ticket_id=row.ticket_id,
+            instance_id=row.instance_id,
+            actor=user.username,
+            element_id=row.name,
+            element_name=row.title,
+            task_id=task_id,
+            data={"assignee": assignee.username},
+        )
         return row
 
     return run_command(body)

@@ -22,9 +22,14 @@ from app.models import PRIORITIES, Customer, MessageSubscription, ProcessInstanc
 DEFAULT_FEEDBACK_DELAY = "P1D"
 
 
-def start_process(ticket_type: str, customer_id: int, subject: str, data: dict,
-                  actor: str | None = None, priority: str | None = None
-                  ) -> tuple[Ticket, ProcessInstance]:
+def start_process(
+    ticket_type: str,
+    customer_id: int,
+    subject: str,
+    data: dict,
+    actor: str | None = None,
+    priority: str | None = None,
+) -> tuple[Ticket, ProcessInstance]:
     """Open a ticket of a type and start the latest version of its process.
 
     Args:
@@ -58,30 +63,59 @@ def start_process(ticket_type: str, customer_id: int, subject: str, data: dict,
         try:
             validate(form, data)  # without a start form: the formless rules (forms.check_formless_data)
         except InvalidData as exc:
-            raise InvalidData({k if k == "data" or k.startswith(("data.", "data[")) else f"data.{k}": v
-                               for k, v in exc.errors.items()}, exc.message) from None
+            raise InvalidData(
+                {
+                    k if k == "data" or k.startswith(("data.", "data[")) else f"data.{k}": v
+                    for k, v in exc.errors.items()
+                },
+                exc.message,
+            ) from None
         if priority is not None and priority not in PRIORITIES:
             raise InvalidData({"priority": f"must be one of {', '.join(PRIORITIES)}"})
         now = utcnow()
         profile = customer.profile()
-        chosen, source = ((priority, f"{actor or 'the caller'} when opening the ticket") if priority
-                          else initial_priority(ticket_type, profile, data))
-        ticket = Ticket(type=ticket_type, subject=subject.strip()[:300], customer_id=customer.id,
-                        priority=chosen, status="new", data=data, created_at=now, updated_at=now)
+        chosen, source = (
+            (priority, f"{actor or 'the caller'} when opening the ticket")
+            if priority
+            else initial_priority(ticket_type, profile, data)
+        )
+        ticket = Ticket(
+            type=ticket_type,
+            subject=subject.strip()[:300],
+            customer_id=customer.id,
+            priority=chosen,
+            status="new",
+            data=data,
+            created_at=now,
+            updated_at=now,
+        )
         db.session.add(ticket)
         db.session.flush()
         sla.start_clock(ticket, now)
         spec, subprocess_specs = specs.for_instance(definition)
         wf = new_workflow(spec, subprocess_specs, {**data, **engine_data(ticket, profile)})
-        row = ProcessInstance(definition_id=definition.id, ticket_id=ticket.id, status="running",
-                              workflow="", created_at=now, updated_at=now)
+        row = ProcessInstance(
+            definition_id=definition.id,
+            ticket_id=ticket.id,
+            status="running",
+            workflow="",
+            created_at=now,
+            updated_at=now,
+        )
         db.session.add(row)
         db.session.flush()
         loaded = Loaded(row, definition, ticket, wf, Snapshot(), set())
         engine_step(loaded, wf.do_engine_steps)
-        history("ticket_created", ticket_id=ticket.id, instance_id=row.id, actor=actor,
-                element_id=definition.key, element_name=f"{definition.key} v{definition.version}",
-                data={"subject": ticket.subject, "priority": chosen, "data": data}, at=now)
+        history(
+            "ticket_created",
+            ticket_id=ticket.id,
+            instance_id=row.id,
+            actor=actor,
+            element_id=definition.key,
+            element_name=f"{definition.key} v{definition.version}",
+            data={"subject": ticket.subject, "priority": chosen, "data": data},
+            at=now,
+        )
         record_priority(ticket, row.id, chosen, source, actor)
         save(loaded, actor)
         return ticket, row
@@ -91,8 +125,14 @@ def start_process(ticket_type: str, customer_id: int, subject: str, data: dict,
 
 def engine_data(ticket: Ticket, profile: dict) -> dict:
     """What the engine puts into a new instance's data next to the start data (forms.ENGINE_NAMES)."""
-    return {"ticket_id": ticket.id, "ticket_type": ticket.type, "subject": ticket.subject,
-            "priority": ticket.priority, "customer": profile, "feedback_delay": feedback_delay(ticket.type)}
+    return {
+        "ticket_id": ticket.id,
+        "ticket_type": ticket.type,
+        "subject": ticket.subject,
+        "priority": ticket.priority,
+        "customer": profile,
+        "feedback_delay": feedback_delay(ticket.type),
+    }
 
 
 def cancel_instance(instance_id: int, actor: str | None = None, user: User | None = None) -> None:
@@ -122,8 +162,13 @@ def cancel_instance(instance_id: int, actor: str | None = None, user: User | Non
         if loaded.row.status != "cancelled":
             now = utcnow()
             loaded.row.status, loaded.row.ended_at = "cancelled", now
-            history("instance_cancelled", ticket_id=loaded.row.ticket_id, instance_id=instance_id,
-                    actor=actor, at=now)
+            history(
+                "instance_cancelled",
+                ticket_id=loaded.row.ticket_id,
+                instance_id=instance_id,
+                actor=actor,
+                at=now,
+            )
             close_ticket(loaded.ticket, loaded.row, actor, now)
 
     run_command(body)
@@ -135,8 +180,12 @@ def feedback_delay(ticket_type: str) -> str:
 
 
 def instance_of_ticket(ticket_id: int) -> ProcessInstance:
-    row = db.session.execute(db.select(ProcessInstance).where(ProcessInstance.ticket_id == ticket_id)
-                             .order_by(ProcessInstance.id.desc()).limit(1)).scalar()
+    row = db.session.execute(
+        db.select(ProcessInstance)
+        .where(ProcessInstance.ticket_id == ticket_id)
+        .order_by(ProcessInstance.id.desc())
+        .limit(1)
+    ).scalar()
     if row is None:
         raise NotFound(f"ticket {ticket_id} has no process instance")
     return row
@@ -144,10 +193,14 @@ def instance_of_ticket(ticket_id: int) -> ProcessInstance:
 
 def waiting_of(instance_id: int) -> dict:
     """What an instance waits for: message names and timers with due times."""
-    messages = db.session.execute(db.select(MessageSubscription.name, MessageSubscription.element_id)
-                                  .where(MessageSubscription.instance_id == instance_id)).all()
-    timers = db.session.execute(db.select(Timer.element_id, Timer.due_at)
-                                .where(Timer.instance_id == instance_id)).all()
+    messages = db.session.execute(
+        db.select(MessageSubscription.name, MessageSubscription.element_id).where(
+            MessageSubscription.instance_id == instance_id
+        )
+    ).all()
+    timers = db.session.execute(
+        db.select(Timer.element_id, Timer.due_at).where(Timer.instance_id == instance_id)
+    ).all()
     return {
         "messages": [{"name": n, "element_id": e} for n, e in messages],
         "timers": [{"element_id": e, "due_at": d.isoformat() if d else None} for e, d in timers],

@@ -37,8 +37,9 @@ def fire_timer(timer_id: str) -> bool:
         loaded = load(row.instance_id)
         # Read the row again now that the instance is locked: a worker whose lease ran out may
         # have fired it (or a cycle's next round) while this one waited for the lock.
-        row = db.session.execute(db.select(Timer).where(Timer.id == timer_id)
-                                 .execution_options(populate_existing=True)).scalar()
+        row = db.session.execute(
+            db.select(Timer).where(Timer.id == timer_id).execution_options(populate_existing=True)
+        ).scalar()
         if row is None or row.due_at is None or row.due_at > now:
             return False
         task = find_task(loaded, timer_id)
@@ -58,25 +59,32 @@ def fire_timer(timer_id: str) -> bool:
         if cycle is not None:  # a late cycle catches up: the library runs a round per refresh
             rounds, period = max(1, cycle[0] - (cycle_state(task) or (0, 0.0))[0]), cycle[1]
         for k in range(rounds):  # one row per round that fired, with its own due time
-            history("timer_fired", ticket_id=loaded.row.ticket_id, instance_id=row.instance_id,
-                    element_id=row.element_id,
-                    element_name=(timer_catch(task) or (None, task.task_spec))[1].bpmn_name,
-                    task_id=timer_id,
-                    data={"due_at": (row.due_at + timedelta(seconds=k * period)).isoformat()})
+            history(
+                "timer_fired",
+                ticket_id=loaded.row.ticket_id,
+                instance_id=row.instance_id,
+                element_id=row.element_id,
+                element_name=(timer_catch(task) or (None, task.task_spec))[1].bpmn_name,
+                task_id=timer_id,
+                data={"due_at": (row.due_at + timedelta(seconds=k * period)).isoformat()},
+            )
         save(loaded, "timer", skip_task=timer_id)
         return True
 
     return run_command(body)
 
 
-
 def claim_due_timers(limit: int, lease_seconds: int) -> list[str]:
     """Claim due timers for this worker (SKIP LOCKED on PostgreSQL, BEGIN IMMEDIATE on SQLite)."""
 
     def due(now):
-        return (db.select(Timer).where(Timer.due_at <= now)
-                .where((Timer.lease_until.is_(None)) | (Timer.lease_until < now))
-                .order_by(Timer.due_at).limit(limit))
+        return (
+            db.select(Timer)
+            .where(Timer.due_at <= now)
+            .where((Timer.lease_until.is_(None)) | (Timer.lease_until < now))
+            .order_by(Timer.due_at)
+            .limit(limit)
+        )
 
     def lease(timer: Timer, now) -> str:
         timer.lease_until = now + timedelta(seconds=lease_seconds)
@@ -88,8 +96,11 @@ def claim_due_timers(limit: int, lease_seconds: int) -> list[str]:
 def next_wakeup():
     """The earliest time a timer or job becomes due, or None."""
     # A timer another worker holds a lease on is that worker's; the sweep catches a lapsed lease.
-    timer = db.session.execute(db.select(db.func.min(Timer.due_at)).where(
-        (Timer.lease_until.is_(None)) | (Timer.lease_until < utcnow()))).scalar()
+    timer = db.session.execute(
+        db.select(db.func.min(Timer.due_at)).where(
+            (Timer.lease_until.is_(None)) | (Timer.lease_until < utcnow())
+        )
+    ).scalar()
     job = db.session.execute(db.select(db.func.min(Job.next_run_at)).where(Job.status == "pending")).scalar()
     times = [t for t in (timer, job) if t is not None]
     return min(times) if times else None

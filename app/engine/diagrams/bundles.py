@@ -55,7 +55,9 @@ def _check_form(f: BundleFile) -> tuple[dict | None, Problem | None]:
         try:
             validator_for(schema, default=validator_for({})).check_schema(schema)
         except SchemaError as exc:
-            return None, Problem(None, f"form '{f.name}' is not a valid JSON Schema: {exc.message}", file=f.name)
+            return None, Problem(
+                None, f"form '{f.name}' is not a valid JSON Schema: {exc.message}", file=f.name
+            )
     return with_field_order(schema), None
 
 
@@ -104,8 +106,9 @@ def check_bundle(files: list[BundleFile], deployed: Deployed) -> CheckedBundle:
             problems.extend(p.in_file(f.name) for p in exc.problems)
             continue
         file_problems = [Problem(eid, msg, file=f.name) for eid, msg in unsupported_elements(tree)]
-        file_problems += [Problem(eid, msg, file=f.name)
-                          for eid, msg in foreign_constructs(tree, deployed.known_operators)]
+        file_problems += [
+            Problem(eid, msg, file=f.name) for eid, msg in foreign_constructs(tree, deployed.known_operators)
+        ]
         problems.extend(file_problems)
         trees[f.name] = tree
 
@@ -113,11 +116,23 @@ def check_bundle(files: list[BundleFile], deployed: Deployed) -> CheckedBundle:
     if problems:
         raise DiagramRejected(_unique(problems))
     if not processes and not decisions and not forms:
-        idle = [Problem(proc.get("id"), 'the process is not executable: set isExecutable="true" to run it',
-                        file=name)
-                for name, tree in trees.items() for proc in tree.getroot().iter(f"{{{BPMN_NS}}}process")]
-        raise DiagramRejected(idle or [Problem(None, "the bundle holds no executable process, decision or form "
-                                                     '(set isExecutable="true" on a process)')])
+        idle = [
+            Problem(
+                proc.get("id"), 'the process is not executable: set isExecutable="true" to run it', file=name
+            )
+            for name, tree in trees.items()
+            for proc in tree.getroot().iter(f"{{{BPMN_NS}}}process")
+        ]
+        raise DiagramRejected(
+            idle
+            or [
+                Problem(
+                    None,
+                    "the bundle holds no executable process, decision or form "
+                    '(set isExecutable="true" on a process)',
+                )
+            ]
+        )
     digest = hashlib.sha256()
     for f in sorted(files, key=lambda f: f.name):
         digest.update(f.name.encode() + b"\0" + f.sha256.encode())

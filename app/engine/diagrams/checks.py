@@ -52,9 +52,15 @@ def problem_from_validation(exc: ValidationException) -> Problem:
 _LIBRARY_HINTS = (
     ("is not executable", 'set isExecutable="true" on that process'),
     ('"calledElement"', "name the id of the process to call in the call activity's calledElement"),
-    ("Unknown Time Specification", 'write the timer as a quoted ISO-8601 value, e.g. "PT1H" or "2030-01-01T09:00:00Z"'),
-    ("Element '{", "correct that element or attribute as the BPMN 2.0 XML Schema says (a modeler such as "
-                   "bpmn.io shows it)"),
+    (
+        "Unknown Time Specification",
+        'write the timer as a quoted ISO-8601 value, e.g. "PT1H" or "2030-01-01T09:00:00Z"',
+    ),
+    (
+        "Element '{",
+        "correct that element or attribute as the BPMN 2.0 XML Schema says (a modeler such as "
+        "bpmn.io shows it)",
+    ),
 )
 
 
@@ -82,8 +88,12 @@ def parse_dmn(source: bytes) -> ParsedDiagram:
     if not decisions:
         raise DiagramRejected([Problem(None, "the DMN file contains no decision")])
     key = decisions[0][0]
-    return ParsedDiagram(kind="dmn", key=key, name=decisions[0][1].get_name(),
-                         dmn_sources={d: source.decode() for d, _ in decisions})
+    return ParsedDiagram(
+        kind="dmn",
+        key=key,
+        name=decisions[0][1].get_name(),
+        dmn_sources={d: source.decode() for d, _ in decisions},
+    )
 
 
 def safe_tree(source: bytes, expected: str | None = None):
@@ -120,26 +130,34 @@ def schema_problems(tree) -> list[Problem]:
     for element in tree.getroot().iter():
         if element.get("id") and element.sourceline not in by_line:
             by_line[element.sourceline] = element.get("id")
-    return [Problem(by_line.get(error.line), _schema_words(error.message, error.line))
-            for error in list(schema.error_log)[:MAX_SCHEMA_PROBLEMS]]
+    return [
+        Problem(by_line.get(error.line), _schema_words(error.message, error.line))
+        for error in list(schema.error_log)[:MAX_SCHEMA_PROBLEMS]
+    ]
 
 
-_OUR_RETRY_ATTRIBUTE = re.compile(r"Element '\{http://spiffworkflow\.org/bpmn/schema/1\.0/core\}retry', "
-                                  r"attribute '(" + "|".join(RETRY_EXTRAS) + r")': The attribute '\1' is not allowed\.")
+_OUR_RETRY_ATTRIBUTE = re.compile(
+    r"Element '\{http://spiffworkflow\.org/bpmn/schema/1\.0/core\}retry', "
+    r"attribute '(" + "|".join(RETRY_EXTRAS) + r")': The attribute '\1' is not allowed\."
+)
 
 
 def _schema_words(message: str, line: int) -> str:
     ours = _OUR_RETRY_ATTRIBUTE.match(message)
     if ours:  # documented (spiff/retry.py): nothing to correct, but other tools may refuse it
-        return (f"spiffworkflow:retry attribute '{ours.group(1)}' (line {line}) is Ticketflow's own; "
-                "SpiffWorkflow's schema does not define it")
+        return (
+            f"spiffworkflow:retry attribute '{ours.group(1)}' (line {line}) is Ticketflow's own; "
+            "SpiffWorkflow's schema does not define it"
+        )
     return f"{message} (line {line}); correct that element or attribute as the BPMN 2.0 XML Schema says"
 
 
 def flow_ids(tree) -> dict[str, str]:
     """'<source>-><target>' -> sequenceFlow id, so a condition's problem names its flow."""
-    return {f"{flow.get('sourceRef')}->{flow.get('targetRef')}": flow.get("id")
-            for flow in tree.getroot().iter("{*}sequenceFlow")}
+    return {
+        f"{flow.get('sourceRef')}->{flow.get('targetRef')}": flow.get("id")
+        for flow in tree.getroot().iter("{*}sequenceFlow")
+    }
 
 
 def check_tasks(process_specs, main_specs, known_operators, load_form, process) -> list[Problem]:
@@ -154,8 +172,9 @@ def check_tasks(process_specs, main_specs, known_operators, load_form, process) 
         if id(process_spec) in seen:
             continue
         seen.add(id(process_spec))
-        problems.extend(_check_spec_tasks(process_spec, process_spec in main_specs, known_operators,
-                                          load_form, process))
+        problems.extend(
+            _check_spec_tasks(process_spec, process_spec in main_specs, known_operators, load_form, process)
+        )
     return problems
 
 
@@ -166,9 +185,14 @@ def _check_spec_tasks(process_spec, is_main, known_operators, load_form, process
         if element_id is None:
             continue
         if isinstance(task_spec, ParkedServiceTask) and task_spec.operation_name not in known_operators:
-            problems.append(Problem(element_id, f"unknown service operator '{task_spec.operation_name}' in "
-                                                "spiffworkflow:serviceTaskOperator; this server has: "
-                                                f"{', '.join(sorted(known_operators))}"))
+            problems.append(
+                Problem(
+                    element_id,
+                    f"unknown service operator '{task_spec.operation_name}' in "
+                    "spiffworkflow:serviceTaskOperator; this server has: "
+                    f"{', '.join(sorted(known_operators))}",
+                )
+            )
         if isinstance(task_spec, ParkedServiceTask):
             try:
                 policy_of(task_spec)
@@ -183,17 +207,29 @@ def _check_spec_tasks(process_spec, is_main, known_operators, load_form, process
             if problem is MISSING_FORM:
                 # Not fatal (SpiffWorkflow runs without forms): the task works without a form
                 # until a deployment brings one; the deploy answer says so.
-                process.warnings.append(Problem(element_id, f"form file '{name}' is neither in the bundle "
-                                                            "nor deployed: the task takes data without a "
-                                                            "form; add the file to the bundle"))
+                process.warnings.append(
+                    Problem(
+                        element_id,
+                        f"form file '{name}' is neither in the bundle "
+                        "nor deployed: the task takes data without a "
+                        "form; add the file to the bundle",
+                    )
+                )
             elif problem:
                 problems.append(Problem(element_id, problem))
             elif prop == FORM_PROPERTY and isinstance(task_spec, StartEvent) and is_main:
                 process.start_form = process.start_form or name
         definition = getattr(task_spec, "event_definition", None)
-        if isinstance(definition, TimerEventDefinition) and UNQUOTED_TIMER.fullmatch(definition.expression.strip()):
-            problems.append(Problem(element_id, f"timer value {definition.expression.strip()} is read as an "
-                                                f'expression; quote it: "{definition.expression.strip()}"'))
+        if isinstance(definition, TimerEventDefinition) and UNQUOTED_TIMER.fullmatch(
+            definition.expression.strip()
+        ):
+            problems.append(
+                Problem(
+                    element_id,
+                    f"timer value {definition.expression.strip()} is read as an "
+                    f'expression; quote it: "{definition.expression.strip()}"',
+                )
+            )
     return problems
 
 

@@ -41,16 +41,26 @@ def _message_of(error) -> str:
 
 
 def _readable_limit(word: str):
-    return lambda e: f"must be {word} {e.validator_value:g}" if isinstance(e.validator_value, (int, float)) \
-        else e.message
+    return lambda e: (
+        f"must be {word} {e.validator_value:g}" if isinstance(e.validator_value, (int, float)) else e.message
+    )
 
 
-_TYPES = {"number": "a number", "integer": "a whole number", "string": "text", "boolean": "yes or no",
-          "array": "a list", "object": "a group of fields"}
+_TYPES = {
+    "number": "a number",
+    "integer": "a whole number",
+    "string": "text",
+    "boolean": "yes or no",
+    "array": "a list",
+    "object": "a group of fields",
+}
 # Messages a person can read next to a form field (the API answers with the same).
 _READABLE = {
-    "minLength": lambda e: "this field is required" if e.validator_value == 1
-    else f"must be at least {e.validator_value} characters",
+    "minLength": lambda e: (
+        "this field is required"
+        if e.validator_value == 1
+        else f"must be at least {e.validator_value} characters"
+    ),
     "maxLength": lambda e: f"must be at most {e.validator_value} characters",
     "minimum": _readable_limit("at least"),
     "maximum": _readable_limit("at most"),
@@ -60,8 +70,11 @@ _READABLE = {
     "maxItems": lambda e: f"at most {e.validator_value} items",
     "enum": lambda e: "choose one of: " + ", ".join(str(v) for v in e.validator_value),
     "const": lambda e: "must be ticked" if e.validator_value is True else f"must be {e.validator_value!r}",
-    "type": lambda e: "must be " + _TYPES.get(e.validator_value, str(e.validator_value))
-    if isinstance(e.validator_value, str) else e.message,
+    "type": lambda e: (
+        "must be " + _TYPES.get(e.validator_value, str(e.validator_value))
+        if isinstance(e.validator_value, str)
+        else e.message
+    ),
     "format": lambda e: f"must be a valid {e.validator_value}",
 }
 
@@ -107,18 +120,28 @@ def check_formless_data(data: dict) -> None:
     """
     for key in data:
         if key in ENGINE_NAMES:
-            raise InvalidData({key: f"'{key}' is set by the engine; choose another name"},
-                              "the data uses a reserved name")
+            raise InvalidData(
+                {key: f"'{key}' is set by the engine; choose another name"}, "the data uses a reserved name"
+            )
         if not key.isidentifier() or keyword.iskeyword(key):
-            raise InvalidData({key: "field names must be identifiers (letters, digits and '_', "
-                                    "not starting with a digit) and not Python keywords"},
-                              "the data has a field name expressions cannot read")
+            raise InvalidData(
+                {
+                    key: "field names must be identifiers (letters, digits and '_', "
+                    "not starting with a digit) and not Python keywords"
+                },
+                "the data has a field name expressions cannot read",
+            )
     limit = current_app.config.get("MAX_PROCESS_DATA_BYTES", DEFAULT_MAX_PROCESS_DATA_BYTES)
     size = _size(data)
     if size > limit:
         largest = max(data, key=lambda k: _size(data[k]))
-        raise InvalidData({"data": f"{size} bytes as JSON, over the limit of {limit} bytes "
-                                   f"(the largest field is '{largest}')"}, "the data is too large")
+        raise InvalidData(
+            {
+                "data": f"{size} bytes as JSON, over the limit of {limit} bytes "
+                f"(the largest field is '{largest}')"
+            },
+            "the data is too large",
+        )
 
 
 def _size(value) -> int:

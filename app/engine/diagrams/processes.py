@@ -70,22 +70,32 @@ class CheckedProcess:
         """The version's identity: its file, and everything it was parsed and checked with."""
         digest = hashlib.sha256(self.source)
         if self.bpmn_sources or self.collaboration or self.forms:
-            extra = {"bpmn": self.bpmn_sources, "collaboration": self.collaboration, "forms": self.forms,
-                     "dmn": self.dmn_sources}
+            extra = {
+                "bpmn": self.bpmn_sources,
+                "collaboration": self.collaboration,
+                "forms": self.forms,
+                "dmn": self.dmn_sources,
+            }
             digest.update(json.dumps(extra, sort_keys=True).encode())
         return digest.hexdigest()
 
 
 def _process_files(trees: dict) -> dict[str, str]:
     """process id -> file name of the bundle's BPMN files."""
-    return {proc.get("id"): name for name, tree in trees.items()
-            for proc in tree.getroot().iter(f"{{{BPMN_NS}}}process")}
+    return {
+        proc.get("id"): name
+        for name, tree in trees.items()
+        for proc in tree.getroot().iter(f"{{{BPMN_NS}}}process")
+    }
 
 
 def _called_elements(tree) -> dict[str, str]:
     """calledElement -> the callActivity id naming it."""
-    return {el.get("calledElement"): el.get("id") for el in tree.getroot().iter(f"{{{BPMN_NS}}}callActivity")
-            if el.get("calledElement")}
+    return {
+        el.get("calledElement"): el.get("id")
+        for el in tree.getroot().iter(f"{{{BPMN_NS}}}callActivity")
+        if el.get("calledElement")
+    }
 
 
 def check_processes(files, trees, forms, dmn_sources, deployed, problems, warnings) -> list[CheckedProcess]:
@@ -134,29 +144,45 @@ class _ProcessCheck:
                     parser.add_bpmn_xml(tree, filename=name)
                     self.added[name] = self.sources[name].decode()
                     self.schema_said[name] = said
-                except (ValidationException, SpiffWorkflowException, etree.LxmlError, ValueError,
-                        KeyError, AttributeError, TypeError):
+                except (
+                    ValidationException,
+                    SpiffWorkflowException,
+                    etree.LxmlError,
+                    ValueError,
+                    KeyError,
+                    AttributeError,
+                    TypeError,
+                ):
                     self.problems.extend(said)
                 finally:
                     parser.validator = VALIDATOR
 
     def add_deployed_callees(self) -> None:
         """Called processes the bundle does not carry come from what is deployed, with their callees."""
-        wanted = {called: (name, activity) for name, tree in self.trees.items()
-                  for called, activity in _called_elements(tree).items()}
+        wanted = {
+            called: (name, activity)
+            for name, tree in self.trees.items()
+            for called, activity in _called_elements(tree).items()
+        }
         resolved = set()
         while True:
-            missing = {c: w for c, w in wanted.items()
-                       if c not in self.parser.process_parsers and c not in resolved}
+            missing = {
+                c: w for c, w in wanted.items() if c not in self.parser.process_parsers and c not in resolved
+            }
             if not missing:
                 return
             for called, (name, activity) in missing.items():
                 resolved.add(called)
                 found = self.deployed.process(called)
                 if found is None:
-                    self.problems.append(Problem(activity, f"calls process '{called}', which is neither in this "
-                                                           "bundle nor deployed; add its BPMN file to the bundle",
-                                                 file=name))
+                    self.problems.append(
+                        Problem(
+                            activity,
+                            f"calls process '{called}', which is neither in this "
+                            "bundle nor deployed; add its BPMN file to the bundle",
+                            file=name,
+                        )
+                    )
                     continue
                 dep_name, dep_xml, dep_callees = found
                 prefix = f"deployed/{called}/"  # apart from the bundle's own file names
@@ -164,13 +190,20 @@ class _ProcessCheck:
                     if prefix + callee_name in self.external:
                         continue
                     try:
-                        self.parser.add_bpmn_xml(etree.fromstring(callee_xml.encode()), filename=prefix + callee_name)
+                        self.parser.add_bpmn_xml(
+                            etree.fromstring(callee_xml.encode()), filename=prefix + callee_name
+                        )
                     except ValidationException as exc:
-                        self.problems.append(checks.problem_from_validation(exc).in_file(prefix + callee_name))
+                        self.problems.append(
+                            checks.problem_from_validation(exc).in_file(prefix + callee_name)
+                        )
                     self.external[prefix + callee_name] = callee_xml
 
     def build(self) -> list[CheckedProcess]:
-        file_of = {**self.bundle_ids, **{pid: name for name, xml in self.external.items() for pid in _ids_in(xml)}}
+        file_of = {
+            **self.bundle_ids,
+            **{pid: name for name, xml in self.external.items() for pid in _ids_in(xml)},
+        }
         all_sources = {**self.added, **self.external}
         flow_ids = {}
         for tree in self.trees.values():
@@ -188,23 +221,41 @@ class _ProcessCheck:
             every = [spec, *subprocess_specs.values()]
             collab = collaborations.get(pid)
             process = CheckedProcess(
-                key=pid, name=_process_name(self.trees[name], pid) or pid, file=name, source=self.sources[name],
-                spec=spec, subprocess_specs=subprocess_specs, forms={}, start_form=None, dmn_sources={},
-                bpmn_sources={}, collaboration=collab)
+                key=pid,
+                name=_process_name(self.trees[name], pid) or pid,
+                file=name,
+                source=self.sources[name],
+                spec=spec,
+                subprocess_specs=subprocess_specs,
+                forms={},
+                start_form=None,
+                dmn_sources={},
+                bpmn_sources={},
+                collaboration=collab,
+            )
             main_specs = [spec] if not collab else [s for k, s in subprocess_specs.items() if k == pid]
-            own = checks.check_tasks(every, main_specs, self.deployed.known_operators,
-                                       lambda form: _form_for(form, self.forms, self.deployed), process)
+            own = checks.check_tasks(
+                every,
+                main_specs,
+                self.deployed.known_operators,
+                lambda form: _form_for(form, self.forms, self.deployed),
+                process,
+            )
             own += [Problem(flow_ids.get(eid, eid), msg) for eid, msg in lint_specs(spec, subprocess_specs)]
             said = {p.element_id for p in self.problems if p.element_id}  # already refused, with a remedy
-            self.problems.extend(p.in_file(file_of.get(_owner(p.element_id, spec, subprocess_specs), name))
-                                 for p in own if p.element_id not in said)
+            self.problems.extend(
+                p.in_file(file_of.get(_owner(p.element_id, spec, subprocess_specs), name))
+                for p in own
+                if p.element_id not in said
+            )
             used_files = {file_of.get(k) for k in subprocess_specs} - {name, None}
             process.bpmn_sources = {f: all_sources[f] for f in sorted(used_files) if f in all_sources}
             decision_ids = _decisions_of(every)
             process.dmn_sources = {d: x for d, x in self.dmn_sources.items() if d in decision_ids}
             process.mutable_spec = _mutable(spec, subprocess_specs)
-            process.calls = sorted({ts.spec for ps in every for ts in ps.task_specs.values()
-                                    if isinstance(ts, CallActivity)})
+            process.calls = sorted(
+                {ts.spec for ps in every for ts in ps.task_specs.values() if isinstance(ts, CallActivity)}
+            )
             self.warnings.extend(w.in_file(name) for w in process.warnings)
             checked.append(process)
         return checked
@@ -224,9 +275,16 @@ class _ProcessCheck:
         return None
 
     def warn_schema_violations(self) -> None:
-        self.warnings.extend(Problem(p.element_id, "not valid against the BPMN 2.0 XML Schema (Ticketflow runs "
-                                                   f"it; other tools may not): {p.message}", file=p.file)
-                             for said in self.schema_said.values() for p in said)
+        self.warnings.extend(
+            Problem(
+                p.element_id,
+                "not valid against the BPMN 2.0 XML Schema (Ticketflow runs "
+                f"it; other tools may not): {p.message}",
+                file=p.file,
+            )
+            for said in self.schema_said.values()
+            for p in said
+        )
 
 
 def _ids_in(xml: str) -> list[str]:
@@ -301,8 +359,10 @@ def _mutable(spec, subprocess_specs) -> bool:
         start = getattr(process_spec, "start", None)
         if isinstance(start, BpmnStartTask) and start.trigger_specs:
             return True
-        if any(getattr(ts, "spec", None) and type(ts).__name__ == "EventSubprocess"
-               for ts in process_spec.task_specs.values()):
+        if any(
+            getattr(ts, "spec", None) and type(ts).__name__ == "EventSubprocess"
+            for ts in process_spec.task_specs.values()
+        ):
             return True
     return False
 

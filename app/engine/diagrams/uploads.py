@@ -61,7 +61,9 @@ def read_uploads(uploads: list[tuple[str, bytes]], *, max_file: int, max_total: 
     return files
 
 
-def _unzip(name: str, data: bytes, *, max_file: int, max_total: int) -> tuple[list[BundleFile], list[Problem]]:
+def _unzip(
+    name: str, data: bytes, *, max_file: int, max_total: int
+) -> tuple[list[BundleFile], list[Problem]]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = [i for i in archive.infolist() if not i.is_dir()]
@@ -100,5 +102,6 @@ def classify(f: BundleFile) -> Problem | None:
         except DiagramRejected as exc:
             return Problem(exc.problems[0].element_id, exc.problems[0].message, file=f.name)
         return None
-    return Problem(None, "unsupported file type: a bundle holds .bpmn, .dmn (or .xml) and .json form files",
-                   file=f.name)
+    return Problem(
+        None, "unsupported file type: a bundle holds .bpmn, .dmn (or .xml) and .json form files", file=f.name
+    )

@@ -21,31 +21,119 @@ _PARSER_OPTIONS = dict(
 
 # BPMN elements the engine runs correctly. Anything else in the BPMN namespace is refused by name.
 SUPPORTED_BPMN = {
-    "definitions", "process", "collaboration", "participant", "messageFlow", "laneSet", "lane",
-    "childLaneSet", "flowNodeRef", "startEvent", "endEvent", "intermediateCatchEvent",
-    "intermediateThrowEvent", "boundaryEvent", "userTask", "manualTask", "serviceTask", "task",
-    "sendTask", "receiveTask", "businessRuleTask", "scriptTask", "script", "callActivity",
-    "subProcess", "exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway",
-    "sequenceFlow", "conditionExpression", "messageEventDefinition", "timerEventDefinition",
-    "timeDate", "timeDuration", "timeCycle", "signalEventDefinition", "errorEventDefinition",
-    "escalationEventDefinition", "terminateEventDefinition", "message", "signal", "error",
-    "escalation", "extensionElements", "documentation", "textAnnotation", "text", "association",
-    "group", "category", "categoryValue", "incoming", "outgoing", "dataObject",
-    "dataObjectReference", "dataInputAssociation", "dataOutputAssociation", "sourceRef",
-    "targetRef", "property", "ioSpecification", "dataInput", "dataOutput", "inputSet",
-    "outputSet", "dataInputRefs", "dataOutputRefs", "correlationKey", "correlationPropertyRef",
-    "correlationProperty", "correlationPropertyRetrievalExpression", "messagePath",
-    "formalExpression", "itemDefinition", "standardLoopCharacteristics",
-    "multiInstanceLoopCharacteristics", "loopCardinality", "completionCondition",
-    "loopCondition", "loopDataInputRef", "loopDataOutputRef", "inputDataItem", "outputDataItem",
-    "conditionalEventDefinition", "condition", "transaction", "cancelEventDefinition",
+    "definitions",
+    "process",
+    "collaboration",
+    "participant",
+    "messageFlow",
+    "laneSet",
+    "lane",
+    "childLaneSet",
+    "flowNodeRef",
+    "startEvent",
+    "endEvent",
+    "intermediateCatchEvent",
+    "intermediateThrowEvent",
+    "boundaryEvent",
+    "userTask",
+    "manualTask",
+    "serviceTask",
+    "task",
+    "sendTask",
+    "receiveTask",
+    "businessRuleTask",
+    "scriptTask",
+    "script",
+    "callActivity",
+    "subProcess",
+    "exclusiveGateway",
+    "parallelGateway",
+    "inclusiveGateway",
+    "eventBasedGateway",
+    "sequenceFlow",
+    "conditionExpression",
+    "messageEventDefinition",
+    "timerEventDefinition",
+    "timeDate",
+    "timeDuration",
+    "timeCycle",
+    "signalEventDefinition",
+    "errorEventDefinition",
+    "escalationEventDefinition",
+    "terminateEventDefinition",
+    "message",
+    "signal",
+    "error",
+    "escalation",
+    "extensionElements",
+    "documentation",
+    "textAnnotation",
+    "text",
+    "association",
+    "group",
+    "category",
+    "categoryValue",
+    "incoming",
+    "outgoing",
+    "dataObject",
+    "dataObjectReference",
+    "dataInputAssociation",
+    "dataOutputAssociation",
+    "sourceRef",
+    "targetRef",
+    "property",
+    "ioSpecification",
+    "dataInput",
+    "dataOutput",
+    "inputSet",
+    "outputSet",
+    "dataInputRefs",
+    "dataOutputRefs",
+    "correlationKey",
+    "correlationPropertyRef",
+    "correlationProperty",
+    "correlationPropertyRetrievalExpression",
+    "messagePath",
+    "formalExpression",
+    "itemDefinition",
+    "standardLoopCharacteristics",
+    "multiInstanceLoopCharacteristics",
+    "loopCardinality",
+    "completionCondition",
+    "loopCondition",
+    "loopDataInputRef",
+    "loopDataOutputRef",
+    "inputDataItem",
+    "outputDataItem",
+    "conditionalEventDefinition",
+    "condition",
+    "transaction",
+    "cancelEventDefinition",
     # Resource assignment: potentialOwner / humanPerformer name a team or a user.
-    "potentialOwner", "humanPerformer", "performer", "resourceAssignmentExpression", "resourceRef",
-    "resource", "resourceRole",
+    "potentialOwner",
+    "humanPerformer",
+    "performer",
+    "resourceAssignmentExpression",
+    "resourceRef",
+    "resource",
+    "resourceRole",
     # Descriptive only: the engine ignores them and that is what they mean.
-    "dataStore", "dataStoreReference", "dataState", "interface", "operation", "inMessageRef",
-    "outMessageRef", "endPoint", "participantMultiplicity", "import", "extension", "relationship",
-    "auditing", "monitoring", "messageFlowRef", "supportedInterfaceRef",
+    "dataStore",
+    "dataStoreReference",
+    "dataState",
+    "interface",
+    "operation",
+    "inMessageRef",
+    "outMessageRef",
+    "endPoint",
+    "participantMultiplicity",
+    "import",
+    "extension",
+    "relationship",
+    "auditing",
+    "monitoring",
+    "messageFlowRef",
+    "supportedInterfaceRef",
 }
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
@@ -54,8 +142,16 @@ ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 # Slots whose text the engine evaluates: JUEL (${...}) and FEEL (=...) written for other engines
 # would fail there at run time, so they are refused at deploy with the Python to write instead.
-EXPRESSION_SLOTS = {"conditionExpression", "timeDate", "timeDuration", "timeCycle", "loopCardinality",
-                    "completionCondition", "condition", "loopCondition"}
+EXPRESSION_SLOTS = {
+    "conditionExpression",
+    "timeDate",
+    "timeDuration",
+    "timeCycle",
+    "loopCardinality",
+    "completionCondition",
+    "condition",
+    "loopCondition",
+}
 
 # SpiffWorkflow's internal task specs use these names; a BPMN element with such an id is
 # silently dropped or merged by the library, so we refuse it at deploy.
@@ -104,20 +200,27 @@ def unsupported_elements(tree: etree._ElementTree) -> list[tuple[str | None, str
         element_id = element.get("id")
         if local not in SUPPORTED_BPMN:
             near = difflib.get_close_matches(local, SUPPORTED_BPMN, n=1, cutoff=0.85)
-            hint = (f"; did you mean bpmn:{near[0]}?" if near
-                    else "; remove it or model the step with supported elements (docs/compatibility.md)")
+            hint = (
+                f"; did you mean bpmn:{near[0]}?"
+                if near
+                else "; remove it or model the step with supported elements (docs/compatibility.md)"
+            )
             problems.append((element_id, f"bpmn:{local} is not supported by Ticketflow{hint}"))
         if element_id in RESERVED_IDS:
             problems.append(
-                (element_id, f'the id "{element_id}" clashes with an engine-internal name; '
-                             "rename the element")
+                (
+                    element_id,
+                    f'the id "{element_id}" clashes with an engine-internal name; rename the element',
+                )
             )
     return problems
 
 
 def _operator_hint(known_operators: set) -> str:
-    return ("give the service task a spiffworkflow:serviceTaskOperator naming one of this server's "
-            f"operators ({', '.join(sorted(known_operators))})")
+    return (
+        "give the service task a spiffworkflow:serviceTaskOperator naming one of this server's "
+        f"operators ({', '.join(sorted(known_operators))})"
+    )
 
 
 def foreign_constructs(tree: etree._ElementTree, known_operators: set) -> list[tuple[str | None, str]]:
@@ -134,41 +237,80 @@ def foreign_constructs(tree: etree._ElementTree, known_operators: set) -> list[t
             qname = etree.QName(attribute)
             if qname.namespace == CAMUNDA_NS or qname.namespace in FLOWABLE_NS:
                 prefix = "camunda" if qname.namespace == CAMUNDA_NS else "flowable"
-                if qname.localname in ("class", "delegateExpression", "expression") \
-                        and local != "messageEventDefinition":
-                    problems.append((element_id, f"{prefix}:{qname.localname} calls Java code that Ticketflow "
-                                                 f"cannot run; {_operator_hint(known_operators)}"))
+                if (
+                    qname.localname in ("class", "delegateExpression", "expression")
+                    and local != "messageEventDefinition"
+                ):
+                    problems.append(
+                        (
+                            element_id,
+                            f"{prefix}:{qname.localname} calls Java code that Ticketflow "
+                            f"cannot run; {_operator_hint(known_operators)}",
+                        )
+                    )
                 elif qname.localname == "type" and element.get(attribute) == "external":
-                    problems.append((element_id, f'{prefix}:type="external" waits for an external task worker; '
-                                                 f"{_operator_hint(known_operators)}"))
+                    problems.append(
+                        (
+                            element_id,
+                            f'{prefix}:type="external" waits for an external task worker; '
+                            f"{_operator_hint(known_operators)}",
+                        )
+                    )
         if local == "serviceTask":
             extensions = element.find(f"{{{BPMN_NS}}}extensionElements")
             zeebe = extensions is not None and extensions.find(f"{{{ZEEBE_NS}}}taskDefinition") is not None
-            operator = extensions is not None and extensions.find(f"{{{SPIFF_NS}}}serviceTaskOperator") is not None
+            operator = (
+                extensions is not None and extensions.find(f"{{{SPIFF_NS}}}serviceTaskOperator") is not None
+            )
             if zeebe and not operator:
-                problems.append((element_id, "zeebe:taskDefinition names a Zeebe job type that no Ticketflow "
-                                             f"worker serves; {_operator_hint(known_operators)}"))
+                problems.append(
+                    (
+                        element_id,
+                        "zeebe:taskDefinition names a Zeebe job type that no Ticketflow "
+                        f"worker serves; {_operator_hint(known_operators)}",
+                    )
+                )
             elif not operator and not any(p[0] == element_id for p in problems):
-                problems.append((element_id, f"the service task names no operator; {_operator_hint(known_operators)}"))
+                problems.append(
+                    (element_id, f"the service task names no operator; {_operator_hint(known_operators)}")
+                )
         if local == "businessRuleTask" and element.get(f"{{{CAMUNDA_NS}}}decisionRef") is None:
             extensions = element.find(f"{{{BPMN_NS}}}extensionElements")
             named = extensions is not None and extensions.find(f"{{{SPIFF_NS}}}calledDecisionId") is not None
             zeebe = extensions is not None and extensions.find(f"{{{ZEEBE_NS}}}calledDecision") is not None
             if not named:
-                problems.append((element_id, ("zeebe:calledDecision is read by Zeebe only; " if zeebe else
-                                              "the business rule task names no decision; ")
-                                 + "name the DMN decision with spiffworkflow:calledDecisionId (or "
-                                   "camunda:decisionRef) and deploy the DMN file in the same bundle"))
+                problems.append(
+                    (
+                        element_id,
+                        (
+                            "zeebe:calledDecision is read by Zeebe only; "
+                            if zeebe
+                            else "the business rule task names no decision; "
+                        )
+                        + "name the DMN decision with spiffworkflow:calledDecisionId (or "
+                        "camunda:decisionRef) and deploy the DMN file in the same bundle",
+                    )
+                )
         if local in EXPRESSION_SLOTS and element.text:
             text = element.text.strip()
             if "${" in text or "#{" in text:
-                problems.append((_slot_owner(element), f"'{text}' is a JUEL expression (Camunda/Flowable); "
-                                                       "Ticketflow evaluates Python over the process data: "
-                                                       "write e.g. approved == True or amount > 100"))
+                problems.append(
+                    (
+                        _slot_owner(element),
+                        f"'{text}' is a JUEL expression (Camunda/Flowable); "
+                        "Ticketflow evaluates Python over the process data: "
+                        "write e.g. approved == True or amount > 100",
+                    )
+                )
             elif text.startswith("=") and not text.startswith("=="):
-                problems.append((_slot_owner(element), f"'{text}' is a FEEL expression (Zeebe); Ticketflow "
-                                                       "evaluates Python over the process data: drop the "
-                                                       "leading '=' and write Python"))
+                problems.append(
+                    (
+                        _slot_owner(element),
+                        f"'{text}' is a FEEL expression (Zeebe); Ticketflow "
+                        "evaluates Python over the process data: drop the "
+                        "leading '=' and write Python",
+                    )
+                )
     return problems
 
 
@@ -176,8 +318,11 @@ def _slot_owner(element) -> str | None:
     """The id of the element an expression belongs to (the flow, the timer's event)."""
     while element is not None:
         if element.get("id") and etree.QName(element).localname not in (
-                "conditionExpression", "timerEventDefinition", "multiInstanceLoopCharacteristics",
-                "conditionalEventDefinition"):
+            "conditionExpression",
+            "timerEventDefinition",
+            "multiInstanceLoopCharacteristics",
+            "conditionalEventDefinition",
+        ):
             return element.get("id")
         element = element.getparent()
     return None

@@ -57,8 +57,11 @@ class Accounting:
         missing key, a bad conversion) may be handled; the evaluator's limits and refusals,
         and anything not an ordinary Exception, go on up."""
         exc = sys.exc_info()[1]
-        if isinstance(exc, ExpressionError) or not isinstance(exc, Exception) \
-                or isinstance(exc, (MemoryError, RecursionError)):
+        if (
+            isinstance(exc, ExpressionError)
+            or not isinstance(exc, Exception)
+            or isinstance(exc, (MemoryError, RecursionError))
+        ):
             raise exc
         self.tick()
 

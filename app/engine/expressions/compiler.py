@@ -235,8 +235,10 @@ def _check_call(node: ast.Call, mode: str) -> tuple[str | None, list[ast.AST]]:
     children: list[ast.AST] = list(node.args)
     if isinstance(func, ast.Name):
         if func.id not in FUNCTIONS:
-            return (f"call to non-whitelisted callable '{func.id}'; diagram code may call "
-                    f"{', '.join(sorted(FUNCTIONS))}"), []
+            return (
+                f"call to non-whitelisted callable '{func.id}'; diagram code may call "
+                f"{', '.join(sorted(FUNCTIONS))}"
+            ), []
     elif isinstance(func, ast.Attribute):
         if func.attr not in METHOD_NAMES:
             return f"method '.{func.attr}()' is not whitelisted", []
@@ -258,8 +260,13 @@ def _check_call(node: ast.Call, mode: str) -> tuple[str | None, list[ast.AST]]:
 
 def _is_datetime_class(node: ast.AST) -> bool:
     """`datetime.datetime`, `datetime.date`, ...: the module's classes, read only."""
-    return (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "datetime"
-            and node.attr in DATETIME_CLASSES and isinstance(node.ctx, ast.Load))
+    return (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "datetime"
+        and node.attr in DATETIME_CLASSES
+        and isinstance(node.ctx, ast.Load)
+    )
 
 
 def _names_function(node: ast.AST) -> bool:

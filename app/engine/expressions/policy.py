@@ -66,8 +66,12 @@ METHODS: dict[tuple[type, str], Any] = {
 # The `datetime` module as SpiffWorkflow scripts use it: `datetime.datetime.utcnow().timestamp()`.
 # Only these classes are reachable (`datetime.<class>`), only these constructors on them, and
 # only these methods on their values; everything they return is a date, a time or a number.
-DATETIME_CLASSES = {"datetime": datetime.datetime, "date": datetime.date, "timedelta": datetime.timedelta,
-                    "timezone": datetime.timezone}
+DATETIME_CLASSES = {
+    "datetime": datetime.datetime,
+    "date": datetime.date,
+    "timedelta": datetime.timedelta,
+    "timezone": datetime.timezone,
+}
 DATETIME_CONSTRUCTORS = {
     (datetime.datetime, "now"): lambda tz=None: datetime.datetime.now(tz),
     (datetime.datetime, "utcnow"): lambda: datetime.datetime.now(datetime.UTC).replace(tzinfo=None),
@@ -81,8 +85,13 @@ DATETIME_METHOD_TABLE = {
     datetime.date: "isoformat weekday isoweekday",
     datetime.timedelta: "total_seconds",
 }
-METHODS.update({(base, name): getattr(base, name)
-                for base, names in DATETIME_METHOD_TABLE.items() for name in names.split()})
+METHODS.update(
+    {
+        (base, name): getattr(base, name)
+        for base, names in DATETIME_METHOD_TABLE.items()
+        for name in names.split()
+    }
+)
 METHOD_NAMES = frozenset({name for _, name in METHODS} | {name for _, name in DATETIME_CONSTRUCTORS})
 MUTATING_METHODS = frozenset(
     "append extend insert pop remove reverse sort clear setdefault update add discard".split()

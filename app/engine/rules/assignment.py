@@ -64,17 +64,23 @@ def initial_priority(ticket_type: str, profile: dict, data: dict) -> tuple[str, 
     if value in (None, ""):
         return priority_for(ticket_type, profile, data), "default rules"
     if value not in PRIORITIES:
-        raise StepFailed("priority", f"priority: rule {decision.label} gave {value!r}; "
-                                     f"expected one of {', '.join(PRIORITIES)}")
+        raise StepFailed(
+            "priority",
+            f"priority: rule {decision.label} gave {value!r}; expected one of {', '.join(PRIORITIES)}",
+        )
     return value, f"rule {decision.describe()}"
 
 
-def record_priority(ticket: Ticket, instance_id: int, priority: str, source: str,
-                    actor: str | None) -> None:
+def record_priority(ticket: Ticket, instance_id: int, priority: str, source: str, actor: str | None) -> None:
     """Write 'priority set to urgent by rule priority#1 (critical complaint)' to the history."""
-    history("priority_set", ticket_id=ticket.id, instance_id=instance_id, actor=actor,
-            element_id="priority", data={"priority": priority, "rule": source,
-                                          "message": f"priority set to {priority} by {source}"})
+    history(
+        "priority_set",
+        ticket_id=ticket.id,
+        instance_id=instance_id,
+        actor=actor,
+        element_id="priority",
+        data={"priority": priority, "rule": source, "message": f"priority set to {priority} by {source}"},
+    )
 
 
 OWNER_TOKEN = re.compile(r"^\s*(user|group)\s*\(\s*([^()]+?)\s*\)\s*$", re.IGNORECASE)
@@ -98,18 +104,31 @@ def resolve_owner(owner: dict | None, data: dict) -> tuple[str, str] | None:
         kind, name = (token[1].lower(), token[2].strip()) if token else (None, part)
         if not name:
             continue
-        if kind in (None, "group") and db.session.execute(
-                db.select(Team.id).where(Team.key == name)).scalar() is not None:
+        if (
+            kind in (None, "group")
+            and db.session.execute(db.select(Team.id).where(Team.key == name)).scalar() is not None
+        ):
             return "team", name
-        if kind in (None, "user") and db.session.execute(
-                db.select(User.id).where(User.username == name, User.active.is_(True),
-                                         User.role != "customer")).scalar() is not None:
+        if (
+            kind in (None, "user")
+            and db.session.execute(
+                db.select(User.id).where(
+                    User.username == name, User.active.is_(True), User.role != "customer"
+                )
+            ).scalar()
+            is not None
+        ):
             return "user", name
     return None
 
 
-def assign_new_task(row: HumanTask, ticket: Ticket | None, actor: str | None,
-                    to_lead: bool = False, owner: tuple[str, str] | None = None) -> None:
+def assign_new_task(
+    row: HumanTask,
+    ticket: Ticket | None,
+    actor: str | None,
+    to_lead: bool = False,
+    owner: tuple[str, str] | None = None,
+) -> None:
     """Set `row.team` (rules may override the lane), `row.required_skill` and `row.assignee_id`.
 
     Tasks outside any lane stay unassigned and open to every agent; a task whose lane names no
@@ -142,28 +161,56 @@ def assign_new_task(row: HumanTask, ticket: Ticket | None, actor: str | None,
         steps.append(f"lane {row.team} names no team: fallback team {fallback}")
         row.team = fallback
     now = utcnow()
-    choice = choose_assignee(row.team, row.required_skill, now, ticket.id if ticket else None,
-                             leads_only=to_lead, team=team)
+    choice = choose_assignee(
+        row.team, row.required_skill, now, ticket.id if ticket else None, leads_only=to_lead, team=team
+    )
     row.assignee_id = choice.user_id
     steps.append(choice.rule)
-    history("task_assigned", ticket_id=ticket.id if ticket else None, instance_id=row.instance_id,
-            actor=actor, element_id=row.name, element_name=row.title, task_id=row.id, at=now,
-            data={"team": row.team, "lane": lane, "skill": row.required_skill,
-                  "assignee": choice.username, "rule": "; ".join(steps)})
+    history(
+        "task_assigned",
+        ticket_id=ticket.id if ticket else None,
+        instance_id=row.instance_id,
+        actor=actor,
+        element_id=row.name,
+        element_name=row.title,
+        task_id=row.id,
+        at=now,
+        data={
+            "team": row.team,
+            "lane": lane,
+            "skill": row.required_skill,
+            "assignee": choice.username,
+            "rule": "; ".join(steps),
+        },
+    )
 
 
-def _assign_named_user(row: HumanTask, ticket: Ticket | None, actor: str | None, username: str,
-                       lane: str | None) -> None:
+def _assign_named_user(
+    row: HumanTask, ticket: Ticket | None, actor: str | None, username: str, lane: str | None
+) -> None:
     """The diagram names the performer: the task goes to that user (in their first team)."""
     user = db.session.execute(db.select(User).where(User.username == username)).scalar_one()
     teams = user.team_keys
     if row.team not in teams:
         row.team = teams[0] if teams else current_app.config["DEFAULT_TEAM"]
     row.assignee_id = user.id
-    history("task_assigned", ticket_id=ticket.id if ticket else None, instance_id=row.instance_id,
-            actor=actor, element_id=row.name, element_name=row.title, task_id=row.id, at=utcnow(),
-            data={"team": row.team, "lane": lane, "skill": row.required_skill,
-                  "assignee": user.username, "rule": f"the diagram names {user.username} as performer"})
+    history(
+        "task_assigned",
+        ticket_id=ticket.id if ticket else None,
+        instance_id=row.instance_id,
+        actor=actor,
+        element_id=row.name,
+        element_name=row.title,
+        task_id=row.id,
+        at=utcnow(),
+        data={
+            "team": row.team,
+            "lane": lane,
+            "skill": row.required_skill,
+            "assignee": user.username,
+            "rule": f"the diagram names {user.username} as performer",
+        },
+    )
 
 
 def _apply_decision(row: HumanTask, decision: dmn.Decision) -> str:
@@ -185,8 +232,12 @@ def _apply_decision(row: HumanTask, decision: dmn.Decision) -> str:
 def _assignment_inputs(row: HumanTask, ticket: Ticket | None) -> dict:
     profile = ticket.customer.profile() if ticket is not None and ticket.customer is not None else {}
     inputs = ticket_inputs(ticket.type if ticket else "", profile, ticket.data if ticket else {})
-    inputs.update(lane=row.team or "", priority=row.priority or "", task=row.name,
-                  required_skill=row.required_skill or "")
+    inputs.update(
+        lane=row.team or "",
+        priority=row.priority or "",
+        task=row.name,
+        required_skill=row.required_skill or "",
+    )
     return inputs
 
 

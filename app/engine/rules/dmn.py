@@ -81,7 +81,9 @@ def decide_rule(decision_id: str, inputs: dict) -> Decision | None:
     row = db.session.execute(
         db.select(ProcessDefinition.id, ProcessDefinition.checksum)
         .where(ProcessDefinition.key == decision_id, ProcessDefinition.kind == "dmn")
-        .order_by(ProcessDefinition.version.desc()).limit(1)).first()
+        .order_by(ProcessDefinition.version.desc())
+        .limit(1)
+    ).first()
     if row is None:
         return None
     table = _table(row.id, row.checksum, decision_id)
@@ -100,8 +102,13 @@ def check_decisions(dmn_sources: dict[str, str]) -> list[Problem]:
     problems = []
     for decision_id, source in dmn_sources.items():
         table = _parse_table(decision_id, source)
-        holder = SimpleNamespace(task_specs={decision_id: SimpleNamespace(
-            bpmn_id=decision_id, name=decision_id, dmnEngine=DMNEngine(table))})
+        holder = SimpleNamespace(
+            task_specs={
+                decision_id: SimpleNamespace(
+                    bpmn_id=decision_id, name=decision_id, dmnEngine=DMNEngine(table)
+                )
+            }
+        )
         # lint_specs walks process specs; a holder with one task carrying the table looks alike.
         problems.extend(Problem(eid, msg) for eid, msg in lint_specs(holder, {}))
         problems.extend(_check_contract(decision_id, table))
@@ -114,14 +121,24 @@ def _check_contract(decision_id: str, table) -> list[Problem]:
         return []
     problems = []
     if table.hit_policy not in HIT_POLICIES:
-        problems.append(Problem(table.id, f"hit policy {table.hit_policy} is not supported for the "
-                                          f"'{decision_id}' rules; use {', '.join(HIT_POLICIES)}"))
+        problems.append(
+            Problem(
+                table.id,
+                f"hit policy {table.hit_policy} is not supported for the "
+                f"'{decision_id}' rules; use {', '.join(HIT_POLICIES)}",
+            )
+        )
     names = {output.name or output.label for output in table.outputs}
     for missing in sorted(contract["required"] - names):
         problems.append(Problem(table.id, f"the '{decision_id}' decision needs an output named '{missing}'"))
     for extra in sorted(names - contract["allowed"]):
-        problems.append(Problem(table.id, f"output '{extra}' is not used; the '{decision_id}' decision "
-                                          f"may have: {', '.join(sorted(contract['allowed']))}"))
+        problems.append(
+            Problem(
+                table.id,
+                f"output '{extra}' is not used; the '{decision_id}' decision "
+                f"may have: {', '.join(sorted(contract['allowed']))}",
+            )
+        )
     if decision_id == "priority":
         problems.extend(_check_priority_values(table))
     return problems
@@ -140,8 +157,13 @@ def _check_priority_values(table) -> list[Problem]:
             except Exception:  # noqa: BLE001 - the cell lint above reports it
                 continue
             if value not in PRIORITIES:
-                problems.append(Problem(entry.id, f"row {rule.row_number} gives priority {value!r}; "
-                                                  f"expected one of {', '.join(PRIORITIES)}"))
+                problems.append(
+                    Problem(
+                        entry.id,
+                        f"row {rule.row_number} gives priority {value!r}; "
+                        f"expected one of {', '.join(PRIORITIES)}",
+                    )
+                )
     return problems
 
 
@@ -171,17 +193,22 @@ class _DecisionTask:
 
     def __init__(self, decision_id: str, data: dict):
         self.data = data
-        self.task_spec = SimpleNamespace(bpmn_id=decision_id, bpmn_name=decision_id, name=decision_id,
-                                         event_definition=None)
-        self.workflow = SimpleNamespace(script_engine=SCRIPT_ENGINE, spec=SimpleNamespace(file=f"{decision_id}.dmn"))
+        self.task_spec = SimpleNamespace(
+            bpmn_id=decision_id, bpmn_name=decision_id, name=decision_id, event_definition=None
+        )
+        self.workflow = SimpleNamespace(
+            script_engine=SCRIPT_ENGINE, spec=SimpleNamespace(file=f"{decision_id}.dmn")
+        )
         self.workflow.top_workflow = self.workflow
 
 
 def _evaluate(decision_id: str, table, data: dict) -> Decision | None:
     policy = table.hit_policy
     if policy not in HIT_POLICIES:
-        raise StepFailed(decision_id, f"{decision_id}: hit policy {policy} is not supported here; "
-                                      f"use {', '.join(HIT_POLICIES)}")
+        raise StepFailed(
+            decision_id,
+            f"{decision_id}: hit policy {policy} is not supported here; use {', '.join(HIT_POLICIES)}",
+        )
     task = _DecisionTask(decision_id, data)
     engine = DMNEngine(table)
     matched = []
@@ -198,9 +225,13 @@ def _evaluate(decision_id: str, table, data: dict) -> Decision | None:
     outputs = [_outputs(decision_id, rule, task) for rule in matched]
     if policy == "ANY" and any(other != outputs[0] for other in outputs[1:]):
         rows = ", ".join(str(rule.row_number) for rule in matched)
-        raise StepFailed(decision_id, f"{decision_id}: hit policy ANY, but rows {rows} give different outputs")
+        raise StepFailed(
+            decision_id, f"{decision_id}: hit policy ANY, but rows {rows} give different outputs"
+        )
     rule = matched[0]
-    return Decision(decision_id, outputs[0], rule.id, rule.row_number, (rule.description or "").strip() or None)
+    return Decision(
+        decision_id, outputs[0], rule.id, rule.row_number, (rule.description or "").strip() or None
+    )
 
 
 def _matches(decision_id: str, engine: DMNEngine, rule, task: _DecisionTask) -> bool:

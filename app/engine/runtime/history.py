@@ -41,12 +41,32 @@ def pending() -> list[dict]:
     return db.session.info.get(_HISTORY) or []
 
 
-def history(kind: str, *, ticket_id=None, instance_id=None, actor=None, element_id=None,
-            element_name=None, task_id=None, data=None, at=None) -> None:
+def history(
+    kind: str,
+    *,
+    ticket_id=None,
+    instance_id=None,
+    actor=None,
+    element_id=None,
+    element_name=None,
+    task_id=None,
+    data=None,
+    at=None,
+) -> None:
     """Append one history row to the current command (written in one INSERT at its commit)."""
     rows = db.session.info.get(_HISTORY)
     if rows is None:
         raise RuntimeError("history() is only for use inside run_command")
-    rows.append({"kind": kind, "ticket_id": ticket_id, "instance_id": instance_id, "actor": actor,
-                 "element_id": element_id, "element_name": element_name, "task_id": task_id,
-                 "data": data, "at": at or utcnow()})
+    rows.append(
+        {
+            "kind": kind,
+            "ticket_id": ticket_id,
+            "instance_id": instance_id,
+            "actor": actor,
+            "element_id": element_id,
+            "element_name": element_name,
+            "task_id": task_id,
+            "data": data,
+            "at": at or utcnow(),
+        }
+    )

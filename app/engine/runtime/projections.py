@@ -72,9 +72,12 @@ def snapshot(wf) -> Snapshot:
                 "form_name": props.get(FORM_PROPERTY),
                 "required_skill": props.get("requiredSkill"),
                 "to_lead": str(props.get("assignToLead", "")).lower() == "true",
-                "owner": (spec.extensions or {}).get("resourceOwner") if hasattr(spec, "extensions") else None,
+                "owner": (spec.extensions or {}).get("resourceOwner")
+                if hasattr(spec, "extensions")
+                else None,
                 "instructions": (spec.extensions or {}).get("instructionsForEndUser")
-                if hasattr(spec, "extensions") else None,
+                if hasattr(spec, "extensions")
+                else None,
                 "task": task,
             }
         elif state == TaskState.WAITING and isinstance(spec, CatchingEvent):
@@ -86,8 +89,12 @@ def snapshot(wf) -> Snapshot:
                         snap.timers.setdefault(str(task.id), (element.bpmn_id, due))
                 elif isinstance(definition, MessageEventDefinition) and str(task.id) not in snap.messages:
                     correlations = expected(task, definition)
-                    snap.messages[str(task.id)] = (definition.name, element.bpmn_id, correlations,
-                                                   canonical(correlations))
+                    snap.messages[str(task.id)] = (
+                        definition.name,
+                        element.bpmn_id,
+                        correlations,
+                        canonical(correlations),
+                    )
         elif state == TaskState.STARTED and isinstance(spec, ParkedServiceTask):
             snap.jobs[str(task.id)] = {
                 "element_id": spec.bpmn_id,
@@ -108,8 +115,7 @@ def close_user_tasks(before: Snapshot, after: Snapshot) -> None:
         db.session.execute(db.delete(HumanTask).where(HumanTask.id.in_(gone)))
 
 
-def open_user_tasks(before: Snapshot, after: Snapshot, *, instance_id: int, ticket,
-                    now) -> list[OpenedTask]:
+def open_user_tasks(before: Snapshot, after: Snapshot, *, instance_id: int, ticket, now) -> list[OpenedTask]:
     """The `human_task` rows of user tasks that opened, not yet added to the session."""
     ticket_id = ticket.id if ticket is not None else None
     priority = ticket.priority if ticket is not None else "normal"
@@ -123,8 +129,15 @@ def open_user_tasks(before: Snapshot, after: Snapshot, *, instance_id: int, tick
         to_lead = info.pop("to_lead")
         owner = info.pop("owner")
         info["instructions"] = render_instructions(info["instructions"], task.data)
-        row = HumanTask(id=tid, instance_id=instance_id, ticket_id=ticket_id, priority=priority,
-                        due_at=due_by_task.get(info["name"]), created_at=now, **info)
+        row = HumanTask(
+            id=tid,
+            instance_id=instance_id,
+            ticket_id=ticket_id,
+            priority=priority,
+            due_at=due_by_task.get(info["name"]),
+            created_at=now,
+            **info,
+        )
         opened.append(OpenedTask(row, to_lead, owner, task.data))
     return opened
 
@@ -148,22 +161,44 @@ def apply_waits(before: Snapshot, after: Snapshot, *, instance_id: int, ticket, 
         session.execute(db.delete(Job).where(Job.task_id.in_(gone), Job.instance_id == instance_id))
     for tid, info in after.jobs.items():
         if tid not in before.jobs:
-            session.add(Job(instance_id=instance_id, ticket_id=ticket_id, task_id=tid,
-                            element_id=info["element_id"], operator=info["operator"],
-                            params=info["params"], idempotency_key=f"{instance_id}:{tid}",
-                            next_run_at=now, created_at=now, **info["retry"].columns()))
+            session.add(
+                Job(
+                    instance_id=instance_id,
+                    ticket_id=ticket_id,
+                    task_id=tid,
+                    element_id=info["element_id"],
+                    operator=info["operator"],
+                    params=info["params"],
+                    idempotency_key=f"{instance_id}:{tid}",
+                    next_run_at=now,
+                    created_at=now,
+                    **info["retry"].columns(),
+                )
+            )
 
     gone = [tid for tid in before.messages if tid not in after.messages]
     if gone:
         session.execute(db.delete(MessageSubscription).where(MessageSubscription.id.in_(gone)))
     for tid, (name, element_id, correlations, key) in after.messages.items():
         if tid not in before.messages:
-            session.add(MessageSubscription(id=tid, instance_id=instance_id, ticket_id=ticket_id,
-                                            name=name, element_id=element_id, created_at=now,
-                                            correlations=correlations or None, correlation_key=key))
+            session.add(
+                MessageSubscription(
+                    id=tid,
+                    instance_id=instance_id,
+                    ticket_id=ticket_id,
+                    name=name,
+                    element_id=element_id,
+                    created_at=now,
+                    correlations=correlations or None,
+                    correlation_key=key,
+                )
+            )
         elif before.messages[tid][3] != key:  # another message set the keys it expects meanwhile
-            session.execute(db.update(MessageSubscription).where(MessageSubscription.id == tid)
-                            .values(correlations=correlations or None, correlation_key=key))
+            session.execute(
+                db.update(MessageSubscription)
+                .where(MessageSubscription.id == tid)
+                .values(correlations=correlations or None, correlation_key=key)
+            )
 
 
 def _retry_policy(spec) -> RetryPolicy:

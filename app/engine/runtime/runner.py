@@ -81,12 +81,12 @@ def run_command(body: Callable[[], T], retries: int | None = None) -> T:
         finally:
             history.end(session)
             _immediate.reset(token)
-    raise Conflict(f"the ticket was changed by other commands at the same time, {retries} times in a row; "
-                   "nothing was saved, try again")
-
+    raise Conflict(
+        f"the ticket was changed by other commands at the same time, {retries} times in a row; "
+        "nothing was saved, try again"
+    )
 
 
 def _retryable(exc: OperationalError) -> bool:
     text = str(exc.orig).lower()
     return any(s in text for s in ("locked", "deadlock", "could not serialize", "busy"))
-

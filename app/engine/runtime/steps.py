@@ -38,8 +38,11 @@ def engine_step(loaded: Loaded, action: Callable[[], Any]) -> Any:
         element_id = getattr(getattr(task, "task_spec", None), "bpmn_id", None)
         missing = exc.name if isinstance(exc, NameError) and getattr(exc, "name", None) else None
         missing = missing or _missing_collection(task)
-        detail = (f"needs '{missing}', which the process data does not have" if missing
-                  else f"{type(exc).__name__}: {exc}")
+        detail = (
+            f"needs '{missing}', which the process data does not have"
+            if missing
+            else f"{type(exc).__name__}: {exc}"
+        )
         raise StepFailed(element_id, f"{element_id or 'process'}: {detail}", missing=missing) from exc
 
 

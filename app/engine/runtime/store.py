@@ -48,8 +48,11 @@ def load(instance_id: int) -> Loaded:
         raise NotFound(f"process instance {instance_id} not found")
     definition = db.session.get(ProcessDefinition, row.definition_id)
     # The customer comes along: assignment rules and handlers read the profile.
-    ticket = (db.session.get(Ticket, row.ticket_id, options=[joinedload(Ticket.customer)])
-              if row.ticket_id else None)
+    ticket = (
+        db.session.get(Ticket, row.ticket_id, options=[joinedload(Ticket.customer)])
+        if row.ticket_id
+        else None
+    )
     spec, subprocess_specs = specs.for_instance(definition)
     wf = load_workflow(row.workflow, spec, subprocess_specs)
     if (definition.dependencies or {}).get("mutable_spec"):
@@ -80,10 +83,22 @@ def save(loaded: Loaded, actor: str | None, *, skip_task: str | None = None) -> 
     ticket_id = loaded.ticket.id if loaded.ticket else None
     for task in projections.all_tasks(wf):
         spec = task.task_spec
-        if (task.state == TaskState.COMPLETED and task.id not in loaded.finished_before
-                and getattr(spec, "bpmn_id", None) and str(task.id) != skip_task):
-            history("element_completed", ticket_id=ticket_id, instance_id=row.id, actor=actor,
-                    element_id=spec.bpmn_id, element_name=spec.bpmn_name, task_id=str(task.id), at=now)
+        if (
+            task.state == TaskState.COMPLETED
+            and task.id not in loaded.finished_before
+            and getattr(spec, "bpmn_id", None)
+            and str(task.id) != skip_task
+        ):
+            history(
+                "element_completed",
+                ticket_id=ticket_id,
+                instance_id=row.id,
+                actor=actor,
+                element_id=spec.bpmn_id,
+                element_name=spec.bpmn_name,
+                task_id=str(task.id),
+                at=now,
+            )
     compact(wf)
     after = projections.snapshot(wf)
     _record_cancelled_tasks(loaded, after, skip_task, actor, now)
@@ -109,7 +124,9 @@ def _write_projections(loaded: Loaded, after: projections.Snapshot, actor: str |
     projections.close_user_tasks(before, after)
     opened = projections.open_user_tasks(before, after, instance_id=row.id, ticket=ticket, now=now)
     for task in opened:
-        assign_new_task(task.row, ticket, actor, to_lead=task.to_lead, owner=resolve_owner(task.owner, task.data))
+        assign_new_task(
+            task.row, ticket, actor, to_lead=task.to_lead, owner=resolve_owner(task.owner, task.data)
+        )
         db.session.add(task.row)
     projections.apply_waits(before, after, instance_id=row.id, ticket=ticket, now=now)
     return [task.row.id for task in opened]
@@ -124,16 +141,19 @@ _CAUSES = {
 }
 
 
-def _record_cancelled_tasks(loaded: Loaded, after: projections.Snapshot, skip_task: str | None,
-                            actor: str | None, now) -> None:
+def _record_cancelled_tasks(
+    loaded: Loaded, after: projections.Snapshot, skip_task: str | None, actor: str | None, now
+) -> None:
     """A `task_cancelled` history row for every open user task that went away without completion.
 
     The reason names what this command did (the timer that fired, the message that arrived,
     the task completed) so a late attempt to complete the task can say why it is closed.
     """
-    gone = [(tid, info) for tid, info in loaded.before.user_tasks.items()
-            if tid not in after.user_tasks and tid != skip_task
-            and info["task"].state != TaskState.COMPLETED]
+    gone = [
+        (tid, info)
+        for tid, info in loaded.before.user_tasks.items()
+        if tid not in after.user_tasks and tid != skip_task and info["task"].state != TaskState.COMPLETED
+    ]
     if not gone:
         return
     verb, by, cause = "cancelled", None, {}
@@ -145,16 +165,27 @@ def _record_cancelled_tasks(loaded: Loaded, after: projections.Snapshot, skip_ta
                 verb, words = _CAUSES[earlier["kind"]]
                 element = earlier["element_name"] or earlier["element_id"]
                 by = f"{words} '{element}' ({earlier['element_id']})" if element else words
-                cause = {"by_kind": earlier["kind"], "by_element_id": earlier["element_id"],
-                         "by_element_name": earlier["element_name"]}
+                cause = {
+                    "by_kind": earlier["kind"],
+                    "by_element_id": earlier["element_id"],
+                    "by_element_name": earlier["element_name"],
+                }
                 break
     when = now.strftime("%Y-%m-%d %H:%M UTC")
     reason = f"{verb} at {when}" + (f" by {by}" if by else "")
     ticket_id = loaded.ticket.id if loaded.ticket else None
     for tid, info in gone:
-        history("task_cancelled", ticket_id=ticket_id, instance_id=loaded.row.id, actor=actor,
-                element_id=info["name"], element_name=info["title"], task_id=tid, at=now,
-                data={"reason": reason, **cause})
+        history(
+            "task_cancelled",
+            ticket_id=ticket_id,
+            instance_id=loaded.row.id,
+            actor=actor,
+            element_id=info["name"],
+            element_name=info["title"],
+            task_id=tid,
+            at=now,
+            data={"reason": reason, **cause},
+        )
 
 
 def close_ticket(ticket: Ticket | None, row: ProcessInstance, actor: str | None, now) -> None:
@@ -167,9 +198,18 @@ def close_ticket(ticket: Ticket | None, row: ProcessInstance, actor: str | None,
     status = "closed" if row.status == "completed" else "cancelled"
     previous, ticket.status, ticket.updated_at = ticket.status, status, now
     sla.on_status(ticket, status, now)
-    history("ticket_closed", ticket_id=ticket.id, instance_id=row.id, actor=actor, at=now,
-            data={"status": status, "previous": previous,
-                  "rule": "the process ended without setting a final status"})
+    history(
+        "ticket_closed",
+        ticket_id=ticket.id,
+        instance_id=row.id,
+        actor=actor,
+        at=now,
+        data={
+            "status": status,
+            "previous": previous,
+            "rule": "the process ended without setting a final status",
+        },
+    )
 
 
 def restore_round_trip(instance_id: int) -> tuple[str, str, str]:

@@ -40,8 +40,10 @@ def timer_catch(task):
 
 def message_catch(task, name: str):
     """(message definition, element spec) for a message of this name the task waits for, or None."""
-    return next(((d, el) for d, el in catches_of(task)
-                 if isinstance(d, MessageEventDefinition) and d.name == name), None)
+    return next(
+        ((d, el) for d, el in catches_of(task) if isinstance(d, MessageEventDefinition) and d.name == name),
+        None,
+    )
 
 
 def catch_one(task, event) -> bool:

@@ -53,8 +53,9 @@ def canonical(correlations: dict | None) -> str | None:
     """The text a subscription is found by: sorted, compact JSON (hashed when long); None if empty."""
     if not correlations:
         return None
-    text = json.dumps(_plain(correlations), sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      default=str)
+    text = json.dumps(
+        _plain(correlations), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
     if len(text) <= MAX_KEY_LENGTH:
         return text
     return "sha256:" + sha256(text.encode()).hexdigest()
@@ -126,8 +127,9 @@ def _process_values(task, definition) -> dict:
     return values
 
 
-def carried(definition: MessageEventDefinition, name: str, payload: dict,
-            explicit: dict | None = None) -> dict:
+def carried(
+    definition: MessageEventDefinition, name: str, payload: dict, explicit: dict | None = None
+) -> dict:
     """The message's correlations: its properties computed from the payload, plus `explicit` keys.
 
     Only keys this catch event knows are kept from `explicit`.
@@ -143,9 +145,11 @@ def carried(definition: MessageEventDefinition, name: str, payload: dict,
             values = definition.calculate_correlations(SCRIPT_ENGINE, [prop], payload)
         except Exception as exc:  # noqa: BLE001 - any failure of a diagram expression is the payload's
             raise InvalidData(
-                {"payload": f"message '{name}': correlation property '{prop.name}' (key "
-                            f"{', '.join(repr(k) for k in prop.correlation_keys)}) cannot be read from the "
-                            f"payload with '{prop.retrieval_expression}': {type(exc).__name__}: {exc}"},
+                {
+                    "payload": f"message '{name}': correlation property '{prop.name}' (key "
+                    f"{', '.join(repr(k) for k in prop.correlation_keys)}) cannot be read from the "
+                    f"payload with '{prop.retrieval_expression}': {type(exc).__name__}: {exc}"
+                },
                 f"the correlation property '{prop.name}' of message '{name}' cannot be read from the payload",
             ) from None
         for key, props in values.items():
@@ -158,9 +162,12 @@ def carried(definition: MessageEventDefinition, name: str, payload: dict,
             given = found.get(key, {})
             if prop in given and _plain(given[prop]) != _plain(value):
                 raise InvalidData(
-                    {f"correlation_keys.{key}.{prop}": f"message '{name}': the payload gives "
-                                                       f"{json.dumps(given[prop], default=str)} for it"},
-                    f"the correlation keys contradict the payload of message '{name}'")
+                    {
+                        f"correlation_keys.{key}.{prop}": f"message '{name}': the payload gives "
+                        f"{json.dumps(given[prop], default=str)} for it"
+                    },
+                    f"the correlation keys contradict the payload of message '{name}'",
+                )
             found.setdefault(key, {})[prop] = value
     return found
 
@@ -170,8 +177,9 @@ def check_explicit(explicit: Any) -> dict:
     if explicit is None:
         return {}
     if not isinstance(explicit, dict) or not all(
-            isinstance(k, str) and isinstance(v, dict) and v and all(isinstance(p, str) for p in v)
-            for k, v in explicit.items()):
+        isinstance(k, str) and isinstance(v, dict) and v and all(isinstance(p, str) for p in v)
+        for k, v in explicit.items()
+    ):
         raise InvalidData({"correlation_keys": "an object {key name: {property id: value}} is expected"})
     return explicit
 
@@ -187,17 +195,21 @@ def check_known(explicit: dict, definitions: list[MessageEventDefinition], name:
             if prop not in known.get(key, ()):
                 offer = "; ".join(f"{k}: {', '.join(sorted(p))}" for k, p in sorted(known.items())) or "none"
                 raise InvalidData(
-                    {f"correlation_keys.{key}.{prop}": f"no catch event of message '{name}' has this "
-                                                       f"correlation key and property (known: {offer})"},
-                    f"unknown correlation key for message '{name}'")
+                    {
+                        f"correlation_keys.{key}.{prop}": f"no catch event of message '{name}' has this "
+                        f"correlation key and property (known: {offer})"
+                    },
+                    f"unknown correlation key for message '{name}'",
+                )
 
 
 _catches: dict[tuple, MessageEventDefinition | None] = {}
 _lock = Lock()
 
 
-def catch_definition(definition: ProcessDefinition, element_id: str, name: str
-                     ) -> MessageEventDefinition | None:
+def catch_definition(
+    definition: ProcessDefinition, element_id: str, name: str
+) -> MessageEventDefinition | None:
     """The message definition of catch event `element_id` (behind a gateway too), cached per version."""
     cache_key = (definition.id, definition.checksum, element_id, name)
     if cache_key in _catches:
@@ -207,8 +219,11 @@ def catch_definition(definition: ProcessDefinition, element_id: str, name: str
     for process in (spec, *subprocess_specs.values()):
         for task_spec in process.task_specs.values():
             for event_definition, element in spec_catches(task_spec):
-                if (isinstance(event_definition, MessageEventDefinition) and event_definition.name == name
-                        and getattr(element, "bpmn_id", None) == element_id):
+                if (
+                    isinstance(event_definition, MessageEventDefinition)
+                    and event_definition.name == name
+                    and getattr(element, "bpmn_id", None) == element_id
+                ):
                     found = event_definition
     with _lock:
         _catches[cache_key] = found

@@ -56,7 +56,9 @@ def _resource_owner(node) -> dict | None:
     """{"kind", "expression"} of a task's potentialOwner or humanPerformer, or None."""
     for kind in ("humanPerformer", "potentialOwner", "performer"):
         for role in node.findall(full_tag(kind)):
-            expression = role.find(f"{full_tag('resourceAssignmentExpression')}/{full_tag('formalExpression')}")
+            expression = role.find(
+                f"{full_tag('resourceAssignmentExpression')}/{full_tag('formalExpression')}"
+            )
             if expression is not None and (expression.text or "").strip():
                 return {"kind": kind, "expression": expression.text.strip()}
             ref = role.find(full_tag("resourceRef"))

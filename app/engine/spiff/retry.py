@@ -23,8 +23,10 @@ DEFAULT_MAX_INTERVAL = 3600.0  # seconds
 MAX_ATTEMPTS = 100
 # Ours: SpiffWorkflow's parser and XML Schema know only `retries` and `backoff_base`.
 RETRY_EXTRAS = ("initial_interval", "max_interval", "non_retryable")
-_DURATION = re.compile(r"P(?:(?P<d>\d+(?:\.\d+)?)D)?(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?"
-                       r"(?:(?P<m>\d+(?:\.\d+)?)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?")
+_DURATION = re.compile(
+    r"P(?:(?P<d>\d+(?:\.\d+)?)D)?(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?"
+    r"(?:(?P<m>\d+(?:\.\d+)?)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?"
+)
 _KIND = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 
 
@@ -52,22 +54,31 @@ class RetryPolicy:
         if not (math.isfinite(self.initial_interval) and self.initial_interval >= 0):
             raise ValueError(f"initial_interval must be 0 seconds or more, got {self.initial_interval}")
         if not (math.isfinite(self.max_interval) and self.max_interval >= self.initial_interval):
-            raise ValueError(f"max_interval must be at least initial_interval ({self.initial_interval} s), "
-                             f"got {self.max_interval}")
+            raise ValueError(
+                f"max_interval must be at least initial_interval ({self.initial_interval} s), "
+                f"got {self.max_interval}"
+            )
 
     def columns(self) -> dict:
         """The policy as the `job` row's columns."""
-        return {"max_attempts": self.max_attempts, "backoff_base": self.backoff_base,
-                "initial_interval": self.initial_interval, "max_interval": self.max_interval,
-                "non_retryable": sorted(self.non_retryable)}
+        return {
+            "max_attempts": self.max_attempts,
+            "backoff_base": self.backoff_base,
+            "initial_interval": self.initial_interval,
+            "max_interval": self.max_interval,
+            "non_retryable": sorted(self.non_retryable),
+        }
 
     @classmethod
     def of_row(cls, row) -> "RetryPolicy":
         """The policy a `job` row carries (written by `columns`)."""
-        return cls(max_attempts=max(1, row.max_attempts), backoff_base=row.backoff_base,
-                   initial_interval=row.initial_interval,
-                   max_interval=max(row.max_interval, row.initial_interval),
-                   non_retryable=frozenset(row.non_retryable or ()))
+        return cls(
+            max_attempts=max(1, row.max_attempts),
+            backoff_base=row.backoff_base,
+            initial_interval=row.initial_interval,
+            max_interval=max(row.max_interval, row.initial_interval),
+            non_retryable=frozenset(row.non_retryable or ()),
+        )
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait after failed attempt `attempt` (1 for the first try)."""
@@ -75,10 +86,12 @@ class RetryPolicy:
         if self.initial_interval == 0:
             return 0.0
         # Compare logarithms: base ** exponent overflows long before the cap matters.
-        if self.backoff_base > 1 and (math.log(self.initial_interval) + exponent * math.log(self.backoff_base)
-                                      >= math.log(self.max_interval)):
+        if self.backoff_base > 1 and (
+            math.log(self.initial_interval) + exponent * math.log(self.backoff_base)
+            >= math.log(self.max_interval)
+        ):
             return self.max_interval
-        return min(self.max_interval, self.initial_interval * self.backoff_base ** exponent)
+        return min(self.max_interval, self.initial_interval * self.backoff_base**exponent)
 
 
 def policy_of(spec) -> RetryPolicy:

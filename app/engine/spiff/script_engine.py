@@ -30,8 +30,9 @@ class TicketflowScriptEngine(PythonScriptEngine):
             exc.add_note(f"Error evaluating expression '{expression}'")
             raise
         except Exception as exc:
-            raise WorkflowTaskException(f"{type(exc).__name__}: {exc} (in '{expression}')",
-                                        task=task, exception=exc) from exc
+            raise WorkflowTaskException(
+                f"{type(exc).__name__}: {exc} (in '{expression}')", task=task, exception=exc
+            ) from exc
         kind = timer_kind_for(task, expression)
         if kind is not None:  # a huge duration from data would make the library loop for hours
             try:

@@ -78,15 +78,25 @@ def new_user():
             db.session.flush()
             _apply_user(user, form)
             if user.role == "customer":
-                db.session.add(Customer(user_id=user.id, name=user.name,
-                                        email=user.email or f"{user.username}@example.com"))
+                db.session.add(
+                    Customer(
+                        user_id=user.id, name=user.name, email=user.email or f"{user.username}@example.com"
+                    )
+                )
             db.session.commit()
             flash(f"User {user.username} created.", "success")
             return redirect(url_for("admin.users"))
-        return render_template("admin/user_form.html", user=None, form=form, errors=errors,
-                               teams=_teams(), roles=ROLES), 422
-    return render_template("admin/user_form.html", user=None, form={"active": "on", "capacity": "20"},
-                           errors={}, teams=_teams(), roles=ROLES)
+        return render_template(
+            "admin/user_form.html", user=None, form=form, errors=errors, teams=_teams(), roles=ROLES
+        ), 422
+    return render_template(
+        "admin/user_form.html",
+        user=None,
+        form={"active": "on", "capacity": "20"},
+        errors={},
+        teams=_teams(),
+        roles=ROLES,
+    )
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
@@ -101,12 +111,26 @@ def edit_user(user_id: int):
             db.session.commit()
             flash(f"User {user.username} saved.", "success")
             return redirect(url_for("admin.users"))
-        return render_template("admin/user_form.html", user=user, form=request.form, errors=errors,
-                               teams=_teams(), roles=ROLES), 422
-    form = {"name": user.name, "email": user.email or "", "role": user.role, "skills": user.skills,
-            "capacity": str(user.capacity), "active": "on" if user.active else ""}
-    return render_template("admin/user_form.html", user=user, form=form, errors={}, teams=_teams(),
-                           roles=ROLES, member_of={m.team.key: m.is_lead for m in user.memberships})
+        return render_template(
+            "admin/user_form.html", user=user, form=request.form, errors=errors, teams=_teams(), roles=ROLES
+        ), 422
+    form = {
+        "name": user.name,
+        "email": user.email or "",
+        "role": user.role,
+        "skills": user.skills,
+        "capacity": str(user.capacity),
+        "active": "on" if user.active else "",
+    }
+    return render_template(
+        "admin/user_form.html",
+        user=user,
+        form=form,
+        errors={},
+        teams=_teams(),
+        roles=ROLES,
+        member_of={m.team.key: m.is_lead for m in user.memberships},
+    )
 
 
 @bp.post("/teams")

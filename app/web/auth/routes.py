@@ -18,17 +18,24 @@ _DUMMY_HASH = "$argon2id$v=19$m=65536,t=3,p=4$n5xfoHQ3zUXqTtt7kxrksg$UMrTRx443Or
 
 def _recent_failures(username: str, remote_addr: str) -> int:
     since = utcnow() - WINDOW
-    by_name = db.session.execute(db.select(db.func.count(LoginAttempt.id)).where(
-        LoginAttempt.username == username, LoginAttempt.at >= since)).scalar()
-    by_addr = db.session.execute(db.select(db.func.count(LoginAttempt.id)).where(
-        LoginAttempt.remote_addr == remote_addr, LoginAttempt.at >= since)).scalar()
+    by_name = db.session.execute(
+        db.select(db.func.count(LoginAttempt.id)).where(
+            LoginAttempt.username == username, LoginAttempt.at >= since
+        )
+    ).scalar()
+    by_addr = db.session.execute(
+        db.select(db.func.count(LoginAttempt.id)).where(
+            LoginAttempt.remote_addr == remote_addr, LoginAttempt.at >= since
+        )
+    ).scalar()
     return max(by_name, by_addr // 4)
 
 
 def check_password(user: User | None, password: str) -> bool:
     """Verify with Argon2id; an unknown user costs the same time as a wrong password."""
-    matches, stale = verify_password(user.password_hash if user and user.password_hash else _DUMMY_HASH,
-                                     password)
+    matches, stale = verify_password(
+        user.password_hash if user and user.password_hash else _DUMMY_HASH, password
+    )
     if not matches or user is None or not user.password_hash:
         return False
     if stale:

@@ -36,21 +36,46 @@ class TicketContext:
 
 def ticket_context(ticket: Ticket, now: datetime) -> TicketContext:
     """Everything the partials need about a ticket, in a handful of indexed queries."""
-    comments = list(db.session.execute(db.select(Comment).where(Comment.ticket_id == ticket.id)
-                                       .order_by(Comment.created_at, Comment.id)).scalars())
+    comments = list(
+        db.session.execute(
+            db.select(Comment).where(Comment.ticket_id == ticket.id).order_by(Comment.created_at, Comment.id)
+        ).scalars()
+    )
     author_ids = {c.author_id for c in comments if c.author_id}
-    names = dict(db.session.execute(db.select(User.id, User.name).where(User.id.in_(author_ids))).all()) \
-        if author_ids else {}
-    events = list(db.session.execute(
-        db.select(HistoryEvent).where(HistoryEvent.ticket_id == ticket.id)
-        .order_by(HistoryEvent.at.desc(), HistoryEvent.id.desc()).limit(TIMELINE_LIMIT)).scalars())
+    names = (
+        dict(db.session.execute(db.select(User.id, User.name).where(User.id.in_(author_ids))).all())
+        if author_ids
+        else {}
+    )
+    events = list(
+        db.session.execute(
+            db.select(HistoryEvent)
+            .where(HistoryEvent.ticket_id == ticket.id)
+            .order_by(HistoryEvent.at.desc(), HistoryEvent.id.desc())
+            .limit(TIMELINE_LIMIT)
+        ).scalars()
+    )
     events.reverse()
-    attachments = list(db.session.execute(
-        db.select(Attachment).where(Attachment.ticket_id == ticket.id).order_by(Attachment.id)).scalars())
-    open_tasks = list(db.session.execute(db.select(HumanTask).where(HumanTask.ticket_id == ticket.id)
-                                         .order_by(HumanTask.created_at)).scalars())
-    return TicketContext(ticket=ticket, customer=ticket.customer, sla=sla_of(ticket, now), comments=comments,
-                         author_names=names, events=events, attachments=attachments, open_tasks=open_tasks)
+    attachments = list(
+        db.session.execute(
+            db.select(Attachment).where(Attachment.ticket_id == ticket.id).order_by(Attachment.id)
+        ).scalars()
+    )
+    open_tasks = list(
+        db.session.execute(
+            db.select(HumanTask).where(HumanTask.ticket_id == ticket.id).order_by(HumanTask.created_at)
+        ).scalars()
+    )
+    return TicketContext(
+        ticket=ticket,
+        customer=ticket.customer,
+        sla=sla_of(ticket, now),
+        comments=comments,
+        author_names=names,
+        events=events,
+        attachments=attachments,
+        open_tasks=open_tasks,
+    )
 
 
 def sla_of(ticket: Ticket | None, now: datetime) -> dict:
@@ -70,7 +95,8 @@ def form_of(task: HumanTask) -> dict | None:
     forms = db.session.execute(
         db.select(ProcessDefinition.forms)
         .join(ProcessInstance, ProcessInstance.definition_id == ProcessDefinition.id)
-        .where(ProcessInstance.id == task.instance_id)).scalar()
+        .where(ProcessInstance.id == task.instance_id)
+    ).scalar()
     return (forms or {}).get(task.form_name)
 
 
@@ -81,6 +107,9 @@ def teammates(task: HumanTask) -> list[User]:
     if task.assignee_id is not None:
         query = query.where(User.id != task.assignee_id)
     if task.team is not None:
-        query = (query.join(TeamMember, TeamMember.user_id == User.id).join(Team, Team.id == TeamMember.team_id)
-                 .where(Team.key == task.team))
+        query = (
+            query.join(TeamMember, TeamMember.user_id == User.id)
+            .join(Team, Team.id == TeamMember.team_id)
+            .where(Team.key == task.team)
+        )
     return list(db.session.execute(query.order_by(User.name).limit(200)).scalars())

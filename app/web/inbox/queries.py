@@ -46,9 +46,14 @@ class Filters:
             value = (args.get(name) or "").strip()
             return value if value in allowed else ""
 
-        return cls(type=(args.get("type") or "").strip()[:64], priority=pick("priority", PRIORITIES),
-                   status=(args.get("status") or "").strip()[:32], sla=pick("sla", SLA_STATES),
-                   customer=(args.get("customer") or "").strip()[:100], sort=pick("sort", SORTS) or "due")
+        return cls(
+            type=(args.get("type") or "").strip()[:64],
+            priority=pick("priority", PRIORITIES),
+            status=(args.get("status") or "").strip()[:32],
+            sla=pick("sla", SLA_STATES),
+            customer=(args.get("customer") or "").strip()[:100],
+            sort=pick("sort", SORTS) or "due",
+        )
 
     def as_args(self, **changes) -> dict:
         """Query-string arguments for links that keep the filters."""
@@ -75,8 +80,10 @@ def view_condition(scope: Scope, view: str):
         if scope.sees_all:
             return HumanTask.assignee_id.is_(None)
         # Two index ranges of (team, assignee_id): "assignee IS NULL AND (a OR b)" would scan every queued task.
-        return or_(and_(HumanTask.team.in_(scope.team_keys), HumanTask.assignee_id.is_(None)),
-                   and_(HumanTask.team.is_(None), HumanTask.assignee_id.is_(None)))
+        return or_(
+            and_(HumanTask.team.in_(scope.team_keys), HumanTask.assignee_id.is_(None)),
+            and_(HumanTask.team.is_(None), HumanTask.assignee_id.is_(None)),
+        )
     if view == "all":
         if scope.sees_all:
             return true()
@@ -160,23 +167,39 @@ def page_rows(scope: Scope, view: str, filters: Filters, now: datetime, page: in
     those 25 rows with their ticket, customer and assignee.
     """
     ids_query = with_joins(db.select(HumanTask.id), filters)
-    ids = list(db.session.execute(
-        ids_query.where(view_condition(scope, view), *filter_conditions(filters, now))
-        .order_by(*order_by(filters)).limit(PAGE_SIZE).offset((max(page, 1) - 1) * PAGE_SIZE)).scalars())
+    ids = list(
+        db.session.execute(
+            ids_query.where(view_condition(scope, view), *filter_conditions(filters, now))
+            .order_by(*order_by(filters))
+            .limit(PAGE_SIZE)
+            .offset((max(page, 1) - 1) * PAGE_SIZE)
+        ).scalars()
+    )
     if not ids:
         return []
     assignee = db.aliased(User)
-    query = (db.select(HumanTask, Ticket, Customer.name, assignee.name).select_from(HumanTask)
-             .outerjoin(Ticket, Ticket.id == HumanTask.ticket_id)
-             .outerjoin(Customer, Customer.id == Ticket.customer_id)
-             .outerjoin(assignee, assignee.id == HumanTask.assignee_id)
-             .where(HumanTask.id.in_(ids)))
-    found = {task.id: InboxRow(task, ticket, customer, name)
-             for task, ticket, customer, name in db.session.execute(query)}
+    query = (
+        db.select(HumanTask, Ticket, Customer.name, assignee.name)
+        .select_from(HumanTask)
+        .outerjoin(Ticket, Ticket.id == HumanTask.ticket_id)
+        .outerjoin(Customer, Customer.id == Ticket.customer_id)
+        .outerjoin(assignee, assignee.id == HumanTask.assignee_id)
+        .where(HumanTask.id.in_(ids))
+    )
+    found = {
+        task.id: InboxRow(task, ticket, customer, name)
+        for task, ticket, customer, name in db.session.execute(query)
+    }
     return [found[i] for i in ids if i in found]
 
 
 def ticket_types() -> list[str]:
     """Ticket types for the filter (the deployed process keys)."""
-    return list(db.session.execute(db.select(ProcessDefinition.key).where(ProcessDefinition.kind == "bpmn")
-                                   .distinct().order_by(ProcessDefinition.key)).scalars())
+    return list(
+        db.session.execute(
+            db.select(ProcessDefinition.key)
+            .where(ProcessDefinition.kind == "bpmn")
+            .distinct()
+            .order_by(ProcessDefinition.key)
+        ).scalars()
+    )

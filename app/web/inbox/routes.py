@@ -89,10 +89,22 @@ def index():
     page = min(max(int(raw_page) if raw_page.isdigit() and len(raw_page) < 9 else 1, 1), pages)
     rows = page_rows(scope, view, filters, now, page)
     return render_template(
-        "inbox/index.html", rows=rows, view=view, views={v: VIEWS[v] for v in view_counts},
-        counts=view_counts, filters=filters, page=page, pages=pages, total=total,
-        slas={row.task.id: sla_of(row.ticket, now) for row in rows}, sla_states=SLA_STATES,
-        sorts=SORTS, priorities=PRIORITIES, types=ticket_types(), now=now)
+        "inbox/index.html",
+        rows=rows,
+        view=view,
+        views={v: VIEWS[v] for v in view_counts},
+        counts=view_counts,
+        filters=filters,
+        page=page,
+        pages=pages,
+        total=total,
+        slas={row.task.id: sla_of(row.ticket, now) for row in rows},
+        sla_states=SLA_STATES,
+        sorts=SORTS,
+        priorities=PRIORITIES,
+        types=ticket_types(),
+        now=now,
+    )
 
 
 def _gone(message: str, task_id: str | None = None):
@@ -121,9 +133,17 @@ def _task_page(task: HumanTask, schema: dict | None, values: dict, errors: dict,
     assignee = db.session.get(User, task.assignee_id) if task.assignee_id else None
     actions = task_actions(_user(), task)
     return render_template(
-        "inbox/task.html", task=task, schema=schema, values=values, errors=errors,
-        ctx=ticket_context(ticket, now) if ticket else None, assignee=assignee, actions=actions,
-        teammates=teammates(task) if actions.reassign else [], now=now), status
+        "inbox/task.html",
+        task=task,
+        schema=schema,
+        values=values,
+        errors=errors,
+        ctx=ticket_context(ticket, now) if ticket else None,
+        assignee=assignee,
+        actions=actions,
+        teammates=teammates(task) if actions.reassign else [],
+        now=now,
+    ), status
 
 
 @bp.get("/tasks/<task_id>")
@@ -140,7 +160,9 @@ def task_page(task_id: str):
         try:
             values = initial_values(schema, task_data(task.id))
         except (NotFound, TaskNotOpen):
-            return _gone("This task is no longer open: someone completed it, or the process moved on.", task_id)
+            return _gone(
+                "This task is no longer open: someone completed it, or the process moved on.", task_id
+            )
     return _task_page(task, schema, values, {})
 
 
@@ -152,14 +174,17 @@ def complete(task_id: str):
     scope = scope_of(user)
     task = _visible_task(task_id, scope)
     if task is None:
-        return _gone("This task was already completed by someone else, or the process moved on. "
-                     "It is no longer open.", task_id)
+        return _gone(
+            "This task was already completed by someone else, or the process moved on. It is no longer open.",
+            task_id,
+        )
     schema = form_of(task)
     data, errors = ({}, {})
     shown = data  # what the page shows again after a failed submit
     if schema:
-        data, errors = parse_submission(schema, request.form, request.files,
-                                        attachment_saver(user.id, task.ticket_id))
+        data, errors = parse_submission(
+            schema, request.form, request.files, attachment_saver(user.id, task.ticket_id)
+        )
         db.session.commit()  # kept uploads survive a failed submit
         if wants_more_rows(request.form):
             return _task_page(task, schema, data, errors)
@@ -175,8 +200,15 @@ def complete(task_id: str):
     try:
         complete_task(task.id, data, user)
     except InvalidData as exc:
-        found = exc.errors if schema else {PROCESS_DATA: "; ".join(
-            f"{key}: {message}" if key != "data" else message for key, message in exc.errors.items())}
+        found = (
+            exc.errors
+            if schema
+            else {
+                PROCESS_DATA: "; ".join(
+                    f"{key}: {message}" if key != "data" else message for key, message in exc.errors.items()
+                )
+            }
+        )
         return _task_page(task, schema, shown, found, 422)
     except TaskNotOpen as exc:
         return _gone(exc.message[:1].upper() + exc.message[1:] + ".")
@@ -184,8 +216,11 @@ def complete(task_id: str):
         flash(f"You cannot complete this task: {exc.message}.", "error")
         return _task_page(task, schema, shown, {}, 409)
     except StepFailed as exc:
-        flash(f"The process could not go on after this task ({exc.message}); nothing was saved. "
-              "Tell a process analyst.", "error")
+        flash(
+            f"The process could not go on after this task ({exc.message}); nothing was saved. "
+            "Tell a process analyst.",
+            "error",
+        )
         return _task_page(task, schema, shown, {}, 422)
     flash(f"Done: “{task.title}”.", "success")
     return redirect(url_for("inbox.index"))
@@ -238,8 +273,11 @@ def reassign(task_id: str):
     if assignee is None:
         flash("Choose the teammate to hand the task to.", "error")
         return _back(task_id)
-    return _task_command(task_id, lambda: reassign_task(task_id, _user(), assignee),
-                         f"The task now belongs to {assignee.name}.")
+    return _task_command(
+        task_id,
+        lambda: reassign_task(task_id, _user(), assignee),
+        f"The task now belongs to {assignee.name}.",
+    )
 
 
 def _visible_ticket(ticket_id: int) -> Ticket:
@@ -258,8 +296,12 @@ def ticket_page(ticket_id: int):
     user = _user()
     scope = scope_of(user)
     ctx = ticket_context(ticket, utcnow())
-    return render_template("inbox/ticket.html", ctx=ctx, visible_tasks=[t for t in ctx.open_tasks if scope.may_see(t)],
-                           may_cancel=_running(ticket) and bool(may_cancel(user, ticket)))
+    return render_template(
+        "inbox/ticket.html",
+        ctx=ctx,
+        visible_tasks=[t for t in ctx.open_tasks if scope.may_see(t)],
+        may_cancel=_running(ticket) and bool(may_cancel(user, ticket)),
+    )
 
 
 def _running(ticket: Ticket) -> bool:
@@ -290,8 +332,11 @@ def write_to_customer(ticket_id: int):
     ticket = _visible_ticket(ticket_id)
     body = (request.form.get("body") or "").replace("\r\n", "\n").strip()
     target = request.form.get("next", "")
-    back = target if target.startswith("/inbox") and not target.startswith("//") \
+    back = (
+        target
+        if target.startswith("/inbox") and not target.startswith("//")
         else url_for("inbox.ticket_page", ticket_id=ticket.id)
+    )
     if not body:
         flash("Write a message before sending it.", "error")
         return redirect(back)
@@ -312,11 +357,17 @@ def attachment(attachment_id: int):
     if row is None:
         abort(404)
     allowed = row.uploaded_by_id == user.id or (
-        row.ticket_id is not None and ticket_visible(scope_of(user), row.ticket_id, user.username))
+        row.ticket_id is not None and ticket_visible(scope_of(user), row.ticket_id, user.username)
+    )
     if not allowed:
         abort(404)
-    response = send_file(io.BytesIO(row.data), mimetype=row.content_type or "application/octet-stream",
-                         as_attachment=True, download_name=row.filename, max_age=0)
+    response = send_file(
+        io.BytesIO(row.data),
+        mimetype=row.content_type or "application/octet-stream",
+        as_attachment=True,
+        download_name=row.filename,
+        max_age=0,
+    )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response

@@ -49,24 +49,37 @@ def own_ticket(ticket_id: int) -> Ticket:
 
 def waits_for_reply(ticket_id: int) -> bool:
     """Whether the ticket's process waits for the customer's answer right now."""
-    return db.session.execute(db.select(MessageSubscription.id).where(
-        MessageSubscription.ticket_id == ticket_id, MessageSubscription.name == REPLY_MESSAGE)
-        .limit(1)).scalar() is not None
+    return (
+        db.session.execute(
+            db.select(MessageSubscription.id)
+            .where(MessageSubscription.ticket_id == ticket_id, MessageSubscription.name == REPLY_MESSAGE)
+            .limit(1)
+        ).scalar()
+        is not None
+    )
 
 
 def tickets_waiting_for_reply(ticket_ids: list[int]) -> set[int]:
     """Which of these tickets wait for the customer's answer (one query for a whole list)."""
     if not ticket_ids:
         return set()
-    return set(db.session.execute(db.select(MessageSubscription.ticket_id).where(
-        MessageSubscription.ticket_id.in_(ticket_ids), MessageSubscription.name == REPLY_MESSAGE)).scalars())
+    return set(
+        db.session.execute(
+            db.select(MessageSubscription.ticket_id).where(
+                MessageSubscription.ticket_id.in_(ticket_ids), MessageSubscription.name == REPLY_MESSAGE
+            )
+        ).scalars()
+    )
 
 
 def latest_request(ticket_id: int) -> Comment | None:
     """The newest message the process sent the customer (a system comment): what it asks."""
-    return db.session.execute(db.select(Comment).where(
-        Comment.ticket_id == ticket_id, Comment.author_kind == "system")
-        .order_by(Comment.created_at.desc(), Comment.id.desc()).limit(1)).scalar()
+    return db.session.execute(
+        db.select(Comment)
+        .where(Comment.ticket_id == ticket_id, Comment.author_kind == "system")
+        .order_by(Comment.created_at.desc(), Comment.id.desc())
+        .limit(1)
+    ).scalar()
 
 
 def expectation(ticket: Ticket, waiting: bool) -> str:
@@ -74,7 +87,9 @@ def expectation(ticket: Ticket, waiting: bool) -> str:
     if waiting:
         return "We need more information from you: please answer the question below."
     if ticket.status == "awaiting_return":
-        return "Please send the items back as described in our message; we will pay you back once they arrive."
+        return (
+            "Please send the items back as described in our message; we will pay you back once they arrive."
+        )
     if ticket.status in STOPPING:
         return "This ticket is closed. Nothing more to do; open a new ticket if you need anything else."
     return "Nothing to do for now: our team is working on it and will write to you here and by e-mail."
@@ -82,8 +97,15 @@ def expectation(ticket: Ticket, waiting: bool) -> str:
 
 def attachments_of(ticket_id: int) -> list[Attachment]:
     """The files attached to a ticket (without their bytes), oldest first."""
-    return db.session.execute(db.select(Attachment).where(Attachment.ticket_id == ticket_id)
-                              .order_by(Attachment.created_at, Attachment.id)).scalars().all()
+    return (
+        db.session.execute(
+            db.select(Attachment)
+            .where(Attachment.ticket_id == ticket_id)
+            .order_by(Attachment.created_at, Attachment.id)
+        )
+        .scalars()
+        .all()
+    )
 
 
 def own_attachment(attachment_id: int) -> Attachment:

@@ -16,28 +16,48 @@ MAX_SUBJECT = 300
 
 def _latest_definitions():
     """The newest BPMN version of every deployed process key (without its diagram source)."""
-    newest = (db.select(ProcessDefinition.key, db.func.max(ProcessDefinition.version).label("version"))
-              .where(ProcessDefinition.kind == "bpmn").group_by(ProcessDefinition.key).subquery())
-    return db.select(ProcessDefinition.key, ProcessDefinition.name, ProcessDefinition.start_form,
-                     ProcessDefinition.forms).join(
-        newest, (ProcessDefinition.key == newest.c.key) & (ProcessDefinition.version == newest.c.version)
-    ).where(ProcessDefinition.kind == "bpmn")
+    newest = (
+        db.select(ProcessDefinition.key, db.func.max(ProcessDefinition.version).label("version"))
+        .where(ProcessDefinition.kind == "bpmn")
+        .group_by(ProcessDefinition.key)
+        .subquery()
+    )
+    return (
+        db.select(
+            ProcessDefinition.key,
+            ProcessDefinition.name,
+            ProcessDefinition.start_form,
+            ProcessDefinition.forms,
+        )
+        .join(
+            newest, (ProcessDefinition.key == newest.c.key) & (ProcessDefinition.version == newest.c.version)
+        )
+        .where(ProcessDefinition.kind == "bpmn")
+    )
 
 
 def type_names() -> dict[str, str]:
     """{process key: name} of the deployed ticket types, for showing a ticket's type."""
     rows = db.session.execute(
-        db.select(ProcessDefinition.key, ProcessDefinition.name).where(ProcessDefinition.kind == "bpmn")
-        .order_by(ProcessDefinition.version)).all()
+        db.select(ProcessDefinition.key, ProcessDefinition.name)
+        .where(ProcessDefinition.kind == "bpmn")
+        .order_by(ProcessDefinition.version)
+    ).all()
     return {key: name or key.replace("_", " ").capitalize() for key, name in rows}
 
 
 # A type without a start form asks for a subject and this description (data `description`).
 DESCRIPTION_FORM = {
     "type": "object",
-    "properties": {"description": {
-        "type": "string", "title": "Description", "x-widget": "textarea", "maxLength": 10000,
-        "description": "Tell us what happened and what you would like us to do."}},
+    "properties": {
+        "description": {
+            "type": "string",
+            "title": "Description",
+            "x-widget": "textarea",
+            "maxLength": 10000,
+            "description": "Tell us what happened and what you would like us to do.",
+        }
+    },
 }
 
 
@@ -49,9 +69,15 @@ def ticket_types() -> list[dict]:
         form = (forms or {}).get(start_form) if start_form else None
         if not isinstance(form, dict):
             form = DESCRIPTION_FORM
-        types.append({"key": key, "name": name or key.replace("_", " ").capitalize(),
-                      "title": form.get("title"), "description": form.get("description"),
-                      "schema": form})
+        types.append(
+            {
+                "key": key,
+                "name": name or key.replace("_", " ").capitalize(),
+                "title": form.get("title"),
+                "description": form.get("description"),
+                "schema": form,
+            }
+        )
     return sorted(types, key=lambda t: t["name"].lower())
 
 
@@ -78,8 +104,9 @@ def new_ticket(ticket_type: str):
     if request.method == "GET":
         return _form_page(kind, "", initial_values(kind["schema"], {}), {})
     subject = request.form.get("subject", "").strip()
-    data, errors = parse_submission(kind["schema"], request.form, request.files,
-                                    save_file=attachment_saver(current_user.id))
+    data, errors = parse_submission(
+        kind["schema"], request.form, request.files, save_file=attachment_saver(current_user.id)
+    )
     if wants_more_rows(request.form):
         db.session.commit()  # keep files attached so far; they stay the uploader's until tied to a ticket
         return _form_page(kind, subject, data, {})
@@ -107,10 +134,20 @@ def form_errors(errors: dict[str, str]) -> dict[str, str]:
 
 def _form_page(kind: dict, subject: str, values: dict, errors: dict, status: int = 200):
     fields = {name for name in (kind["schema"].get("properties") or {})}
-    general = [message for key, message in errors.items()
-               if key not in ("subject", "data") and key.split(".", 1)[0] not in fields]
-    return render_template("portal/new.html", kind=kind, subject=subject, values=values,
-                           errors=errors, general_errors=general, max_subject=MAX_SUBJECT), status
+    general = [
+        message
+        for key, message in errors.items()
+        if key not in ("subject", "data") and key.split(".", 1)[0] not in fields
+    ]
+    return render_template(
+        "portal/new.html",
+        kind=kind,
+        subject=subject,
+        values=values,
+        errors=errors,
+        general_errors=general,
+        max_subject=MAX_SUBJECT,
+    ), status
 
 
 def _attachment_ids(value) -> set[int]:
@@ -128,6 +165,12 @@ def _tie_attachments(data: dict, ticket_id: int) -> None:
     """Give the files of the start form to the new ticket (only the uploader's own, not yet tied)."""
     ids = _attachment_ids(data)
     if ids:
-        db.session.execute(db.update(Attachment).where(
-            Attachment.id.in_(ids), Attachment.uploaded_by_id == current_user.id,
-            Attachment.ticket_id.is_(None)).values(ticket_id=ticket_id))
+        db.session.execute(
+            db.update(Attachment)
+            .where(
+                Attachment.id.in_(ids),
+                Attachment.uploaded_by_id == current_user.id,
+                Attachment.ticket_id.is_(None),
+            )
+            .values(ticket_id=ticket_id)
+        )

@@ -39,11 +39,19 @@ def _status_label(status: str | None) -> str:
 def index():
     """List the signed-in customer's tickets, newest first."""
     customer = current_customer()
-    tickets = db.session.execute(db.select(Ticket).where(Ticket.customer_id == customer.id)
-                                 .order_by(Ticket.created_at.desc(), Ticket.id.desc())).scalars().all()
+    tickets = (
+        db.session.execute(
+            db.select(Ticket)
+            .where(Ticket.customer_id == customer.id)
+            .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+        )
+        .scalars()
+        .all()
+    )
     waiting = tickets_waiting_for_reply([t.id for t in tickets])
-    return render_template("portal/index.html", tickets=tickets, waiting=waiting,
-                           type_names=opening.type_names())
+    return render_template(
+        "portal/index.html", tickets=tickets, waiting=waiting, type_names=opening.type_names()
+    )
 
 
 @bp.get("/tickets/<int:ticket_id>")
@@ -55,17 +63,32 @@ def ticket(ticket_id: int):
 
 def _ticket_page(ticket: Ticket, message: str = "", error: str | None = None, status: int = 200):
     waiting = waits_for_reply(ticket.id)
-    comments = db.session.execute(db.select(Comment).where(Comment.ticket_id == ticket.id)
-                                  .order_by(Comment.created_at, Comment.id)).scalars().all()
+    comments = (
+        db.session.execute(
+            db.select(Comment).where(Comment.ticket_id == ticket.id).order_by(Comment.created_at, Comment.id)
+        )
+        .scalars()
+        .all()
+    )
     agent_ids = {c.author_id for c in comments if c.author_kind == "agent" and c.author_id}
-    author_names = dict(db.session.execute(db.select(User.id, User.name).where(User.id.in_(agent_ids))).all()
-                        ) if agent_ids else {}
+    author_names = (
+        dict(db.session.execute(db.select(User.id, User.name).where(User.id.in_(agent_ids))).all())
+        if agent_ids
+        else {}
+    )
     return render_template(
-        "portal/ticket.html", ticket=ticket, comments=comments, waiting=waiting, author_names=author_names,
+        "portal/ticket.html",
+        ticket=ticket,
+        comments=comments,
+        waiting=waiting,
+        author_names=author_names,
         request_comment=latest_request(ticket.id) if waiting else None,
         expectation=expectation(ticket, waiting),
         type_name=opening.type_names().get(ticket.type, ticket.type),
-        message=message, error=error, attachments=attachments_of(ticket.id), max_message=MAX_MESSAGE,
+        message=message,
+        error=error,
+        attachments=attachments_of(ticket.id),
+        max_message=MAX_MESSAGE,
     ), status
 
 
@@ -118,8 +141,9 @@ def reply(ticket_id: int):
     if error:
         return _ticket_page(ticket, text, error, 422)
     try:  # the answer, its files and the delivery commit together or not at all
-        answer_question(ticket_id, current_user._get_current_object(), text, message=REPLY_MESSAGE,
-                        attachments=uploads)
+        answer_question(
+            ticket_id, current_user._get_current_object(), text, message=REPLY_MESSAGE, attachments=uploads
+        )
     except NotFound:
         return render_template("portal/not_waiting.html", ticket=own_ticket(ticket_id), message=text), 409
     flash("Thank you: your answer was sent to our team.", "success")
@@ -131,7 +155,11 @@ def reply(ticket_id: int):
 def attachment(attachment_id: int):
     """Download a file of one of the customer's tickets."""
     row = own_attachment(attachment_id)
-    answer = send_file(io.BytesIO(row.data), mimetype="application/octet-stream", as_attachment=True,
-                       download_name=row.filename)
+    answer = send_file(
+        io.BytesIO(row.data),
+        mimetype="application/octet-stream",
+        as_attachment=True,
+        download_name=row.filename,
+    )
     answer.headers["X-Content-Type-Options"] = "nosniff"
     return answer

@@ -22,31 +22,54 @@ from app.web.survey.blueprint import bp
 log = logging.getLogger(__name__)
 
 MAX_COMMENT = 4000
-RATINGS = ((1, "Very dissatisfied"), (2, "Dissatisfied"), (3, "Neither"), (4, "Satisfied"),
-           (5, "Very satisfied"))
+RATINGS = (
+    (1, "Very dissatisfied"),
+    (2, "Dissatisfied"),
+    (3, "Neither"),
+    (4, "Satisfied"),
+    (5, "Very satisfied"),
+)
 
 
 class LinkFault(Exception):
     """A survey link that cannot be answered (now); rendered as a friendly page with its status."""
 
     PAGES = {
-        "invalid": (400, "This link does not work",
-                    "The survey link is incomplete or has been changed. Please open it straight "
-                    "from the e-mail we sent you."),
-        "expired": (410, "This survey has closed",
-                    "Survey links work for {days} and this one has expired. "
-                    "Thank you for thinking of us all the same."),
-        "used": (410, "You have already answered",
-                 "Thank you: we have your answer to this survey. Each link can be used once."),
-        "unknown": (410, "This survey is no longer available",
-                    "We cannot find the survey this link belongs to. If you would like to tell us "
-                    "something, simply reply to any e-mail about your ticket."),
-        "session": (400, "Please open the link again",
-                    "This page was open too long, or your browser did not keep our cookie. Open the "
-                    "link from the e-mail again and send your answer; nothing was saved."),
-        "failed": (500, "We could not save your answer",
-                   "Something went wrong on our side and nothing was saved. We have been told; "
-                   "please try the link again later."),
+        "invalid": (
+            400,
+            "This link does not work",
+            "The survey link is incomplete or has been changed. Please open it straight "
+            "from the e-mail we sent you.",
+        ),
+        "expired": (
+            410,
+            "This survey has closed",
+            "Survey links work for {days} and this one has expired. "
+            "Thank you for thinking of us all the same.",
+        ),
+        "used": (
+            410,
+            "You have already answered",
+            "Thank you: we have your answer to this survey. Each link can be used once.",
+        ),
+        "unknown": (
+            410,
+            "This survey is no longer available",
+            "We cannot find the survey this link belongs to. If you would like to tell us "
+            "something, simply reply to any e-mail about your ticket.",
+        ),
+        "session": (
+            400,
+            "Please open the link again",
+            "This page was open too long, or your browser did not keep our cookie. Open the "
+            "link from the e-mail again and send your answer; nothing was saved.",
+        ),
+        "failed": (
+            500,
+            "We could not save your answer",
+            "Something went wrong on our side and nothing was saved. We have been told; "
+            "please try the link again later.",
+        ),
     }
 
     def __init__(self, kind: str):
@@ -93,8 +116,9 @@ def show(token: str):
     """Show the survey for a ticket: a rating from 1 to 5 and a comment."""
     row = _open(token)
     ticket = db.session.get(Ticket, row.ticket_id)
-    return render_template("survey/form.html", ticket=ticket, ratings=RATINGS, rating="", comment="",
-                           errors={})
+    return render_template(
+        "survey/form.html", ticket=ticket, ratings=RATINGS, rating="", comment="", errors={}
+    )
 
 
 @bp.post("/<token>")
@@ -110,8 +134,14 @@ def answer(token: str):
     if len(comment) > MAX_COMMENT:
         errors["comment"] = f"Keep the comment under {MAX_COMMENT} characters (it has {len(comment)})."
     if errors:
-        return render_template("survey/form.html", ticket=ticket, ratings=RATINGS, rating=raw_rating,
-                               comment=comment, errors=errors), 422
+        return render_template(
+            "survey/form.html",
+            ticket=ticket,
+            ratings=RATINGS,
+            rating=raw_rating,
+            comment=comment,
+            errors=errors,
+        ), 422
     rating, ticket_id = int(raw_rating), row.ticket_id
     try:
         record_feedback(row.id, rating, comment)
