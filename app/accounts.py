@@ -1,12 +1,16 @@
-"""Creating people: a user with a role, their teams and (for a customer) a profile; the caller commits.
+"""Creating people: a user with a role, their teams and (for a customer) a profile, and API tokens;
+the caller commits.
 
-Used by `flask users create` and by the demo data (`seed.py`).
+Used by `flask users create` / `create-token`, the demo data (`seed.py`) and the API's token check.
 """
+
+import hashlib
+import secrets
 
 import click
 
 from app.extensions import db
-from app.models import ROLES, Customer, Team, TeamMember, User
+from app.models import ROLES, ApiToken, Customer, Team, TeamMember, User
 from app.passwords import hash_password
 
 
@@ -46,3 +50,15 @@ def create_user(
     if role == "customer":
         db.session.add(Customer(user_id=user.id, name=user.name, email=user.email))
     return user
+
+
+def hash_token(token: str) -> str:
+    """What is stored of an API token: its SHA-256."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token(user: User) -> str:
+    """Create an API token for a user; only its hash is stored. The caller commits."""
+    token = "tf_" + secrets.token_urlsafe(32)
+    db.session.add(ApiToken(user_id=user.id, token_hash=hash_token(token)))
+    return token

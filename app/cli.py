@@ -118,7 +118,7 @@ def create_user_command(username, role, teams, password, name, email):
 @click.argument("username")
 def create_token_command(username):
     """Print a new API token for USERNAME."""
-    from app.api.auth import new_token
+    from app.accounts import new_token
 
     user = db.session.execute(db.select(User).where(User.username == username)).scalar()
     if user is None:

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from app.api.auth import new_token
+from app.accounts import new_token
 from app.engine import deploy
 from app.extensions import db
 from app.models import Customer, Team, TeamMember, User

@@ -1,25 +1,13 @@
 """Bearer-token authentication for the API and the role check of each route."""
 
 import functools
-import hashlib
-import secrets
 
 from flask import abort, g, request
 
+from app.accounts import hash_token
 from app.errors import json_error
 from app.extensions import db
 from app.models import ApiToken, Customer, User
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def new_token(user: User) -> str:
-    """Create a token for a user; only its hash is stored. The caller commits."""
-    token = "tf_" + secrets.token_urlsafe(32)
-    db.session.add(ApiToken(user_id=user.id, token_hash=hash_token(token)))
-    return token
 
 
 def _user_from_header() -> User | None:
