@@ -234,28 +234,20 @@ def _deliver(
             )
 
     engine_step(loaded, deliver)
-    engine_step(loaded, loaded.wf.do_engine_steps)
-    data = {"name": name, "payload": payload}
-    if correlations:
-        data["correlations"] = correlations
-    history(
-        "message_delivered",
-        ticket_id=loaded.row.ticket_id,
-        instance_id=loaded.row.id,
-        actor=actor,
-        element_id=subscription.element_id,
-        element_name=catch[1].bpmn_name,
-        task_id=subscription.id,
-        data=data,
+    return _ran_on(
+        loaded, subscription, catch[1], name, payload, correlations, actor, task_id=subscription.id
     )
-    save(loaded, actor, skip_task=subscription.id)
-    return subscription.element_id
 
 
 def _deliver_trigger(loaded, subscription, trigger, name, payload, correlations, actor) -> str:
     definition, start = trigger
     event = BpmnEvent(definition, payload, correlations)
     engine_step(loaded, lambda: loaded.wf.send_event(event))
+    return _ran_on(loaded, subscription, start, name, payload, correlations, actor, task_id=None)
+
+
+def _ran_on(loaded, subscription, element, name, payload, correlations, actor, *, task_id) -> str:
+    """After a message was caught: run the process on, record the delivery, save."""
     engine_step(loaded, loaded.wf.do_engine_steps)
     data = {"name": name, "payload": payload}
     if correlations:
@@ -266,8 +258,9 @@ def _deliver_trigger(loaded, subscription, trigger, name, payload, correlations,
         instance_id=loaded.row.id,
         actor=actor,
         element_id=subscription.element_id,
-        element_name=start.bpmn_name,
+        element_name=element.bpmn_name,
+        task_id=task_id,
         data=data,
     )
-    save(loaded, actor)
+    save(loaded, actor, skip_task=task_id)
     return subscription.element_id

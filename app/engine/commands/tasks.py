@@ -72,6 +72,20 @@ def closed_reason(task_id: str) -> str | None:
     return None
 
 
+def _task_history(kind: str, row: HumanTask, actor: str | None, data: dict | None = None) -> None:
+    """One history row about an open task (claimed, released, completed, reassigned)."""
+    history(
+        kind,
+        ticket_id=row.ticket_id,
+        instance_id=row.instance_id,
+        actor=actor,
+        element_id=row.name,
+        element_name=row.title,
+        task_id=row.id,
+        data=data,
+    )
+
+
 def claim_task(task_id: str, user: User) -> HumanTask:
     """Assign an open task to `user`.
 
@@ -91,15 +105,7 @@ def claim_task(task_id: str, user: User) -> HumanTask:
             ).rowcount
             if updated != 1:
                 raise Conflict(f"task {task_id} was claimed by someone else just now")
-            history(
-                "task_claimed",
-                ticket_id=row.ticket_id,
-                instance_id=row.instance_id,
-                actor=user.username,
-                element_id=row.name,
-                element_name=row.title,
-                task_id=task_id,
-            )
+            _task_history("task_claimed", row, user.username)
         db.session.refresh(row)
         return row
 
@@ -115,15 +121,7 @@ def release_task(task_id: str, user: User) -> HumanTask:
             return row
         check("may_release", Conflict, user, row)
         row.assignee_id = None
-        history(
-            "task_released",
-            ticket_id=row.ticket_id,
-            instance_id=row.instance_id,
-            actor=user.username,
-            element_id=row.name,
-            element_name=row.title,
-            task_id=task_id,
-        )
+        _task_history("task_released", row, user.username)
         return row
 
     return run_command(body)
@@ -162,16 +160,7 @@ def complete_task(task_id: str, data: dict, user: User | None) -> list[str]:
         task.set_data(**data)
         engine_step(loaded, task.run)
         engine_step(loaded, loaded.wf.do_engine_steps)
-        history(
-            "task_completed",
-            ticket_id=row.ticket_id,
-            instance_id=row.instance_id,
-            actor=actor,
-            element_id=row.name,
-            element_name=row.title,
-            task_id=task_id,
-            data=data,
-        )
+        _task_history("task_completed", row, actor, data=data)
         return save(loaded, actor, skip_task=task_id)
 
     return run_command(body)
@@ -189,16 +178,7 @@ def reassign_task(task_id: str, user: User, assignee: User) -> HumanTask:
         row = _open_task(task_id)
         check("may_reassign", Conflict, user, row, assignee)
         row.assignee_id = assignee.id
-        history(
-            "task_reassigned",
-            ticket_id=row.ticket_id,
-            instance_id=row.instance_id,
-            actor=user.username,
-            element_id=row.name,
-            element_name=row.title,
-            task_id=task_id,
-            data={"assignee": assignee.username},
-        )
+        _task_history("task_reassigned", row, user.username, data={"assignee": assignee.username})
         return row
 
     return run_command(body)
