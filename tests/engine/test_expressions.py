@@ -327,7 +327,7 @@ def test_the_datetime_module_gives_its_classes_constructors_and_date_methods(clo
         "datetime.timedelta(days=10**9)",
     ],
 )
-def test_the_datetime_module_reaches_nothing_else(expression):
+def test_the_datetime_module_reaches_nothing_else(expression, clock):
     with pytest.raises(ExpressionError):
         evaluate_safe(expression, {})
 

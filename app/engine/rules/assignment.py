@@ -166,6 +166,19 @@ def assign_new_task(
     )
     row.assignee_id = choice.user_id
     steps.append(choice.rule)
+    _record_assignment(row, ticket, actor, lane, choice.username, "; ".join(steps), now)
+
+
+def _record_assignment(
+    row: HumanTask,
+    ticket: Ticket | None,
+    actor: str | None,
+    lane: str | None,
+    assignee: str | None,
+    rule: str,
+    now,
+) -> None:
+    """The `task_assigned` history row: team, lane, skill, assignee and the rules that chose them."""
     history(
         "task_assigned",
         ticket_id=ticket.id if ticket else None,
@@ -179,8 +192,8 @@ def assign_new_task(
             "team": row.team,
             "lane": lane,
             "skill": row.required_skill,
-            "assignee": choice.username,
-            "rule": "; ".join(steps),
+            "assignee": assignee,
+            "rule": rule,
         },
     )
 
@@ -194,22 +207,8 @@ def _assign_named_user(
     if row.team not in teams:
         row.team = teams[0] if teams else current_app.config["DEFAULT_TEAM"]
     row.assignee_id = user.id
-    history(
-        "task_assigned",
-        ticket_id=ticket.id if ticket else None,
-        instance_id=row.instance_id,
-        actor=actor,
-        element_id=row.name,
-        element_name=row.title,
-        task_id=row.id,
-        at=utcnow(),
-        data={
-            "team": row.team,
-            "lane": lane,
-            "skill": row.required_skill,
-            "assignee": user.username,
-            "rule": f"the diagram names {user.username} as performer",
-        },
+    _record_assignment(
+        row, ticket, actor, lane, user.username, f"the diagram names {user.username} as performer", utcnow()
     )
 
 
