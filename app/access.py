@@ -16,15 +16,28 @@ refused here is refused whoever calls it; the pages ask it which buttons to show
 import functools
 from dataclasses import dataclass
 
-from flask import abort
+from flask import abort, current_app
 from flask_login import current_user, login_required
 from sqlalchemy import or_, true
 
 from app.extensions import db
-from app.models import HistoryEvent, HumanTask, Team, TeamMember, Ticket, User
+from app.models import STAFF, Customer, HistoryEvent, HumanTask, Incident, Team, TeamMember, Ticket, User
 
 # Roles that may work on, release, reassign and cancel anything they see.
 SUPERVISORS = ("admin", "manager")
+
+# History rows a person writes by their own hand on a ticket: having written one keeps the ticket
+# visible to them. Rows written by a message delivery (`message_delivered` and what the process
+# does as it runs on) are not among them: delivering a message grants no access.
+ACTED_KINDS = (
+    "ticket_created",
+    "task_claimed",
+    "task_released",
+    "task_completed",
+    "task_reassigned",
+    "comment_added",
+    "instance_cancelled",
+)
 
 # The inbox views; "all" is only for those who see a team whole (leads, managers, admins).
 VIEWS = {"mine": "My tasks", "team": "Unassigned in my teams", "all": "Everything in my teams"}
@@ -88,18 +101,15 @@ def scope_of(user: User) -> Scope:
 
 
 def ticket_visible(scope: Scope, ticket_id: int, username: str) -> bool:
-    """A ticket is visible with an open task the person may see, or when they acted on it before."""
+    """Whether the person may see (and act on) the ticket: the rule of `ticket_condition`."""
     if scope.sees_all:
         return True
-    tasks = db.session.execute(db.select(HumanTask).where(HumanTask.ticket_id == ticket_id)).scalars()
-    if any(scope.may_see(task) for task in tasks):
-        return True
-    acted = db.session.execute(
-        db.select(HistoryEvent.id)
-        .where(HistoryEvent.ticket_id == ticket_id, HistoryEvent.actor == username)
-        .limit(1)
-    ).scalar()
-    return acted is not None
+    return (
+        db.session.execute(
+            db.select(Ticket.id).where(Ticket.id == ticket_id, ticket_condition(scope, username))
+        ).scalar()
+        is not None
+    )
 
 
 def closed_task_visible(scope: Scope, task_id: str, username: str) -> bool:
@@ -115,7 +125,7 @@ def closed_task_visible(scope: Scope, task_id: str, username: str) -> bool:
     ).all()
     if not events:
         return False
-    if scope.sees_all or any(actor == username for _, actor, _ in events):
+    if scope.sees_all or any(actor == username and kind in ACTED_KINDS for kind, actor, _ in events):
         return True
     teams = [
         data.get("team") for kind, _, data in events if kind == "task_assigned" and isinstance(data, dict)
@@ -133,18 +143,82 @@ def task_condition(scope: Scope):
 
 
 def ticket_condition(scope: Scope, username: str):
-    """SQL condition on Ticket: tickets with a task the person may see, or that they acted on."""
+    """SQL condition on Ticket: the tickets a staff member may see and act on.
+
+    A ticket belongs to the teams that have or had tasks on it and to the team its SLA policy
+    names (its type's team); a person sees the tickets of their teams, those with a task they
+    may see (their own, one outside any team), and those they worked on by hand (ACTED_KINDS).
+    Every part is a lookup by ticket id (human_task.ticket_id, history_event (ticket_id, at)).
+    """
     if scope.sees_all:
         return true()
     with_task = (
         db.select(HumanTask.id).where(HumanTask.ticket_id == Ticket.id, task_condition(scope)).exists()
     )
-    acted = (
+    had_team_task = (
         db.select(HistoryEvent.id)
-        .where(HistoryEvent.ticket_id == Ticket.id, HistoryEvent.actor == username)
+        .where(
+            HistoryEvent.ticket_id == Ticket.id,
+            HistoryEvent.kind == "task_assigned",
+            HistoryEvent.data["team"].as_string().in_(scope.team_keys),
+        )
         .exists()
     )
-    return or_(with_task, acted)
+    acted = (
+        db.select(HistoryEvent.id)
+        .where(
+            HistoryEvent.ticket_id == Ticket.id,
+            HistoryEvent.actor == username,
+            HistoryEvent.kind.in_(ACTED_KINDS),
+        )
+        .exists()
+    )
+    return or_(Ticket.sla_team_key.in_(scope.team_keys), with_task, had_team_task, acted)
+
+
+def incident_condition(scope: Scope, username: str):
+    """SQL condition on Incident: those of the tickets the person may see (admins: all).
+
+    No team column: the team comes through the incident's ticket (`ticket_condition`), so an
+    incident without a ticket is for those who see everything.
+    """
+    if scope.sees_all:
+        return true()
+    return Incident.ticket_id.in_(db.select(Ticket.id).where(ticket_condition(scope, username)))
+
+
+# An integration token with this scope may deliver any message to any ticket.
+MESSAGES_SCOPE = "messages"
+
+
+def message_ticket_condition(user: User, token_scopes: frozenset[str], name: str):
+    """SQL condition on Ticket: the tickets `user` may deliver message `name` to, or None for none.
+
+    Integration tokens with the `messages` scope and admins: every ticket. A customer: their own
+    tickets, and only the messages customers send (`CUSTOMER_MESSAGES` in app/config.py). Staff:
+    the tickets of their teams (`ticket_condition`). Anything else finds no ticket, so the caller
+    answers 404 as if nothing waited for the message.
+    """
+    if MESSAGES_SCOPE in token_scopes or user.role == "admin":
+        return true()
+    if user.role == "customer":
+        if name not in current_app.config["CUSTOMER_MESSAGES"]:
+            return None
+        own = db.select(Customer.id).where(Customer.user_id == user.id)
+        return Ticket.customer_id.in_(own)
+    if user.role in STAFF:
+        return ticket_condition(scope_of(user), user.username)
+    return None
+
+
+def may_deliver_message(user: User, token_scopes: frozenset[str], ticket_id: int, name: str) -> bool:
+    """Whether `user` may deliver message `name` to ticket `ticket_id` (see `message_ticket_condition`)."""
+    condition = message_ticket_condition(user, token_scopes, name)
+    if condition is None or not 0 < ticket_id < 2**63:
+        return False
+    return (
+        db.session.execute(db.select(Ticket.id).where(Ticket.id == ticket_id, condition)).scalar() is not None
+    )
 
 
 @dataclass(frozen=True)

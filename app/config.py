@@ -37,10 +37,23 @@ class Config:
     ARGON2_TIME_COST = 3  # argon2-cffi's RFC 9106 low-memory profile
     ARGON2_MEMORY_KIB = 65536
     SESSION_COOKIE_HTTPONLY = True
+    # Send the session cookie over HTTPS only: set SESSION_COOKIE_SECURE=1 behind TLS (off for
+    # `make run` on plain http, where a Secure cookie would never come back).
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     SESSION_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     # Links in e-mails (the satisfaction survey) point here; survey links live this many days.
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
+    # The messages a customer may deliver to their own ticket through POST /api/v1/messages (the
+    # catch events a diagram means for the customer: the shipped ones wait for `customer_reply`).
+    # Every other message comes from staff or integrations; `feedback_received` comes from the
+    # survey link. Comma-separated in the environment.
+    CUSTOMER_MESSAGES = tuple(
+        name.strip()
+        for name in os.environ.get("CUSTOMER_MESSAGES", "customer_reply").split(",")
+        if name.strip()
+    )
     FEEDBACK_LINK_DAYS = int(os.environ.get("FEEDBACK_LINK_DAYS", "14"))
     # How long after a ticket closes its survey goes out, per ticket type (ISO-8601 durations;
     # a type not listed waits P1D). The engine passes the value to the process as feedback_delay.

@@ -2,25 +2,30 @@
 
 With `ticket_id` the message goes to that ticket; without it the engine finds the one waiting
 instance by the message's correlation keys (computed from the payload, plus `correlation_keys`).
+
+Only to tickets the caller may act on (`app.access.message_ticket_condition`): a customer to
+their own tickets (customer messages only), staff to their teams' tickets, admins and tokens
+with the `messages` scope to any. Any other ticket answers the same 404 as a ticket that waits
+for nothing, and delivering grants no access to the ticket afterwards.
 """
 
 from flask import g, jsonify
 
+from app.access import may_deliver_message, message_ticket_condition
 from app.api.auth import token_required
 from app.api.blueprint import bp
 from app.api.serialize import json_body
 from app.engine import AmbiguousMessage, InvalidData, deliver_correlated_message, deliver_message
 from app.errors import json_error
-from app.models import STAFF
 
 
 @bp.post("/messages")
-@token_required(*STAFF)
+@token_required()
 def post_message():
     """Deliver `{name, ticket_id?, correlation_keys?, payload}`.
 
-    404 when nothing waits for it, 409 listing the tickets when several match, 422 when a
-    correlation property cannot be read from the payload.
+    404 when nothing the caller may act on waits for it, 409 listing the tickets when several
+    match, 422 when a correlation property cannot be read from the payload.
     """
     body = json_body()
     ticket_id = body.get("ticket_id")
@@ -29,14 +34,24 @@ def post_message():
             {"ticket_id": "an integer ticket id, or none to find the ticket by correlation keys"}
         )
     name, payload = body.get("name"), body.get("payload", {})
+    if not isinstance(name, str) or not name:
+        raise InvalidData({"name": "a message name is required"})
     correlation_keys = body.get("correlation_keys")
+    scopes = getattr(g, "api_token_scopes", frozenset())
     if ticket_id is not None:
+        if not may_deliver_message(g.api_user, scopes, ticket_id, name):
+            return json_error(404, f"ticket {ticket_id} is not waiting for a message '{name}'")
         element = deliver_message(
             ticket_id, name, payload, actor=g.api_user.username, correlation_keys=correlation_keys
         )
         return jsonify({"delivered": True, "ticket_id": ticket_id, "element_id": element})
+    tickets = message_ticket_condition(g.api_user, scopes, name)
+    if tickets is None:
+        return json_error(404, f"nothing waits for a message '{name}'")
     try:
-        delivery = deliver_correlated_message(name, payload, correlation_keys, actor=g.api_user.username)
+        delivery = deliver_correlated_message(
+            name, payload, correlation_keys, actor=g.api_user.username, tickets=tickets
+        )
     except AmbiguousMessage as exc:
         return json_error(exc.status, exc.message, matches=exc.matches)
     return jsonify({"delivered": True, **delivery})

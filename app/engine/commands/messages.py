@@ -7,6 +7,7 @@
 from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import ColumnElement, true
 
 from app.engine.diagrams.forms import check_plain_data
 from app.engine.errors import AmbiguousMessage, InvalidData, NotFound
@@ -25,7 +26,7 @@ from app.engine.spiff.correlation import (
     describe,
 )
 from app.extensions import db
-from app.models import MessageSubscription, ProcessDefinition, ProcessInstance
+from app.models import MessageSubscription, ProcessDefinition, ProcessInstance, Ticket
 
 
 def deliver_message(
@@ -90,7 +91,11 @@ MAX_MATCHES = 50  # a 409 lists at most this many waiting instances
 
 
 def deliver_correlated_message(
-    name: str, payload: dict, correlation_keys: dict | None = None, actor: str | None = None
+    name: str,
+    payload: dict,
+    correlation_keys: dict | None = None,
+    actor: str | None = None,
+    tickets: ColumnElement[bool] | None = None,
 ) -> dict:
     """Deliver a message to the one waiting instance its correlation keys point to (no ticket id).
 
@@ -104,6 +109,9 @@ def deliver_correlated_message(
         correlation_keys: `{key name: {property id: value}}`, e.g. for keys a catch event
             expects from process variables (`spiffworkflow:processVariableCorrelation`) that
             the payload does not carry; a value the payload gives as well must agree.
+        tickets: a SQL condition on `Ticket`: only the instances of these tickets are
+            considered (the caller's, from `app.access`); None for all. The others are not
+            found, listed in a 409 or named in an error.
 
     Returns:
         `{ticket_id, instance_id, element_id, correlations}` of the delivery.
@@ -118,14 +126,19 @@ def deliver_correlated_message(
 
     def body():
         sub, instance = MessageSubscription, ProcessInstance
-        joined = db.select(sub, instance.definition_id).join(instance, instance.id == sub.instance_id)
+        within = true() if tickets is None else sub.ticket_id.in_(db.select(Ticket.id).where(tickets))
+        joined = (
+            db.select(sub, instance.definition_id)
+            .join(instance, instance.id == sub.instance_id)
+            .where(within)
+        )
         # The catch events (definition version, element) that expect keys: the message's keys
         # are computed with each one's retrieval expressions, which may differ between versions.
         pairs = db.session.execute(
             db.select(instance.definition_id, sub.element_id)
             .distinct()
             .join(instance, instance.id == sub.instance_id)
-            .where(sub.name == name, sub.correlation_key.is_not(None))
+            .where(sub.name == name, sub.correlation_key.is_not(None), within)
         ).all()
         catches = {}
         for definition_id, element_id in pairs:
