@@ -8,6 +8,7 @@ import os
 
 from flask import Flask, jsonify
 
+from app import security_headers
 from app.config import Config, TestConfig
 from app.extensions import csrf, db, login_manager, migrate
 
@@ -23,6 +24,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_extensions(app)
     register_policy(app)
     register_blueprints(app)
+    security_headers.init_app(app)  # CSP and companions on every answer
     register_errorhandlers(app)
     register_cli(app)
     if app.config.get("EMBEDDED_WORKER"):
