@@ -276,7 +276,9 @@ def _event_paths() -> dict:
                     ),
                     "404": error(
                         "The ticket does not wait for a message of that name (with these correlation "
-                        "keys), or no waiting ticket matches the message's correlation keys"
+                        "keys), or no waiting ticket matches the message's correlation keys, or the "
+                        "ticket is not one the caller may deliver to (the same answer, so as not to "
+                        "reveal it)"
                     ),
                     "409": ambiguous,
                     "422": error(
@@ -292,8 +294,13 @@ def _event_paths() -> dict:
                     "`correlation_keys` are added, and a waiting catch event matches when every key it "
                     "expects (from `spiffworkflow:processVariableCorrelation` or earlier messages) is "
                     "carried with the same values; one that expects nothing yet matches any message of "
-                    "its name. Exactly one waiting ticket must match."
+                    "its name. Exactly one waiting ticket must match. Only the tickets the caller may "
+                    "act on are considered: a customer's own tickets (and only the customer messages, "
+                    "`CUSTOMER_MESSAGES`, by default `customer_reply`), a staff member's teams' tickets, "
+                    "any ticket for admins and for tokens with the `messages` scope. Delivering a "
+                    "message grants no access to the ticket."
                 ),
+                roles="any (customer, agent, analyst, manager, admin); the ticket decides",
                 body=json_body(message),
             )
         },
@@ -303,9 +310,11 @@ def _event_paths() -> dict:
                 "List incidents, newest first",
                 {
                     "200": json_response(
-                        "Open incidents (all of them with all=1)", list_of("incidents", ref("Incident"))
+                        "Open incidents (all of them with all=1) of the tickets the caller may see",
+                        list_of("incidents", ref("Incident")),
                     )
                 },
+                description="Scoped like tickets: the incidents of the caller's teams' tickets; admins see all.",
                 roles="agent, manager, admin or analyst",
                 parameters=[
                     query("all", "1 to include resolved incidents", {"type": "string", "enum": ["1"]})
@@ -319,10 +328,10 @@ def _event_paths() -> dict:
                 "Retry the failed step now",
                 {
                     "200": json_response("The step is being retried", retried),
-                    "404": {"$ref": "#/components/responses/NotFound"},
+                    "404": error("No such incident, or one of a ticket the caller may not see"),
                     "409": error("The incident was already resolved"),
                 },
-                roles="manager or admin",
+                roles="manager or admin (of the incident ticket's teams; admins any)",
             ),
         },
     }

@@ -39,7 +39,7 @@ ROUTES = {
     # Not owned by a team or a customer:
     "admin.edit_user": "admin only",
     "admin.update_team": "admin only",
-    "api.retry": "managers and admins only",
+    "api.retry": "managers and admins only; scoped by its ticket in tests/web/test_ownership.py",
     "portal.new_ticket": "a ticket type, not an object",
     "api.definition_version": "diagrams are shared by all staff, not owned",
     "api.get_form": "forms are shared by staff and customers (start forms), not owned",
