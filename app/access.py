@@ -2,6 +2,13 @@
 (their teams, the teams they lead, or all), and the policy on tasks and tickets (claim,
 complete, release, reassign, cancel).
 
+Tickets (`ticket_condition`, `ticket_visible`) belong to the teams that have or had tasks on them
+and to their SLA policy's team; a staff member sees their teams' tickets and those they worked
+on by hand (`ACTED_KINDS`: delivering a message is not among them). Incidents are scoped through
+their ticket (`incident_condition`), message deliveries by `message_ticket_condition` (customers:
+their own tickets' customer messages; staff: their teams' tickets; admins and tokens with the
+`messages` scope: all).
+
 Shared by the pages and the API so both answer the same question the same way; an object
 outside a person's scope, or a page outside their role, is answered with a 404. (The API checks
 roles on its bearer tokens in `app.api.auth`, with the same role names: `app.models.STAFF`.)
@@ -184,7 +191,11 @@ def incident_condition(scope: Scope, username: str):
     """
     if scope.sees_all:
         return true()
-    return Incident.ticket_id.in_(db.select(Ticket.id).where(ticket_condition(scope, username)))
+    return (
+        db.select(Ticket.id)
+        .where(Ticket.id == Incident.ticket_id, ticket_condition(scope, username))
+        .exists()
+    )
 
 
 # An integration token with this scope may deliver any message to any ticket.

@@ -20,7 +20,7 @@ from flask import g, request
 from app.api.openapi import document
 from app.engine import complete_task, start_process
 from app.extensions import db
-from app.models import Attachment, Customer, HistoryEvent, HumanTask, Incident, Team, User
+from app.models import Attachment, Customer, HistoryEvent, HumanTask, Incident, Team, Ticket, User
 from app.worker import drain
 from tests.engine.conftest import RETURN_START
 from tests.factories import deploy_shipped, login, make_customer_user, make_user, token_for
@@ -296,3 +296,22 @@ def test_list_filters_by_id_show_nothing_of_another_team(app, jane, url):
     answer = Caller(app, "support_agent").call("GET", url.format(customer=customer, ticket=jane["ticket_id"]))
     assert answer.status_code == 200
     assert SECRET not in answer.get_data(as_text=True)
+
+
+# ------------------------------------------------------------------------- whose ticket it is
+
+
+def test_an_agent_of_the_team_sees_its_ticket_while_it_waits_for_the_customer(app, jane):
+    """The ticket has no open task, but team returns had one on it: Bob (returns) sees it."""
+    bob = Caller(app, "bob")
+    assert bob.call("GET", f"/api/v1/tickets/{jane['waiting_id']}").status_code == 200
+    assert bob.client.get(f"/inbox/tickets/{jane['waiting_id']}").status_code == 200
+
+
+def test_the_team_its_sla_policy_names_sees_the_ticket(app, jane):
+    ticket = db.session.get(Ticket, jane["waiting_id"])
+    ticket.sla_team_key = "support"
+    db.session.commit()
+    dave = Caller(app, "support_agent")
+    assert dave.call("GET", f"/api/v1/tickets/{jane['waiting_id']}").status_code == 200
+    assert dave.call("GET", f"/api/v1/tickets/{jane['ticket_id']}").status_code == 404
