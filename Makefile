@@ -24,7 +24,7 @@ run: setup
 	@echo "  API token for the demo admin:  $(FLASK) users create-token admin"
 	@echo "  Then: curl -H 'Authorization: Bearer <token>' http://127.0.0.1:$(PORT)/api/v1/tickets"
 	@echo ""
-	EMBEDDED_WORKER=1 BASE_URL=$${BASE_URL:-http://127.0.0.1:$(PORT)} $(FLASK) run --no-reload --host 127.0.0.1 --port $(PORT)
+	EMBEDDED_WORKER=1 BASE_URL=$${BASE_URL:-http://127.0.0.1:$(PORT)} $(FLASK) serve --host 127.0.0.1 --port $(PORT)
 
 # PostgreSQL 15 server binaries for the PostgreSQL half of the suite.
 postgres-binaries:

@@ -10,6 +10,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from app.accounts import create_user
+from app.devserver import serve_command
 from app.engine import DiagramRejected, check_files, deploy_bundle
 from app.extensions import db
 from app.models import ROLES, User
@@ -160,3 +161,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(users)
     app.cli.add_command(seed_command)
     app.cli.add_command(worker_command)
+    app.cli.add_command(serve_command)

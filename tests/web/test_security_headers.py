@@ -153,3 +153,27 @@ def test_a_blueprint_or_a_view_adds_only_what_it_needs_to_the_policy(tmp_path):
     chart_csp = client.get("/studio-test/chart").headers["Content-Security-Policy"]
     assert "connect-src 'self' wss://example.org" in chart_csp and "blob:" in chart_csp
     assert client.get("/login").headers["Content-Security-Policy"] == STRICT_CSP
+
+
+def test_the_development_server_of_make_run_names_no_version(app):
+    """Werkzeug's own server would add `Server: Werkzeug/<version> Python/<version>`."""
+    import threading
+    import urllib.request
+
+    from werkzeug.serving import make_server
+
+    from app.devserver import RequestHandler
+
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=RequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.server_port}/healthz") as answer:
+            assert set(answer.headers.get_all("Server")) == {"Ticketflow"}
+    finally:
+        server.shutdown()
+        thread.join()
+
+
+def test_flask_serve_is_the_command_of_make_run(runner):
+    assert "development server" in runner.invoke(args=["serve", "--help"]).output

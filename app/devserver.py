@@ -1,0 +1,28 @@
+"""`flask serve`: the development server of `make run`, naming itself without a version.
+
+Werkzeug's development server sends `Server: Werkzeug/<version> Python/<version>` whatever the
+app sets; this one sends `Server: Ticketflow`, as every answer of the app says
+(app/security_headers.py). Production runs gunicorn (`wsgi.py`), which names itself without a
+version.
+"""
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from werkzeug.serving import WSGIRequestHandler, run_simple
+
+
+class RequestHandler(WSGIRequestHandler):
+    """Werkzeug's request handler, without its version in `Server`."""
+
+    def version_string(self) -> str:
+        return "Ticketflow"
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@with_appcontext
+def serve_command(host: str, port: int) -> None:
+    """Run the development server (threaded, no reloader) for `make run`."""
+    run_simple(host, port, current_app._get_current_object(), threaded=True, request_handler=RequestHandler)
