@@ -13,8 +13,8 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import OperationalError
 
 from app.extensions import db
-from app.models import LoginAttempt
-from tests.factories import csrf_of, make_user, token_for
+from app.models import LoginAttempt, Team
+from tests.factories import csrf_of, login, make_user, token_for
 
 BROWSER = {"Accept": "text/html"}
 
@@ -121,3 +121,15 @@ def test_a_lock_timeout_is_a_503_in_json_for_the_api(client, locked_routes, kind
 def test_any_other_database_error_stays_a_logged_500(client, locked_routes):
     answer = client.get("/api/locked/other")
     assert answer.status_code == 500 and "Retry-After" not in answer.headers
+
+
+def test_an_admin_page_write_answers_503_under_the_lock_and_saves_once_it_is_gone(short_lock_waits, client):
+    make_user("root", "admin", password="pw")
+    login(client, "root")
+    token = csrf_of(client.get("/admin/users").get_data(as_text=True))
+    form = {"key": "vip", "name": "VIP", "strategy": "skills", "csrf_token": token}
+    with write_lock("team"):
+        assert client.post("/admin/teams", data=form, headers=BROWSER).status_code == 503
+    assert db.session.execute(db.select(Team).where(Team.key == "vip")).scalar() is None
+    assert client.post("/admin/teams", data=form, headers=BROWSER).status_code == 302
+    assert db.session.execute(db.select(Team).where(Team.key == "vip")).scalar() is not None

@@ -203,3 +203,13 @@ def test_sign_in_events_are_logged(client, clock, caplog):
     assert messages.count("sign-in failed: user='alice' addr=203.0.113.9") == 5
     assert "sign-in throttled: user='alice' addr=203.0.113.9 wait=30s" in messages
     assert "sign-in succeeded: user='alice' addr=198.51.100.7" in messages
+
+
+def test_failures_older_than_the_window_are_deleted_by_the_next_failure(client, clock):
+    _fail(client, ATTACKER, 3, username="ghost")
+    _fail(client, OFFICE, 2, username="alice")
+    clock.shift(timedelta(hours=1, seconds=1))
+    _fail(client, ATTACKER, 1, username="someone-else")  # the address's old rows go
+    _fail(client, OFFICE, 1, username="alice")  # the name's old rows go
+    rows = db.session.execute(db.select(LoginAttempt.username, LoginAttempt.remote_addr)).all()
+    assert sorted(rows) == [("alice", "198.51.100.7"), ("someone-else", "203.0.113.9")]
