@@ -60,6 +60,18 @@ class Config:
     # "production" refuses to start without SECRET_KEY; anything else uses instance/secret_key.
     TICKETFLOW_ENV = os.environ.get("TICKETFLOW_ENV", "development")
     SECRET_KEY = os.environ.get("SECRET_KEY") or None  # None: see secret_key() above
+    # SQLite: how long a write waits for another's lock before giving up ("database is locked",
+    # answered 503 with Retry-After: DATABASE_BUSY_RETRY_AFTER seconds).
+    SQLITE_BUSY_TIMEOUT_MS = int(os.environ.get("SQLITE_BUSY_TIMEOUT_MS", "10000"))
+    DATABASE_BUSY_RETRY_AFTER = int(os.environ.get("DATABASE_BUSY_RETRY_AFTER", "5"))
+    # Sign-in throttling (app/web/auth/throttle.py), in seconds: per (user name, address), free
+    # failures then a delay doubling from FIRST to MAX; per address, a short brake after many.
+    SIGNIN_WINDOW = int(os.environ.get("SIGNIN_WINDOW", "3600"))
+    SIGNIN_FREE_FAILURES = int(os.environ.get("SIGNIN_FREE_FAILURES", "5"))
+    SIGNIN_FIRST_DELAY = int(os.environ.get("SIGNIN_FIRST_DELAY", "30"))
+    SIGNIN_MAX_DELAY = int(os.environ.get("SIGNIN_MAX_DELAY", "900"))
+    SIGNIN_ADDRESS_FREE_FAILURES = int(os.environ.get("SIGNIN_ADDRESS_FREE_FAILURES", "100"))
+    SIGNIN_ADDRESS_DELAY = int(os.environ.get("SIGNIN_ADDRESS_DELAY", "1"))
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", _sqlite_url(BASE_DIR / "instance" / "ticketflow.db")
     )
@@ -77,23 +89,11 @@ class Config:
     WORKER_SWEEP_SECONDS = float(os.environ.get("WORKER_SWEEP_SECONDS", "2"))
     JOB_LEASE_SECONDS = int(os.environ.get("JOB_LEASE_SECONDS", "60"))
     COMMAND_RETRIES = 5  # optimistic-lock attempts before a command answers 409
-    # SQLite: how long a write waits for another's lock before giving up ("database is locked",
-    # answered 503 with Retry-After: DATABASE_BUSY_RETRY_AFTER seconds).
-    SQLITE_BUSY_TIMEOUT_MS = int(os.environ.get("SQLITE_BUSY_TIMEOUT_MS", "10000"))
-    DATABASE_BUSY_RETRY_AFTER = int(os.environ.get("DATABASE_BUSY_RETRY_AFTER", "5"))
     # Data sent without a form (a formless task or start) is merged into the process data as it
     # is: at most this many bytes as JSON (app/engine/forms.py check_formless_data).
     MAX_PROCESS_DATA_BYTES = int(os.environ.get("MAX_PROCESS_DATA_BYTES", str(64 * 1024)))
     ARGON2_TIME_COST = 3  # argon2-cffi's RFC 9106 low-memory profile
     ARGON2_MEMORY_KIB = 65536
-    # Sign-in throttling (app/web/auth/throttle.py), in seconds: per (user name, address), free
-    # failures then a delay doubling from FIRST to MAX; per address, a short brake after many.
-    SIGNIN_WINDOW = int(os.environ.get("SIGNIN_WINDOW", "3600"))
-    SIGNIN_FREE_FAILURES = int(os.environ.get("SIGNIN_FREE_FAILURES", "5"))
-    SIGNIN_FIRST_DELAY = int(os.environ.get("SIGNIN_FIRST_DELAY", "30"))
-    SIGNIN_MAX_DELAY = int(os.environ.get("SIGNIN_MAX_DELAY", "900"))
-    SIGNIN_ADDRESS_FREE_FAILURES = int(os.environ.get("SIGNIN_ADDRESS_FREE_FAILURES", "100"))
-    SIGNIN_ADDRESS_DELAY = int(os.environ.get("SIGNIN_ADDRESS_DELAY", "1"))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
