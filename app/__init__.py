@@ -9,17 +9,19 @@ import os
 from flask import Flask, jsonify
 
 from app import security_headers
-from app.config import Config, TestConfig
+from app.config import MIN_SECRET_KEY_LENGTH, Config, MissingSecretKey, TestConfig, secret_key
 from app.extensions import csrf, db, login_manager, migrate
 
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: config, extensions, blueprints, error handlers, CLI, and (optionally) the embedded worker."""
-    app = Flask(__name__, instance_relative_config=True)
+    instance_path = (test_config or {}).get("INSTANCE_PATH")  # tests keep their files apart
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     app.config.from_object(TestConfig if test_config is not None else Config)
     if test_config:
         app.config.update(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
+    configure_secret_key(app)
     configure_logging()
     register_extensions(app)
     register_policy(app)
@@ -30,6 +32,18 @@ def create_app(test_config: dict | None = None) -> Flask:
     if app.config.get("EMBEDDED_WORKER"):
         _embed_worker(app)
     return app
+
+
+def configure_secret_key(app: Flask) -> None:
+    """SECRET_KEY from the environment, else instance/secret_key; production demands the former."""
+    production = app.config.get("TICKETFLOW_ENV") == "production"
+    key = app.config.get("SECRET_KEY")
+    if not key:
+        app.config["SECRET_KEY"] = secret_key(app.instance_path, production)
+    elif production and len(key) < MIN_SECRET_KEY_LENGTH:
+        raise MissingSecretKey(
+            f"SECRET_KEY is too short for production (at least {MIN_SECRET_KEY_LENGTH} characters)"
+        )
 
 
 def configure_logging() -> None:
@@ -49,7 +63,7 @@ def register_extensions(app: Flask) -> None:
     from app.engine import init_sqlite
 
     with app.app_context():
-        init_sqlite(db.engine)
+        init_sqlite(db.engine, busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"])
 
 
 def register_policy(app: Flask) -> None:

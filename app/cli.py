@@ -9,14 +9,16 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from app.accounts import create_user
+from app.accounts import TOKEN_SCOPES, create_user, new_token, revoke_token, tokens_of
+from app.clock import utcnow
 from app.devserver import serve_command
 from app.engine import DiagramRejected, check_files, deploy_bundle
 from app.extensions import db
 from app.models import ROLES, User
+from app.transactions import write_transaction
 
 processes = AppGroup("processes", help="Check and deploy bundles of diagrams, decisions and forms.")
-users = AppGroup("users", help="Create users and API tokens.")
+users = AppGroup("users", help="Create users; create, list and revoke API tokens.")
 
 
 BUNDLE_SUFFIXES = (".bpmn", ".dmn", ".json", ".xml", ".zip")
@@ -110,23 +112,65 @@ def check_command(paths):
 @click.option("--email")
 def create_user_command(username, role, teams, password, name, email):
     """Create a user with a role (a customer also gets a customer profile)."""
-    user = create_user(username, role, name=name, email=email, password=password, teams=teams)
-    db.session.commit()
+    with write_transaction():
+        user = create_user(username, role, name=name, email=email, password=password, teams=teams)
     click.echo(f"created {user.role} '{user.username}' (id {user.id})")
+
+
+def _user(username: str) -> User:
+    user = db.session.execute(db.select(User).where(User.username == username)).scalar()
+    if user is None:
+        raise click.BadParameter(f"no user '{username}'")
+    return user
 
 
 @users.command("create-token")
 @click.argument("username")
-def create_token_command(username):
-    """Print a new API token for USERNAME."""
-    from app.accounts import new_token
-
-    user = db.session.execute(db.select(User).where(User.username == username)).scalar()
-    if user is None:
-        raise click.BadParameter(f"no user '{username}'")
-    token = new_token(user)
-    db.session.commit()
+@click.option("--name", help="A name to list and revoke it by (default token-N).")
+@click.option("--expires-in", "expires_in", type=int, help="Days until the token stops working.")
+@click.option(
+    "--scope", "scopes", multiple=True, type=click.Choice(TOKEN_SCOPES), help="An extra right (repeatable)."
+)
+def create_token_command(username, name, expires_in, scopes):
+    """Print a new API token for USERNAME (only its hash is kept: copy it now)."""
+    with write_transaction():
+        token = new_token(_user(username), name=name, expires_in_days=expires_in, scopes=scopes)
     click.echo(token)
+
+
+@users.command("tokens")
+@click.argument("username")
+def tokens_command(username):
+    """List USERNAME's API tokens: id, name, scopes, created, expires, last used, state."""
+    now = utcnow()
+    click.echo(
+        f"{'id':>5}  {'name':<20} {'scopes':<12} {'created':<17} {'expires':<17} {'last used':<17} state"
+    )
+    for token in tokens_of(_user(username)):
+        if token.revoked_at is not None:
+            state = f"revoked {_when(token.revoked_at)}"
+        elif token.expires_at is not None and token.expires_at <= now:
+            state = "expired"
+        else:
+            state = "live"
+        click.echo(
+            f"{token.id:>5}  {token.name:<20} {token.scopes or '-':<12} {_when(token.created_at):<17} "
+            f"{_when(token.expires_at) or 'never':<17} {_when(token.last_used_at) or 'never':<17} {state}"
+        )
+
+
+@users.command("revoke")
+@click.argument("username")
+@click.argument("token")
+def revoke_command(username, token):
+    """Revoke USERNAME's live API token TOKEN, given by its id or its name."""
+    with write_transaction():
+        revoked = revoke_token(_user(username), token)
+    click.echo(f"revoked token {revoked.id} '{revoked.name}' of '{username}'")
+
+
+def _when(moment) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
 @click.command("seed")

@@ -1,9 +1,53 @@
-"""Configuration read from environment variables, with working defaults."""
+"""Configuration read from environment variables, with working defaults.
+
+No usable secret ships with the code: SECRET_KEY comes from the environment or, outside
+production, from `instance/secret_key`, generated on the first run (`secret_key()`).
+Production mode is `TICKETFLOW_ENV=production`; it refuses to start without SECRET_KEY.
+"""
 
 import os
+import secrets
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+SECRET_KEY_FILE = "secret_key"
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class MissingSecretKey(RuntimeError):
+    """Production mode without a SECRET_KEY (or with one too short to be a secret)."""
+
+
+def secret_key(instance_path: str | Path, production: bool) -> str:
+    """The key that signs sessions and survey links when the environment gives none.
+
+    In production there is no fallback: raises MissingSecretKey. Otherwise the key kept in
+    `instance/secret_key` (mode 0600), made on the first run so that sessions and survey links
+    survive a restart. Two processes starting together agree: the file appears atomically.
+    """
+    if production:
+        raise MissingSecretKey(
+            "TICKETFLOW_ENV=production needs SECRET_KEY in the environment "
+            f"(at least {MIN_SECRET_KEY_LENGTH} characters, e.g. from `python -c 'import secrets; "
+            "print(secrets.token_hex(32))'`)"
+        )
+    path = Path(instance_path) / SECRET_KEY_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".{SECRET_KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(secrets.token_hex(32) + "\n")
+        try:
+            os.link(draft, path)  # atomic, and refuses to replace a key another process just made
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    key = path.read_text().strip()
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        raise MissingSecretKey(f"{path} holds no usable key; delete it to have a new one made")
+    return key
 
 
 def _sqlite_url(path: Path) -> str:
@@ -13,7 +57,21 @@ def _sqlite_url(path: Path) -> str:
 class Config:
     """Settings for a running server; every value can be overridden by the environment."""
 
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
+    # "production" refuses to start without SECRET_KEY; anything else uses instance/secret_key.
+    TICKETFLOW_ENV = os.environ.get("TICKETFLOW_ENV", "development")
+    SECRET_KEY = os.environ.get("SECRET_KEY") or None  # None: see secret_key() above
+    # SQLite: how long a write waits for another's lock before giving up ("database is locked",
+    # answered 503 with Retry-After: DATABASE_BUSY_RETRY_AFTER seconds).
+    SQLITE_BUSY_TIMEOUT_MS = int(os.environ.get("SQLITE_BUSY_TIMEOUT_MS", "10000"))
+    DATABASE_BUSY_RETRY_AFTER = int(os.environ.get("DATABASE_BUSY_RETRY_AFTER", "5"))
+    # Sign-in throttling (app/web/auth/throttle.py), in seconds: per (user name, address), free
+    # failures then a delay doubling from FIRST to MAX; per address, a short brake after many.
+    SIGNIN_WINDOW = int(os.environ.get("SIGNIN_WINDOW", "3600"))
+    SIGNIN_FREE_FAILURES = int(os.environ.get("SIGNIN_FREE_FAILURES", "5"))
+    SIGNIN_FIRST_DELAY = int(os.environ.get("SIGNIN_FIRST_DELAY", "30"))
+    SIGNIN_MAX_DELAY = int(os.environ.get("SIGNIN_MAX_DELAY", "900"))
+    SIGNIN_ADDRESS_FREE_FAILURES = int(os.environ.get("SIGNIN_ADDRESS_FREE_FAILURES", "100"))
+    SIGNIN_ADDRESS_DELAY = int(os.environ.get("SIGNIN_ADDRESS_DELAY", "1"))
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", _sqlite_url(BASE_DIR / "instance" / "ticketflow.db")
     )
@@ -64,6 +122,7 @@ class TestConfig(Config):
     """Settings for the test suite: a database given by the fixture, no embedded worker."""
 
     TESTING = True
+    TICKETFLOW_ENV = "test"
     SECRET_KEY = "test"
     EMBEDDED_WORKER = False
     ARGON2_TIME_COST = 1  # fast hashes in tests; production keeps the strong defaults

@@ -7,12 +7,16 @@ ever shown. The JSON body is `{"error": message, ...}`; engine errors keep their
 (`NotFound` 404, `Forbidden` 403, `TaskNotOpen`/`Conflict` 409, `InvalidData`/`DiagramRejected`/`StepFailed` 422)
 and carry their details under `errors`.
 
+A database lock held longer than the busy timeout (SQLite "database is locked", a PostgreSQL
+lock timeout, deadlock or serialization failure) is a 503 with `Retry-After`, never a 500.
+
 Pages that know more than the status keep their own templates (a task that closed, a survey
 link that no longer works); these handlers catch everything else.
 """
 
 from flask import Flask, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -57,6 +61,11 @@ PAGES = {
         "Too many attempts",
         "There were too many requests in a short time. Wait a few minutes, then try again.",
     ),
+    503: (
+        "We are busy right now",
+        "Too many changes are being saved at this moment, so nothing was saved. Wait a few seconds "
+        "and try again.",
+    ),
     500: (
         "Something went wrong on our side",
         "The error was logged for us to look at. Try again in a moment; if it keeps happening, tell "
@@ -75,6 +84,7 @@ def init_app(app: Flask) -> None:
     """Register the handlers for engine errors, HTTP errors and anything unexpected."""
     app.register_error_handler(EngineError, engine_error)
     app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(OperationalError, database_error)
     app.register_error_handler(Exception, unexpected_error)
 
 
@@ -140,6 +150,26 @@ def unexpected_error(exc: Exception):
     if wants_json():
         return json_error(500, "internal error; it was logged")
     return error_page(500)
+
+
+# Lock waits that ran out: SQLite's messages; PostgreSQL's serialization, deadlock, lock timeout.
+BUSY_MESSAGES = ("database is locked", "database table is locked", "lock timeout", "could not obtain lock")
+BUSY_SQLSTATES = {"40001", "40P01", "55P03"}
+
+
+def database_error(exc: OperationalError):
+    """A lock that outlasted the busy timeout: 503 with Retry-After; any other database error: 500."""
+    busy = getattr(exc.orig, "sqlstate", None) in BUSY_SQLSTATES or any(
+        text in str(exc.orig).lower() for text in BUSY_MESSAGES
+    )
+    if not busy:
+        return unexpected_error(exc)
+    db.session.rollback()
+    current_app.logger.warning("database busy on %s %s: %s", request.method, request.path, exc.orig)
+    headers = {"Retry-After": str(current_app.config["DATABASE_BUSY_RETRY_AFTER"])}
+    if wants_json():
+        return *json_error(503, "the database is busy; nothing was saved, try again shortly"), headers
+    return error_page(503, headers=headers)
 
 
 def _upload_limit() -> int:

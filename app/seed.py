@@ -4,6 +4,7 @@ from app.accounts import create_user
 from app.extensions import db
 from app.models import Customer, Team, User
 from app.sla.demo import seed_sla_demo
+from app.transactions import write_transaction
 
 TEAMS = [
     ("returns", "Returns", "round_robin"),
@@ -33,27 +34,29 @@ DEMO_PASSWORD = "ticketflow"
 
 
 def seed_demo() -> int:
-    """Create what is missing; returns the number of rows added."""
-    added = 0
-    for key, name, strategy in TEAMS:
-        if db.session.execute(db.select(Team).where(Team.key == key)).scalar() is None:
-            db.session.add(Team(key=key, name=name, strategy=strategy))
-            added += 1
-    db.session.flush()
-    for username, role, teams, lead, skills in STAFF_ACCOUNTS:
-        if _missing(username):
-            create_user(username, role, password=DEMO_PASSWORD, teams=teams, lead=lead, skills=skills)
-            added += 1
-    for username, name, tier, tenure, orders, ratio, balance in CUSTOMERS:
-        if _missing(username):
-            user = create_user(username, "customer", name=name, password=DEMO_PASSWORD)
-            db.session.flush()
-            customer = db.session.execute(db.select(Customer).where(Customer.user_id == user.id)).scalar_one()
-            customer.tier, customer.tenure_months, customer.order_count = tier, tenure, orders
-            customer.on_time_payment_ratio, customer.open_balance = ratio, balance
-            added += 1
-    added += seed_sla_demo()  # team calendars and SLA targets
-    db.session.commit()
+    """Create what is missing in one write transaction; returns the number of rows added."""
+    with write_transaction():
+        added = 0
+        for key, name, strategy in TEAMS:
+            if db.session.execute(db.select(Team).where(Team.key == key)).scalar() is None:
+                db.session.add(Team(key=key, name=name, strategy=strategy))
+                added += 1
+        db.session.flush()
+        for username, role, teams, lead, skills in STAFF_ACCOUNTS:
+            if _missing(username):
+                create_user(username, role, password=DEMO_PASSWORD, teams=teams, lead=lead, skills=skills)
+                added += 1
+        for username, name, tier, tenure, orders, ratio, balance in CUSTOMERS:
+            if _missing(username):
+                user = create_user(username, "customer", name=name, password=DEMO_PASSWORD)
+                db.session.flush()
+                customer = db.session.execute(
+                    db.select(Customer).where(Customer.user_id == user.id)
+                ).scalar_one()
+                customer.tier, customer.tenure_months, customer.order_count = tier, tenure, orders
+                customer.on_time_payment_ratio, customer.open_balance = ratio, balance
+                added += 1
+        added += seed_sla_demo()  # team calendars and SLA targets
     return added
 
 

@@ -19,6 +19,7 @@ FORBIDDEN = {
     "config": LOW | {"models"},
     "extensions": LOW | {"models"},
     "passwords": LOW | {"models"},
+    "transactions": LOW | {"models"},
     "models": LOW,
     "handlers": LOW - {"handlers", "sla"},  # a handler may read and move the SLA clock
     "assignment": LOW - {"assignment"},

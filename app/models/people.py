@@ -35,6 +35,8 @@ class User(db.Model):
     skills: Mapped[str] = mapped_column(String(500), default="")
     capacity: Mapped[int] = mapped_column(default=20)
     active: Mapped[bool] = mapped_column(default=True)
+    # Bumped by sign-out, a password change and deactivation: every session made before ends.
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at = mapped_column(UTCDateTime, default=utcnow)
     memberships: Mapped[list["TeamMember"]] = relationship(back_populates="user")
 
@@ -59,8 +61,9 @@ class User(db.Model):
         return False
 
     def get_id(self) -> str:
-        # The password hash's tail changes with the password: old sessions end when it changes.
-        return f"{self.id}:{(self.password_hash or '')[-12:]}"
+        # The session stores the generation it was made in; the user loader compares it on each
+        # request, so bumping `session_generation` ends every session made before.
+        return f"{self.id}:{self.session_generation}"
 
 
 class TeamMember(db.Model):
@@ -74,14 +77,23 @@ class TeamMember(db.Model):
 
 
 class ApiToken(db.Model):
-    """A bearer token; only its SHA-256 is stored."""
+    """A bearer token; only its SHA-256 is stored. Expired or revoked tokens are refused (401).
+
+    `scopes` is a space-separated list of what an integration may do beyond its user's role
+    (app/accounts.py TOKEN_SCOPES); `last_used_at` is written at most once a minute per token.
+    """
 
     __tablename__ = "api_token"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(80), server_default="token")
+    scopes: Mapped[str] = mapped_column(String(200), default="", server_default="")
     created_at = mapped_column(UTCDateTime, default=utcnow)
+    expires_at = mapped_column(UTCDateTime, nullable=True)
+    last_used_at = mapped_column(UTCDateTime, nullable=True)
+    revoked_at = mapped_column(UTCDateTime, nullable=True)
     user: Mapped[User] = relationship()
 
 
@@ -117,7 +129,7 @@ Index("ix_customer_email", Customer.email)
 
 
 class LoginAttempt(db.Model):
-    """A failed sign-in, for rate limiting by username and by client address."""
+    """A failed sign-in, for throttling by (username, address) and, more gently, by address."""
 
     __tablename__ = "login_attempt"
 

@@ -38,8 +38,11 @@ def home_endpoint(user: User) -> str:
 
 @login_manager.user_loader
 def load_user(session_id: str) -> User | None:
-    user_id, _, tail = session_id.partition(":")
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    if user is None or not user.active or (user.password_hash or "")[-12:] != tail:
+    """The signed-in user, if the session's generation is still theirs (see User.get_id)."""
+    user_id, _, generation = session_id.partition(":")
+    if not (user_id.isascii() and user_id.isdigit() and len(user_id) < 19):
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active or str(user.session_generation) != generation:
         return None
     return user

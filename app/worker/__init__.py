@@ -26,6 +26,7 @@ from app.engine import (
 )
 from app.extensions import db
 from app.handlers import HANDLERS, HandlerContext, HandlerRefused
+from app.transactions import write_transaction
 
 log = logging.getLogger(__name__)
 BATCH = 50
@@ -38,8 +39,8 @@ def run_job(job) -> bool:
         if handler is None:
             raise LookupError(f"no handler for operator '{job.operator}'")
         ctx = HandlerContext(job.ticket_id, job.instance_id, job.idempotency_key, job.attempt)
-        result = json.loads(json.dumps(handler(dict(job.params), ctx)))
-        db.session.commit()
+        with write_transaction():  # the handler's own rows: BEGIN IMMEDIATE on SQLite
+            result = json.loads(json.dumps(handler(dict(job.params), ctx)))
     except HandlerRefused as exc:  # bad input: no try can fix it, an incident at once
         db.session.rollback()
         log.warning("job %s (%s) refused its input: %s", job.id, job.operator, exc)

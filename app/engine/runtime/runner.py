@@ -8,7 +8,6 @@ command's history rows and commits.
 
 import logging
 from collections.abc import Callable
-from contextvars import ContextVar
 from typing import TypeVar
 
 from flask import current_app
@@ -19,14 +18,14 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.engine.errors import Conflict
 from app.engine.runtime import history
 from app.extensions import db
+from app.transactions import immediate_begin as _immediate
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-_immediate: ContextVar[bool] = ContextVar("ticketflow_immediate", default=False)
 
 
-def init_sqlite(engine) -> None:
-    """WAL, a busy timeout, and BEGIN IMMEDIATE for commands (SQLite only)."""
+def init_sqlite(engine, busy_timeout_ms: int = 10000) -> None:
+    """WAL, a busy timeout, and BEGIN IMMEDIATE for commands and write transactions (SQLite only)."""
     if engine.dialect.name != "sqlite":
         return
 
@@ -35,7 +34,7 @@ def init_sqlite(engine) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()

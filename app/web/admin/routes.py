@@ -1,11 +1,18 @@
-"""Administration pages: users (role, teams, skills, capacity, password) and teams (strategy)."""
+"""Administration pages: users (role, teams, skills, capacity, password) and teams (strategy).
+
+Each change is one write transaction; a new password or a deactivation ends the user's sessions
+and revokes their API tokens (app/accounts.py).
+"""
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_user
 
 from app.access import roles_required
+from app.accounts import deactivate, set_password
 from app.extensions import db
 from app.models import ROLES, Customer, Team, TeamMember, User
 from app.passwords import hash_password
+from app.transactions import write_transaction
 from app.web.admin.blueprint import bp
 
 STRATEGIES = ("round_robin", "least_loaded", "skills")
@@ -38,9 +45,15 @@ def _apply_user(user: User, form) -> None:
     user.role = form["role"]
     user.skills = ",".join(s.strip() for s in form.get("skills", "").split(",") if s.strip())
     user.capacity = int(form.get("capacity", "20"))
-    user.active = form.get("active") == "on"
+    if form.get("active") != "on" and user.active:
+        deactivate(user)
+    else:
+        user.active = form.get("active") == "on"
     if form.get("password"):
-        user.password_hash = hash_password(form["password"])
+        if user.password_hash is None:  # a new user, or one who never had a password
+            user.password_hash = hash_password(form["password"])
+        else:
+            set_password(user, form["password"])
     wanted = set(form.getlist("teams"))
     leads = set(form.getlist("lead"))
     for membership in list(user.memberships):
@@ -71,19 +84,17 @@ def new_user():
     """Create a user."""
     form = request.form
     if request.method == "POST":
-        errors = _user_errors(form, creating=True)
+        with write_transaction():
+            errors = _user_errors(form, creating=True)
+            if not errors:
+                user = User(username=form["username"].strip(), name=form["name"].strip(), role=form["role"])
+                db.session.add(user)
+                db.session.flush()
+                _apply_user(user, form)
+                if user.role == "customer":
+                    email = user.email or f"{user.username}@example.com"
+                    db.session.add(Customer(user_id=user.id, name=user.name, email=email))
         if not errors:
-            user = User(username=form["username"].strip(), name=form["name"].strip(), role=form["role"])
-            db.session.add(user)
-            db.session.flush()
-            _apply_user(user, form)
-            if user.role == "customer":
-                db.session.add(
-                    Customer(
-                        user_id=user.id, name=user.name, email=user.email or f"{user.username}@example.com"
-                    )
-                )
-            db.session.commit()
             flash(f"User {user.username} created.", "success")
             return redirect(url_for("admin.users"))
         return render_template(
@@ -107,8 +118,10 @@ def edit_user(user_id: int):
     if request.method == "POST":
         errors = _user_errors(request.form, creating=False)
         if not errors:
-            _apply_user(user, request.form)
-            db.session.commit()
+            with write_transaction():
+                _apply_user(user, request.form)
+            if user.id == current_user.id and user.active:
+                login_user(user)  # an admin who changed their own password stays signed in here
             flash(f"User {user.username} saved.", "success")
             return redirect(url_for("admin.users"))
         return render_template(
@@ -142,11 +155,13 @@ def create_team():
     if not key or not key.replace("-", "").isalnum() or not name or strategy not in STRATEGIES:
         flash("A team needs a key (letters, digits, '-'), a name and a strategy.", "error")
         return redirect(url_for("admin.users")), 303
-    if db.session.execute(db.select(Team.id).where(Team.key == key)).scalar():
+    with write_transaction():
+        taken = db.session.execute(db.select(Team.id).where(Team.key == key)).scalar()
+        if not taken:
+            db.session.add(Team(key=key, name=name, strategy=strategy))
+    if taken:
         flash(f"A team '{key}' already exists.", "error")
         return redirect(url_for("admin.users")), 303
-    db.session.add(Team(key=key, name=name, strategy=strategy))
-    db.session.commit()
     flash(f"Team {name} created.", "success")
     return redirect(url_for("admin.users"))
 
@@ -160,8 +175,8 @@ def update_team(team_id: int):
     if strategy not in STRATEGIES:
         flash(f"Unknown strategy '{strategy}'.", "error")
         return redirect(url_for("admin.users")), 303
-    team.strategy = strategy
-    team.name = request.form.get("name", team.name).strip() or team.name
-    db.session.commit()
+    with write_transaction():
+        team.strategy = strategy
+        team.name = request.form.get("name", team.name).strip() or team.name
     flash(f"Team {team.name} saved.", "success")
     return redirect(url_for("admin.users"))

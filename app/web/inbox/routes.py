@@ -37,6 +37,7 @@ from app.engine import (
 )
 from app.extensions import db
 from app.models import PRIORITIES, STAFF, Attachment, HumanTask, Ticket, User
+from app.transactions import write_transaction
 from app.web.forms import attachment_saver, initial_values, parse_submission, wants_more_rows
 from app.web.inbox.blueprint import bp
 from app.web.inbox.pages import form_of, sla_of, teammates, ticket_context
@@ -182,10 +183,10 @@ def complete(task_id: str):
     data, errors = ({}, {})
     shown = data  # what the page shows again after a failed submit
     if schema:
-        data, errors = parse_submission(
-            schema, request.form, request.files, attachment_saver(user.id, task.ticket_id)
-        )
-        db.session.commit()  # kept uploads survive a failed submit
+        with write_transaction():  # kept uploads survive a failed submit
+            data, errors = parse_submission(
+                schema, request.form, request.files, attachment_saver(user.id, task.ticket_id)
+            )
         if wants_more_rows(request.form):
             return _task_page(task, schema, data, errors)
         if errors:

@@ -7,6 +7,7 @@ from app.access import roles_required
 from app.engine import InvalidData, start_process
 from app.extensions import db
 from app.models import Attachment, ProcessDefinition
+from app.transactions import write_transaction
 from app.web.forms import attachment_saver, initial_values, parse_submission, wants_more_rows
 from app.web.portal.blueprint import bp
 from app.web.portal.mine import current_customer
@@ -104,25 +105,24 @@ def new_ticket(ticket_type: str):
     if request.method == "GET":
         return _form_page(kind, "", initial_values(kind["schema"], {}), {})
     subject = request.form.get("subject", "").strip()
-    data, errors = parse_submission(
-        kind["schema"], request.form, request.files, save_file=attachment_saver(current_user.id)
-    )
+    with write_transaction():  # keep files attached so far; they stay the uploader's until tied to a ticket
+        data, errors = parse_submission(
+            kind["schema"], request.form, request.files, save_file=attachment_saver(current_user.id)
+        )
     if wants_more_rows(request.form):
-        db.session.commit()  # keep files attached so far; they stay the uploader's until tied to a ticket
         return _form_page(kind, subject, data, {})
     if not subject:
         errors["subject"] = "Say in a few words what the ticket is about."
     elif len(subject) > MAX_SUBJECT:
         errors["subject"] = f"At most {MAX_SUBJECT} characters."
     if errors:
-        db.session.commit()
         return _form_page(kind, subject, data, errors, 422)
     try:
         ticket, _ = start_process(kind["key"], customer.id, subject, data, actor=current_user.username)
     except InvalidData as exc:
         return _form_page(kind, subject, data, form_errors(exc.errors), 422)
-    _tie_attachments(data, ticket.id)
-    db.session.commit()
+    with write_transaction():
+        _tie_attachments(data, ticket.id)
     flash(f"Thank you: ticket #{ticket.id} is open. We will keep you posted here and by e-mail.", "success")
     return redirect(url_for("portal.ticket", ticket_id=ticket.id))
 

@@ -1,0 +1,65 @@
+"""On SQLite every transaction that writes began with `BEGIN IMMEDIATE`: a deferred one that read
+first could not upgrade to a write while another connection writes ("database is locked")."""
+
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event
+
+from app.extensions import db
+from tests.factories import csrf_of, login, make_user
+
+WRITES = ("INSERT", "UPDATE", "DELETE")
+
+
+@contextmanager
+def transactions():
+    """The statements sent inside the block, grouped by transaction (each list starts at its BEGIN)."""
+    groups: list[list[str]] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        words = statement.split()
+        verb = " ".join(words[:2]) if words[:2] == ["BEGIN", "IMMEDIATE"] else words[0].upper()
+        if verb.startswith("BEGIN") or not groups:
+            groups.append([])
+        groups[-1].append(verb)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield groups
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+def _deferred_writes(groups):
+    return [g for g in groups if any(v in WRITES for v in g) and g[0] != "BEGIN IMMEDIATE"]
+
+
+@pytest.fixture
+def sqlite_only(app):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("BEGIN IMMEDIATE is SQLite's; PostgreSQL writes wait for row locks")
+
+
+def test_sign_in_sign_out_and_the_admin_pages_write_in_immediate_transactions(sqlite_only, client):
+    make_user("root", "admin", password="pw")
+    with transactions() as groups:
+        login(client, "root", "wrong")
+        login(client, "root")
+        token = csrf_of(client.get("/admin/users").get_data(as_text=True))
+        client.post(
+            "/admin/teams", data={"key": "vip", "name": "VIP", "strategy": "skills", "csrf_token": token}
+        )
+        client.post("/logout", data={"csrf_token": token})
+    assert sum(1 for g in groups if any(v in WRITES for v in g)) >= 4
+    assert _deferred_writes(groups) == []
+
+
+def test_the_cli_and_the_api_token_bookkeeping_write_in_immediate_transactions(sqlite_only, runner, client):
+    with transactions() as groups:
+        assert runner.invoke(args=["seed"]).exit_code == 0
+        token = runner.invoke(args=["users", "create-token", "admin", "--name", "ci"]).output.strip()
+        client.get("/api/v1/customers", headers={"Authorization": f"Bearer {token}"})  # writes last use
+        assert runner.invoke(args=["users", "revoke", "admin", "ci"]).exit_code == 0
+    assert sum(1 for g in groups if any(v in WRITES for v in g)) >= 4
+    assert _deferred_writes(groups) == []
