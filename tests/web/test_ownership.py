@@ -15,8 +15,8 @@ those are, so a new one fails `test_every_api_id_in_a_body_or_query_is_covered`.
 import re
 
 import pytest
-from flask import g, request
 
+from app.accounts import new_token
 from app.api.openapi import document
 from app.engine import complete_task, start_process
 from app.extensions import db
@@ -44,7 +44,6 @@ BODY_ROUTES = {
 def jane(app):
     """Jane's two return tickets (team returns): one with an open review task, an attachment and
     an incident; one waiting for her reply after Alice asked a question."""
-    app.before_request(_scopes_from_test_header)
     deploy_shipped()
     alice = make_user("alice", "agent", teams=("returns",), password="pw")
     make_user("dave", "agent", teams=("support",), password="pw")
@@ -89,11 +88,6 @@ def jane(app):
     }
 
 
-def _scopes_from_test_header():
-    # Token scopes come from the token row (another part of the app); this test sets them.
-    g.api_token_scopes = frozenset(request.headers.get("X-Test-Scopes", "").split())
-
-
 def _task_of(ticket_id):
     return db.session.execute(db.select(HumanTask).where(HumanTask.ticket_id == ticket_id)).scalar_one()
 
@@ -116,9 +110,14 @@ class Caller:
             self.token = token_for(_user(self.username))
 
     def headers(self, url, scopes=""):
-        api = url.startswith("/api/")
-        headers = {"Authorization": f"Bearer {self.token}"} if api and self.token else {}
-        return {**headers, "X-Test-Scopes": scopes} if scopes else headers
+        """The session's cookie for pages; for the API the person's token, or a new one with `scopes`."""
+        if not url.startswith("/api/") or not self.token:
+            return {}
+        token = self.token
+        if scopes:
+            token = new_token(_user(self.username), scopes=tuple(scopes.split()))
+            db.session.commit()
+        return {"Authorization": f"Bearer {token}"}
 
     def call(self, method, url, json=None, scopes=""):
         headers = self.headers(url, scopes)
