@@ -1,15 +1,101 @@
-"""Running SpiffWorkflow code inside a command: a library failure becomes `StepFailed` naming the element."""
+"""Running SpiffWorkflow code inside a command: a library failure becomes `StepFailed` naming the element.
+
+`run_engine` runs the engine's steps within bounds: at most MAX_ENGINE_STEPS steps per command,
+and a step that overruns a budget (an expression's, a template's, a multi-instance cap) halts
+the instance with an incident (`halts`) instead of failing the whole command.
+"""
 
 import logging
 import re
 from collections.abc import Callable
 from typing import Any
 
+from flask import current_app
 from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
 
 from app.engine.errors import StepFailed
-from app.engine.expressions import ExpressionError
+from app.engine.expressions import ExpressionError, ExpressionLimitError
+from app.engine.runtime.halts import Halt
+from app.engine.runtime.projections import all_tasks
 from app.engine.runtime.store import Loaded
+
+DEFAULT_MAX_ENGINE_STEPS = 10_000
+
+
+class _StepLimitReached(Exception):
+    def __init__(self, task):
+        super().__init__("step limit")
+        self.task = task
+
+
+def run_engine(loaded: Loaded) -> None:
+    """Run the workflow's engine steps until it waits, within MAX_ENGINE_STEPS steps.
+
+    A limit reached (the step count, a budget overrun of one step, a task tree SpiffWorkflow
+    no longer walks) stops the engine where it is and adds a `Halt` to `loaded.halts`; `save`
+    opens its incident. The workflow is consistent then: the halted task has not run.
+
+    Raises:
+        StepFailed: a step failed for another reason (a missing variable...); nothing is saved.
+    """
+    limit = current_app.config.get("MAX_ENGINE_STEPS", DEFAULT_MAX_ENGINE_STEPS)
+    steps = 0
+
+    def count(task) -> None:
+        nonlocal steps
+        steps += 1
+        if steps > limit:
+            raise _StepLimitReached(task)
+
+    try:
+        engine_step(loaded, lambda: loaded.wf.do_engine_steps(will_complete_task=count))
+    except _StepLimitReached as reached:
+        element_id = _element_of(reached.task)
+        loaded.halts.append(
+            Halt(
+                element_id,
+                f"{element_id or 'process'}: stopped after {limit} engine steps without reaching a "
+                "wait state (MAX_ENGINE_STEPS); a loop in the diagram needs a task, timer or message",
+            )
+        )
+        return
+    except StepFailed as failed:
+        if not _over_a_limit(failed.__cause__):
+            raise
+        loaded.halts.append(Halt(failed.element_id, failed.message))
+        return
+    stalled = next((t for t in _ready_engine_tasks(loaded.wf)), None)
+    if stalled is not None:  # SpiffWorkflow walks task trees only 1000 levels deep
+        element_id = _element_of(stalled)
+        loaded.halts.append(
+            Halt(
+                element_id,
+                f"{element_id or 'process'}: stopped after {steps} engine steps: the process loops "
+                "without reaching a wait state; a loop in the diagram needs a task, timer or message",
+            )
+        )
+
+
+def _ready_engine_tasks(wf):
+    return (t for t in all_tasks(wf) if t.state == TaskState.READY and not t.task_spec.manual)
+
+
+def _element_of(task) -> str | None:
+    return getattr(getattr(task, "task_spec", None), "bpmn_id", None)
+
+
+def _over_a_limit(exc: BaseException | None) -> bool:
+    """Whether a failure is a bound being reached (a budget, a size cap) rather than a mistake."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, (ExpressionLimitError, RecursionError, MemoryError)):
+            return True
+        inner = getattr(exc, "exception", None)
+        exc = inner if isinstance(inner, BaseException) else (exc.__cause__ or exc.__context__)
+        seen += 1
+    return False
+
 
 log = logging.getLogger(__name__)
 
