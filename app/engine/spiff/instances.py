@@ -22,13 +22,14 @@ def check_instances(task, count, what: str) -> None:
     """Refuse `count` instances of the multi-instance `task` over MAX_MULTI_INSTANCE.
 
     Raises:
-        WorkflowTaskException: naming the task; its `exception` is an ExpressionLimitError, so
-            the command halts the instance with an incident.
+        WorkflowTaskException: naming the task, caused by an ExpressionLimitError, so the
+            command halts the instance with an incident.
     """
     cap = current_app.config.get("MAX_MULTI_INSTANCE", DEFAULT_MAX_MULTI_INSTANCE)
     if isinstance(count, int) and not isinstance(count, bool) and count > cap:
         message = f"{what} asks for {count} instances; at most {cap} allowed (MAX_MULTI_INSTANCE)"
-        raise WorkflowTaskException(message, task=task, exception=ExpressionLimitError(message))
+        limit = ExpressionLimitError(message)
+        raise WorkflowTaskException(message, task=task, exception=limit) from limit
 
 
 def is_cardinality(task, expression: str) -> bool:
