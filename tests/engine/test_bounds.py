@@ -123,13 +123,26 @@ def test_a_loop_without_a_wait_state_stops_at_the_step_limit_with_an_incident(ap
 
     incident = db.session.execute(db.select(Incident)).scalar_one()
     assert (incident.element_id, incident.kind) == ("again", "engine")
-    assert "stopped after 200 engine steps" in incident.message and "MAX_ENGINE_STEPS" in incident.message
+    assert "stopped after 200 engine steps (MAX_ENGINE_STEPS)" in incident.message
+    assert db.session.get(ProcessInstance, instance.id).status == "incident"
+
+
+def test_a_loop_that_runs_too_long_stops_with_an_incident(app):
+    deploy(bpmn(LOOP, "loop"))
+    started = time.perf_counter()
+
+    ticket, instance = start_process("loop", make_customer().id, "Loop", {})
+
+    assert time.perf_counter() - started < 2.0  # MAX_ENGINE_SECONDS is 0.5; saving comes on top
+    incident = db.session.execute(db.select(Incident)).scalar_one()
+    assert incident.element_id == "again" and "(MAX_ENGINE_SECONDS)" in incident.message
     assert db.session.get(ProcessInstance, instance.id).status == "incident"
 
 
 def test_a_loop_deeper_than_the_library_walks_is_an_incident_not_a_silent_stall(app):
     # SpiffWorkflow looks for ready tasks only 1000 levels deep: the loop stalled after 1,002
     # history rows, its instance 'running' with nothing to wait for.
+    app.config["MAX_ENGINE_SECONDS"] = 60
     deploy(bpmn(LOOP, "loop"))
 
     ticket, instance = start_process("loop", make_customer().id, "Loop", {})

@@ -71,7 +71,13 @@ def _oversized_text(tree) -> list[Problem]:
     problems = []
     for element in tree.getroot().iter():
         if element.text and len(element.text) > MAX_TEXT_NODE:
-            problems.append(Problem(element.get("id"), f"text longer than {MAX_TEXT_NODE} characters"))
+            named = (
+                next((e for e in element.iterancestors() if e.get("id")), None)
+                if not element.get("id")
+                else element
+            )
+            element_id = named.get("id") if named is not None else None
+            problems.append(Problem(element_id, f"text longer than {MAX_TEXT_NODE} characters"))
     return problems
 
 

@@ -1,12 +1,14 @@
 """Running SpiffWorkflow code inside a command: a library failure becomes `StepFailed` naming the element.
 
-`run_engine` runs the engine's steps within bounds: at most MAX_ENGINE_STEPS steps per command,
-and a step that overruns a budget (an expression's, a template's, a multi-instance cap) halts
+`run_engine` runs the engine's steps within bounds: at most MAX_ENGINE_STEPS steps and
+MAX_ENGINE_SECONDS of them per command (SpiffWorkflow walks the whole task tree at every step, so
+a loop's steps get slower as it deepens), and a step that overruns a budget (an expression's, a template's, a multi-instance cap) halts
 the instance with an incident (`halts`) instead of failing the whole command.
 """
 
 import logging
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,16 +23,19 @@ from app.engine.runtime.projections import all_tasks
 from app.engine.runtime.store import Loaded
 
 DEFAULT_MAX_ENGINE_STEPS = 10_000
+DEFAULT_MAX_ENGINE_SECONDS = 0.5
 
 
 class _StepLimitReached(Exception):
-    def __init__(self, task):
-        super().__init__("step limit")
+    def __init__(self, task, reason: str):
+        super().__init__(reason)
         self.task = task
+        self.reason = reason
 
 
 def run_engine(loaded: Loaded) -> None:
-    """Run the workflow's engine steps until it waits, within MAX_ENGINE_STEPS steps.
+    """Run the workflow's engine steps until it waits, within MAX_ENGINE_STEPS steps and
+    MAX_ENGINE_SECONDS (a step under way finishes; its own code has its own budget).
 
     A limit reached (the step count, a budget overrun of one step, a task tree SpiffWorkflow
     no longer walks) stops the engine where it is and adds a `Halt` to `loaded.halts`; `save`
@@ -39,14 +44,21 @@ def run_engine(loaded: Loaded) -> None:
     Raises:
         StepFailed: a step failed for another reason (a missing variable...); nothing is saved.
     """
-    limit = current_app.config.get("MAX_ENGINE_STEPS", DEFAULT_MAX_ENGINE_STEPS)
+    config = current_app.config
+    limit = config.get("MAX_ENGINE_STEPS", DEFAULT_MAX_ENGINE_STEPS)
+    seconds = config.get("MAX_ENGINE_SECONDS", DEFAULT_MAX_ENGINE_SECONDS)
+    deadline = time.perf_counter() + seconds
     steps = 0
 
     def count(task) -> None:
         nonlocal steps
         steps += 1
         if steps > limit:
-            raise _StepLimitReached(task)
+            raise _StepLimitReached(task, f"stopped after {limit} engine steps (MAX_ENGINE_STEPS)")
+        if time.perf_counter() > deadline:
+            raise _StepLimitReached(
+                task, f"stopped after {steps - 1} engine steps in {seconds:g} s (MAX_ENGINE_SECONDS)"
+            )
 
     try:
         engine_step(loaded, lambda: loaded.wf.do_engine_steps(will_complete_task=count))
@@ -55,8 +67,8 @@ def run_engine(loaded: Loaded) -> None:
         loaded.halts.append(
             Halt(
                 element_id,
-                f"{element_id or 'process'}: stopped after {limit} engine steps without reaching a "
-                "wait state (MAX_ENGINE_STEPS); a loop in the diagram needs a task, timer or message",
+                f"{element_id or 'process'}: {reached.reason} without reaching a wait state; "
+                "a loop in the diagram needs a task, timer or message",
             )
         )
         return
