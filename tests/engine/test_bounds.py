@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from app.engine import DiagramRejected, deploy, start_process
+from app.engine import DiagramRejected, deploy, retry_incident, start_process
 from app.engine.expressions import ExpressionLimitError, evaluate_safe, execute_safe, render_bounded
 from app.extensions import db
 from app.models import HumanTask, Incident, ProcessInstance
@@ -233,3 +233,47 @@ def test_a_script_cannot_store_an_integer_over_the_size_cap(app):
     with pytest.raises(ExpressionLimitError):
         execute_safe("big = n * n * n * n * n", data)
     assert "big" not in data
+
+
+def test_retrying_a_step_limit_incident_runs_the_engine_on_within_the_new_limit(app):
+    app.config["MAX_ENGINE_STEPS"] = 50
+    counter = """
+  <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+  <bpmn:scriptTask id="count"><bpmn:incoming>f1</bpmn:incoming><bpmn:incoming>f2</bpmn:incoming>
+    <bpmn:outgoing>f0</bpmn:outgoing><bpmn:script>n = n + 1 if n else 1</bpmn:script></bpmn:scriptTask>
+  <bpmn:exclusiveGateway id="again" default="f3"><bpmn:incoming>f0</bpmn:incoming>
+    <bpmn:outgoing>f2</bpmn:outgoing><bpmn:outgoing>f3</bpmn:outgoing></bpmn:exclusiveGateway>
+  <bpmn:userTask id="done" name="Done"><bpmn:incoming>f3</bpmn:incoming></bpmn:userTask>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="count"/>
+  <bpmn:sequenceFlow id="f0" sourceRef="count" targetRef="again"/>
+  <bpmn:sequenceFlow id="f2" sourceRef="again" targetRef="count">
+    <bpmn:conditionExpression>n &lt; 40</bpmn:conditionExpression></bpmn:sequenceFlow>
+  <bpmn:sequenceFlow id="f3" sourceRef="again" targetRef="done"/>"""
+    deploy(bpmn(counter, "counter"))
+    ticket, instance = start_process("counter", make_customer().id, "Count", {"n": 0})
+    incident = db.session.execute(db.select(Incident)).scalar_one()
+    assert "(MAX_ENGINE_STEPS)" in incident.message
+
+    app.config["MAX_ENGINE_STEPS"] = 1000
+    retry_incident(incident.id, actor="admin")
+
+    assert db.session.get(ProcessInstance, instance.id).status == "running"
+    assert db.session.execute(db.select(HumanTask.name)).scalar_one() == "done"
+    assert db.session.execute(db.select(db.func.count(Incident.id))).scalar() == 1
+
+
+def test_retrying_a_budget_incident_runs_the_failed_step_again_into_a_new_incident(app):
+    deploy(
+        bpmn(
+            LOOP.replace("<bpmn:conditionExpression>True", "<bpmn:conditionExpression>n ** n ** n > 1"), "pow"
+        )
+    )
+    ticket, instance = start_process("pow", make_customer().id, "Pow", {"n": 999})
+    [first] = db.session.execute(db.select(Incident)).scalars().all()
+    assert first.element_id == "again" and "exceeds 4096" in first.message
+
+    retry_incident(first.id, actor="admin")
+
+    incidents = db.session.execute(db.select(Incident).order_by(Incident.id)).scalars().all()
+    assert [(i.element_id, i.resolved_at is None) for i in incidents] == [("again", False), ("again", True)]
+    assert db.session.get(ProcessInstance, instance.id).status == "incident"

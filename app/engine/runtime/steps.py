@@ -33,13 +33,16 @@ class _StepLimitReached(Exception):
         self.reason = reason
 
 
-def run_engine(loaded: Loaded) -> None:
+def run_engine(loaded: Loaded, *, rerun_failed: bool = False) -> None:
     """Run the workflow's engine steps until it waits, within MAX_ENGINE_STEPS steps and
     MAX_ENGINE_SECONDS (a step under way finishes; its own code has its own budget).
 
     A limit reached (the step count, a budget overrun of one step, a task tree SpiffWorkflow
     no longer walks) stops the engine where it is and adds a `Halt` to `loaded.halts`; `save`
     opens its incident. The workflow is consistent then: the halted task has not run.
+
+    Args:
+        rerun_failed: first run again the engine tasks a halt left failed (retrying an incident).
 
     Raises:
         StepFailed: a step failed for another reason (a missing variable...); nothing is saved.
@@ -60,8 +63,16 @@ def run_engine(loaded: Loaded) -> None:
                 task, f"stopped after {steps - 1} engine steps in {seconds:g} s (MAX_ENGINE_SECONDS)"
             )
 
+    def steps_to_wait() -> None:
+        if rerun_failed:
+            for task in [
+                t for t in all_tasks(loaded.wf) if t.state == TaskState.ERROR and not t.task_spec.manual
+            ]:
+                task.run()
+        loaded.wf.do_engine_steps(will_complete_task=count)
+
     try:
-        engine_step(loaded, lambda: loaded.wf.do_engine_steps(will_complete_task=count))
+        engine_step(loaded, steps_to_wait)
     except _StepLimitReached as reached:
         element_id = _element_of(reached.task)
         loaded.halts.append(
