@@ -3,7 +3,7 @@
 Jinja's sandbox stops attribute walks but not work: `{{ 9**9**9 }}` or two nested
 `range(99999)` loops would hold a command (and the database's write lock) for minutes. Every
 render here runs on one `Budget` of the expression evaluator (`TEMPLATE_LIMITS`: operations,
-allocated elements, integer size, 50 ms), charged by:
+allocated elements, integer size, 100 ms), charged by:
 
 * every binary operator (`call_binop`, which also keeps Jinja from folding constant bombs at
   compile time), string concatenation (`~`) and every `{{ output }}`;
@@ -35,7 +35,9 @@ from app.engine.expressions.accounting import CONTAINERS
 from app.engine.expressions.guards import Budget
 from app.engine.expressions.policy import MUTATING_METHODS, ExpressionError, ExpressionLimitError, Limits
 
-TEMPLATE_LIMITS = Limits(kind="template", max_source=20_000, max_nodes=4_000, seconds=0.05)
+# Loops stop at the operation budget (about 15 ms of work); the wall-clock limit is the backstop for a
+# single costly step, and is wider than an expression's so a loaded machine does not trip it.
+TEMPLATE_LIMITS = Limits(kind="template", max_source=20_000, max_nodes=4_000, seconds=0.1)
 MAX_OUTPUT = 20_000  # characters of rendered instructions kept
 MAX_FILTER_INT = 10_000  # a width, count or length given to a filter
 SAFE_FILTERS = frozenset(
