@@ -20,7 +20,7 @@ from app.engine.errors import StepFailed
 from app.engine.runtime.history import history
 from app.engine.runtime.leases import claim_due
 from app.engine.runtime.runner import run_command
-from app.engine.runtime.steps import engine_step, run_engine
+from app.engine.runtime.steps import run_engine
 from app.engine.runtime.store import find_task, load, save
 from app.engine.spiff.retry import RetryPolicy
 from app.extensions import db
@@ -125,8 +125,7 @@ def complete_job(job_id: int, result: dict) -> bool:
             db.session.delete(job)
             return False
         task.data[task.task_spec.result_variable] = data
-        engine_step(loaded, task.complete)
-        run_engine(loaded)
+        run_engine(loaded, task.complete)
         for entry in entries:
             history(
                 entry["kind"],

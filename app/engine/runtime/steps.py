@@ -33,7 +33,7 @@ class _StepLimitReached(Exception):
         self.reason = reason
 
 
-def run_engine(loaded: Loaded, *, rerun_failed: bool = False) -> None:
+def run_engine(loaded: Loaded, first: Callable[[], Any] | None = None, *, rerun_failed: bool = False) -> None:
     """Run the workflow's engine steps until it waits, within MAX_ENGINE_STEPS steps and
     MAX_ENGINE_SECONDS (a step under way finishes; its own code has its own budget).
 
@@ -42,7 +42,8 @@ def run_engine(loaded: Loaded, *, rerun_failed: bool = False) -> None:
     opens its incident. The workflow is consistent then: the halted task has not run.
 
     Args:
-        rerun_failed: first run again the engine tasks a halt left failed (retrying an incident).
+        first: the step the command itself takes first (completing a task), under the same rules.
+        rerun_failed: first run again the tasks a halt left failed (retrying an incident).
 
     Raises:
         StepFailed: a step failed for another reason (a missing variable...); nothing is saved.
@@ -65,10 +66,10 @@ def run_engine(loaded: Loaded, *, rerun_failed: bool = False) -> None:
 
     def steps_to_wait() -> None:
         if rerun_failed:
-            for task in [
-                t for t in all_tasks(loaded.wf) if t.state == TaskState.ERROR and not t.task_spec.manual
-            ]:
+            for task in [t for t in all_tasks(loaded.wf) if t.state == TaskState.ERROR]:
                 task.run()
+        if first is not None:
+            first()
         loaded.wf.do_engine_steps(will_complete_task=count)
 
     try:
