@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from app.engine import DiagramRejected, deploy, retry_incident, start_process
+from app.engine import DiagramRejected, complete_task, deploy, retry_incident, start_process
 from app.engine.expressions import ExpressionLimitError, evaluate_safe, execute_safe, render_bounded
 from app.extensions import db
 from app.models import HumanTask, Incident, ProcessInstance
@@ -276,4 +276,16 @@ def test_retrying_a_budget_incident_runs_the_failed_step_again_into_a_new_incide
 
     incidents = db.session.execute(db.select(Incident).order_by(Incident.id)).scalars().all()
     assert [(i.element_id, i.resolved_at is None) for i in incidents] == [("again", False), ("again", True)]
+    assert db.session.get(ProcessInstance, instance.id).status == "incident"
+
+
+def test_a_bomb_in_a_completed_tasks_post_script_halts_with_an_incident_not_a_422(app):
+    deploy(user_task_process("<spiffworkflow:postScript>big = n ** n ** n</spiffworkflow:postScript>"))
+    ticket, instance = start_process("tiny", make_customer().id, "Post", {"n": 999})
+    task = db.session.execute(db.select(HumanTask)).scalar_one()
+
+    complete_task(task.id, {}, None)
+
+    incident = db.session.execute(db.select(Incident)).scalar_one()
+    assert incident.element_id == "do_it" and "exceeds 4096" in incident.message
     assert db.session.get(ProcessInstance, instance.id).status == "incident"
