@@ -8,7 +8,13 @@ import time
 import pytest
 
 from app.engine import DiagramRejected, complete_task, deploy, retry_incident, start_process
-from app.engine.expressions import ExpressionLimitError, evaluate_safe, execute_safe, render_bounded
+from app.engine.expressions import (
+    ExpressionError,
+    ExpressionLimitError,
+    evaluate_safe,
+    execute_safe,
+    render_bounded,
+)
 from app.extensions import db
 from app.models import HumanTask, Incident, ProcessInstance
 from tests.diagrams import bpmn, user_task_process
@@ -289,3 +295,10 @@ def test_a_bomb_in_a_completed_tasks_post_script_halts_with_an_incident_not_a_42
     incident = db.session.execute(db.select(Incident)).scalar_one()
     assert incident.element_id == "do_it" and "exceeds 4096" in incident.message
     assert db.session.get(ProcessInstance, instance.id).status == "incident"
+
+
+def test_a_script_cannot_pass_on_an_oversized_integer_it_was_given(app):
+    data = {"n": 10**2000}
+    with pytest.raises(ExpressionError, match="holds an integer of 6644 bits; at most 4096"):
+        execute_safe("m = n", data)
+    assert "m" not in data
