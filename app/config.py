@@ -92,6 +92,13 @@ class Config:
     # Data sent without a form (a formless task or start) is merged into the process data as it
     # is: at most this many bytes as JSON (app/engine/forms.py check_formless_data).
     MAX_PROCESS_DATA_BYTES = int(os.environ.get("MAX_PROCESS_DATA_BYTES", str(64 * 1024)))
+    # Bounds of what a diagram can make the engine do (docs/security.md "What diagrams are bounded
+    # by"): engine steps one command may run without reaching a wait state (and the seconds
+    # they may take together), and the instances
+    # (loopCardinality or collection items) of one multi-instance task.
+    MAX_ENGINE_STEPS = int(os.environ.get("MAX_ENGINE_STEPS", "10000"))
+    MAX_ENGINE_SECONDS = float(os.environ.get("MAX_ENGINE_SECONDS", "0.5"))
+    MAX_MULTI_INSTANCE = int(os.environ.get("MAX_MULTI_INSTANCE", "1000"))
     ARGON2_TIME_COST = 3  # argon2-cffi's RFC 9106 low-memory profile
     ARGON2_MEMORY_KIB = 65536
     SESSION_COOKIE_HTTPONLY = True

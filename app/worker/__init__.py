@@ -44,18 +44,34 @@ def run_job(job) -> bool:
     except HandlerRefused as exc:  # bad input: no try can fix it, an incident at once
         db.session.rollback()
         log.warning("job %s (%s) refused its input: %s", job.id, job.operator, exc)
-        fail_job(job.id, str(exc), kind=type(exc).__name__, refused=True)
+        _report(job, str(exc), kind=type(exc).__name__, refused=True)
         return False
     except Exception as exc:  # a handler's failure is data: retried by its policy, then an incident
         db.session.rollback()
         log.warning("job %s (%s) failed: %s", job.id, job.operator, exc)
-        fail_job(job.id, f"{type(exc).__name__}: {exc}", kind=type(exc).__name__)
+        _report(job, f"{type(exc).__name__}: {exc}", kind=type(exc).__name__)
         return False
     try:
         return complete_job(job.id, result)
     except StepFailed as exc:
-        fail_job(job.id, exc.message, final=True)
-        return False
+        _report(job, exc.message, final=True)
+    except Exception as exc:  # the result could not be written: retried by the policy, then an incident
+        db.session.rollback()
+        log.exception("job %s (%s): its result could not be recorded", job.id, job.operator)
+        _report(
+            job, f"its result could not be recorded: {type(exc).__name__}: {exc}", kind=type(exc).__name__
+        )
+    return False
+
+
+def _report(job, error: str, **how) -> None:
+    """fail_job, never raising: if even that fails, the job's lease runs out and its next claim
+    counts the attempt (an exhausted job then becomes an incident, claim_jobs)."""
+    try:
+        fail_job(job.id, error, **how)
+    except Exception:
+        db.session.rollback()
+        log.exception("job %s (%s): its failure could not be recorded", job.id, job.operator)
 
 
 def fire(timer_id: str) -> bool:

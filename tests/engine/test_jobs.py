@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event
 
 from app.engine import StepFailed, claim_jobs, complete_job, deploy, retry_incident, start_process
 from app.extensions import db
@@ -143,3 +144,62 @@ def test_retrying_an_incident_runs_the_step_again(app, clock):
     assert db.session.get(ProcessInstance, instance.id).status == "running"
     drain()
     assert db.session.execute(db.select(db.func.count(Incident.id))).scalar() == 2
+
+
+def test_a_job_whose_last_attempt_never_reported_back_becomes_an_incident_not_a_rerun(app, clock):
+    deploy(
+        service_task_process(
+            "refund.issue", '<spiffworkflow:parameter id="amount" type="float" value="5"/>', retries=1
+        )
+    )
+    ticket, instance = start_process("svc", make_customer().id, "Refund", {})
+    [job] = claim_jobs(10, lease_seconds=30)  # the attempt counts now, before the handler runs
+    assert job.attempt == 1
+    # The worker froze (or was killed) in the handler: it never reports back.
+    clock.shift(timedelta(seconds=31))
+
+    assert claim_jobs(10, lease_seconds=30) == []
+
+    row = db.session.get(Job, job.id)
+    assert (row.status, row.attempts, row.lease_until) == ("incident", 1, None)
+    incident = db.session.execute(db.select(Incident)).scalar_one()
+    assert incident.element_id == "call" and "never reported back" in incident.message
+    assert db.session.get(ProcessInstance, instance.id).status == "incident"
+    clock.shift(timedelta(hours=1))
+    assert claim_jobs(10, lease_seconds=30) == []
+    assert db.session.execute(db.select(db.func.count(LedgerEntry.id))).scalar() == 0
+
+
+AMOUNT_5 = '<spiffworkflow:parameter id="amount" type="float" value="5"/>'
+
+
+@pytest.fixture
+def database_refusing_service_results():
+    """The database refuses to store a service task's outcome (as PostgreSQL refuses a lone
+    surrogate in text): what complete_job writes fails, whatever the handler returned."""
+
+    def refuse(_conn, _cursor, statement, parameters, _context, _many):
+        if "history_event" in statement and "service_completed" in repr(parameters):
+            raise UnicodeEncodeError("utf-8", "x\ud800y", 1, 2, "surrogates not allowed")
+
+    event.listen(db.engine, "before_cursor_execute", refuse)
+    yield
+    event.remove(db.engine, "before_cursor_execute", refuse)
+
+
+def test_a_result_that_cannot_be_recorded_counts_as_a_failed_attempt_until_the_limit(
+    app, clock, database_refusing_service_results
+):
+    deploy(service_task_process("refund.issue", AMOUNT_5, retries=2))
+    ticket, instance = start_process("svc", make_customer().id, "Bad text", {})
+
+    drain()  # attempt 1: the handler ran, but its result cannot be stored
+    clock.shift(timedelta(minutes=5))
+    drain()  # attempt 2, the last
+    clock.shift(timedelta(hours=2))
+    assert drain() == 0  # never claimed again
+
+    job = db.session.execute(db.select(Job)).scalar_one()
+    assert (job.status, job.attempts) == ("incident", 2)
+    incident = db.session.execute(db.select(Incident)).scalar_one()
+    assert incident.element_id == "call" and "could not be recorded" in incident.message

@@ -3,13 +3,17 @@
 `open_incident` (inside a command) and `record_incident` (a command of its own) park the job or
 the timer, so no worker runs it again, open the `incident` row (kind, element, message), put the
 instance in status `incident` and write `incident_opened`. `retry_incident` resolves it and
-re-arms whichever it parked: claimable at once, tried afresh.
+re-arms whichever it parked: claimable at once, tried afresh. An `engine` incident (a bound the
+engine ran into, `runtime/halts.py`) is retried by running the engine's steps again at once.
 """
 
 from app.clock import utcnow
 from app.engine.errors import Conflict, NotFound
+from app.engine.runtime.halts import HALT_KIND
 from app.engine.runtime.history import history
 from app.engine.runtime.runner import run_command
+from app.engine.runtime.steps import run_engine
+from app.engine.runtime.store import load, save
 from app.extensions import db
 from app.models import Incident, Job, ProcessInstance, Timer
 
@@ -121,7 +125,9 @@ def retry_incident(incident_id: int, actor: str | None = None) -> Incident:
             )
             .limit(1)
         ).scalar()
-        if still_open is None:
+        if incident.kind == HALT_KIND:
+            _run_on(incident, still_open is None, actor)
+        elif still_open is None:
             db.session.execute(
                 db.update(ProcessInstance)
                 .where(ProcessInstance.id == incident.instance_id, ProcessInstance.status == "incident")
@@ -138,3 +144,13 @@ def retry_incident(incident_id: int, actor: str | None = None) -> Incident:
         return incident
 
     return run_command(body)
+
+
+def _run_on(incident: Incident, last_open: bool, actor: str | None) -> None:
+    """Run a halted instance's engine steps again (within the bounds again: a new halt opens a
+    new incident)."""
+    loaded = load(incident.instance_id)
+    if last_open and loaded.row.status == "incident":
+        loaded.row.status = "running"
+    run_engine(loaded, rerun_failed=True)
+    save(loaded, actor)

@@ -20,7 +20,7 @@ from app.engine.errors import StepFailed
 from app.engine.runtime.history import history
 from app.engine.runtime.leases import claim_due
 from app.engine.runtime.runner import run_command
-from app.engine.runtime.steps import engine_step
+from app.engine.runtime.steps import run_engine
 from app.engine.runtime.store import find_task, load, save
 from app.engine.spiff.retry import RetryPolicy
 from app.extensions import db
@@ -42,7 +42,13 @@ class ClaimedJob:
 
 
 def claim_jobs(limit: int, lease_seconds: int) -> list[ClaimedJob]:
-    """Claim due jobs (and jobs whose worker's lease ran out) for this worker."""
+    """Claim due jobs (and jobs whose worker's lease ran out) for this worker.
+
+    An attempt counts when it is claimed, before the handler runs. A job whose lease ran out
+    had its attempt counted but never reported back (its worker froze, died, or could not write
+    the outcome): when that was its last attempt it is not run again but becomes an incident,
+    so no failure, however it happens, runs a job past its retry policy.
+    """
 
     def due(now):
         return (
@@ -57,7 +63,25 @@ def claim_jobs(limit: int, lease_seconds: int) -> list[ClaimedJob]:
             .limit(limit)
         )
 
-    def lease(job: Job, now) -> ClaimedJob:
+    def lease(job: Job, now) -> ClaimedJob | None:
+        if job.attempts >= max(1, job.max_attempts):
+            lapsed = job.status == "running"
+            job.last_error = job.last_error if not lapsed else "the worker did not report back"
+            open_incident(
+                job.instance_id,
+                job.element_id,
+                "job",
+                f"{job.operator} was tried {job.attempts} time(s), its retry policy's limit; "
+                + (
+                    "the last attempt never reported back (the worker stopped or could not record "
+                    "its outcome), so it is not run again"
+                    if lapsed
+                    else "it is not run again"
+                ),
+                ticket_id=job.ticket_id,
+                job=job,
+            )
+            return None
         job.status = "running"
         job.attempts += 1
         job.lease_until = now + timedelta(seconds=lease_seconds)
@@ -72,7 +96,7 @@ def claim_jobs(limit: int, lease_seconds: int) -> list[ClaimedJob]:
             job.attempts,
         )
 
-    return claim_due(due, lease)
+    return [claimed for claimed in claim_due(due, lease) if claimed is not None]
 
 
 def complete_job(job_id: int, result: dict) -> bool:
@@ -101,8 +125,7 @@ def complete_job(job_id: int, result: dict) -> bool:
             db.session.delete(job)
             return False
         task.data[task.task_spec.result_variable] = data
-        engine_step(loaded, task.complete)
-        engine_step(loaded, loaded.wf.do_engine_steps)
+        run_engine(loaded, task.complete)
         for entry in entries:
             history(
                 entry["kind"],
@@ -173,16 +196,16 @@ def fail_job(
         if job is None:
             return False
         policy = RetryPolicy.of_row(job)
-        job.last_error = error[:4000]
+        job.last_error = _storable(error)[:4000]
         job.lease_until = None
         if refused:
-            message = f"{job.operator} refused its input: {error}"
+            message = f"{job.operator} refused its input: {_storable(error)}"
         elif final:
-            message = f"the process could not go on after {job.operator}: {error}"
+            message = f"the process could not go on after {job.operator}: {_storable(error)}"
         elif kind in policy.non_retryable:
-            message = f"{job.operator} failed with {kind}, which its retry policy does not retry: {error}"
+            message = f"{job.operator} failed with {kind}, which its retry policy does not retry: {_storable(error)}"
         elif job.attempts >= policy.max_attempts:
-            message = f"{job.operator} failed after {job.attempts} attempt(s): {error}"
+            message = f"{job.operator} failed after {job.attempts} attempt(s): {_storable(error)}"
         else:
             job.status = "pending"
             job.next_run_at = utcnow() + timedelta(seconds=policy.delay(job.attempts))
@@ -195,7 +218,7 @@ def fail_job(
                 task_id=job.task_id,
                 data={
                     "attempt": job.attempts,
-                    "error": error[:500],
+                    "error": _storable(error)[:500],
                     "kind": kind,
                     "retry_at": job.next_run_at.isoformat(),
                 },
@@ -205,3 +228,8 @@ def fail_job(
         return True
 
     return run_command(body)
+
+
+def _storable(text: str) -> str:
+    """Text any database stores: lone surrogates (from a handler's error) become U+FFFD."""
+    return text.encode("utf-8", "replace").decode("utf-8")

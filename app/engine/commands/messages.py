@@ -13,7 +13,7 @@ from app.engine.diagrams.forms import check_plain_data
 from app.engine.errors import AmbiguousMessage, InvalidData, NotFound
 from app.engine.runtime.history import history
 from app.engine.runtime.runner import run_command
-from app.engine.runtime.steps import engine_step
+from app.engine.runtime.steps import engine_step, run_engine
 from app.engine.runtime.store import find_task, load, save
 from app.engine.spiff.catches import catch_one, message_catch, trigger_catches
 from app.engine.spiff.correlation import (
@@ -261,7 +261,7 @@ def _deliver_trigger(loaded, subscription, trigger, name, payload, correlations,
 
 def _ran_on(loaded, subscription, element, name, payload, correlations, actor, *, task_id) -> str:
     """After a message was caught: run the process on, record the delivery, save."""
-    engine_step(loaded, loaded.wf.do_engine_steps)
+    run_engine(loaded)
     data = {"name": name, "payload": payload}
     if correlations:
         data["correlations"] = correlations

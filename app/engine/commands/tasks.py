@@ -13,7 +13,7 @@ from app.engine.errors import Conflict, NotFound, TaskNotOpen
 from app.engine.runtime.checks import check
 from app.engine.runtime.history import history
 from app.engine.runtime.runner import run_command
-from app.engine.runtime.steps import engine_step
+from app.engine.runtime.steps import run_engine
 from app.engine.runtime.store import find_task, load, save
 from app.engine.spiff import specs
 from app.engine.spiff.serializer import json_safe, load_workflow
@@ -158,8 +158,7 @@ def complete_task(task_id: str, data: dict, user: User | None) -> list[str]:
         if task is None or task.state != TaskState.READY:
             raise TaskNotOpen(f"task {task_id} is no longer open")
         task.set_data(**data)
-        engine_step(loaded, task.run)
-        engine_step(loaded, loaded.wf.do_engine_steps)
+        run_engine(loaded, task.run)
         _task_history("task_completed", row, actor, data=data)
         return save(loaded, actor, skip_task=task_id)
 

@@ -12,7 +12,7 @@ from app.engine.runtime.checks import check
 from app.engine.runtime.history import history
 from app.engine.runtime.projections import Snapshot
 from app.engine.runtime.runner import run_command
-from app.engine.runtime.steps import engine_step
+from app.engine.runtime.steps import engine_step, run_engine
 from app.engine.runtime.store import Loaded, close_ticket, load, save
 from app.engine.spiff import specs
 from app.engine.spiff.serializer import new_workflow
@@ -105,7 +105,7 @@ def start_process(
         db.session.add(row)
         db.session.flush()
         loaded = Loaded(row, definition, ticket, wf, Snapshot(), set())
-        engine_step(loaded, wf.do_engine_steps)
+        run_engine(loaded)
         history(
             "ticket_created",
             ticket_id=ticket.id,

@@ -8,7 +8,7 @@ from app.clock import utcnow
 from app.engine.runtime.history import history
 from app.engine.runtime.leases import claim_due
 from app.engine.runtime.runner import run_command
-from app.engine.runtime.steps import engine_step
+from app.engine.runtime.steps import engine_step, run_engine
 from app.engine.runtime.store import find_task, load, save
 from app.engine.spiff.catches import timer_catch
 from app.engine.spiff.timers import cycle_state, force_timer_due, keep_cycle_schedule, timer_due
@@ -54,7 +54,7 @@ def fire_timer(timer_id: str) -> bool:
         engine_step(loaded, loaded.wf.refresh_timers)
         if forced and due is not None:
             keep_cycle_schedule(task, due)
-        engine_step(loaded, loaded.wf.do_engine_steps)
+        run_engine(loaded)
         rounds, period = 1, 0.0
         if cycle is not None:  # a late cycle catches up: the library runs a round per refresh
             rounds, period = max(1, cycle[0] - (cycle_state(task) or (0, 0.0))[0]), cycle[1]

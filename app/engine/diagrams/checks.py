@@ -7,16 +7,19 @@ ever executed: expressions are only compiled by the safe checker, never evaluate
 import re
 from dataclasses import dataclass, field
 
+from flask import current_app
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
 from app.engine.diagrams.xmlsafety import UnsafeXml, document_kind, parse_xml
 from app.engine.errors import DiagramRejected, Problem
+from app.engine.expressions import ExpressionError, check_template, compile_safe, evaluate_safe
 from app.engine.spiff.parser import ParkedServiceTask, TicketflowParser
 from app.engine.spiff.retry import RETRY_EXTRAS, policy_of
 
@@ -68,7 +71,13 @@ def _oversized_text(tree) -> list[Problem]:
     problems = []
     for element in tree.getroot().iter():
         if element.text and len(element.text) > MAX_TEXT_NODE:
-            problems.append(Problem(element.get("id"), f"text longer than {MAX_TEXT_NODE} characters"))
+            named = (
+                next((e for e in element.iterancestors() if e.get("id")), None)
+                if not element.get("id")
+                else element
+            )
+            element_id = named.get("id") if named is not None else None
+            problems.append(Problem(element_id, f"text longer than {MAX_TEXT_NODE} characters"))
     return problems
 
 
@@ -219,6 +228,7 @@ def _check_spec_tasks(process_spec, is_main, known_operators, load_form, process
                 problems.append(Problem(element_id, problem))
             elif prop == FORM_PROPERTY and isinstance(task_spec, StartEvent) and is_main:
                 process.start_form = process.start_form or name
+        problems.extend(_bounds_problems(task_spec, element_id))
         definition = getattr(task_spec, "event_definition", None)
         if isinstance(definition, TimerEventDefinition) and UNQUOTED_TIMER.fullmatch(
             definition.expression.strip()
@@ -229,6 +239,31 @@ def _check_spec_tasks(process_spec, is_main, known_operators, load_form, process
                     f"timer value {definition.expression.strip()} is read as an "
                     f'expression; quote it: "{definition.expression.strip()}"',
                 )
+            )
+    return problems
+
+
+def _bounds_problems(task_spec, element_id: str) -> list[Problem]:
+    """What can be seen to overrun a bound before anything runs: instructions that do not
+    compile or overrun their budget without data, a constant loop cardinality over the cap."""
+    problems = []
+    instructions = (getattr(task_spec, "extensions", None) or {}).get("instructionsForEndUser")
+    if instructions:
+        problem = check_template(instructions)
+        if problem:
+            problems.append(Problem(element_id, f"instructionsForEndUser: {problem}"))
+    cardinality = (
+        getattr(task_spec, "cardinality", None) if isinstance(task_spec, MultiInstanceTask) else None
+    )
+    if cardinality:
+        cap = current_app.config.get("MAX_MULTI_INSTANCE", 1000)
+        try:
+            value = evaluate_safe(cardinality, {}) if compile_safe(cardinality, "eval").is_constant else None
+        except (ExpressionError, ArithmeticError, TypeError, ValueError):
+            value = None  # the expression linter reports what does not compile
+        if isinstance(value, int) and value > cap:
+            problems.append(
+                Problem(element_id, f"loopCardinality {value} exceeds {cap} instances (MAX_MULTI_INSTANCE)")
             )
     return problems
 

@@ -16,6 +16,7 @@ This package is the evaluator's door: the rest of the engine imports these names
     runtime: `evaluate_safe`, `execute_safe`, timer value checks.
     environment: `SafeEnvironment`, SpiffWorkflow's script environment over the above.
     lint: `lint_specs` over parsed specs.
+    templates: task instructions (Jinja2) on the same budget (`render_bounded`, `check_template`).
 
 Wiring: `PythonScriptEngine(environment=SafeEnvironment())`; a subclass of the engine should
 also call `check_timer_value(timer_kind_for(task, expression), value)` in `evaluate`.
@@ -41,6 +42,7 @@ from app.engine.expressions.runtime import (
     execute_safe,
     timer_kind_for,
 )
+from app.engine.expressions.templates import TEMPLATE_LIMITS, check_template, render_bounded
 from app.engine.expressions.values import check_value
 
 __all__ = [
@@ -48,12 +50,14 @@ __all__ = [
     "FUNCTIONS",
     "METHOD_NAMES",
     "SCRIPT_LIMITS",
+    "TEMPLATE_LIMITS",
     "CompiledExpression",
     "ExpressionError",
     "ExpressionLimitError",
     "ExpressionSlot",
     "Limits",
     "SafeEnvironment",
+    "check_template",
     "check_timer_value",
     "check_value",
     "compile_safe",
@@ -61,5 +65,6 @@ __all__ = [
     "execute_safe",
     "iter_expression_slots",
     "lint_specs",
+    "render_bounded",
     "timer_kind_for",
 ]

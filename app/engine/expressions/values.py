@@ -6,7 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from app.engine.expressions.accounting import SCALARS
-from app.engine.expressions.policy import MAX_VALUE_DEPTH, MAX_VALUE_NODES, ExpressionError
+from app.engine.expressions.policy import (
+    EXPRESSION_LIMITS,
+    MAX_VALUE_DEPTH,
+    MAX_VALUE_NODES,
+    ExpressionError,
+    ExpressionLimitError,
+)
+
+MAX_INT_BITS = EXPRESSION_LIMITS.max_int_bits
 
 
 def check_value(value: Any, what: str = "result") -> Any:
@@ -23,9 +31,10 @@ def check_value(value: Any, what: str = "result") -> Any:
         ExpressionError: The value holds something other than dicts, lists, tuples, strings,
             numbers, booleans and None, or has more than 50,000 nodes, or is nested deeper
             than 32 levels, or contains itself.
+        ExpressionLimitError: It holds an integer of more than 4,096 bits.
     """
     if isinstance(value, SCALARS):
-        return value
+        return _check_int(value, what)
     nodes = 0
     on_path: set[int] = set()
     stack: list[tuple[Any, int, bool]] = [(value, 0, False)]
@@ -38,6 +47,7 @@ def check_value(value: Any, what: str = "result") -> Any:
         if nodes > MAX_VALUE_NODES:
             raise ExpressionError(f"{what} has more than {MAX_VALUE_NODES} elements")
         if isinstance(item, SCALARS):
+            _check_int(item, what)
             continue
         if not isinstance(item, (dict, list, tuple)):
             kind = "function" if callable(item) else type(item).__name__
@@ -55,4 +65,12 @@ def check_value(value: Any, what: str = "result") -> Any:
                 stack.append((child, depth + 1, False))
         else:
             stack.extend((child, depth + 1, False) for child in item)
+    return value
+
+
+def _check_int(value: Any, what: str) -> Any:
+    if type(value) is int and value.bit_length() > MAX_INT_BITS:
+        raise ExpressionLimitError(
+            f"{what} holds an integer of {value.bit_length()} bits; at most {MAX_INT_BITS}"
+        )
     return value

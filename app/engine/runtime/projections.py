@@ -10,15 +10,14 @@ a task.
 
 import logging
 from dataclasses import dataclass, field
-from functools import lru_cache
 
-from jinja2 import ChainableUndefined
-from jinja2.sandbox import SandboxedEnvironment
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.util.task import TaskState
 
+from app.engine.expressions import ExpressionLimitError, render_bounded
+from app.engine.runtime.halts import Halt
 from app.engine.spiff.catches import catches_of, trigger_catches
 from app.engine.spiff.correlation import canonical, expected
 from app.engine.spiff.parser import ParkedServiceTask
@@ -48,6 +47,7 @@ class OpenedTask:
     to_lead: bool  # assignToLead="true": an escalation for a team lead
     owner: dict | None  # the potentialOwner / humanPerformer expression
     data: dict  # the task's data (an owner may be `${variable}`)
+    halt: Halt | None = None  # its instructions overran their budget: an incident
 
 
 def all_tasks(wf):
@@ -128,7 +128,7 @@ def open_user_tasks(before: Snapshot, after: Snapshot, *, instance_id: int, tick
         task = info.pop("task")
         to_lead = info.pop("to_lead")
         owner = info.pop("owner")
-        info["instructions"] = render_instructions(info["instructions"], task.data)
+        info["instructions"], problem = render_instructions(info["instructions"], task.data)
         row = HumanTask(
             id=tid,
             instance_id=instance_id,
@@ -138,7 +138,8 @@ def open_user_tasks(before: Snapshot, after: Snapshot, *, instance_id: int, tick
             created_at=now,
             **info,
         )
-        opened.append(OpenedTask(row, to_lead, owner, task.data))
+        halt = Halt(info["name"], f"{info['name']}: instructions: {problem}") if problem else None
+        opened.append(OpenedTask(row, to_lead, owner, task.data, halt))
     return opened
 
 
@@ -211,23 +212,24 @@ def _retry_policy(spec) -> RetryPolicy:
         return RetryPolicy()
 
 
-_JINJA = SandboxedEnvironment(autoescape=False, undefined=ChainableUndefined)
+def render_instructions(template: str | None, data: dict) -> tuple[str | None, str | None]:
+    """A task's instructions rendered with its data, within the template budget.
 
-
-@lru_cache(maxsize=512)
-def _compiled(template: str):
-    """Templates are compiled once per text: compiling costs more than rendering."""
-    return _JINJA.from_string(template)
-
-
-def render_instructions(template: str | None, data: dict) -> str | None:
-    """Render a task's instructions with its data in Jinja2's sandbox; raw text if it fails."""
+    Returns:
+        (text, None), or (the template's own source, what overran) when rendering ran out of
+        its budget: the caller opens an incident naming the task. A template that fails for
+        another reason (a typo, a missing filter) also shows its source, with no incident.
+    """
     if not template:
-        return template
+        return template, None
     try:
-        return _compiled(template).render(**data)[:20000]
-    except Exception:  # a broken template must not stop the process; the agent sees the source
-        return template
+        return render_bounded(template, data), None
+    except ExpressionLimitError as exc:
+        log.warning("instructions stopped by their budget: %s", exc)
+        return template, f"rendering stopped: {exc}"
+    except Exception:  # noqa: BLE001 - a broken template must not stop the process
+        log.info("instructions did not render; showing their source", exc_info=True)
+        return template, None
 
 
 def _due_by_task(snap: Snapshot) -> dict:

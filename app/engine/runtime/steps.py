@@ -1,15 +1,125 @@
-"""Running SpiffWorkflow code inside a command: a library failure becomes `StepFailed` naming the element."""
+"""Running SpiffWorkflow code inside a command: a library failure becomes `StepFailed` naming the element.
+
+`run_engine` runs the engine's steps within bounds: at most MAX_ENGINE_STEPS steps and
+MAX_ENGINE_SECONDS of them per command (SpiffWorkflow walks the whole task tree at every step, so
+a loop's steps get slower as it deepens), and a step that overruns a budget (an expression's, a template's, a multi-instance cap) halts
+the instance with an incident (`halts`) instead of failing the whole command.
+"""
 
 import logging
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
+from flask import current_app
 from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
 
 from app.engine.errors import StepFailed
-from app.engine.expressions import ExpressionError
+from app.engine.expressions import ExpressionError, ExpressionLimitError
+from app.engine.runtime.halts import Halt
+from app.engine.runtime.projections import all_tasks
 from app.engine.runtime.store import Loaded
+
+DEFAULT_MAX_ENGINE_STEPS = 10_000
+DEFAULT_MAX_ENGINE_SECONDS = 0.5
+
+
+class _StepLimitReached(Exception):
+    def __init__(self, task, reason: str):
+        super().__init__(reason)
+        self.task = task
+        self.reason = reason
+
+
+def run_engine(loaded: Loaded, first: Callable[[], Any] | None = None, *, rerun_failed: bool = False) -> None:
+    """Run the workflow's engine steps until it waits, within MAX_ENGINE_STEPS steps and
+    MAX_ENGINE_SECONDS (a step under way finishes; its own code has its own budget).
+
+    A limit reached (the step count, a budget overrun of one step, a task tree SpiffWorkflow
+    no longer walks) stops the engine where it is and adds a `Halt` to `loaded.halts`; `save`
+    opens its incident. The workflow is consistent then: the halted task has not run.
+
+    Args:
+        first: the step the command itself takes first (completing a task), under the same rules.
+        rerun_failed: first run again the tasks a halt left failed (retrying an incident).
+
+    Raises:
+        StepFailed: a step failed for another reason (a missing variable...); nothing is saved.
+    """
+    config = current_app.config
+    limit = config.get("MAX_ENGINE_STEPS", DEFAULT_MAX_ENGINE_STEPS)
+    seconds = config.get("MAX_ENGINE_SECONDS", DEFAULT_MAX_ENGINE_SECONDS)
+    deadline = time.perf_counter() + seconds
+    steps = 0
+
+    def count(task) -> None:
+        nonlocal steps
+        steps += 1
+        if steps > limit:
+            raise _StepLimitReached(task, f"stopped after {limit} engine steps (MAX_ENGINE_STEPS)")
+        if time.perf_counter() > deadline:
+            raise _StepLimitReached(
+                task, f"stopped after {steps - 1} engine steps in {seconds:g} s (MAX_ENGINE_SECONDS)"
+            )
+
+    def steps_to_wait() -> None:
+        if rerun_failed:
+            for task in [t for t in all_tasks(loaded.wf) if t.state == TaskState.ERROR]:
+                task.run()
+        if first is not None:
+            first()
+        loaded.wf.do_engine_steps(will_complete_task=count)
+
+    try:
+        engine_step(loaded, steps_to_wait)
+    except _StepLimitReached as reached:
+        element_id = _element_of(reached.task)
+        loaded.halts.append(
+            Halt(
+                element_id,
+                f"{element_id or 'process'}: {reached.reason} without reaching a wait state; "
+                "a loop in the diagram needs a task, timer or message",
+            )
+        )
+        return
+    except StepFailed as failed:
+        if not _over_a_limit(failed.__cause__):
+            raise
+        loaded.halts.append(Halt(failed.element_id, failed.message))
+        return
+    stalled = next((t for t in _ready_engine_tasks(loaded.wf)), None)
+    if stalled is not None:  # SpiffWorkflow walks task trees only 1000 levels deep
+        element_id = _element_of(stalled)
+        loaded.halts.append(
+            Halt(
+                element_id,
+                f"{element_id or 'process'}: stopped after {steps} engine steps: the process loops "
+                "without reaching a wait state; a loop in the diagram needs a task, timer or message",
+            )
+        )
+
+
+def _ready_engine_tasks(wf):
+    return (t for t in all_tasks(wf) if t.state == TaskState.READY and not t.task_spec.manual)
+
+
+def _element_of(task) -> str | None:
+    return getattr(getattr(task, "task_spec", None), "bpmn_id", None)
+
+
+def _over_a_limit(exc: BaseException | None) -> bool:
+    """Whether a failure is a bound being reached (a budget, a size cap) rather than a mistake."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, (ExpressionLimitError, RecursionError, MemoryError)):
+            return True
+        inner = getattr(exc, "exception", None)
+        exc = inner if isinstance(inner, BaseException) else (exc.__cause__ or exc.__context__)
+        seen += 1
+    return False
+
 
 log = logging.getLogger(__name__)
 

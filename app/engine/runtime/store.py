@@ -6,7 +6,7 @@ serializes it and writes only the difference of the projections. New user tasks 
 here (`rules.assignment`), in the same transaction.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -19,6 +19,7 @@ from app.engine.errors import NotFound
 from app.engine.rules.assignment import assign_new_task, resolve_owner
 from app.engine.runtime import projections
 from app.engine.runtime.compaction import compact
+from app.engine.runtime.halts import Halt, open_halts
 from app.engine.runtime.history import history, pending
 from app.engine.spiff import specs
 from app.engine.spiff.serializer import dump_workflow, load_workflow, reattach_triggered
@@ -36,6 +37,7 @@ class Loaded:
     wf: Any
     before: projections.Snapshot
     finished_before: set
+    halts: list[Halt] = field(default_factory=list)  # bounds reached in this command (incidents)
 
 
 def load(instance_id: int) -> Loaded:
@@ -105,6 +107,8 @@ def save(loaded: Loaded, actor: str | None, *, skip_task: str | None = None) -> 
     new_tasks = _write_projections(loaded, after, actor, now)
     row.workflow = dump_workflow(wf)
     row.updated_at = now
+    open_halts(row, ticket_id, loaded.halts)
+    loaded.halts = []
     if wf.is_completed() and row.status in ("running", "incident"):
         row.status = "completed" if wf.success else "cancelled"
         row.ended_at = now
@@ -124,6 +128,8 @@ def _write_projections(loaded: Loaded, after: projections.Snapshot, actor: str |
     projections.close_user_tasks(before, after)
     opened = projections.open_user_tasks(before, after, instance_id=row.id, ticket=ticket, now=now)
     for task in opened:
+        if task.halt is not None:
+            loaded.halts.append(task.halt)
         assign_new_task(
             task.row, ticket, actor, to_lead=task.to_lead, owner=resolve_owner(task.owner, task.data)
         )

@@ -5,6 +5,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from app.engine.expressions import ExpressionError, SafeEnvironment, check_timer_value, timer_kind_for
+from app.engine.spiff.instances import check_instances, is_cardinality
 from app.engine.spiff.timers import utc_timer_value
 
 MAX_EXPRESSION = 2000
@@ -40,6 +41,8 @@ class TicketflowScriptEngine(PythonScriptEngine):
             except ExpressionError as exc:
                 raise WorkflowTaskException(str(exc), task=task, exception=exc) from exc
             value = utc_timer_value(kind, value)
+        elif is_cardinality(task, expression):  # before SpiffWorkflow creates the instances
+            check_instances(task, value, f"loopCardinality '{expression}'")
         return value
 
     def call_service(self, task, operation_name=None, operation_params=None, **kwargs):

@@ -12,6 +12,7 @@ from threading import Lock
 from lxml import etree
 
 from app.engine.diagrams.xmlsafety import parse_xml
+from app.engine.spiff.instances import cap_multi_instance
 from app.engine.spiff.parser import TicketflowParser
 from app.models import ProcessDefinition
 
@@ -21,6 +22,7 @@ _lock = Lock()
 
 def remember(definition: ProcessDefinition, spec, subprocess_specs: dict) -> None:
     """Keep the spec parsed at deploy so the first start does not parse again."""
+    cap_multi_instance([spec, *subprocess_specs.values()])
     with _lock:
         _cache[(definition.id, definition.checksum)] = (spec, subprocess_specs)
 
