@@ -21,6 +21,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     configure_logging()
     register_extensions(app)
+    register_inputs(app)
     register_policy(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -48,6 +49,13 @@ def register_extensions(app: Flask) -> None:
 
     with app.app_context():
         init_sqlite(db.engine)
+
+
+def register_inputs(app: Flask) -> None:
+    """Strict JSON, text and integers at the edge (before the blueprints, for the URL converters)."""
+    from app import inputs
+
+    inputs.init_app(app)
 
 
 def register_policy(app: Flask) -> None:

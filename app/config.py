@@ -34,6 +34,9 @@ class Config:
     # Data sent without a form (a formless task or start) is merged into the process data as it
     # is: at most this many bytes as JSON (app/engine/forms.py check_formless_data).
     MAX_PROCESS_DATA_BYTES = int(os.environ.get("MAX_PROCESS_DATA_BYTES", str(64 * 1024)))
+    # JSON bodies (app/inputs.py): at most this many bytes (413) and levels of nesting (400).
+    MAX_JSON_BYTES = int(os.environ.get("MAX_JSON_BYTES", str(1024 * 1024)))
+    MAX_JSON_DEPTH = int(os.environ.get("MAX_JSON_DEPTH", "64"))
     ARGON2_TIME_COST = 3  # argon2-cffi's RFC 9106 low-memory profile
     ARGON2_MEMORY_KIB = 65536
     SESSION_COOKIE_HTTPONLY = True

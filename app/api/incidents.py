@@ -1,12 +1,13 @@
 """Incidents: steps that failed for good, and the retry button."""
 
-from flask import g, jsonify, request
+from flask import g, jsonify
 
 from app.api.auth import token_required
 from app.api.blueprint import bp
 from app.api.serialize import iso
 from app.engine import retry_incident
 from app.extensions import db
+from app.inputs import query_enum
 from app.models import Incident, Job
 
 
@@ -15,7 +16,7 @@ from app.models import Incident, Job
 def list_incidents():
     """Open incidents (all with ?all=1), newest first."""
     query = db.select(Incident, Job.operator).outerjoin(Job, Job.id == Incident.job_id)
-    if request.args.get("all") != "1":
+    if query_enum("all", ("0", "1")) != "1":
         query = query.where(Incident.resolved_at.is_(None))
     rows = db.session.execute(query.order_by(Incident.id.desc()).limit(500)).all()
     return jsonify(

@@ -9,9 +9,12 @@ from flask import g, jsonify
 from app.api.auth import token_required
 from app.api.blueprint import bp
 from app.api.serialize import json_body
-from app.engine import AmbiguousMessage, InvalidData, deliver_correlated_message, deliver_message
+from app.engine import AmbiguousMessage, deliver_correlated_message, deliver_message
 from app.errors import json_error
+from app.inputs import body_int, body_text
 from app.models import STAFF
+
+MAX_NAME = 200  # characters of a message name
 
 
 @bp.post("/messages")
@@ -23,11 +26,8 @@ def post_message():
     correlation property cannot be read from the payload.
     """
     body = json_body()
-    ticket_id = body.get("ticket_id")
-    if ticket_id is not None and (not isinstance(ticket_id, int) or isinstance(ticket_id, bool)):
-        raise InvalidData(
-            {"ticket_id": "an integer ticket id, or none to find the ticket by correlation keys"}
-        )
+    ticket_id = body_int(body, "ticket_id")  # none: find the ticket by correlation keys
+    body_text(body, "name", MAX_NAME)
     name, payload = body.get("name"), body.get("payload", {})
     correlation_keys = body.get("correlation_keys")
     if ticket_id is not None:
