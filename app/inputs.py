@@ -247,11 +247,13 @@ def check_query_and_form() -> None:
             problem = _text_problem(text, _BAD_QUERY_TEXT)
             if problem:
                 raise Unreadable(_safe(name), problem)
-    if request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
+    if request.blueprint == "api" or request.mimetype not in (  # the API reads no form fields
         "application/x-www-form-urlencoded",
         "multipart/form-data",
     ):
-        for name, value in request.form.items(multi=True):
+        return
+    for name, value in request.form.items(multi=True):
+        if isinstance(value, str):
             problem = _text_problem(name, _BAD_FORM_TEXT) or _text_problem(value, _BAD_FORM_TEXT)
             if problem:
                 raise Unreadable(_safe(name), problem)
