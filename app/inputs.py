@@ -55,14 +55,14 @@ class OutOfRange(UnprocessableEntity):
         self.errors = {field: message}
 
 
-class _RefusedJSON(ValueError):
+class RefusedJSON(ValueError):
     def __init__(self, field: str, message: str):
         super().__init__(message)
         self.field, self.message = field, message
 
 
 def _refuse_constant(name: str):
-    raise _RefusedJSON("body", f"{name} is not a JSON number; send a finite number or null")
+    raise RefusedJSON("body", f"{name} is not a JSON number; send a finite number or null")
 
 
 def json_depth(text: str) -> int:
@@ -81,35 +81,35 @@ def _text_problem(value: str, pattern: re.Pattern) -> str | None:
 
 
 def check_json_text(value, where: str = "body") -> None:
-    """Raise _RefusedJSON for the first string (value or key) that is not valid, storable text."""
+    """Raise RefusedJSON for the first string (value or key) that is not valid, storable text."""
     stack = [(where, value)]
     while stack:
         path, node = stack.pop()
         if isinstance(node, str):
             problem = _text_problem(node, _BAD_JSON_TEXT)
             if problem:
-                raise _RefusedJSON(path, problem)
+                raise RefusedJSON(path, problem)
         elif isinstance(node, dict):
             for key, item in node.items():
                 problem = _text_problem(key, _BAD_JSON_TEXT)
                 name = key if problem is None else _safe(key.encode("utf-8", "backslashreplace").decode())
                 if problem:
-                    raise _RefusedJSON(f"{path}.{name}" if path != "body" else name, "the key " + problem)
+                    raise RefusedJSON(f"{path}.{name}" if path != "body" else name, "the key " + problem)
                 stack.append((f"{path}.{key}" if path != "body" else key, item))
         elif isinstance(node, list):
             stack.extend((f"{path}[{i}]", item) for i, item in enumerate(node))
 
 
 def loads_strict(text: str | bytes):
-    """Parse JSON text as the edge accepts it; ValueError (a _RefusedJSON naming the field) otherwise."""
+    """Parse JSON text as the edge accepts it; ValueError (a RefusedJSON naming the field) otherwise."""
     if isinstance(text, bytes | bytearray):
         try:
             text = bytes(text).decode(json.detect_encoding(text))
         except UnicodeDecodeError:
-            raise _RefusedJSON("body", "is not valid UTF-8 text") from None
+            raise RefusedJSON("body", "is not valid UTF-8 text") from None
     limit = _setting("MAX_JSON_DEPTH", MAX_JSON_DEPTH)
     if json_depth(text) > limit:
-        raise _RefusedJSON("body", f"the JSON is nested too deeply (at most {limit} levels)")
+        raise RefusedJSON("body", f"the JSON is nested too deeply (at most {limit} levels)")
     value = json.loads(text, parse_constant=_refuse_constant)
     check_json_text(value)
     return value
@@ -138,7 +138,7 @@ class StrictRequest(Request):
         return super().get_json(force=force, silent=silent, cache=cache)
 
     def on_json_loading_failed(self, e: ValueError | None):
-        if isinstance(e, _RefusedJSON):
+        if isinstance(e, RefusedJSON):
             raise Unreadable(e.field, e.message)
         if isinstance(e, json.JSONDecodeError):
             raise Unreadable("body", f"not valid JSON: {e.msg} (line {e.lineno}, column {e.colno})")

@@ -36,7 +36,7 @@ from app.engine import (
     task_data,
 )
 from app.extensions import db
-from app.inputs import ascii_int
+from app.inputs import RefusedJSON, ascii_int, loads_strict
 from app.models import PRIORITIES, STAFF, Attachment, HumanTask, Ticket, User
 from app.web.forms import attachment_saver, initial_values, parse_submission, wants_more_rows
 from app.web.inbox.blueprint import bp
@@ -60,10 +60,13 @@ def parse_process_data(raw: str) -> tuple[dict, str | None]:
     if not raw.strip():
         return {}, None
     try:
-        value = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
+        value = loads_strict(raw)  # no NaN or Infinity, no deep nesting, valid text (app/inputs.py)
+    except RefusedJSON as exc:
+        where = "" if exc.field == "body" else f" ({exc.field})"
+        return {}, f"This JSON cannot be used{where}: {exc.message}."
+    except ValueError as exc:
         where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
-        return {}, f"This is not valid JSON{where}: {getattr(exc, 'msg', 'nested too deeply')}."
+        return {}, f"This is not valid JSON{where}: {getattr(exc, 'msg', exc)}."
     if not isinstance(value, dict):
         return {}, 'Write a JSON object, e.g. {"approved": true}.'
     return value, None
