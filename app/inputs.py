@@ -28,7 +28,7 @@ from werkzeug.routing import IntegerConverter, PathConverter, UnicodeConverter
 
 INT_MAX = 2**31 - 1  # PostgreSQL `integer`: every id column
 MAX_JSON_DEPTH = 64  # nested objects and lists in a JSON body (process data has its own, lower limit)
-MAX_PATH_SEGMENT = 200  # characters of a `string` URL part (task ids, process keys, form names)
+MAX_PATH_SEGMENT = 500  # characters of a `string` URL part (task ids, process keys, form names)
 
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
