@@ -63,7 +63,9 @@ def tokens(app, clock):
 
 
 @schema.parametrize()
-@settings(max_examples=25, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=25, derandomize=True, database=None, deadline=None, suppress_health_check=list(HealthCheck)
+)
 def test_api_answers_every_generated_request_as_documented(case, tokens):
     if schema.is_security_param_negated(case):  # a case made to go without its token
         case.call_and_validate()
