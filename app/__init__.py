@@ -24,6 +24,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     configure_secret_key(app)
     configure_logging()
     register_extensions(app)
+    register_inputs(app)
     register_policy(app)
     register_blueprints(app)
     security_headers.init_app(app)  # CSP and companions on every answer
@@ -64,6 +65,13 @@ def register_extensions(app: Flask) -> None:
 
     with app.app_context():
         init_sqlite(db.engine, busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"])
+
+
+def register_inputs(app: Flask) -> None:
+    """Strict JSON, text and integers at the edge (before the blueprints, for the URL converters)."""
+    from app import inputs
+
+    inputs.init_app(app)
 
 
 def register_policy(app: Flask) -> None:

@@ -99,6 +99,9 @@ class Config:
     MAX_ENGINE_STEPS = int(os.environ.get("MAX_ENGINE_STEPS", "10000"))
     MAX_ENGINE_SECONDS = float(os.environ.get("MAX_ENGINE_SECONDS", "0.5"))
     MAX_MULTI_INSTANCE = int(os.environ.get("MAX_MULTI_INSTANCE", "1000"))
+    # JSON bodies (app/inputs.py): at most this many bytes (413) and levels of nesting (400).
+    MAX_JSON_BYTES = int(os.environ.get("MAX_JSON_BYTES", str(1024 * 1024)))
+    MAX_JSON_DEPTH = int(os.environ.get("MAX_JSON_DEPTH", "64"))
     ARGON2_TIME_COST = 3  # argon2-cffi's RFC 9106 low-memory profile
     ARGON2_MEMORY_KIB = 65536
     SESSION_COOKIE_HTTPONLY = True

@@ -130,14 +130,17 @@ def http_error(exc: HTTPException):
     if exc.code is None or exc.response is not None:
         return exc  # a ready response passed to abort()
     headers = [(name, value) for name, value in exc.get_headers() if name.lower() != "content-type"]
+    fields = getattr(exc, "errors", None)  # app/inputs.py names the field it refused
     if wants_json():
         message = exc.description or exc.name
-        if exc.code == 413:
+        if exc.code == 413 and not fields:
             message = f"the request body is too large (limit {_mib(_upload_limit())})"
-        body, status = json_error(exc.code, message)
+        body, status = json_error(exc.code, message, **({"errors": fields} if fields else {}))
         return body, status, headers
     if isinstance(exc, CSRFError):
         return error_page(exc.code, *STALE_FORM, headers=headers)
+    if fields:
+        return error_page(exc.code, text=f"{PAGES[exc.code][1]} ({exc.description})", headers=headers)
     return error_page(exc.code, headers=headers)
 
 

@@ -7,6 +7,7 @@ from app.api.blueprint import bp
 from app.engine import deploy, deploy_bundle
 from app.errors import json_error
 from app.extensions import db
+from app.inputs import query_int
 from app.models import STAFF, FormDefinition, ProcessDefinition
 
 
@@ -64,13 +65,9 @@ def definition_version(key: str, version: int):
 def get_form(name: str):
     """A deployed form (JSON Schema or UI schema): `?version=` or the latest."""
     query = db.select(FormDefinition).where(FormDefinition.name == name)
-    version = request.args.get("version")
+    version = query_int("version")
     if version is not None:
-        if not version.isdigit():
-            return json_error(
-                422, "version must be a whole number", errors={"version": "must be a whole number"}
-            )
-        query = query.where(FormDefinition.version == int(version))
+        query = query.where(FormDefinition.version == version)
     row = db.session.execute(query.order_by(FormDefinition.version.desc()).limit(1)).scalar()
     if row is None:
         return json_error(404, f"no form '{name}'" + (f" version {version}" if version else ""))

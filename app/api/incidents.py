@@ -4,7 +4,7 @@ Scoped like tickets (`app.access.incident_condition`): a person sees and retries
 of the tickets they may see; admins all. Another team's incident answers 404.
 """
 
-from flask import g, jsonify, request
+from flask import g, jsonify
 
 from app.access import incident_condition, scope_of
 from app.api.auth import token_required
@@ -13,6 +13,7 @@ from app.api.serialize import iso
 from app.engine import retry_incident
 from app.errors import json_error
 from app.extensions import db
+from app.inputs import query_enum
 from app.models import Incident, Job
 
 
@@ -25,7 +26,7 @@ def _visible(query):
 def list_incidents():
     """Open incidents of the caller's teams' tickets (all, resolved too, with ?all=1), newest first."""
     query = _visible(db.select(Incident, Job.operator).outerjoin(Job, Job.id == Incident.job_id))
-    if request.args.get("all") != "1":
+    if query_enum("all", ("0", "1")) != "1":
         query = query.where(Incident.resolved_at.is_(None))
     rows = db.session.execute(query.order_by(Incident.id.desc()).limit(500)).all()
     return jsonify(

@@ -17,6 +17,9 @@ from app.api.blueprint import bp
 from app.api.serialize import json_body
 from app.engine import AmbiguousMessage, InvalidData, deliver_correlated_message, deliver_message
 from app.errors import json_error
+from app.inputs import body_int, body_text
+
+MAX_NAME = 200  # characters of a message name
 
 
 @bp.post("/messages")
@@ -28,13 +31,9 @@ def post_message():
     match, 422 when a correlation property cannot be read from the payload.
     """
     body = json_body()
-    ticket_id = body.get("ticket_id")
-    if ticket_id is not None and (not isinstance(ticket_id, int) or isinstance(ticket_id, bool)):
-        raise InvalidData(
-            {"ticket_id": "an integer ticket id, or none to find the ticket by correlation keys"}
-        )
-    name, payload = body.get("name"), body.get("payload", {})
-    if not isinstance(name, str) or not name:
+    ticket_id = body_int(body, "ticket_id")  # none: find the ticket by correlation keys
+    name, payload = body_text(body, "name", MAX_NAME), body.get("payload", {})
+    if not name:
         raise InvalidData({"name": "a message name is required"})
     correlation_keys = body.get("correlation_keys")
     scopes = getattr(g, "api_token_scopes", frozenset())

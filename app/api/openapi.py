@@ -12,8 +12,10 @@ from app.api.blueprint import bp
 from app.api.openapi_definitions import definition_paths
 from app.api.openapi_parts import (
     FORMLESS_DATA,
+    JSON_OBJECT,
     NULLABLE_STRING,
     NULLABLE_TIME,
+    QUERY_TEXT,
     STAFF_TEXT,
     STEP_FAILED,
     error,
@@ -26,6 +28,8 @@ from app.api.openapi_parts import (
     query,
     ref,
     schemas,
+    text,
+    whole,
 )
 
 
@@ -45,14 +49,14 @@ def _ticket_paths() -> dict:
     )
     new_ticket = obj(
         {
-            "type": {"type": "string", "description": "a deployed process key"},
-            "customer_id": {"type": "integer"},
-            "subject": {"type": "string"},
+            "type": text(128, description="a deployed process key"),
+            "customer_id": whole(),
+            "subject": text(300, minLength=1),
             "data": {
-                "type": "object",
+                **JSON_OBJECT,
                 "description": "the start form's data, checked against its JSON Schema. " + FORMLESS_DATA,
             },
-            "priority": {"type": "string"},
+            "priority": {"type": ["string", "null"], "enum": ["low", "normal", "high", "urgent", None]},
         },
         required=("type", "subject"),
     )
@@ -70,6 +74,7 @@ def _ticket_paths() -> dict:
                 "Open a ticket and start its process",
                 {
                     "201": json_response("The ticket was opened", created),
+                    "404": error("A customer's token named another customer"),
                     "409": error("The command kept conflicting with others; nothing was saved, try again"),
                     "422": error(
                         "A field is invalid (`errors` maps field to message, `data.<name>` for "
@@ -85,11 +90,11 @@ def _ticket_paths() -> dict:
                 "List tickets, newest first",
                 {"200": json_response("One page of tickets", list_of("tickets", ref("Ticket")))},
                 parameters=[
-                    query("type", "only tickets of this process key"),
-                    query("status", "only tickets in this status"),
-                    query("customer_id", "only this customer's tickets", {"type": "integer"}),
-                    query("limit", "page size", {"type": "integer", "default": 50, "maximum": 200}),
-                    query("offset", "tickets to skip", {"type": "integer", "default": 0}),
+                    query("type", "only tickets of this process key", text(128, QUERY_TEXT)),
+                    query("status", "only tickets in this status", text(128, QUERY_TEXT)),
+                    query("customer_id", "only this customer's tickets", whole()),
+                    query("limit", "page size", whole(200, 1, default=50)),
+                    query("offset", "tickets to skip", whole(1_000_000, default=0)),
                 ],
                 roles=f"{STAFF_TEXT}, or customer (their own tickets only)",
             ),
@@ -100,7 +105,10 @@ def _ticket_paths() -> dict:
                 "tickets",
                 "Read a ticket with its instance, tasks, waits and history",
                 {
-                    "200": json_response("The ticket", ref("TicketDetail")),
+                    "200": json_response(
+                        "The ticket (as staff or as its customer see it)",
+                        {"anyOf": [ref("TicketDetail"), ref("CustomerTicket")]},
+                    ),
                     "404": {"$ref": "#/components/responses/NotFound"},
                 },
                 roles=f"{STAFF_TEXT}, or customer (their own ticket; without tasks, incidents, actors and "
@@ -163,13 +171,13 @@ def _task_paths() -> dict:
                 "List open tasks with their forms",
                 {"200": json_response("Tasks by due time, then creation", list_of("tasks", ref("Task")))},
                 parameters=[
-                    query("ticket_id", "only this ticket's tasks", {"type": "integer"}),
+                    query("ticket_id", "only this ticket's tasks", whole()),
                     query("team", "only this team's tasks"),
-                    query("assignee", "a username, or `none` for unclaimed tasks"),
+                    query("assignee", "a username, or `none` for unclaimed tasks", text(80, QUERY_TEXT)),
                     query(
                         "state", "claimed or unclaimed", {"type": "string", "enum": ["claimed", "unclaimed"]}
                     ),
-                    query("limit", "at most this many", {"type": "integer", "default": 100, "maximum": 500}),
+                    query("limit", "at most this many", whole(500, 1, default=100)),
                 ],
             )
         },
@@ -187,7 +195,7 @@ def _task_paths() -> dict:
                 obj(
                     {
                         "data": {
-                            "type": "object",
+                            **JSON_OBJECT,
                             "default": {},
                             "description": "With a form (the task's `form`), its JSON Schema decides, "
                             "`additionalProperties` included. " + FORMLESS_DATA,
@@ -203,17 +211,17 @@ def _task_paths() -> dict:
 def _event_paths() -> dict:
     keys = {
         "type": "object",
-        "additionalProperties": {"type": "object"},
+        "additionalProperties": JSON_OBJECT,
+        "propertyNames": text(200),
         "description": "`{key name: {property id: value}}`, SpiffWorkflow's shape: the "
         "`bpmn:correlationKey` name and the `bpmn:correlationProperty` id",
     }
     message = obj(
         {
-            "name": {"type": "string", "description": "the `bpmn:message` name"},
-            "ticket_id": {
-                "type": "integer",
-                "description": "the ticket to deliver to; omit it to find the ticket by correlation keys",
-            },
+            "name": text(200, description="the `bpmn:message` name"),
+            "ticket_id": whole(
+                description="the ticket to deliver to; omit it to find the ticket by correlation keys"
+            ),
             "correlation_keys": {
                 **keys,
                 "description": keys["description"] + ". Keys the message carries "
@@ -221,7 +229,7 @@ def _event_paths() -> dict:
                 "process variables); a value the payload gives too must agree",
             },
             "payload": {
-                "type": "object",
+                **JSON_OBJECT,
                 "description": "the message's data; its correlation properties "
                 "are read from it by their retrieval expressions",
             },
@@ -317,7 +325,7 @@ def _event_paths() -> dict:
                 description="Scoped like tickets: the incidents of the caller's teams' tickets; admins see all.",
                 roles="agent, manager, admin or analyst",
                 parameters=[
-                    query("all", "1 to include resolved incidents", {"type": "string", "enum": ["1"]})
+                    query("all", "1 to include resolved incidents", {"type": "string", "enum": ["0", "1"]})
                 ],
             )
         },

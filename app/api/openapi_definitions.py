@@ -12,6 +12,7 @@ from app.api.openapi_parts import (
     path_param,
     query,
     ref,
+    whole,
 )
 
 
@@ -97,7 +98,7 @@ def definition_paths() -> dict:
                     "404": {"$ref": "#/components/responses/NotFound"},
                     "422": error("version is not a whole number"),
                 },
-                parameters=[query("version", "that version (default: the latest)", {"type": "integer"})],
+                parameters=[query("version", "that version (default: the latest)", whole())],
                 roles=f"{STAFF_TEXT}, or customer",
             ),
         },

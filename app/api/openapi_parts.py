@@ -1,11 +1,30 @@
 """The pieces of the OpenAPI document: shared schemas, parameters and the helpers that write operations."""
 
+from app.inputs import INT_MAX, MAX_JSON_DEPTH, MAX_PATH_SEGMENT
 from app.models import STAFF
 
 STAFF_TEXT = f"{', '.join(STAFF[:-1])} or {STAFF[-1]}"  # agent, analyst, manager or admin
 NULLABLE_STRING = {"type": ["string", "null"]}
 NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
 TIME = {"type": "string", "format": "date-time"}
+
+
+QUERY_TEXT = "^[^\\u0000-\\u001f\\u007f]*$"  # query parameters and path parts: no control characters
+BODY_TEXT = "^[^\\u0000]*$"  # JSON strings: no NUL (and valid Unicode: no lone surrogates)
+
+
+JSON_OBJECT = {"$ref": "#/components/schemas/JsonObject"}
+JSON_VALUE = {"$ref": "#/components/schemas/JsonValue"}
+
+
+def text(max_length: int, pattern: str = BODY_TEXT, **extra) -> dict:
+    """A string of at most `max_length` characters."""
+    return {"type": "string", "maxLength": max_length, "pattern": pattern, **extra}
+
+
+def whole(maximum: int = INT_MAX, minimum: int = 0, **extra) -> dict:
+    """An integer within bounds (ids are PostgreSQL `integer`s: at most 2147483647)."""
+    return {"type": "integer", "minimum": minimum, "maximum": maximum, **extra}
 
 
 def ref(name: str) -> dict:
@@ -40,18 +59,13 @@ def query(name: str, description: str, schema: dict | None = None) -> dict:
         "in": "query",
         "required": False,
         "description": description,
-        "schema": schema or {"type": "string"},
+        "schema": schema or text(64, QUERY_TEXT),
     }
 
 
 def path_param(name: str, kind: str, description: str) -> dict:
-    return {
-        "name": name,
-        "in": "path",
-        "required": True,
-        "description": description,
-        "schema": {"type": kind},
-    }
+    schema = whole() if kind == "integer" else text(MAX_PATH_SEGMENT, QUERY_TEXT, minLength=1)
+    return {"name": name, "in": "path", "required": True, "description": description, "schema": schema}
 
 
 def op(
@@ -65,7 +79,11 @@ def op(
     body: dict | None = None,
 ) -> dict:
     """One operation; `roles` adds the bearer requirement and its 401/403 answers."""
-    op: dict = {"tags": [tag], "summary": summary, "responses": dict(responses)}
+    op: dict = {"tags": [tag], "summary": summary, "responses": {"400": UNREADABLE, **responses}}
+    if any(p["in"] == "query" for p in parameters or ()):
+        op["responses"].setdefault("422", error("A query parameter is out of range (`errors` names it)"))
+    if body and "application/json" in body["content"]:
+        op["responses"]["413"] = error("The JSON body is larger than 1 MiB (config MAX_JSON_BYTES)")
     if description:
         op["description"] = description
     if parameters:
@@ -83,6 +101,8 @@ def op(
 
 
 def json_body(schema: dict) -> dict:
+    """A JSON request body; fields it does not name are ignored, but are JSON text like the rest."""
+    schema = {"propertyNames": text(1000), "additionalProperties": JSON_VALUE, **schema}
     return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
@@ -107,6 +127,21 @@ def schemas() -> dict:
         }
     )
     return {
+        "JsonObject": {
+            "type": "object",
+            "propertyNames": text(1000),
+            "additionalProperties": JSON_VALUE,
+            "description": f"a JSON object: at most {MAX_JSON_DEPTH} levels deep, no NUL and only valid "
+            "Unicode in its text (keys too)",
+        },
+        "JsonValue": {
+            "anyOf": [
+                {"type": ["null", "boolean", "number"]},
+                text(100_000),
+                {"type": "array", "items": JSON_VALUE},
+                JSON_OBJECT,
+            ]
+        },
         "Error": obj(
             {
                 "error": {"type": "string", "description": "what went wrong, for people"},
@@ -122,7 +157,8 @@ def schemas() -> dict:
                 "file": {**NULLABLE_STRING, "description": "the bundle file it is in"},
                 "element_id": NULLABLE_STRING,
                 "message": {"type": "string"},
-            }
+            },
+            required=("element_id", "message"),
         ),
         "Deployment": obj(
             {
@@ -184,6 +220,24 @@ def schemas() -> dict:
             }
         ),
         "Ticket": ticket,
+        "CustomerTicket": {
+            "allOf": [
+                ref("Ticket"),
+                obj(
+                    {
+                        "customer": ref("Customer"),
+                        "data": {"type": "object", "description": "the process data of the ticket"},
+                        "sla": obj({"due_at": NULLABLE_TIME, "state": NULLABLE_STRING}),
+                        "feedback": {"type": ["object", "null"]},
+                        "waiting": obj(
+                            {"messages": {"type": "array", "items": {"type": "string"}}},
+                        ),
+                        "history": {"type": "array", "items": obj({"at": TIME, "kind": {"type": "string"}})},
+                    }
+                ),
+            ],
+            "description": "a ticket as its customer sees it: no tasks, incidents, actors or history data",
+        },
         "TicketDetail": {
             "allOf": [
                 ref("Ticket"),
@@ -310,6 +364,12 @@ def schemas() -> dict:
 
 
 # Sentences several operations share.
+UNREADABLE = error(
+    "The request could not be read (`errors` names the field or parameter): JSON that is not valid, "
+    f"holds `NaN` or `Infinity`, nests deeper than {MAX_JSON_DEPTH} levels (config MAX_JSON_DEPTH) or "
+    "holds text that is not valid Unicode or a NUL (in values and keys); a query parameter that is "
+    "not UTF-8 or holds a control character"
+)
 FORMLESS_DATA = (
     "Without a form, any JSON object, merged into the process data as it is (diagram conditions "
     "and scripts read its top-level names): at most 64 KiB as compact JSON (config "

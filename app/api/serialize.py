@@ -8,11 +8,12 @@ from app.models import HumanTask, ProcessDefinition, ProcessInstance, User
 
 
 def json_body() -> dict:
-    """The request's JSON object, or InvalidData naming the body."""
-    try:
-        data = request.get_json(silent=True)
-    except RecursionError:  # the JSON parser gives up on thousands of nested levels
-        raise InvalidData({"body": "the JSON is nested too deeply"}) from None
+    """The request's JSON object, or InvalidData naming the body.
+
+    Unreadable JSON (bad syntax, `NaN`, nesting, invalid text) is a 400 from the app's strict
+    parser (app/inputs.py); a body that is not JSON, or JSON that is not an object, is a 422.
+    """
+    data = request.get_json() if request.is_json else None
     if not isinstance(data, dict):
         raise InvalidData({"body": "send a JSON object with Content-Type: application/json"})
     return data

@@ -1,6 +1,6 @@
 """User tasks: list open ones with their forms; claim, release, complete."""
 
-from flask import g, jsonify, request
+from flask import g, jsonify
 
 from app.access import closed_task_visible, scope_of, task_condition
 from app.api.auth import token_required
@@ -8,6 +8,7 @@ from app.api.blueprint import bp
 from app.api.serialize import json_body, tasks_json
 from app.engine import NotFound, claim_task, complete_task, release_task
 from app.extensions import db
+from app.inputs import query_enum, query_int, query_text
 from app.models import STAFF, HumanTask, User
 
 
@@ -16,24 +17,25 @@ from app.models import STAFF, HumanTask, User
 def list_tasks():
     """Open tasks; filters: ticket_id, team, assignee (username, or 'none'), state (open|claimed)."""
     query = db.select(HumanTask).where(task_condition(scope_of(g.api_user)))
-    args = request.args
-    if args.get("ticket_id", "").isdigit():
-        query = query.where(HumanTask.ticket_id == int(args["ticket_id"]))
-    if args.get("team"):
-        query = query.where(HumanTask.team == args["team"])
-    if args.get("assignee") == "none":
+    ticket_id, team, assignee = query_int("ticket_id"), query_text("team", 64), query_text("assignee", 80)
+    if ticket_id is not None:
+        query = query.where(HumanTask.ticket_id == ticket_id)
+    if team:
+        query = query.where(HumanTask.team == team)
+    if assignee == "none":
         query = query.where(HumanTask.assignee_id.is_(None))
-    elif args.get("assignee"):
-        user_id = db.session.execute(db.select(User.id).where(User.username == args["assignee"])).scalar()
+    elif assignee:
+        user_id = db.session.execute(db.select(User.id).where(User.username == assignee)).scalar()
         # An unknown username matches nothing (comparing with None would mean "unassigned").
         query = (
             query.where(HumanTask.assignee_id == user_id) if user_id is not None else query.where(db.false())
         )
-    if args.get("state") == "claimed":
+    state = query_enum("state", ("claimed", "unclaimed"))
+    if state == "claimed":
         query = query.where(HumanTask.assignee_id.is_not(None))
-    elif args.get("state") == "unclaimed":
+    elif state == "unclaimed":
         query = query.where(HumanTask.assignee_id.is_(None))
-    limit = min(int(args["limit"]), 500) if args.get("limit", "").isdigit() else 100
+    limit = query_int("limit", 100, minimum=1, maximum=500)
     rows = (
         db.session.execute(query.order_by(HumanTask.due_at, HumanTask.created_at).limit(limit))
         .scalars()

@@ -12,7 +12,13 @@ from app.clock import utcnow
 from app.engine import InvalidData, cancel_instance, instance_of_ticket, start_process, waiting_of
 from app.errors import json_error
 from app.extensions import db
+from app.inputs import body_int, body_text, query_int, query_text
 from app.models import STAFF, Feedback, HistoryEvent, HumanTask, Incident, ProcessInstance, Ticket
+
+MAX_TYPE = 128  # characters of a ticket type (a process key), status or priority
+MAX_SUBJECT = 300
+MAX_PAGE = 200
+MAX_OFFSET = 1_000_000
 
 
 @bp.post("/tickets")
@@ -23,20 +29,18 @@ def open_ticket():
     data = body.get("data", {})
     if not isinstance(data, dict):
         raise InvalidData({"data": "must be a JSON object"})
-    customer_id, me = body.get("customer_id"), token_customer()
+    customer_id, me = body_int(body, "customer_id"), token_customer()
+    ticket_type = body_text(body, "type", MAX_TYPE)
+    subject = body_text(body, "subject", MAX_SUBJECT)
+    priority = body_text(body, "priority", MAX_TYPE)
     if me is not None:
         if customer_id is not None and customer_id != me.id:
             return json_error(404, f"no customer with id {customer_id!r}")
-        if body.get("priority") is not None:
+        if priority is not None:
             raise InvalidData({"priority": "the rules set the priority of tickets customers open"})
         customer_id = me.id
     ticket, instance = start_process(
-        body.get("type"),
-        customer_id,
-        body.get("subject"),
-        data,
-        actor=g.api_user.username,
-        priority=body.get("priority"),
+        ticket_type, customer_id, subject, data, actor=g.api_user.username, priority=priority
     )
     return jsonify(
         {
@@ -60,12 +64,13 @@ def list_tickets():
     else:
         query = query.where(ticket_condition(scope_of(g.api_user), g.api_user.username))
     for field in ("type", "status"):
-        if request.args.get(field):
+        if query_text(field, MAX_TYPE):
             query = query.where(getattr(Ticket, field) == request.args[field])
-    if request.args.get("customer_id", "").isdigit():
-        query = query.where(Ticket.customer_id == int(request.args["customer_id"]))
-    limit = min(int(request.args.get("limit", 50)) if request.args.get("limit", "").isdigit() else 50, 200)
-    offset = int(request.args.get("offset", 0)) if request.args.get("offset", "").isdigit() else 0
+    customer_id = query_int("customer_id")
+    if customer_id is not None:
+        query = query.where(Ticket.customer_id == customer_id)
+    limit = query_int("limit", 50, minimum=1, maximum=MAX_PAGE)
+    offset = query_int("offset", 0, maximum=MAX_OFFSET)
     rows = db.session.execute(query.limit(limit).offset(offset)).scalars()
     return jsonify({"tickets": [_ticket_summary(t) for t in rows]})
 

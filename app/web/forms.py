@@ -16,6 +16,7 @@ from flask_login import current_user
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from app.extensions import db
+from app.inputs import ascii_int
 from app.models import MAX_ATTACHMENT_BYTES, Attachment
 
 # The "add item" button of an array posts its path under this name (works without JavaScript).
@@ -307,7 +308,7 @@ class _Parser:
         if not raw or not raw.strip():
             return _ABSENT
         owner = getattr(current_user, "id", None)
-        row = db.session.get(Attachment, int(raw)) if raw.strip().isdigit() and len(raw) < 18 else None
+        row = db.session.get(Attachment, found) if (found := ascii_int(raw)) is not None else None
         if row is None or owner is None or row.uploaded_by_id != owner:
             self.errors[path] = "the attached file is gone; attach it again"
             return _ABSENT

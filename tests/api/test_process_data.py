@@ -240,7 +240,7 @@ def test_a_form_still_decides_with_its_schema(staff, shipped):
     }
 
 
-def test_a_body_nested_beyond_the_json_parser_is_422_not_500(staff, gateway):
+def test_a_body_nested_beyond_the_json_parser_is_400_not_500(staff, gateway):
     api = staff["admin"]
     body = (
         '{"type": "gw", "subject": "s", "customer_id": 1, "data": ' + '{"a": ' * 5000 + "1" + "}" * 5000 + "}"
@@ -248,4 +248,4 @@ def test_a_body_nested_beyond_the_json_parser_is_422_not_500(staff, gateway):
     answer = api.client.post(
         "/api/v1/tickets", data=body, headers={**api._headers(), "Content-Type": "application/json"}
     )
-    assert answer.status_code == 422 and "nested too deeply" in answer.json["errors"]["body"]
+    assert answer.status_code == 400 and "nested too deeply" in answer.json["errors"]["body"]

@@ -74,7 +74,8 @@ def test_list_filters_by_ticket_team_assignee_and_state(staff, shipped):
     assert {t["ticket_id"] for t in _tasks(api, "?state=claimed")} == {first, second}
     assert [t["ticket_id"] for t in _tasks(api, "?state=unclaimed")] == [outside]
     assert len(_tasks(api, "?limit=2")) == 2
-    assert len(_tasks(api, "?ticket_id=abc")) == 3  # a filter that is not a number is ignored
+    refused = api.get("/api/v1/tasks?ticket_id=abc")  # a filter that is not a number is refused
+    assert refused.status_code == 422 and "ticket_id" in refused.json["errors"]
 
 
 def test_list_filtered_by_an_unknown_assignee_is_empty(staff, shipped):

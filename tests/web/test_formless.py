@@ -61,7 +61,10 @@ def test_formless_task_completes_with_json_data_the_gateway_reads(client, decide
         ("[1, 2]", "Write a JSON object"),
         ('{"ticket_id": 3}', "ticket_id: 'ticket_id' is set by the engine"),
         ('{"a-b": 1}', "a-b: field names must be identifiers"),
-        ("[" * 5000 + "]" * 5000, "not valid JSON"),
+        ("[" * 5000 + "]" * 5000, "nested too deeply"),
+        ('{"approved": NaN}', "NaN is not a JSON number"),
+        ('{"approved": -Infinity}', "Infinity is not a JSON number"),
+        ('{"note": "x\\ud800"}', "cannot be used (note): is not valid Unicode"),
     ],
 )
 def test_bad_json_is_an_inline_error_and_keeps_what_was_typed(client, decide, typed, words):

@@ -8,7 +8,6 @@ ever executed: expressions are only compiled by the safe checker.
 """
 
 import hashlib
-import json
 from dataclasses import dataclass
 
 from jsonschema.exceptions import SchemaError
@@ -22,6 +21,7 @@ from app.engine.diagrams.uploads import BundleFile, classify
 from app.engine.diagrams.xmlsafety import BPMN_NS, foreign_constructs, unsupported_elements
 from app.engine.errors import DiagramRejected, Problem
 from app.engine.rules import dmn
+from app.inputs import loads_strict
 
 UI_SCHEMA_MARK = "uischema"
 
@@ -46,8 +46,8 @@ class CheckedBundle:
 
 def _check_form(f: BundleFile) -> tuple[dict | None, Problem | None]:
     try:
-        schema = json.loads(f.data)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        schema = loads_strict(f.data)  # no NaN, no deep nesting, valid text (app/inputs.py)
+    except ValueError as exc:
         return None, Problem(None, f"form file '{f.name}' is not valid JSON: {exc}", file=f.name)
     if not isinstance(schema, dict):
         return None, Problem(None, f"form file '{f.name}' must hold a JSON object", file=f.name)

@@ -10,6 +10,7 @@ from flask_login import current_user, login_user
 from app.access import roles_required
 from app.accounts import deactivate, set_password
 from app.extensions import db
+from app.inputs import ascii_int
 from app.models import ROLES, Customer, Team, TeamMember, User
 from app.passwords import hash_password
 from app.transactions import write_transaction
@@ -30,8 +31,11 @@ def _user_errors(form, creating: bool) -> dict:
         errors["name"] = "a name is required"
     if form.get("role") not in ROLES:
         errors["role"] = f"one of {', '.join(ROLES)}"
+    for field, most in (("username", 80), ("name", 200), ("email", 200), ("skills", 500)):
+        if len(form.get(field, "").strip()) > most:  # the column's size
+            errors[field] = f"at most {most} characters"
     capacity = form.get("capacity", "20").strip()
-    if not capacity.isdigit() or not 0 < int(capacity) <= 500:
+    if not 0 < (ascii_int(capacity) or 0) <= 500:
         errors["capacity"] = "a whole number from 1 to 500"
     password = form.get("password", "")
     if (creating or password) and len(password) < 8:
@@ -150,9 +154,9 @@ def edit_user(user_id: int):
 @roles_required("admin")
 def create_team():
     """Create a team."""
-    key, name = request.form.get("key", "").strip(), request.form.get("name", "").strip()
+    key, name = request.form.get("key", "").strip(), request.form.get("name", "").strip()[:200]
     strategy = request.form.get("strategy", "round_robin")
-    if not key or not key.replace("-", "").isalnum() or not name or strategy not in STRATEGIES:
+    if not key.replace("-", "").isalnum() or not name or strategy not in STRATEGIES or len(key) > 64:
         flash("A team needs a key (letters, digits, '-'), a name and a strategy.", "error")
         return redirect(url_for("admin.users")), 303
     with write_transaction():
@@ -177,6 +181,6 @@ def update_team(team_id: int):
         return redirect(url_for("admin.users")), 303
     with write_transaction():
         team.strategy = strategy
-        team.name = request.form.get("name", team.name).strip() or team.name
+        team.name = request.form.get("name", team.name).strip()[:200] or team.name
     flash(f"Team {team.name} saved.", "success")
     return redirect(url_for("admin.users"))

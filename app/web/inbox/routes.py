@@ -36,6 +36,7 @@ from app.engine import (
     task_data,
 )
 from app.extensions import db
+from app.inputs import RefusedJSON, ascii_int, loads_strict
 from app.models import PRIORITIES, STAFF, Attachment, HumanTask, Ticket, User
 from app.transactions import write_transaction
 from app.web.forms import attachment_saver, initial_values, parse_submission, wants_more_rows
@@ -60,10 +61,13 @@ def parse_process_data(raw: str) -> tuple[dict, str | None]:
     if not raw.strip():
         return {}, None
     try:
-        value = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
+        value = loads_strict(raw)  # no NaN or Infinity, no deep nesting, valid text (app/inputs.py)
+    except RefusedJSON as exc:
+        where = "" if exc.field == "body" else f" ({exc.field})"
+        return {}, f"This JSON cannot be used{where}: {exc.message}."
+    except ValueError as exc:
         where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
-        return {}, f"This is not valid JSON{where}: {getattr(exc, 'msg', 'nested too deeply')}."
+        return {}, f"This is not valid JSON{where}: {getattr(exc, 'msg', exc)}."
     if not isinstance(value, dict):
         return {}, 'Write a JSON object, e.g. {"approved": true}.'
     return value, None
@@ -86,8 +90,7 @@ def index():
         view = "mine" if view_counts.get("mine") or not view_counts.get("team") else "team"
     total = view_counts[view]
     pages = max(1, math.ceil(total / PAGE_SIZE))
-    raw_page = request.args.get("page", "1")
-    page = min(max(int(raw_page) if raw_page.isdigit() and len(raw_page) < 9 else 1, 1), pages)
+    page = min(max(ascii_int(request.args.get("page")) or 1, 1), pages)
     rows = page_rows(scope, view, filters, now, page)
     return render_template(
         "inbox/index.html",
@@ -270,7 +273,7 @@ def reassign(task_id: str):
         flash("This task is no longer open.", "error")
         return redirect(url_for("inbox.index"))
     raw = request.form.get("assignee", "")
-    assignee = db.session.get(User, int(raw)) if raw.isdigit() and len(raw) < 12 else None
+    assignee = db.session.get(User, user_id) if (user_id := ascii_int(raw)) is not None else None
     if assignee is None:
         flash("Choose the teammate to hand the task to.", "error")
         return _back(task_id)
