@@ -52,8 +52,9 @@ BYPASSES = [
 def test_sign_in_never_redirects_off_the_site(client, target):
     make_user("alice", "agent", password="pw")
     answer = _login_from(client, OFFICE, "alice", "pw", next_=target)
-    assert answer.status_code == 302
-    assert answer.headers["Location"] == "/"
+    # Control characters in a query string are refused at the edge (400) before sign-in looks.
+    assert answer.status_code in (302, 400)
+    assert answer.headers.get("Location", "/") == "/"
 
 
 @pytest.mark.parametrize("target", ["/inbox/", "/inbox/?view=team&page=2", "/portal/tickets/5#comments"])
