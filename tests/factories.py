@@ -5,7 +5,7 @@ from pathlib import Path
 from app.accounts import new_token
 from app.engine import deploy
 from app.extensions import db
-from app.models import Customer, Team, TeamMember, User
+from app.models import Attachment, Customer, Team, TeamMember, User
 from app.passwords import hash_password
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,3 +100,29 @@ def login(client, username: str, password: str = "pw"):
 
 def csrf_of(html: str) -> str:
     return html.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+
+
+# Values for the path parts of routes that name no object (file names, keys, versions, survey
+# tokens): the URL-map tests fill them in beside the ids they make.
+PATH_VALUES = {
+    "ticket_type": "return",
+    "token": "x",
+    "filename": "app.css",
+    "name": "return_start.json",
+    "key": "return",
+    "version": 1,
+}
+
+
+def add_photo(ticket_id: int, uploaded_by_id: int, data: bytes = b"jpg") -> Attachment:
+    """A photo attached to a ticket, added to the session (the caller commits)."""
+    attachment = Attachment(
+        ticket_id=ticket_id,
+        filename="photo.jpg",
+        content_type="image/jpeg",
+        size=len(data),
+        data=data,
+        uploaded_by_id=uploaded_by_id,
+    )
+    db.session.add(attachment)
+    return attachment

@@ -126,6 +126,12 @@ def schemas() -> dict:
             "updated_at": NULLABLE_TIME,
         }
     )
+    # What the customer's view and the staff's view of one ticket both show.
+    ticket_shared = {
+        "customer": ref("Customer"),
+        "data": {"type": "object", "description": "the process data of the ticket"},
+        "sla": obj({"due_at": NULLABLE_TIME, "state": NULLABLE_STRING}),
+    }
     return {
         "JsonObject": {
             "type": "object",
@@ -225,9 +231,7 @@ def schemas() -> dict:
                 ref("Ticket"),
                 obj(
                     {
-                        "customer": ref("Customer"),
-                        "data": {"type": "object", "description": "the process data of the ticket"},
-                        "sla": obj({"due_at": NULLABLE_TIME, "state": NULLABLE_STRING}),
+                        **ticket_shared,
                         "feedback": {"type": ["object", "null"]},
                         "waiting": obj(
                             {"messages": {"type": "array", "items": {"type": "string"}}},
@@ -243,9 +247,7 @@ def schemas() -> dict:
                 ref("Ticket"),
                 obj(
                     {
-                        "customer": ref("Customer"),
-                        "data": {"type": "object", "description": "the process data of the ticket"},
-                        "sla": obj({"due_at": NULLABLE_TIME, "state": NULLABLE_STRING}),
+                        **ticket_shared,
                         "feedback": {
                             "oneOf": [
                                 obj(

@@ -15,10 +15,10 @@ from app.clock import utcnow
 from app.engine import start_process
 from app.extensions import db
 from app.handlers.feedback import survey_token
-from app.models import Attachment, FeedbackRequest, HumanTask, Team, User
+from app.models import FeedbackRequest, HumanTask, Team, User
 from app.worker import drain
 from tests.engine.conftest import RETURN_START
-from tests.factories import deploy_shipped, make_customer_user, make_user
+from tests.factories import add_photo, deploy_shipped, make_customer_user, make_user
 
 ROLES = (None, "root", "alice", "max", "ana", "jane")
 # Not pages: files sent as downloads, JSON, and the static files a page loads itself.
@@ -43,16 +43,7 @@ def world(app):
     ticket, _ = start_process("return", profile.id, "Broken shoes", RETURN_START, actor="jane")
     drain()
     task = db.session.execute(db.select(HumanTask).where(HumanTask.ticket_id == ticket.id)).scalar_one()
-    db.session.add(
-        Attachment(
-            ticket_id=ticket.id,
-            filename="photo.jpg",
-            content_type="image/jpeg",
-            size=3,
-            data=b"jpg",
-            uploaded_by_id=jane.id,
-        )
-    )
+    add_photo(ticket.id, jane.id)
     survey = FeedbackRequest(
         ticket_id=ticket.id, nonce=secrets.token_hex(8), expires_at=utcnow() + timedelta(days=7)
     )

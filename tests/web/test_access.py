@@ -10,10 +10,18 @@ import pytest
 
 from app.engine import start_process
 from app.extensions import db
-from app.models import Attachment, HumanTask, Incident, Team
+from app.models import HumanTask, Incident, Team
 from app.worker import drain
 from tests.engine.conftest import RETURN_START
-from tests.factories import deploy_shipped, login, make_customer_user, make_user, token_for
+from tests.factories import (
+    PATH_VALUES,
+    add_photo,
+    deploy_shipped,
+    login,
+    make_customer_user,
+    make_user,
+    token_for,
+)
 
 # endpoint -> which kind of outsider must get a 404 for someone else's object ("team" = an agent
 # of another team, "customer" = another customer), or why it is not owner-scoped.
@@ -65,15 +73,7 @@ def objects(app):
     ticket, _ = start_process("return", jane_profile.id, "Broken", RETURN_START, actor="jane")
     drain()
     task = db.session.execute(db.select(HumanTask).where(HumanTask.ticket_id == ticket.id)).scalar_one()
-    attachment = Attachment(
-        ticket_id=ticket.id,
-        filename="photo.jpg",
-        content_type="image/jpeg",
-        size=3,
-        data=b"jpg",
-        uploaded_by_id=jane.id,
-    )
-    db.session.add(attachment)
+    attachment = add_photo(ticket.id, jane.id)
     db.session.commit()
     return {
         "ticket_id": ticket.id,
@@ -82,9 +82,7 @@ def objects(app):
         "user_id": returns_agent.id,
         "team_id": db.session.execute(db.select(Team.id)).scalars().first(),
         "incident_id": 1,
-        "ticket_type": "return",
-        "token": "x",
-        "filename": "app.css",
+        **PATH_VALUES,
     }
 
 

@@ -20,10 +20,18 @@ from app.accounts import new_token
 from app.api.openapi import document
 from app.engine import complete_task, start_process
 from app.extensions import db
-from app.models import Attachment, Customer, HistoryEvent, HumanTask, Incident, Team, Ticket, User
+from app.models import Customer, HistoryEvent, HumanTask, Incident, Team, Ticket, User
 from app.worker import drain
 from tests.engine.conftest import RETURN_START
-from tests.factories import deploy_shipped, login, make_customer_user, make_user, token_for
+from tests.factories import (
+    PATH_VALUES,
+    add_photo,
+    deploy_shipped,
+    login,
+    make_customer_user,
+    make_user,
+    token_for,
+)
 from tests.web.test_access import ROUTES
 
 SECRET = "Zebra-4711"  # in the subject, the attachment and the incident: never shown to an outsider
@@ -58,18 +66,11 @@ def jane(app):
     complete_task(_task_of(waiting.id).id, {"decision": "more_info", "question": "Photo?"}, alice)
     drain()
     make_user("bob", "agent", teams=("returns",), password="pw")  # of the team, never worked on them
-    attachment = Attachment(
-        ticket_id=open_ticket.id,
-        filename="photo.jpg",
-        content_type="image/jpeg",
-        size=10,
-        data=SECRET.encode(),
-        uploaded_by_id=user.id,
-    )
+    attachment = add_photo(open_ticket.id, user.id, SECRET.encode())
     incident = Incident(
         instance_id=instance.id, ticket_id=open_ticket.id, kind="job", message=f"{SECRET} failed"
     )
-    db.session.add_all([attachment, incident])
+    db.session.add(incident)
     db.session.commit()
     return {
         "ticket_id": open_ticket.id,
@@ -79,12 +80,7 @@ def jane(app):
         "incident_id": incident.id,
         "user_id": alice.id,
         "team_id": db.session.execute(db.select(Team.id).where(Team.key == "returns")).scalar(),
-        "ticket_type": "return",
-        "token": "x",
-        "filename": "app.css",
-        "name": "return_start.json",
-        "key": "return",
-        "version": 1,
+        **PATH_VALUES,
     }
 
 

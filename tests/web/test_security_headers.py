@@ -11,7 +11,7 @@ from flask import Blueprint
 
 from app import create_app
 from app.security_headers import extend_csp
-from tests.factories import deploy_shipped, login, make_customer_user, make_user, token_for
+from tests.factories import PATH_VALUES, deploy_shipped, login, make_customer_user, make_user, token_for
 
 STRICT_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
@@ -32,12 +32,7 @@ IDS = {
     "user_id": 1,
     "team_id": 1,
     "incident_id": 1,
-    "ticket_type": "return",
-    "token": "x",
-    "filename": "app.css",
-    "name": "return_start.json",
-    "key": "return",
-    "version": 1,
+    **PATH_VALUES,
 }
 
 
