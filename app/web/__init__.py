@@ -1,4 +1,4 @@
-"""Server-rendered pages, one blueprint package per audience: auth, inbox, portal, admin, survey.
+"""Server-rendered pages, one blueprint package per audience: auth, inbox, portal, admin, survey, studio.
 
 Each package exposes `bp` in its `__init__`; `init_app` registers them and the home redirect.
 """
@@ -12,7 +12,7 @@ from app.extensions import db, login_manager
 from app.models import User
 
 # Blueprint packages, in registration order.
-BLUEPRINTS = ("auth", "inbox", "portal", "admin", "survey")
+BLUEPRINTS = ("auth", "inbox", "portal", "admin", "survey", "studio")
 
 
 def init_app(app: Flask) -> None:

@@ -1,0 +1,5 @@
+"""The studio: process analysts model, check, test and deploy ticket types in the browser."""
+
+from app.web.studio.blueprint import bp
+
+__all__ = ["bp"]
