@@ -18,6 +18,12 @@ class RequestHandler(WSGIRequestHandler):
     def version_string(self) -> str:
         return "Ticketflow"
 
+    def send_response(self, code: int, message: str | None = None) -> None:
+        """The standard status line and `Date`, without a second `Server`: the app's answer has one."""
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Date", self.date_time_string())
+
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)

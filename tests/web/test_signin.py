@@ -214,3 +214,12 @@ def test_failures_older_than_the_window_are_deleted_by_the_next_failure(client, 
     _fail(client, OFFICE, 1, username="alice")  # the name's old rows go
     rows = db.session.execute(db.select(LoginAttempt.username, LoginAttempt.remote_addr)).all()
     assert sorted(rows) == [("alice", "198.51.100.7"), ("someone-else", "203.0.113.9")]
+
+
+def test_a_head_request_to_the_sign_in_page_is_no_sign_in_attempt(client, clock, caplog):
+    """Link checkers and monitors send HEAD: it shows the page and counts as no failure."""
+    with caplog.at_level(logging.INFO, logger="app.web.auth.routes"):
+        for _ in range(10):
+            assert client.head("/login", environ_base=ATTACKER).status_code == 200
+    assert db.session.execute(db.select(db.func.count(LoginAttempt.id))).scalar() == 0
+    assert "sign-in" not in caplog.text

@@ -60,7 +60,7 @@ def login():
     """Show the sign-in form; sign in."""
     if current_user.is_authenticated:
         return redirect(url_for("home"))
-    if request.method == "GET":
+    if request.method != "POST":  # GET, and HEAD from link checkers: no sign-in attempt
         return render_template("auth/login.html", username="")
     username = request.form.get("username", "").strip()[:80]
     password = request.form.get("password", "")
