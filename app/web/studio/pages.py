@@ -4,10 +4,12 @@ Both are shells: the browser code (app/static_src/studio/, bundled by `make stud
 app/static/studio/) fetches everything from the studio's JSON endpoints (app/web/studio/api.py).
 
 bpmn-js, diagram-js and the properties panel set `style` attributes on the elements they draw
-(positions of the canvas layers, the palette, popups, the properties panel's resizer), which a
-strict `style-src 'self'` blocks; so the studio's pages alone also allow 'unsafe-inline' styles.
-Scripts stay 'self' only (no inline script, no eval), so an injected style cannot run code.
-Images keep `data:` (the bpmn.io watermark and bpmn-js icons are data: URLs) and add `blob:`.
+(the canvas layers' transforms, the palette, popups, the properties panel's layout), which the
+app's policy blocks; so the studio's pages alone allow inline style *attributes*
+(`style-src-attr 'unsafe-inline'`). `<style>` elements, style sheets from elsewhere and every
+script stay as strict as on other pages (scripts 'self' only, no inline script, no eval), so an
+injected attribute can change how an element looks, never run code. Images need nothing more:
+the bpmn.io watermark and bpmn-js's icons are `data:` URLs, which the default policy allows.
 """
 
 import re
@@ -18,7 +20,7 @@ from app.access import roles_required
 from app.security_headers import extend_csp
 from app.web.studio.blueprint import bp
 
-extend_csp(bp, {"style-src": ["'unsafe-inline'"], "img-src": ["blob:"]})
+extend_csp(bp, {"style-src-attr": ["'unsafe-inline'"]})
 
 # A ticket type's key: a process id (identifier-like); anything else is no page.
 KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_\-.]{0,99}")
