@@ -37,7 +37,8 @@ def shipped_files(key: str = "return") -> dict[str, str]:
 
 
 class FakeStudio:
-    def __init__(self, page, key: str = "return"):
+    def __init__(self, page, key: str = "return", app=None):
+        self.app = app  # when given, form previews come from the real form macros
         self.key = key
         self.files = shipped_files(key)
         self.problems: list[dict] = []
@@ -97,16 +98,28 @@ class FakeStudio:
             ("POST", f"{base}/check"): lambda: {"problems": self.problems},
             ("POST", f"{base}/deploy"): lambda: {"version": 2, "unchanged": False},
             ("GET", f"{base}/versions"): lambda: {"versions": self.versions},
-            ("POST", "/forms/preview"): lambda: {
-                "html": '<div class="field"><label for="f-note">Note</label><input id="f-note" name="note"></div>',
-                "errors": {"note": "This field is required."} if body.get("data") == {} else {},
-            },
+            ("POST", "/forms/preview"): lambda: self._preview(body),
         }
         handler = table.get((method, path))
         if handler is None:
             return 404, {"error": f"no fake for {method} {path}"}
         answer = handler()
         return answer if isinstance(answer, tuple) else (200, answer)
+
+    def _preview(self, body):
+        errors = {"note": "This field is required."} if body.get("data") == {} else {}
+        if self.app is None:
+            html = '<div class="field"><label for="f-note">Note</label><input id="f-note" name="note"></div>'
+        else:
+            from flask import render_template_string
+
+            with self.app.test_request_context():
+                html = render_template_string(
+                    '{% from "forms/macros.html" import form_fields %}{{ form_fields(schema, {}, errors) }}',
+                    schema=body["schema"],
+                    errors=errors,
+                )
+        return {"html": html, "errors": errors}
 
     def _create(self, body):
         self.key = body["key"]

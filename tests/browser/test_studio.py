@@ -36,7 +36,7 @@ def studio(app, new_page):
     errors = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    fake = FakeStudio(page)
+    fake = FakeStudio(page, app=app)
     page.goto("/login")
     page.fill("#username", "ana")
     page.fill("#password", "pw")
@@ -165,11 +165,14 @@ def test_the_forms_tab_previews_the_schema_with_the_servers_renderer(studio):
     open_editor(page)
     page.get_by_role("tab", name="Forms").click()
     page.select_option("#form-files", "return_review.json")
-    page.locator("#form-preview #f-note").wait_for()
+    page.fill("#form-schema", page.input_value("#form-schema").replace('"decision"', '"note"', 1))
+    page.locator("#form-preview", has_text="Decision").wait_for()
     page.fill("#form-data", "{}")
     page.locator("#form-errors", has_text="This field is required.").wait_for()
+    page.locator("#form-preview .error", has_text="This field is required.").wait_for()
     schema = fake.bodies("POST", "/forms/preview")[-1]["schema"]
     assert schema["title"] and schema["type"] == "object"
+    page.eval_on_selector("#form-schema", "e => { e.scrollTop = 0; }")
     shot(page, "studio-form-preview.png")
     page.get_by_role("tab", name="Versions").click()
     assert "shipped" in page.locator("#versions tbody tr[data-version='1']").inner_text()

@@ -38,6 +38,8 @@ export function drawProblems(modeler, store, listNode) {
 }
 
 function select(modeler, element) {
+  const canvas = modeler.get('canvas');
   modeler.get('selection').select(element);
-  modeler.get('canvas').scrollToElement(element);
+  if (canvas.zoom() < 0.9) canvas.zoom(1);
+  canvas.scrollToElement(element, { top: 150, bottom: 150, left: 250, right: 150 });
 }
