@@ -99,6 +99,12 @@ class FakeStudio:
             ("POST", f"{base}/deploy"): lambda: {"version": 2, "unchanged": False},
             ("GET", f"{base}/versions"): lambda: {"versions": self.versions},
             ("POST", "/forms/preview"): lambda: self._preview(body),
+            ("DELETE", f"{base}/draft"): lambda: {"discarded": True},
+            ("POST", "/timers/preview"): lambda: (
+                (200, {"next_due": "2026-12-05T09:00:00+00:00"})
+                if body["expression"] == '"P3D"'
+                else (422, {"error": "bad timer", "errors": {"expression": "not an ISO 8601 duration"}})
+            ),
         }
         handler = table.get((method, path))
         if handler is None:

@@ -123,6 +123,16 @@ async function main(root) {
   }
 
   saveButton.addEventListener('click', save);
+  root.querySelector('#discard').addEventListener('click', async () => {
+    if (!window.confirm('Discard your draft and go back to the deployed version?')) return;
+    try {
+      await api.discard(key);
+      await load();
+      say('Draft discarded.', 'ok');
+    } catch (error) {
+      say(`Not discarded: ${error.message}`, 'error');
+    }
+  });
 
   const dialog = root.querySelector('#deploy-dialog');
   deployButton.addEventListener('click', () => {

@@ -1,6 +1,7 @@
 // Our properties provider: the groups Ticketflow reads, in the spiffworkflow namespace, built from
 // @bpmn-io/properties-panel entries (no JSX: preact's createElement).
 import { createElement as h } from '@bpmn-io/properties-panel/preact';
+import { useState } from '@bpmn-io/properties-panel/preact/hooks';
 import {
   SelectEntry,
   TextAreaEntry,
@@ -10,6 +11,7 @@ import {
   isTextFieldEntryEdited,
 } from '@bpmn-io/properties-panel';
 import { useService } from 'bpmn-js-properties-panel';
+import { api } from './api.js';
 import { getBusinessObject, is } from 'bpmn-js/lib/util/ModelUtil';
 import {
   FORM_PROPERTY,
@@ -221,6 +223,25 @@ function DecisionSelect(props) {
   });
 }
 
+// "When would it fire?": the server evaluates the timer expression (POST /studio/api/timers/preview).
+function TimerPreview(props) {
+  const [answer, setAnswer] = useState('');
+  const check = async () => {
+    const node = timerTarget(props.element);
+    const expression = (node && node.get('body')) || '';
+    try {
+      const { next_due: due } = await api.previewTimer(expression);
+      setAnswer(`Next due: ${new Date(due).toLocaleString()}`);
+    } catch (error) {
+      const fields = (error.body && error.body.errors) || {};
+      setAnswer(fields.expression || error.message);
+    }
+  };
+  return h('div', { class: 'bio-properties-panel-entry studio-timer-preview' },
+    h('button', { type: 'button', class: 'studio-small', onClick: check }, 'Preview the next due time'),
+    answer ? h('p', { class: 'studio-timer-answer' }, answer) : null);
+}
+
 function ProblemEntry(props) {
   return h('div', { class: `bio-properties-panel-entry studio-problem studio-problem-${props.problem.severity}` },
     h('p', null, `${props.problem.severity}: ${props.problem.message}`));
@@ -350,6 +371,7 @@ function ticketflowEntries(element, catalog) {
         target: timerTarget,
         attr: 'body',
       }),
+      { id: 'spiff-timer-preview', component: TimerPreview },
     );
   }
   if (is(element, 'bpmn:Lane')) {
