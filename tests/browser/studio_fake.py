@@ -42,6 +42,7 @@ class FakeStudio:
         self.key = key
         self.files = shipped_files(key)
         self.problems: list[dict] = []
+        self.retired = False
         self.requests: list[tuple[str, str, object]] = []
         self.versions = [
             {
@@ -80,7 +81,7 @@ class FakeStudio:
                         "deployed_by": "root",
                         "deployed_at": "2026-12-01T09:00:00+00:00",
                         "running": {"1": 1},
-                        "retired": False,
+                        "retired": self.retired,
                         "has_draft": False,
                     }
                 ]
@@ -100,6 +101,15 @@ class FakeStudio:
             ("GET", f"{base}/versions"): lambda: {"versions": self.versions},
             ("POST", "/forms/preview"): lambda: self._preview(body),
             ("DELETE", f"{base}/draft"): lambda: {"discarded": True},
+            ("POST", f"{base}/retire"): lambda: self._retire(True),
+            ("POST", f"{base}/unretire"): lambda: self._retire(False),
+            ("POST", f"{base}/versions/1/restore"): lambda: {"restored": True},
+            ("GET", f"{base}/diff"): lambda: {
+                "added": [],
+                "removed": ["old_task"],
+                "changed": ["review_request"],
+                "forms": {"return_review.json": '--- v1\n+++ draft\n-  "title": "Old"\n+  "title": "New"'},
+            },
             ("POST", "/timers/preview"): lambda: (
                 (200, {"next_due": "2026-12-05T09:00:00+00:00"})
                 if body["expression"] == '"P3D"'
@@ -126,6 +136,10 @@ class FakeStudio:
                     errors=errors,
                 )
         return {"html": html, "errors": errors}
+
+    def _retire(self, retired: bool):
+        self.retired = retired
+        return {"retired": retired}
 
     def _create(self, body):
         self.key = body["key"]

@@ -78,6 +78,37 @@ def test_the_list_shows_the_types_and_new_type_opens_the_editor(studio):
     assert fake.bodies("POST", "/types") == [{"key": "warranty", "name": "Warranty claim"}]
 
 
+def test_a_type_is_retired_and_unretired_from_the_list(studio):
+    page, fake, _ = studio
+    row = page.locator("#types tbody tr[data-key=return]")
+    row.get_by_role("button", name="Retire").click()
+    row.get_by_role("button", name="Unretire").wait_for()
+    assert "retired" in row.inner_text() and fake.retired
+    row.get_by_role("button", name="Unretire").click()
+    row.get_by_role("button", name="Retire").wait_for()
+    assert not fake.retired
+
+
+def test_the_versions_tab_diffs_a_version_against_the_draft_and_restores_it(studio):
+    page, fake, _ = studio
+    open_editor(page)
+    page.get_by_role("tab", name="Versions").click()
+    version = page.locator("#versions tbody tr[data-version='1']")
+    assert (
+        version.get_by_role("link", name="zip").get_attribute("href") == "/studio/types/return/versions/1.zip"
+    )
+    version.get_by_role("button", name="Diff to draft").click()
+    page.locator("#diff", has_text="Removed: old_task").wait_for()
+    assert page.locator(".djs-element.studio-diff-changed[data-element-id=review_request]").count() == 1
+    assert '"title": "New"' in page.locator("#diff pre").text_content()
+    assert fake.requests[-1][:2] == ("GET", "/types/return/diff")
+    version.get_by_role("button", name="Restore").click()
+    page.wait_for_selector("#status:has-text('Version 1 is now your draft')")
+    assert ("POST", "/types/return/versions/1/restore", None) in fake.requests
+    page.get_by_role("tab", name="Diagram").click()
+    assert page.locator(".djs-element[data-element-id=review_request]").is_visible()
+
+
 def test_the_editor_draws_the_diagram_with_our_properties(studio):
     page, _, _ = studio
     open_editor(page)

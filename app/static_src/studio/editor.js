@@ -100,6 +100,17 @@ async function main(root) {
     }
   }
 
+  // A hidden canvas has no size to fit: fit when the Diagram tab shows again.
+  let fitPending = false;
+  function fitDiagram() {
+    const container = root.querySelector('#canvas');
+    fitPending = !container.offsetWidth;
+    if (fitPending) return;
+    const canvas = modeler.get('canvas');
+    canvas.resized();
+    canvas.zoom('fit-viewport');
+  }
+
   const forms = formsTab(root, state, markDirty);
   const versions = versionsTab(root, key, modeler, { reload: load, say });
 
@@ -109,7 +120,7 @@ async function main(root) {
     if (!(diagramName in state.files)) throw new Error(`the draft has no ${diagramName}`);
     const { warnings } = await modeler.importXML(state.files[diagramName]);
     if (warnings.length) console.warn('import warnings', warnings.map((w) => w.message));
-    modeler.get('canvas').zoom('fit-viewport');
+    fitDiagram();
     state.dirty = false;
     forms.fill();
     root.querySelector('#draft-state').textContent = draft.saved
@@ -168,6 +179,7 @@ async function main(root) {
         other.setAttribute('aria-selected', String(selected));
         root.querySelector(`#${other.getAttribute('aria-controls')}`).hidden = !selected;
       }
+      if (tab.id === 'tab-diagram-button' && fitPending) fitDiagram();
       if (tab.id === 'tab-forms-button') forms.refresh();
       if (tab.id === 'tab-versions-button') versions.refresh();
     });

@@ -34,12 +34,37 @@ async function showTypes(root) {
             type.has_draft ? el('span', { class: 'badge', text: 'draft' }) : null,
             type.retired ? el('span', { class: 'badge breached', text: 'retired' }) : null,
           ),
+          el(
+            'td',
+            {},
+            type.latest_version === null
+              ? null
+              : el('button', {
+                  type: 'button',
+                  class: 'retire',
+                  text: type.retired ? 'Unretire' : 'Retire',
+                  title: type.retired
+                    ? 'Offer the type again in the portal and the API'
+                    : 'No new tickets of this type; running ones finish',
+                  onclick: () => toggleRetired(root, type),
+                }),
+          ),
         ),
       ),
     );
     status.textContent = types.length ? '' : 'No ticket types yet.';
   } catch (error) {
     status.textContent = `Could not load the ticket types: ${error.message}`;
+  }
+}
+
+async function toggleRetired(root, type) {
+  const status = root.querySelector('#types-status');
+  try {
+    await (type.retired ? api.unretire(type.key) : api.retire(type.key));
+    await showTypes(root);
+  } catch (error) {
+    status.textContent = `Could not change ${type.key}: ${error.message}`;
   }
 }
 

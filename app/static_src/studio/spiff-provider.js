@@ -1,7 +1,6 @@
 // Our properties provider: the groups Ticketflow reads, in the spiffworkflow namespace, built from
 // @bpmn-io/properties-panel entries (no JSX: preact's createElement).
 import { createElement as h } from '@bpmn-io/properties-panel/preact';
-import { useState } from '@bpmn-io/properties-panel/preact/hooks';
 import {
   SelectEntry,
   TextAreaEntry,
@@ -11,7 +10,6 @@ import {
   isTextFieldEntryEdited,
 } from '@bpmn-io/properties-panel';
 import { useService } from 'bpmn-js-properties-panel';
-import { api } from './api.js';
 import { getBusinessObject, is } from 'bpmn-js/lib/util/ModelUtil';
 import {
   FORM_PROPERTY,
@@ -23,6 +21,7 @@ import {
   setBodyText,
   setPropertyValue,
 } from './spiff-model.js';
+import { ProblemEntry, TimerPreview, timerTarget } from './panel-extras.js';
 
 const NONE = { value: '', label: '(none)' };
 
@@ -223,42 +222,12 @@ function DecisionSelect(props) {
   });
 }
 
-// "When would it fire?": the server evaluates the timer expression (POST /studio/api/timers/preview).
-function TimerPreview(props) {
-  const [answer, setAnswer] = useState('');
-  const check = async () => {
-    const node = timerTarget(props.element);
-    const expression = (node && node.get('body')) || '';
-    try {
-      const { next_due: due } = await api.previewTimer(expression);
-      setAnswer(`Next due: ${new Date(due).toLocaleString()}`);
-    } catch (error) {
-      const fields = (error.body && error.body.errors) || {};
-      setAnswer(fields.expression || error.message);
-    }
-  };
-  return h('div', { class: 'bio-properties-panel-entry studio-timer-preview' },
-    h('button', { type: 'button', class: 'studio-small', onClick: check }, 'Preview the next due time'),
-    answer ? h('p', { class: 'studio-timer-answer' }, answer) : null);
-}
-
-function ProblemEntry(props) {
-  return h('div', { class: `bio-properties-panel-entry studio-problem studio-problem-${props.problem.severity}` },
-    h('p', null, `${props.problem.severity}: ${props.problem.message}`));
-}
-
 // --- groups ---------------------------------------------------------------------------------------
 
 const self = (element) => getBusinessObject(element);
 
 function entry(id, component, extra = {}, isEdited = isTextFieldEntryEdited) {
   return { id, component, isEdited, ...extra };
-}
-
-function timerTarget(element) {
-  const definition = eventDefinition(element, 'bpmn:TimerEventDefinition');
-  if (!definition) return undefined;
-  return definition.get('timeDuration') || definition.get('timeDate') || definition.get('timeCycle');
 }
 
 function messageRef(element) {
