@@ -5,7 +5,7 @@ FLASK  := $(VENV)/bin/flask --app wsgi
 PORT   ?= 5000
 PG_BIN := $(shell ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 
-.PHONY: run setup test test-sqlite test-postgresql bench corpus lint postgres-binaries chromium
+.PHONY: run setup test test-sqlite test-postgresql bench corpus lint postgres-binaries chromium studio node
 
 $(VENV)/.installed: requirements.txt
 	test -d $(VENV) || python3 -m venv $(VENV)
@@ -13,7 +13,7 @@ $(VENV)/.installed: requirements.txt
 	$(VENV)/bin/pip install --quiet -r requirements.txt
 	touch $@
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed studio
 	$(FLASK) db upgrade
 	$(FLASK) seed
 	$(FLASK) processes deploy
@@ -41,14 +41,35 @@ chromium:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
 
-test: $(VENV)/.installed postgres-binaries chromium
+# Node.js and npm for the studio's build (Debian's packages when missing).
+node:
+	@if ! command -v npm >/dev/null 2>&1; then \
+		echo "installing Debian nodejs and npm"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+	fi
+
+# The studio's browser code: npm ci (pinned by package-lock.json, npm registry only) when
+# node_modules is missing or the lock changed, then esbuild into app/static/studio/ (git-ignored).
+STUDIO_SRC := $(wildcard app/static_src/studio/*)
+
+node_modules/.installed: package.json package-lock.json
+	$(MAKE) --no-print-directory node
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+app/static/studio/editor.js: node_modules/.installed $(STUDIO_SRC)
+	node app/static_src/studio/build.mjs
+
+studio: app/static/studio/editor.js
+
+test: $(VENV)/.installed postgres-binaries chromium studio
 	TEST_DATABASE=sqlite $(PY) -m pytest -q
 	TEST_DATABASE=postgresql $(PY) -m pytest -q
 
-test-sqlite: $(VENV)/.installed chromium
+test-sqlite: $(VENV)/.installed chromium studio
 	TEST_DATABASE=sqlite $(PY) -m pytest -q
 
-test-postgresql: $(VENV)/.installed postgres-binaries chromium
+test-postgresql: $(VENV)/.installed postgres-binaries chromium studio
 	TEST_DATABASE=postgresql $(PY) -m pytest -q
 
 bench: $(VENV)/.installed postgres-binaries

@@ -33,6 +33,8 @@ def home_endpoint(user: User) -> str:
         return "portal.index"
     if user.role == "admin":
         return "admin.users"
+    if user.role == "analyst":
+        return "studio.index"
     return "inbox.index"
 
 

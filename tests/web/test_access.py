@@ -49,6 +49,7 @@ ROUTES = {
     "admin.update_team": "admin only",
     "api.retry": "managers and admins only; scoped by its ticket in tests/web/test_ownership.py",
     "portal.new_ticket": "a ticket type, not an object",
+    "studio.editor": "a ticket type, for analysts and admins only (tests/web/test_studio_pages.py)",
     "api.definition_version": "diagrams are shared by all staff, not owned",
     "api.get_form": "forms are shared by staff and customers (start forms), not owned",
     "survey.show": "a signed capability link",

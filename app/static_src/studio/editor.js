@@ -1,0 +1,203 @@
+// The studio's editor page: bpmn-js modeler with the properties panel (our spiffworkflow moddle and
+// provider), problems as markers, save / deploy, the Forms tab and the Versions list.
+import 'bpmn-js/dist/assets/diagram-js.css';
+import 'bpmn-js/dist/assets/bpmn-js.css';
+import 'bpmn-js/dist/assets/bpmn-font/css/bpmn.css';
+import '@bpmn-io/properties-panel/dist/assets/properties-panel.css';
+import './studio.css';
+
+import BpmnModeler from 'bpmn-js/lib/Modeler';
+import { BpmnPropertiesPanelModule, BpmnPropertiesProviderModule } from 'bpmn-js-properties-panel';
+
+import { api, el } from './api.js';
+import { formsTab } from './forms.js';
+import { createProblems, drawProblems } from './problems.js';
+import SpiffPropertiesProvider from './spiff-provider.js';
+import spiffworkflow from './spiffworkflow.json';
+import { versionsTab } from './versions.js';
+
+function catalogService(state) {
+  return {
+    formNames: () =>
+      [...new Set([...(state.catalog.forms || []), ...Object.keys(state.files).filter((n) => n.endsWith('.json'))])].sort(),
+    operators: () => state.catalog.operators || [],
+    teams: () => state.catalog.teams || [],
+    decisions: () => state.catalog.decisions || [],
+  };
+}
+
+async function main(root) {
+  const key = root.dataset.key;
+  const diagramName = `${key}.bpmn`;
+  const status = root.querySelector('#status');
+  const saveButton = root.querySelector('#save');
+  const deployButton = root.querySelector('#deploy');
+  const problemsList = root.querySelector('#problems');
+  const state = { files: {}, catalog: {}, dirty: false };
+  const problems = createProblems();
+
+  const say = (text, kind = 'info') => {
+    status.textContent = text;
+    status.dataset.kind = kind;
+  };
+
+  const modeler = new BpmnModeler({
+    container: root.querySelector('#canvas'),
+    propertiesPanel: {
+      parent: root.querySelector('#properties'),
+      layout: { groups: { ticketflow: { open: true }, 'studio-problems': { open: true } } },
+    },
+    additionalModules: [
+      BpmnPropertiesPanelModule,
+      BpmnPropertiesProviderModule,
+      {
+        __init__: ['spiffPropertiesProvider'],
+        spiffPropertiesProvider: ['type', SpiffPropertiesProvider],
+        studioCatalog: ['value', catalogService(state)],
+        studioProblems: ['value', problems],
+      },
+    ],
+    moddleExtensions: { spiffworkflow },
+  });
+  window.studioModeler = modeler; // for tests and the browser console
+
+  const refreshDeploy = () => {
+    deployButton.disabled = problems.hasErrors();
+    deployButton.title = problems.hasErrors() ? 'Fix the errors first' : '';
+  };
+  const markDirty = () => {
+    state.dirty = true;
+    saveButton.classList.add('primary');
+  };
+  modeler.on('commandStack.changed', markDirty);
+
+  const showProblems = (list) => {
+    problems.set(list);
+    drawProblems(modeler, problems, problemsList);
+    refreshDeploy();
+  };
+
+  async function collectFiles() {
+    const { xml } = await modeler.saveXML({ format: true });
+    state.files[diagramName] = xml;
+    return state.files;
+  }
+
+  async function save() {
+    say('Saving…');
+    try {
+      const answer = await api.save(key, await collectFiles());
+      state.dirty = false;
+      saveButton.classList.remove('primary');
+      showProblems(answer.problems);
+      const errors = answer.problems.filter((p) => p.severity === 'error').length;
+      say(errors ? `Saved, with ${errors} error(s) to fix before deploying.` : 'Saved.', errors ? 'warn' : 'ok');
+      return true;
+    } catch (error) {
+      if (error.body && error.body.problems) showProblems(error.body.problems);
+      say(`Not saved: ${error.message}`, 'error');
+      return false;
+    }
+  }
+
+  // A hidden canvas has no size to fit: fit when the Diagram tab shows again.
+  let fitPending = false;
+  function fitDiagram() {
+    const container = root.querySelector('#canvas');
+    fitPending = !container.offsetWidth;
+    if (fitPending) return;
+    const canvas = modeler.get('canvas');
+    canvas.resized();
+    canvas.zoom('fit-viewport');
+  }
+
+  const forms = formsTab(root, state, markDirty);
+  const versions = versionsTab(root, key, modeler, { reload: load, say });
+
+  async function load() {
+    const draft = await api.draft(key);
+    state.files = { ...draft.files };
+    if (!(diagramName in state.files)) throw new Error(`the draft has no ${diagramName}`);
+    const { warnings } = await modeler.importXML(state.files[diagramName]);
+    if (warnings.length) console.warn('import warnings', warnings.map((w) => w.message));
+    fitDiagram();
+    state.dirty = false;
+    forms.fill();
+    root.querySelector('#draft-state').textContent = draft.saved
+      ? `Your draft${draft.base_version ? ` (from version ${draft.base_version})` : ''}`
+      : draft.base_version
+        ? `Version ${draft.base_version} (no draft yet)`
+        : 'New type';
+    const checked = await api.check(key, state.files);
+    showProblems(checked.problems);
+    say('');
+  }
+
+  saveButton.addEventListener('click', save);
+  root.querySelector('#discard').addEventListener('click', async () => {
+    if (!window.confirm('Discard your draft and go back to the deployed version?')) return;
+    try {
+      await api.discard(key);
+      await load();
+      say('Draft discarded.', 'ok');
+    } catch (error) {
+      say(`Not discarded: ${error.message}`, 'error');
+    }
+  });
+
+  const dialog = root.querySelector('#deploy-dialog');
+  deployButton.addEventListener('click', () => {
+    dialog.querySelector('.error').textContent = '';
+    dialog.showModal();
+  });
+  dialog.querySelector('.cancel').addEventListener('click', () => dialog.close());
+  dialog.querySelector('form').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const comment = dialog.querySelector('textarea').value.trim();
+    if (!comment) {
+      dialog.querySelector('.error').textContent = 'Say what changed (the comment goes in the version list).';
+      return;
+    }
+    dialog.close();
+    if (!(await save()) || problems.hasErrors()) return;
+    say('Deploying…');
+    try {
+      const answer = await api.deploy(key, comment);
+      say(answer.unchanged ? `Unchanged: version ${answer.version} is already live.` : `Deployed version ${answer.version}.`, 'ok');
+      dialog.querySelector('textarea').value = '';
+      versions.refresh();
+    } catch (error) {
+      if (error.body && error.body.problems) showProblems(error.body.problems);
+      say(`Not deployed: ${error.message}`, 'error');
+    }
+  });
+
+  for (const tab of root.querySelectorAll('[role=tab]')) {
+    tab.addEventListener('click', () => {
+      for (const other of root.querySelectorAll('[role=tab]')) {
+        const selected = other === tab;
+        other.setAttribute('aria-selected', String(selected));
+        root.querySelector(`#${other.getAttribute('aria-controls')}`).hidden = !selected;
+      }
+      if (tab.id === 'tab-diagram-button' && fitPending) fitDiagram();
+      if (tab.id === 'tab-forms-button') forms.refresh();
+      if (tab.id === 'tab-versions-button') versions.refresh();
+    });
+  }
+
+  window.addEventListener('beforeunload', (event) => {
+    if (state.dirty) event.preventDefault();
+  });
+
+  try {
+    [state.catalog] = await Promise.all([api.catalog()]);
+    await load();
+    root.dataset.ready = 'true';
+  } catch (error) {
+    say(`Could not open ${key}: ${error.message}`, 'error');
+    root.dataset.ready = 'error';
+  }
+}
+
+const root = document.getElementById('studio-editor');
+if (root) main(root);

@@ -1,0 +1,45 @@
+// The deploy checks' problems: the list beside the canvas, the markers on the elements they name,
+// and the Problems group of the properties panel (provider reads `forElement`).
+import { el } from './api.js';
+
+export function createProblems() {
+  let list = [];
+  return {
+    all: () => list,
+    set: (problems) => {
+      list = problems || [];
+    },
+    forElement: (id) => list.filter((problem) => problem.element_id === id),
+    hasErrors: () => list.some((problem) => problem.severity === 'error'),
+  };
+}
+
+const MARKERS = ['studio-error', 'studio-warning'];
+
+export function drawProblems(modeler, store, listNode) {
+  const canvas = modeler.get('canvas');
+  const registry = modeler.get('elementRegistry');
+  registry.forEach((element) => MARKERS.forEach((marker) => canvas.removeMarker(element, marker)));
+  const items = store.all().map((problem) => {
+    const target = problem.element_id && registry.get(problem.element_id);
+    if (target) canvas.addMarker(target, `studio-${problem.severity}`);
+    const where = problem.element_id || problem.file || 'diagram';
+    return el(
+      'li',
+      { class: `problem problem-${problem.severity}`, 'data-element': problem.element_id || null },
+      el('span', { class: `badge ${problem.severity === 'error' ? 'breached' : 'at_risk'}`, text: problem.severity }),
+      ' ',
+      target ? el('button', { type: 'button', class: 'link-button', text: where, onclick: () => select(modeler, target) }) : el('code', { text: where }),
+      ` ${problem.message}`,
+    );
+  });
+  listNode.replaceChildren(...(items.length ? items : [el('li', { class: 'problem-none', text: 'No problems.' })]));
+  modeler.get('eventBus').fire('propertiesPanel.providersChanged');
+}
+
+function select(modeler, element) {
+  const canvas = modeler.get('canvas');
+  modeler.get('selection').select(element);
+  if (canvas.zoom() < 0.9) canvas.zoom(1);
+  canvas.scrollToElement(element, { top: 150, bottom: 150, left: 250, right: 150 });
+}

@@ -1,0 +1,78 @@
+// The Versions tab: every deployed version (GET …/versions), its zip, restore as the draft, and a
+// diff against the draft drawn as markers on the diagram.
+import { api, el } from './api.js';
+
+const DIFF_MARKERS = ['studio-diff-added', 'studio-diff-changed'];
+
+export function versionsTab(root, key, modeler, { reload, say }) {
+  const body = root.querySelector('#versions tbody');
+  const diffNode = root.querySelector('#diff');
+
+  function clearDiff() {
+    const canvas = modeler.get('canvas');
+    modeler.get('elementRegistry').forEach((element) => DIFF_MARKERS.forEach((m) => canvas.removeMarker(element, m)));
+    diffNode.replaceChildren();
+  }
+
+  async function diff(version) {
+    clearDiff();
+    try {
+      const answer = await api.diff(key, version, 'draft');
+      const canvas = modeler.get('canvas');
+      const registry = modeler.get('elementRegistry');
+      for (const [ids, marker] of [[answer.added, 'studio-diff-added'], [answer.changed, 'studio-diff-changed']]) {
+        for (const id of ids || []) if (registry.get(id)) canvas.addMarker(id, marker);
+      }
+      diffNode.append(
+        el('h3', { text: `Version ${version} → your draft` }),
+        el('p', {}, `Added: ${(answer.added || []).join(', ') || 'none'}. `, `Changed: ${(answer.changed || []).join(', ') || 'none'}. `, `Removed: ${(answer.removed || []).join(', ') || 'none'}.`),
+        ...Object.entries(answer.forms || {}).map(([name, text]) => el('details', {}, el('summary', { text: name }), el('pre', { text }))),
+      );
+    } catch (error) {
+      diffNode.append(el('p', { class: 'error', text: `No diff: ${error.message}` }));
+    }
+  }
+
+  async function restore(version) {
+    try {
+      await api.restore(key, version);
+      await reload();
+      say(`Version ${version} is now your draft.`, 'ok');
+    } catch (error) {
+      say(`Not restored: ${error.message}`, 'error');
+    }
+  }
+
+  async function refresh() {
+    try {
+      const { versions } = await api.versions(key);
+      body.replaceChildren(
+        ...versions.map((v) =>
+          el(
+            'tr',
+            { 'data-version': v.version },
+            el('td', { text: `v${v.version}` }),
+            el('td', { text: v.deployed_by || '' }),
+            el('td', { text: v.deployed_at ? new Date(v.deployed_at).toLocaleString() : '' }),
+            el('td', { text: v.comment || '' }),
+            el('td', { text: String(v.running || 0) }),
+            el(
+              'td',
+              {},
+              el('a', { href: `/studio/types/${encodeURIComponent(key)}/versions/${v.version}.zip`, text: 'zip' }),
+              ' ',
+              el('button', { type: 'button', text: 'Diff to draft', onclick: () => diff(v.version) }),
+              ' ',
+              el('button', { type: 'button', text: 'Restore', onclick: () => restore(v.version) }),
+            ),
+          ),
+        ),
+      );
+      if (!versions.length) body.append(el('tr', {}, el('td', { colspan: 6, text: 'Not deployed yet.' })));
+    } catch (error) {
+      body.replaceChildren(el('tr', {}, el('td', { colspan: 6, text: `Could not load the versions: ${error.message}` })));
+    }
+  }
+
+  return { refresh };
+}
