@@ -90,7 +90,7 @@ def init_app(app: Flask) -> None:
 
 def wants_json() -> bool:
     """Whether this request is answered in JSON: the API, or a client that prefers JSON to HTML."""
-    if request.path.startswith("/api/"):
+    if request.path.startswith(("/api/", "/studio/api/")):
         return True
     accept = request.accept_mimetypes
     return accept["application/json"] > accept["text/html"]

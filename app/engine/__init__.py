@@ -33,6 +33,8 @@ from app.engine.commands.tasks import (
 )
 from app.engine.commands.tickets import cancel_instance, instance_of_ticket, start_process, waiting_of
 from app.engine.commands.timers import claim_due_timers, fire_timer, next_wakeup
+from app.engine.commands.types import is_retired, retire_type, retired_types
+from app.engine.commands.versions import check_bundle_files, definition_files, diff_bundles, version_files
 from app.engine.errors import (
     AlreadyAnswered,
     AmbiguousMessage,
@@ -66,7 +68,14 @@ __all__ = [
     "add_comment",
     "answer_question",
     "cancel_instance",
+    "check_bundle_files",
     "check_files",
+    "definition_files",
+    "diff_bundles",
+    "is_retired",
+    "retire_type",
+    "retired_types",
+    "version_files",
     "claim_due_timers",
     "claim_jobs",
     "claim_task",
