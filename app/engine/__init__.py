@@ -34,7 +34,14 @@ from app.engine.commands.tasks import (
 from app.engine.commands.tickets import cancel_instance, instance_of_ticket, start_process, waiting_of
 from app.engine.commands.timers import claim_due_timers, fire_timer, next_wakeup
 from app.engine.commands.types import is_retired, retire_type, retired_types
-from app.engine.commands.versions import check_bundle_files, definition_files, diff_bundles, version_files
+from app.engine.commands.versions import (
+    check_bundle_files,
+    definition_files,
+    diff_bundles,
+    retry_defaults,
+    version_files,
+)
+from app.engine.diagrams.trial import form_errors, timer_next_due, try_decision
 from app.engine.errors import (
     AlreadyAnswered,
     AmbiguousMessage,
@@ -74,6 +81,7 @@ __all__ = [
     "diff_bundles",
     "is_retired",
     "retire_type",
+    "retry_defaults",
     "retired_types",
     "version_files",
     "claim_due_timers",
@@ -87,6 +95,9 @@ __all__ = [
     "deploy",
     "deploy_bundle",
     "fail_job",
+    "form_errors",
+    "timer_next_due",
+    "try_decision",
     "fire_timer",
     "init_sqlite",
     "instance_of_ticket",

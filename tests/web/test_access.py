@@ -63,6 +63,7 @@ ROUTES = {
     "studio.restore_version": "analyst and admin only; becomes the caller's own draft",
     "studio.retire": "analyst and admin only",
     "studio.unretire": "analyst and admin only",
+    "studio.diff": "analyst and admin only",
     "static": "public files",
 }
 

@@ -10,6 +10,7 @@ import json
 from app.engine.commands.deploy import _lane_warnings, check_files, latest_definition
 from app.engine.diagrams.diff import spec_diff
 from app.engine.errors import DiagramRejected, Problem
+from app.engine.spiff import retry
 from app.extensions import db
 from app.models import ProcessDefinition
 
@@ -116,3 +117,14 @@ def diff_bundles(key: str, old: dict[str, str], new: dict[str, str]) -> dict:
             )
             forms[name] = "".join(lines)
     return {**result, "forms": forms}
+
+
+def retry_defaults() -> dict:
+    """A service task's retry policy when its diagram says nothing, and the bounds."""
+    return {
+        "retries": retry.DEFAULT_ATTEMPTS,
+        "backoff_base": retry.DEFAULT_BACKOFF_BASE,
+        "initial_interval": retry.DEFAULT_INITIAL_INTERVAL,
+        "max_interval": retry.DEFAULT_MAX_INTERVAL,
+        "max_retries": retry.MAX_ATTEMPTS,
+    }

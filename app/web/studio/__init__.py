@@ -1,6 +1,6 @@
 """The studio: process analysts model, check, test and deploy ticket types in the browser."""
 
-from app.web.studio import api, versions  # noqa: F401  (JSON views register on bp)
+from app.web.studio import api, tools, versions  # noqa: F401  (JSON views register on bp)
 from app.web.studio.blueprint import bp
 
 __all__ = ["bp"]
