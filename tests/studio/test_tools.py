@@ -47,12 +47,15 @@ def test_the_diff_names_added_removed_and_changed_elements_and_diffs_forms(analy
     assert same == {"added": [], "removed": [], "changed": [], "forms": {}}
 
 
-def test_the_diff_of_a_shipped_type_to_itself_is_empty(analyst):
-    deploy_shipped("return")
-    files = analyst.get("/studio/api/types/return/draft").get_json()["files"]
-    assert analyst.put("/studio/api/types/return/draft", {"files": files}).status_code == 200
-    diff = analyst.get("/studio/api/types/return/diff?from=1&to=draft").get_json()
+@pytest.mark.parametrize("key", ["return", "credit", "general", "complaint"])
+def test_a_shipped_type_opened_and_saved_unedited_passes_and_diffs_to_nothing(analyst, key):
+    deploy_shipped(key)
+    files = analyst.get(f"/studio/api/types/{key}/draft").get_json()["files"]
+    saved = analyst.put(f"/studio/api/types/{key}/draft", {"files": files}).get_json()
+    assert [p for p in saved["problems"] if p["severity"] == "error"] == []
+    diff = analyst.get(f"/studio/api/types/{key}/diff?from=1&to=draft").get_json()
     assert diff == {"added": [], "removed": [], "changed": [], "forms": {}}
+    assert analyst.post(f"/studio/api/types/{key}/deploy", {}).get_json() == {"version": 1, "unchanged": True}
 
 
 @pytest.mark.parametrize(
