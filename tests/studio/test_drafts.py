@@ -1,5 +1,7 @@
 """Types and drafts through HTTP: list, create from the template, save with checks, discard, deploy."""
 
+from pathlib import Path
+
 import pytest
 
 from app.extensions import db
@@ -142,3 +144,28 @@ def test_others_get_404(app, role):
 def test_writes_without_the_csrf_token_are_refused(analyst):
     answer = analyst.client.post("/studio/api/types", json={"key": "nocsrf"})
     assert answer.status_code == 400
+
+
+def test_a_draft_deploys_only_its_own_type_and_what_it_calls(analyst):
+    analyst.post("/studio/api/types", {"key": "warranty"})
+    files = analyst.get("/studio/api/types/warranty/draft").get_json()["files"]
+    general = (Path(__file__).resolve().parents[2] / "processes" / "general.bpmn").read_text()
+    analyst.put("/studio/api/types/warranty/draft", {"files": {**files, "general.bpmn": general}})
+    answer = analyst.post("/studio/api/types/warranty/deploy", {})
+    assert answer.status_code == 422, answer.get_json()
+    assert [p["element_id"] for p in answer.get_json()["problems"]] == ["general"]
+    assert db.session.execute(db.select(ProcessDefinition.id)).first() is None
+
+
+def test_a_draft_without_its_process_is_422(analyst):
+    analyst.post("/studio/api/types", {"key": "warranty"})
+    files = analyst.get("/studio/api/types/warranty/draft").get_json()["files"]
+    renamed = {
+        "other.bpmn": files["warranty.bpmn"]
+        .replace('id="warranty"', 'id="other"')
+        .replace('processRef="warranty"', 'processRef="other"'),
+        "warranty_start.json": files["warranty_start.json"],
+    }
+    analyst.put("/studio/api/types/warranty/draft", {"files": renamed})
+    answer = analyst.post("/studio/api/types/warranty/deploy", {})
+    assert answer.status_code == 422 and "warranty" in answer.get_json()["problems"][0]["message"]

@@ -10,7 +10,14 @@ from flask_login import current_user
 
 from app.access import roles_required
 from app.clock import utcnow
-from app.engine import DiagramRejected, check_bundle_files, definition_files, deploy_bundle, retired_types
+from app.engine import (
+    DiagramRejected,
+    check_bundle_files,
+    check_files,
+    definition_files,
+    deploy_bundle,
+    retired_types,
+)
 from app.extensions import db
 from app.models import ProcessDefinition, StudioDraft
 from app.transactions import write_transaction
@@ -200,33 +207,46 @@ def deploy_draft(key: str):
     draft = my_draft(key)
     if draft is None:
         raise BadInput("draft", "there is no saved draft of this type: save it first")
-    files = draft.files or {}
-    problems = [p for p in check_bundle_files(files) if p["severity"] == "error"]
-    if not problems and f"{key}.bpmn" not in files:
-        problems = [
-            {"severity": "error", "file": None, "element_id": None, "message": f"the draft has no {key}.bpmn"}
-        ]
+    uploads = [(name, text.encode()) for name, text in (draft.files or {}).items()]
+    problems = _scope_problems(key, uploads)
     if problems:
         return json_error(422, "the draft does not pass the deploy checks", problems=problems)
-    uploads = [(name, text.encode()) for name, text in files.items()]
     try:
         result = deploy_bundle(
             uploads, actor_id=current_user.id, actor=current_user.username, comment=comment
         )
     except DiagramRejected as exc:
-        problems = [{"severity": "error", **p.as_dict()} for p in exc.problems]
-        return json_error(422, "the draft does not pass the deploy checks", problems=problems)
-    entry = next((p for p in result.processes if p["key"] == key), None)
-    if entry is None:
-        problem = {
-            "severity": "error",
-            "file": f"{key}.bpmn",
-            "element_id": key,
-            "message": f"the draft has no executable process with the id '{key}'",
-        }
-        return json_error(422, "the draft does not pass the deploy checks", problems=[problem])
+        return json_error(422, "the draft does not pass the deploy checks", problems=_errors(exc))
+    entry = next(p for p in result.processes if p["key"] == key)
     with write_transaction():
         stale = my_draft(key)
         if stale is not None:
             db.session.delete(stale)
     return jsonify({"version": entry["version"], "unchanged": not entry["created"]})
+
+
+def _errors(exc: DiagramRejected) -> list[dict]:
+    return [{"severity": "error", **p.as_dict()} for p in exc.problems]
+
+
+def _scope_problems(key: str, uploads: list[tuple[str, bytes]]) -> list[dict]:
+    """Errors that stop the draft of `key` deploying: the deploy checks', a missing process
+    `key`, or another type's process in it (a draft deploys its own type and what that calls)."""
+    try:
+        checked = check_files(uploads)
+    except DiagramRejected as exc:
+        return _errors(exc)
+    main = next((p for p in checked.processes if p.key == key), None)
+    if main is None:
+        message = f"the draft has no executable process with the id '{key}'"
+        return [{"severity": "error", "file": f"{key}.bpmn", "element_id": None, "message": message}]
+    return [
+        {
+            "severity": "error",
+            "file": p.file,
+            "element_id": p.key,
+            "message": f"the process '{p.key}' is not '{key}' nor called by it: deploy it as its own type",
+        }
+        for p in checked.processes
+        if p.key != key and p.key not in (main.calls or [])
+    ]
