@@ -5,6 +5,7 @@ import re
 
 from flask import abort, current_app, request
 from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
 
 from app.errors import json_error
 from app.extensions import db
@@ -29,6 +30,13 @@ class BadInput(Exception):
 @bp.errorhandler(BadInput)
 def _bad_input(exc: BadInput):
     return json_error(422, exc.message, errors={exc.field: exc.message})
+
+
+@bp.errorhandler(IntegrityError)
+def _raced(exc: IntegrityError):
+    """Two saves of the same draft at once (unique user and key): the later one is told to retry."""
+    db.session.rollback()
+    return json_error(409, "the draft was saved at the same moment elsewhere; reload it and try again")
 
 
 def body() -> dict:
