@@ -103,6 +103,10 @@ def test_a_retired_type_opens_no_tickets_and_running_ones_finish(app, live):
     drain()
     assert live.post("/studio/api/types/warranty/retire").get_json() == {"retired": True}
     assert live.get("/studio/api/types").get_json()["types"][0]["retired"] is True
+    listed = app.test_client().get(
+        "/api/v1/process-definitions", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert [d["retired"] for d in listed.get_json()["definitions"] if d["key"] == "warranty"] == [True]
     refused = _open(app.test_client(), token)
     assert refused.status_code == 422 and "retired" in refused.get_json()["errors"]["type"]
     portal = app.test_client()
