@@ -1,11 +1,11 @@
 """One set of error handlers for the whole app: JSON for the API, styled pages for people.
 
-A request gets JSON when its path is under /api/ or when it prefers application/json to
-text/html (`Accept`); everyone else gets `errors/error.html`, which extends the site's base
-page, says what happened in plain words and offers a way back. No Werkzeug default page is
-ever shown. The JSON body is `{"error": message, ...}`; engine errors keep their status
-(`NotFound` 404, `Forbidden` 403, `TaskNotOpen`/`Conflict` 409, `InvalidData`/`DiagramRejected`/`StepFailed` 422)
-and carry their details under `errors`.
+A request gets JSON when its path is under /api/ or /studio/api/ (the studio's JSON) or when
+it prefers application/json to text/html (`Accept`); everyone else gets `errors/error.html`,
+which extends the site's base page, says what happened in plain words and offers a way back.
+No Werkzeug default page is ever shown. The JSON body is `{"error": message, ...}`; engine
+errors keep their status (`NotFound` 404, `Forbidden` 403, `TaskNotOpen`/`Conflict` 409,
+`InvalidData`/`DiagramRejected`/`StepFailed` 422) and carry their details under `errors`.
 
 A database lock held longer than the busy timeout (SQLite "database is locked", a PostgreSQL
 lock timeout, deadlock or serialization failure) is a 503 with `Retry-After`, never a 500.
@@ -90,7 +90,7 @@ def init_app(app: Flask) -> None:
 
 def wants_json() -> bool:
     """Whether this request is answered in JSON: the API, or a client that prefers JSON to HTML."""
-    if request.path.startswith("/api/"):
+    if request.path.startswith(("/api/", "/studio/api/")):
         return True
     accept = request.accept_mimetypes
     return accept["application/json"] > accept["text/html"]

@@ -4,7 +4,7 @@ from flask import abort, current_app, g, jsonify, request
 
 from app.api.auth import token_required
 from app.api.blueprint import bp
-from app.engine import deploy, deploy_bundle
+from app.engine import deploy, deploy_bundle, retired_types
 from app.errors import json_error
 from app.extensions import db
 from app.inputs import query_int
@@ -121,8 +121,9 @@ def list_definitions():
         ).order_by(ProcessDefinition.key, ProcessDefinition.version)
     ).all()
     by_key: dict[str, dict] = {}
+    retired = retired_types()
     for key, version, kind, name, start_form, forms, deployed_at in rows:
-        entry = by_key.setdefault(key, {"key": key, "kind": kind, "versions": []})
+        entry = by_key.setdefault(key, {"key": key, "kind": kind, "versions": [], "retired": key in retired})
         entry["versions"].append({"version": version, "deployed_at": deployed_at.isoformat()})
         entry.update(
             name=name,

@@ -331,6 +331,10 @@ def schemas() -> dict:
                 "kind": {"type": "string", "enum": ["bpmn", "dmn"]},
                 "name": NULLABLE_STRING,
                 "latest_version": {"type": "integer"},
+                "retired": {
+                    "type": "boolean",
+                    "description": "retired in the studio: POST /tickets refuses the type; running tickets finish",
+                },
                 "start_form": {
                     "type": ["object", "null"],
                     "description": "the JSON Schema of the latest version's start form",

@@ -33,6 +33,15 @@ from app.engine.commands.tasks import (
 )
 from app.engine.commands.tickets import cancel_instance, instance_of_ticket, start_process, waiting_of
 from app.engine.commands.timers import claim_due_timers, fire_timer, next_wakeup
+from app.engine.commands.types import is_retired, retire_type, retired_types
+from app.engine.commands.versions import (
+    check_bundle_files,
+    definition_files,
+    diff_bundles,
+    retry_defaults,
+    version_files,
+)
+from app.engine.diagrams.trial import form_errors, timer_next_due, try_decision
 from app.engine.errors import (
     AlreadyAnswered,
     AmbiguousMessage,
@@ -66,7 +75,15 @@ __all__ = [
     "add_comment",
     "answer_question",
     "cancel_instance",
+    "check_bundle_files",
     "check_files",
+    "definition_files",
+    "diff_bundles",
+    "is_retired",
+    "retire_type",
+    "retry_defaults",
+    "retired_types",
+    "version_files",
     "claim_due_timers",
     "claim_jobs",
     "claim_task",
@@ -78,6 +95,9 @@ __all__ = [
     "deploy",
     "deploy_bundle",
     "fail_job",
+    "form_errors",
+    "timer_next_due",
+    "try_decision",
     "fire_timer",
     "init_sqlite",
     "instance_of_ticket",

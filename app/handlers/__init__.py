@@ -8,6 +8,14 @@ it refuses (an incident at once) and `HandlerError` for a failure a later try ma
 """
 
 from app.handlers import calendar, credit, escalation, feedback, inventory, money, tickets  # noqa: F401  (registration)
-from app.handlers.registry import HANDLERS, Handler, HandlerContext, HandlerError, HandlerRefused, handler
+from app.handlers.registry import (
+    HANDLERS,
+    PARAMETERS,
+    Handler,
+    HandlerContext,
+    HandlerError,
+    HandlerRefused,
+    handler,
+)
 
-__all__ = ["HANDLERS", "Handler", "HandlerContext", "HandlerError", "HandlerRefused", "handler"]
+__all__ = ["HANDLERS", "PARAMETERS", "Handler", "HandlerContext", "HandlerError", "HandlerRefused", "handler"]

@@ -20,7 +20,7 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
-@handler("calendar.due")
+@handler("calendar.due", parameters=(("days", "int", True), ("team", "str", False)))
 def business_days_due(params: dict, ctx: HandlerContext) -> dict:
     """The instant `days` business days of team `team` from now: {"at": ISO-8601 UTC}."""
     days = params.get("days")

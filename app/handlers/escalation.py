@@ -15,7 +15,7 @@ from app.models import PRIORITIES, HumanTask, OutboxMessage, PriorityChange, Tea
 PRIORITY_RAISED = "priority_set"  # the kind the engine uses when a rule sets the priority
 
 
-@handler("ticket.raise_priority")
+@handler("ticket.raise_priority", parameters=(("reason", "str", False),))
 def raise_priority(params: dict, ctx: HandlerContext) -> dict:
     """Raise the ticket's priority one step (urgent stays urgent); return what it did and why."""
     reason = text(params, "reason", required=False) or "a deadline was missed"
@@ -73,7 +73,15 @@ def _raised(raised: str, previous: str, reason: str) -> dict:
     }
 
 
-@handler("escalation.notify_team")
+@handler(
+    "escalation.notify_team",
+    parameters=(
+        ("team", "str", True),
+        ("subject", "str", True),
+        ("body", "str", True),
+        ("include_assignee", "bool", False),
+    ),
+)
 def notify_team(params: dict, ctx: HandlerContext) -> dict:
     """E-mail the leads of `team` (and, with `include_assignee`, whoever holds the ticket's task there).
 

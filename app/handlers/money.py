@@ -28,19 +28,19 @@ def _write_once(kind: str, amount: Decimal, ctx: HandlerContext) -> dict:
     return {"ledger_id": existing.id, "amount": float(existing.amount), "kind": existing.kind}
 
 
-@handler("refund.issue")
+@handler("refund.issue", parameters=(("amount", "float", True),))
 def issue_refund(params: dict, ctx: HandlerContext) -> dict:
     """Refund `amount` to the ticket's customer."""
     return _write_once("refund", money(params), ctx)
 
 
-@handler("credit_note.issue")
+@handler("credit_note.issue", parameters=(("amount", "float", True),))
 def issue_credit_note(params: dict, ctx: HandlerContext) -> dict:
     """Issue a credit note of `amount` to the ticket's customer."""
     return _write_once("credit_note", money(params), ctx)
 
 
-@handler("credit.assign_balance")
+@handler("credit.assign_balance", parameters=(("amount", "float", True),))
 def assign_credit_balance(params: dict, ctx: HandlerContext) -> dict:
     """Grant the customer a credit balance of `amount`."""
     return _write_once("credit_balance", money(params), ctx)

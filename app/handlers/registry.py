@@ -28,13 +28,17 @@ class HandlerContext:
 
 Handler = Callable[[dict, HandlerContext], dict]
 HANDLERS: dict[str, Handler] = {}
+# operator name -> its parameters as (name, type, required), for the studio's properties panel.
+PARAMETERS: dict[str, tuple[tuple[str, str, bool], ...]] = {}
 
 
-def handler(name: str):
-    """Register a function as the handler of an operator name."""
+def handler(name: str, parameters: tuple[tuple[str, str, bool], ...] = ()):
+    """Register a function as the handler of an operator name, with the parameters it reads
+    as (name, type as a diagram writes it: str int float bool list, required)."""
 
     def register(fn: Handler) -> Handler:
         HANDLERS[name] = fn
+        PARAMETERS[name] = tuple(parameters)
         return fn
 
     return register

@@ -24,7 +24,7 @@ STATUSES = {
 }
 
 
-@handler("ticket.set_status")
+@handler("ticket.set_status", parameters=(("status", "str", True), ("resolution", "str", False)))
 def set_status(params: dict, ctx: HandlerContext) -> dict:
     """Set the ticket's status (and resolution, when given)."""
     status = text(params, "status")
@@ -40,7 +40,7 @@ def set_status(params: dict, ctx: HandlerContext) -> dict:
     return {"status": status, "resolution": ticket.resolution}
 
 
-@handler("notify.customer")
+@handler("notify.customer", parameters=(("subject", "str", True), ("body", "str", True)))
 def notify_customer(params: dict, ctx: HandlerContext) -> dict:
     """Queue an e-mail to the ticket's customer (outbox) and show it in the conversation."""
     subject, body = text(params, "subject"), text(params, "body")

@@ -16,6 +16,7 @@ from app.models.runtime import (
     Timer,
 )
 from app.models.sla import BusinessCalendar, BusinessHoliday, SlaPolicy
+from app.models.studio import ProcessType, StudioDraft
 from app.models.ticket import PRIORITIES, Comment, Ticket
 
 __all__ = [
@@ -43,6 +44,8 @@ __all__ = [
     "PriorityChange",
     "ProcessDefinition",
     "ProcessInstance",
+    "ProcessType",
+    "StudioDraft",
     "StockMovement",
     "Team",
     "TeamMember",

@@ -18,6 +18,8 @@ class Deployment(db.Model):
     checksum: Mapped[str] = mapped_column(String(64), index=True)
     # [{name, kind, sha256}] of the files, in upload order.
     files = mapped_column(JSONType, default=list)
+    # What the person who deployed it said about it (the studio asks; the API may leave it out).
+    comment: Mapped[str | None] = mapped_column(String(500))
     deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     deployed_at = mapped_column(UTCDateTime, default=utcnow)
 

@@ -54,6 +54,17 @@ ROUTES = {
     "api.get_form": "forms are shared by staff and customers (start forms), not owned",
     "survey.show": "a signed capability link",
     "survey.answer": "a signed capability link",
+    # The studio (analysts and admins only; everyone else gets a 404): ticket types, not objects.
+    "studio.draft": "analyst and admin only; a draft is the caller's own (GET, PUT, DELETE)",
+    "studio.check_draft": "analyst and admin only; checks the files sent",
+    "studio.deploy_draft": "analyst and admin only; deploys the caller's own draft",
+    "studio.list_versions": "analyst and admin only",
+    "studio.get_version": "analyst and admin only",
+    "studio.download_version": "analyst and admin only",
+    "studio.restore_version": "analyst and admin only; becomes the caller's own draft",
+    "studio.retire": "analyst and admin only",
+    "studio.unretire": "analyst and admin only",
+    "studio.diff": "analyst and admin only",
     "static": "public files",
 }
 

@@ -140,9 +140,14 @@ def _lane_warnings(checked: CheckedBundle) -> list[Problem]:
 
 
 def deploy_bundle(
-    uploads: list[tuple[str, bytes]], actor_id: int | None = None, actor: str | None = None
+    uploads: list[tuple[str, bytes]],
+    actor_id: int | None = None,
+    actor: str | None = None,
+    comment: str | None = None,
 ) -> DeployResult:
     """Check uploads (BPMN, DMN, JSON forms, or a .zip of them) together and store them.
+
+    `comment` (what the deployer says about it, e.g. from the studio) is kept on the deployment.
 
     Returns:
         The deployment with each process, decision and form and its version; `created` is
@@ -242,6 +247,7 @@ def deploy_bundle(
             checksum=checked.checksum,
             deployed_by_id=actor_id,
             files=[{"name": f.name, "sha256": f.sha256} for f in files],
+            comment=(comment or "").strip()[:500] or None,
         )
         db.session.add(deployment)
         db.session.flush()

@@ -5,6 +5,7 @@ from flask import current_app
 from app import sla
 from app.clock import utcnow
 from app.engine.commands.deploy import latest_definition
+from app.engine.commands.types import is_retired
 from app.engine.diagrams.forms import validate
 from app.engine.errors import Conflict, Forbidden, InvalidData, NotFound
 from app.engine.rules.assignment import initial_priority, record_priority
@@ -54,6 +55,10 @@ def start_process(
         definition = latest_definition(ticket_type, "bpmn") if isinstance(ticket_type, str) else None
         if definition is None:
             raise InvalidData({"type": f"unknown ticket type '{ticket_type}'"})
+        if is_retired(ticket_type):
+            raise InvalidData(
+                {"type": f"the ticket type '{ticket_type}' is retired: it opens no new tickets"}
+            )
         customer = db.session.get(Customer, customer_id) if isinstance(customer_id, int) else None
         if customer is None:
             raise InvalidData({"customer_id": f"no customer with id {customer_id!r}"})

@@ -4,7 +4,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.access import roles_required
-from app.engine import InvalidData, start_process
+from app.engine import InvalidData, retired_types, start_process
 from app.extensions import db
 from app.models import Attachment, ProcessDefinition
 from app.transactions import write_transaction
@@ -63,10 +63,12 @@ DESCRIPTION_FORM = {
 
 
 def ticket_types() -> list[dict]:
-    """The ticket types a customer can open: every deployed process, with its start form or, when
-    it has none, a subject and a description."""
-    types = []
+    """The ticket types a customer can open: every deployed process not retired, with its start
+    form or, when it has none, a subject and a description."""
+    types, retired = [], retired_types()
     for key, name, start_form, forms in db.session.execute(_latest_definitions()).all():
+        if key in retired:
+            continue
         form = (forms or {}).get(start_form) if start_form else None
         if not isinstance(form, dict):
             form = DESCRIPTION_FORM

@@ -1,0 +1,118 @@
+"""Trying parts of a draft without running a process: a decision table on given inputs, the next
+due time of a timer expression, a form's errors for sample data. Nothing here is stored.
+
+Everything goes through the same checks as a deployment (the hardened XML parser, the safe
+evaluator, the DMN contract checks), so a draft tried here behaves as it will when deployed.
+"""
+
+from datetime import datetime
+
+from jsonschema.exceptions import SchemaError
+from jsonschema.validators import validator_for
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
+from app.engine.diagrams import checks
+from app.engine.diagrams.forms import check_plain_data, validate
+from app.engine.errors import DiagramRejected, InvalidData
+from app.engine.expressions import ExpressionError, evaluate_safe
+from app.engine.rules import dmn
+
+MAX_EXPRESSION = 1000
+
+
+def try_decision(source: bytes, decision_id: str | None, inputs: dict) -> dict:
+    """{decision_id, outputs (None when no rule matches), rule} of the DMN XML `source`.
+
+    Raises:
+        DiagramRejected: the DMN does not pass the deploy checks (problems by cell or decision).
+        InvalidData: `decision_id` names no decision of it, or `inputs` is not plain data.
+        StepFailed: a cell failed on these inputs (names the decision).
+    """
+    check_plain_data(inputs, "inputs")
+    parsed = checks.parse_dmn(source)
+    problems = dmn.check_decisions(parsed.dmn_sources)
+    if problems:
+        raise DiagramRejected(problems)
+    chosen = decision_id or parsed.key
+    if chosen not in parsed.dmn_sources:
+        raise InvalidData(
+            {"decision_id": f"no decision '{chosen}'; the file has {', '.join(parsed.dmn_sources)}"}
+        )
+    table = dmn._parse_table(chosen, parsed.dmn_sources[chosen])
+    decision = dmn._evaluate(chosen, table, dict(inputs))
+    if decision is None:
+        return {"decision_id": chosen, "outputs": None, "rule": None}
+    return {"decision_id": chosen, "outputs": decision.outputs, "rule": decision.describe()}
+
+
+def timer_next_due(expression: str, now: datetime) -> datetime:
+    """When a timer with this expression, started `now`, is next due (aware UTC).
+
+    The expression is evaluated by the safe evaluator without task data, as the engine would:
+    a quoted ISO-8601 duration ("PT1H"), date ("2030-01-01T09:00:00Z") or cycle ("R3/PT1H").
+
+    Raises:
+        InvalidData: naming `expression`, saying what is wrong.
+    """
+    if not isinstance(expression, str) or not expression.strip() or len(expression) > MAX_EXPRESSION:
+        raise InvalidData({"expression": f"a timer expression of 1 to {MAX_EXPRESSION} characters"})
+    if checks.UNQUOTED_TIMER.fullmatch(expression.strip()):
+        raise InvalidData({"expression": f'quote the ISO-8601 value: "{expression.strip()}"'})
+    try:
+        value = evaluate_safe(expression, {})
+    except ExpressionError as exc:
+        raise InvalidData({"expression": f"does not evaluate: {exc}"}) from None
+    except Exception as exc:  # a name only task data would give, a type error
+        raise InvalidData({"expression": f"does not evaluate without task data: {exc}"}) from None
+    if not isinstance(value, str):
+        raise InvalidData({"expression": f"must give an ISO-8601 text, gives {type(value).__name__}"})
+    text = value.strip()
+    try:
+        if text.upper().startswith("R"):
+            cycles, start, duration = TimerEventDefinition.parse_iso_recurring_interval(text)
+            if cycles == 0:
+                raise InvalidData({"expression": "a cycle of 0 repetitions is never due"})
+            if "/" in text and len(text.replace("--", "/").split("/")) == 2:  # R<n>/<duration>: from now
+                start = now + duration
+            due = start
+        elif text.upper().startswith("P"):
+            due = now + TimerEventDefinition.get_timedelta_from_start(
+                TimerEventDefinition.parse_iso_duration(text), now
+            )
+        else:
+            due = TimerEventDefinition.parse_time_or_duration(text)
+    except InvalidData:
+        raise
+    except (OverflowError, ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
+        raise InvalidData(
+            {"expression": f"'{text[:80]}' is not an ISO-8601 date, duration or cycle: {exc}"}
+        ) from None
+    except Exception as exc:  # the library's bare Exception('Invalid duration')
+        raise InvalidData(
+            {"expression": f"'{text[:80]}' is not an ISO-8601 date, duration or cycle: {exc}"}
+        ) from None
+    if not isinstance(due, datetime):
+        raise InvalidData({"expression": f"'{text[:80]}' is not an ISO-8601 date, duration or cycle"})
+    return due.astimezone(now.tzinfo) if due.tzinfo else due
+
+
+def form_errors(schema, data) -> dict:
+    """{field: message} that `data` would get from the form `schema` (the agent's and portal's
+    validation), empty when it passes.
+
+    Raises:
+        InvalidData: naming `schema` when it is not a JSON Schema object.
+    """
+    if not isinstance(schema, dict):
+        raise InvalidData({"schema": "must be a JSON Schema object"})
+    try:
+        validator_for(schema, default=validator_for({})).check_schema(schema)
+    except SchemaError as exc:
+        raise InvalidData({"schema": f"not a valid JSON Schema: {exc.message}"}) from None
+    if data is None:
+        return {}
+    try:
+        validate(schema, data)
+    except InvalidData as exc:
+        return dict(exc.errors)
+    return {}
