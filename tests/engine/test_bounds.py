@@ -123,6 +123,7 @@ LOOP = """
 
 def test_a_loop_without_a_wait_state_stops_at_the_step_limit_with_an_incident(app):
     app.config["MAX_ENGINE_STEPS"] = 200
+    app.config["MAX_ENGINE_SECONDS"] = 60  # the step limit, not the time limit, on a busy machine too
     deploy(bpmn(LOOP, "loop"))
 
     ticket, instance = start_process("loop", make_customer().id, "Loop", {})
@@ -139,7 +140,8 @@ def test_a_loop_that_runs_too_long_stops_with_an_incident(app):
 
     ticket, instance = start_process("loop", make_customer().id, "Loop", {})
 
-    assert time.perf_counter() - started < 2.0  # MAX_ENGINE_SECONDS is 0.5; saving comes on top
+    # MAX_ENGINE_SECONDS is 0.5; saving comes on top, and a loaded CI machine gets some slack
+    assert time.perf_counter() - started < 5.0
     incident = db.session.execute(db.select(Incident)).scalar_one()
     assert incident.element_id == "again" and "(MAX_ENGINE_SECONDS)" in incident.message
     assert db.session.get(ProcessInstance, instance.id).status == "incident"
@@ -243,6 +245,7 @@ def test_a_script_cannot_store_an_integer_over_the_size_cap(app):
 
 def test_retrying_a_step_limit_incident_runs_the_engine_on_within_the_new_limit(app):
     app.config["MAX_ENGINE_STEPS"] = 50
+    app.config["MAX_ENGINE_SECONDS"] = 60  # the step limit, not the time limit, on a busy machine too
     counter = """
   <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
   <bpmn:scriptTask id="count"><bpmn:incoming>f1</bpmn:incoming><bpmn:incoming>f2</bpmn:incoming>
