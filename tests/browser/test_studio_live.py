@@ -120,6 +120,7 @@ def test_a_type_made_in_the_studio_goes_live_and_changes_without_touching_runnin
     page.fill("textarea[name=spiff-instructions]", "Check the receipt date first.")
     page.get_by_role("button", name="Save").click()
     page.wait_for_selector("#status[data-kind=ok]")
+    assert page.inner_text("#draft-state") == "Your draft (from version 1)"
     page.get_by_role("tab", name="Versions").click()
     page.locator("#versions tbody tr[data-version='1']").get_by_role("button", name="Diff to draft").click()
     page.locator("#diff", has_text="Changed: handle_request").wait_for()
@@ -135,6 +136,12 @@ def test_a_type_made_in_the_studio_goes_live_and_changes_without_touching_runnin
     instance = instance_of(running)
     assert instance.status == "running"
     assert db.session.get(ProcessDefinition, instance.definition_id).version == 1
+    assert page.inner_text("#draft-state") == "Version 2 (no draft yet)"
+    # The deploy removed the draft: a diff saves what the canvas shows first, then compares.
+    page.get_by_role("tab", name="Versions").click()
+    page.locator("#versions tbody tr[data-version='2']").get_by_role("button", name="Diff to draft").click()
+    page.locator("#diff", has_text="Changed: none").wait_for()
+    page.get_by_role("tab", name="Diagram").click()
 
     # 4. A pre-script the server refuses: a marker on the task, Deploy disabled; fixed, enabled.
     select(page, "handle_request")

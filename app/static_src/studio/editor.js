@@ -33,7 +33,7 @@ async function main(root) {
   const saveButton = root.querySelector('#save');
   const deployButton = root.querySelector('#deploy');
   const problemsList = root.querySelector('#problems');
-  const state = { files: {}, catalog: {}, dirty: false };
+  const state = { files: {}, catalog: {}, dirty: false, saved: false, baseVersion: null };
   const problems = createProblems();
 
   const say = (text, kind = 'info') => {
@@ -89,6 +89,7 @@ async function main(root) {
       const answer = await api.save(key, await collectFiles());
       state.dirty = false;
       saveButton.classList.remove('primary');
+      showDraftState(true);
       showProblems(answer.problems);
       const errors = answer.problems.filter((p) => p.severity === 'error').length;
       say(errors ? `Saved, with ${errors} error(s) to fix before deploying.` : 'Saved.', errors ? 'warn' : 'ok');
@@ -111,8 +112,21 @@ async function main(root) {
     canvas.zoom('fit-viewport');
   }
 
+  // The server keeps the draft: the badge says whether the analyst has one and what it came from.
+  function showDraftState(saved) {
+    state.saved = saved;
+    root.querySelector('#draft-state').textContent = saved
+      ? `Your draft${state.baseVersion ? ` (from version ${state.baseVersion})` : ''}`
+      : state.baseVersion
+        ? `Version ${state.baseVersion} (no draft yet)`
+        : 'New type';
+  }
+
+  // The server diffs against the saved draft: save what the canvas shows first.
+  const saveFirst = async () => (state.dirty || !state.saved ? save() : true);
+
   const forms = formsTab(root, state, markDirty);
-  const versions = versionsTab(root, key, modeler, { reload: load, say });
+  const versions = versionsTab(root, key, modeler, { reload: load, say, saveFirst });
 
   async function load() {
     const draft = await api.draft(key);
@@ -123,11 +137,8 @@ async function main(root) {
     fitDiagram();
     state.dirty = false;
     forms.fill();
-    root.querySelector('#draft-state').textContent = draft.saved
-      ? `Your draft${draft.base_version ? ` (from version ${draft.base_version})` : ''}`
-      : draft.base_version
-        ? `Version ${draft.base_version} (no draft yet)`
-        : 'New type';
+    state.baseVersion = draft.base_version;
+    showDraftState(draft.saved);
     const checked = await api.check(key, state.files);
     showProblems(checked.problems);
     say('');
@@ -165,6 +176,8 @@ async function main(root) {
       const answer = await api.deploy(key, comment);
       say(answer.unchanged ? `Unchanged: version ${answer.version} is already live.` : `Deployed version ${answer.version}.`, 'ok');
       dialog.querySelector('textarea').value = '';
+      state.baseVersion = answer.version;
+      showDraftState(false); // the server removes the draft once deployed
       versions.refresh();
     } catch (error) {
       if (error.body && error.body.problems) showProblems(error.body.problems);
