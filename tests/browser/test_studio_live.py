@@ -116,14 +116,23 @@ def test_a_type_made_in_the_studio_goes_live_and_changes_without_touching_runnin
     shot(page, "studio-list.png")
     list_row.get_by_role("link", name="Warranty claim").click()
     page.wait_for_selector("#studio-editor[data-ready=true]")
+    page.get_by_role("tab", name="Forms").click()
+    page.fill("#new-form-name", "warranty_check")
+    page.get_by_role("button", name="Add form").click()
+    page.locator("#form-preview", has_text="Note").wait_for()  # our renderer, through the server
+    page.fill("#form-data", "{}")
+    page.locator("#form-errors", has_text="note").wait_for()
+    page.get_by_role("tab", name="Diagram").click()
     select(page, "handle_request")
     page.fill("textarea[name=spiff-instructions]", "Check the receipt date first.")
+    page.select_option("select[name=spiff-form]", "warranty_check.json")
     page.get_by_role("button", name="Save").click()
     page.wait_for_selector("#status[data-kind=ok]")
     assert page.inner_text("#draft-state") == "Your draft (from version 1)"
     page.get_by_role("tab", name="Versions").click()
     page.locator("#versions tbody tr[data-version='1']").get_by_role("button", name="Diff to draft").click()
     page.locator("#diff", has_text="Changed: handle_request").wait_for()
+    assert "warranty_check.json" in page.locator("#diff").inner_text()
     page.get_by_role("tab", name="Diagram").click()
     changed = page.locator(".djs-element.studio-diff-changed[data-element-id=handle_request]")
     assert changed.count() == 1
@@ -142,6 +151,21 @@ def test_a_type_made_in_the_studio_goes_live_and_changes_without_touching_runnin
     page.locator("#versions tbody tr[data-version='2']").get_by_role("button", name="Diff to draft").click()
     page.locator("#diff", has_text="Changed: none").wait_for()
     page.get_by_role("tab", name="Diagram").click()
+
+    # A new ticket runs version 2: the new instructions and the form made in the studio.
+    newer = open_ticket(customer, "Iron broken")
+    assert db.session.get(ProcessDefinition, instance_of(newer).definition_id).version == 2
+    agent.goto("/inbox/")
+    agent.locator("tr", has_text="Iron broken").get_by_role("link", name="Handle the request").click()
+    agent.wait_for_url("**/inbox/tasks/*")
+    assert "Check the receipt date first." in agent.locator("main").inner_text()
+    agent.get_by_label("Note").fill("Receipt is within the warranty period.")
+    agent.get_by_role("button", name="Complete task").click()
+    agent.wait_for_url("**/inbox/")
+    drain()
+    db.session.expire_all()
+    assert instance_of(newer).status == "completed"
+    assert instance_of(running).status == "running"
 
     # 4. A pre-script the server refuses: a marker on the task, Deploy disabled; fixed, enabled.
     select(page, "handle_request")

@@ -9,7 +9,7 @@ import './studio.css';
 import BpmnModeler from 'bpmn-js/lib/Modeler';
 import { BpmnPropertiesPanelModule, BpmnPropertiesProviderModule } from 'bpmn-js-properties-panel';
 
-import { api, el } from './api.js';
+import { api, describe, el } from './api.js';
 import { formsTab } from './forms.js';
 import { createProblems, drawProblems } from './problems.js';
 import SpiffPropertiesProvider from './spiff-provider.js';
@@ -96,7 +96,7 @@ async function main(root) {
       return true;
     } catch (error) {
       if (error.body && error.body.problems) showProblems(error.body.problems);
-      say(`Not saved: ${error.message}`, 'error');
+      say(`Not saved: ${describe(error)}`, 'error');
       return false;
     }
   }
@@ -152,7 +152,7 @@ async function main(root) {
       await load();
       say('Draft discarded.', 'ok');
     } catch (error) {
-      say(`Not discarded: ${error.message}`, 'error');
+      say(`Not discarded: ${describe(error)}`, 'error');
     }
   });
 
@@ -181,7 +181,7 @@ async function main(root) {
       versions.refresh();
     } catch (error) {
       if (error.body && error.body.problems) showProblems(error.body.problems);
-      say(`Not deployed: ${error.message}`, 'error');
+      say(`Not deployed: ${describe(error)}`, 'error');
     }
   });
 
@@ -207,7 +207,7 @@ async function main(root) {
     await load();
     root.dataset.ready = 'true';
   } catch (error) {
-    say(`Could not open ${key}: ${error.message}`, 'error');
+    say(`Could not open ${key}: ${describe(error)}`, 'error');
     root.dataset.ready = 'error';
   }
 }

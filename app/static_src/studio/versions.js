@@ -1,6 +1,6 @@
 // The Versions tab: every deployed version (GET …/versions), its zip, restore as the draft, and a
 // diff against the draft drawn as markers on the diagram.
-import { api, el } from './api.js';
+import { api, describe, el } from './api.js';
 
 const DIFF_MARKERS = ['studio-diff-added', 'studio-diff-changed'];
 
@@ -47,7 +47,7 @@ export function versionsTab(root, key, modeler, { reload, say, saveFirst }) {
       await reload();
       say(`Version ${version} is now your draft.`, 'ok');
     } catch (error) {
-      say(`Not restored: ${error.message}`, 'error');
+      say(`Not restored: ${describe(error)}`, 'error');
     }
   }
 
