@@ -136,6 +136,7 @@ def test_a_type_made_in_the_studio_goes_live_and_changes_without_touching_runnin
     page.get_by_role("tab", name="Diagram").click()
     changed = page.locator(".djs-element.studio-diff-changed[data-element-id=handle_request]")
     assert changed.count() == 1
+    page.evaluate("window.studioModeler.get('selection').select(null)")
     shot(page, "studio-diff.png")
     page.locator("#deploy").click()
     page.fill("#deploy-comment", "Check the receipt first")
