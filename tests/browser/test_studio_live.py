@@ -175,10 +175,23 @@ def test_a_type_made_in_the_studio_goes_live_and_changes_without_touching_runnin
     page.wait_for_selector("#status[data-kind=warn]")
     page.locator(".djs-element.studio-error[data-element-id=handle_request]").wait_for()
     assert page.locator("#deploy").is_disabled()
+    assert "handle_request" in page.inner_text("#problems")
     page.fill("textarea[name=spiff-prescript]", "")
     page.get_by_role("button", name="Save").click()
     page.wait_for_selector("#deploy:not([disabled])")
     assert page.locator(".djs-element.studio-error").count() == 0
+
+    # Version 1 as a zip, and restored as the draft.
+    page.get_by_role("tab", name="Versions").click()
+    first_version = page.locator("#versions tbody tr[data-version='1']")
+    href = first_version.get_by_role("link", name="zip").get_attribute("href")
+    download = page.request.get(href)
+    assert download.ok and download.body()[:2] == b"PK"
+    first_version.get_by_role("button", name="Restore").click()
+    page.wait_for_selector("#status:has-text('Version 1 is now your draft')")
+    page.get_by_role("tab", name="Diagram").click()
+    select(page, "handle_request")
+    assert page.input_value("textarea[name=spiff-instructions]") == "Read the request and do what it asks."
 
     for p, errs in ((page, errors), (customer, customer_errors), (agent, agent_errors)):
         assert p.evaluate("window.__violations") == []
