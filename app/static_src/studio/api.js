@@ -32,6 +32,12 @@ export async function call(method, path, body) {
   return data;
 }
 
+// The error's message and the fields it names ({error, errors: {field: message}} answers).
+export function describe(error) {
+  const fields = Object.entries((error.body && error.body.errors) || {}).map(([field, message]) => `${field}: ${message}`);
+  return [error.message, ...fields].join(' — ');
+}
+
 const t = (key) => encodeURIComponent(key);
 
 export const api = {

@@ -9,7 +9,7 @@ import './studio.css';
 import BpmnModeler from 'bpmn-js/lib/Modeler';
 import { BpmnPropertiesPanelModule, BpmnPropertiesProviderModule } from 'bpmn-js-properties-panel';
 
-import { api, el } from './api.js';
+import { api, describe, el } from './api.js';
 import { formsTab } from './forms.js';
 import { createProblems, drawProblems } from './problems.js';
 import SpiffPropertiesProvider from './spiff-provider.js';
@@ -33,7 +33,7 @@ async function main(root) {
   const saveButton = root.querySelector('#save');
   const deployButton = root.querySelector('#deploy');
   const problemsList = root.querySelector('#problems');
-  const state = { files: {}, catalog: {}, dirty: false };
+  const state = { files: {}, catalog: {}, dirty: false, saved: false, baseVersion: null };
   const problems = createProblems();
 
   const say = (text, kind = 'info') => {
@@ -89,13 +89,14 @@ async function main(root) {
       const answer = await api.save(key, await collectFiles());
       state.dirty = false;
       saveButton.classList.remove('primary');
+      showDraftState(true);
       showProblems(answer.problems);
       const errors = answer.problems.filter((p) => p.severity === 'error').length;
       say(errors ? `Saved, with ${errors} error(s) to fix before deploying.` : 'Saved.', errors ? 'warn' : 'ok');
       return true;
     } catch (error) {
       if (error.body && error.body.problems) showProblems(error.body.problems);
-      say(`Not saved: ${error.message}`, 'error');
+      say(`Not saved: ${describe(error)}`, 'error');
       return false;
     }
   }
@@ -111,8 +112,21 @@ async function main(root) {
     canvas.zoom('fit-viewport');
   }
 
+  // The server keeps the draft: the badge says whether the analyst has one and what it came from.
+  function showDraftState(saved) {
+    state.saved = saved;
+    root.querySelector('#draft-state').textContent = saved
+      ? `Your draft${state.baseVersion ? ` (from version ${state.baseVersion})` : ''}`
+      : state.baseVersion
+        ? `Version ${state.baseVersion} (no draft yet)`
+        : 'New type';
+  }
+
+  // The server diffs against the saved draft: save what the canvas shows first.
+  const saveFirst = async () => (state.dirty || !state.saved ? save() : true);
+
   const forms = formsTab(root, state, markDirty);
-  const versions = versionsTab(root, key, modeler, { reload: load, say });
+  const versions = versionsTab(root, key, modeler, { reload: load, say, saveFirst });
 
   async function load() {
     const draft = await api.draft(key);
@@ -123,11 +137,8 @@ async function main(root) {
     fitDiagram();
     state.dirty = false;
     forms.fill();
-    root.querySelector('#draft-state').textContent = draft.saved
-      ? `Your draft${draft.base_version ? ` (from version ${draft.base_version})` : ''}`
-      : draft.base_version
-        ? `Version ${draft.base_version} (no draft yet)`
-        : 'New type';
+    state.baseVersion = draft.base_version;
+    showDraftState(draft.saved);
     const checked = await api.check(key, state.files);
     showProblems(checked.problems);
     say('');
@@ -141,7 +152,7 @@ async function main(root) {
       await load();
       say('Draft discarded.', 'ok');
     } catch (error) {
-      say(`Not discarded: ${error.message}`, 'error');
+      say(`Not discarded: ${describe(error)}`, 'error');
     }
   });
 
@@ -165,10 +176,12 @@ async function main(root) {
       const answer = await api.deploy(key, comment);
       say(answer.unchanged ? `Unchanged: version ${answer.version} is already live.` : `Deployed version ${answer.version}.`, 'ok');
       dialog.querySelector('textarea').value = '';
+      state.baseVersion = answer.version;
+      showDraftState(false); // the server removes the draft once deployed
       versions.refresh();
     } catch (error) {
       if (error.body && error.body.problems) showProblems(error.body.problems);
-      say(`Not deployed: ${error.message}`, 'error');
+      say(`Not deployed: ${describe(error)}`, 'error');
     }
   });
 
@@ -194,7 +207,7 @@ async function main(root) {
     await load();
     root.dataset.ready = 'true';
   } catch (error) {
-    say(`Could not open ${key}: ${error.message}`, 'error');
+    say(`Could not open ${key}: ${describe(error)}`, 'error');
     root.dataset.ready = 'error';
   }
 }

@@ -47,6 +47,7 @@ export function formsTab(root, state, onChange) {
     try {
       const answer = await api.previewForm(parsed, sample);
       const doc = new DOMParser().parseFromString(answer.html, 'text/html');
+      for (const script of doc.querySelectorAll('script')) script.remove(); // never runs here anyway
       preview.replaceChildren(...doc.body.childNodes);
       for (const [field, message] of Object.entries(answer.errors || {})) {
         errors.append(el('li', {}, el('code', { text: field }), ` ${message}`));

@@ -1,5 +1,5 @@
 // The studio's list page: ticket types (GET /studio/api/types) and "New ticket type".
-import { api, el } from './api.js';
+import { api, describe, el } from './api.js';
 
 function when(iso) {
   return iso ? new Date(iso).toLocaleString() : '';
@@ -54,7 +54,7 @@ async function showTypes(root) {
     );
     status.textContent = types.length ? '' : 'No ticket types yet.';
   } catch (error) {
-    status.textContent = `Could not load the ticket types: ${error.message}`;
+    status.textContent = `Could not load the ticket types: ${describe(error)}`;
   }
 }
 
@@ -64,7 +64,7 @@ async function toggleRetired(root, type) {
     await (type.retired ? api.unretire(type.key) : api.retire(type.key));
     await showTypes(root);
   } catch (error) {
-    status.textContent = `Could not change ${type.key}: ${error.message}`;
+    status.textContent = `Could not change ${type.key}: ${describe(error)}`;
   }
 }
 

@@ -1,10 +1,10 @@
 // The Versions tab: every deployed version (GET …/versions), its zip, restore as the draft, and a
 // diff against the draft drawn as markers on the diagram.
-import { api, el } from './api.js';
+import { api, describe, el } from './api.js';
 
 const DIFF_MARKERS = ['studio-diff-added', 'studio-diff-changed'];
 
-export function versionsTab(root, key, modeler, { reload, say }) {
+export function versionsTab(root, key, modeler, { reload, say, saveFirst }) {
   const body = root.querySelector('#versions tbody');
   const diffNode = root.querySelector('#diff');
 
@@ -16,6 +16,10 @@ export function versionsTab(root, key, modeler, { reload, say }) {
 
   async function diff(version) {
     clearDiff();
+    if (saveFirst && !(await saveFirst())) {
+      diffNode.append(el('p', { class: 'error', text: 'No diff: the draft could not be saved.' }));
+      return;
+    }
     try {
       const answer = await api.diff(key, version, 'draft');
       const canvas = modeler.get('canvas');
@@ -29,7 +33,11 @@ export function versionsTab(root, key, modeler, { reload, say }) {
         ...Object.entries(answer.forms || {}).map(([name, text]) => el('details', {}, el('summary', { text: name }), el('pre', { text }))),
       );
     } catch (error) {
-      diffNode.append(el('p', { class: 'error', text: `No diff: ${error.message}` }));
+      const fields = Object.values(error.body.errors || {});
+      diffNode.append(
+        el('p', { class: 'error', text: `No diff: ${[error.message, ...fields].join(': ')}` }),
+        el('ul', {}, ...(error.body.problems || []).map((p) => el('li', { text: `${p.element_id || p.file || ''} ${p.message}`.trim() }))),
+      );
     }
   }
 
@@ -39,7 +47,7 @@ export function versionsTab(root, key, modeler, { reload, say }) {
       await reload();
       say(`Version ${version} is now your draft.`, 'ok');
     } catch (error) {
-      say(`Not restored: ${error.message}`, 'error');
+      say(`Not restored: ${describe(error)}`, 'error');
     }
   }
 

@@ -1,0 +1,198 @@
+"""The studio against the REAL server (no fake), in a real Chromium under the app's CSP.
+
+An analyst creates a ticket type from the template, saves and deploys it (version 1 in the Versions
+tab); a customer opens a ticket of it in the portal and an agent of the default team completes its
+task in the inbox; the analyst edits the user task's instructions, sees the diff against version 1
+(the task highlighted) and deploys version 2, while a ticket started on version 1 stays on it; a
+pre-script the safe evaluator refuses is a marker on the task and disables Deploy until fixed.
+
+With SCREENSHOTS=1 the list and the diff are saved to docs/screenshots/.
+"""
+
+import pytest
+
+from app.extensions import db
+from app.models import ProcessDefinition, ProcessInstance, Ticket
+from app.worker import drain
+from tests.browser.test_portal_browser import sign_in
+from tests.browser.test_studio import BUNDLE, WATCH, select, shot
+from tests.factories import make_customer_user, make_user
+
+
+def watched(new_page):
+    page = new_page()
+    page.add_init_script(WATCH)
+    errors = []
+    page.on("console", lambda msg: errors.append(msg) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return page, errors
+
+
+def unexpected(errors) -> list[str]:
+    """Console errors, less the browser's own failed load of the favicon (the app has none)."""
+    texts = [
+        getattr(e, "text", e)
+        for e in errors
+        if not str(getattr(e, "location", {}).get("url", "")).endswith("/favicon.ico")
+    ]
+    return [str(t) for t in texts]
+
+
+def open_ticket(page, subject: str) -> Ticket:
+    page.goto("/portal/new/warranty")
+    page.get_by_label("Subject").fill(subject)
+    page.get_by_label("Description").fill("The kettle stopped heating after a week.")
+    page.get_by_role("button", name="Open ticket").click()
+    page.wait_for_url("**/portal/tickets/*")
+    drain()
+    db.session.expire_all()
+    return db.session.execute(db.select(Ticket).where(Ticket.subject == subject)).scalar_one()
+
+
+def instance_of(ticket: Ticket) -> ProcessInstance:
+    query = db.select(ProcessInstance).where(ProcessInstance.ticket_id == ticket.id)
+    return db.session.execute(query).scalar_one()
+
+
+def test_a_type_made_in_the_studio_goes_live_and_changes_without_touching_running_tickets(app, new_page):
+    if not BUNDLE.exists():
+        pytest.fail("the studio's bundle is missing: run `make studio` (npm ci + esbuild)")
+    team = app.config["DEFAULT_TEAM"]
+    make_user("ana", "analyst", password="pw")
+    make_user("alice", "agent", teams=(team,), password="pw")
+    make_customer_user("jane", name="Jane Doe")
+    page, errors = watched(new_page)
+
+    # 1. The analyst creates the type from the template, saves and deploys it.
+    sign_in(page, "ana")
+    page.wait_for_url("**/studio/")
+    page.get_by_role("button", name="New ticket type").click()
+    page.fill("#new-type-key", "warranty")
+    page.fill("#new-type-name", "Warranty claim")
+    page.get_by_role("button", name="Create").click()
+    page.wait_for_url("**/studio/types/warranty")
+    page.wait_for_selector("#studio-editor[data-ready=true]")
+    assert page.locator(".djs-element[data-element-id=handle_request]").count() == 1
+    assert page.locator(".djs-element[data-element-id=start_warranty]").count() == 1
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_selector("#status[data-kind=ok]")
+    assert page.locator("#deploy").is_enabled()
+    page.locator("#deploy").click()
+    page.fill("#deploy-comment", "First version of warranty claims")
+    page.locator("#deploy-dialog").get_by_role("button", name="Deploy").click()
+    page.wait_for_selector("#status:has-text('Deployed version 1')")
+    page.get_by_role("tab", name="Versions").click()
+    row = page.locator("#versions tbody tr[data-version='1']")
+    row.wait_for()
+    assert "First version of warranty claims" in row.inner_text() and "ana" in row.inner_text()
+
+    # 2. A customer opens a ticket of the new type; an agent of the default team completes it.
+    customer, customer_errors = watched(new_page)
+    sign_in(customer, "jane")
+    customer.wait_for_url("**/portal/")
+    customer.goto("/portal/new")
+    customer.get_by_role("link", name="Warranty claim").click()
+    first = open_ticket(customer, "Kettle broken")
+    assert first.type == "warranty"
+    agent, agent_errors = watched(new_page)
+    sign_in(agent, "alice")
+    agent.wait_for_url("**/inbox/")
+    agent.goto("/inbox/")
+    agent.locator("tr", has_text="Kettle broken").get_by_role("link", name="Handle the request").click()
+    agent.wait_for_url("**/inbox/tasks/*")
+    assert "Read the request and do what it asks." in agent.locator("main").inner_text()
+    agent.get_by_role("button", name="Complete task").click()
+    agent.wait_for_url("**/inbox/")
+    drain()
+    db.session.expire_all()
+    assert instance_of(first).status == "completed"
+    running = open_ticket(customer, "Toaster broken")  # stays running on version 1
+
+    # 3. The analyst edits the task's instructions, sees the diff, deploys version 2.
+    page.goto("/studio/")
+    list_row = page.locator("#types tbody tr[data-key=warranty]")
+    list_row.wait_for()
+    assert "v1" in list_row.inner_text() and "v1: 1" in list_row.inner_text()
+    shot(page, "studio-list.png")
+    list_row.get_by_role("link", name="Warranty claim").click()
+    page.wait_for_selector("#studio-editor[data-ready=true]")
+    page.get_by_role("tab", name="Forms").click()
+    page.fill("#new-form-name", "warranty_check")
+    page.get_by_role("button", name="Add form").click()
+    page.locator("#form-preview", has_text="Note").wait_for()  # our renderer, through the server
+    page.fill("#form-data", "{}")
+    page.locator("#form-errors", has_text="note").wait_for()
+    page.get_by_role("tab", name="Diagram").click()
+    select(page, "handle_request")
+    page.fill("textarea[name=spiff-instructions]", "Check the receipt date first.")
+    page.select_option("select[name=spiff-form]", "warranty_check.json")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_selector("#status[data-kind=ok]")
+    assert page.inner_text("#draft-state") == "Your draft (from version 1)"
+    page.get_by_role("tab", name="Versions").click()
+    page.locator("#versions tbody tr[data-version='1']").get_by_role("button", name="Diff to draft").click()
+    page.locator("#diff", has_text="Changed: handle_request").wait_for()
+    assert "warranty_check.json" in page.locator("#diff").inner_text()
+    page.get_by_role("tab", name="Diagram").click()
+    changed = page.locator(".djs-element.studio-diff-changed[data-element-id=handle_request]")
+    assert changed.count() == 1
+    page.evaluate("window.studioModeler.get('selection').select(null)")
+    shot(page, "studio-diff.png")
+    page.locator("#deploy").click()
+    page.fill("#deploy-comment", "Check the receipt first")
+    page.locator("#deploy-dialog").get_by_role("button", name="Deploy").click()
+    page.wait_for_selector("#status:has-text('Deployed version 2')")
+    db.session.expire_all()
+    instance = instance_of(running)
+    assert instance.status == "running"
+    assert db.session.get(ProcessDefinition, instance.definition_id).version == 1
+    assert page.inner_text("#draft-state") == "Version 2 (no draft yet)"
+    # The deploy removed the draft: a diff saves what the canvas shows first, then compares.
+    page.get_by_role("tab", name="Versions").click()
+    page.locator("#versions tbody tr[data-version='2']").get_by_role("button", name="Diff to draft").click()
+    page.locator("#diff", has_text="Changed: none").wait_for()
+    page.get_by_role("tab", name="Diagram").click()
+
+    # A new ticket runs version 2: the new instructions and the form made in the studio.
+    newer = open_ticket(customer, "Iron broken")
+    assert db.session.get(ProcessDefinition, instance_of(newer).definition_id).version == 2
+    agent.goto("/inbox/")
+    agent.locator("tr", has_text="Iron broken").get_by_role("link", name="Handle the request").click()
+    agent.wait_for_url("**/inbox/tasks/*")
+    assert "Check the receipt date first." in agent.locator("main").inner_text()
+    agent.get_by_label("Note").fill("Receipt is within the warranty period.")
+    agent.get_by_role("button", name="Complete task").click()
+    agent.wait_for_url("**/inbox/")
+    drain()
+    db.session.expire_all()
+    assert instance_of(newer).status == "completed"
+    assert instance_of(running).status == "running"
+
+    # 4. A pre-script the server refuses: a marker on the task, Deploy disabled; fixed, enabled.
+    select(page, "handle_request")
+    page.fill("textarea[name=spiff-prescript]", "import os")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_selector("#status[data-kind=warn]")
+    page.locator(".djs-element.studio-error[data-element-id=handle_request]").wait_for()
+    assert page.locator("#deploy").is_disabled()
+    assert "handle_request" in page.inner_text("#problems")
+    page.fill("textarea[name=spiff-prescript]", "")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_selector("#deploy:not([disabled])")
+    assert page.locator(".djs-element.studio-error").count() == 0
+
+    # Version 1 as a zip, and restored as the draft.
+    page.get_by_role("tab", name="Versions").click()
+    first_version = page.locator("#versions tbody tr[data-version='1']")
+    href = first_version.get_by_role("link", name="zip").get_attribute("href")
+    download = page.request.get(href)
+    assert download.ok and download.body()[:2] == b"PK"
+    first_version.get_by_role("button", name="Restore").click()
+    page.wait_for_selector("#status:has-text('Version 1 is now your draft')")
+    page.get_by_role("tab", name="Diagram").click()
+    select(page, "handle_request")
+    assert page.input_value("textarea[name=spiff-instructions]") == "Read the request and do what it asks."
+
+    for p, errs in ((page, errors), (customer, customer_errors), (agent, agent_errors)):
+        assert p.evaluate("window.__violations") == []
+        assert unexpected(errs) == []
