@@ -51,6 +51,7 @@ node:
 # The studio's browser code: npm ci (pinned by package-lock.json, npm registry only) when
 # node_modules is missing or the lock changed, then esbuild into app/static/studio/ (git-ignored).
 STUDIO_SRC := $(wildcard app/static_src/studio/*)
+DASHBOARD_SRC := $(wildcard app/static_src/dashboard/*)
 
 node_modules/.installed: package.json package-lock.json
 	$(MAKE) --no-print-directory node
@@ -60,7 +61,11 @@ node_modules/.installed: package.json package-lock.json
 app/static/studio/editor.js: node_modules/.installed $(STUDIO_SRC)
 	node app/static_src/studio/build.mjs
 
-studio: app/static/studio/editor.js
+# The dashboard's bundles (instance viewer, charts, htmx): app/static_src/dashboard/*.page.js.
+app/static/dashboard/common.js: node_modules/.installed $(DASHBOARD_SRC)
+	node app/static_src/dashboard/build.mjs
+
+studio: app/static/studio/editor.js app/static/dashboard/common.js
 
 test: $(VENV)/.installed postgres-binaries chromium studio
 	TEST_DATABASE=sqlite $(PY) -m pytest -q

@@ -44,6 +44,10 @@ class User(db.Model):
     def team_keys(self) -> list[str]:
         return [m.team.key for m in self.memberships]
 
+    @property
+    def leads_a_team(self) -> bool:
+        return any(m.is_lead for m in self.memberships)
+
     def leads(self, team_key: str) -> bool:
         return any(m.is_lead and m.team.key == team_key for m in self.memberships)
 

@@ -12,7 +12,7 @@ from app.extensions import db, login_manager
 from app.models import User
 
 # Blueprint packages, in registration order.
-BLUEPRINTS = ("auth", "inbox", "portal", "admin", "survey", "studio")
+BLUEPRINTS = ("auth", "inbox", "portal", "admin", "survey", "studio", "dashboard")
 
 
 def init_app(app: Flask) -> None:
