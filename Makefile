@@ -50,7 +50,7 @@ node:
 
 # The studio's browser code: npm ci (pinned by package-lock.json, npm registry only) when
 # node_modules is missing or the lock changed, then esbuild into app/static/studio/ (git-ignored).
-STUDIO_SRC := $(wildcard app/static_src/studio/*)
+STUDIO_SRC := $(wildcard app/static_src/studio/* app/static_src/studio/*/*)
 DASHBOARD_SRC := $(wildcard app/static_src/dashboard/*)
 
 node_modules/.installed: package.json package-lock.json

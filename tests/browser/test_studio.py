@@ -133,6 +133,7 @@ def test_a_shipped_diagram_saved_without_edits_keeps_every_spiffworkflow_element
     fake.key, fake.files = key, shipped_files(key)
     shipped = fake.files[f"{key}.bpmn"]
     open_editor(page, key)
+    assert page.locator("#problems li.problem-none").is_visible()  # bpmnlint finds nothing either
     page.get_by_role("button", name="Save").click()
     page.wait_for_selector("#status[data-kind=ok]")
     (saved,) = fake.bodies("PUT", f"/types/{key}/draft")
@@ -260,3 +261,64 @@ def test_the_editor_loads_under_2_mb_of_javascript(studio):
     total = sum(size for _, size in scripts)
     assert any(name.endswith("/static/studio/editor.js") for name, _ in scripts)
     assert 0 < total < 2_000_000, scripts
+
+
+DROP_USER_TASK_ON_FLOW = """flowId => {
+  const modeler = window.studioModeler;
+  const flow = modeler.get('elementRegistry').get(flowId);
+  const [a, b] = flow.waypoints;
+  const shape = modeler.get('elementFactory').createShape({type: 'bpmn:UserTask'});
+  return modeler.get('modeling').createShape(shape, {x: (a.x + b.x) / 2, y: (a.y + b.y) / 2}, flow).id;
+}"""
+
+
+def lint_problem(page, rule, element_id):
+    return page.locator(f"#problems li[data-rule='{rule}'][data-element='{element_id}']")
+
+
+def test_bpmnlint_marks_a_user_task_without_form_and_its_error_blocks_deploy(studio):
+    page, _, _ = studio
+    open_editor(page)
+    task = page.evaluate(DROP_USER_TASK_ON_FLOW, "flow_start_return_to_set_status_new")
+    problem = lint_problem(page, "ticketflow/user-task-form", task)
+    problem.wait_for()
+    assert "error" in problem.inner_text() and "(bpmnlint: ticketflow/user-task-form)" in problem.inner_text()
+    page.locator(f".djs-element.studio-error[data-element-id={task}]").wait_for()
+    assert page.locator("#deploy").is_disabled()
+    assert lint_problem(page, "label-required", task).inner_text().startswith("warning")
+    select(page, task)
+    assert "ticketflow/user-task-form" in page.inner_text("[data-group-id='group-studio-problems']")
+    shot(page, "studio-lint.png")
+
+    page.fill("textarea[name=spiff-instructions]", "Call the customer back.")
+    problem.wait_for(state="detached")
+    page.wait_for_selector("#deploy:not([disabled])")  # warnings (no name, overlaps) do not block
+    assert page.locator(f".djs-element.studio-error[data-element-id={task}]").count() == 0
+    assert page.locator(f".djs-element.studio-warning[data-element-id={task}]").count() == 1
+
+
+def test_bpmnlint_warns_of_a_task_in_no_lane_a_wait_without_timeout_and_no_retry_policy(studio):
+    page, _, _ = studio
+    open_editor(page)
+    page.evaluate(
+        """() => {
+      const modeler = window.studioModeler;
+      const registry = modeler.get('elementRegistry');
+      const modeling = modeler.get('modeling');
+      const lane = registry.get('lane_returns').businessObject;
+      const review = registry.get('review_request').businessObject;
+      modeling.updateModdleProperties(registry.get('lane_returns'), lane,
+        {flowNodeRef: lane.get('flowNodeRef').filter(node => node !== review)});
+      const status = registry.get('set_status_new');
+      const operator = status.businessObject.extensionElements.values[0];
+      modeling.updateModdleProperties(status, operator, {retry: undefined});
+      modeler.get('bpmnReplace').replaceElement(registry.get('close_rejected'), {type: 'bpmn:ReceiveTask'});
+    }"""
+    )
+    lint_problem(page, "ticketflow/user-task-lane", "review_request").wait_for()
+    lint_problem(page, "ticketflow/service-task-retry", "set_status_new").wait_for()
+    lint_problem(page, "ticketflow/customer-wait-timeout", "close_rejected").wait_for()
+    for rule in ("user-task-lane", "service-task-retry", "customer-wait-timeout"):
+        assert page.locator(f"#problems li[data-rule='ticketflow/{rule}']").inner_text().startswith("warning")
+    assert page.locator(".djs-element.studio-warning[data-element-id=set_status_new]").count() == 1
+    assert page.locator("#deploy").is_enabled()

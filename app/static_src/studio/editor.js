@@ -11,6 +11,7 @@ import { BpmnPropertiesPanelModule, BpmnPropertiesProviderModule } from 'bpmn-js
 
 import { api, describe, el } from './api.js';
 import { formsTab } from './forms.js';
+import { lintModules, lintOptions, watchLint } from './lint/index.js';
 import { createProblems, drawProblems } from './problems.js';
 import SpiffPropertiesProvider from './spiff-provider.js';
 import spiffworkflow from './spiffworkflow.json';
@@ -47,7 +48,9 @@ async function main(root) {
       parent: root.querySelector('#properties'),
       layout: { groups: { ticketflow: { open: true }, 'studio-problems': { open: true } } },
     },
+    linting: lintOptions,
     additionalModules: [
+      ...lintModules,
       BpmnPropertiesPanelModule,
       BpmnPropertiesProviderModule,
       {
@@ -76,6 +79,10 @@ async function main(root) {
     drawProblems(modeler, problems, problemsList);
     refreshDeploy();
   };
+  watchLint(modeler, diagramName, (list) => {
+    problems.setLint(list);
+    showProblems(problems.server());
+  });
 
   async function collectFiles() {
     const { xml } = await modeler.saveXML({ format: true });

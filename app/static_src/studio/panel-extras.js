@@ -32,5 +32,5 @@ export function TimerPreview(props) {
 
 export function ProblemEntry(props) {
   return h('div', { class: `bio-properties-panel-entry studio-problem studio-problem-${props.problem.severity}` },
-    h('p', null, `${props.problem.severity}: ${props.problem.message}`));
+    h('p', null, `${props.problem.severity}: ${props.problem.message}${props.problem.rule ? ` (${props.problem.rule})` : ''}`));
 }

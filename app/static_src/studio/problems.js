@@ -1,16 +1,23 @@
-// The deploy checks' problems: the list beside the canvas, the markers on the elements they name,
-// and the Problems group of the properties panel (provider reads `forElement`).
+// The problems of the draft: the server's deploy checks (on load and save) and bpmnlint's (on every
+// change, lint/index.js), drawn alike: the list below the canvas, the markers on the elements they
+// name, and the Problems group of the properties panel (provider reads `forElement`).
 import { el } from './api.js';
 
 export function createProblems() {
-  let list = [];
+  let server = [];
+  let lint = [];
+  const all = () => [...server, ...lint];
   return {
-    all: () => list,
+    all,
+    server: () => server,
     set: (problems) => {
-      list = problems || [];
+      server = problems || [];
     },
-    forElement: (id) => list.filter((problem) => problem.element_id === id),
-    hasErrors: () => list.some((problem) => problem.severity === 'error'),
+    setLint: (problems) => {
+      lint = problems || [];
+    },
+    forElement: (id) => all().filter((problem) => problem.element_id === id),
+    hasErrors: () => all().some((problem) => problem.severity === 'error'),
   };
 }
 
@@ -26,11 +33,12 @@ export function drawProblems(modeler, store, listNode) {
     const where = problem.element_id || problem.file || 'diagram';
     return el(
       'li',
-      { class: `problem problem-${problem.severity}`, 'data-element': problem.element_id || null },
+      { class: `problem problem-${problem.severity}`, 'data-element': problem.element_id || null, 'data-rule': problem.rule || null },
       el('span', { class: `badge ${problem.severity === 'error' ? 'breached' : 'at_risk'}`, text: problem.severity }),
       ' ',
       target ? el('button', { type: 'button', class: 'link-button', text: where, onclick: () => select(modeler, target) }) : el('code', { text: where }),
       ` ${problem.message}`,
+      problem.rule ? el('span', { class: 'problem-rule', text: ` (bpmnlint: ${problem.rule})` }) : null,
     );
   });
   listNode.replaceChildren(...(items.length ? items : [el('li', { class: 'problem-none', text: 'No problems.' })]));
