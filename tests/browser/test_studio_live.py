@@ -2,8 +2,10 @@
 
 An analyst creates a ticket type from the template, saves and deploys it (version 1 in the Versions
 tab); a customer opens a ticket of it in the portal and an agent of the default team completes its
-task in the inbox; the analyst edits the user task's instructions, sees the diff against version 1
-(the task highlighted) and deploys version 2, while a ticket started on version 1 stays on it; a
+task in the inbox; the analyst edits the user task's instructions and draws a new user task with the
+mouse (bpmnlint marks it: no form, Deploy disabled), makes its form in the form editor (preview by
+our renderer), attaches it in the properties panel (the marker goes), sees the diff against version 1
+and deploys version 2, while a ticket started on version 1 stays on it; a
 pre-script the safe evaluator refuses is a marker on the task and disables Deploy until fixed.
 
 With SCREENSHOTS=1 the list and the diff are saved to docs/screenshots/.
@@ -52,6 +54,32 @@ def open_ticket(page, subject: str) -> Ticket:
 def instance_of(ticket: Ticket) -> ProcessInstance:
     query = db.select(ProcessInstance).where(ProcessInstance.ticket_id == ticket.id)
     return db.session.execute(query).scalar_one()
+
+
+def draw_user_task(page) -> str:
+    """Draw a user task with the mouse: move the end event to the right (room for the task), take a task from the
+    palette and drop it on the flow into the end, then change it into a user task with the
+    context pad's replace menu. Returns its id."""
+    page.evaluate("window.studioModeler.get('selection').select(null)")
+    end = page.locator(".djs-element[data-element-id=end_warranty]").bounding_box()
+    x, y = end["x"] + end["width"] / 2, end["y"] + end["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 50, y, steps=4)
+    page.mouse.move(x + 100, y, steps=4)  # still inside the pool
+    page.mouse.up()
+    flow = page.locator(".djs-element[data-element-id=flow_handle_to_end]").bounding_box()
+    page.locator(".djs-palette .entry[data-action='create.task']").click()
+    fx, fy = flow["x"] + flow["width"] / 2 + 40, flow["y"] + flow["height"] / 2
+    page.mouse.move(fx - 30, fy + 30, steps=3)
+    page.mouse.move(fx, fy, steps=3)
+    page.mouse.click(fx, fy)
+    task = page.evaluate("window.studioModeler.get('selection').get()[0].id")
+    page.locator(".djs-context-pad .entry[data-action='replace']").click()
+    page.locator(".djs-popup .entry[data-id='replace-with-user-task']").click()
+    kind = page.evaluate("id => window.studioModeler.get('elementRegistry').get(id).type", task)
+    assert kind == "bpmn:UserTask"
+    return task
 
 
 def test_a_type_made_in_the_studio_goes_live_and_changes_without_touching_running_tickets(app, new_page):
@@ -116,6 +144,13 @@ def test_a_type_made_in_the_studio_goes_live_and_changes_without_touching_runnin
     shot(page, "studio-list.png")
     list_row.get_by_role("link", name="Warranty claim").click()
     page.wait_for_selector("#studio-editor[data-ready=true]")
+    select(page, "handle_request")
+    page.fill("textarea[name=spiff-instructions]", "Check the receipt date first.")
+    check = draw_user_task(page)
+    problem = page.locator(f"#problems li[data-rule='ticketflow/user-task-form'][data-element='{check}']")
+    problem.wait_for()  # bpmnlint: the new user task has no form
+    page.locator(f".djs-element.studio-error[data-element-id={check}]").wait_for()
+    assert page.locator("#deploy").is_disabled()
     page.get_by_role("tab", name="Forms").click()
     page.fill("#new-form-name", "warranty_check")
     page.get_by_role("button", name="Add form").click()
@@ -123,15 +158,20 @@ def test_a_type_made_in_the_studio_goes_live_and_changes_without_touching_runnin
     page.fill("#form-data", "{}")
     page.locator("#form-errors", has_text="note").wait_for()
     page.get_by_role("tab", name="Diagram").click()
-    select(page, "handle_request")
-    page.fill("textarea[name=spiff-instructions]", "Check the receipt date first.")
+    select(page, check)
+    page.locator("[data-group-id='group-general'] .bio-properties-panel-group-header").click()
+    page.fill("#bio-properties-panel-name", "Check the warranty")
     page.select_option("select[name=spiff-form]", "warranty_check.json")
+    problem.wait_for(state="detached")
+    page.wait_for_selector("#deploy:not([disabled])")
+    assert page.locator(".djs-element.studio-error").count() == 0
     page.get_by_role("button", name="Save").click()
     page.wait_for_selector("#status[data-kind=ok]")
     assert page.inner_text("#draft-state") == "Your draft (from version 1)"
     page.get_by_role("tab", name="Versions").click()
     page.locator("#versions tbody tr[data-version='1']").get_by_role("button", name="Diff to draft").click()
-    page.locator("#diff", has_text="Changed: handle_request").wait_for()
+    page.locator("#diff", has_text=f"Added: {check}").wait_for()
+    assert "handle_request" in page.locator("#diff").inner_text().split("Changed:")[1]
     assert "warranty_check.json" in page.locator("#diff").inner_text()
     page.get_by_role("tab", name="Diagram").click()
     changed = page.locator(".djs-element.studio-diff-changed[data-element-id=handle_request]")
@@ -160,6 +200,12 @@ def test_a_type_made_in_the_studio_goes_live_and_changes_without_touching_runnin
     agent.locator("tr", has_text="Iron broken").get_by_role("link", name="Handle the request").click()
     agent.wait_for_url("**/inbox/tasks/*")
     assert "Check the receipt date first." in agent.locator("main").inner_text()
+    agent.get_by_role("button", name="Complete task").click()
+    agent.wait_for_url("**/inbox/")
+    drain()
+    agent.goto("/inbox/")  # the task the analyst drew, with the form made in the studio
+    agent.locator("tr", has_text="Iron broken").get_by_role("link", name="Check the warranty").click()
+    agent.wait_for_url("**/inbox/tasks/*")
     agent.get_by_label("Note").fill("Receipt is within the warranty period.")
     agent.get_by_role("button", name="Complete task").click()
     agent.wait_for_url("**/inbox/")
