@@ -12,15 +12,23 @@ that, for its blueprint or its view only, and every other page keeps the default
     @extend_csp({"connect-src": ["wss://example.org"]})  # one view
     def chart(): ...
 
-A source added to a directive whose default is 'none' replaces the 'none'. `Cache-Control:
+A source added to a directive whose default is 'none' replaces the 'none'. `NONCE` as a source
+stands for this request's nonce (`'nonce-…'`, fresh for every answer): a page whose library
+injects `<style>` elements (CodeMirror in the studio's editor) allows exactly those it marks with
+`csp_nonce()`, which templates call to put the nonce where the page's script reads it:
+
+    @extend_csp({"style-src": [NONCE]})
+    def editor(): ...                # template: <meta name="csp-nonce" content="{{ csp_nonce() }}">
+ `Cache-Control:
 no-store` goes on every answer except the static files (pages and API answers may hold personal
 data); the session cookie is `Secure` when `SESSION_COOKIE_SECURE` is set (app/config.py), and
 `Server` names the product without a version.
 """
 
+import secrets
 from collections.abc import Callable, Mapping, Sequence
 
-from flask import Blueprint, Flask, current_app, request
+from flask import Blueprint, Flask, current_app, g, request
 
 DEFAULT_POLICY: dict[str, tuple[str, ...]] = {
     "default-src": ("'self'",),
@@ -46,6 +54,7 @@ HEADERS = {
 }
 
 _EXTRA = "_csp_extra"  # where extend_csp keeps a blueprint's or a view's additions
+NONCE = "'nonce'"  # a source standing for this request's nonce (see csp_nonce)
 
 Directives = Mapping[str, Sequence[str]]
 
@@ -73,6 +82,13 @@ def _add(target, directives: Directives) -> None:
     setattr(target, _EXTRA, extra)
 
 
+def csp_nonce() -> str:
+    """This request's CSP nonce: made on first use, the same for the rest of the request."""
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(18)
+    return g.csp_nonce
+
+
 def policy_for_request() -> str:
     """The Content-Security-Policy of this request: the default plus its blueprints' and view's additions."""
     policy = dict(DEFAULT_POLICY)
@@ -81,6 +97,7 @@ def policy_for_request() -> str:
     for target in sources:
         for name, added in getattr(target, _EXTRA, {}).items():
             base = tuple(s for s in policy.get(name, policy["default-src"]) if s != "'none'")
+            added = tuple(f"'nonce-{csp_nonce()}'" if s == NONCE else s for s in added)
             policy[name] = base + tuple(s for s in added if s not in base)
     return "; ".join(f"{name} {' '.join(values)}" for name, values in policy.items())
 
@@ -97,3 +114,4 @@ def add_security_headers(response):
 
 def init_app(app: Flask) -> None:
     app.after_request(add_security_headers)
+    app.jinja_env.globals["csp_nonce"] = csp_nonce

@@ -196,22 +196,51 @@ def test_a_problem_is_a_marker_on_its_element_and_errors_block_deploy(studio):
     assert fake.bodies("POST", "/types/return/deploy") == [{"comment": "Instructions for the review"}]
 
 
+def set_schema(page, text):
+    """Replace the JSON Schema in the Forms tab's CodeMirror editor, as typing or pasting would."""
+    page.locator("#form-schema .cm-content").click()
+    page.keyboard.press("Control+A")
+    page.keyboard.insert_text(text)
+
+
 def test_the_forms_tab_previews_the_schema_with_the_servers_renderer(studio):
     page, fake, _ = studio
     open_editor(page)
     page.get_by_role("tab", name="Forms").click()
     page.select_option("#form-files", "return_review.json")
-    page.fill("#form-schema", page.input_value("#form-schema").replace('"decision"', '"note"', 1))
+    shipped = fake.files["return_review.json"]
+    assert page.locator("#form-schema .cm-content").inner_text().strip() == shipped.strip()
+    set_schema(page, shipped.replace('"decision"', '"note"', 1))
     page.locator("#form-preview", has_text="Decision").wait_for()
     page.fill("#form-data", "{}")
     page.locator("#form-errors", has_text="This field is required.").wait_for()
     page.locator("#form-preview .error", has_text="This field is required.").wait_for()
     schema = fake.bodies("POST", "/forms/preview")[-1]["schema"]
     assert schema["title"] and schema["type"] == "object"
-    page.eval_on_selector("#form-schema", "e => { e.scrollTop = 0; }")
+    assert page.locator("#form-schema .cm-line span[class]").count() > 0  # highlighted tokens
+    page.evaluate("document.querySelector('#form-schema .cm-scroller').scrollTop = 0")
     shot(page, "studio-form-preview.png")
     page.get_by_role("tab", name="Versions").click()
     assert "shipped" in page.locator("#versions tbody tr[data-version='1']").inner_text()
+
+
+def test_the_schema_editor_marks_a_json_error_in_its_gutter_under_the_csp(studio):
+    page, _, _ = studio
+    open_editor(page)
+    page.get_by_role("tab", name="Forms").click()
+    page.select_option("#form-files", "return_review.json")
+    # CodeMirror's styles are <style> elements: allowed only with this answer's nonce.
+    nonce = page.get_attribute("meta[name=csp-nonce]", "content")
+    assert nonce and page.evaluate(
+        "n => [...document.querySelectorAll('style')].some(s => s.nonce === n)", nonce
+    )
+    assert page.locator("#form-schema .cm-editor").evaluate("e => getComputedStyle(e).display") == "flex"
+    set_schema(page, '{"type": "object",\n "title": }')
+    page.locator("#form-schema .cm-lint-marker-error").wait_for()
+    page.locator("#form-errors", has_text="not valid JSON").wait_for()
+    set_schema(page, '{"type": "object", "properties": {"note": {"type": "string", "title": "Note"}}}')
+    page.locator("#form-preview", has_text="Note").wait_for()
+    page.locator("#form-schema .cm-lint-marker-error").wait_for(state="detached")
 
 
 def test_a_timer_previews_its_next_due_time_and_a_draft_can_be_discarded(studio):

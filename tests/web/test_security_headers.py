@@ -7,10 +7,10 @@ signed in as each role, together with the API, error pages and a form post.
 import re
 
 import pytest
-from flask import Blueprint
+from flask import Blueprint, render_template_string
 
 from app import create_app
-from app.security_headers import extend_csp
+from app.security_headers import NONCE, extend_csp
 from tests.factories import PATH_VALUES, deploy_shipped, login, make_customer_user, make_user, token_for
 
 STRICT_CSP = (
@@ -49,7 +49,18 @@ def _get_urls(app):
     return sorted(urls)
 
 
+# The studio's editor also allows the <style> elements CodeMirror marks with the answer's nonce.
+EDITOR_CSP = re.compile(
+    re.escape(STUDIO_CSP.replace("style-src 'self';", "style-src 'self' NONCE;")).replace(
+        "NONCE", r"'nonce-[A-Za-z0-9_\-]{24}'"
+    )
+)
+
+
 def _assert_headers(answer, url):
+    if url.startswith("/studio/types/") and not url.endswith(".zip"):
+        assert EDITOR_CSP.fullmatch(answer.headers["Content-Security-Policy"]), answer.headers
+        answer.headers["Content-Security-Policy"] = STUDIO_CSP
     expected = EXPECTED | ({"Content-Security-Policy": STUDIO_CSP} if url.startswith("/studio/") else {})
     for name, value in expected.items():
         assert answer.headers.get(name) == value, (url, name, answer.headers.get(name))
@@ -151,6 +162,28 @@ def test_a_blueprint_or_a_view_adds_only_what_it_needs_to_the_policy(tmp_path):
     chart_csp = client.get("/studio-test/chart").headers["Content-Security-Policy"]
     assert "connect-src 'self' wss://example.org" in chart_csp and "blob:" in chart_csp
     assert client.get("/login").headers["Content-Security-Policy"] == STRICT_CSP
+
+
+def test_a_nonce_source_is_a_fresh_nonce_per_answer_given_to_the_template(tmp_path):
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}"})
+    pages = Blueprint("nonce_test", __name__, url_prefix="/nonce-test")
+
+    @pages.get("/")
+    @extend_csp({"style-src": [NONCE]})
+    def page():
+        return render_template_string("{{ csp_nonce() }} {{ csp_nonce() }}")
+
+    app.register_blueprint(pages)
+    client = app.test_client()
+    nonces = []
+    for _ in range(2):
+        answer = client.get("/nonce-test/")
+        first, second = answer.get_data(as_text=True).split()
+        assert first == second and len(first) == 24
+        assert f"style-src 'self' 'nonce-{first}';" in answer.headers["Content-Security-Policy"]
+        nonces.append(first)
+    assert nonces[0] != nonces[1]
+    assert "nonce" not in client.get("/login").headers["Content-Security-Policy"]
 
 
 def test_the_development_server_of_make_run_names_no_version(app):

@@ -1,12 +1,22 @@
-// The Forms tab: each form file of the draft as JSON Schema text, with a live preview rendered by
-// the server's own form renderer (POST /studio/api/forms/preview) and the errors for sample data.
+// The Forms tab: each form file of the draft as JSON Schema text (CodeMirror, codemirror.js), with a
+// live preview rendered by the server's own form renderer (POST /studio/api/forms/preview) and the
+// errors for sample data.
 import { api, el } from './api.js';
+import { jsonEditor } from './codemirror.js';
 
 const TEMPLATE = { title: 'New form', type: 'object', required: ['note'], properties: { note: { type: 'string', title: 'Note' } } };
 
 export function formsTab(root, state, onChange) {
   const select = root.querySelector('#form-files');
-  const schema = root.querySelector('#form-schema');
+  const schema = jsonEditor(root.querySelector('#form-schema'), {
+    labelledBy: 'form-schema-label',
+    onChange: (text) => {
+      if (!select.value) return;
+      state.files[select.value] = text;
+      onChange();
+      later();
+    },
+  });
   const data = root.querySelector('#form-data');
   const preview = root.querySelector('#form-preview');
   const errors = root.querySelector('#form-errors');
@@ -21,7 +31,7 @@ export function formsTab(root, state, onChange) {
   }
 
   function show() {
-    schema.value = select.value ? state.files[select.value] : '';
+    schema.setValue(select.value ? state.files[select.value] : '');
     refresh();
   }
 
@@ -34,7 +44,7 @@ export function formsTab(root, state, onChange) {
     let parsed;
     let sample;
     try {
-      parsed = JSON.parse(schema.value);
+      parsed = JSON.parse(schema.value());
     } catch (error) {
       errors.append(el('li', { text: `The schema is not valid JSON: ${error.message}` }));
       return;
@@ -65,12 +75,6 @@ export function formsTab(root, state, onChange) {
   }
 
   select.addEventListener('change', show);
-  schema.addEventListener('input', () => {
-    if (!select.value) return;
-    state.files[select.value] = schema.value;
-    onChange();
-    later();
-  });
   data.addEventListener('input', later);
   root.querySelector('#new-form').addEventListener('click', () => {
     const base = newName.value.trim().replace(/\.json$/, '');
@@ -85,5 +89,5 @@ export function formsTab(root, state, onChange) {
     fill(name);
   });
 
-  return { fill: () => fill(select.value || names()[0]), refresh };
+  return { fill: () => fill(select.value || names()[0]), refresh, schema };
 }

@@ -10,6 +10,10 @@ app's policy blocks; so the studio's pages alone allow inline style *attributes*
 script stay as strict as on other pages (scripts 'self' only, no inline script, no eval), so an
 injected attribute can change how an element looks, never run code. Images need nothing more:
 the bpmn.io watermark and bpmn-js's icons are `data:` URLs, which the default policy allows.
+
+The editor's JSON Schema editor (CodeMirror 6) injects its styles as `<style>` elements: the
+editor page alone allows the `<style>` elements carrying this answer's nonce (`style-src
+'nonce-…'`, fresh per answer, handed to CodeMirror through `<meta name="csp-nonce">`).
 """
 
 import re
@@ -17,7 +21,7 @@ import re
 from flask import abort, render_template, url_for
 
 from app.access import roles_required
-from app.security_headers import extend_csp
+from app.security_headers import NONCE, extend_csp
 from app.web.studio.blueprint import bp
 
 extend_csp(bp, {"style-src-attr": ["'unsafe-inline'"]})
@@ -34,6 +38,7 @@ def index():
 
 
 @bp.get("/types/<key>")
+@extend_csp({"style-src": [NONCE]})
 @roles_required("analyst", "admin")
 def editor(key: str):
     """The editor of one ticket type: diagram and properties, problems, forms and versions."""
