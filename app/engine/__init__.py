@@ -41,7 +41,7 @@ from app.engine.commands.versions import (
     retry_defaults,
     version_files,
 )
-from app.engine.diagrams.trial import form_errors, timer_next_due, try_decision
+from app.engine.diagrams.trial import form_errors, preview_instructions, timer_next_due, try_decision
 from app.engine.errors import (
     AlreadyAnswered,
     AmbiguousMessage,
@@ -96,6 +96,7 @@ __all__ = [
     "deploy_bundle",
     "fail_job",
     "form_errors",
+    "preview_instructions",
     "timer_next_due",
     "try_decision",
     "fire_timer",

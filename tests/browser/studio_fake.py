@@ -110,6 +110,7 @@ class FakeStudio:
                 "changed": ["review_request"],
                 "forms": {"return_review.json": '--- v1\n+++ draft\n-  "title": "Old"\n+  "title": "New"'},
             },
+            ("POST", "/instructions/preview"): lambda: self._instructions(body),
             ("POST", "/timers/preview"): lambda: (
                 (200, {"next_due": "2026-12-05T09:00:00+00:00"})
                 if body["expression"] == '"P3D"'
@@ -136,6 +137,21 @@ class FakeStudio:
                     errors=errors,
                 )
         return {"html": html, "errors": errors}
+
+    def _instructions(self, body):
+        """The inbox's own markup around the text, not rendered (the real endpoint renders it)."""
+        text = body["text"].replace(
+            "{{ customer.name }}", body.get("data", {}).get("customer", {}).get("name", "")
+        )
+        if self.app is None:
+            return {"html": f'<p class="instructions">{text}</p>', "warning": None}
+        from flask import render_template_string
+
+        with self.app.test_request_context():
+            html = render_template_string(
+                '{% from "inbox/_instructions.html" import instructions %}{{ instructions(text) }}', text=text
+            )
+        return {"html": html, "warning": None}
 
     def _retire(self, retired: bool):
         self.retired = retired

@@ -144,6 +144,25 @@ def test_a_shipped_diagram_saved_without_edits_keeps_every_spiffworkflow_element
     assert saved["files"] == {**fake.files, f"{key}.bpmn": xml}
 
 
+def test_the_instructions_preview_shows_the_agents_html_for_sample_data(studio):
+    page, fake, _ = studio
+    open_editor(page)
+    select(page, "review_request")
+    page.fill("textarea[name=spiff-instructions]", "Call {{ customer.name }} <b>today</b>.")
+    page.fill("#studio-instructions-sample", "{not json")
+    page.get_by_role("button", name="Preview", exact=True).click()
+    page.locator(".studio-preview-problem", has_text="not valid JSON").wait_for()
+    page.fill("#studio-instructions-sample", '{"customer": {"name": "Jane"}}')
+    page.get_by_role("button", name="Preview", exact=True).click()
+    shown = page.locator(".studio-instructions-html p.instructions")
+    shown.wait_for()
+    assert shown.inner_text() == "Call Jane <b>today</b>."  # escaped by the server, shown as text
+    assert page.locator(".studio-instructions-html b").count() == 0
+    assert fake.bodies("POST", "/instructions/preview") == [
+        {"text": "Call {{ customer.name }} <b>today</b>.", "data": {"customer": {"name": "Jane"}}}
+    ]
+
+
 def test_an_edited_property_is_saved_in_the_spiffworkflow_namespace(studio):
     page, fake, _ = studio
     open_editor(page)

@@ -152,3 +152,52 @@ def test_a_timer_preview_gives_the_next_due_time(analyst, clock):
 def test_a_bad_timer_is_422_naming_expression(analyst, expression):
     answer = analyst.post("/studio/api/timers/preview", {"expression": expression})
     assert answer.status_code == 422 and "expression" in answer.get_json()["errors"]
+
+
+def test_the_instructions_preview_is_the_inbox_html_rendered_with_the_sample_data(analyst):
+    text = "Call {{ customer.name }} about <b>order</b> {{ order }}.\nThen decide."
+    answer = analyst.post(
+        "/studio/api/instructions/preview", {"text": text, "data": {"customer": {"name": "Jane"}, "order": 7}}
+    )
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json() == {
+        "html": '<p class="instructions">Call Jane about &lt;b&gt;order&lt;/b&gt; 7.\nThen decide.</p>',
+        "warning": None,
+    }
+    without_data = analyst.post("/studio/api/instructions/preview", {"text": text}).get_json()
+    assert without_data["html"].startswith('<p class="instructions">Call  about')
+
+
+def test_instructions_that_fail_only_with_this_data_show_their_source_as_the_inbox_does(analyst):
+    text = "Refund {{ amount + 1 }}."
+    body = analyst.post(
+        "/studio/api/instructions/preview", {"text": text, "data": {"amount": "x"}}
+    ).get_json()
+    assert body["html"] == '<p class="instructions">Refund {{ amount + 1 }}.</p>'
+    assert "agents would see their source" in body["warning"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"text": "{% for x in %}"}, "text"),
+        ({"text": "{% for i in range(99999) %}{% for j in range(99999) %}x{% endfor %}{% endfor %}"}, "text"),
+        ({"text": 5}, "text"),
+        ({"text": "x" * 20_001}, "text"),
+        ({"text": "Hi", "data": [1]}, "data"),
+        ({"text": "Hi", "data": {"_x": 1}}, "data._x"),
+    ],
+)
+def test_bad_instructions_or_data_are_422_naming_them(analyst, body, field):
+    answer = analyst.post("/studio/api/instructions/preview", body)
+    assert answer.status_code == 422 and field in answer.get_json()["errors"], answer.get_json()
+
+
+def test_the_instructions_preview_is_for_analysts_and_needs_the_csrf_token(app, analyst):
+    make_user("alice", "agent", password="pw")
+    from tests.studio.conftest import Studio
+
+    agent = Studio(app, "alice")
+    assert agent.post("/studio/api/instructions/preview", {"text": "Hi"}).status_code == 404
+    no_token = analyst.client.post("/studio/api/instructions/preview", json={"text": "Hi"})
+    assert no_token.status_code == 400

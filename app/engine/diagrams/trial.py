@@ -1,5 +1,6 @@
 """Trying parts of a draft without running a process: a decision table on given inputs, the next
-due time of a timer expression, a form's errors for sample data. Nothing here is stored.
+due time of a timer expression, a form's errors for sample data, a task's instructions rendered
+for sample data. Nothing here is stored.
 
 Everything goes through the same checks as a deployment (the hardened XML parser, the safe
 evaluator, the DMN contract checks), so a draft tried here behaves as it will when deployed.
@@ -14,7 +15,13 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from app.engine.diagrams import checks
 from app.engine.diagrams.forms import check_plain_data, validate
 from app.engine.errors import DiagramRejected, InvalidData
-from app.engine.expressions import ExpressionError, evaluate_safe
+from app.engine.expressions import (
+    ExpressionError,
+    ExpressionLimitError,
+    check_template,
+    evaluate_safe,
+    render_bounded,
+)
 from app.engine.rules import dmn
 
 MAX_EXPRESSION = 1000
@@ -116,3 +123,31 @@ def form_errors(schema, data) -> dict:
     except InvalidData as exc:
         return dict(exc.errors)
     return {}
+
+
+def preview_instructions(text: str, data: dict | None) -> tuple[str, str | None]:
+    """A user task's instructions as an agent would read them for a task with `data`: rendered
+    on the template budget, as the inbox does (`runtime/projections.render_instructions`).
+
+    Returns:
+        (text, None) when they render; (their own source, why) when they fail for a reason only
+        this data gives (a typo in a name, a wrong type): the inbox then shows their source.
+
+    Raises:
+        InvalidData: naming `text` (not text, too long, does not compile, overruns its budget)
+            or `data` (not a JSON object of plain data).
+    """
+    if not isinstance(text, str) or "\x00" in text:
+        raise InvalidData({"text": "the instructions are text"}, "the instructions are not text")
+    problem = check_template(text)
+    if problem:
+        raise InvalidData({"text": problem}, f"the instructions do not render: {problem}")
+    data = {} if data is None else data
+    check_plain_data(data, "data")
+    try:
+        return render_bounded(text, data), None
+    except ExpressionLimitError as exc:
+        message = f"rendering stopped: {exc}"
+        raise InvalidData({"text": message}, f"the instructions do not render: {message}") from None
+    except Exception as exc:  # noqa: BLE001 - the inbox shows the source then; so does the preview
+        return text, f"with this data they do not render ({exc}): agents would see their source"

@@ -59,6 +59,8 @@ export const api = {
   evaluateDecision: (dmn, decisionId, inputs) =>
     call('POST', '/decisions/evaluate', { dmn, decision_id: decisionId, inputs }),
   previewTimer: (expression) => call('POST', '/timers/preview', { expression }),
+  previewInstructions: (text, data) =>
+    call('POST', '/instructions/preview', data === undefined ? { text } : { text, data }),
 };
 
 export function el(tag, attrs, ...children) {

@@ -22,6 +22,7 @@ import {
   setPropertyValue,
 } from './spiff-model.js';
 import { ProblemEntry, TimerPreview, timerTarget } from './panel-extras.js';
+import { InstructionsPreview } from './instructions-preview.js';
 
 const NONE = { value: '', label: '(none)' };
 
@@ -271,10 +272,11 @@ function ticketflowEntries(element, catalog) {
     entries.push(
       entry('spiff-instructions', BodyTextArea, {
         label: 'Instructions for the person',
-        description: 'Markdown with {{ variables }}, shown above the form.',
+        description: 'Text with {{ variables }} (Jinja), shown above the form; Preview shows it as the agent will.',
         type: 'spiffworkflow:InstructionsForEndUser',
         target: self,
       }, isTextAreaEntryEdited),
+      { id: 'spiff-instructions-preview', component: InstructionsPreview },
     );
   }
   if (is(element, 'bpmn:ServiceTask')) {

@@ -1,5 +1,6 @@
 """The studio's helpers beside the editor: the catalog for the properties panel, the diff of two
-versions, the form preview with our own renderer, trying a decision table, a timer's next due time."""
+versions, the form preview with our own renderer, a task's instructions as an agent reads them,
+trying a decision table, a timer's next due time."""
 
 import re
 
@@ -15,6 +16,7 @@ from app.engine import (
     StepFailed,
     diff_bundles,
     form_errors,
+    preview_instructions,
     retry_defaults,
     timer_next_due,
     try_decision,
@@ -28,6 +30,7 @@ from app.web.studio.blueprint import bp
 from app.web.studio.common import ANALYSTS, BadInput, body, json_error, my_draft, type_key
 
 PREVIEW = '{% from "forms/macros.html" import form_fields %}{{ form_fields(schema, values, errors) }}'
+INSTRUCTIONS = '{% from "inbox/_instructions.html" import instructions %}{{ instructions(text) }}'
 MAX_DECISION_ID = 128
 DECISION_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,127}")
 
@@ -123,6 +126,19 @@ def preview_form():
         current_app.logger.info("form preview failed: %s", exc)
         raise BadInput("schema", f"our form renderer cannot show this schema: {exc}") from None
     return jsonify({"html": html, "errors": errors})
+
+
+@bp.post("/api/instructions/preview")
+@roles_required(*ANALYSTS)
+def preview_instructions_html():
+    """The HTML an agent sees above the form for these instructions (`text`, rendered with the
+    sample `data` as the inbox renders them); `warning` when they would show their source."""
+    data = body()
+    try:
+        text, warning = preview_instructions(data.get("text"), data.get("data"))
+    except InvalidData as exc:
+        return json_error(422, exc.message, errors=exc.errors)
+    return jsonify({"html": render_template_string(INSTRUCTIONS, text=text), "warning": warning})
 
 
 @bp.post("/api/decisions/evaluate")
