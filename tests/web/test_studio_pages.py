@@ -1,6 +1,8 @@
 """The studio's pages: analysts and admins only (everyone else gets a 404), analysts land there,
 the editor page names its type and loads the bundle, and only the studio's pages relax the CSP."""
 
+import re
+
 import pytest
 
 from tests.factories import login, make_customer_user, make_user
@@ -60,5 +62,18 @@ def test_only_the_studio_allows_inline_style_attributes(app, people):
     login(client, "ana")
     studio = client.get("/studio/types/return").headers["Content-Security-Policy"]
     assert "style-src-attr 'self' 'unsafe-inline'" in studio
-    assert "script-src 'self';" in studio and "style-src 'self';" in studio
+    assert (
+        "script-src 'self';" in studio
+        and "style-src 'self';" in client.get("/studio/").headers["Content-Security-Policy"]
+    )
     assert "unsafe-inline" not in client.get("/inbox/").headers["Content-Security-Policy"]
+
+
+def test_the_editor_allows_style_elements_only_with_its_answers_nonce(app, people):
+    client = app.test_client()
+    login(client, "ana")
+    answer = client.get("/studio/types/return")
+    nonce = re.search(r'<meta name="csp-nonce" content="([^"]+)">', answer.get_data(as_text=True)).group(1)
+    assert f"style-src 'self' 'nonce-{nonce}';" in answer.headers["Content-Security-Policy"]
+    again = client.get("/studio/types/return").headers["Content-Security-Policy"]
+    assert f"'nonce-{nonce}'" not in again and "'nonce-" in again
