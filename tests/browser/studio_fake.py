@@ -99,6 +99,7 @@ class FakeStudio:
             ("POST", f"{base}/check"): lambda: {"problems": self.problems},
             ("POST", f"{base}/deploy"): lambda: {"version": 2, "unchanged": False},
             ("GET", f"{base}/versions"): lambda: {"versions": self.versions},
+            ("GET", f"{base}/versions/1"): lambda: {"version": 1, "files": shipped_files(self.key)},
             ("POST", "/forms/preview"): lambda: self._preview(body),
             ("DELETE", f"{base}/draft"): lambda: {"discarded": True},
             ("POST", f"{base}/retire"): lambda: self._retire(True),

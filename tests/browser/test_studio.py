@@ -327,7 +327,7 @@ def lint_problem(page, rule, element_id):
 def test_bpmnlint_marks_a_user_task_without_form_and_its_error_blocks_deploy(studio):
     page, _, _ = studio
     open_editor(page)
-    task = page.evaluate(DROP_USER_TASK_ON_FLOW, "flow_start_return_to_set_status_new")
+    task = page.evaluate(DROP_USER_TASK_ON_FLOW, "flow_feedback_arrived_to_merge_feedback")
     problem = lint_problem(page, "ticketflow/user-task-form", task)
     problem.wait_for()
     assert "error" in problem.inner_text() and "(bpmnlint: ticketflow/user-task-form)" in problem.inner_text()
@@ -336,11 +336,17 @@ def test_bpmnlint_marks_a_user_task_without_form_and_its_error_blocks_deploy(stu
     assert lint_problem(page, "label-required", task).inner_text().startswith("warning")
     select(page, task)
     assert "ticketflow/user-task-form" in page.inner_text("[data-group-id='group-studio-problems']")
+    page.evaluate(
+        """id => { const canvas = window.studioModeler.get('canvas'); canvas.zoom(1);
+        canvas.scrollToElement(window.studioModeler.get('elementRegistry').get(id),
+          {top: 200, bottom: 200, left: 300, right: 300}); }""",
+        task,
+    )
     shot(page, "studio-lint.png")
 
     page.fill("textarea[name=spiff-instructions]", "Call the customer back.")
     problem.wait_for(state="detached")
-    page.wait_for_selector("#deploy:not([disabled])")  # warnings (no name, overlaps) do not block
+    page.wait_for_selector("#deploy:not([disabled])")  # warnings (no name) do not block
     assert page.locator(f".djs-element.studio-error[data-element-id={task}]").count() == 0
     assert page.locator(f".djs-element.studio-warning[data-element-id={task}]").count() == 1
 
@@ -370,3 +376,44 @@ def test_bpmnlint_warns_of_a_task_in_no_lane_a_wait_without_timeout_and_no_retry
         assert page.locator(f"#problems li[data-rule='ticketflow/{rule}']").inner_text().startswith("warning")
     assert page.locator(".djs-element.studio-warning[data-element-id=set_status_new]").count() == 1
     assert page.locator("#deploy").is_enabled()
+
+
+def test_an_old_version_opens_read_only_and_the_analyst_goes_back_to_the_draft(studio):
+    page, fake, _ = studio
+    open_editor(page)
+    select(page, "review_request")
+    page.fill("textarea[name=spiff-instructions]", "Unsaved work in the draft.")
+    page.get_by_role("tab", name="Versions").click()
+    page.locator("#versions tbody tr[data-version='1']").get_by_role("button", name="Open").click()
+    banner = page.locator("#readonly-banner")
+    banner.wait_for()
+    assert banner.locator("span").inner_text() == "Version 1, read-only —"
+    viewer = page.locator("#readonly-canvas")
+    viewer.locator(".djs-element[data-element-id=review_request]").wait_for()
+    assert viewer.locator(".djs-palette").count() == 0  # a viewer: nothing to draw with
+    assert page.locator("#properties").is_hidden() and page.locator("#canvas").is_hidden()
+    for button in ("#save", "#deploy", "#discard"):
+        assert page.locator(button).is_disabled()
+    viewer.locator(".djs-element[data-element-id=review_request]").click()
+    assert viewer.locator(".djs-context-pad").count() == 0
+    page.get_by_role("tab", name="Forms").click()
+    page.select_option("#form-files", "return_review.json")
+    content = page.locator("#form-schema .cm-content")
+    assert content.get_attribute("contenteditable") == "false"
+    assert page.locator("#new-form").is_disabled()
+    page.get_by_role("tab", name="Diagram").click()
+    shot(page, "studio-readonly.png")
+
+    page.get_by_role("button", name="Back to draft").click()
+    banner.wait_for(state="hidden")
+    assert page.locator("#canvas").is_visible() and page.locator("#save").is_enabled()
+    select(page, "review_request")
+    assert page.input_value("textarea[name=spiff-instructions]") == "Unsaved work in the draft."
+    assert not any(method == "PUT" for method, _, _ in fake.requests)
+
+    page.get_by_role("tab", name="Versions").click()
+    page.locator("#versions tbody tr[data-version='1']").get_by_role("button", name="Open").click()
+    banner.wait_for()
+    page.get_by_role("button", name="Restore as draft").click()
+    page.wait_for_selector("#status:has-text('Version 1 is now your draft')")
+    assert banner.is_hidden() and ("POST", "/types/return/versions/1/restore", None) in fake.requests

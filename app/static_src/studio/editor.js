@@ -13,6 +13,7 @@ import { api, describe, el } from './api.js';
 import { formsTab } from './forms.js';
 import { lintModules, lintOptions, watchLint } from './lint/index.js';
 import { createProblems, drawProblems } from './problems.js';
+import { readonlyMode } from './readonly.js';
 import SpiffPropertiesProvider from './spiff-provider.js';
 import spiffworkflow from './spiffworkflow.json';
 import { versionsTab } from './versions.js';
@@ -133,7 +134,13 @@ async function main(root) {
   const saveFirst = async () => (state.dirty || !state.saved ? save() : true);
 
   const forms = formsTab(root, state, markDirty);
-  const versions = versionsTab(root, key, modeler, { reload: load, say, saveFirst });
+  const versions = versionsTab(root, key, modeler, {
+    reload: load,
+    say,
+    saveFirst: async () => readonly.close() || saveFirst(), // a diff compares the draft, shown again
+    open: (version) => readonly.open(version),
+  });
+  const readonly = readonlyMode(root, key, { state, forms, say, restore: versions.restore });
 
   async function load() {
     const draft = await api.draft(key);

@@ -89,5 +89,12 @@ export function formsTab(root, state, onChange) {
     fill(name);
   });
 
-  return { fill: () => fill(select.value || names()[0]), refresh, schema };
+  // An old version shown read-only (readonly.js): its forms can be read and previewed, not changed.
+  function setReadOnly(readOnly) {
+    schema.setReadOnly(readOnly);
+    newName.disabled = readOnly;
+    root.querySelector('#new-form').disabled = readOnly;
+  }
+
+  return { fill: () => fill(select.value || names()[0]), refresh, setReadOnly };
 }

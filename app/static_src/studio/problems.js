@@ -27,9 +27,11 @@ export function drawProblems(modeler, store, listNode) {
   const canvas = modeler.get('canvas');
   const registry = modeler.get('elementRegistry');
   registry.forEach((element) => MARKERS.forEach((marker) => canvas.removeMarker(element, marker)));
+  const worst = new Set(store.all().filter((p) => p.severity === 'error').map((p) => p.element_id));
   const items = store.all().map((problem) => {
     const target = problem.element_id && registry.get(problem.element_id);
-    if (target) canvas.addMarker(target, `studio-${problem.severity}`);
+    // One marker per element, its worst problem's (an error's red is not hidden by a warning).
+    if (target) canvas.addMarker(target, worst.has(problem.element_id) ? 'studio-error' : `studio-${problem.severity}`);
     const where = problem.element_id || problem.file || 'diagram';
     return el(
       'li',

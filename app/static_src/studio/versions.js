@@ -1,10 +1,10 @@
-// The Versions tab: every deployed version (GET …/versions), its zip, restore as the draft, and a
-// diff against the draft drawn as markers on the diagram.
+// The Versions tab: every deployed version (GET …/versions), open it read-only (readonly.js), its
+// zip, restore as the draft, and a diff against the draft drawn as markers on the diagram.
 import { api, describe, el } from './api.js';
 
 const DIFF_MARKERS = ['studio-diff-added', 'studio-diff-changed'];
 
-export function versionsTab(root, key, modeler, { reload, say, saveFirst }) {
+export function versionsTab(root, key, modeler, { reload, say, saveFirst, open }) {
   const body = root.querySelector('#versions tbody');
   const diffNode = root.querySelector('#diff');
 
@@ -69,6 +69,8 @@ export function versionsTab(root, key, modeler, { reload, say, saveFirst }) {
               {},
               el('a', { href: `/studio/types/${encodeURIComponent(key)}/versions/${v.version}.zip`, text: 'zip' }),
               ' ',
+              open ? el('button', { type: 'button', text: 'Open', title: 'Show this version read-only', onclick: () => open(v.version) }) : null,
+              ' ',
               el('button', { type: 'button', text: 'Diff to draft', onclick: () => diff(v.version) }),
               ' ',
               el('button', { type: 'button', text: 'Restore', onclick: () => restore(v.version) }),
@@ -82,5 +84,5 @@ export function versionsTab(root, key, modeler, { reload, say, saveFirst }) {
     }
   }
 
-  return { refresh };
+  return { refresh, restore };
 }
