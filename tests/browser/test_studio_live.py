@@ -233,15 +233,21 @@ def test_a_type_made_in_the_studio_goes_live_and_changes_without_touching_runnin
     page.wait_for_selector("#deploy:not([disabled])")
     assert page.locator(".djs-element.studio-error").count() == 0
 
-    # Version 1 as a zip, and restored as the draft.
+    # Version 1 as a zip, opened read-only, and restored as the draft from there.
     page.get_by_role("tab", name="Versions").click()
     first_version = page.locator("#versions tbody tr[data-version='1']")
     href = first_version.get_by_role("link", name="zip").get_attribute("href")
     download = page.request.get(href)
     assert download.ok and download.body()[:2] == b"PK"
-    first_version.get_by_role("button", name="Restore").click()
+    first_version.get_by_role("button", name="Open").click()  # read-only, from the server's version 1
+    page.locator("#readonly-banner", has_text="Version 1, read-only").wait_for()
+    page.locator("#readonly-canvas .djs-element[data-element-id=handle_request]").wait_for()
+    assert page.locator(f"#readonly-canvas .djs-element[data-element-id={check}]").count() == 0
+    assert page.locator("#deploy").is_disabled() and page.locator("#canvas").is_hidden()
+    page.get_by_role("button", name="Restore as draft").click()
     page.wait_for_selector("#status:has-text('Version 1 is now your draft')")
-    page.get_by_role("tab", name="Diagram").click()
+    assert page.locator("#readonly-banner").is_hidden() and page.locator("#canvas").is_visible()
+    assert page.locator(f".djs-element[data-element-id={check}]").count() == 0
     select(page, "handle_request")
     assert page.input_value("textarea[name=spiff-instructions]") == "Read the request and do what it asks."
 

@@ -13,7 +13,9 @@ const TOOLBAR = ['#save', '#deploy', '#discard'];
 
 export function readonlyMode(root, key, { state, forms, say, restore }) {
   const workspace = root.querySelector('.studio-workspace');
-  const problems = root.querySelector('#problems');
+  const problems = [root.querySelector('#problems')];
+  const heading = problems[0].previousElementSibling;
+  if (heading && heading.tagName === 'H2') problems.push(heading); // the list and its heading
   const title = el('strong', {});
   const banner = el(
     'div',
@@ -52,7 +54,7 @@ export function readonlyMode(root, key, { state, forms, say, restore }) {
     for (const selector of TOOLBAR) root.querySelector(selector).disabled = true;
     banner.hidden = false;
     workspace.hidden = true;
-    problems.hidden = true;
+    problems.forEach((node) => { node.hidden = true; });
     container.hidden = false;
     showDiagramTab();
     viewer = viewer || new NavigatedViewer({ container, moddleExtensions: { spiffworkflow } });
@@ -73,7 +75,7 @@ export function readonlyMode(root, key, { state, forms, say, restore }) {
     banner.hidden = true;
     container.hidden = true;
     workspace.hidden = false;
-    problems.hidden = false;
+    problems.forEach((node) => { node.hidden = false; });
     forms.setReadOnly(false);
     forms.fill();
     showDiagramTab();
