@@ -2,11 +2,12 @@
 
 An analyst creates a ticket type from the template, saves and deploys it (version 1 in the Versions
 tab); a customer opens a ticket of it in the portal and an agent of the default team completes its
-task in the inbox; the analyst edits the user task's instructions and draws a new user task with the
-mouse (bpmnlint marks it: no form, Deploy disabled), makes its form in the form editor (preview by
-our renderer), attaches it in the properties panel (the marker goes), sees the diff against version 1
-and deploys version 2, while a ticket started on version 1 stays on it; a
-pre-script the safe evaluator refuses is a marker on the task and disables Deploy until fixed.
+task in the inbox; the analyst edits the user task's instructions (previewed as the agent will read
+them) and draws a new user task with the mouse (bpmnlint marks it: no form, Deploy disabled), makes
+its form in the form editor (preview by our renderer), attaches it in the properties panel (the
+marker goes), sees the diff against version 1 and deploys version 2, while a ticket started on
+version 1 stays on it; a pre-script the safe evaluator refuses is a marker on the task and disables
+Deploy until fixed; version 1 opens read-only and is restored as the draft from there.
 
 With SCREENSHOTS=1 the list and the diff are saved to docs/screenshots/.
 """
