@@ -37,6 +37,7 @@ NOT_PAGES = (
     "studio.download_version",
     "studio.diff",
     "studio.catalog",
+    "studio.decision",
 )
 
 WATCH = """

@@ -10,6 +10,7 @@ import BpmnModeler from 'bpmn-js/lib/Modeler';
 import { BpmnPropertiesPanelModule, BpmnPropertiesProviderModule } from 'bpmn-js-properties-panel';
 
 import { api, describe, el } from './api.js';
+import { decisionsTab } from './decisions-tab.js';
 import { formsTab } from './forms.js';
 import { createProblems, drawProblems } from './problems.js';
 import SpiffPropertiesProvider from './spiff-provider.js';
@@ -80,6 +81,7 @@ async function main(root) {
   async function collectFiles() {
     const { xml } = await modeler.saveXML({ format: true });
     state.files[diagramName] = xml;
+    await decisions.collect();
     return state.files;
   }
 
@@ -126,6 +128,7 @@ async function main(root) {
   const saveFirst = async () => (state.dirty || !state.saved ? save() : true);
 
   const forms = formsTab(root, state, markDirty);
+  const decisions = decisionsTab(root, state, markDirty, say);
   const versions = versionsTab(root, key, modeler, { reload: load, say, saveFirst });
 
   async function load() {
@@ -137,6 +140,7 @@ async function main(root) {
     fitDiagram();
     state.dirty = false;
     forms.fill();
+    decisions.fill();
     state.baseVersion = draft.base_version;
     showDraftState(draft.saved);
     const checked = await api.check(key, state.files);
@@ -195,6 +199,7 @@ async function main(root) {
       if (tab.id === 'tab-diagram-button' && fitPending) fitDiagram();
       if (tab.id === 'tab-forms-button') forms.refresh();
       if (tab.id === 'tab-versions-button') versions.refresh();
+      if (tab.id === 'tab-decisions-button') decisions.open();
     });
   }
 
