@@ -24,6 +24,7 @@ function catalogService(state) {
     operators: () => state.catalog.operators || [],
     teams: () => state.catalog.teams || [],
     decisions: () => state.catalog.decisions || [],
+    statuses: () => state.catalog.statuses || [],
   };
 }
 
