@@ -21,7 +21,7 @@ NS = {
 
 def saved_diagram(page, fake) -> str:
     page.get_by_role("button", name="Save").click()
-    page.wait_for_selector("#status[data-kind=ok]")
+    page.wait_for_selector("#status:has-text('Saved')")
     return fake.bodies("PUT", "/types/return/draft")[-1]["files"]["return.bpmn"]
 
 

@@ -11,6 +11,7 @@ import { BpmnPropertiesPanelModule, BpmnPropertiesProviderModule } from 'bpmn-js
 
 import { api, describe, el } from './api.js';
 import { decisionsTab } from './decisions-tab.js';
+import { importFiles } from './import.js';
 import { formsTab } from './forms.js';
 import { createProblems, drawProblems } from './problems.js';
 import SpiffPropertiesProvider from './spiff-provider.js';
@@ -150,6 +151,7 @@ async function main(root) {
   }
 
   saveButton.addEventListener('click', save);
+  importFiles(root, { state, modeler, diagramName, markDirty, say, refresh: () => (fitDiagram(), forms.fill(), decisions.fill()) });
   root.querySelector('#discard').addEventListener('click', async () => {
     if (!window.confirm('Discard your draft and go back to the deployed version?')) return;
     try {
