@@ -26,6 +26,13 @@ def try_inputs(page, values: dict[str, str]):
     page.get_by_role("button", name="Evaluate").click()
 
 
+def edit_cell(page, cell, text: str):
+    cell.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type(text)
+    page.locator("#tab-decisions aside h2").click()  # leave the cell: dmn-js commits the edit
+
+
 def test_an_analyst_edits_and_tries_decision_tables_in_the_decisions_tab(app, new_page):
     make_user("ana", "analyst", password="pw")
     deploy((ROOT / "processes" / "priority.dmn").read_bytes(), actor="test", filename="priority.dmn")
@@ -70,14 +77,17 @@ def test_an_analyst_edits_and_tries_decision_tables_in_the_decisions_tab(app, ne
     try_inputs(page, {"tier": "gold"})
     page.locator("#try-result", has_text="discount#1").wait_for()
 
-    # Edit a cell through dmn-js, then save: the draft holds the edited table, checked.
+    # Edit a cell through dmn-js, then save: the deploy checks name the cell; fixed, the draft
+    # holds the edited table.
     cell = page.locator("#dmn-canvas td[data-row-id=discount_rule_2].output-cell [contenteditable]").first
-    cell.click()
-    page.keyboard.press("Control+A")
-    page.keyboard.type('"maybe"')
-    page.locator("#try-it h2, #tab-decisions aside h2").first.click()
+    edit_cell(page, cell, "import os")
     page.get_by_role("button", name="Save").click()
-    page.wait_for_selector("#status[data-kind=ok]")
+    page.locator("#decision-problems", has_text="discount_rule_2_result").wait_for()
+    assert page.locator("#deploy").is_disabled()
+    edit_cell(page, cell, '"maybe"')
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_selector("#status:has-text('Saved.')")
+    assert page.locator("#decision-problems li").count() == 0
     db.session.commit()  # a fresh snapshot: the server saved in its own connection
     draft = db.session.execute(db.select(StudioDraft).where(StudioDraft.key == "warranty")).scalar_one()
     assert '"maybe"' in draft.files["discount.dmn"]

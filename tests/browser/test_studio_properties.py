@@ -110,7 +110,7 @@ def test_the_sla_group_of_the_pool_writes_the_types_targets_on_the_process(studi
         "window.studioModeler.get('elementRegistry').get('return_participant'))"
     )
     group = page.locator("[data-group-id='group-ticketflow-sla']")
-    group.locator(".bio-properties-panel-group-header").click()  # closed until opened
+    group.locator("input[name=spiff-sla-high-resolution_minutes]").wait_for()  # the group is open
     group.locator("input[name=spiff-sla-high-resolution_minutes]").fill("960")
     group.locator("input[name=spiff-sla-high-first_response_minutes]").fill("soon")
     assert "whole number" in group.inner_text()  # refused in the panel, not written

@@ -34,12 +34,18 @@ function loadBundle() {
 // save; `fill` shows the files again after a load (discard, restore).
 export function decisionsTab(root, state, onChange, say) {
   let tab = null;
+  let problems = [];
   return {
+    showProblems(list) {
+      problems = list;
+      if (tab) tab.showProblems(problems);
+    },
     async open() {
       if (!tab) {
         try {
           const bundle = await loadBundle();
           tab = tab || bundle.mount(root, state, onChange);
+          tab.showProblems(problems);
         } catch (error) {
           say(error.message, 'error');
           return;

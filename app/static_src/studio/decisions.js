@@ -29,6 +29,8 @@ export function mount(root, state, onChange) {
   const canvas = el('div', { id: 'dmn-canvas' });
   const tryForm = el('form', { id: 'try-it', class: 'studio-try' });
   const result = el('div', { id: 'try-result', 'aria-live': 'polite' });
+  const problemList = el('ul', { id: 'decision-problems', 'aria-live': 'polite' });
+  let problems = [];
   host.replaceChildren(
     el(
       'div',
@@ -42,7 +44,20 @@ export function mount(root, state, onChange) {
       message,
     ),
     el('div', { class: 'studio-decisions' }, canvas, el('aside', {}, el('h2', { text: 'Try it' }), tryForm, result)),
+    problemList,
   );
+
+  // The deploy checks' problems of the file shown (from the last save or check), by cell.
+  function drawProblems() {
+    const mine = problems.filter((p) => p.file === current);
+    problemList.replaceChildren(
+      ...mine.map((p) =>
+        el('li', { class: `problem problem-${p.severity}` },
+          el('span', { class: `badge ${p.severity === 'error' ? 'breached' : 'at_risk'}`, text: p.severity }), ' ',
+          el('code', { text: p.element_id || current }), ` ${p.message}`),
+      ),
+    );
+  }
 
   // Ticketflow's cells are Python-like expressions for the safe evaluator, not FEEL: the cells then
   // edit as plain text (dmn-js's FEEL editor is CodeMirror, which injects <style> elements the CSP
@@ -139,6 +154,7 @@ export function mount(root, state, onChange) {
       say(`${name} cannot be shown: ${error.message}`, 'error');
     }
     fillFiles();
+    drawProblems();
   }
 
   async function copyDeployed(id) {
@@ -281,6 +297,10 @@ export function mount(root, state, onChange) {
   });
 
   return {
+    showProblems(list) {
+      problems = list || [];
+      drawProblems();
+    },
     async show() {
       if (current === null || !(current in state.files)) await openFile(draftFiles()[0] || '');
       else fillFiles();

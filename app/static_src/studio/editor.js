@@ -48,7 +48,7 @@ async function main(root) {
     container: root.querySelector('#canvas'),
     propertiesPanel: {
       parent: root.querySelector('#properties'),
-      layout: { groups: { ticketflow: { open: true }, 'studio-problems': { open: true } } },
+      layout: { groups: { ticketflow: { open: true }, 'ticketflow-sla': { open: true }, 'studio-problems': { open: true } } },
     },
     additionalModules: [
       BpmnPropertiesPanelModule,
@@ -77,6 +77,7 @@ async function main(root) {
   const showProblems = (list) => {
     problems.set(list);
     drawProblems(modeler, problems, problemsList);
+    decisions.showProblems(problems.all());
     refreshDeploy();
   };
 
