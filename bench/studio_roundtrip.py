@@ -44,6 +44,7 @@ class Row:
     saved: bool = False
     unchanged: bool = False
     difference: str = ""  # the first difference, or why it was not saved
+    new_errors: list[str] | None = None  # deploy-check errors of the saved file the original has not
 
 
 def diagrams(corpus: Path, wanted: set[str]) -> list[tuple[str, str, Path]]:
@@ -134,12 +135,28 @@ def round_trip(context, diagram_id: str, source: str, path: Path) -> Row:
         stored = answer.json()["files"].get(f"{key}.bpmn", "")
         row.difference = first_difference(original, stored) or ""
         row.unchanged = not row.difference
+        if not row.unchanged:
+            before, after = (
+                errors_of(page, key, text) for text in (original.decode("utf-8", "replace"), stored)
+            )
+            row.new_errors = [e for e in after if e not in before]
         return row
     except Exception as exc:  # a diagram that hangs or breaks the page costs a row, not the run
         row.difference = row.difference or f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
         return row
     finally:
         page.close()
+
+
+def errors_of(page, key: str, diagram: str) -> list[str]:
+    """The deploy checks' errors for a draft of this one diagram, by the studio's check endpoint."""
+    token = page.get_attribute("meta[name=csrf-token]", "content")
+    answer = page.request.post(
+        f"/studio/api/types/{key}/check",
+        data={"files": {f"{key}.bpmn": diagram}},
+        headers={"X-CSRFToken": token},
+    )
+    return [p["message"] for p in answer.json().get("problems", []) if p.get("severity") == "error"]
 
 
 def warning_texts(message) -> list[str]:
@@ -198,6 +215,7 @@ def totals(rows: list[Row]) -> dict:
         "saved": sum(r.saved for r in rows),
         "unchanged": sum(r.unchanged for r in rows),
         "changed": [r.id for r in rows if r.saved and not r.unchanged],
+        "new_errors": [r.id for r in rows if r.new_errors],
         "not_saved": [r.id for r in rows if r.opened and not r.saved],
     }
 
@@ -223,7 +241,16 @@ def saved_cell(row: Row) -> str:
         return "–"
     if not row.saved:
         return f"not saved: {clip(row.difference, 200)}"
-    return "yes" if row.unchanged else f"no: {clip(row.difference, 240)}"
+    if row.unchanged:
+        return "yes"
+    checks = (
+        f"; new deploy-check error: {clip(row.new_errors[0], 160)}"
+        if row.new_errors
+        else "; the deploy checks say the same"
+        if row.new_errors is not None
+        else ""
+    )
+    return f"no: {clip(row.difference, 240)}{checks}"
 
 
 def print_table(rows: list[Row]) -> None:
@@ -233,7 +260,8 @@ def print_table(rows: list[Row]) -> None:
     t = totals(rows)
     print(
         f"\n{t['diagrams']} diagrams: {t['opened']} opened ({len(t['with_warnings'])} with import warnings), "
-        f"{t['saved']} saved, {t['unchanged']} saved unchanged; changed: {', '.join(t['changed']) or 'none'}; "
+        f"{t['saved']} saved, {t['unchanged']} saved unchanged; changed: {', '.join(t['changed']) or 'none'} "
+        f"(with new deploy-check errors: {', '.join(t['new_errors']) or 'none'}); "
         f"not opened: {', '.join(t['not_opened']) or 'none'}; not saved: {', '.join(t['not_saved']) or 'none'}"
     )
 
@@ -249,7 +277,9 @@ def section(rows: list[Row], seconds: float) -> str:
         "every element and attribute outside the diagram interchange (DI), order and whitespace "
         "aside (`tests/bpmn_meaning.py`, the comparison of `tests/browser/test_studio_import.py`). "
         "*Opened* says whether bpmn-js imported it (with the first import warning, if any); *saved "
-        "unchanged* names the first element or attribute lost or added.",
+        "unchanged* names the first element or attribute lost, changed or added, and whether the "
+        "deploy checks (the studio's check endpoint) find an error in the saved file that they do "
+        "not find in the original.",
         "",
         "Reproduce (needs the studio's bundle, `make studio`, and `/usr/bin/chromium`):",
         "",
@@ -265,6 +295,7 @@ def section(rows: list[Row], seconds: float) -> str:
         f"{', '.join(t['not_opened']) or 'none'} |",
         f"| saved | {t['saved']}; not saved: {', '.join(t['not_saved']) or 'none'} |",
         f"| saved unchanged | {t['unchanged']} of {t['saved']}; changed: {', '.join(t['changed']) or 'none'} |",
+        f"| changed and with deploy-check errors the original has not | {', '.join(t['new_errors']) or 'none'} |",
         "",
         f"Run of {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {revision()}, {seconds:.0f} s for the whole corpus.",
         "",
