@@ -80,9 +80,11 @@ test-postgresql: $(VENV)/.installed postgres-binaries chromium studio
 bench: $(VENV)/.installed postgres-binaries
 	$(PY) -m bench.run
 
-# How open Ticketflow is to diagrams made elsewhere: the public corpus in ../shared (when present).
-corpus: $(VENV)/.installed
+# How open Ticketflow is to diagrams made elsewhere: the public corpus in ../shared (when present),
+# run on the engine and the API, then opened and saved in the studio (Chromium).
+corpus: $(VENV)/.installed chromium studio
 	$(PY) -m bench.corpus --variants --markdown docs/compatibility.md
+	$(PY) -m bench.studio_roundtrip --markdown docs/compatibility.md
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check app tests bench

@@ -111,6 +111,7 @@ PATH_VALUES = {
     "name": "return_start.json",
     "key": "return",
     "version": 1,
+    "decision_id": "priority",
 }
 
 

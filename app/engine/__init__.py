@@ -37,6 +37,7 @@ from app.engine.commands.types import is_retired, retire_type, retired_types
 from app.engine.commands.versions import (
     check_bundle_files,
     definition_files,
+    deployed_decision,
     diff_bundles,
     retry_defaults,
     version_files,
@@ -78,6 +79,7 @@ __all__ = [
     "check_bundle_files",
     "check_files",
     "definition_files",
+    "deployed_decision",
     "diff_bundles",
     "is_retired",
     "retire_type",

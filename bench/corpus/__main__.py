@@ -17,7 +17,8 @@ DMN files whose decisions it calls, the forms it names) and
 
 Each run happens in a forked child with a time budget, so a hostile or looping diagram costs a
 row, never the bench. It prints one row per diagram and the totals; `--markdown` also writes
-them to docs/compatibility.md.
+them to docs/compatibility.md (keeping the section "Studio round trip", which
+`python -m bench.studio_roundtrip --markdown` writes).
 """
 
 import argparse
@@ -30,6 +31,8 @@ from pathlib import Path
 from bench.corpus.dataset import DEFAULT_CORPUS, dmn_index, read_manifest
 from bench.corpus.report import markdown, print_table
 from bench.corpus.rows import run_one
+from bench.docs_section import carry_over
+from bench.studio_roundtrip import TITLE as STUDIO_SECTION
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -87,7 +90,9 @@ def main(argv: list[str] | None = None) -> int:
         print("\nvariants (not in the totals):")
         print_table(variants, with_totals=False)
     if args.markdown:
-        args.markdown.write_text(markdown(rows, variants, seconds))
+        old = args.markdown.read_text() if args.markdown.exists() else ""
+        # The studio's round trip (bench/studio_roundtrip.py) owns its own section of the file.
+        args.markdown.write_text(carry_over(old, markdown(rows, variants, seconds), (STUDIO_SECTION,)))
         print(f"wrote {args.markdown}")
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in rows + variants], indent=1))

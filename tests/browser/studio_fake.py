@@ -26,6 +26,7 @@ CATALOG = {
     "forms": ["return_start.json", "return_review.json", "return_receive_item.json"],
     "decisions": ["assignment", "priority"],
     "retry_defaults": {"retries": 3, "backoff_base": 2},
+    "statuses": ["awaiting_customer", "closed", "in_progress", "new", "resolved"],
 }
 
 

@@ -38,6 +38,7 @@ NOT_PAGES = (
     "studio.diff",
     "studio.catalog",
     "studio.preview_instructions_html",
+    "studio.decision",
 )
 
 WATCH = """

@@ -65,6 +65,7 @@ ROUTES = {
     "studio.retire": "analyst and admin only",
     "studio.unretire": "analyst and admin only",
     "studio.diff": "analyst and admin only",
+    "studio.decision": "analyst and admin only; a deployed decision is no one's object",
     "static": "public files",
 }
 

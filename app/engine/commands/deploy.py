@@ -13,9 +13,12 @@ from pathlib import Path
 
 from flask import current_app
 
+from app import sla
+from app.engine.diagrams import checks
 from app.engine.diagrams.bundles import CheckedBundle, check_bundle
 from app.engine.diagrams.forms import with_field_order
 from app.engine.diagrams.processes import Deployed
+from app.engine.diagrams.sla import process_targets
 from app.engine.diagrams.uploads import BundleFile, read_uploads
 from app.engine.errors import DiagramRejected, Problem
 from app.engine.runtime.history import history
@@ -108,6 +111,7 @@ def deployed_context() -> Deployed:
         dmn_sources=_deployed_dmn_sources(),
         process=_deployed_process,
         known_operators=set(HANDLERS),
+        teams=set(db.session.execute(db.select(Team.key)).scalars()),
     )
 
 
@@ -223,6 +227,7 @@ def deploy_bundle(
             if created:
                 pending.append(row)
                 fresh[process.key] = process
+                _store_sla_targets(process)
             result.definitions[process.key] = row
             result.processes.append(
                 {
@@ -289,6 +294,20 @@ def deploy_bundle(
         definition = result.definitions[key]
         specs.remember(definition, process.spec, process.subprocess_specs)
     return result
+
+
+def _store_sla_targets(process) -> None:
+    """The SLA targets the new version declares become its type's sla_policy rows (checked above)."""
+    targets = process_targets(checks.safe_tree(process.source, "bpmn"), process.key)
+    for priority, given in targets["priorities"].items():
+        current = sla.policy_for(process.key, priority)
+        sla.set_policy(
+            process.key,
+            priority,
+            given.get("first_response_minutes", current.first_response_minutes),
+            given.get("resolution_minutes", current.resolution_minutes),
+            targets["team"] if targets["team"] is not None else current.team_key,
+        )
 
 
 def _version_of(key: str, kind: str, checksum: str, make) -> tuple[ProcessDefinition, bool]:

@@ -57,6 +57,16 @@ def definition_files(row: ProcessDefinition) -> dict[str, str]:
     return files
 
 
+def deployed_decision(decision_id: str) -> dict | None:
+    """{decision_id, file, dmn} of the latest deployed version of a decision (the whole DMN file
+    it was deployed in), or None when none is deployed."""
+    row = latest_definition(decision_id, "dmn")
+    if row is None:
+        return None
+    xml = ((row.dependencies or {}).get("dmn") or {}).get(decision_id) or row.source.decode()
+    return {"decision_id": decision_id, "file": _dmn_file_name(decision_id), "dmn": xml}
+
+
 def version_files(key: str, version: int) -> dict[str, str] | None:
     row = db.session.execute(
         db.select(ProcessDefinition).where(

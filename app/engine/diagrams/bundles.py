@@ -17,6 +17,7 @@ from lxml import etree
 from app.engine.diagrams import checks
 from app.engine.diagrams.forms import with_field_order
 from app.engine.diagrams.processes import CheckedProcess, Deployed, check_processes
+from app.engine.diagrams.sla import sla_problems
 from app.engine.diagrams.uploads import BundleFile, classify
 from app.engine.diagrams.xmlsafety import BPMN_NS, foreign_constructs, unsupported_elements
 from app.engine.errors import DiagramRejected, Problem
@@ -109,6 +110,7 @@ def check_bundle(files: list[BundleFile], deployed: Deployed) -> CheckedBundle:
         file_problems += [
             Problem(eid, msg, file=f.name) for eid, msg in foreign_constructs(tree, deployed.known_operators)
         ]
+        file_problems += [Problem(eid, msg, file=f.name) for eid, msg in sla_problems(tree, deployed.teams)]
         problems.extend(file_problems)
         trees[f.name] = tree
 

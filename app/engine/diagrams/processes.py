@@ -33,6 +33,7 @@ class Deployed:
     # process key -> (file name, BPMN XML, {file name: BPMN XML} of what it calls), or None
     process: Callable[[str], tuple | None] = lambda key: None
     known_operators: set = field(default_factory=set)
+    teams: set | None = None  # team keys an SLA target may name (None: not checked)
 
 
 @dataclass

@@ -14,7 +14,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 
 from app.engine.diagrams import checks
 from app.engine.diagrams.forms import check_plain_data, validate
-from app.engine.errors import DiagramRejected, InvalidData
+from app.engine.errors import DiagramRejected, InvalidData, StepFailed
 from app.engine.expressions import (
     ExpressionError,
     ExpressionLimitError,
@@ -46,10 +46,28 @@ def try_decision(source: bytes, decision_id: str | None, inputs: dict) -> dict:
             {"decision_id": f"no decision '{chosen}'; the file has {', '.join(parsed.dmn_sources)}"}
         )
     table = dmn._parse_table(chosen, parsed.dmn_sources[chosen])
-    decision = dmn._evaluate(chosen, table, dict(inputs))
+    try:
+        decision = dmn._evaluate(chosen, table, dict(inputs))
+    except StepFailed as exc:
+        raise InvalidData({_failed_input(table, exc.message): exc.message}, exc.message) from None
     if decision is None:
-        return {"decision_id": chosen, "outputs": None, "rule": None}
-    return {"decision_id": chosen, "outputs": decision.outputs, "rule": decision.describe()}
+        return {"decision_id": chosen, "outputs": None, "rule": None, "rule_id": None, "row": None}
+    return {
+        "decision_id": chosen,
+        "outputs": decision.outputs,
+        "rule": decision.describe(),
+        "rule_id": decision.rule_id,
+        "row": decision.row,
+    }
+
+
+def _failed_input(table, message: str) -> str:
+    """`inputs.<expression>` of the input column whose cell the failure names, else `inputs`."""
+    for rule in table.rules:
+        for entry in rule.inputEntries:
+            if f"(cell {entry.id})" in message:
+                return f"inputs.{entry.input.expression or entry.input.label}"
+    return "inputs"
 
 
 def timer_next_due(expression: str, now: datetime) -> datetime:

@@ -12,6 +12,7 @@ await build({
   entryPoints: {
     editor: path.join(here, 'editor.js'),
     list: path.join(here, 'list.js'),
+    decisions: path.join(here, 'decisions.js'), // dmn-js, loaded when the Decisions tab opens
   },
   outdir: path.join(root, 'app/static/studio'),
   bundle: true,

@@ -10,6 +10,8 @@ import BpmnModeler from 'bpmn-js/lib/Modeler';
 import { BpmnPropertiesPanelModule, BpmnPropertiesProviderModule } from 'bpmn-js-properties-panel';
 
 import { api, describe, el } from './api.js';
+import { decisionsTab } from './decisions-tab.js';
+import { importFiles } from './import.js';
 import { formsTab } from './forms.js';
 import { lintModules, lintOptions, watchLint } from './lint/index.js';
 import { createProblems, drawProblems } from './problems.js';
@@ -25,6 +27,7 @@ function catalogService(state) {
     operators: () => state.catalog.operators || [],
     teams: () => state.catalog.teams || [],
     decisions: () => state.catalog.decisions || [],
+    statuses: () => state.catalog.statuses || [],
   };
 }
 
@@ -47,7 +50,7 @@ async function main(root) {
     container: root.querySelector('#canvas'),
     propertiesPanel: {
       parent: root.querySelector('#properties'),
-      layout: { groups: { ticketflow: { open: true }, 'studio-problems': { open: true } } },
+      layout: { groups: { ticketflow: { open: true }, 'ticketflow-sla': { open: true }, 'studio-problems': { open: true } } },
     },
     linting: lintOptions,
     additionalModules: [
@@ -78,6 +81,7 @@ async function main(root) {
   const showProblems = (list) => {
     problems.set(list);
     drawProblems(modeler, problems, problemsList);
+    decisions.showProblems(problems.all());
     refreshDeploy();
   };
   watchLint(modeler, diagramName, (list) => {
@@ -88,6 +92,7 @@ async function main(root) {
   async function collectFiles() {
     const { xml } = await modeler.saveXML({ format: true });
     state.files[diagramName] = xml;
+    await decisions.collect();
     return state.files;
   }
 
@@ -134,6 +139,7 @@ async function main(root) {
   const saveFirst = async () => (state.dirty || !state.saved ? save() : true);
 
   const forms = formsTab(root, state, markDirty);
+  const decisions = decisionsTab(root, state, markDirty, say);
   const versions = versionsTab(root, key, modeler, {
     reload: load,
     say,
@@ -151,6 +157,7 @@ async function main(root) {
     fitDiagram();
     state.dirty = false;
     forms.fill();
+    decisions.fill();
     state.baseVersion = draft.base_version;
     showDraftState(draft.saved);
     const checked = await api.check(key, state.files);
@@ -159,6 +166,7 @@ async function main(root) {
   }
 
   saveButton.addEventListener('click', save);
+  importFiles(root, { state, modeler, diagramName, markDirty, say, refresh: () => (fitDiagram(), forms.fill(), decisions.fill()) });
   root.querySelector('#discard').addEventListener('click', async () => {
     if (!window.confirm('Discard your draft and go back to the deployed version?')) return;
     try {
@@ -209,6 +217,7 @@ async function main(root) {
       if (tab.id === 'tab-diagram-button' && fitPending) fitDiagram();
       if (tab.id === 'tab-forms-button') forms.refresh();
       if (tab.id === 'tab-versions-button') versions.refresh();
+      if (tab.id === 'tab-decisions-button') decisions.open();
     });
   }
 

@@ -23,6 +23,7 @@ import {
 } from './spiff-model.js';
 import { ProblemEntry, TimerPreview, timerTarget } from './panel-extras.js';
 import { InstructionsPreview } from './instructions-preview.js';
+import { correlationEntries, slaGroup, statusEntries } from './panel-more.js';
 
 const NONE = { value: '', label: '(none)' };
 
@@ -280,7 +281,7 @@ function ticketflowEntries(element, catalog) {
     );
   }
   if (is(element, 'bpmn:ServiceTask')) {
-    entries.push(entry('spiff-operator', OperatorSelect, {}, isSelectEntryEdited));
+    entries.push(entry('spiff-operator', OperatorSelect, {}, isSelectEntryEdited), ...statusEntries(element));
     entries.push(
       ...operatorParameters(element, catalog).map((parameter) =>
         entry(`spiff-param-${parameter.name}`, ParameterField, { parameter }),
@@ -332,6 +333,7 @@ function ticketflowEntries(element, catalog) {
         type: 'spiffworkflow:MessagePayload',
         target: messageHolder,
       }, isTextAreaEntryEdited),
+      ...correlationEntries(element),
     );
   }
   if (eventDefinition(element, 'bpmn:TimerEventDefinition')) {
@@ -367,6 +369,8 @@ export default function SpiffPropertiesProvider(propertiesPanel, studioProblems,
         const at = groups.findIndex((group) => group.id === 'general');
         groups.splice(at + 1, 0, { id: 'ticketflow', label: 'Ticketflow', entries });
       }
+      const sla = slaGroup(element);
+      if (sla) groups.splice(groups.findIndex((group) => group.id === 'general') + 1, 0, sla);
       return groups;
     };
   };

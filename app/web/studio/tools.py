@@ -24,6 +24,7 @@ from app.engine import (
 )
 from app.extensions import db
 from app.handlers import HANDLERS, PARAMETERS
+from app.handlers.tickets import STATUSES
 from app.models import FormDefinition, ProcessDefinition, StudioDraft, Team
 from app.web.forms import initial_values
 from app.web.studio.blueprint import bp
@@ -70,6 +71,7 @@ def catalog():
             "forms": sorted(forms),
             "decisions": sorted(decisions),
             "retry_defaults": retry_defaults(),
+            "statuses": sorted(STATUSES),
         }
     )
 
