@@ -50,8 +50,8 @@ node:
 
 # The studio's browser code: npm ci (pinned by package-lock.json, npm registry only) when
 # node_modules is missing or the lock changed, then esbuild into app/static/studio/ (git-ignored).
-STUDIO_SRC := $(wildcard app/static_src/studio/* app/static_src/studio/*/*)
-DASHBOARD_SRC := $(wildcard app/static_src/dashboard/*)
+STUDIO_SRC := $(wildcard app/static_src/studio/* app/static_src/studio/*/*) app/static_src/esbuild-options.mjs
+DASHBOARD_SRC := $(wildcard app/static_src/dashboard/*) app/static_src/esbuild-options.mjs
 
 node_modules/.installed: package.json package-lock.json
 	$(MAKE) --no-print-directory node

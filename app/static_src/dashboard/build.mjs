@@ -1,13 +1,14 @@
-// Bundle the dashboard's browser code into app/static/dashboard/ (git-ignored): `make assets`
+// Bundle the dashboard's browser code into app/static/dashboard/ (git-ignored): `make studio`
 // runs this after `npm ci`. Every `*.page.js` here is an entry of its own (the instance viewer,
 // the charts, ...), so each page loads only what it draws.
 import { build } from 'esbuild';
+
+import { common, root } from '../esbuild-options.mjs';
 import { readdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '../../..');
 
 const entryPoints = Object.fromEntries(
   readdirSync(here)
@@ -18,19 +19,5 @@ const entryPoints = Object.fromEntries(
 await build({
   entryPoints,
   outdir: path.join(root, 'app/static/dashboard'),
-  bundle: true,
-  minify: true,
-  format: 'iife',
-  target: ['es2020'],
-  legalComments: 'linked',
-  logLevel: 'warning',
-  loader: {
-    '.json': 'json',
-    '.woff': 'file',
-    '.woff2': 'file',
-    '.ttf': 'file',
-    '.eot': 'file',
-    '.svg': 'file',
-  },
-  absWorkingDir: root,
+  ...common,
 });
