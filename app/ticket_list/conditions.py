@@ -1,0 +1,207 @@
+"""The ticket list's filters in SQL, and the same rules in Python for the rows on a page.
+
+Each filter is a condition on `ticket` that an index answers: equality filters lead the
+(column, created_at, id) indexes; the business-field, customer, assignee, team and version
+filters are `ticket.id IN (...)` lookups on ticket_field (name, value), customer (lower(name),
+lower(email)), human_task (assignee_id / team), process_instance (definition_id).
+
+SLA states: the SQL and `sla_state_of` agree with each other. Like the inbox's SLA filter they
+count the time left on the wall clock ("at risk": less than a quarter of the target, or under
+an hour, before the due time), where the ticket page counts business time (app.sla.sla_state).
+"""
+
+from datetime import datetime
+
+from sqlalchemy import and_, exists, false, func, literal, not_, or_, true
+from sqlalchemy.types import DateTime
+
+from app import sla
+from app.extensions import db
+from app.models import (
+    Customer,
+    HumanTask,
+    MessageSubscription,
+    ProcessDefinition,
+    ProcessInstance,
+    Ticket,
+    TicketField,
+    Timer,
+    field_value,
+)
+from app.ticket_list.filters import TicketFilters
+
+FINISHED = tuple(sorted(sla.STOPPING))
+CLOSED = tuple(s for s in FINISHED if s != "cancelled")
+
+
+def _seconds_left(now: datetime):
+    """Seconds from `now` to the SLA due time, in SQL (wall-clock time)."""
+    naive = now.replace(tzinfo=None)
+    if db.engine.dialect.name == "postgresql":
+        return func.extract("epoch", Ticket.sla_due_at - literal(naive, DateTime()))
+    return (func.julianday(Ticket.sla_due_at) - func.julianday(naive.isoformat(sep=" "))) * 86400.0
+
+
+def _at_risk_window():
+    target = func.coalesce(Ticket.sla_target_seconds, 0) * sla.AT_RISK_SHARE
+    larger = func.greatest if db.engine.dialect.name == "postgresql" else func.max
+    return larger(target, sla.AT_RISK_MIN_SECONDS)
+
+
+def sla_condition(state: str, now: datetime):
+    """Tickets whose SLA is in `state` (on_track, at_risk, breached, met, paused)."""
+    clocked = Ticket.sla_target_seconds.is_not(None)
+    running = and_(clocked, Ticket.sla_running_since.is_not(None), Ticket.sla_paused.is_(false()))
+    if state == "paused":
+        return and_(clocked, Ticket.sla_paused.is_(true()))
+    if state == "met":
+        return and_(clocked, Ticket.sla_met.is_(true()), Ticket.sla_running_since.is_(None))
+    if state == "breached":
+        return and_(
+            clocked,
+            Ticket.sla_paused.is_(false()),
+            or_(Ticket.sla_met.is_(false()), and_(running, Ticket.sla_due_at < now)),
+        )
+    in_time = and_(
+        running, or_(Ticket.sla_met.is_(None), Ticket.sla_met.is_(true())), Ticket.sla_due_at >= now
+    )
+    if state == "at_risk":
+        return and_(in_time, _seconds_left(now) < _at_risk_window())
+    return and_(in_time, _seconds_left(now) >= _at_risk_window())
+
+
+def sla_state_of(ticket: Ticket, now: datetime) -> str | None:
+    """The state `sla_condition` puts a ticket in (None: no SLA clock)."""
+    if ticket.sla_target_seconds is None:
+        return None
+    if ticket.sla_paused:
+        return "paused"
+    if ticket.sla_running_since is None:
+        return "met" if ticket.sla_met else "breached"
+    if ticket.sla_met is False or ticket.sla_due_at is None or ticket.sla_due_at < now:
+        return "breached"
+    left = (ticket.sla_due_at - now).total_seconds()
+    window = max((ticket.sla_target_seconds or 0) * sla.AT_RISK_SHARE, sla.AT_RISK_MIN_SECONDS)
+    return "at_risk" if left < window else "on_track"
+
+
+# What an unfinished ticket's instance holds, as correlated EXISTS on indexed ticket_id columns.
+def has_task():
+    return exists().where(HumanTask.ticket_id == Ticket.id)
+
+
+def has_incident():
+    return exists().where(ProcessInstance.ticket_id == Ticket.id, ProcessInstance.status == "incident")
+
+
+def waits_message():
+    return exists().where(MessageSubscription.ticket_id == Ticket.id)
+
+
+def waits_timer():
+    return (
+        exists()
+        .where(ProcessInstance.ticket_id == Ticket.id, Timer.instance_id == ProcessInstance.id)
+        .correlate(Ticket)
+    )
+
+
+def state_condition(state: str):
+    """Tickets in a derived state (filters.STATES); the precedence of `state_of`."""
+    if state == "cancelled":
+        return Ticket.status == "cancelled"
+    if state == "closed":
+        return Ticket.status.in_(CLOSED)
+    unfinished = Ticket.status.not_in(FINISHED)
+    if state == "incident":
+        return and_(unfinished, has_incident())
+    calm = and_(unfinished, not_(has_incident()))
+    if state == "open":
+        return and_(calm, or_(has_task(), and_(not_(waits_message()), not_(waits_timer()))))
+    if state == "waiting_customer":
+        return and_(calm, not_(has_task()), waits_message())
+    return and_(calm, not_(has_task()), not_(waits_message()), waits_timer())
+
+
+def state_of(status: str, task: bool, incident: bool, message: bool, timer: bool) -> str:
+    """A ticket's derived state from its status and what its instance holds (see `state_condition`)."""
+    if status == "cancelled":
+        return "cancelled"
+    if status in FINISHED:
+        return "closed"
+    if incident:
+        return "incident"
+    if task:
+        return "open"
+    if message:
+        return "waiting_customer"
+    return "waiting_timer" if timer else "open"
+
+
+def _prefix(expression, prefix: str):
+    """`expression` starts with `prefix` (lower case), readable from an index of `expression`:
+    a LIKE on PostgreSQL (the index has text_pattern_ops), a range on SQLite (binary order)."""
+    if db.engine.dialect.name == "postgresql":
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return expression.like(escaped + "%", escape="\\")
+    return and_(expression >= prefix, expression < prefix + "\U0010ffff")
+
+
+def customer_ids_matching(text: str):
+    """Customers whose name or e-mail starts with `text` (any case): a select of ids."""
+    text = text.strip().lower()
+    return db.select(Customer.id).where(
+        or_(_prefix(func.lower(Customer.name), text), _prefix(func.lower(Customer.email), text))
+    )
+
+
+def field_ticket_ids(name: str, value: str):
+    """Tickets whose start field `name` equals `value` (normalised as stored): a select of ids."""
+    return db.select(TicketField.ticket_id).where(
+        TicketField.name == name, TicketField.value == (field_value(value) or "")
+    )
+
+
+def filter_conditions(filters: TicketFilters, now: datetime) -> list:
+    """The WHERE clauses of `filters` on `ticket` (scope is the caller's)."""
+    where = []
+    for name in ("type", "status", "priority"):
+        if getattr(filters, name):
+            where.append(getattr(Ticket, name) == getattr(filters, name))
+    if filters.version is not None:
+        definitions = db.select(ProcessDefinition.id).where(
+            ProcessDefinition.key == filters.type, ProcessDefinition.version == filters.version
+        )
+        where.append(
+            Ticket.id.in_(
+                db.select(ProcessInstance.ticket_id).where(ProcessInstance.definition_id.in_(definitions))
+            )
+        )
+    if filters.state:
+        where.append(state_condition(filters.state))
+    if filters.team:
+        with_task = db.select(HumanTask.ticket_id).where(HumanTask.team == filters.team)
+        where.append(or_(Ticket.sla_team_key == filters.team, Ticket.id.in_(with_task)))
+    if filters.assignee_id is not None:
+        where.append(
+            Ticket.id.in_(db.select(HumanTask.ticket_id).where(HumanTask.assignee_id == filters.assignee_id))
+        )
+    if filters.sla:
+        where.append(sla_condition(filters.sla, now))
+    if filters.customer_id is not None:
+        where.append(Ticket.customer_id == filters.customer_id)
+    if filters.customer:
+        where.append(Ticket.customer_id.in_(customer_ids_matching(filters.customer)))
+    if filters.created_from is not None:
+        where.append(Ticket.created_at >= filters.created_from)
+    if filters.created_to is not None:
+        where.append(Ticket.created_at <= filters.created_to)
+    if filters.closed_from is not None:
+        where.append(Ticket.closed_at >= filters.closed_from)
+    if filters.closed_to is not None:
+        where.append(Ticket.closed_at <= filters.closed_to)
+    if filters.order_number:
+        where.append(Ticket.id.in_(field_ticket_ids("order_number", filters.order_number)))
+    for name, value in filters.fields:
+        where.append(Ticket.id.in_(field_ticket_ids(name, value)))
+    return where
