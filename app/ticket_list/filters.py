@@ -107,8 +107,16 @@ class TicketFilters:
         return f"-{column}" if column in ("created", "updated", "closed", "id", "sla") else column
 
 
-def parse_filters(args, *, staff: bool = True) -> TicketFilters:
-    """The filters in `args` (a MultiDict); OutOfRange (422) naming the first bad parameter."""
+def parse_filters(args, *, staff: bool = True, strict: bool = False) -> TicketFilters:
+    """The filters in `args` (a MultiDict); OutOfRange (422) naming the first bad parameter.
+
+    A page's form sends its empty fields as blank parameters ("any"); the API (`strict`) refuses
+    a blank parameter instead, so a client's mistake does not widen its list unnoticed.
+    """
+    if strict:
+        for name in (*PARAMETERS, "field"):
+            if any(not value.strip() for value in args.getlist(name)):
+                raise OutOfRange(name, "must not be empty (leave the parameter out for any)")
     if not staff:
         for name in STAFF_ONLY:
             if args.get(name):
@@ -137,15 +145,19 @@ def parse_filters(args, *, staff: bool = True) -> TicketFilters:
     return found
 
 
+# Every parameter the filters read (besides the repeatable `field`).
+PARAMETERS = tuple(f.name for f in fields(TicketFilters) if f.name != "fields")
+
+
 def _text(args, name: str) -> str:
-    value = (args.get(name) or "").strip()
+    value = args.get(name) or ""
     if len(value) > MAX_TEXT:
         raise OutOfRange(name, f"must be at most {MAX_TEXT} characters")
-    return value
+    return value.strip()
 
 
 def _int(args, name: str, minimum: int = 0) -> int | None:
-    raw = (args.get(name) or "").strip()
+    raw = args.get(name) or ""
     if not raw:
         return None
     if not re.fullmatch(r"[0-9]{1,10}", raw) or not minimum <= int(raw) <= INT_MAX:
@@ -154,14 +166,14 @@ def _int(args, name: str, minimum: int = 0) -> int | None:
 
 
 def _choice(args, name: str, allowed: tuple[str, ...]) -> str:
-    value = (args.get(name) or "").strip()
+    value = args.get(name) or ""
     if value and value not in allowed:
         raise OutOfRange(name, f"must be one of {', '.join(allowed)}")
     return value
 
 
 def _sort(args) -> str:
-    value = (args.get("sort") or "").strip() or DEFAULT_SORT
+    value = args.get("sort") or DEFAULT_SORT
     if value.lstrip("-") not in SORTS or value.startswith("--"):
         raise OutOfRange("sort", f"must be one of {', '.join(SORTS)}, each optionally after '-' (descending)")
     return value
@@ -169,7 +181,7 @@ def _sort(args) -> str:
 
 def _instant(args, name: str, end_of_day: bool = False) -> datetime | None:
     """A date (YYYY-MM-DD, the whole day in UTC) or an ISO 8601 date-time (UTC when no offset)."""
-    raw = (args.get(name) or "").strip()
+    raw = args.get(name) or ""
     if not raw:
         return None
     try:
@@ -196,13 +208,12 @@ def _fields(args) -> tuple[tuple[str, str], ...]:
         if not raw.strip():
             continue
         name, colon, value = raw.partition(":")
-        name, value = name.strip(), value.strip()
-        if not colon or not _FIELD_NAME.fullmatch(name) or not value or len(value) > MAX_TEXT:
+        if not colon or not _FIELD_NAME.fullmatch(name) or not value.strip() or len(value) > MAX_TEXT:
             raise OutOfRange(
                 "field",
                 f"must be name:value (a start-form field name and a value of at most {MAX_TEXT} characters)",
             )
-        found.append((name, value))
+        found.append((name, value.strip()))
     if len(found) > MAX_FIELDS:
         raise OutOfRange("field", f"at most {MAX_FIELDS} field filters")
     return tuple(found)
