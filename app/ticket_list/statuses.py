@@ -3,7 +3,7 @@
 A type's statuses are the literal `status` parameters of the `ticket.set_status` service tasks
 in its deployed diagrams (every version), plus `closed` and `cancelled`, which the engine sets
 when a process ends without a final status. Versions never change once deployed, so each
-version is read once per process (`_CACHE`).
+version is read once per process (`_CACHE`, by the checksum of its source).
 """
 
 import ast
@@ -32,7 +32,7 @@ STATUS_LABELS = {
     "closed": "Closed",
     "cancelled": "Cancelled",
 }
-_CACHE: dict[int, tuple[str, ...]] = {}
+_CACHE: dict[str, tuple[str, ...]] = {}
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 
 
@@ -66,24 +66,24 @@ def statuses_in(source: bytes) -> tuple[str, ...]:
 
 def statuses_of(ticket_type: str) -> list[str]:
     """Every status tickets of `ticket_type` can have (empty for an unknown type)."""
-    ids = list(
-        db.session.execute(
-            db.select(ProcessDefinition.id).where(
-                ProcessDefinition.key == ticket_type, ProcessDefinition.kind == "bpmn"
-            )
-        ).scalars()
-    )
-    if not ids:
+    versions = db.session.execute(
+        db.select(ProcessDefinition.id, ProcessDefinition.checksum)
+        .where(ProcessDefinition.key == ticket_type, ProcessDefinition.kind == "bpmn")
+        .order_by(ProcessDefinition.version)
+    ).all()
+    if not versions:
         return []
-    missing = [i for i in ids if i not in _CACHE]
+    missing = {definition_id for definition_id, checksum in versions if checksum not in _CACHE}
     if missing:
-        for definition_id, source in db.session.execute(
-            db.select(ProcessDefinition.id, ProcessDefinition.source).where(ProcessDefinition.id.in_(missing))
+        for checksum, source in db.session.execute(
+            db.select(ProcessDefinition.checksum, ProcessDefinition.source).where(
+                ProcessDefinition.id.in_(missing)
+            )
         ):
-            _CACHE[definition_id] = statuses_in(source)
+            _CACHE[checksum] = statuses_in(source)
     found: list[str] = []
-    for definition_id in sorted(ids):
-        found += [s for s in _CACHE[definition_id] if s not in found]
+    for _, checksum in versions:
+        found += [s for s in _CACHE[checksum] if s not in found]
     return found + [s for s in ENGINE_STATUSES if s not in found]
 
 
