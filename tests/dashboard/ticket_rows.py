@@ -42,7 +42,8 @@ def people_fixture(app):
 
 @pytest.fixture(name="tickets")
 def tickets_fixture(app, people):
-    """tickets(**columns) -> a ticket row with what it holds: `team`/`assignee` (an open task),
+    """tickets(**columns) -> a ticket row with what it holds: `customer` (a name or a Customer),
+    `team`/`assignee` (an open task),
     `waits` ("message" | "timer"), `incident`, start `fields`; SLA clock columns as given."""
     definitions = {}
     customers: dict[str, Customer] = {}
@@ -70,6 +71,9 @@ def tickets_fixture(app, people):
             )
             db.session.add(definitions[key])
             db.session.flush()
+        if isinstance(customer, Customer):
+            customers[customer.name] = customer
+            customer = customer.name
         if customer not in customers:
             customers[customer] = make_customer(name=customer)
         now = utcnow()
