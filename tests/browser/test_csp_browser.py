@@ -37,6 +37,7 @@ NOT_PAGES = (
     "studio.download_version",
     "studio.diff",
     "studio.catalog",
+    "dashboard.tickets_csv",  # the ticket list as a CSV download
 )
 
 WATCH = """
