@@ -52,6 +52,14 @@ class Ticket(db.Model):
     )
 
 
+# The list's SLA filter "breached" (app/ticket_list): running past the due time, or a miss the
+# clock recorded; partial indexes, so the stopped and the met tickets (most of them) are not in them.
+_running = Ticket.sla_running_since.is_not(None)
+_missed = Ticket.sla_met.is_(false())
+Index("ix_ticket_sla_running_due", Ticket.sla_due_at, sqlite_where=_running, postgresql_where=_running)
+Index("ix_ticket_sla_missed", Ticket.created_at, Ticket.id, sqlite_where=_missed, postgresql_where=_missed)
+
+
 # Start-form values are stored normalised (`field_value`) and at most this long.
 FIELD_VALUE_MAX = 200
 FIELD_NAME_MAX = 64

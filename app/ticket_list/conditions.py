@@ -12,7 +12,7 @@ an hour, before the due time), where the ticket page counts business time (app.s
 
 from datetime import datetime
 
-from sqlalchemy import and_, exists, false, func, literal, not_, or_, true
+from sqlalchemy import and_, exists, false, func, literal, not_, or_, true, union
 from sqlalchemy.types import DateTime
 
 from app import sla
@@ -20,6 +20,7 @@ from app.extensions import db
 from app.models import (
     Customer,
     HumanTask,
+    Incident,
     MessageSubscription,
     ProcessDefinition,
     ProcessInstance,
@@ -49,22 +50,21 @@ def _at_risk_window():
 
 
 def sla_condition(state: str, now: datetime):
-    """Tickets whose SLA is in `state` (on_track, at_risk, breached, met, paused)."""
-    clocked = Ticket.sla_target_seconds.is_not(None)
-    running = and_(clocked, Ticket.sla_running_since.is_not(None), Ticket.sla_paused.is_(false()))
-    if state == "paused":
-        return and_(clocked, Ticket.sla_paused.is_(true()))
-    if state == "met":
-        return and_(clocked, Ticket.sla_met.is_(true()), Ticket.sla_running_since.is_(None))
+    """Tickets whose SLA is in `state` (on_track, at_risk, breached, met, paused).
+
+    "breached" is read from two partial indexes (ix_ticket_sla_missed: the clock recorded a miss;
+    ix_ticket_sla_running_due: running past its due time); a breached ticket that now waits on
+    the customer stays breached (not paused).
+    """
+    running = Ticket.sla_running_since.is_not(None)
+    missed = Ticket.sla_met.is_(false())
     if state == "breached":
-        return and_(
-            clocked,
-            Ticket.sla_paused.is_(false()),
-            or_(Ticket.sla_met.is_(false()), and_(running, Ticket.sla_due_at < now)),
-        )
-    in_time = and_(
-        running, or_(Ticket.sla_met.is_(None), Ticket.sla_met.is_(true())), Ticket.sla_due_at >= now
-    )
+        return or_(missed, and_(running, Ticket.sla_due_at < now))
+    if state == "paused":
+        return and_(Ticket.sla_paused.is_(true()), or_(Ticket.sla_met.is_(None), Ticket.sla_met.is_(true())))
+    if state == "met":
+        return and_(Ticket.sla_met.is_(true()), Ticket.sla_running_since.is_(None))
+    in_time = and_(running, Ticket.sla_due_at >= now, Ticket.sla_met.is_(None))
     if state == "at_risk":
         return and_(in_time, _seconds_left(now) < _at_risk_window())
     return and_(in_time, _seconds_left(now) >= _at_risk_window())
@@ -74,24 +74,26 @@ def sla_state_of(ticket: Ticket, now: datetime) -> str | None:
     """The state `sla_condition` puts a ticket in (None: no SLA clock)."""
     if ticket.sla_target_seconds is None:
         return None
+    running = ticket.sla_running_since is not None
+    if ticket.sla_met is False or (running and ticket.sla_due_at is not None and ticket.sla_due_at < now):
+        return "breached"
     if ticket.sla_paused:
         return "paused"
-    if ticket.sla_running_since is None:
-        return "met" if ticket.sla_met else "breached"
-    if ticket.sla_met is False or ticket.sla_due_at is None or ticket.sla_due_at < now:
-        return "breached"
-    left = (ticket.sla_due_at - now).total_seconds()
+    if not running:
+        return "met" if ticket.sla_met else None
+    left = (ticket.sla_due_at - now).total_seconds() if ticket.sla_due_at else 0
     window = max((ticket.sla_target_seconds or 0) * sla.AT_RISK_SHARE, sla.AT_RISK_MIN_SECONDS)
     return "at_risk" if left < window else "on_track"
 
 
-# What an unfinished ticket's instance holds, as correlated EXISTS on indexed ticket_id columns.
+# What an unfinished ticket's instance holds: for a page's rows, correlated EXISTS on indexed
+# ticket_id columns; as filters, `ticket.id IN (...)` driven from the (small) tables of waits.
 def has_task():
     return exists().where(HumanTask.ticket_id == Ticket.id)
 
 
 def has_incident():
-    return exists().where(ProcessInstance.ticket_id == Ticket.id, ProcessInstance.status == "incident")
+    return exists().where(Incident.resolved_at.is_(None), Incident.ticket_id == Ticket.id)
 
 
 def waits_message():
@@ -106,6 +108,12 @@ def waits_timer():
     )
 
 
+def _open_incident_tickets():
+    return db.select(Incident.ticket_id).where(
+        Incident.resolved_at.is_(None), Incident.ticket_id.is_not(None)
+    )
+
+
 def state_condition(state: str):
     """Tickets in a derived state (filters.STATES); the precedence of `state_of`."""
     if state == "cancelled":
@@ -114,13 +122,15 @@ def state_condition(state: str):
         return Ticket.status.in_(CLOSED)
     unfinished = Ticket.status.not_in(FINISHED)
     if state == "incident":
-        return and_(unfinished, has_incident())
-    calm = and_(unfinished, not_(has_incident()))
+        return and_(unfinished, Ticket.id.in_(_open_incident_tickets()))
+    calm = and_(unfinished, Ticket.id.not_in(_open_incident_tickets()))
     if state == "open":
         return and_(calm, or_(has_task(), and_(not_(waits_message()), not_(waits_timer()))))
     if state == "waiting_customer":
-        return and_(calm, not_(has_task()), waits_message())
-    return and_(calm, not_(has_task()), not_(waits_message()), waits_timer())
+        messages = db.select(MessageSubscription.ticket_id).where(MessageSubscription.ticket_id.is_not(None))
+        return and_(calm, Ticket.id.in_(messages), not_(has_task()))
+    timers = db.select(ProcessInstance.ticket_id).join(Timer, Timer.instance_id == ProcessInstance.id)
+    return and_(calm, Ticket.id.in_(timers), not_(has_task()), not_(waits_message()))
 
 
 def state_of(status: str, task: bool, incident: bool, message: bool, timer: bool) -> str:
@@ -169,19 +179,19 @@ def filter_conditions(filters: TicketFilters, now: datetime) -> list:
         if getattr(filters, name):
             where.append(getattr(Ticket, name) == getattr(filters, name))
     if filters.version is not None:
-        definitions = db.select(ProcessDefinition.id).where(
-            ProcessDefinition.key == filters.type, ProcessDefinition.version == filters.version
+        definition = (
+            db.select(ProcessDefinition.id)
+            .where(ProcessDefinition.key == filters.type, ProcessDefinition.version == filters.version)
+            .scalar_subquery()
         )
-        where.append(
-            Ticket.id.in_(
-                db.select(ProcessInstance.ticket_id).where(ProcessInstance.definition_id.in_(definitions))
-            )
-        )
+        started = db.select(ProcessInstance.ticket_id).where(ProcessInstance.definition_id == definition)
+        where.append(Ticket.id.in_(started))
     if filters.state:
         where.append(state_condition(filters.state))
-    if filters.team:
+    if filters.team:  # its SLA team, or an open task of the team: one list of ids from two indexes
+        by_sla = db.select(Ticket.id).where(Ticket.sla_team_key == filters.team)
         with_task = db.select(HumanTask.ticket_id).where(HumanTask.team == filters.team)
-        where.append(or_(Ticket.sla_team_key == filters.team, Ticket.id.in_(with_task)))
+        where.append(Ticket.id.in_(union(by_sla, with_task)))
     if filters.assignee_id is not None:
         where.append(
             Ticket.id.in_(db.select(HumanTask.ticket_id).where(HumanTask.assignee_id == filters.assignee_id))

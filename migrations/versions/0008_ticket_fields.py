@@ -56,8 +56,17 @@ def upgrade():
         batch_op.create_index('ix_ticket_team_created', ['sla_team_key', 'created_at', 'id'], unique=False)
         batch_op.create_index('ix_ticket_closed', ['closed_at', 'id'], unique=False)
 
+    # Partial indexes of the SLA filter "breached" (their predicates as the models write them).
+    postgresql = op.get_bind().dialect.name == 'postgresql'
+    running = sa.text('sla_running_since IS NOT NULL')
+    missed = sa.text('sla_met IS false' if postgresql else 'sla_met IS 0')
+    op.create_index('ix_ticket_sla_running_due', 'ticket', ['sla_due_at'],
+                    sqlite_where=running, postgresql_where=running)
+    op.create_index('ix_ticket_sla_missed', 'ticket', ['created_at', 'id'],
+                    sqlite_where=missed, postgresql_where=missed)
+
     # Expression indexes autogenerate cannot compare: written by hand (pattern operators on PostgreSQL).
-    ops = ' text_pattern_ops' if op.get_bind().dialect.name == 'postgresql' else ''
+    ops = ' text_pattern_ops' if postgresql else ''
     op.create_index('ix_customer_name_lower', 'customer', [sa.text(f'lower(name){ops}')])
     op.create_index('ix_customer_email_lower', 'customer', [sa.text(f'lower(email){ops}')])
 
@@ -97,6 +106,8 @@ def _backfill():
 def downgrade():
     op.drop_index('ix_customer_email_lower', table_name='customer')
     op.drop_index('ix_customer_name_lower', table_name='customer')
+    op.drop_index('ix_ticket_sla_missed', table_name='ticket')
+    op.drop_index('ix_ticket_sla_running_due', table_name='ticket')
     with op.batch_alter_table('ticket', schema=None) as batch_op:
         batch_op.drop_index('ix_ticket_closed')
         batch_op.drop_index('ix_ticket_team_created')

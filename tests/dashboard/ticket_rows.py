@@ -15,6 +15,7 @@ from app.extensions import db
 from app.models import (
     Customer,
     HumanTask,
+    Incident,
     MessageSubscription,
     ProcessDefinition,
     ProcessInstance,
@@ -110,6 +111,16 @@ def tickets_fixture(app, people):
                     title="Review",
                     team=team,
                     assignee_id=people[assignee].id if assignee else None,
+                )
+            )
+        if incident:
+            db.session.add(
+                Incident(
+                    instance_id=instance.id,
+                    ticket_id=ticket.id,
+                    element_id="refund",
+                    kind="job",
+                    message="payment service down",
                 )
             )
         if waits == "message":
