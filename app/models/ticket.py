@@ -42,13 +42,14 @@ class Ticket(db.Model):
         Index("ix_ticket_customer_created", "customer_id", "created_at"),
         Index("ix_ticket_type_status", "type", "status"),
         Index("ix_ticket_sla_due_at", "sla_due_at"),  # the inbox's SLA filter
-        # The dashboard's list (app/ticket_list): newest first, alone or after an equality filter.
-        Index("ix_ticket_created", "created_at", "id"),
-        Index("ix_ticket_type_created", "type", "created_at", "id"),
+        # The dashboard's list (app/ticket_list): newest first, alone or after an equality filter;
+        # with the status last, the counts per status read the same index and no row.
+        Index("ix_ticket_created", "created_at", "id", "status"),
+        Index("ix_ticket_type_created", "type", "created_at", "id", "status"),
         Index("ix_ticket_status_created", "status", "created_at", "id"),
-        Index("ix_ticket_priority_created", "priority", "created_at", "id"),
-        Index("ix_ticket_team_created", "sla_team_key", "created_at", "id"),
-        Index("ix_ticket_closed", "closed_at", "id"),
+        Index("ix_ticket_priority_created", "priority", "created_at", "id", "status"),
+        Index("ix_ticket_team_created", "sla_team_key", "created_at", "id", "status"),
+        Index("ix_ticket_closed", "closed_at", "id", "status"),
     )
 
 

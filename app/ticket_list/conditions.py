@@ -57,17 +57,21 @@ def sla_condition(state: str, now: datetime):
     the customer stays breached (not paused).
     """
     running = Ticket.sla_running_since.is_not(None)
-    missed = Ticket.sla_met.is_(false())
     if state == "breached":
-        return or_(missed, and_(running, Ticket.sla_due_at < now))
+        missed = db.select(Ticket.id).where(Ticket.sla_met.is_(false()))
+        overdue = db.select(Ticket.id).where(running, Ticket.sla_due_at < now)
+        return Ticket.id.in_(union(missed, overdue))
     if state == "paused":
         return and_(Ticket.sla_paused.is_(true()), or_(Ticket.sla_met.is_(None), Ticket.sla_met.is_(true())))
     if state == "met":
         return and_(Ticket.sla_met.is_(true()), Ticket.sla_running_since.is_(None))
-    in_time = and_(running, Ticket.sla_due_at >= now, Ticket.sla_met.is_(None))
-    if state == "at_risk":
-        return and_(in_time, _seconds_left(now) < _at_risk_window())
-    return and_(in_time, _seconds_left(now) >= _at_risk_window())
+    left = (
+        _seconds_left(now) < _at_risk_window()
+        if state == "at_risk"
+        else _seconds_left(now) >= _at_risk_window()
+    )
+    in_time = db.select(Ticket.id).where(running, Ticket.sla_due_at >= now, Ticket.sla_met.is_(None), left)
+    return Ticket.id.in_(in_time)
 
 
 def sla_state_of(ticket: Ticket, now: datetime) -> str | None:

@@ -49,12 +49,12 @@ def upgrade():
 
     with op.batch_alter_table('ticket', schema=None) as batch_op:
         batch_op.add_column(sa.Column('closed_at', sa.DateTime(), nullable=True))
-        batch_op.create_index('ix_ticket_created', ['created_at', 'id'], unique=False)
-        batch_op.create_index('ix_ticket_type_created', ['type', 'created_at', 'id'], unique=False)
+        batch_op.create_index('ix_ticket_created', ['created_at', 'id', 'status'], unique=False)
+        batch_op.create_index('ix_ticket_type_created', ['type', 'created_at', 'id', 'status'], unique=False)
         batch_op.create_index('ix_ticket_status_created', ['status', 'created_at', 'id'], unique=False)
-        batch_op.create_index('ix_ticket_priority_created', ['priority', 'created_at', 'id'], unique=False)
-        batch_op.create_index('ix_ticket_team_created', ['sla_team_key', 'created_at', 'id'], unique=False)
-        batch_op.create_index('ix_ticket_closed', ['closed_at', 'id'], unique=False)
+        batch_op.create_index('ix_ticket_priority_created', ['priority', 'created_at', 'id', 'status'], unique=False)
+        batch_op.create_index('ix_ticket_team_created', ['sla_team_key', 'created_at', 'id', 'status'], unique=False)
+        batch_op.create_index('ix_ticket_closed', ['closed_at', 'id', 'status'], unique=False)
 
     # Partial indexes of the SLA filter "breached" (their predicates as the models write them).
     postgresql = op.get_bind().dialect.name == 'postgresql'
