@@ -79,6 +79,14 @@ def test_filters_by_sla_state(manager, tickets, clock, state):
     assert listed(manager, sla=state) == [made[state].id]
 
 
+def test_a_breached_ticket_waiting_on_the_customer_stays_breached(manager, tickets, clock):
+    ticket = tickets(sla="paused")
+    ticket.sla_met = False  # its clock recorded the miss before it paused
+    db.session.commit()
+    assert listed(manager, sla="breached") == [ticket.id]
+    assert listed(manager, sla="paused") == []
+
+
 def test_a_ticket_breaches_when_its_due_time_passes(manager, tickets, clock):
     ticket = tickets(sla="on_track")
     assert listed(manager, sla="breached") == []
