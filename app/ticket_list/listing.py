@@ -213,7 +213,8 @@ def csv_lines(scope_condition, filters: TicketFilters, now: datetime) -> Iterato
         yield out.getvalue()
         out.seek(0)
         out.truncate()
-        db.session.expunge_all()
+        for row in rows:  # a long export keeps one batch of tickets in the session, not all of them
+            db.session.expunge(row.ticket)
         if len(rows) < CSV_BATCH:
             return
         offset += CSV_BATCH
