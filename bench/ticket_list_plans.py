@@ -173,10 +173,9 @@ def run(backend: str, url: str, n: int) -> None:
             ids = _base(True, filters, now, [Ticket.id]).order_by(*_order(filters)).limit(50)
             counts_ms = timed(lambda f=filters: status_counts(True, f, now))
             page_ms = timed(lambda f=filters: list_page(True, f, now))
+            status = db.func.coalesce(Ticket.status, "")
             counts = (
-                db.select(Ticket.status, db.func.count())
-                .where(*filter_conditions(filters, now))
-                .group_by(Ticket.status)
+                db.select(status, db.func.count()).where(*filter_conditions(filters, now)).group_by(status)
             )
             print(f"{name:26} counts {counts_ms:7.1f} ms  page {page_ms:7.1f} ms")
             print(f"{'':26} page plan: {plan(ids)}")
