@@ -31,6 +31,7 @@ from app.api.openapi_parts import (
     text,
     whole,
 )
+from app.api.openapi_tickets import ticket_list_parameters, ticket_page
 
 
 def _ticket_paths() -> dict:
@@ -87,16 +88,18 @@ def _ticket_paths() -> dict:
             ),
             "get": op(
                 "tickets",
-                "List tickets, newest first",
-                {"200": json_response("One page of tickets", list_of("tickets", ref("Ticket")))},
-                parameters=[
-                    query("type", "only tickets of this process key", text(128, QUERY_TEXT)),
-                    query("status", "only tickets in this status", text(128, QUERY_TEXT)),
-                    query("customer_id", "only this customer's tickets", whole()),
-                    query("limit", "page size", whole(200, 1, default=50)),
-                    query("offset", "tickets to skip", whole(1_000_000, default=0)),
-                ],
-                roles=f"{STAFF_TEXT}, or customer (their own tickets only)",
+                "List tickets with filters, newest first",
+                {
+                    "200": json_response(
+                        "One page of tickets, the total and the counts per status", ticket_page()
+                    )
+                },
+                parameters=ticket_list_parameters(),
+                description="The dashboard's ticket list (`/dashboard/tickets`, same parameter names): "
+                "every ticket in the caller's scope (managers and admins: all; others: their teams' "
+                "tickets and those they worked on; a customer: their own). Filters combine with AND; "
+                "a parameter left out means any, a blank one is refused (422 naming it).",
+                roles=f"{STAFF_TEXT}, or customer (their own tickets only; not team, assignee_id, customer)",
             ),
         },
         "/api/v1/tickets/{ticket_id}": {

@@ -12,8 +12,9 @@ from app.clock import utcnow
 from app.engine import InvalidData, cancel_instance, instance_of_ticket, start_process, waiting_of
 from app.errors import json_error
 from app.extensions import db
-from app.inputs import body_int, body_text, query_int, query_text
+from app.inputs import body_int, body_text, query_int
 from app.models import STAFF, Feedback, HistoryEvent, HumanTask, Incident, ProcessInstance, Ticket
+from app.ticket_list import TicketRow, list_page, parse_filters, status_counts
 
 MAX_TYPE = 128  # characters of a ticket type (a process key), status or priority
 MAX_SUBJECT = 300
@@ -56,23 +57,44 @@ def open_ticket():
 @bp.get("/tickets")
 @token_required(*STAFF, "customer")
 def list_tickets():
-    """Tickets, newest first (a customer's token: theirs only); filters: type, status, customer_id; pages."""
-    query = db.select(Ticket).order_by(Ticket.id.desc())
+    """Tickets in the caller's scope (a customer's token: theirs only), with the dashboard list's
+    filters and sort (app.ticket_list), newest first; pages of `limit` from `offset`, the total
+    and the counts per status of the whole filtered list."""
     me = token_customer()
+    filters = parse_filters(request.args, staff=me is None, strict=True)
     if me is not None:
-        query = query.where(Ticket.customer_id == me.id)
+        condition = Ticket.customer_id == me.id
     else:
-        query = query.where(ticket_condition(scope_of(g.api_user), g.api_user.username))
-    for field in ("type", "status"):
-        if query_text(field, MAX_TYPE):
-            query = query.where(getattr(Ticket, field) == request.args[field])
-    customer_id = query_int("customer_id")
-    if customer_id is not None:
-        query = query.where(Ticket.customer_id == customer_id)
+        condition = ticket_condition(scope_of(g.api_user), g.api_user.username)
     limit = query_int("limit", 50, minimum=1, maximum=MAX_PAGE)
     offset = query_int("offset", 0, maximum=MAX_OFFSET)
-    rows = db.session.execute(query.limit(limit).offset(offset)).scalars()
-    return jsonify({"tickets": [_ticket_summary(t) for t in rows]})
+    now = utcnow()
+    counts = status_counts(condition, filters, now)
+    total = sum(counts.values())
+    rows = list_page(condition, filters, now, limit=limit, offset=offset) if offset < total else []
+    return jsonify(
+        {
+            "tickets": [_list_row(row, staff=me is None) for row in rows],
+            "total": total,
+            "counts": counts,
+            "limit": limit,
+            "offset": offset,
+            "next_offset": offset + limit if offset + limit < total else None,
+        }
+    )
+
+
+def _list_row(row: TicketRow, staff: bool) -> dict:
+    found = {
+        **_ticket_summary(row.ticket),
+        "version": row.version,
+        "state": row.state,
+        "sla": {"state": row.sla, "due_at": iso(row.ticket.sla_due_at)},
+        "closed_at": iso(row.ticket.closed_at),
+    }
+    if staff:
+        found.update(customer_name=row.customer_name, teams=row.teams, assignees=row.assignees)
+    return found
 
 
 def _feedback_json(ticket_id: int) -> dict | None:

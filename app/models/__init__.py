@@ -17,7 +17,15 @@ from app.models.runtime import (
 )
 from app.models.sla import BusinessCalendar, BusinessHoliday, SlaPolicy
 from app.models.studio import ProcessType, StudioDraft
-from app.models.ticket import PRIORITIES, Comment, Ticket
+from app.models.ticket import (
+    FIELD_NAME_MAX,
+    FIELD_VALUE_MAX,
+    PRIORITIES,
+    Comment,
+    Ticket,
+    TicketField,
+    field_value,
+)
 
 __all__ = [
     "MAX_ATTACHMENT_BYTES",
@@ -50,6 +58,10 @@ __all__ = [
     "Team",
     "TeamMember",
     "Ticket",
+    "TicketField",
+    "FIELD_NAME_MAX",
+    "FIELD_VALUE_MAX",
+    "field_value",
     "TicketAgent",
     "Timer",
     "User",

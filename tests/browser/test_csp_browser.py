@@ -39,6 +39,7 @@ NOT_PAGES = (
     "studio.catalog",
     "studio.preview_instructions_html",
     "studio.decision",
+    "dashboard.tickets_csv",  # the ticket list as a CSV download
 )
 
 WATCH = """

@@ -18,7 +18,18 @@ from app.engine.runtime.store import Loaded, close_ticket, load, save
 from app.engine.spiff import specs
 from app.engine.spiff.serializer import new_workflow
 from app.extensions import db
-from app.models import PRIORITIES, Customer, MessageSubscription, ProcessInstance, Ticket, Timer, User
+from app.models import (
+    FIELD_NAME_MAX,
+    PRIORITIES,
+    Customer,
+    MessageSubscription,
+    ProcessInstance,
+    Ticket,
+    TicketField,
+    Timer,
+    User,
+    field_value,
+)
 
 DEFAULT_FEEDBACK_DELAY = "P1D"
 
@@ -96,6 +107,7 @@ def start_process(
         )
         db.session.add(ticket)
         db.session.flush()
+        record_fields(ticket.id, data)
         sla.start_clock(ticket, now)
         spec, subprocess_specs = specs.for_instance(definition)
         wf = new_workflow(spec, subprocess_specs, {**data, **engine_data(ticket, profile)})
@@ -126,6 +138,17 @@ def start_process(
         return ticket, row
 
     return run_command(body)
+
+
+def record_fields(ticket_id: int, data: dict) -> None:
+    """Project the start data's scalar fields into `ticket_field` (one executemany, no commit)."""
+    rows = [
+        {"ticket_id": ticket_id, "name": name, "value": value}
+        for name, raw in data.items()
+        if len(name) <= FIELD_NAME_MAX and (value := field_value(raw)) is not None
+    ]
+    if rows:
+        db.session.execute(db.insert(TicketField), rows)
 
 
 def engine_data(ticket: Ticket, profile: dict) -> dict:
