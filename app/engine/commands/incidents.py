@@ -3,17 +3,18 @@
 `open_incident` (inside a command) and `record_incident` (a command of its own) park the job or
 the timer, so no worker runs it again, open the `incident` row (kind, element, message), put the
 instance in status `incident` and write `incident_opened`. `retry_incident` resolves it and
-re-arms whichever it parked: claimable at once, tried afresh. An `engine` incident (a bound the
+re-arms whichever it parked: claimable at once, tried afresh; given edited process data
+(`data_edit`), it writes the data into the incident's task first, in the same transaction. An `engine` incident (a bound the
 engine ran into, `runtime/halts.py`) is retried by running the engine's steps again at once.
 """
 
 from app.clock import utcnow
-from app.engine.errors import Conflict, NotFound
+from app.engine.commands.data_edit import apply_data, changed_keys, open_incident_row
 from app.engine.runtime.halts import HALT_KIND
 from app.engine.runtime.history import history
 from app.engine.runtime.runner import run_command
 from app.engine.runtime.steps import run_engine
-from app.engine.runtime.store import load, save
+from app.engine.runtime.store import Loaded, load, save
 from app.extensions import db
 from app.models import Incident, Job, ProcessInstance, Timer
 
@@ -99,21 +100,30 @@ def rearm(incident: Incident, now) -> None:
         )
 
 
-def retry_incident(incident_id: int, actor: str | None = None) -> Incident:
-    """Resolve an incident by trying its job or timer again now.
+def retry_incident(
+    incident_id: int, actor: str | None = None, *, data: dict | None = None, seen: str | None = None
+) -> Incident:
+    """Resolve an incident by trying its job or timer again now, optionally on edited data.
+
+    Args:
+        data: the edited process data of the incident's task (`data_edit.incident_data` is what
+            it was): written into the task, in the same transaction as the retry; the keys it
+            changed go into the `incident_retried` history row.
+        seen: the fingerprint (`data_edit.fingerprint`) of the data the person saw; the retry is
+            refused when the data is no longer that.
 
     Raises:
         NotFound: no such incident.
-        Conflict: it was already resolved.
+        Conflict: it was already resolved, or the data changed since `seen`.
+        InvalidData: the edited data is refused (the message names the field); nothing applied.
+        StepFailed: a service task's parameters do not evaluate on the edited data.
     """
 
     def body():
-        incident = db.session.get(Incident, incident_id)
-        if incident is None:
-            raise NotFound(f"incident {incident_id} not found")
-        if incident.resolved_at is not None:
-            raise Conflict(f"incident {incident_id} was already resolved")
+        incident = open_incident_row(incident_id)
         now = utcnow()
+        loaded = load(incident.instance_id) if data is not None else None
+        changes = apply_data(loaded, incident, data, seen) if loaded is not None else None
         incident.resolved_at = now
         rearm(incident, now)
         still_open = db.session.execute(
@@ -126,7 +136,11 @@ def retry_incident(incident_id: int, actor: str | None = None) -> Incident:
             .limit(1)
         ).scalar()
         if incident.kind == HALT_KIND:
-            _run_on(incident, still_open is None, actor)
+            _run_on(incident, still_open is None, actor, loaded)
+        elif loaded is not None:
+            if still_open is None and loaded.row.status == "incident":
+                loaded.row.status = "running"
+            save(loaded, actor)
         elif still_open is None:
             db.session.execute(
                 db.update(ProcessInstance)
@@ -139,17 +153,17 @@ def retry_incident(incident_id: int, actor: str | None = None) -> Incident:
             instance_id=incident.instance_id,
             actor=actor,
             element_id=incident.element_id,
-            data={"incident_id": incident.id},
+            data={"incident_id": incident.id, **({"changed": changed_keys(changes)} if changes else {})},
         )
         return incident
 
     return run_command(body)
 
 
-def _run_on(incident: Incident, last_open: bool, actor: str | None) -> None:
+def _run_on(incident: Incident, last_open: bool, actor: str | None, loaded: Loaded | None) -> None:
     """Run a halted instance's engine steps again (within the bounds again: a new halt opens a
     new incident)."""
-    loaded = load(incident.instance_id)
+    loaded = loaded or load(incident.instance_id)
     if last_open and loaded.row.status == "incident":
         loaded.row.status = "running"
     run_engine(loaded, rerun_failed=True)
