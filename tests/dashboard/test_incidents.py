@@ -26,7 +26,7 @@ def test_the_list_shows_error_element_ticket_attempts_and_next_retry(client, two
         row = html.split(f'id="incident-{refund.incident_id}"', 1)[1].split("</tr>", 1)[0]
         assert f'href="/dashboard/tickets/{refund.ticket_id}"' in row
         assert "<code>issue_refund</code>" in row and "refund.issue" in row
-        assert "refused its input" in row and "1 of 1" in row and "when retried" in row
+        assert "refused its input" in row and "1 of 1" in row and "parked until retried" in row
     assert html.index(f"incident-{second.incident_id}") < html.index(f"incident-{first.incident_id}")
     assert 'aria-current="page">Incidents' in html
 

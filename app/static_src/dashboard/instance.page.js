@@ -33,13 +33,13 @@ function decorate(viewer, states) {
     drawn += 1;
     if (info.completed > 0) {
       overlays.add(id, 'counts', {
-        position: { bottom: 8, left: -8 },
+        position: { top: -10, left: -10 },
         html: badge('badge-completed', String(info.completed), `completed ${info.completed} time(s)`),
       });
     }
     if (info.active > 0) {
       overlays.add(id, 'counts', {
-        position: { top: -8, left: -8 },
+        position: { top: -10, left: 14 },
         html: badge('badge-active', String(info.active), `${info.active} open`),
       });
     }
