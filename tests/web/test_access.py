@@ -46,7 +46,7 @@ ROUTES = {
     "dashboard.cancel_ticket": "team",
     "dashboard.reassign": "team",
     "dashboard.move_ticket_timers": "team; development mode only",
-    "dashboard.preview": "team (the incident's ticket); managers and admins retry",
+    "dashboard.preview_retry": "team (the incident's ticket); managers and admins retry",
     "dashboard.retry_one": "team (the incident's ticket); managers and admins retry",
     "portal.ticket": "customer",
     "portal.write_message": "customer",

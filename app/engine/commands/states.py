@@ -58,7 +58,10 @@ def element_states(instance) -> dict:
     counted = db.session.execute(
         db.select(HistoryEvent.element_id, HistoryEvent.kind, db.func.count())
         .where(
-            HistoryEvent.ticket_id == instance.ticket_id,
+            # by ticket first: history_event's index is (ticket_id, at)
+            HistoryEvent.ticket_id == instance.ticket_id
+            if instance.ticket_id is not None
+            else HistoryEvent.ticket_id.is_(None),
             HistoryEvent.instance_id == instance.id,
             HistoryEvent.kind.in_((*COMPLETED_KINDS, "task_cancelled")),
             HistoryEvent.element_id.is_not(None),

@@ -81,7 +81,7 @@ def _edit_page(incident: Incident, raw: str, status: int, errors: dict, changes=
 
 @bp.post("/incidents/<int:incident_id>/preview")
 @dashboard_required
-def preview(incident_id: int, scope):
+def preview_retry(incident_id: int, scope):
     """Show exactly what the edited data changes before the retry applies it."""
     incident = visible_incident(incident_id, scope)
     raw = (request.form.get("data") or "").replace("\r\n", "\n")
