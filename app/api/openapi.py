@@ -341,8 +341,9 @@ def _event_paths() -> dict:
                 {
                     "200": json_response("The step is being retried", retried),
                     "404": error("No such incident, or one of a ticket the caller may not see"),
-                    "409": error("The incident was already resolved"),
+                    "409": error("The incident was already resolved, or a retry of it is under way"),
                 },
+                description="The incident stays open (`resolved_at` null) until its job or timer succeeds.",
                 roles="manager or admin (of the incident ticket's teams; admins any)",
             ),
         },

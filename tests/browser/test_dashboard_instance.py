@@ -101,7 +101,9 @@ def test_manager_fixes_the_data_of_a_failed_refund_and_the_ticket_moves_on(app, 
     )
     assert "state-waiting" in page.locator('g.djs-element[data-element-id="reminder"]').get_attribute("class")
     assert page.locator(".badge-due").count() == 1
-    assert "after editing the data" in page.locator(".timeline").inner_text()
+    timeline = page.locator(".timeline").inner_text()
+    assert "after editing the data" in timeline and "the incident is resolved" in timeline
+    assert page.locator("section.incidents").count() == 0
     _clean(page, errors)
 
 

@@ -6,7 +6,8 @@ import re
 import pytest
 
 from app.extensions import db
-from app.models import HistoryEvent, Incident, User
+from app.models import HistoryEvent, Incident, Job, User
+from app.worker import drain
 from tests.dashboard.conftest import csrf, open_failed_refund, signed_in
 from tests.factories import token_for
 
@@ -74,16 +75,21 @@ def test_confirming_retries_each_selected_incident(client, two):
     assert f"Retried 2 incident(s): {first.incident_id}, {second.incident_id}." in answer.get_data(
         as_text=True
     )
-    assert all(db.session.get(Incident, r.incident_id).resolved_at is not None for r in two)
+    assert db.session.execute(db.select(Job.status)).scalars().all() == ["pending", "pending"]
     retried = (
         db.session.execute(db.select(HistoryEvent.actor).where(HistoryEvent.kind == "incident_retried"))
         .scalars()
         .all()
     )
     assert retried == ["max", "max"]
+    # Resolved only when the retry succeeds: these fail again (the amounts are still negative).
+    assert all(db.session.get(Incident, r.incident_id).resolved_at is None for r in two)
+    drain()
+    assert db.session.execute(db.select(db.func.count(Incident.id))).scalar() == 2
+    assert all(db.session.get(Incident, r.incident_id).resolved_at is None for r in two)
 
 
-def test_an_incident_already_resolved_is_reported_and_the_others_are_retried(client, two):
+def test_an_incident_being_retried_is_reported_and_the_others_are_retried(client, two):
     first, second = two
     signed_in(client, "max")
     client.post(
@@ -96,7 +102,7 @@ def test_an_incident_already_resolved_is_reported_and_the_others_are_retried(cli
     )
     html = answer.get_data(as_text=True)
     assert f"Retried 1 incident(s): {second.incident_id}." in html
-    assert f"Not retried: {first.incident_id} (not found or already resolved)" in html
+    assert f"Not retried: {first.incident_id} (incident {first.incident_id} is being retried already" in html
 
 
 @pytest.mark.parametrize("selected", [[], ["abc"], ["1", "-1"]])

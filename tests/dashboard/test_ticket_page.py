@@ -100,7 +100,12 @@ def test_apply_writes_the_data_retries_in_one_step_and_the_ticket_moves_on(clien
     [retried] = _history(refund.ticket_id, "incident_retried")
     assert (retried.actor, retried.data["changed"]) == ("max", ["amount"])
     assert db.session.execute(db.select(Job.params)).scalar_one() == {"amount": 12.5}
+    assert db.session.get(Incident, refund.incident_id).resolved_at is None  # until the retry succeeds
     drain()
+    assert db.session.get(Incident, refund.incident_id).resolved_at is not None
+    assert [e.data for e in _history(refund.ticket_id, "incident_resolved")] == [
+        {"incident_id": refund.incident_id}
+    ]
     assert db.session.execute(db.select(HumanTask.name)).scalar_one() == "confirm_refund"
     states = _states(_page(client, refund).get_data(as_text=True))
     assert (states["issue_refund"]["state"], states["confirm_refund"]["state"]) == ("completed", "active")
@@ -158,13 +163,17 @@ def test_a_team_lead_sees_the_ticket_but_may_not_retry_its_incident(client, refu
     assert db.session.get(Incident, refund.incident_id).resolved_at is None
 
 
-def test_plain_retry_without_data(client, refund):
+def test_a_plain_retry_that_fails_again_leaves_the_incident_open(client, refund):
     signed_in(client, "max")
     answer = client.post(
         f"/dashboard/incidents/{refund.incident_id}/retry", data={"csrf_token": csrf(client)}
     )
     assert answer.status_code == 302
-    assert db.session.get(Incident, refund.incident_id).resolved_at is not None
+    assert "Being retried" in _page(client, refund).get_data(as_text=True)
+    drain()  # the amount is still -5: refused again
+    incident = db.session.get(Incident, refund.incident_id)
+    assert incident.resolved_at is None and "must be positive" in incident.message
+    assert db.session.execute(db.select(db.func.count(Incident.id))).scalar() == 1
 
 
 def test_cancel_needs_a_reason_and_keeps_it(client, refund):

@@ -6,6 +6,7 @@ from datetime import timedelta
 from SpiffWorkflow.util.task import TaskState
 
 from app.clock import utcnow
+from app.engine.commands.incidents import resolve_incidents
 from app.engine.errors import InvalidData
 from app.engine.runtime.history import history
 from app.engine.runtime.leases import claim_due
@@ -46,6 +47,7 @@ def fire_timer(timer_id: str) -> bool:
         ).scalar()
         if row is None or row.due_at is None or row.due_at > now:
             return False
+        resolve_incidents(timer_id=timer_id)  # a retried timer that fires (or has nothing left to do)
         task = find_task(loaded, timer_id)
         if task is None or task.state != TaskState.WAITING:
             db.session.delete(row)  # the projection was stale: nothing waits there any more

@@ -148,7 +148,7 @@ def retry_one(incident_id: int, scope):
     flash(
         f"Incident {incident_id} is being retried"
         + (" with the edited data" if edited is not None else "")
-        + "; it is resolved, and the ticket moves on when the step succeeds.",
+        + "; it is resolved, and the ticket moves on, when the step succeeds.",
         "success",
     )
     return _back(incident)
