@@ -149,3 +149,28 @@ def test_cancel_keeps_its_reason_in_the_history(failed_refund):
     assert db.session.get(Ticket, ticket_id).status == "cancelled"
     with pytest.raises(InvalidData):
         cancel_instance(instance_id, reason="x" * 501)
+
+
+def test_a_timer_incident_is_fixed_by_setting_the_missing_variable_and_resolves_when_it_fires(app, clock):
+    from app.engine import deploy
+    from tests.worker.diagrams import timer_then_timer
+
+    deploy(timer_then_timer("follow_up_after"))  # the second timer reads a variable never set
+    ticket, instance = start_process("twice", make_customer().id, "Timer", {})
+    clock.shift(timedelta(hours=1))
+    drain()
+    incident = db.session.execute(db.select(Incident)).scalar_one()
+    assert incident.kind == "timer"
+    data = incident_data(incident.id)
+    assert "follow_up_after" not in data
+    retry_incident(
+        incident.id, actor="max", data={**data, "follow_up_after": "PT10M"}, seen=fingerprint(data)
+    )
+    assert db.session.get(Incident, incident.id).resolved_at is None
+    drain()  # the first timer fires now, the second waits ten minutes
+    assert db.session.get(Incident, incident.id).resolved_at is not None
+    assert db.session.get(ProcessInstance, instance.id).status == "running"
+    clock.shift(timedelta(minutes=11))
+    drain()
+    task = db.session.execute(db.select(HumanTask).where(HumanTask.ticket_id == ticket.id)).scalar_one()
+    assert task.name == "after"
