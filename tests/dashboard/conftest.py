@@ -20,6 +20,7 @@ class Refund:
 
 
 def open_failed_refund(amount: float = -5, subject: str = "Refund for order SO-77") -> Refund:
+    """A refund ticket for the first customer whose handler refused `amount`: an open incident."""
     ticket, instance = start_process("refund", _customer_id(), subject, {"amount": amount, "note": "urgent"})
     drain()
     incident = db.session.execute(

@@ -75,7 +75,6 @@ def _edit_page(incident: Incident, raw: str, status: int, errors: dict, changes=
         errors=errors,
         changes=changes,
         seen=seen,
-        canonical=raw,
     ), status
 
 
