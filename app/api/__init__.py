@@ -4,6 +4,7 @@ from app.api import (  # noqa: F401  (routes register on bp)
     customers,
     definitions,
     incidents,
+    instances,
     messages,
     openapi,
     tasks,

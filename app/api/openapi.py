@@ -10,6 +10,7 @@ from flask import jsonify
 
 from app.api.blueprint import bp
 from app.api.openapi_definitions import definition_paths
+from app.api.openapi_instances import CANCEL_BODY, instance_paths, instance_schemas
 from app.api.openapi_parts import (
     FORMLESS_DATA,
     JSON_OBJECT,
@@ -127,13 +128,16 @@ def _ticket_paths() -> dict:
                     "200": json_response("The ticket, now `cancelled`", ref("TicketDetail")),
                     "404": {"$ref": "#/components/responses/NotFound"},
                     "409": error("The ticket has already ended, or the command kept conflicting with others"),
+                    "422": error("The reason is not text of at most 500 characters"),
                 },
                 description="Every open task, timer, job and message wait of the ticket's process goes "
                 "away and the ticket's status becomes `cancelled`. Other staff who see the "
                 "ticket get 403.",
                 roles="manager or admin, or a lead of the team of one of the ticket's open tasks",
+                body=CANCEL_BODY,
             ),
         },
+        **instance_paths(op),
     }
 
 
@@ -340,8 +344,9 @@ def _event_paths() -> dict:
                 {
                     "200": json_response("The step is being retried", retried),
                     "404": error("No such incident, or one of a ticket the caller may not see"),
-                    "409": error("The incident was already resolved"),
+                    "409": error("The incident was already resolved, or a retry of it is under way"),
                 },
+                description="The incident stays open (`resolved_at` null) until its job or timer succeeds.",
                 roles="manager or admin (of the incident ticket's teams; admins any)",
             ),
         },
@@ -382,7 +387,7 @@ def document() -> dict:
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "description": "an API token (`tf_...`)"}
             },
-            "schemas": schemas(),
+            "schemas": {**schemas(), **instance_schemas()},
             "responses": {
                 "Unauthorized": error("The bearer token is missing or invalid"),
                 "Forbidden": error("The caller's role may not do this"),

@@ -18,6 +18,7 @@ from app.ticket_list import TicketRow, list_page, parse_filters, status_counts
 
 MAX_TYPE = 128  # characters of a ticket type (a process key), status or priority
 MAX_SUBJECT = 300
+MAX_REASON = 500  # characters of a cancellation's reason
 MAX_PAGE = 200
 MAX_OFFSET = 1_000_000
 
@@ -142,12 +143,14 @@ def get_ticket(ticket_id: int):
 @bp.post("/tickets/<int:ticket_id>/cancel")
 @token_required(*STAFF)
 def cancel_ticket(ticket_id: int):
-    """Cancel a ticket: its process stops, its open tasks close, it becomes 'cancelled'; 200 with the
-    ticket. Who may is the policy's answer (403); 404 outside the caller's scope, 409 once ended."""
+    """Cancel a ticket (optionally with a JSON body {"reason"}): its process stops, its open tasks
+    close, it becomes 'cancelled'; 200 with the ticket. Who may is the policy's answer (403); 404 outside the caller's scope, 409 once ended."""
     ticket = db.session.get(Ticket, ticket_id)
     if ticket is None or not ticket_visible(scope_of(g.api_user), ticket.id, g.api_user.username):
         return json_error(404, f"ticket {ticket_id} not found")
-    cancel_instance(instance_of_ticket(ticket.id).id, user=g.api_user)
+    body = request.get_json() if request.is_json and request.content_length else None
+    reason = body_text(body, "reason", MAX_REASON) if isinstance(body, dict) else None
+    cancel_instance(instance_of_ticket(ticket.id).id, user=g.api_user, reason=reason)
     db.session.refresh(ticket)
     return jsonify(_ticket_detail(ticket))
 

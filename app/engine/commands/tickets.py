@@ -10,7 +10,7 @@ from app.engine.diagrams.forms import validate
 from app.engine.errors import Conflict, Forbidden, InvalidData, NotFound
 from app.engine.rules.assignment import initial_priority, record_priority
 from app.engine.runtime.checks import check
-from app.engine.runtime.history import history
+from app.engine.runtime.history import history, pending
 from app.engine.runtime.projections import Snapshot
 from app.engine.runtime.runner import run_command
 from app.engine.runtime.steps import engine_step, run_engine
@@ -32,6 +32,7 @@ from app.models import (
 )
 
 DEFAULT_FEEDBACK_DELAY = "P1D"
+MAX_REASON = 500  # characters of a cancellation's reason
 
 
 def start_process(
@@ -163,7 +164,9 @@ def engine_data(ticket: Ticket, profile: dict) -> dict:
     }
 
 
-def cancel_instance(instance_id: int, actor: str | None = None, user: User | None = None) -> None:
+def cancel_instance(
+    instance_id: int, actor: str | None = None, user: User | None = None, reason: str | None = None
+) -> None:
     """Cancel a running instance: every open task, timer, job and subscription goes away; its
     ticket becomes 'cancelled'.
 
@@ -172,12 +175,18 @@ def cancel_instance(instance_id: int, actor: str | None = None, user: User | Non
         actor: who cancelled it, for history (defaults to `user`'s username).
         user: the person cancelling it, asked about by the command checker (`may_cancel`); None
             for the system (not checked).
+        reason: why, in the person's words (at most MAX_REASON characters): kept on the
+            `instance_cancelled` history row.
 
     Raises:
         Forbidden: the checker refused `user` (403).
         Conflict: the instance has already ended (409).
+        InvalidData: the reason is not text or too long (422, naming `reason`).
     """
     actor = actor if actor is not None or user is None else user.username
+    if reason is not None and (not isinstance(reason, str) or len(reason) > MAX_REASON):
+        raise InvalidData({"reason": f"must be text of at most {MAX_REASON} characters"})
+    reason = reason.strip() if reason else None
 
     def body():
         loaded = load(instance_id)
@@ -198,6 +207,9 @@ def cancel_instance(instance_id: int, actor: str | None = None, user: User | Non
                 at=now,
             )
             close_ticket(loaded.ticket, loaded.row, actor, now)
+        if reason:
+            row = next(r for r in reversed(pending()) if r["kind"] == "instance_cancelled")
+            row["data"] = {**(row["data"] or {}), "reason": reason}
 
     run_command(body)
 
