@@ -16,6 +16,7 @@ from app.models.runtime import (
     Timer,
 )
 from app.models.sla import BusinessCalendar, BusinessHoliday, SlaPolicy
+from app.models.stats import DailyStat, DurationStat, ElementDuration, ElementStat, TicketStat
 from app.models.studio import ProcessType, StudioDraft
 from app.models.ticket import PRIORITIES, Comment, Ticket
 
@@ -29,6 +30,10 @@ __all__ = [
     "ApiToken",
     "Comment",
     "Customer",
+    "DailyStat",
+    "DurationStat",
+    "ElementDuration",
+    "ElementStat",
     "Feedback",
     "FeedbackRequest",
     "HistoryEvent",
@@ -51,6 +56,7 @@ __all__ = [
     "TeamMember",
     "Ticket",
     "TicketAgent",
+    "TicketStat",
     "Timer",
     "User",
     "BusinessCalendar",

@@ -118,7 +118,7 @@ def start_process(
             actor=actor,
             element_id=definition.key,
             element_name=f"{definition.key} v{definition.version}",
-            data={"subject": ticket.subject, "priority": chosen, "data": data},
+            data={"subject": ticket.subject, "priority": chosen, "team": ticket.sla_team_key, "data": data},
             at=now,
         )
         record_priority(ticket, row.id, chosen, source, actor)

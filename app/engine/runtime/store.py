@@ -27,6 +27,9 @@ from app.extensions import db
 from app.models import ProcessDefinition, ProcessInstance, Ticket
 
 
+_UNDER_WAY = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+
+
 @dataclass
 class Loaded:
     """An instance loaded for a command, with what was open before it."""
@@ -37,6 +40,9 @@ class Loaded:
     wf: Any
     before: projections.Snapshot
     finished_before: set
+    # When each task that was under way at load time entered its state (epoch seconds): what an
+    # element that completes in this command spent there (element_completed's data.seconds).
+    entered: dict = field(default_factory=dict)
     halts: list[Halt] = field(default_factory=list)  # bounds reached in this command (incidents)
 
 
@@ -59,8 +65,13 @@ def load(instance_id: int) -> Loaded:
     wf = load_workflow(row.workflow, spec, subprocess_specs)
     if (definition.dependencies or {}).get("mutable_spec"):
         reattach_triggered(wf)
-    finished = {t.id for t in projections.all_tasks(wf) if t.state & TaskState.FINISHED_MASK}
-    return Loaded(row, definition, ticket, wf, projections.snapshot(wf), finished)
+    finished, entered = set(), {}
+    for task in projections.all_tasks(wf):
+        if task.state & TaskState.FINISHED_MASK:
+            finished.add(task.id)
+        elif task.state & _UNDER_WAY:
+            entered[task.id] = task.last_state_change
+    return Loaded(row, definition, ticket, wf, projections.snapshot(wf), finished, entered)
 
 
 def find_task(loaded: Loaded, task_id: str):
@@ -100,6 +111,7 @@ def save(loaded: Loaded, actor: str | None, *, skip_task: str | None = None) -> 
                 element_name=spec.bpmn_name,
                 task_id=str(task.id),
                 at=now,
+                data={"seconds": _seconds_spent(loaded, task, now)},
             )
     compact(wf)
     after = projections.snapshot(wf)
@@ -116,6 +128,12 @@ def save(loaded: Loaded, actor: str | None, *, skip_task: str | None = None) -> 
         close_ticket(loaded.ticket, row, actor, now)
     loaded.before = after
     return new_tasks
+
+
+def _seconds_spent(loaded: Loaded, task, now) -> int:
+    """Whole seconds a task completing now spent since it entered its state (0 if it entered now)."""
+    entered = loaded.entered.get(task.id)
+    return max(0, int(now.timestamp() - entered)) if isinstance(entered, (int, float)) else 0
 
 
 def _write_projections(loaded: Loaded, after: projections.Snapshot, actor: str | None, now) -> list[str]:
