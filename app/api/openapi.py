@@ -31,6 +31,7 @@ from app.api.openapi_parts import (
     text,
     whole,
 )
+from app.api.openapi_statistics import statistics_paths
 
 
 def _ticket_paths() -> dict:
@@ -371,6 +372,7 @@ def document() -> dict:
                 )
             },
             **definition_paths(),
+            **statistics_paths(),
             **_ticket_paths(),
             **_task_paths(),
             **_event_paths(),

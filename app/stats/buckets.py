@@ -9,7 +9,7 @@ reach a year; longer durations go into the last one.
 import math
 from collections.abc import Mapping
 
-BASE = 2 ** 0.25
+BASE = 2**0.25
 LAST = 100
 
 
@@ -30,7 +30,7 @@ def bounds(bucket: int) -> tuple[float, float]:
 def quantile(counts: Mapping[int, int], q: float) -> float | None:
     """The q-quantile (0 < q < 1) of the durations counted per bucket; None when there are none.
 
-    Interpolates linearly inside the bucket the quantile falls in.
+    The nearest-rank quantile's bucket, interpolated linearly inside it (a lone value: its middle).
     """
     total = sum(n for n in counts.values() if n > 0)
     if total <= 0:
@@ -43,7 +43,7 @@ def quantile(counts: Mapping[int, int], q: float) -> float | None:
             continue
         if seen + n >= rank:
             low, high = bounds(bucket)
-            return low + (high - low) * max(0.0, min(1.0, (rank - seen) / n))
+            return low + (high - low) * max(0.0, min(1.0, (rank - seen - 0.5) / n))
         seen += n
     low, high = bounds(max(counts))
     return high

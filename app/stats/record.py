@@ -49,9 +49,7 @@ SET_STATUS = "ticket.set_status"
 ESCALATIONS = frozenset({"escalation.notify_team", "ticket.raise_priority"})
 FOLLOW_UP_ELEMENT = "follow_up"  # the shipped processes' "Follow up on low rating" task
 SYSTEM_ACTORS = frozenset({"worker", "escalation", "system", "scheduler"})
-DAILY_COUNTERS = tuple(
-    c.name for c in DailyStat.__table__.columns if c.name not in ("day", "type", "team")
-)
+DAILY_COUNTERS = tuple(c.name for c in DailyStat.__table__.columns if c.name not in ("day", "type", "team"))
 ELEMENT_COUNTERS = ("completed", "cancelled", "incidents", "duration_sum")
 TICKET_KINDS = frozenset(
     {
@@ -309,7 +307,13 @@ def flush(session, inc: Increments) -> None:
     keys = ("day", "type", "team", "metric", "bucket")
     _upsert(session, DurationStat.__table__, keys, ("count", "total"), durations)
     elements = [
-        {"process_key": k, "version": v, "element_id": e, "day": d, **{c: n.get(c, 0) for c in ELEMENT_COUNTERS}}
+        {
+            "process_key": k,
+            "version": v,
+            "element_id": e,
+            "day": d,
+            **{c: n.get(c, 0) for c in ELEMENT_COUNTERS},
+        }
         for (k, v, e, d), n in inc.elements.items()
     ]
     keys = ("process_key", "version", "element_id", "day")
@@ -328,7 +332,9 @@ def calendar_loader(session) -> Callable:
     def calendar_for(team_key: str | None):
         if team_key not in cache:
             row = (
-                session.execute(select(BusinessCalendar).where(BusinessCalendar.team_key == team_key)).scalar()
+                session.execute(
+                    select(BusinessCalendar).where(BusinessCalendar.team_key == team_key)
+                ).scalar()
                 if team_key
                 else None
             )

@@ -26,7 +26,6 @@ from app.engine.spiff.serializer import dump_workflow, load_workflow, reattach_t
 from app.extensions import db
 from app.models import ProcessDefinition, ProcessInstance, Ticket
 
-
 _UNDER_WAY = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 
 

@@ -1,0 +1,112 @@
+"""Per-element statistics of one process version over a period: the heatmap and its API.
+
+Completed, cancelled and incidents come from `element_stat` (days of the period), the median
+and p90 time spent from `element_duration` (log buckets, app/stats/buckets.py), and `active`
+(tokens there now: open tasks, waiting timers, jobs and message catches) from the runtime
+tables, which hold only what is open, joined to the instance by primary key.
+"""
+
+from datetime import date
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import (
+    ElementDuration,
+    ElementStat,
+    HumanTask,
+    Job,
+    MessageSubscription,
+    ProcessDefinition,
+    ProcessInstance,
+    Timer,
+)
+from app.stats.buckets import quantile
+
+
+def definition_of(key: str, version: int | None) -> ProcessDefinition | None:
+    """The BPMN definition `key` at `version` (the latest when None)."""
+    query = select(ProcessDefinition).where(ProcessDefinition.key == key, ProcessDefinition.kind == "bpmn")
+    if version is not None:
+        query = query.where(ProcessDefinition.version == version)
+    return db.session.execute(query.order_by(ProcessDefinition.version.desc()).limit(1)).scalar()
+
+
+def element_statistics(definition: ProcessDefinition, start: date, end: date) -> list[dict]:
+    """One entry per element seen: {element_id, active, completed, cancelled, incidents,
+    median_seconds, p90_seconds}, by element id."""
+    key, version = definition.key, definition.version
+    found: dict[str, dict] = {}
+
+    def entry(element_id: str) -> dict:
+        return found.setdefault(
+            element_id,
+            {
+                "element_id": element_id,
+                "active": 0,
+                "completed": 0,
+                "cancelled": 0,
+                "incidents": 0,
+                "median_seconds": None,
+                "p90_seconds": None,
+            },
+        )
+
+    in_period = (ElementStat.day >= start, ElementStat.day <= end)
+    rows = db.session.execute(
+        select(
+            ElementStat.element_id,
+            func.sum(ElementStat.completed),
+            func.sum(ElementStat.cancelled),
+            func.sum(ElementStat.incidents),
+        )
+        .where(ElementStat.process_key == key, ElementStat.version == version, *in_period)
+        .group_by(ElementStat.element_id)
+    ).all()
+    for element_id, completed, cancelled, incidents in rows:
+        e = entry(element_id)
+        e["completed"], e["cancelled"], e["incidents"] = (
+            int(completed or 0),
+            int(cancelled or 0),
+            int(incidents or 0),
+        )
+    buckets: dict[str, dict[int, int]] = {}
+    rows = db.session.execute(
+        select(ElementDuration.element_id, ElementDuration.bucket, func.sum(ElementDuration.count))
+        .where(
+            ElementDuration.process_key == key,
+            ElementDuration.version == version,
+            ElementDuration.day >= start,
+            ElementDuration.day <= end,
+        )
+        .group_by(ElementDuration.element_id, ElementDuration.bucket)
+    ).all()
+    for element_id, bucket, count in rows:
+        buckets.setdefault(element_id, {})[bucket] = int(count or 0)
+    for element_id, counts in buckets.items():
+        e = entry(element_id)
+        median, p90 = quantile(counts, 0.5), quantile(counts, 0.9)
+        e["median_seconds"] = None if median is None else round(median)
+        e["p90_seconds"] = None if p90 is None else round(p90)
+    for element_id, count in _active(definition.id):
+        entry(element_id)["active"] += int(count)
+    return [found[k] for k in sorted(found)]
+
+
+def _active(definition_id: int) -> list[tuple[str, int]]:
+    """(element id, tokens waiting there) from the tables of what is open, one query each."""
+    found = []
+    for model, column in (
+        (HumanTask, HumanTask.name),
+        (Timer, Timer.element_id),
+        (Job, Job.element_id),
+        (MessageSubscription, MessageSubscription.element_id),
+    ):
+        found += db.session.execute(
+            select(column, func.count())
+            .select_from(model)
+            .join(ProcessInstance, ProcessInstance.id == model.instance_id)
+            .where(ProcessInstance.definition_id == definition_id)
+            .group_by(column)
+        ).all()
+    return found
