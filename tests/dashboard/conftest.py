@@ -1,0 +1,70 @@
+"""Tickets driven through the real engine for the dashboard's figures: a desk of people and steps."""
+
+from dataclasses import dataclass
+
+import pytest
+
+from app.engine import complete_task, record_feedback, start_process
+from app.extensions import db
+from app.models import FeedbackRequest, HumanTask, Ticket, User
+from app.sla import set_policy
+from app.worker import drain
+from tests.factories import deploy_shipped, make_customer, make_user
+
+GENERAL_START = {"question": "Do you ship to Norway?", "category": "delivery"}
+COMPLAINT_START = {"description": "The courier was rude.", "severity": "high"}
+ANSWER = {"answer": "Yes, in 3 days.", "information_given": True}
+NOT_YET = {"answer": "Checking", "information_given": False}
+
+
+@dataclass
+class Desk:
+    agent: object
+    other: object
+    manager: object
+    lead: object
+    customer: object
+
+    def open(self, ticket_type: str = "general", data: dict | None = None) -> Ticket:
+        start = data or (GENERAL_START if ticket_type == "general" else COMPLAINT_START)
+        ticket, _ = start_process(ticket_type, self.customer.id, "Help please", start, actor="jane")
+        drain()
+        return db.session.get(Ticket, ticket.id)
+
+    def task(self, ticket: Ticket, name: str | None = None) -> HumanTask:
+        db.session.expire_all()
+        query = db.select(HumanTask).where(HumanTask.ticket_id == ticket.id)
+        if name:
+            query = query.where(HumanTask.name == name)
+        return db.session.execute(query).scalars().one()
+
+    def complete(self, ticket: Ticket, data: dict, name: str | None = None, by=None) -> None:
+        """Complete the ticket's open task as `by` (default: whoever it is assigned to)."""
+        task = self.task(ticket, name)
+        holder = db.session.get(User, task.assignee_id) if task.assignee_id else self.agent
+        complete_task(task.id, data, by or holder)
+        drain()
+
+    def rate(self, ticket: Ticket, rating: int, comment: str = "") -> None:
+        """Answer the survey request the process sent (after its feedback delay)."""
+        request = db.session.execute(
+            db.select(FeedbackRequest).where(FeedbackRequest.ticket_id == ticket.id)
+        ).scalar_one()
+        record_feedback(request.id, rating, comment)
+        drain()
+
+
+@pytest.fixture
+def desk(app):
+    deploy_shipped()
+    teams = ("returns", "credit", "support", "customer-success")
+    agent = make_user("alice", "agent", teams=teams, password="pw")
+    other = make_user("bob", "agent", teams=teams, password="pw", capacity=4)
+    lead = make_user("lena", "agent", teams=("support",), lead=True, password="pw")
+    manager = make_user("max", "manager", password="pw")
+    # General and complaint tickets belong to support: 4 business hours to respond, 2 days to resolve.
+    for ticket_type in ("general", "complaint"):
+        for priority in ("low", "normal", "high", "urgent"):
+            set_policy(ticket_type, priority, 4 * 60, 16 * 60, team_key="support")
+    db.session.commit()
+    return Desk(agent=agent, other=other, manager=manager, lead=lead, customer=make_customer())
