@@ -17,7 +17,7 @@ What each history row counts for (the definitions are in `app/stats/kpis.py` DEF
 | service_completed `escalation.notify_team` / `ticket.raise_priority` | the ticket's first escalation |
 | feedback_recorded | a rating (CSAT) |
 | task_completed on FOLLOW_UP_ELEMENT | a follow-up of a low rating |
-| element_completed, task_cancelled, incident_opened | per element of the process version |
+| element_completed, task_completed, service_completed, timer_fired, message_delivered (with `seconds`), task_cancelled, incident_opened | per element of the process version |
 """
 
 from collections import Counter, defaultdict
@@ -62,7 +62,12 @@ TICKET_KINDS = frozenset(
         "feedback_recorded",
     }
 )
-ELEMENT_KINDS = frozenset({"element_completed", "task_cancelled", "incident_opened"})
+# Rows that complete an element: the engine writes element_completed for those that complete on
+# their own and the command's own row for the task it completed (a user task, a job, a timer, a message).
+COMPLETIONS = frozenset(
+    {"element_completed", "task_completed", "service_completed", "timer_fired", "message_delivered"}
+)
+ELEMENT_KINDS = COMPLETIONS | {"task_cancelled", "incident_opened"}
 
 
 @dataclass
@@ -267,9 +272,8 @@ def _element(row: dict, inc: Increments, lookups: Lookups) -> None:
         return
     key = (*process, row["element_id"], row["at"].date())
     kind = row["kind"]
-    if kind == "element_completed":
-        data = row.get("data") if isinstance(row.get("data"), dict) else {}
-        seconds = data.get("seconds") if isinstance(data.get("seconds"), int) else 0
+    if kind in COMPLETIONS:
+        seconds = row.get("seconds") or 0
         inc.elements[key]["completed"] += 1
         inc.elements[key]["duration_sum"] += seconds
         inc.element_durations[(*key, bucket_of(seconds))] += 1
@@ -388,7 +392,7 @@ _TICKET_COLUMNS = (
     Ticket.sla_met,
     Ticket.first_response_due_at,
 )
-_ROW_FIELDS = ("kind", "ticket_id", "instance_id", "actor", "element_id", "task_id", "at", "data")
+_ROW_FIELDS = ("kind", "ticket_id", "instance_id", "actor", "element_id", "task_id", "at", "data", "seconds")
 
 
 def _prefetch(session, rows: list[dict], lookups: Lookups) -> None:

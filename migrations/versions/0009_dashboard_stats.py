@@ -1,4 +1,4 @@
-"""dashboard stats: pre-aggregated figures (ticket_stat, daily_stat, duration_stat, element_stat,
+"""dashboard stats: history_event.seconds and pre-aggregated figures (ticket_stat, daily_stat, duration_stat, element_stat,
 element_duration), backfilled from the history
 
 Revision ID: 0009_dashboard_stats
@@ -23,6 +23,8 @@ DAILY = ('opened', 'resolved', 'cancelled', 'reopened', 'escalated', 'handoffs',
 
 
 def upgrade():
+    with op.batch_alter_table('history_event', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('seconds', sa.Integer(), nullable=True))
     op.create_table(
         'ticket_stat',
         sa.Column('ticket_id', sa.Integer(), nullable=False),
@@ -111,3 +113,5 @@ def downgrade():
     op.drop_table('daily_stat')
     op.drop_index('ix_ticket_stat_open', table_name='ticket_stat')
     op.drop_table('ticket_stat')
+    with op.batch_alter_table('history_event', schema=None) as batch_op:
+        batch_op.drop_column('seconds')

@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from datetime import timedelta
+
 import pytest
 
 from app.engine import complete_task, record_feedback, start_process
@@ -68,3 +70,22 @@ def desk(app):
             set_policy(ticket_type, priority, 4 * 60, 16 * 60, team_key="support")
     db.session.commit()
     return Desk(agent=agent, other=other, manager=manager, lead=lead, customer=make_customer())
+
+
+@pytest.fixture
+def week(desk, clock):
+    """Three tickets: one answered at once, one after two touches a day later, one complaint left open."""
+    quick = desk.open()
+    slow = desk.open()
+    desk.open("complaint")
+    clock.shift(timedelta(hours=1))
+    desk.complete(quick, ANSWER)  # 10:00: the first response and the resolution, one touch
+    clock.shift(timedelta(hours=1))
+    desk.complete(slow, NOT_YET)  # 11:00: the first response, not the answer
+    clock.shift(timedelta(hours=22))
+    desk.complete(slow, ANSWER)  # Tuesday 09:00: resolved after 8 business hours and two touches
+    clock.shift(timedelta(days=1, hours=1))  # the surveys go out a day after closing
+    drain()
+    desk.rate(quick, 5, "Quick and friendly.")
+    desk.rate(slow, 2, "It took a day.")
+    return quick, slow

@@ -12,8 +12,7 @@ import pytest
 from app.access import scope_of
 from app.engine import reassign_task
 from app.stats.kpis import DEFINITIONS, PeriodError, kpis, period_of
-from app.worker import drain
-from tests.dashboard.conftest import ANSWER, NOT_YET
+from tests.dashboard.conftest import ANSWER
 from tests.factories import login
 
 MONDAY = date(2026, 11, 23)
@@ -27,25 +26,6 @@ def figures(desk, who=None, period=WEEK, **filters):
 def approx(hours):
     """Medians and p90 come from log buckets: within 10 %."""
     return pytest.approx(hours, rel=0.1)
-
-
-@pytest.fixture
-def week(desk, clock):
-    """Three tickets: one answered at once, one after two touches a day later, one complaint left open."""
-    quick = desk.open()
-    slow = desk.open()
-    desk.open("complaint")
-    clock.shift(timedelta(hours=1))
-    desk.complete(quick, ANSWER)  # 10:00: the first response and the resolution, one touch
-    clock.shift(timedelta(hours=1))
-    desk.complete(slow, NOT_YET)  # 11:00: the first response, not the answer
-    clock.shift(timedelta(hours=22))
-    desk.complete(slow, ANSWER)  # Tuesday 09:00: resolved after 8 business hours and two touches
-    clock.shift(timedelta(days=1, hours=1))  # the surveys go out a day after closing
-    drain()
-    desk.rate(quick, 5, "Quick and friendly.")
-    desk.rate(slow, 2, "It took a day.")
-    return quick, slow
 
 
 def test_opened_resolved_and_backlog(desk, week):

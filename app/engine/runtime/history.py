@@ -60,6 +60,7 @@ def history(
     task_id=None,
     data=None,
     at=None,
+    seconds=None,
 ) -> None:
     """Append one history row to the current command (written in one INSERT at its commit)."""
     rows = db.session.info.get(_HISTORY)
@@ -76,5 +77,6 @@ def history(
             "task_id": task_id,
             "data": data,
             "at": at or utcnow(),
+            "seconds": seconds,
         }
     )

@@ -40,7 +40,7 @@ class Loaded:
     before: projections.Snapshot
     finished_before: set
     # When each task that was under way at load time entered its state (epoch seconds): what an
-    # element that completes in this command spent there (element_completed's data.seconds).
+    # element that completes in this command spent there (history_event.seconds).
     entered: dict = field(default_factory=dict)
     halts: list[Halt] = field(default_factory=list)  # bounds reached in this command (incidents)
 
@@ -110,8 +110,10 @@ def save(loaded: Loaded, actor: str | None, *, skip_task: str | None = None) -> 
                 element_name=spec.bpmn_name,
                 task_id=str(task.id),
                 at=now,
-                data={"seconds": _seconds_spent(loaded, task, now)},
+                seconds=_seconds_spent(loaded, task, now),
             )
+        elif task.state == TaskState.COMPLETED and skip_task is not None and str(task.id) == skip_task:
+            _time_the_completion(skip_task, _seconds_spent(loaded, task, now))
     compact(wf)
     after = projections.snapshot(wf)
     _record_cancelled_tasks(loaded, after, skip_task, actor, now)
@@ -127,6 +129,17 @@ def save(loaded: Loaded, actor: str | None, *, skip_task: str | None = None) -> 
         close_ticket(loaded.ticket, row, actor, now)
     loaded.before = after
     return new_tasks
+
+
+_OWN_ROWS = ("task_completed", "service_completed", "timer_fired", "message_delivered")
+
+
+def _time_the_completion(task_id: str, seconds: int) -> None:
+    """Give the command's own row for the task it completed (a user task, a job, a timer, a message) its seconds."""
+    for row in reversed(pending()):
+        if row["task_id"] == task_id and row["kind"] in _OWN_ROWS:
+            row["seconds"] = seconds
+            return
 
 
 def _seconds_spent(loaded: Loaded, task, now) -> int:
