@@ -1,7 +1,6 @@
 """Tickets driven through the real engine for the dashboard's figures: a desk of people and steps."""
 
 from dataclasses import dataclass
-
 from datetime import timedelta
 
 import pytest
