@@ -57,6 +57,12 @@ class Desk:
 
 @pytest.fixture
 def desk(app):
+    return make_desk()
+
+
+def make_desk() -> Desk:
+    """The shipped types deployed; alice and bob (capacity 4) agents everywhere, lena leads support,
+    max a manager (sees everything), all with password 'pw'."""
     deploy_shipped()
     teams = ("returns", "credit", "support", "customer-success")
     agent = make_user("alice", "agent", teams=teams, password="pw")

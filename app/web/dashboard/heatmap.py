@@ -116,4 +116,5 @@ def heatmap(scope):
         heat=found,
         legend=legend,
         xml=definition.source.decode() if definition else "",
+        duration=lambda seconds: "–" if seconds is None else _label(seconds, "duration"),
     )
