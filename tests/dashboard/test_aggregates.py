@@ -146,3 +146,11 @@ def test_aggregates_equal_counts_from_the_history(desk, clock):
         select(func.count()).where(HistoryEvent.kind.in_(COMPLETIONS), HistoryEvent.instance_id.is_not(None))
     ).scalar()
     assert db.session.execute(select(func.sum(ElementStat.completed))).scalar() == completions
+
+
+def test_flask_stats_rebuild(desk, week, runner):
+    kept = snapshot()
+    result = runner.invoke(args=["stats", "rebuild"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("replayed ")
+    assert snapshot() == kept
