@@ -16,7 +16,7 @@ from app.models.runtime import (
     Timer,
 )
 from app.models.sla import BusinessCalendar, BusinessHoliday, SlaPolicy
-from app.models.stats import DailyStat, DurationStat, ElementDuration, ElementStat, TicketStat
+from app.models.stats import DailyStat, DurationStat, ElementStat, TicketStat
 from app.models.studio import ProcessType, StudioDraft
 from app.models.ticket import PRIORITIES, Comment, Ticket
 
@@ -32,7 +32,6 @@ __all__ = [
     "Customer",
     "DailyStat",
     "DurationStat",
-    "ElementDuration",
     "ElementStat",
     "Feedback",
     "FeedbackRequest",

@@ -84,7 +84,11 @@ class DurationStat(db.Model):
 
 
 class ElementStat(db.Model):
-    """Per BPMN element of a process version and UTC day: completions, cancellations, incidents."""
+    """Per BPMN element of a process version, UTC day and duration bucket (app/stats/buckets.py).
+
+    Completions count in the bucket of the time they spent (with its sum); cancellations and
+    incidents in bucket -1. One upsert per command covers them all.
+    """
 
     __tablename__ = "element_stat"
 
@@ -92,22 +96,10 @@ class ElementStat(db.Model):
     version: Mapped[int] = mapped_column(primary_key=True)
     element_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
+    bucket: Mapped[int] = mapped_column(primary_key=True)
     completed: Mapped[int] = mapped_column(default=0)
     cancelled: Mapped[int] = mapped_column(default=0)
     incidents: Mapped[int] = mapped_column(default=0)
     duration_sum: Mapped[int] = mapped_column(default=0)  # seconds spent by the completed ones
 
     __table_args__ = (Index("ix_element_stat_key_version_day", "process_key", "version", "day"),)
-
-
-class ElementDuration(db.Model):
-    """A histogram of the time completed elements spent (wall-clock seconds), in log buckets."""
-
-    __tablename__ = "element_duration"
-
-    process_key: Mapped[str] = mapped_column(String(128), primary_key=True)
-    version: Mapped[int] = mapped_column(primary_key=True)
-    element_id: Mapped[str] = mapped_column(String(128), primary_key=True)
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    bucket: Mapped[int] = mapped_column(primary_key=True)
-    count: Mapped[int] = mapped_column(default=0)

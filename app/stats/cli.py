@@ -5,7 +5,7 @@ import time
 import click
 
 from app.extensions import db
-from app.stats.record import rebuild
+from app.stats.rebuild import rebuild
 
 
 @click.group("stats")

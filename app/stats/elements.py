@@ -1,7 +1,7 @@
 """Per-element statistics of one process version over a period: the heatmap and its API.
 
 Completed, cancelled and incidents come from `element_stat` (days of the period), the median
-and p90 time spent from `element_duration` (log buckets, app/stats/buckets.py), and `active`
+and p90 time spent from its completions per duration bucket (app/stats/buckets.py), and `active`
 (tokens there now: open tasks, waiting timers, jobs and message catches) from the runtime
 tables, which hold only what is open, joined to the instance by primary key.
 """
@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import (
-    ElementDuration,
     ElementStat,
     HumanTask,
     Job,
@@ -52,37 +51,30 @@ def element_statistics(definition: ProcessDefinition, start: date, end: date) ->
             },
         )
 
-    in_period = (ElementStat.day >= start, ElementStat.day <= end)
     rows = db.session.execute(
         select(
             ElementStat.element_id,
+            ElementStat.bucket,
             func.sum(ElementStat.completed),
             func.sum(ElementStat.cancelled),
             func.sum(ElementStat.incidents),
         )
-        .where(ElementStat.process_key == key, ElementStat.version == version, *in_period)
-        .group_by(ElementStat.element_id)
-    ).all()
-    for element_id, completed, cancelled, incidents in rows:
-        e = entry(element_id)
-        e["completed"], e["cancelled"], e["incidents"] = (
-            int(completed or 0),
-            int(cancelled or 0),
-            int(incidents or 0),
-        )
-    buckets: dict[str, dict[int, int]] = {}
-    rows = db.session.execute(
-        select(ElementDuration.element_id, ElementDuration.bucket, func.sum(ElementDuration.count))
         .where(
-            ElementDuration.process_key == key,
-            ElementDuration.version == version,
-            ElementDuration.day >= start,
-            ElementDuration.day <= end,
+            ElementStat.process_key == key,
+            ElementStat.version == version,
+            ElementStat.day >= start,
+            ElementStat.day <= end,
         )
-        .group_by(ElementDuration.element_id, ElementDuration.bucket)
+        .group_by(ElementStat.element_id, ElementStat.bucket)
     ).all()
-    for element_id, bucket, count in rows:
-        buckets.setdefault(element_id, {})[bucket] = int(count or 0)
+    buckets: dict[str, dict[int, int]] = {}
+    for element_id, bucket, completed, cancelled, incidents in rows:
+        e = entry(element_id)
+        e["completed"] += int(completed or 0)
+        e["cancelled"] += int(cancelled or 0)
+        e["incidents"] += int(incidents or 0)
+        if bucket >= 0 and completed:
+            buckets.setdefault(element_id, {})[bucket] = int(completed)
     for element_id, counts in buckets.items():
         e = entry(element_id)
         median, p90 = quantile(counts, 0.5), quantile(counts, 0.9)

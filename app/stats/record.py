@@ -3,7 +3,7 @@
 `record(session, rows)` is called by the engine just before a command's history rows are
 inserted, in the same transaction: it reads at most the ticket's `ticket_stat` row (by primary
 key), and writes one upsert (INSERT ... ON CONFLICT DO UPDATE, executemany) per aggregate table
-it touches. `rebuild(session)` empties the tables and replays the whole history through the same
+it touches. `app/stats/rebuild.py` empties the tables and replays the whole history through the same
 code, so the aggregates always equal a recomputation from history.
 
 What each history row counts for (the definitions are in `app/stats/kpis.py` DEFINITIONS):
@@ -25,24 +25,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.models import (
-    BusinessCalendar,
     DailyStat,
     DurationStat,
-    ElementDuration,
     ElementStat,
-    HistoryEvent,
     ProcessDefinition,
     ProcessInstance,
     Ticket,
     TicketStat,
 )
-from app.sla import STOPPING, Calendar, business_seconds_between
+from app.sla import STOPPING, business_seconds_between
 from app.sla import calendar_for as sla_calendar_for
-from app.sla.store import DEFAULT_CALENDAR
 from app.stats.buckets import bucket_of
 
 SET_STATUS = "ticket.set_status"
@@ -70,6 +65,14 @@ COMPLETIONS = frozenset(
 ELEMENT_KINDS = COMPLETIONS | {"task_cancelled", "incident_opened"}
 
 
+PROCESSES = "ticketflow_stats_processes"  # session.info: instance id -> (process key, version)
+
+
+def remember_process(session, instance_id: int, key: str, version: int) -> None:
+    """Tell `record` an instance's process (the engine knows it when it loads one): no lookup then."""
+    session.info.setdefault(PROCESSES, {})[instance_id] = (key, version)
+
+
 @dataclass
 class Lookups:
     """Where `record` finds tickets, their stat rows, an instance's process and a team's calendar."""
@@ -92,6 +95,9 @@ class Lookups:
         return self.stats[ticket_id]
 
     def process(self, instance_id: int) -> tuple[str, int] | None:
+        known = self.session.info.get(PROCESSES)
+        if known and instance_id in known:
+            return known[instance_id]
         if instance_id not in self.processes:
             row = self.session.get(ProcessInstance, instance_id)
             definition = self.session.get(ProcessDefinition, row.definition_id) if row else None
@@ -108,8 +114,7 @@ class Lookups:
 class Increments:
     daily: dict = field(default_factory=lambda: defaultdict(Counter))
     durations: dict = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
-    elements: dict = field(default_factory=lambda: defaultdict(Counter))
-    element_durations: Counter = field(default_factory=Counter)
+    elements: dict = field(default_factory=lambda: defaultdict(Counter))  # (..., day, bucket) -> counts
 
 
 def record(session, rows: list[dict], lookups: Lookups | None = None) -> None:
@@ -129,6 +134,8 @@ def apply(row: dict, inc: Increments, lookups: Lookups) -> None:
     if kind not in TICKET_KINDS or not row.get("ticket_id"):
         return
     at, data = row["at"], row.get("data") if isinstance(row.get("data"), dict) else {}
+    if not _counts(kind, row, data):
+        return  # e.g. a job that sent an e-mail: no need to read the ticket's stat row
     stat = _stat(row, lookups)
     if stat is None:
         return
@@ -170,6 +177,15 @@ def apply(row: dict, inc: Increments, lookups: Lookups) -> None:
             _reopen(stat, at, inc, lookups)
 
 
+def _counts(kind: str, row: dict, data: dict) -> bool:
+    """Whether the row changes a ticket figure (cheap, before any lookup)."""
+    if kind == "service_completed":
+        return data.get("operator") == SET_STATUS or data.get("operator") in ESCALATIONS
+    if kind == "comment_added":
+        return data.get("author_kind") == "agent"
+    return True
+
+
 def _is_touch(kind: str, row: dict, data: dict) -> bool:
     actor = row.get("actor")
     if kind == "task_completed":
@@ -179,13 +195,14 @@ def _is_touch(kind: str, row: dict, data: dict) -> bool:
 
 def _stat(row: dict, lookups: Lookups) -> TicketStat | None:
     ticket_id = row["ticket_id"]
-    stat = lookups.stat(ticket_id)
+    created = row["kind"] == "ticket_created"
+    # A ticket opening in this command has no stat row yet: no need to look.
+    stat = lookups.stats.get(ticket_id) if created else lookups.stat(ticket_id)
     if stat is not None:
         return stat
     ticket = lookups.ticket(ticket_id)
     if ticket is None:
         return None
-    created = row["kind"] == "ticket_created"
     data = row.get("data") if created and isinstance(row.get("data"), dict) else {}
     stat = TicketStat(
         ticket_id=ticket_id,
@@ -274,13 +291,11 @@ def _element(row: dict, inc: Increments, lookups: Lookups) -> None:
     kind = row["kind"]
     if kind in COMPLETIONS:
         seconds = row.get("seconds") or 0
-        inc.elements[key]["completed"] += 1
-        inc.elements[key]["duration_sum"] += seconds
-        inc.element_durations[(*key, bucket_of(seconds))] += 1
-    elif kind == "task_cancelled":
-        inc.elements[key]["cancelled"] += 1
+        counts = inc.elements[(*key, bucket_of(seconds))]
+        counts["completed"] += 1
+        counts["duration_sum"] += seconds
     else:
-        inc.elements[key]["incidents"] += 1
+        inc.elements[(*key, -1)]["cancelled" if kind == "task_cancelled" else "incidents"] += 1
 
 
 def _upsert(session, table, keys: tuple[str, ...], counters: tuple[str, ...], rows: list[dict]) -> None:
@@ -316,99 +331,10 @@ def flush(session, inc: Increments) -> None:
             "version": v,
             "element_id": e,
             "day": d,
+            "bucket": b,
             **{c: n.get(c, 0) for c in ELEMENT_COUNTERS},
         }
-        for (k, v, e, d), n in inc.elements.items()
+        for (k, v, e, d, b), n in inc.elements.items()
     ]
-    keys = ("process_key", "version", "element_id", "day")
+    keys = ("process_key", "version", "element_id", "day", "bucket")
     _upsert(session, ElementStat.__table__, keys, ELEMENT_COUNTERS, elements)
-    durations = [
-        {"process_key": k, "version": v, "element_id": e, "day": d, "bucket": b, "count": n}
-        for (k, v, e, d, b), n in inc.element_durations.items()
-    ]
-    _upsert(session, ElementDuration.__table__, (*keys, "bucket"), ("count",), durations)
-
-
-def calendar_loader(session) -> Callable:
-    """`calendar_for` reading through `session` (the migration's connection), cached per team."""
-    cache: dict = {}
-
-    def calendar_for(team_key: str | None):
-        if team_key not in cache:
-            row = (
-                session.execute(
-                    select(BusinessCalendar).where(BusinessCalendar.team_key == team_key)
-                ).scalar()
-                if team_key
-                else None
-            )
-            cache[team_key] = (
-                Calendar(row.hours, row.timezone, {h.day: h.name for h in row.holidays})
-                if row is not None
-                else DEFAULT_CALENDAR
-            )
-        return cache[team_key]
-
-    return calendar_for
-
-
-AGGREGATES = (DailyStat, DurationStat, ElementStat, ElementDuration, TicketStat)
-
-
-def rebuild(session, calendar_for: Callable = sla_calendar_for, chunk: int = 5000) -> int:
-    """Empty the aggregate tables and replay every history row into them (the caller commits).
-
-    Reads the history in id order, `chunk` rows at a time, with the tickets, their stat rows and
-    the instances' processes of each chunk fetched in three queries. Returns the rows replayed.
-    """
-    for model in AGGREGATES:
-        session.execute(delete(model))
-    calendars: dict = {}
-    last, replayed = 0, 0
-    columns = [HistoryEvent.__table__.c[name] for name in ("id", *_ROW_FIELDS)]
-    while True:
-        batch = session.execute(
-            select(*columns).where(HistoryEvent.id > last).order_by(HistoryEvent.id).limit(chunk)
-        ).all()
-        if not batch:
-            return replayed
-        last = batch[-1].id
-        rows = [dict(zip(_ROW_FIELDS, r[1:], strict=True)) for r in batch]
-        lookups = Lookups(session, calendar_for, calendars=calendars)
-        _prefetch(session, rows, lookups)
-        record(session, rows, lookups)
-        session.flush()
-        session.expunge_all()  # the next chunk fetches what it needs again
-        replayed += len(rows)
-
-
-# What `record` reads of a ticket; named columns, so the replay works whatever columns later
-# migrations add to the ticket table (the 0009 migration backfills through it).
-_TICKET_COLUMNS = (
-    Ticket.id,
-    Ticket.type,
-    Ticket.sla_team_key,
-    Ticket.created_at,
-    Ticket.sla_met,
-    Ticket.first_response_due_at,
-)
-_ROW_FIELDS = ("kind", "ticket_id", "instance_id", "actor", "element_id", "task_id", "at", "data", "seconds")
-
-
-def _prefetch(session, rows: list[dict], lookups: Lookups) -> None:
-    ticket_ids = {r["ticket_id"] for r in rows if r["ticket_id"]}
-    instance_ids = {r["instance_id"] for r in rows if r["instance_id"] and r["kind"] in ELEMENT_KINDS}
-    if ticket_ids:
-        found = session.execute(select(*_TICKET_COLUMNS).where(Ticket.id.in_(ticket_ids))).all()
-        lookups.tickets.update({t.id: t for t in found})
-        lookups.tickets.update({i: None for i in ticket_ids if i not in lookups.tickets})
-        found = session.execute(select(TicketStat).where(TicketStat.ticket_id.in_(ticket_ids))).scalars()
-        lookups.stats.update({s.ticket_id: s for s in found})
-        lookups.stats.update({i: None for i in ticket_ids if i not in lookups.stats})
-    if instance_ids:
-        found = session.execute(
-            select(ProcessInstance.id, ProcessDefinition.key, ProcessDefinition.version)
-            .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
-            .where(ProcessInstance.id.in_(instance_ids))
-        ).all()
-        lookups.processes.update({i: (k, v) for i, k, v in found})

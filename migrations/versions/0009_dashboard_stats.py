@@ -1,5 +1,4 @@
-"""dashboard stats: history_event.seconds and pre-aggregated figures (ticket_stat, daily_stat, duration_stat, element_stat,
-element_duration), backfilled from the history
+"""dashboard stats: history_event.seconds and pre-aggregated figures (ticket_stat, daily_stat, duration_stat, element_stat), backfilled from the history
 
 Revision ID: 0009_dashboard_stats
 Revises: 0007_studio
@@ -72,29 +71,20 @@ def upgrade():
         sa.Column('version', sa.Integer(), nullable=False),
         sa.Column('element_id', sa.String(length=128), nullable=False),
         sa.Column('day', sa.Date(), nullable=False),
+        sa.Column('bucket', sa.Integer(), nullable=False),
         sa.Column('completed', sa.Integer(), nullable=False),
         sa.Column('cancelled', sa.Integer(), nullable=False),
         sa.Column('incidents', sa.Integer(), nullable=False),
         sa.Column('duration_sum', sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint('process_key', 'version', 'element_id', 'day'),
-    )
-    op.create_index('ix_element_stat_key_version_day', 'element_stat', ['process_key', 'version', 'day'])
-    op.create_table(
-        'element_duration',
-        sa.Column('process_key', sa.String(length=128), nullable=False),
-        sa.Column('version', sa.Integer(), nullable=False),
-        sa.Column('element_id', sa.String(length=128), nullable=False),
-        sa.Column('day', sa.Date(), nullable=False),
-        sa.Column('bucket', sa.Integer(), nullable=False),
-        sa.Column('count', sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint('process_key', 'version', 'element_id', 'day', 'bucket'),
     )
+    op.create_index('ix_element_stat_key_version_day', 'element_stat', ['process_key', 'version', 'day'])
     _backfill()
 
 
 def _backfill():
     """Replay the existing history into the new tables (app/stats/record.py, the engine's own code)."""
-    from app.stats.record import calendar_loader, rebuild
+    from app.stats.rebuild import calendar_loader, rebuild
 
     session = Session(bind=op.get_bind())
     try:
@@ -105,7 +95,6 @@ def _backfill():
 
 
 def downgrade():
-    op.drop_table('element_duration')
     op.drop_index('ix_element_stat_key_version_day', table_name='element_stat')
     op.drop_table('element_stat')
     op.drop_table('duration_stat')

@@ -18,6 +18,7 @@ from app.engine.runtime.store import Loaded, close_ticket, load, save
 from app.engine.spiff import specs
 from app.engine.spiff.serializer import new_workflow
 from app.extensions import db
+from app.stats.record import remember_process
 from app.models import PRIORITIES, Customer, MessageSubscription, ProcessInstance, Ticket, Timer, User
 
 DEFAULT_FEEDBACK_DELAY = "P1D"
@@ -109,6 +110,7 @@ def start_process(
         )
         db.session.add(row)
         db.session.flush()
+        remember_process(db.session, row.id, definition.key, definition.version)
         loaded = Loaded(row, definition, ticket, wf, Snapshot(), set())
         run_engine(loaded)
         history(

@@ -24,6 +24,7 @@ from app.engine.runtime.history import history, pending
 from app.engine.spiff import specs
 from app.engine.spiff.serializer import dump_workflow, load_workflow, reattach_triggered
 from app.extensions import db
+from app.stats.record import remember_process
 from app.models import ProcessDefinition, ProcessInstance, Ticket
 
 _UNDER_WAY = TaskState.READY | TaskState.WAITING | TaskState.STARTED
@@ -54,6 +55,7 @@ def load(instance_id: int) -> Loaded:
     if row is None:
         raise NotFound(f"process instance {instance_id} not found")
     definition = db.session.get(ProcessDefinition, row.definition_id)
+    remember_process(db.session, row.id, definition.key, definition.version)
     # The customer comes along: assignment rules and handlers read the profile.
     ticket = (
         db.session.get(Ticket, row.ticket_id, options=[joinedload(Ticket.customer)])
