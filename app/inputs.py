@@ -237,7 +237,10 @@ def query_days(today: date, default_days: int, max_days: int) -> tuple[date, dat
     """The inclusive days `from` .. `to` of the query (`to` defaults to `today`, `from` to
     `default_days` before it); 422 naming the field when `from` is after `to` or the span too long."""
     end = query_date("to") or today
-    start = query_date("from") or end - timedelta(days=default_days - 1)
+    try:
+        start = query_date("from") or end - timedelta(days=default_days - 1)
+    except OverflowError:  # `to` in the first days of year 1
+        raise OutOfRange("to", "must be a later date") from None
     if start > end:
         raise OutOfRange("from", "must not be after 'to'")
     if (end - start).days + 1 > max_days:

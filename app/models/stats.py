@@ -86,8 +86,9 @@ class DurationStat(db.Model):
 class ElementStat(db.Model):
     """Per BPMN element of a process version, UTC day and duration bucket (app/stats/buckets.py).
 
-    Completions count in the bucket of the time they spent (with its sum); cancellations and
-    incidents in bucket -1. One upsert per command covers them all.
+    Completions count in the bucket of the time they spent (with its sum), those without a time
+    (history written before it was recorded) in bucket -2; cancellations and incidents in bucket
+    -1. One upsert per command covers them all.
     """
 
     __tablename__ = "element_stat"

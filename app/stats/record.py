@@ -65,6 +65,7 @@ COMPLETIONS = frozenset(
 ELEMENT_KINDS = COMPLETIONS | {"task_cancelled", "incident_opened"}
 
 
+UNTIMED = -2  # element_stat bucket of completions without a duration; -1 holds cancellations, incidents
 PROCESSES = "ticketflow_stats_processes"  # session.info: instance id -> (process key, version)
 
 
@@ -290,10 +291,10 @@ def _element(row: dict, inc: Increments, lookups: Lookups) -> None:
     key = (*process, row["element_id"], row["at"].date())
     kind = row["kind"]
     if kind in COMPLETIONS:
-        seconds = row.get("seconds") or 0
-        counts = inc.elements[(*key, bucket_of(seconds))]
+        seconds = row.get("seconds")  # None: not timed (history from before 0009)
+        counts = inc.elements[(*key, UNTIMED if seconds is None else bucket_of(seconds))]
         counts["completed"] += 1
-        counts["duration_sum"] += seconds
+        counts["duration_sum"] += seconds or 0
     else:
         inc.elements[(*key, -1)]["cancelled" if kind == "task_cancelled" else "incidents"] += 1
 

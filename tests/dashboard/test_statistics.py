@@ -87,3 +87,9 @@ def test_bad_parameters_are_422_naming_them(desk, client, manager_token, query, 
 def test_unknown_process_or_version_is_404(desk, client, manager_token):
     assert get(client, manager_token, key="nope").status_code == 404
     assert get(client, manager_token, version="9").status_code == 404
+
+
+def test_dates_at_the_edges_of_the_calendar(desk, client, manager_token):
+    assert get(client, manager_token, to="0001-01-05").status_code == 422
+    assert get(client, manager_token, **{"from": "0001-01-01", "to": "0001-01-05"}).status_code == 200
+    assert get(client, manager_token, **{"from": "9999-12-01", "to": "9999-12-31"}).status_code == 200

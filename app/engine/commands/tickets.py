@@ -18,8 +18,8 @@ from app.engine.runtime.store import Loaded, close_ticket, load, save
 from app.engine.spiff import specs
 from app.engine.spiff.serializer import new_workflow
 from app.extensions import db
-from app.stats.record import remember_process
 from app.models import PRIORITIES, Customer, MessageSubscription, ProcessInstance, Ticket, Timer, User
+from app.stats.record import remember_process
 
 DEFAULT_FEEDBACK_DELAY = "P1D"
 

@@ -24,8 +24,8 @@ from app.engine.runtime.history import history, pending
 from app.engine.spiff import specs
 from app.engine.spiff.serializer import dump_workflow, load_workflow, reattach_triggered
 from app.extensions import db
-from app.stats.record import remember_process
 from app.models import ProcessDefinition, ProcessInstance, Ticket
+from app.stats.record import remember_process
 
 _UNDER_WAY = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 
