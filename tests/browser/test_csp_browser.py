@@ -37,6 +37,8 @@ NOT_PAGES = (
     "studio.download_version",
     "studio.diff",
     "studio.catalog",
+    # The KPI page's fragment that htmx polls (app/web/dashboard/overview.py): not a page of its own.
+    "dashboard.kpis_fragment",
 )
 
 WATCH = """
