@@ -18,9 +18,23 @@ from app.models import (
     MessageSubscription,
     ProcessDefinition,
     ProcessInstance,
+    SlaPolicy,
     Timer,
 )
 from app.stats.buckets import quantile
+
+
+def visible_types(scope, role: str) -> set[str] | None:
+    """The process keys whose figures `scope` may see: None for all (analysts, admins, anyone who
+    sees everything), else the types whose SLA policy names a team the person sees whole (a
+    ticket's team is its type's team, so a type's figures are that team's)."""
+    if role in ("analyst", "admin") or scope.sees_all:
+        return None
+    return set(
+        db.session.execute(
+            select(SlaPolicy.ticket_type).where(SlaPolicy.team_key.in_(scope.lead_keys)).distinct()
+        ).scalars()
+    )
 
 
 def definition_of(key: str, version: int | None) -> ProcessDefinition | None:

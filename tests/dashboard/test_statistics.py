@@ -93,3 +93,26 @@ def test_dates_at_the_edges_of_the_calendar(desk, client, manager_token):
     assert get(client, manager_token, to="0001-01-05").status_code == 422
     assert get(client, manager_token, **{"from": "0001-01-01", "to": "0001-01-05"}).status_code == 200
     assert get(client, manager_token, **{"from": "9999-12-01", "to": "9999-12-31"}).status_code == 200
+
+
+def test_a_manager_of_some_teams_sees_their_types(desk, client):
+    """General and complaint belong to support (their SLA policy's team); return to nobody here."""
+    support = token_for(make_user("mia", "manager", teams=("support",)))
+    returns = token_for(make_user("rob", "manager", teams=("returns",)))
+    assert get(client, support).status_code == 200
+    assert get(client, support, key="complaint").status_code == 200
+    assert get(client, support, key="return").status_code == 404
+    assert get(client, returns).status_code == 404
+
+
+def test_the_heatmap_page_lists_the_types_a_lead_sees(desk, app, client):
+    from tests.factories import login
+
+    login(client, "lena")  # leads support
+    page = client.get("/dashboard/heatmap").get_data(as_text=True)
+    assert '<option value="general"' in page and '<option value="complaint"' in page
+    assert '<option value="return"' not in page
+    assert client.get("/dashboard/heatmap?type=return").status_code == 422
+    manager = app.test_client()
+    login(manager, "max")  # sees everything
+    assert '<option value="return"' in manager.get("/dashboard/heatmap").get_data(as_text=True)

@@ -10,13 +10,14 @@ canvas.addMarker, the figure in an overlay, and a legend drawn here.
 import math
 
 from flask import render_template
+from flask_login import current_user
 
 from app.clock import utcnow
 from app.extensions import db
 from app.inputs import OutOfRange, query_days, query_enum, query_int
 from app.models import ProcessDefinition
 from app.security_headers import extend_csp
-from app.stats.elements import definition_of, element_statistics
+from app.stats.elements import definition_of, element_statistics, visible_types
 from app.stats.kpis import MAX_PERIOD_DAYS
 from app.web.dashboard.access import dashboard_required
 from app.web.dashboard.blueprint import bp
@@ -74,14 +75,19 @@ def _label(value: float, view: str) -> str:
 @dashboard_required
 @extend_csp({"style-src-attr": ["'unsafe-inline'"]})
 def heatmap(scope):
-    """The heatmap of a type's version (the latest by default) over a period (the last 30 days)."""
+    """The heatmap of a type's version (the latest by default) over a period (the last 30 days).
+
+    A lead (or a manager of some teams) sees the types of those teams (their SLA policy's team)."""
+    visible = visible_types(scope, current_user.role)
     types = tuple(
-        db.session.execute(
+        key
+        for key in db.session.execute(
             db.select(ProcessDefinition.key)
             .where(ProcessDefinition.kind == "bpmn")
             .distinct()
             .order_by(ProcessDefinition.key)
         ).scalars()
+        if visible is None or key in visible
     )
     ticket_type = query_enum("type", types) or (types[0] if types else None)
     view = query_enum("view", VIEWS) or "frequency"
