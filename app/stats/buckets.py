@@ -42,6 +42,8 @@ def quantile(counts: Mapping[int, int], q: float) -> float | None:
         if n <= 0:
             continue
         if seen + n >= rank:
+            if bucket <= 0:
+                return 0.0  # under a second: reported as 0
             low, high = bounds(bucket)
             return low + (high - low) * max(0.0, min(1.0, (rank - seen - 0.5) / n))
         seen += n
