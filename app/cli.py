@@ -206,3 +206,6 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(seed_command)
     app.cli.add_command(worker_command)
     app.cli.add_command(serve_command)
+    from app.stats.cli import stats_command
+
+    app.cli.add_command(stats_command)

@@ -33,6 +33,7 @@ from app.api.openapi_parts import (
     whole,
 )
 from app.api.openapi_tickets import ticket_list_parameters, ticket_page
+from app.api.openapi_statistics import statistics_paths
 
 
 def _ticket_paths() -> dict:
@@ -379,6 +380,7 @@ def document() -> dict:
                 )
             },
             **definition_paths(),
+            **statistics_paths(),
             **_ticket_paths(),
             **_task_paths(),
             **_event_paths(),

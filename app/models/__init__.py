@@ -16,6 +16,7 @@ from app.models.runtime import (
     Timer,
 )
 from app.models.sla import BusinessCalendar, BusinessHoliday, SlaPolicy
+from app.models.stats import DailyStat, DurationStat, ElementStat, TicketStat
 from app.models.studio import ProcessType, StudioDraft
 from app.models.ticket import (
     FIELD_NAME_MAX,
@@ -37,6 +38,9 @@ __all__ = [
     "ApiToken",
     "Comment",
     "Customer",
+    "DailyStat",
+    "DurationStat",
+    "ElementStat",
     "Feedback",
     "FeedbackRequest",
     "HistoryEvent",
@@ -63,6 +67,7 @@ __all__ = [
     "FIELD_VALUE_MAX",
     "field_value",
     "TicketAgent",
+    "TicketStat",
     "Timer",
     "User",
     "BusinessCalendar",

@@ -40,6 +40,8 @@ NOT_PAGES = (
     "studio.preview_instructions_html",
     "studio.decision",
     "dashboard.tickets_csv",  # the ticket list as a CSV download
+    # The KPI page's fragment that htmx polls (app/web/dashboard/overview.py): not a page of its own.
+    "dashboard.kpis_fragment",
 )
 
 WATCH = """

@@ -30,6 +30,7 @@ from app.models import (
     User,
     field_value,
 )
+from app.stats.record import remember_process
 
 DEFAULT_FEEDBACK_DELAY = "P1D"
 MAX_REASON = 500  # characters of a cancellation's reason
@@ -122,6 +123,7 @@ def start_process(
         )
         db.session.add(row)
         db.session.flush()
+        remember_process(db.session, row.id, definition.key, definition.version)
         loaded = Loaded(row, definition, ticket, wf, Snapshot(), set())
         run_engine(loaded)
         history(
@@ -131,7 +133,7 @@ def start_process(
             actor=actor,
             element_id=definition.key,
             element_name=f"{definition.key} v{definition.version}",
-            data={"subject": ticket.subject, "priority": chosen, "data": data},
+            data={"subject": ticket.subject, "priority": chosen, "team": ticket.sla_team_key, "data": data},
             at=now,
         )
         record_priority(ticket, row.id, chosen, source, actor)
