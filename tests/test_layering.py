@@ -13,7 +13,21 @@ import pytest
 
 APP = Path(__file__).resolve().parent.parent / "app"
 # layer -> layers it must never import. A layer is a package under app/ or a top-level module.
-LOW = {"engine", "handlers", "assignment", "sla", "access", "worker", "web", "api", "cli", "seed"}
+LOW = {
+    "engine",
+    "handlers",
+    "assignment",
+    "sla",
+    "access",
+    "worker",
+    "web",
+    "api",
+    "cli",
+    "seed",
+    "demo",
+    "metrics",
+    "dashboard",
+}
 FORBIDDEN = {
     "clock": LOW | {"models"},
     "config": LOW | {"models"},
@@ -31,6 +45,9 @@ FORBIDDEN = {
     "web": {"api", "worker", "cli", "seed"},
     "seed": {"engine", "worker", "web", "api", "cli"},
     "cli": {"web", "api"},
+    "demo": {"web", "api", "cli", "seed", "metrics"},
+    "metrics": {"web", "api", "worker", "cli", "seed", "demo", "dashboard"},
+    "dashboard": {"engine", "web", "api", "worker", "cli", "seed", "demo", "metrics"},
 }
 
 
