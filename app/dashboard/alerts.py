@@ -13,7 +13,8 @@ type's SLA policy). A figure without data (no decided ticket, no rating) fires n
 
 `evaluate_alerts` (run by the worker every ALERT_EVALUATE_SECONDS) opens an `alert_event` when a
 rule's figure crosses its threshold and no event of the rule is still firing, queues one outbox
-e-mail per manager and admin, and resolves the firing event once the figure is back.
+e-mail per manager and admin, and resolves the firing event once the figure is back. Each rule
+keeps the value it saw (`last_value`, `evaluated_at`): the Alerts page shows it without counting.
 """
 
 from dataclasses import dataclass
@@ -128,6 +129,7 @@ def evaluate_alerts(now: datetime | None = None) -> Evaluation:
         for rule in rules:
             open_event = firing.get(rule.id)
             value = figure(rule, now) if rule.enabled else None
+            rule.last_value, rule.evaluated_at = value, now  # what the page shows
             if crosses(rule, value):
                 if open_event is None:  # no re-fire while the last one still fires
                     result.fired.append(_fire(rule, value, now))

@@ -1,10 +1,12 @@
-"""Alerts for managers: thresholds per ticket type and team, and each time one fired."""
+"""Alerts for managers: thresholds per ticket type and team, and each time one fired; and the
+ticket indexes their figures and /metrics count with."""
 
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.clock import utcnow
 from app.extensions import db
+from app.models.ticket import Ticket
 from app.models.types import UTCDateTime
 
 # metric -> (what is compared, how it fires): below the threshold, or above it.
@@ -29,6 +31,10 @@ class AlertRule(db.Model):
     enabled: Mapped[bool] = mapped_column(default=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at = mapped_column(UTCDateTime, default=utcnow)
+    # The figure at the worker's last evaluation (None: no data, or not evaluated yet): the page
+    # shows it instead of counting again.
+    last_value: Mapped[float | None] = mapped_column()
+    evaluated_at = mapped_column(UTCDateTime)
 
 
 class AlertEvent(db.Model):
@@ -53,3 +59,9 @@ class AlertEvent(db.Model):
         Index("ix_alert_event_rule_resolved", "rule_id", "resolved_at"),
         Index("ix_alert_event_fired_at", "fired_at"),
     )
+
+
+# SLA breaches by type without reading every ticket (/metrics, app/metrics/collector.py): finished
+# late (`sla_met` false), and open with a running clock past its due time.
+Index("ix_ticket_sla_met_type", Ticket.sla_met, Ticket.type)
+Index("ix_ticket_sla_running_due", Ticket.sla_running_since, Ticket.sla_due_at, Ticket.type, Ticket.sla_met)

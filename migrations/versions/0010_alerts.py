@@ -1,4 +1,4 @@
-"""alerts: thresholds per ticket type and team (alert_rule), and each firing (alert_event)
+"""alerts: thresholds per ticket type and team (alert_rule), each firing (alert_event), SLA breach indexes
 
 Revision ID: 0010_alerts
 Revises: 0007_studio
@@ -28,6 +28,8 @@ def upgrade():
         sa.Column('enabled', sa.Boolean(), nullable=False),
         sa.Column('created_by_id', sa.Integer(), nullable=True),
         sa.Column('created_at', sa.DateTime(), nullable=True),
+        sa.Column('last_value', sa.Double(), nullable=True),
+        sa.Column('evaluated_at', sa.DateTime(), nullable=True),
         sa.ForeignKeyConstraint(['created_by_id'], ['user.id']),
         sa.PrimaryKeyConstraint('id'),
     )
@@ -46,9 +48,13 @@ def upgrade():
     )
     op.create_index('ix_alert_event_rule_resolved', 'alert_event', ['rule_id', 'resolved_at'])
     op.create_index('ix_alert_event_fired_at', 'alert_event', ['fired_at'])
+    op.create_index('ix_ticket_sla_met_type', 'ticket', ['sla_met', 'type'])
+    op.create_index('ix_ticket_sla_running_due', 'ticket', ['sla_running_since', 'sla_due_at', 'type', 'sla_met'])
 
 
 def downgrade():
+    op.drop_index('ix_ticket_sla_running_due', table_name='ticket')
+    op.drop_index('ix_ticket_sla_met_type', table_name='ticket')
     op.drop_index('ix_alert_event_fired_at', table_name='alert_event')
     op.drop_index('ix_alert_event_rule_resolved', table_name='alert_event')
     op.drop_table('alert_event')
