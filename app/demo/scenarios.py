@@ -16,7 +16,7 @@ FIRST_NAMES = "Ada Ben Chloe Dev Eva Finn Gia Hugo Ines Jon Kai Lea Milo Nora Om
 LAST_NAMES = "Berg Costa Dubois Eriksen Fischer Garcia Haddad Ito Jansen Kowalski Larsen Mensah Novak Okafor Rossi Silva Tanaka Weber".split()
 TIERS = ("standard",) * 6 + ("silver",) * 3 + ("gold",) * 2 + ("platinum",)
 TYPE_MIX = (("return", 35), ("general", 30), ("complaint", 20), ("credit", 15))
-SLOW_SHARE = 0.08  # agent steps that wait days instead of hours
+SLOW_SHARE = 0.05  # agent steps that wait days instead of hours
 RATED_SHARE = 0.7  # closed tickets whose survey gets an answer
 
 SUBJECTS = {
@@ -207,7 +207,7 @@ def _complaint(rng, subject) -> Scenario:
     outcome = rng.choice(("satisfactory", "satisfactory", "unsatisfactory"))
     steps = [
         first,
-        _task(rng, "review_complaint", {"findings": "The courier confirmed it."}, 16),
+        _task(rng, "review_complaint", {"findings": "The courier confirmed it."}, 5),
         _task(
             rng, "resolve_complaint", {"resolution_summary": "We changed the courier.", "outcome": outcome}, 8
         ),
