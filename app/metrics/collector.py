@@ -1,20 +1,23 @@
 """The figures read from the database at scrape time: a handful of aggregate queries, no state kept.
 
 Each query is one index-only or small aggregate: tickets by type and status (ix_ticket_type_status),
-SLA breaches by type (ix_ticket_sla_met_type, ix_ticket_sla_running_due), open tasks by team, jobs by status, open incidents by kind, timers (waiting, due and
-the oldest due one's age) and alerts firing. Counters are counts of rows that only ever grow
+SLA breaches by type (ix_ticket_sla_met_type, ix_ticket_sla_running_due), open tasks by team, jobs
+by status, open incidents by kind, timers (waiting, due and the oldest due one's age) and alerts
+firing. Counters are counts of rows that only ever grow
 (tickets opened, closed, breached), so a restart of the server loses nothing.
 """
 
-from collections import Counter
+from datetime import UTC, datetime
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from sqlalchemy import case, func
+from sqlalchemy import case, false, func, or_, true
 
 from app.clock import utcnow
 from app.extensions import db
 from app.models import AlertEvent, HumanTask, Incident, Job, Ticket, Timer
 from app.sla import STOPPING
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # before every running clock: a range, not IS NOT NULL
 
 
 class DatabaseCollector:
@@ -94,20 +97,23 @@ def _tickets(families: dict, now) -> None:
     ).all()
     late = dict(
         db.session.execute(
-            db.select(Ticket.type, func.count()).where(Ticket.sla_met.is_(False)).group_by(Ticket.type)
+            db.select(Ticket.type, func.count()).where(Ticket.sla_met == false()).group_by(Ticket.type)
         ).all()
     )
-    # Open tickets past due, counted here: a GROUP BY would lead SQLite to ix_ticket_type_status and
-    # every row; this reads ix_ticket_sla_running_due alone (running clocks only).
-    overdue: Counter = Counter(
-        ticket_type
-        for ticket_type, met in db.session.execute(
-            db.select(Ticket.type, Ticket.sla_met).where(
-                Ticket.sla_running_since.is_not(None), Ticket.sla_due_at < now
+    # Open tickets past due, one sum per type in a single aggregate without GROUP BY: grouping would
+    # lead SQLite to ix_ticket_type_status, and `IS NOT NULL` to ix_ticket_sla_due_at (every ticket
+    # past due, closed ones too); a lower bound on the running clock reads ix_ticket_sla_running_due.
+    types = sorted({ticket_type for ticket_type, _, _ in by_status})
+    overdue = {}
+    if types:
+        sums = db.session.execute(
+            db.select(*(func.sum(case((Ticket.type == t, 1), else_=0)) for t in types)).where(
+                Ticket.sla_running_since >= EPOCH,
+                Ticket.sla_due_at < now,
+                or_(Ticket.sla_met.is_(None), Ticket.sla_met == true()),  # late ones are counted above
             )
-        )
-        if met is not False  # already counted as finished late
-    )
+        ).one()
+        overdue = {t: int(n or 0) for t, n in zip(types, sums, strict=True)}
     totals: dict[str, dict[str, int]] = {}
     for ticket_type, status, count in by_status:
         figures = totals.setdefault(ticket_type, {"open": 0, "closed": 0, "cancelled": 0})
@@ -152,12 +158,12 @@ def _incidents(families: dict) -> None:
 
 
 def _timers(families: dict, now) -> None:
-    due = Timer.due_at <= now
-    waiting, due_count, oldest = db.session.execute(
-        db.select(func.count(), func.sum(case((due, 1), else_=0)), func.min(case((due, Timer.due_at))))
+    waiting = db.session.execute(db.select(func.count()).select_from(Timer)).scalar_one()
+    due_count, oldest = db.session.execute(
+        db.select(func.count(), func.min(Timer.due_at)).where(Timer.due_at <= now)  # ix_timer_due_at
     ).one()
     families["timers"].add_metric([], waiting)
-    families["timers_due"].add_metric([], int(due_count or 0))
+    families["timers_due"].add_metric([], due_count)
     lag = 0.0
     if oldest is not None:
         if isinstance(oldest, str) or oldest.tzinfo is None:  # a driver that lost the column type
