@@ -6,6 +6,11 @@ worker's `drain()` runs the service-task jobs and fires each timer at its due ti
 stops there first), so reminders, escalations, no-response closings and surveys happen as they
 would have. The clock is moved with time-machine (a test dependency in requirements.txt): the
 engine's timers are computed by SpiffWorkflow from the system clock.
+
+Incidents come the way they come in production: for two office hours about two thirds into the
+period the mail server is "down" (the `notify.customer` handler raises ConnectionError), so the
+e-mails of that window fail, are retried by their jobs' policy and end as incidents, which stay
+open for the incidents page to retry.
 """
 
 import heapq
@@ -31,6 +36,7 @@ from app.engine import (
     start_process,
 )
 from app.extensions import db
+from app.handlers import HANDLERS
 from app.models import Customer, FeedbackRequest, HumanTask, Incident, Ticket, User
 from app.transactions import write_transaction
 from app.worker import drain
@@ -40,6 +46,8 @@ PERIOD = re.compile(r"^\s*(\d{1,4})\s*([dwmy])\s*$")
 DAYS_PER_UNIT = {"d": 1, "w": 7, "m": 30, "y": 365}
 OFFICE_HOURS = (8, 17)  # UTC; staff steps wait for them, customers act from 07:00 to 22:00
 RETRIES = 3  # a step whose task is not open yet is tried again this many times, 4 hours apart
+MAIL_OPERATOR = "notify.customer"
+OUTAGE = timedelta(hours=2)
 
 
 def parse_period(text: str) -> int:
@@ -144,7 +152,9 @@ def seed_history(
         raise RuntimeError("no manager or admin to act for: run `flask seed` first")
     manager_id = manager.id
     counter = itertools.count()
-    with _Clock(start) as clock:
+    outage = _office(rng, start + (end - start) * 2 / 3)
+    mail = HANDLERS[MAIL_OPERATOR]
+    with _Clock(start) as clock, _MailOutage(mail, outage, outage + OUTAGE, clock):
         customer_ids = _customers(rng, max(20, int(days * per_day / 12)))
         queue = [_Event(when, next(counter), None) for when in _arrivals(rng, start, end, per_day)]
         heapq.heapify(queue)
@@ -178,6 +188,25 @@ def seed_history(
         _advance(clock, end)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+class _MailOutage:
+    """The `notify.customer` handler fails while the clock is inside [start, end)."""
+
+    def __init__(self, handler, start: datetime, end: datetime, clock: "_Clock"):
+        self.handler, self.start, self.end, self.clock = handler, start, end, clock
+
+    def __call__(self, params: dict, ctx):
+        if self.start <= self.clock.now < self.end:
+            raise ConnectionError("mail server unreachable (demo outage)")
+        return self.handler(params, ctx)
+
+    def __enter__(self):
+        HANDLERS[MAIL_OPERATOR] = self
+        return self
+
+    def __exit__(self, *exc):
+        HANDLERS[MAIL_OPERATOR] = self.handler
 
 
 def _customers(rng: random.Random, count: int) -> list[int]:
@@ -303,7 +332,13 @@ def _do(step, run: _TicketRun, rng: random.Random, manager_id: int, summary: His
             if value <= 2:
                 run.scenario.steps.append(scenarios.follow_up(rng))
     except EngineError as exc:  # the ticket moved on (a timer won the race): this step is moot
-        log.info("demo step %s on ticket %s skipped: %s", step.kind, run.ticket_id, exc)
+        log.info(
+            "demo step %s on ticket %s skipped: %s %s",
+            step.kind,
+            run.ticket_id,
+            exc,
+            getattr(exc, "errors", ""),
+        )
         db.session.rollback()
         return False
     return True
