@@ -25,6 +25,9 @@ LOW = {
     "api",
     "cli",
     "seed",
+    "demo",
+    "metrics",
+    "dashboard",
 }
 FORBIDDEN = {
     "clock": LOW | {"models"},
@@ -45,6 +48,9 @@ FORBIDDEN = {
     "web": {"api", "worker", "cli", "seed"},
     "seed": {"engine", "worker", "web", "api", "cli"},
     "cli": {"web", "api"},
+    "demo": {"web", "api", "cli", "seed", "metrics"},
+    "metrics": {"web", "api", "worker", "cli", "seed", "demo", "dashboard"},
+    "dashboard": {"engine", "web", "api", "worker", "cli", "seed", "demo", "metrics"},
 }
 
 

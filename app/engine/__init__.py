@@ -2,8 +2,9 @@
 
 Views, the API, the worker and the CLI call these commands and read models; nothing else
 changes a process. Every command runs in one transaction (`runtime/runner.py`). This module is
-the engine's whole public surface: the command functions and the errors, and the hook
-(`register_checker`) through which the app says who may run a command for whom. The
+the engine's whole public surface: the command functions and the errors, the hook
+(`register_checker`) through which the app says who may run a command for whom, and the hook
+(`register_observer`) through which it times commands (the metrics' latency histogram). The
 packages behind it are private:
 
     commands/     one module per family: tickets, tasks, messages, comments, feedback, timers, jobs,
@@ -59,6 +60,7 @@ from app.engine.errors import (
     TaskNotOpen,
 )
 from app.engine.runtime.checks import CommandChecker, register_checker
+from app.engine.runtime.observers import register_observer
 from app.engine.runtime.runner import init_sqlite, run_command
 from app.engine.runtime.store import restore_round_trip
 
@@ -120,6 +122,7 @@ __all__ = [
     "record_feedback",
     "record_incident",
     "register_checker",
+    "register_observer",
     "release_task",
     "restore_round_trip",
     "retry_incident",

@@ -1,5 +1,6 @@
 """Tables only: no commits and no SpiffWorkflow here. Importing this package registers them all."""
 
+from app.models.alerts import ALERT_METRICS, AlertEvent, AlertRule
 from app.models.assignment import AssignmentCursor, TicketAgent
 from app.models.attachment import MAX_ATTACHMENT_BYTES, Attachment
 from app.models.business import LedgerEntry, OutboxMessage, PriorityChange, StockMovement
@@ -29,6 +30,9 @@ from app.models.ticket import (
 )
 
 __all__ = [
+    "ALERT_METRICS",
+    "AlertEvent",
+    "AlertRule",
     "MAX_ATTACHMENT_BYTES",
     "AssignmentCursor",
     "Attachment",

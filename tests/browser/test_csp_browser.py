@@ -27,6 +27,7 @@ NOT_PAGES = (
     "api.",
     "static",
     "healthz",
+    "metrics.",  # /metrics: the Prometheus text format
     "inbox.attachment",
     "portal.attachment",
     # The studio's JSON and its bundle download (app/web/studio/api.py, versions.py, tools.py):
