@@ -32,8 +32,9 @@ from app.api.openapi_parts import (
     text,
     whole,
 )
-from app.api.openapi_tickets import ticket_list_parameters, ticket_page
 from app.api.openapi_statistics import statistics_paths
+from app.api.openapi_tasks import task_action
+from app.api.openapi_tickets import ticket_list_parameters, ticket_page
 
 
 def _ticket_paths() -> dict:
@@ -142,25 +143,6 @@ def _ticket_paths() -> dict:
     }
 
 
-def _task_action(
-    summary: str, extra: dict | None = None, body: dict | None = None, ok: dict | None = None
-) -> dict:
-    responses = {
-        "200": ok or json_response("The task as it is now", obj({"task": ref("Task")})),
-        "404": {"$ref": "#/components/responses/NotFound"},
-        "409": error(
-            "The task is claimed by someone else, or no longer open (the message "
-            "says when and why: completed by whom, or escalated or cancelled by "
-            "which element), or the command kept conflicting with others"
-        ),
-        **(extra or {}),
-    }
-    return {
-        "parameters": [path_param("task_id", "string", "the task id")],
-        "post": op("tasks", summary, responses, body=body),
-    }
-
-
 def _task_paths() -> dict:
     completed = obj(
         {
@@ -189,9 +171,9 @@ def _task_paths() -> dict:
                 ],
             )
         },
-        "/api/v1/tasks/{task_id}/claim": _task_action("Claim an open task for the caller"),
-        "/api/v1/tasks/{task_id}/release": _task_action("Give a claimed task back to its team"),
-        "/api/v1/tasks/{task_id}/complete": _task_action(
+        "/api/v1/tasks/{task_id}/claim": task_action("Claim an open task for the caller"),
+        "/api/v1/tasks/{task_id}/release": task_action("Give a claimed task back to its team"),
+        "/api/v1/tasks/{task_id}/complete": task_action(
             "Complete a task with data validated against its form, or merged without one",
             extra={
                 "422": error(

@@ -1,7 +1,7 @@
 """dashboard stats: history_event.seconds and pre-aggregated figures (ticket_stat, daily_stat, duration_stat, element_stat), backfilled from the history
 
 Revision ID: 0009_dashboard_stats
-Revises: 0007_studio
+Revises: 0008_ticket_fields
 Create Date: 2026-12-02
 
 """
@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 # revision identifiers, used by Alembic.
 revision = '0009_dashboard_stats'
-down_revision = '0007_studio'
+down_revision = '0008_ticket_fields'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """alerts: thresholds per ticket type and team (alert_rule), each firing (alert_event), SLA breach indexes
 
 Revision ID: 0010_alerts
-Revises: 0007_studio
+Revises: 0009_dashboard_stats
 Create Date: 2026-12-02
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0010_alerts'
-down_revision = '0007_studio'
+down_revision = '0009_dashboard_stats'
 branch_labels = None
 depends_on = None
 

@@ -13,6 +13,11 @@ from app.worker import drain
 from tests.dashboard.diagrams import REFUND_XML
 from tests.factories import csrf_of, deploy_shipped, login, make_customer, make_customer_user, make_user
 
+GENERAL_START = {"question": "Do you ship to Norway?", "category": "delivery"}
+COMPLAINT_START = {"description": "The courier was rude.", "severity": "high"}
+ANSWER = {"answer": "Yes, in 3 days.", "information_given": True}
+NOT_YET = {"answer": "Checking", "information_given": False}
+
 
 @dataclass
 class Refund:

@@ -67,7 +67,11 @@ def _assert_headers(answer, url):
     if url.startswith("/studio/types/") and not url.endswith(".zip"):
         assert EDITOR_CSP.fullmatch(answer.headers["Content-Security-Policy"]), answer.headers
         answer.headers["Content-Security-Policy"] = STUDIO_CSP
-    expected = EXPECTED | ({"Content-Security-Policy": STUDIO_CSP} if DIAGRAM_PAGES.match(url) or url.split("?")[0] in STYLED_DASHBOARD else {})
+    expected = EXPECTED | (
+        {"Content-Security-Policy": STUDIO_CSP}
+        if DIAGRAM_PAGES.match(url) or url.split("?")[0] in STYLED_DASHBOARD
+        else {}
+    )
     for name, value in expected.items():
         assert answer.headers.get(name) == value, (url, name, answer.headers.get(name))
     assert "camera=()" in answer.headers["Permissions-Policy"]
