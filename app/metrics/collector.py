@@ -1,7 +1,7 @@
 """The figures read from the database at scrape time: a handful of aggregate queries, no state kept.
 
 Each query is one index-only or small aggregate: tickets by type and status (ix_ticket_type_status),
-SLA breaches by type (ix_ticket_sla_met_type, ix_ticket_sla_running_due), open tasks by team, jobs
+SLA breaches by type (ix_ticket_sla_met_type, ix_ticket_sla_clock_due), open tasks by team, jobs
 by status, open incidents by kind, timers (waiting, due and the oldest due one's age) and alerts
 firing. Counters are counts of rows that only ever grow
 (tickets opened, closed, breached), so a restart of the server loses nothing.
@@ -102,7 +102,7 @@ def _tickets(families: dict, now) -> None:
     )
     # Open tickets past due, one sum per type in a single aggregate without GROUP BY: grouping would
     # lead SQLite to ix_ticket_type_status, and `IS NOT NULL` to ix_ticket_sla_due_at (every ticket
-    # past due, closed ones too); a lower bound on the running clock reads ix_ticket_sla_running_due.
+    # past due, closed ones too); a lower bound on the running clock reads ix_ticket_sla_clock_due.
     types = sorted({ticket_type for ticket_type, _, _ in by_status})
     overdue = {}
     if types:

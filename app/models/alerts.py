@@ -64,4 +64,4 @@ class AlertEvent(db.Model):
 # SLA breaches by type without reading every ticket (/metrics, app/metrics/collector.py): finished
 # late (`sla_met` false), and open with a running clock past its due time.
 Index("ix_ticket_sla_met_type", Ticket.sla_met, Ticket.type)
-Index("ix_ticket_sla_running_due", Ticket.sla_running_since, Ticket.sla_due_at, Ticket.type, Ticket.sla_met)
+Index("ix_ticket_sla_clock_due", Ticket.sla_running_since, Ticket.sla_due_at, Ticket.type, Ticket.sla_met)

@@ -49,11 +49,11 @@ def upgrade():
     op.create_index('ix_alert_event_rule_resolved', 'alert_event', ['rule_id', 'resolved_at'])
     op.create_index('ix_alert_event_fired_at', 'alert_event', ['fired_at'])
     op.create_index('ix_ticket_sla_met_type', 'ticket', ['sla_met', 'type'])
-    op.create_index('ix_ticket_sla_running_due', 'ticket', ['sla_running_since', 'sla_due_at', 'type', 'sla_met'])
+    op.create_index('ix_ticket_sla_clock_due', 'ticket', ['sla_running_since', 'sla_due_at', 'type', 'sla_met'])
 
 
 def downgrade():
-    op.drop_index('ix_ticket_sla_running_due', table_name='ticket')
+    op.drop_index('ix_ticket_sla_clock_due', table_name='ticket')
     op.drop_index('ix_ticket_sla_met_type', table_name='ticket')
     op.drop_index('ix_alert_event_fired_at', table_name='alert_event')
     op.drop_index('ix_alert_event_rule_resolved', table_name='alert_event')

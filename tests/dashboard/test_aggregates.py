@@ -157,7 +157,7 @@ def test_flask_stats_rebuild(desk, week, runner):
 
 
 def test_the_migration_backfills_from_the_history(desk, week, app):
-    """Down to 0007 (the tables and history_event.seconds go) and up again: 0009 rebuilds the same
+    """Down to 0008 (the tables and history_event.seconds go) and up again: 0009 rebuilds the same
     figures from the history, the elements' completions without their times (those are gone)."""
     from flask_migrate import downgrade, stamp, upgrade
 
@@ -166,7 +166,7 @@ def test_the_migration_backfills_from_the_history(desk, week, app):
     db.session.commit()
     db.session.remove()
     stamp(revision="0009_dashboard_stats")
-    downgrade(revision="0007_studio")
+    downgrade(revision="0008_ticket_fields")
     upgrade(revision="0009_dashboard_stats")
     again = snapshot()
     for table in ("ticket_stat", "daily_stat", "duration_stat"):
