@@ -5,7 +5,7 @@ FLASK  := $(VENV)/bin/flask --app wsgi
 PORT   ?= 5000
 PG_BIN := $(shell ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 
-.PHONY: run setup test test-sqlite test-postgresql bench corpus lint postgres-binaries chromium studio node
+.PHONY: run history setup test test-sqlite test-postgresql bench corpus lint postgres-binaries chromium studio node
 
 $(VENV)/.installed: requirements.txt
 	test -d $(VENV) || python3 -m venv $(VENV)
@@ -25,6 +25,10 @@ run: setup
 	@echo "  Then: curl -H 'Authorization: Bearer <token>' http://127.0.0.1:$(PORT)/api/v1/tickets"
 	@echo ""
 	EMBEDDED_WORKER=1 BASE_URL=$${BASE_URL:-http://127.0.0.1:$(PORT)} $(FLASK) serve --host 127.0.0.1 --port $(PORT)
+
+# Six months of demo tickets through the engine on a moved clock (a few minutes; see README).
+history: setup
+	$(FLASK) seed --history $${HISTORY:-6m}
 
 # PostgreSQL 15 server binaries for the PostgreSQL half of the suite.
 postgres-binaries:

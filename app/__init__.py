@@ -27,6 +27,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_inputs(app)
     register_policy(app)
     register_blueprints(app)
+    register_metrics(app)
     security_headers.init_app(app)  # CSP and companions on every answer
     register_errorhandlers(app)
     register_cli(app)
@@ -95,6 +96,13 @@ def register_blueprints(app: Flask) -> None:
         """Answer when the server is up and its database reachable."""
         db.session.execute(db.text("SELECT 1"))
         return jsonify({"status": "ok"})
+
+
+def register_metrics(app: Flask) -> None:
+    """`/metrics` for Prometheus, and the engine command latency histogram behind it."""
+    from app import metrics
+
+    metrics.init_app(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

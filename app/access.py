@@ -13,7 +13,8 @@ Shared by the pages and the API so both answer the same question the same way; a
 outside a person's scope, or a page outside their role, is answered with a 404. (The API checks
 roles on its bearer tokens in `app.api.auth`, with the same role names: `app.models.STAFF`.)
 
-The policy (`may_claim`, `may_release`, `may_complete`, `may_reassign`, `may_cancel`) answers
+The policy (`may_claim`, `may_release`, `may_complete`, `may_reassign`, `may_cancel`,
+`may_retry_incident`) answers
 with a `Decision` that says why when it refuses. The engine asks it through its command checker
 hook (`POLICY`, registered by `create_app` with `app.engine.register_checker`), so a command
 refused here is refused whoever calls it; the pages ask it which buttons to show
@@ -301,6 +302,13 @@ def may_cancel(user: User, ticket: Ticket | None) -> Decision:
     return Decision(
         False, "only managers, admins and the leads of the teams of its open tasks may cancel a ticket"
     )
+
+
+def may_retry_incident(user: User) -> Decision:
+    """Managers and admins retry incidents (of the tickets they see), with or without editing the data."""
+    if user.role in SUPERVISORS:
+        return ALLOWED
+    return Decision(False, "only managers and admins may retry an incident")
 
 
 @dataclass(frozen=True)

@@ -174,12 +174,43 @@ def _when(moment) -> str:
 
 
 @click.command("seed")
-def seed_command():
-    """Add the demo teams, agents, customers and admin (idempotent)."""
+@click.option(
+    "--history",
+    "period",
+    metavar="PERIOD",
+    help="Also generate this much ticket history through the engine, ending now: 6m, 3m, 30d, 2w.",
+)
+@click.option(
+    "--seed", "random_seed", type=int, default=7, show_default=True, help="Random seed of the history."
+)
+@click.option(
+    "--per-day", type=float, default=14.0, show_default=True, help="Tickets opened on a weekday (history)."
+)
+def seed_command(period, random_seed, per_day):
+    """Add the demo teams, agents, customers and admin (idempotent); --history adds months of tickets."""
     from app.seed import seed_demo
 
+    days = None
+    if period is not None:
+        from app.demo import parse_period
+
+        try:
+            days = parse_period(period)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--history") from None
     created = seed_demo()
     click.echo(f"demo data: {created} new rows" if created else "demo data already present")
+    if days is not None:
+        from app.demo import seed_history
+
+        paths = [current_app.config["PROCESSES_DIR"], current_app.config["FORMS_DIR"]]
+        deploy_bundle(
+            _bundle_files([p for p in paths if Path(p).is_dir()]), actor="cli"
+        )  # unchanged if deployed
+        summary = seed_history(days, seed=random_seed, per_day=per_day, progress=click.echo)
+        for line in summary.lines():
+            click.echo(line)
+        click.echo(f"history generated in {summary.seconds:.0f} s")
 
 
 @click.command("worker")
@@ -206,3 +237,6 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(seed_command)
     app.cli.add_command(worker_command)
     app.cli.add_command(serve_command)
+    from app.stats.cli import stats_command
+
+    app.cli.add_command(stats_command)

@@ -126,6 +126,11 @@ class Config:
     # How long after a ticket closes its survey goes out, per ticket type (ISO-8601 durations;
     # a type not listed waits P1D). The engine passes the value to the process as feedback_delay.
     FEEDBACK_DELAY = {"return": "P1D", "credit": "P1D", "general": "P1D", "complaint": "P1D"}
+    # GET /metrics (Prometheus): open to anyone who reaches it unless a token is set; then a scraper
+    # sends `Authorization: Bearer <METRICS_TOKEN>` and everyone else gets a 401.
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
+    # How often the worker evaluates the alert rules (app/dashboard/alerts.py), in seconds; 0: never.
+    ALERT_EVALUATE_SECONDS = float(os.environ.get("ALERT_EVALUATE_SECONDS", "60"))
 
 
 class TestConfig(Config):
@@ -135,5 +140,6 @@ class TestConfig(Config):
     TICKETFLOW_ENV = "test"
     SECRET_KEY = "test"
     EMBEDDED_WORKER = False
+    ALERT_EVALUATE_SECONDS = 0  # tests call evaluate_alerts() themselves
     ARGON2_TIME_COST = 1  # fast hashes in tests; production keeps the strong defaults
     ARGON2_MEMORY_KIB = 8192

@@ -18,6 +18,7 @@ Every request passes here before a view reads it, so no view has to think about 
 import json
 import re
 from collections.abc import Mapping
+from datetime import date, timedelta
 from itertools import accumulate
 
 from flask import Flask, current_app, request
@@ -217,6 +218,34 @@ def query_enum(name: str, allowed: tuple[str, ...]) -> str | None:
     if value is not None and value not in allowed:
         raise OutOfRange(name, f"must be one of {', '.join(allowed)}")
     return value
+
+
+def query_date(name: str) -> date | None:
+    """The query parameter `name` as a date (YYYY-MM-DD), None when absent or empty; 422 naming it otherwise."""
+    raw = query_text(name, 10)
+    if not raw:
+        return None
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", raw):
+        raise OutOfRange(name, "must be a date, YYYY-MM-DD")
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise OutOfRange(name, "must be a date, YYYY-MM-DD") from None
+
+
+def query_days(today: date, default_days: int, max_days: int) -> tuple[date, date]:
+    """The inclusive days `from` .. `to` of the query (`to` defaults to `today`, `from` to
+    `default_days` before it); 422 naming the field when `from` is after `to` or the span too long."""
+    end = query_date("to") or today
+    try:
+        start = query_date("from") or end - timedelta(days=default_days - 1)
+    except OverflowError:  # `to` in the first days of year 1
+        raise OutOfRange("to", "must be a later date") from None
+    if start > end:
+        raise OutOfRange("from", "must not be after 'to'")
+    if (end - start).days + 1 > max_days:
+        raise OutOfRange("to", f"a period spans at most {max_days} days")
+    return start, end
 
 
 def ascii_int(raw: str | None, maximum: int = INT_MAX) -> int | None:

@@ -1,9 +1,11 @@
-"""Run every benchmark and print the figures: `python -m bench.run [--n 300] [--profile]`.
+"""Run every benchmark and print the figures: `python -m bench.run [--n 300] [--profile] [--dashboard]`.
 
 For SQLite (a WAL file in a temporary folder) and PostgreSQL (a throwaway cluster; skipped
 with a note when its binaries are missing): engine commands, the HTTP API through Flask's
 test client and behind gunicorn, and the bare SpiffWorkflow cost of the same steps, with
-the SQL statements each command sends. docs/performance.md describes and reads the output.
+the SQL statements each command sends. With `--dashboard` also every dashboard query on bulk-loaded
+tickets and history (bench/dashboard_bench.py; `--tickets`, `--history-rows`; `--dashboard-only`
+skips the rest). docs/performance.md describes and reads the output.
 """
 
 import argparse
@@ -14,7 +16,7 @@ import sys
 import time
 from importlib.metadata import version
 
-from bench import bare_spiff
+from bench import bare_spiff, dashboard_bench
 from bench.engine_bench import run_engine
 from bench.http_bench import run_gunicorn, run_test_client
 from bench.profiling import profile_commands
@@ -39,6 +41,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help="also print a cProfile breakdown of start_process and complete_task",
     )
+    parser.add_argument(
+        "--dashboard", action="store_true", help="also time every dashboard query on bulk-loaded tickets"
+    )
+    parser.add_argument(
+        "--dashboard-only", action="store_true", help="only the dashboard queries (implies --dashboard)"
+    )
+    dashboard_bench.add_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -109,6 +118,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     quiet_logging()
     started = time.perf_counter()
+    wanted = [b.strip() for b in args.backends.split(",") if b.strip()]
+    if args.dashboard_only:
+        print(f"Ticketflow dashboard queries; machine: {machine()}\n")
+        print(dashboard_bench.run(wanted, args.tickets, args.history_rows, args.repeat))
+        print(f"\ntotal {time.perf_counter() - started:.0f} s")
+        return 0
     print(f"Ticketflow benchmarks, n = {args.n} calls per operation")
     print(f"machine: {machine()}")
     if os.getloadavg()[0] > 0.5 * (os.cpu_count() or 1):
@@ -129,7 +144,6 @@ def main(argv: list[str] | None = None) -> int:
     bare = bare_spiff.run_bare(args.n, profile)
 
     results = {}
-    wanted = [b.strip() for b in args.backends.split(",") if b.strip()]
     if "sqlite" in wanted:
         with sqlite_url() as url:
             results["sqlite"] = bench_backend("sqlite", url, args.n, not args.no_gunicorn, args.profile)
@@ -180,6 +194,10 @@ def main(argv: list[str] | None = None) -> int:
         print("\n" + "; ".join(notes[:2]) + "".join(f"\n  {n}" for n in notes[2:]))
         if "profile" in f:
             print("\n" + f["profile"])
+
+    if args.dashboard:
+        print(f"\nDashboard queries ({args.tickets:,} tickets, about {args.history_rows:,} history rows)")
+        print(dashboard_bench.run(wanted, args.tickets, args.history_rows, args.repeat))
 
     load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"\ntotal {time.perf_counter() - started:.0f} s; load average at the end {load}")

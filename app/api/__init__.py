@@ -4,8 +4,10 @@ from app.api import (  # noqa: F401  (routes register on bp)
     customers,
     definitions,
     incidents,
+    instances,
     messages,
     openapi,
+    statistics,
     tasks,
     tickets,
 )

@@ -25,7 +25,7 @@ def _visible(query):
 @token_required("agent", "manager", "admin", "analyst")
 def list_incidents():
     """Open incidents of the caller's teams' tickets (all, resolved too, with ?all=1), newest first."""
-    query = _visible(db.select(Incident, Job.operator).outerjoin(Job, Job.id == Incident.job_id))
+    query = _visible(db.select(Incident, Job).outerjoin(Job, Job.id == Incident.job_id))
     if query_enum("all", ("0", "1")) != "1":
         query = query.where(Incident.resolved_at.is_(None))
     rows = db.session.execute(query.order_by(Incident.id.desc()).limit(500)).all()
@@ -38,12 +38,16 @@ def list_incidents():
                     "ticket_id": i.ticket_id,
                     "kind": i.kind,
                     "element_id": i.element_id,
-                    "operator": operator,
+                    "operator": job.operator if job else None,
                     "message": i.message,
                     "created_at": iso(i.created_at),
                     "resolved_at": iso(i.resolved_at),
+                    "attempts": job.attempts if job else None,
+                    "max_attempts": job.max_attempts if job else None,
+                    "last_error": job.last_error if job else None,
+                    "next_retry_at": iso(job.next_run_at) if job and job.status == "pending" else None,
                 }
-                for i, operator in rows
+                for i, job in rows
             ]
         }
     )

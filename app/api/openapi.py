@@ -10,6 +10,7 @@ from flask import jsonify
 
 from app.api.blueprint import bp
 from app.api.openapi_definitions import definition_paths
+from app.api.openapi_instances import CANCEL_BODY, instance_paths, instance_schemas
 from app.api.openapi_parts import (
     FORMLESS_DATA,
     JSON_OBJECT,
@@ -31,6 +32,9 @@ from app.api.openapi_parts import (
     text,
     whole,
 )
+from app.api.openapi_statistics import statistics_paths
+from app.api.openapi_tasks import task_action
+from app.api.openapi_tickets import ticket_list_parameters, ticket_page
 
 
 def _ticket_paths() -> dict:
@@ -87,16 +91,18 @@ def _ticket_paths() -> dict:
             ),
             "get": op(
                 "tickets",
-                "List tickets, newest first",
-                {"200": json_response("One page of tickets", list_of("tickets", ref("Ticket")))},
-                parameters=[
-                    query("type", "only tickets of this process key", text(128, QUERY_TEXT)),
-                    query("status", "only tickets in this status", text(128, QUERY_TEXT)),
-                    query("customer_id", "only this customer's tickets", whole()),
-                    query("limit", "page size", whole(200, 1, default=50)),
-                    query("offset", "tickets to skip", whole(1_000_000, default=0)),
-                ],
-                roles=f"{STAFF_TEXT}, or customer (their own tickets only)",
+                "List tickets with filters, newest first",
+                {
+                    "200": json_response(
+                        "One page of tickets, the total and the counts per status", ticket_page()
+                    )
+                },
+                parameters=ticket_list_parameters(),
+                description="The dashboard's ticket list (`/dashboard/tickets`, same parameter names): "
+                "every ticket in the caller's scope (managers and admins: all; others: their teams' "
+                "tickets and those they worked on; a customer: their own). Filters combine with AND; "
+                "a parameter left out means any, a blank one is refused (422 naming it).",
+                roles=f"{STAFF_TEXT}, or customer (their own tickets only; not team, assignee_id, customer)",
             ),
         },
         "/api/v1/tickets/{ticket_id}": {
@@ -124,32 +130,16 @@ def _ticket_paths() -> dict:
                     "200": json_response("The ticket, now `cancelled`", ref("TicketDetail")),
                     "404": {"$ref": "#/components/responses/NotFound"},
                     "409": error("The ticket has already ended, or the command kept conflicting with others"),
+                    "422": error("The reason is not text of at most 500 characters"),
                 },
                 description="Every open task, timer, job and message wait of the ticket's process goes "
                 "away and the ticket's status becomes `cancelled`. Other staff who see the "
                 "ticket get 403.",
                 roles="manager or admin, or a lead of the team of one of the ticket's open tasks",
+                body=CANCEL_BODY,
             ),
         },
-    }
-
-
-def _task_action(
-    summary: str, extra: dict | None = None, body: dict | None = None, ok: dict | None = None
-) -> dict:
-    responses = {
-        "200": ok or json_response("The task as it is now", obj({"task": ref("Task")})),
-        "404": {"$ref": "#/components/responses/NotFound"},
-        "409": error(
-            "The task is claimed by someone else, or no longer open (the message "
-            "says when and why: completed by whom, or escalated or cancelled by "
-            "which element), or the command kept conflicting with others"
-        ),
-        **(extra or {}),
-    }
-    return {
-        "parameters": [path_param("task_id", "string", "the task id")],
-        "post": op("tasks", summary, responses, body=body),
+        **instance_paths(op),
     }
 
 
@@ -181,9 +171,9 @@ def _task_paths() -> dict:
                 ],
             )
         },
-        "/api/v1/tasks/{task_id}/claim": _task_action("Claim an open task for the caller"),
-        "/api/v1/tasks/{task_id}/release": _task_action("Give a claimed task back to its team"),
-        "/api/v1/tasks/{task_id}/complete": _task_action(
+        "/api/v1/tasks/{task_id}/claim": task_action("Claim an open task for the caller"),
+        "/api/v1/tasks/{task_id}/release": task_action("Give a claimed task back to its team"),
+        "/api/v1/tasks/{task_id}/complete": task_action(
             "Complete a task with data validated against its form, or merged without one",
             extra={
                 "422": error(
@@ -337,8 +327,9 @@ def _event_paths() -> dict:
                 {
                     "200": json_response("The step is being retried", retried),
                     "404": error("No such incident, or one of a ticket the caller may not see"),
-                    "409": error("The incident was already resolved"),
+                    "409": error("The incident was already resolved, or a retry of it is under way"),
                 },
+                description="The incident stays open (`resolved_at` null) until its job or timer succeeds.",
                 roles="manager or admin (of the incident ticket's teams; admins any)",
             ),
         },
@@ -371,6 +362,7 @@ def document() -> dict:
                 )
             },
             **definition_paths(),
+            **statistics_paths(),
             **_ticket_paths(),
             **_task_paths(),
             **_event_paths(),
@@ -379,7 +371,7 @@ def document() -> dict:
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "description": "an API token (`tf_...`)"}
             },
-            "schemas": schemas(),
+            "schemas": {**schemas(), **instance_schemas()},
             "responses": {
                 "Unauthorized": error("The bearer token is missing or invalid"),
                 "Forbidden": error("The caller's role may not do this"),

@@ -356,6 +356,10 @@ def schemas() -> dict:
                 "message": {"type": "string"},
                 "created_at": TIME,
                 "resolved_at": NULLABLE_TIME,
+                "attempts": {"type": ["integer", "null"], "description": "a job's tries so far"},
+                "max_attempts": {"type": ["integer", "null"], "description": "its retry policy's limit"},
+                "last_error": NULLABLE_STRING,
+                "next_retry_at": {**NULLABLE_TIME, "description": "when a re-armed job runs next"},
             }
         ),
         "DeployedDefinition": obj(

@@ -12,11 +12,13 @@ from app.clock import utcnow
 from app.engine import InvalidData, cancel_instance, instance_of_ticket, start_process, waiting_of
 from app.errors import json_error
 from app.extensions import db
-from app.inputs import body_int, body_text, query_int, query_text
+from app.inputs import body_int, body_text, query_int
 from app.models import STAFF, Feedback, HistoryEvent, HumanTask, Incident, ProcessInstance, Ticket
+from app.ticket_list import TicketRow, list_page, parse_filters, status_counts
 
 MAX_TYPE = 128  # characters of a ticket type (a process key), status or priority
 MAX_SUBJECT = 300
+MAX_REASON = 500  # characters of a cancellation's reason
 MAX_PAGE = 200
 MAX_OFFSET = 1_000_000
 
@@ -56,23 +58,44 @@ def open_ticket():
 @bp.get("/tickets")
 @token_required(*STAFF, "customer")
 def list_tickets():
-    """Tickets, newest first (a customer's token: theirs only); filters: type, status, customer_id; pages."""
-    query = db.select(Ticket).order_by(Ticket.id.desc())
+    """Tickets in the caller's scope (a customer's token: theirs only), with the dashboard list's
+    filters and sort (app.ticket_list), newest first; pages of `limit` from `offset`, the total
+    and the counts per status of the whole filtered list."""
     me = token_customer()
+    filters = parse_filters(request.args, staff=me is None, strict=True)
     if me is not None:
-        query = query.where(Ticket.customer_id == me.id)
+        condition = Ticket.customer_id == me.id
     else:
-        query = query.where(ticket_condition(scope_of(g.api_user), g.api_user.username))
-    for field in ("type", "status"):
-        if query_text(field, MAX_TYPE):
-            query = query.where(getattr(Ticket, field) == request.args[field])
-    customer_id = query_int("customer_id")
-    if customer_id is not None:
-        query = query.where(Ticket.customer_id == customer_id)
+        condition = ticket_condition(scope_of(g.api_user), g.api_user.username)
     limit = query_int("limit", 50, minimum=1, maximum=MAX_PAGE)
     offset = query_int("offset", 0, maximum=MAX_OFFSET)
-    rows = db.session.execute(query.limit(limit).offset(offset)).scalars()
-    return jsonify({"tickets": [_ticket_summary(t) for t in rows]})
+    now = utcnow()
+    counts = status_counts(condition, filters, now)
+    total = sum(counts.values())
+    rows = list_page(condition, filters, now, limit=limit, offset=offset) if offset < total else []
+    return jsonify(
+        {
+            "tickets": [_list_row(row, staff=me is None) for row in rows],
+            "total": total,
+            "counts": counts,
+            "limit": limit,
+            "offset": offset,
+            "next_offset": offset + limit if offset + limit < total else None,
+        }
+    )
+
+
+def _list_row(row: TicketRow, staff: bool) -> dict:
+    found = {
+        **_ticket_summary(row.ticket),
+        "version": row.version,
+        "state": row.state,
+        "sla": {"state": row.sla, "due_at": iso(row.ticket.sla_due_at)},
+        "closed_at": iso(row.ticket.closed_at),
+    }
+    if staff:
+        found.update(customer_name=row.customer_name, teams=row.teams, assignees=row.assignees)
+    return found
 
 
 def _feedback_json(ticket_id: int) -> dict | None:
@@ -120,12 +143,14 @@ def get_ticket(ticket_id: int):
 @bp.post("/tickets/<int:ticket_id>/cancel")
 @token_required(*STAFF)
 def cancel_ticket(ticket_id: int):
-    """Cancel a ticket: its process stops, its open tasks close, it becomes 'cancelled'; 200 with the
-    ticket. Who may is the policy's answer (403); 404 outside the caller's scope, 409 once ended."""
+    """Cancel a ticket (optionally with a JSON body {"reason"}): its process stops, its open tasks
+    close, it becomes 'cancelled'; 200 with the ticket. Who may is the policy's answer (403); 404 outside the caller's scope, 409 once ended."""
     ticket = db.session.get(Ticket, ticket_id)
     if ticket is None or not ticket_visible(scope_of(g.api_user), ticket.id, g.api_user.username):
         return json_error(404, f"ticket {ticket_id} not found")
-    cancel_instance(instance_of_ticket(ticket.id).id, user=g.api_user)
+    body = request.get_json() if request.is_json and request.content_length else None
+    reason = body_text(body, "reason", MAX_REASON) if isinstance(body, dict) else None
+    cancel_instance(instance_of_ticket(ticket.id).id, user=g.api_user, reason=reason)
     db.session.refresh(ticket)
     return jsonify(_ticket_detail(ticket))
 

@@ -2,12 +2,13 @@
 
 Views, the API, the worker and the CLI call these commands and read models; nothing else
 changes a process. Every command runs in one transaction (`runtime/runner.py`). This module is
-the engine's whole public surface: the command functions and the errors, and the hook
-(`register_checker`) through which the app says who may run a command for whom. The
+the engine's whole public surface: the command functions and the errors, the hook
+(`register_checker`) through which the app says who may run a command for whom, and the hook
+(`register_observer`) through which it times commands (the metrics' latency histogram). The
 packages behind it are private:
 
     commands/     one module per family: tickets, tasks, messages, comments, feedback, timers, jobs,
-                  incidents, deploy
+                  incidents (and data_edit, the data a retry may fix), deploy; states (reads for viewers)
     runtime/      runner (transaction, retries), store (load, save), history, steps, projections
                   (a pure diff), compaction, leases (claiming due rows)
     spiff/        our SpiffWorkflow: parser, serializer, script engine, catches, timers, spec cache,
@@ -18,11 +19,13 @@ packages behind it are private:
 """
 
 from app.engine.commands.comments import add_comment, answer_question
+from app.engine.commands.data_edit import check_edit, data_changes, fingerprint, incident_data
 from app.engine.commands.deploy import check_files, deploy, deploy_bundle, latest_definition
 from app.engine.commands.feedback import record_feedback
 from app.engine.commands.incidents import record_incident, retry_incident
 from app.engine.commands.jobs import claim_jobs, complete_job, fail_job
 from app.engine.commands.messages import deliver_correlated_message, deliver_message
+from app.engine.commands.states import diagram_xml, element_states, process_data
 from app.engine.commands.tasks import (
     claim_task,
     closed_reason,
@@ -32,7 +35,7 @@ from app.engine.commands.tasks import (
     task_data,
 )
 from app.engine.commands.tickets import cancel_instance, instance_of_ticket, start_process, waiting_of
-from app.engine.commands.timers import claim_due_timers, fire_timer, next_wakeup
+from app.engine.commands.timers import claim_due_timers, fire_timer, move_timers, next_wakeup
 from app.engine.commands.types import is_retired, retire_type, retired_types
 from app.engine.commands.versions import (
     check_bundle_files,
@@ -57,10 +60,19 @@ from app.engine.errors import (
     TaskNotOpen,
 )
 from app.engine.runtime.checks import CommandChecker, register_checker
+from app.engine.runtime.observers import register_observer
 from app.engine.runtime.runner import init_sqlite, run_command
 from app.engine.runtime.store import restore_round_trip
 
 __all__ = [
+    "move_timers",
+    "process_data",
+    "element_states",
+    "diagram_xml",
+    "incident_data",
+    "fingerprint",
+    "data_changes",
+    "check_edit",
     "AlreadyAnswered",
     "AmbiguousMessage",
     "CommandChecker",
@@ -110,6 +122,7 @@ __all__ = [
     "record_feedback",
     "record_incident",
     "register_checker",
+    "register_observer",
     "release_task",
     "restore_round_trip",
     "retry_incident",

@@ -1,5 +1,6 @@
 """Tables only: no commits and no SpiffWorkflow here. Importing this package registers them all."""
 
+from app.models.alerts import ALERT_METRICS, AlertEvent, AlertRule
 from app.models.assignment import AssignmentCursor, TicketAgent
 from app.models.attachment import MAX_ATTACHMENT_BYTES, Attachment
 from app.models.business import LedgerEntry, OutboxMessage, PriorityChange, StockMovement
@@ -16,10 +17,22 @@ from app.models.runtime import (
     Timer,
 )
 from app.models.sla import BusinessCalendar, BusinessHoliday, SlaPolicy
+from app.models.stats import DailyStat, DurationStat, ElementStat, TicketStat
 from app.models.studio import ProcessType, StudioDraft
-from app.models.ticket import PRIORITIES, Comment, Ticket
+from app.models.ticket import (
+    FIELD_NAME_MAX,
+    FIELD_VALUE_MAX,
+    PRIORITIES,
+    Comment,
+    Ticket,
+    TicketField,
+    field_value,
+)
 
 __all__ = [
+    "ALERT_METRICS",
+    "AlertEvent",
+    "AlertRule",
     "MAX_ATTACHMENT_BYTES",
     "AssignmentCursor",
     "Attachment",
@@ -29,6 +42,9 @@ __all__ = [
     "ApiToken",
     "Comment",
     "Customer",
+    "DailyStat",
+    "DurationStat",
+    "ElementStat",
     "Feedback",
     "FeedbackRequest",
     "HistoryEvent",
@@ -50,7 +66,12 @@ __all__ = [
     "Team",
     "TeamMember",
     "Ticket",
+    "TicketField",
+    "FIELD_NAME_MAX",
+    "FIELD_VALUE_MAX",
+    "field_value",
     "TicketAgent",
+    "TicketStat",
     "Timer",
     "User",
     "BusinessCalendar",

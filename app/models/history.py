@@ -21,5 +21,8 @@ class HistoryEvent(db.Model):
     task_id: Mapped[str | None] = mapped_column(String(36), index=True)
     element_name: Mapped[str | None] = mapped_column(String(300))
     data = mapped_column(JSONType)
+    # Rows that complete an element (element_completed, task_completed, service_completed, timer_fired,
+    # message_delivered): whole seconds since it was entered (the heatmap's durations, app/stats).
+    seconds: Mapped[int | None] = mapped_column()
 
     __table_args__ = (Index("ix_history_event_ticket_at", "ticket_id", "at"),)

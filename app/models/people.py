@@ -1,6 +1,6 @@
 """People: users with a role, teams of agents, customers with their profile, API tokens."""
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.clock import utcnow
@@ -130,6 +130,18 @@ class Customer(db.Model):
 
 
 Index("ix_customer_email", Customer.email)
+# Staff search finds customers by the start of their name or e-mail in any case: an index on the
+# lower-case value, with PostgreSQL's pattern operators so `LIKE 'abc%'` reads a range of it.
+Index(
+    "ix_customer_name_lower",
+    func.lower(Customer.name).label("name_lower"),
+    postgresql_ops={"name_lower": "text_pattern_ops"},
+)
+Index(
+    "ix_customer_email_lower",
+    func.lower(Customer.email).label("email_lower"),
+    postgresql_ops={"email_lower": "text_pattern_ops"},
+)
 
 
 class LoginAttempt(db.Model):

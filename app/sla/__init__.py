@@ -84,9 +84,14 @@ def start_clock(ticket: Ticket, now: datetime) -> None:
 def on_status(ticket: Ticket, status: str, now: datetime) -> None:
     """Pause the clock while waiting on the customer, resume after, stop when closed.
 
-    Idempotent: setting the same kind of status twice (a retried job) changes nothing.
-    A ticket opened before SLAs existed has no clock and is left alone.
+    Also records when the ticket closed (`closed_at`: the first finished status; cleared when
+    it reopens), for every ticket. Idempotent: setting the same kind of status twice (a retried
+    job) changes nothing. A ticket opened before SLAs existed has no clock and is left alone.
     """
+    if status in STOPPING:
+        ticket.closed_at = ticket.closed_at or now
+    else:
+        ticket.closed_at = None
     if ticket.sla_target_seconds is None:
         return
     running = ticket.sla_running_since is not None

@@ -1,4 +1,5 @@
-"""Server-rendered pages, one blueprint package per audience: auth, inbox, portal, admin, survey, studio.
+"""Server-rendered pages, one blueprint package per audience: auth, inbox, portal, admin, survey, studio,
+dashboard, and staff search.
 
 Each package exposes `bp` in its `__init__`; `init_app` registers them and the home redirect.
 """
@@ -12,7 +13,7 @@ from app.extensions import db, login_manager
 from app.models import User
 
 # Blueprint packages, in registration order.
-BLUEPRINTS = ("auth", "inbox", "portal", "admin", "survey", "studio", "dashboard")
+BLUEPRINTS = ("auth", "inbox", "portal", "admin", "survey", "studio", "dashboard", "search")
 
 
 def init_app(app: Flask) -> None:

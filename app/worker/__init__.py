@@ -14,6 +14,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask, current_app
 
 from app.clock import utcnow
+from app.dashboard.alerts import evaluate_alerts
 from app.engine import (
     StepFailed,
     claim_due_timers,
@@ -132,6 +133,9 @@ class Worker:
         """Sweep now and every WORKER_SWEEP_SECONDS; paused: schedule only (tests call tick())."""
         sweep = self.app.config["WORKER_SWEEP_SECONDS"]
         self.scheduler.add_job(self.tick, "interval", seconds=sweep, id="sweep", next_run_time=utcnow())
+        alerts = self.app.config.get("ALERT_EVALUATE_SECONDS") or 0
+        if alerts > 0:  # 0 turns the evaluation off (the test config: tests evaluate by hand)
+            self.scheduler.add_job(self.evaluate_alerts, "interval", seconds=alerts, id="alerts")
         self.scheduler.start(paused=paused)
         log.info("worker started (sweep every %ss)", sweep)
 
@@ -156,6 +160,17 @@ class Worker:
             log.exception("worker round failed")
         finally:
             self._lock.release()
+
+    def evaluate_alerts(self) -> None:
+        """Evaluate the alert rules (fire, notify, resolve); a failure is logged, the worker goes on."""
+        try:
+            with self.app.app_context():
+                try:
+                    evaluate_alerts()
+                finally:
+                    db.session.remove()
+        except Exception:
+            log.exception("alert evaluation failed")
 
     def shutdown(self) -> None:
         self.scheduler.shutdown(wait=False)

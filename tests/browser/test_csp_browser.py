@@ -27,6 +27,7 @@ NOT_PAGES = (
     "api.",
     "static",
     "healthz",
+    "metrics.",  # /metrics: the Prometheus text format
     "inbox.attachment",
     "portal.attachment",
     # The studio's JSON and its bundle download (app/web/studio/api.py, versions.py, tools.py):
@@ -39,6 +40,9 @@ NOT_PAGES = (
     "studio.catalog",
     "studio.preview_instructions_html",
     "studio.decision",
+    "dashboard.tickets_csv",  # the ticket list as a CSV download
+    # The KPI page's fragment that htmx polls (app/web/dashboard/overview.py): not a page of its own.
+    "dashboard.kpis_fragment",
 )
 
 WATCH = """

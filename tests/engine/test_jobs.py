@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event
 
-from app.engine import StepFailed, claim_jobs, complete_job, deploy, retry_incident, start_process
+from app.engine import Conflict, StepFailed, claim_jobs, complete_job, deploy, retry_incident, start_process
 from app.extensions import db
 from app.handlers import HANDLERS, HandlerContext
 from app.models import HistoryEvent, Incident, Job, LedgerEntry, ProcessInstance, Ticket
@@ -139,11 +139,16 @@ def test_retrying_an_incident_runs_the_step_again(app, clock):
     drain()
     incident = db.session.execute(db.select(Incident)).scalar_one()
     assert "unknown status 'bogus'" in incident.message
-    # The analyst cannot fix data here, so the retry fails again into a new incident: still no crash.
+    # The analyst cannot fix data here, so the retry fails again: the same incident stays open
+    # (it is resolved only by a retry that succeeds), and no crash.
     retry_incident(incident.id, actor="max")
     assert db.session.get(ProcessInstance, instance.id).status == "running"
+    with pytest.raises(Conflict, match="being retried already"):
+        retry_incident(incident.id, actor="max")
     drain()
-    assert db.session.execute(db.select(db.func.count(Incident.id))).scalar() == 2
+    [again] = db.session.execute(db.select(Incident)).scalars().all()
+    assert (again.id, again.resolved_at) == (incident.id, None)
+    assert db.session.get(ProcessInstance, instance.id).status == "incident"
 
 
 def test_a_job_whose_last_attempt_never_reported_back_becomes_an_incident_not_a_rerun(app, clock):

@@ -40,6 +40,14 @@ ROUTES = {
     "api.claim": "team",
     "api.release": "team",
     "api.complete": "team",
+    "api.ticket_instance": "team",
+    # The dashboard (managers, admins, team leads; 404 for everyone else): scoped like tickets.
+    "dashboard.ticket": "team",
+    "dashboard.cancel_ticket": "team",
+    "dashboard.reassign": "team",
+    "dashboard.move_ticket_timers": "team; development mode only",
+    "dashboard.preview_retry": "team (the incident's ticket); managers and admins retry",
+    "dashboard.retry_one": "team (the incident's ticket); managers and admins retry",
     "portal.ticket": "customer",
     "portal.write_message": "customer",
     "portal.reply": "customer",
@@ -52,6 +60,7 @@ ROUTES = {
     "studio.editor": "a ticket type, for analysts and admins only (tests/web/test_studio_pages.py)",
     "api.definition_version": "diagrams are shared by all staff, not owned",
     "api.get_form": "forms are shared by staff and customers (start forms), not owned",
+    "api.definition_statistics": "figures of a shared diagram, not owned: analysts, managers and admins",
     "survey.show": "a signed capability link",
     "survey.answer": "a signed capability link",
     # The studio (analysts and admins only; everyone else gets a 404): ticket types, not objects.

@@ -17,8 +17,10 @@ STRICT_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
-# The studio's pages (bpmn-js sets style attributes) add inline style attributes, and nothing else.
+# The studio's pages and the dashboard's instance page (bpmn-js sets style attributes) add inline
+# style attributes, and nothing else.
 STUDIO_CSP = STRICT_CSP + "; style-src-attr 'self' 'unsafe-inline'"
+DIAGRAM_PAGES = re.compile(r"^/studio/|^/dashboard/tickets/[^/]+$")
 EXPECTED = {
     "Content-Security-Policy": STRICT_CSP,
     "X-Content-Type-Options": "nosniff",
@@ -57,11 +59,19 @@ EDITOR_CSP = re.compile(
 )
 
 
+# The dashboard's chart and heatmap pages (Chart.js and bpmn-js set style attributes): the same addition.
+STYLED_DASHBOARD = ("/dashboard/", "/dashboard/kpis", "/dashboard/heatmap")
+
+
 def _assert_headers(answer, url):
     if url.startswith("/studio/types/") and not url.endswith(".zip"):
         assert EDITOR_CSP.fullmatch(answer.headers["Content-Security-Policy"]), answer.headers
         answer.headers["Content-Security-Policy"] = STUDIO_CSP
-    expected = EXPECTED | ({"Content-Security-Policy": STUDIO_CSP} if url.startswith("/studio/") else {})
+    expected = EXPECTED | (
+        {"Content-Security-Policy": STUDIO_CSP}
+        if DIAGRAM_PAGES.match(url) or url.split("?")[0] in STYLED_DASHBOARD
+        else {}
+    )
     for name, value in expected.items():
         assert answer.headers.get(name) == value, (url, name, answer.headers.get(name))
     assert "camera=()" in answer.headers["Permissions-Policy"]

@@ -15,7 +15,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import or_
 
 from app.clock import utcnow
-from app.engine.commands.incidents import open_incident
+from app.engine.commands.incidents import open_incident, resolve_incidents
 from app.engine.errors import StepFailed
 from app.engine.runtime.history import history
 from app.engine.runtime.leases import claim_due
@@ -120,6 +120,7 @@ def complete_job(job_id: int, result: dict) -> bool:
             return False
         entries, data = _handler_history(job, result)
         loaded = load(job.instance_id)
+        resolve_incidents(job_id=job.id)  # a retried job that succeeded (or has nothing left to do)
         task = find_task(loaded, job.task_id)
         if task is None or task.state != TaskState.STARTED:
             db.session.delete(job)

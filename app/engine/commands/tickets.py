@@ -10,7 +10,7 @@ from app.engine.diagrams.forms import validate
 from app.engine.errors import Conflict, Forbidden, InvalidData, NotFound
 from app.engine.rules.assignment import initial_priority, record_priority
 from app.engine.runtime.checks import check
-from app.engine.runtime.history import history
+from app.engine.runtime.history import history, pending
 from app.engine.runtime.projections import Snapshot
 from app.engine.runtime.runner import run_command
 from app.engine.runtime.steps import engine_step, run_engine
@@ -18,9 +18,22 @@ from app.engine.runtime.store import Loaded, close_ticket, load, save
 from app.engine.spiff import specs
 from app.engine.spiff.serializer import new_workflow
 from app.extensions import db
-from app.models import PRIORITIES, Customer, MessageSubscription, ProcessInstance, Ticket, Timer, User
+from app.models import (
+    FIELD_NAME_MAX,
+    PRIORITIES,
+    Customer,
+    MessageSubscription,
+    ProcessInstance,
+    Ticket,
+    TicketField,
+    Timer,
+    User,
+    field_value,
+)
+from app.stats.record import remember_process
 
 DEFAULT_FEEDBACK_DELAY = "P1D"
+MAX_REASON = 500  # characters of a cancellation's reason
 
 
 def start_process(
@@ -96,6 +109,7 @@ def start_process(
         )
         db.session.add(ticket)
         db.session.flush()
+        record_fields(ticket.id, data)
         sla.start_clock(ticket, now)
         spec, subprocess_specs = specs.for_instance(definition)
         wf = new_workflow(spec, subprocess_specs, {**data, **engine_data(ticket, profile)})
@@ -109,6 +123,7 @@ def start_process(
         )
         db.session.add(row)
         db.session.flush()
+        remember_process(db.session, row.id, definition.key, definition.version)
         loaded = Loaded(row, definition, ticket, wf, Snapshot(), set())
         run_engine(loaded)
         history(
@@ -118,7 +133,7 @@ def start_process(
             actor=actor,
             element_id=definition.key,
             element_name=f"{definition.key} v{definition.version}",
-            data={"subject": ticket.subject, "priority": chosen, "data": data},
+            data={"subject": ticket.subject, "priority": chosen, "team": ticket.sla_team_key, "data": data},
             at=now,
         )
         record_priority(ticket, row.id, chosen, source, actor)
@@ -126,6 +141,17 @@ def start_process(
         return ticket, row
 
     return run_command(body)
+
+
+def record_fields(ticket_id: int, data: dict) -> None:
+    """Project the start data's scalar fields into `ticket_field` (one executemany, no commit)."""
+    rows = [
+        {"ticket_id": ticket_id, "name": name, "value": value}
+        for name, raw in data.items()
+        if len(name) <= FIELD_NAME_MAX and (value := field_value(raw)) is not None
+    ]
+    if rows:
+        db.session.execute(db.insert(TicketField), rows)
 
 
 def engine_data(ticket: Ticket, profile: dict) -> dict:
@@ -140,7 +166,9 @@ def engine_data(ticket: Ticket, profile: dict) -> dict:
     }
 
 
-def cancel_instance(instance_id: int, actor: str | None = None, user: User | None = None) -> None:
+def cancel_instance(
+    instance_id: int, actor: str | None = None, user: User | None = None, reason: str | None = None
+) -> None:
     """Cancel a running instance: every open task, timer, job and subscription goes away; its
     ticket becomes 'cancelled'.
 
@@ -149,12 +177,18 @@ def cancel_instance(instance_id: int, actor: str | None = None, user: User | Non
         actor: who cancelled it, for history (defaults to `user`'s username).
         user: the person cancelling it, asked about by the command checker (`may_cancel`); None
             for the system (not checked).
+        reason: why, in the person's words (at most MAX_REASON characters): kept on the
+            `instance_cancelled` history row.
 
     Raises:
         Forbidden: the checker refused `user` (403).
         Conflict: the instance has already ended (409).
+        InvalidData: the reason is not text or too long (422, naming `reason`).
     """
     actor = actor if actor is not None or user is None else user.username
+    if reason is not None and (not isinstance(reason, str) or len(reason) > MAX_REASON):
+        raise InvalidData({"reason": f"must be text of at most {MAX_REASON} characters"})
+    reason = reason.strip() if reason else None
 
     def body():
         loaded = load(instance_id)
@@ -175,6 +209,9 @@ def cancel_instance(instance_id: int, actor: str | None = None, user: User | Non
                 at=now,
             )
             close_ticket(loaded.ticket, loaded.row, actor, now)
+        if reason:
+            row = next(r for r in reversed(pending()) if r["kind"] == "instance_cancelled")
+            row["data"] = {**(row["data"] or {}), "reason": reason}
 
     run_command(body)
 

@@ -1,10 +1,13 @@
-"""Commands for timers: fire a due timer, claim due timers for a worker, the next time to wake up."""
+"""Commands for timers: fire a due timer, claim due timers for a worker, the next time to wake up;
+move an instance's timers closer (development only, the caller checks)."""
 
 from datetime import timedelta
 
 from SpiffWorkflow.util.task import TaskState
 
 from app.clock import utcnow
+from app.engine.commands.incidents import resolve_incidents
+from app.engine.errors import InvalidData
 from app.engine.runtime.history import history
 from app.engine.runtime.leases import claim_due
 from app.engine.runtime.runner import run_command
@@ -14,6 +17,8 @@ from app.engine.spiff.catches import timer_catch
 from app.engine.spiff.timers import cycle_state, force_timer_due, keep_cycle_schedule, timer_due
 from app.extensions import db
 from app.models import Job, Timer
+
+MAX_TIMER_SHIFT = 60 * 24 * 366  # minutes: a year and a day
 
 
 def fire_timer(timer_id: str) -> bool:
@@ -42,6 +47,7 @@ def fire_timer(timer_id: str) -> bool:
         ).scalar()
         if row is None or row.due_at is None or row.due_at > now:
             return False
+        resolve_incidents(timer_id=timer_id)  # a retried timer that fires (or has nothing left to do)
         task = find_task(loaded, timer_id)
         if task is None or task.state != TaskState.WAITING:
             db.session.delete(row)  # the projection was stale: nothing waits there any more
@@ -70,6 +76,40 @@ def fire_timer(timer_id: str) -> bool:
             )
         save(loaded, "timer", skip_task=timer_id)
         return True
+
+    return run_command(body)
+
+
+def move_timers(instance_id: int, minutes: int, actor: str | None = None) -> int:
+    """Bring the instance's waiting timers `minutes` closer (a test ticket's clock, in development).
+
+    Only the due times of the `timer` rows move: the worker fires a timer whose row is due, and
+    `fire_timer` forces its event due then. Returns how many timers moved.
+
+    Raises:
+        InvalidData: `minutes` is not from 1 to MAX_TIMER_SHIFT (names `minutes`).
+    """
+    if not isinstance(minutes, int) or not 1 <= minutes <= MAX_TIMER_SHIFT:
+        raise InvalidData({"minutes": f"must be a whole number of minutes from 1 to {MAX_TIMER_SHIFT}"})
+
+    def body():
+        loaded = load(instance_id)  # locks the instance: no timer fires meanwhile
+        rows = list(
+            db.session.execute(
+                db.select(Timer).where(Timer.instance_id == instance_id, Timer.due_at.is_not(None))
+            ).scalars()
+        )
+        for row in rows:
+            row.due_at -= timedelta(minutes=minutes)
+            row.lease_until = None
+        history(
+            "timers_moved",
+            ticket_id=loaded.row.ticket_id,
+            instance_id=instance_id,
+            actor=actor,
+            data={"minutes": minutes, "timers": [r.element_id for r in rows]},
+        )
+        return len(rows)
 
     return run_command(body)
 

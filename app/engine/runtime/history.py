@@ -1,5 +1,7 @@
 """The history of a command: rows appended while it runs, written in one INSERT just before its commit.
 
+The same rows update the pre-aggregated dashboard figures (`app.stats.record`) in that transaction.
+
 `run_command` opens the buffer (`begin`) and writes it (`write`); engine code appends with
 `history(...)`. A history row belongs to its command: nothing is written if the command fails.
 """
@@ -9,6 +11,7 @@ from sqlalchemy import insert
 from app.clock import utcnow
 from app.extensions import db
 from app.models import HistoryEvent
+from app.stats.record import record
 
 _HISTORY = "ticketflow_history"  # session.info key: the command's pending history rows
 
@@ -29,9 +32,14 @@ def end(session) -> None:
 
 
 def write(session) -> None:
-    """All history rows of the command in one multi-row INSERT, just before the commit."""
+    """All history rows of the command in one multi-row INSERT, just before the commit.
+
+    The dashboard's aggregates (app/stats/record.py) are brought up to date from the same rows,
+    in the same transaction.
+    """
     rows = session.info.get(_HISTORY)
     if rows:
+        record(session, rows)
         session.execute(insert(HistoryEvent.__table__), rows)  # Core executemany: no ORM bulk overhead
         rows.clear()
 
@@ -52,6 +60,7 @@ def history(
     task_id=None,
     data=None,
     at=None,
+    seconds=None,
 ) -> None:
     """Append one history row to the current command (written in one INSERT at its commit)."""
     rows = db.session.info.get(_HISTORY)
@@ -68,5 +77,6 @@ def history(
             "task_id": task_id,
             "data": data,
             "at": at or utcnow(),
+            "seconds": seconds,
         }
     )

@@ -7,6 +7,7 @@ command's history rows and commits.
 """
 
 import logging
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -16,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.engine.errors import Conflict
-from app.engine.runtime import history
+from app.engine.runtime import history, observers
 from app.extensions import db
 from app.transactions import immediate_begin as _immediate
 
@@ -57,6 +58,19 @@ def run_command(body: Callable[[], T], retries: int | None = None) -> T:
     session = db.session()
     if history.in_command(session):  # called from inside a command: join its transaction
         return body()
+    started, outcome = time.perf_counter(), "error"
+    try:
+        result = _run(session, body, retries)
+        outcome = "ok"
+        return result
+    except Conflict:
+        outcome = "conflict"
+        raise
+    finally:  # the observers (metrics) see every outermost command, whatever its end
+        observers.notify(body, time.perf_counter() - started, outcome)
+
+
+def _run(session, body: Callable[[], T], retries: int | None) -> T:
     if session.in_transaction():
         session.commit()  # end a read transaction the caller left open
     if retries is None:

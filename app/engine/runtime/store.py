@@ -25,6 +25,9 @@ from app.engine.spiff import specs
 from app.engine.spiff.serializer import dump_workflow, load_workflow, reattach_triggered
 from app.extensions import db
 from app.models import ProcessDefinition, ProcessInstance, Ticket
+from app.stats.record import remember_process
+
+_UNDER_WAY = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 
 
 @dataclass
@@ -37,6 +40,9 @@ class Loaded:
     wf: Any
     before: projections.Snapshot
     finished_before: set
+    # When each task that was under way at load time entered its state (epoch seconds): what an
+    # element that completes in this command spent there (history_event.seconds).
+    entered: dict = field(default_factory=dict)
     halts: list[Halt] = field(default_factory=list)  # bounds reached in this command (incidents)
 
 
@@ -49,6 +55,7 @@ def load(instance_id: int) -> Loaded:
     if row is None:
         raise NotFound(f"process instance {instance_id} not found")
     definition = db.session.get(ProcessDefinition, row.definition_id)
+    remember_process(db.session, row.id, definition.key, definition.version)
     # The customer comes along: assignment rules and handlers read the profile.
     ticket = (
         db.session.get(Ticket, row.ticket_id, options=[joinedload(Ticket.customer)])
@@ -59,8 +66,13 @@ def load(instance_id: int) -> Loaded:
     wf = load_workflow(row.workflow, spec, subprocess_specs)
     if (definition.dependencies or {}).get("mutable_spec"):
         reattach_triggered(wf)
-    finished = {t.id for t in projections.all_tasks(wf) if t.state & TaskState.FINISHED_MASK}
-    return Loaded(row, definition, ticket, wf, projections.snapshot(wf), finished)
+    finished, entered = set(), {}
+    for task in projections.all_tasks(wf):
+        if task.state & TaskState.FINISHED_MASK:
+            finished.add(task.id)
+        elif task.state & _UNDER_WAY:
+            entered[task.id] = task.last_state_change
+    return Loaded(row, definition, ticket, wf, projections.snapshot(wf), finished, entered)
 
 
 def find_task(loaded: Loaded, task_id: str):
@@ -100,7 +112,10 @@ def save(loaded: Loaded, actor: str | None, *, skip_task: str | None = None) -> 
                 element_name=spec.bpmn_name,
                 task_id=str(task.id),
                 at=now,
+                seconds=_seconds_spent(loaded, task, now),
             )
+        elif task.state == TaskState.COMPLETED and skip_task is not None and str(task.id) == skip_task:
+            _time_the_completion(skip_task, _seconds_spent(loaded, task, now))
     compact(wf)
     after = projections.snapshot(wf)
     _record_cancelled_tasks(loaded, after, skip_task, actor, now)
@@ -116,6 +131,23 @@ def save(loaded: Loaded, actor: str | None, *, skip_task: str | None = None) -> 
         close_ticket(loaded.ticket, row, actor, now)
     loaded.before = after
     return new_tasks
+
+
+_OWN_ROWS = ("task_completed", "service_completed", "timer_fired", "message_delivered")
+
+
+def _time_the_completion(task_id: str, seconds: int) -> None:
+    """Give the command's own row for the task it completed (a user task, a job, a timer, a message) its seconds."""
+    for row in reversed(pending()):
+        if row["task_id"] == task_id and row["kind"] in _OWN_ROWS:
+            row["seconds"] = seconds
+            return
+
+
+def _seconds_spent(loaded: Loaded, task, now) -> int:
+    """Whole seconds a task completing now spent since it entered its state (0 if it entered now)."""
+    entered = loaded.entered.get(task.id)
+    return max(0, int(now.timestamp() - entered)) if isinstance(entered, (int, float)) else 0
 
 
 def _write_projections(loaded: Loaded, after: projections.Snapshot, actor: str | None, now) -> list[str]:

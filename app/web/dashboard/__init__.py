@@ -4,7 +4,7 @@
 of its own; importing them here registers their views on `bp`.
 """
 
-from app.web.dashboard import overview  # noqa: F401
+from app.web.dashboard import alerts, heatmap, incidents, overview, retry, ticket, tickets  # noqa: F401
 from app.web.dashboard.blueprint import bp
 
 __all__ = ["bp"]

@@ -1,0 +1,223 @@
+"""The ticket list's filters in SQL, and the same rules in Python for the rows on a page.
+
+Each filter is a condition on `ticket` that an index answers: equality filters lead the
+(column, created_at, id) indexes; the business-field, customer, assignee, team and version
+filters are `ticket.id IN (...)` lookups on ticket_field (name, value), customer (lower(name),
+lower(email)), human_task (assignee_id / team), process_instance (definition_id).
+
+SLA states: the SQL and `sla_state_of` agree with each other. Like the inbox's SLA filter they
+count the time left on the wall clock ("at risk": less than a quarter of the target, or under
+an hour, before the due time), where the ticket page counts business time (app.sla.sla_state).
+"""
+
+from datetime import datetime
+
+from sqlalchemy import and_, exists, false, func, literal, not_, or_, true, union
+from sqlalchemy.types import DateTime
+
+from app import sla
+from app.extensions import db
+from app.models import (
+    Customer,
+    HumanTask,
+    Incident,
+    MessageSubscription,
+    ProcessDefinition,
+    ProcessInstance,
+    Ticket,
+    TicketField,
+    Timer,
+    field_value,
+)
+from app.ticket_list.filters import TicketFilters
+
+FINISHED = tuple(sorted(sla.STOPPING))
+CLOSED = tuple(s for s in FINISHED if s != "cancelled")
+
+
+def _seconds_left(now: datetime):
+    """Seconds from `now` to the SLA due time, in SQL (wall-clock time)."""
+    naive = now.replace(tzinfo=None)
+    if db.engine.dialect.name == "postgresql":
+        return func.extract("epoch", Ticket.sla_due_at - literal(naive, DateTime()))
+    return (func.julianday(Ticket.sla_due_at) - func.julianday(naive.isoformat(sep=" "))) * 86400.0
+
+
+def _at_risk_window():
+    target = func.coalesce(Ticket.sla_target_seconds, 0) * sla.AT_RISK_SHARE
+    larger = func.greatest if db.engine.dialect.name == "postgresql" else func.max
+    return larger(target, sla.AT_RISK_MIN_SECONDS)
+
+
+def sla_condition(state: str, now: datetime):
+    """Tickets whose SLA is in `state` (on_track, at_risk, breached, met, paused).
+
+    "breached" has two partial indexes (ix_ticket_sla_missed: the clock recorded a miss;
+    ix_ticket_sla_running_due: running past its due time); a breached ticket that now waits on
+    the customer stays breached (not paused).
+    """
+    running = Ticket.sla_running_since.is_not(None)
+    if state == "breached":
+        # On the row, so a planner may walk the list's order and stop at a page when breaches are
+        # common, or read the two partial indexes when they are rare.
+        return or_(Ticket.sla_met.is_(false()), and_(running, Ticket.sla_due_at < now))
+    if state == "paused":
+        return and_(Ticket.sla_paused.is_(true()), or_(Ticket.sla_met.is_(None), Ticket.sla_met.is_(true())))
+    if state == "met":
+        return and_(Ticket.sla_met.is_(true()), Ticket.sla_running_since.is_(None))
+    left = (
+        _seconds_left(now) < _at_risk_window()
+        if state == "at_risk"
+        else _seconds_left(now) >= _at_risk_window()
+    )
+    in_time = db.select(Ticket.id).where(running, Ticket.sla_due_at >= now, Ticket.sla_met.is_(None), left)
+    return Ticket.id.in_(in_time)
+
+
+def sla_state_of(ticket: Ticket, now: datetime) -> str | None:
+    """The state `sla_condition` puts a ticket in (None: no SLA clock)."""
+    if ticket.sla_target_seconds is None:
+        return None
+    running = ticket.sla_running_since is not None
+    if ticket.sla_met is False or (running and ticket.sla_due_at is not None and ticket.sla_due_at < now):
+        return "breached"
+    if ticket.sla_paused:
+        return "paused"
+    if not running:
+        return "met" if ticket.sla_met else None
+    left = (ticket.sla_due_at - now).total_seconds() if ticket.sla_due_at else 0
+    window = max((ticket.sla_target_seconds or 0) * sla.AT_RISK_SHARE, sla.AT_RISK_MIN_SECONDS)
+    return "at_risk" if left < window else "on_track"
+
+
+# What an unfinished ticket's instance holds: for a page's rows, correlated EXISTS on indexed
+# ticket_id columns; as filters, `ticket.id IN (...)` driven from the (small) tables of waits.
+def has_task():
+    return exists().where(HumanTask.ticket_id == Ticket.id)
+
+
+def has_incident():
+    return exists().where(Incident.resolved_at.is_(None), Incident.ticket_id == Ticket.id)
+
+
+def waits_message():
+    return exists().where(MessageSubscription.ticket_id == Ticket.id)
+
+
+def waits_timer():
+    return (
+        exists()
+        .where(ProcessInstance.ticket_id == Ticket.id, Timer.instance_id == ProcessInstance.id)
+        .correlate(Ticket)
+    )
+
+
+def _open_incident_tickets():
+    return db.select(Incident.ticket_id).where(
+        Incident.resolved_at.is_(None), Incident.ticket_id.is_not(None)
+    )
+
+
+def state_condition(state: str):
+    """Tickets in a derived state (filters.STATES); the precedence of `state_of`."""
+    if state == "cancelled":
+        return Ticket.status == "cancelled"
+    if state == "closed":
+        return Ticket.status.in_(CLOSED)
+    unfinished = Ticket.status.not_in(FINISHED)
+    if state == "incident":
+        return and_(unfinished, Ticket.id.in_(_open_incident_tickets()))
+    calm = and_(unfinished, Ticket.id.not_in(_open_incident_tickets()))
+    if state == "open":
+        return and_(calm, or_(has_task(), and_(not_(waits_message()), not_(waits_timer()))))
+    if state == "waiting_customer":
+        messages = db.select(MessageSubscription.ticket_id).where(MessageSubscription.ticket_id.is_not(None))
+        return and_(calm, Ticket.id.in_(messages), not_(has_task()))
+    timers = db.select(ProcessInstance.ticket_id).join(Timer, Timer.instance_id == ProcessInstance.id)
+    return and_(calm, Ticket.id.in_(timers), not_(has_task()), not_(waits_message()))
+
+
+def state_of(status: str, task: bool, incident: bool, message: bool, timer: bool) -> str:
+    """A ticket's derived state from its status and what its instance holds (see `state_condition`)."""
+    if status == "cancelled":
+        return "cancelled"
+    if status in FINISHED:
+        return "closed"
+    if incident:
+        return "incident"
+    if task:
+        return "open"
+    if message:
+        return "waiting_customer"
+    return "waiting_timer" if timer else "open"
+
+
+def _prefix(expression, prefix: str):
+    """`expression` starts with `prefix` (lower case), readable from an index of `expression`:
+    a LIKE on PostgreSQL (the index has text_pattern_ops), a range on SQLite (binary order)."""
+    if db.engine.dialect.name == "postgresql":
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return expression.like(escaped + "%", escape="\\")
+    return and_(expression >= prefix, expression < prefix + "\U0010ffff")
+
+
+def customer_ids_matching(text: str):
+    """Customers whose name or e-mail starts with `text` (any case): a select of ids."""
+    text = text.strip().lower()
+    return db.select(Customer.id).where(
+        or_(_prefix(func.lower(Customer.name), text), _prefix(func.lower(Customer.email), text))
+    )
+
+
+def field_ticket_ids(name: str, value: str):
+    """Tickets whose start field `name` equals `value` (normalised as stored): a select of ids."""
+    return db.select(TicketField.ticket_id).where(
+        TicketField.name == name, TicketField.value == (field_value(value) or "")
+    )
+
+
+def filter_conditions(filters: TicketFilters, now: datetime) -> list:
+    """The WHERE clauses of `filters` on `ticket` (scope is the caller's)."""
+    where = []
+    for name in ("type", "status", "priority"):
+        if getattr(filters, name):
+            where.append(getattr(Ticket, name) == getattr(filters, name))
+    if filters.version is not None:
+        definition = (
+            db.select(ProcessDefinition.id)
+            .where(ProcessDefinition.key == filters.type, ProcessDefinition.version == filters.version)
+            .scalar_subquery()
+        )
+        started = db.select(ProcessInstance.ticket_id).where(ProcessInstance.definition_id == definition)
+        where.append(Ticket.id.in_(started))
+    if filters.state:
+        where.append(state_condition(filters.state))
+    if filters.team:  # its SLA team, or an open task of the team: one list of ids from two indexes
+        by_sla = db.select(Ticket.id).where(Ticket.sla_team_key == filters.team)
+        with_task = db.select(HumanTask.ticket_id).where(HumanTask.team == filters.team)
+        where.append(Ticket.id.in_(union(by_sla, with_task)))
+    if filters.assignee_id is not None:
+        where.append(
+            Ticket.id.in_(db.select(HumanTask.ticket_id).where(HumanTask.assignee_id == filters.assignee_id))
+        )
+    if filters.sla:
+        where.append(sla_condition(filters.sla, now))
+    if filters.customer_id is not None:
+        where.append(Ticket.customer_id == filters.customer_id)
+    if filters.customer:
+        where.append(Ticket.customer_id.in_(customer_ids_matching(filters.customer)))
+    if filters.created_from is not None:
+        where.append(Ticket.created_at >= filters.created_from)
+    if filters.created_to is not None:
+        where.append(Ticket.created_at <= filters.created_to)
+    if filters.closed_from is not None:
+        where.append(Ticket.closed_at >= filters.closed_from)
+    if filters.closed_to is not None:
+        # Redundant but true (a ticket opens before it closes): the newest-first walk of the
+        # created_at index starts at the end of the range instead of today.
+        where += [Ticket.closed_at <= filters.closed_to, Ticket.created_at <= filters.closed_to]
+    if filters.order_number:
+        where.append(Ticket.id.in_(field_ticket_ids("order_number", filters.order_number)))
+    for name, value in filters.fields:
+        where.append(Ticket.id.in_(field_ticket_ids(name, value)))
+    return where

@@ -1,0 +1,222 @@
+"""Every dashboard query at scale: `python -m bench.dashboard_bench [--tickets N] [--history-rows M]`.
+
+On SQLite and a throwaway PostgreSQL: the schema by the migrations, the demo teams and agents,
+the shipped processes, template tickets through the engine and their clones by bulk insert
+(bench/dashboard_world.py), then each query through Flask's test client as the demo manager:
+`GET /api/v1/tickets` with every filter, the ticket list page, the KPI page, the alerts page,
+a diagram's statistics, the inbox and `/metrics`. A route or filter the branch does not have
+yet is listed with its answer code and not timed again. Prints p50 and p95 per query.
+`python -m bench.run --dashboard` runs it too. The issue's target: p95 under 200 ms at
+1,000,000 tickets and 10,000,000 history rows.
+"""
+
+import argparse
+import logging
+import random
+import statistics
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from flask_migrate import upgrade
+
+from app import create_app
+from app.accounts import new_token
+from app.clock import utcnow
+from app.engine import deploy_bundle
+from app.extensions import db
+from app.models import AlertRule, Customer, Ticket, User
+from app.seed import DEMO_PASSWORD, seed_demo
+from bench.dashboard_world import clone, make_templates
+from bench.report import table
+from bench.world import postgres_url, quiet_logging, sqlite_url
+from tests.factories import csrf_of
+
+DEFAULT_TICKETS = 20_000
+DEFAULT_HISTORY = 200_000
+BUNDLE_SUFFIXES = (".bpmn", ".dmn", ".json")
+
+
+def prepare(url: str, n_tickets: int, n_history: int, progress=print):
+    """The app on a fresh database at `url`, loaded; returns (app, what was loaded)."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": True})
+    quiet_logging()
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    with app.app_context():
+        upgrade()  # the migrations' schema: their hand-written indexes included
+        seed_demo()
+        files = [
+            (p.name, p.read_bytes())
+            for folder in (app.config["PROCESSES_DIR"], app.config["FORMS_DIR"])
+            for p in sorted(Path(folder).iterdir())
+            if p.suffix in BUNDLE_SUFFIXES
+        ]
+        deploy_bundle(files, actor="bench")
+        started = time.perf_counter()
+        make_templates()
+        progress(f"  template tickets through the engine: {time.perf_counter() - started:.0f} s")
+        loaded = clone(n_tickets, n_history, random.Random(5), progress=progress)
+        for metric, threshold in (("sla_attainment", 90), ("backlog", 500), ("csat", 4)):
+            db.session.add(AlertRule(metric=metric, threshold=threshold, window_days=7))
+        db.session.commit()
+        db.session.remove()
+    return app, loaded
+
+
+def cases(app) -> list[tuple[str, str, dict]]:
+    """(label, path, query) of every timed request, with values that exist in the data."""
+    with app.app_context():
+        alice = db.session.execute(db.select(User.id).where(User.username == "alice")).scalar()
+        customer = db.session.execute(db.select(Customer).order_by(Customer.id.desc())).scalars().first()
+        numbers = db.session.execute(
+            db.select(Ticket.data).where(Ticket.type == "return").order_by(Ticket.id.desc()).limit(1)
+        ).scalar()
+        order_number = (numbers or {}).get("order_number", "SO-0000001")
+        db.session.remove()
+    today = utcnow().date()
+    month_ago = (utcnow() - timedelta(days=30)).date()
+    api = "/api/v1/tickets"
+    return [
+        ("api: no filter", api, {}),
+        ("api: type=complaint", api, {"type": "complaint"}),
+        ("api: status=closed", api, {"status": "closed"}),
+        ("api: state=waiting_customer", api, {"state": "waiting_customer"}),
+        ("api: team=support", api, {"team": "support"}),
+        ("api: assignee_id=alice", api, {"assignee_id": alice}),
+        ("api: sla=breached", api, {"sla": "breached"}),
+        ("api: priority=urgent", api, {"priority": "urgent"}),
+        ("api: type=complaint&sla=breached", api, {"type": "complaint", "sla": "breached"}),
+        ("api: customer=<name prefix>", api, {"customer": customer.name.split()[0].lower()}),
+        ("api: customer_id", api, {"customer_id": customer.id}),
+        (
+            "api: created in the last 30 days",
+            api,
+            {"created_from": month_ago.isoformat(), "created_to": today.isoformat()},
+        ),
+        (
+            "api: closed in the last 30 days",
+            api,
+            {"closed_from": month_ago.isoformat(), "closed_to": today.isoformat()},
+        ),
+        ("api: order_number", api, {"order_number": order_number}),
+        ("api: offset=5000", api, {"offset": 5000}),
+        ("page: /dashboard/tickets", "/dashboard/tickets", {}),
+        (
+            "page: tickets, breached complaints",
+            "/dashboard/tickets",
+            {"type": "complaint", "sla": "breached"},
+        ),
+        ("page: tickets, order number", "/dashboard/tickets", {"order_number": order_number}),
+        ("page: /dashboard (KPIs, 30 days)", "/dashboard/", {"period": "30d"}),
+        ("page: /dashboard/alerts", "/dashboard/alerts", {}),
+        ("api: statistics complaint", "/api/v1/process-definitions/complaint/statistics", {}),
+        ("page: /inbox (everything)", "/inbox/", {"view": "all"}),
+        ("/metrics", "/metrics", {}),
+    ]
+
+
+def run_backend(backend: str, url: str, n_tickets: int, n_history: int, repeat: int) -> tuple[list, dict]:
+    print(f"{backend}: loading {n_tickets:,} tickets and about {n_history:,} history rows")
+    app, loaded = prepare(url, n_tickets, n_history)
+    print(
+        f"{backend}: loaded in {loaded['seconds']:.0f} s: "
+        + ", ".join(f"{k} {v:,}" for k, v in sorted(loaded["rows"].items()))
+    )
+    client, token = signed_in(app)
+    rows = []
+    for label, path, query in cases(app):
+        headers = {"Authorization": f"Bearer {token}"} if path.startswith("/api/") else {}
+        first = client.get(path, query_string=query, headers=headers)  # warms caches and plans
+        found = _found(first)
+        if first.status_code != 200:
+            rows.append([backend, label, first.status_code, found, None, None])
+            continue
+        samples = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            client.get(path, query_string=query, headers=headers)
+            samples.append((time.perf_counter() - started) * 1000)
+        samples.sort()
+        p95 = statistics.quantiles(samples, n=20, method="inclusive")[18] if len(samples) > 1 else samples[0]
+        rows.append([backend, label, 200, found, statistics.median(samples), p95])
+    with app.app_context():
+        db.engine.dispose()
+    return rows, loaded
+
+
+def signed_in(app):
+    """A test client signed in as the demo manager, and an API token of theirs."""
+    client = app.test_client()
+    token = csrf_of(client.get("/login").get_data(as_text=True))
+    answer = client.post("/login", data={"username": "max", "password": DEMO_PASSWORD, "csrf_token": token})
+    assert answer.status_code == 302, "the manager could not sign in"
+    with app.app_context():
+        manager = db.session.execute(db.select(User).where(User.username == "max")).scalar_one()
+        api_token = new_token(manager)
+        db.session.commit()
+        db.session.remove()
+    return client, api_token
+
+
+def _found(response) -> str | None:
+    """How many rows the answer reports (the API's total, or its page's length), when it says."""
+    if response.status_code != 200 or not response.is_json:
+        return None
+    body = response.get_json()
+    if isinstance(body, dict):
+        if isinstance(body.get("total"), int):
+            return f"{body['total']:,}"
+        if isinstance(body.get("tickets"), list):
+            return f"page {len(body['tickets'])}"
+    return None
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--tickets", type=int, default=DEFAULT_TICKETS, help=f"tickets to load (default {DEFAULT_TICKETS:,})"
+    )
+    parser.add_argument(
+        "--history-rows",
+        type=int,
+        default=DEFAULT_HISTORY,
+        help=f"history rows to load (default {DEFAULT_HISTORY:,})",
+    )
+    parser.add_argument("--repeat", type=int, default=10, help="timed requests per query (default 10)")
+
+
+def run(backends: list[str], n_tickets: int, n_history: int, repeat: int) -> str:
+    """Load and time every backend; returns the table."""
+    results, notes = [], []
+    for backend in backends:
+        context = sqlite_url() if backend == "sqlite" else postgres_url()
+        with context as url:
+            if url is not None:
+                rows, loaded = run_backend(backend, url, n_tickets, n_history, repeat)
+                results += rows
+                notes.append(
+                    f"{backend}: {loaded['rows'].get('ticket', 0):,} tickets, {loaded['rows'].get('history_event', 0):,} history rows cloned from {loaded['templates']} engine tickets"
+                )
+    headers = ["backend", "query", "code", "rows", "p50 ms", "p95 ms"]
+    return table(headers, results) + "\n" + "\n".join(notes)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.dashboard_bench", description=__doc__.splitlines()[0]
+    )
+    add_arguments(parser)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    args = parser.parse_args(argv)
+    quiet_logging()
+    print(
+        run(
+            [b.strip() for b in args.backends.split(",") if b.strip()],
+            args.tickets,
+            args.history_rows,
+            args.repeat,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

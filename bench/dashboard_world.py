@@ -1,0 +1,279 @@
+"""The dashboard bench's database: a few dozen real tickets, then clones of them by the million.
+
+The templates come from the engine itself (`app.demo.seed_history` over a few days: every type,
+open, waiting, closed, breached, rated), so every cloned row has the shape the engine writes:
+the ticket (its data and SLA columns, and whatever projection columns the branch has), its
+process instance, open tasks, timers, message subscriptions, history, survey requests and
+answers, incidents, and any other per-ticket table without unique keys (ticket_field, comment,
+ticket_agent ...). A clone gets new ids, a new customer and order number, and every timestamp
+moved so it opens at a random moment of the past year (open ones: of the last two weeks).
+Rows go in with executemany in batches; SQLite runs without a journal or fsync while loading.
+"""
+
+import random
+import time
+import uuid
+from collections import defaultdict
+from datetime import timedelta
+
+from sqlalchemy import Integer, String, event, insert, text
+
+from app.clock import utcnow
+from app.demo import seed_history
+from app.extensions import db
+from app.models import (
+    Customer,
+    Feedback,
+    FeedbackRequest,
+    HistoryEvent,
+    Incident,
+    ProcessInstance,
+    Ticket,
+)
+from app.models.types import UTCDateTime
+from app.sla import STOPPING
+
+BATCH = 5000
+EXPLICIT = {"ticket", "process_instance", "feedback_request", "feedback", "incident", "history_event"}
+SKIPPED = {"attachment", "job", "outbox", "ledger", "stock_movement", "priority_change"}
+ALLOWED_TARGETS = {"ticket", "process_instance", "user", "customer", "team"}
+LAST_NAMES = ("Smith", "Berg", "Haddad", "Martin", "Sato", "Novak", "Rossi", "Okafor", "Silva", "Kim")
+FIRST_NAMES = ("Ada", "Ben", "Chloe", "Dev", "Eva", "Finn", "Gia", "Hugo", "Ines", "Jon", "Kai", "Lea")
+
+
+def _generic_tables() -> list:
+    """Per-ticket tables cloned column for column: keyed by ticket or instance, no unique key but the PK."""
+    tables = []
+    for table in db.metadata.sorted_tables:
+        if table.name in EXPLICIT | SKIPPED:
+            continue
+        if "ticket_id" not in table.c and "instance_id" not in table.c:
+            continue
+        targets = {fk.column.table.name for fk in table.foreign_keys}
+        uniques = [c for c in table.c if c.unique] + [
+            x
+            for x in table.constraints
+            if getattr(x, "columns", None) and x.__class__.__name__ == "UniqueConstraint"
+        ]
+        if targets <= ALLOWED_TARGETS and not uniques:
+            tables.append(table)
+    return tables
+
+
+def make_templates(days: int = 6, per_day: float = 12.0) -> None:
+    """Real tickets through the engine (demo seed and shipped processes must be in place)."""
+    seed_history(days, seed=11, per_day=per_day)
+
+
+def _rows(table, where) -> list[dict]:
+    return [dict(r._mapping) for r in db.session.execute(table.select().where(where)).all()]
+
+
+def _templates() -> list[dict]:
+    """Every template ticket with its rows by table."""
+    generic = _generic_tables()
+    templates = []
+    for ticket in db.session.execute(Ticket.__table__.select().order_by(Ticket.id)).all():
+        t = dict(ticket._mapping)
+        instances = _rows(ProcessInstance.__table__, ProcessInstance.ticket_id == t["id"])
+        instance_ids = [i["id"] for i in instances]
+        rows = {
+            "instances": instances,
+            "history": _rows(HistoryEvent.__table__, HistoryEvent.ticket_id == t["id"]),
+            "requests": _rows(FeedbackRequest.__table__, FeedbackRequest.ticket_id == t["id"]),
+            "feedback": _rows(Feedback.__table__, Feedback.ticket_id == t["id"]),
+            "incidents": _rows(Incident.__table__, Incident.ticket_id == t["id"]),
+            "generic": {},
+        }
+        for table in generic:
+            key = (
+                table.c.ticket_id == t["id"]
+                if "ticket_id" in table.c
+                else table.c.instance_id.in_(instance_ids)
+            )
+            found = _rows(table, key)
+            if found:
+                rows["generic"][table] = found
+        templates.append({"ticket": t, **rows})
+    return templates
+
+
+def _shift(table, row: dict, delta: timedelta) -> dict:
+    for column in table.c:
+        if isinstance(column.type, UTCDateTime) and row.get(column.key) is not None:
+            row[column.key] = row[column.key] + delta
+    return row
+
+
+class _Sink:
+    """Rows per table, flushed with executemany every BATCH rows (in foreign-key order)."""
+
+    def __init__(self, order: list):
+        self.order = order
+        self.rows = defaultdict(list)
+        self.count = defaultdict(int)
+
+    def add(self, table, row: dict) -> None:
+        self.rows[table].append(row)
+
+    def flush(self, force: bool = False) -> None:
+        if not force and sum(len(v) for v in self.rows.values()) < BATCH * 4:
+            return
+        for table in self.order:
+            rows = self.rows.pop(table, None)
+            if rows:
+                for start in range(0, len(rows), BATCH):
+                    db.session.execute(insert(table), rows[start : start + BATCH])
+                self.count[table.name] += len(rows)
+        db.session.commit()
+
+
+def clone(n_tickets: int, n_history: int, rng: random.Random, progress=print) -> dict:
+    """Add `n_tickets` clones of the template tickets with about `n_history` history rows in all."""
+    started = time.perf_counter()
+    templates = _templates()
+    if not templates:
+        raise RuntimeError("no template ticket: run make_templates() first")
+    now = utcnow()
+    dialect = db.engine.dialect.name
+    if dialect == "sqlite":  # no fsync while loading: new connections from here on
+        event.listen(db.engine, "connect", _no_sync)
+        db.session.remove()
+        db.engine.dispose()
+    customers = max(100, n_tickets // 10)
+    first_customer = _customers(customers, rng)
+    next_ticket = (db.session.execute(db.select(db.func.max(Ticket.id))).scalar() or 0) + 1
+    next_instance = (db.session.execute(db.select(db.func.max(ProcessInstance.id))).scalar() or 0) + 1
+    next_request = (db.session.execute(db.select(db.func.max(FeedbackRequest.id))).scalar() or 0) + 1
+    history_share = n_history / n_tickets if n_tickets else 0
+    generic = _generic_tables()
+    order = [Ticket.__table__, ProcessInstance.__table__, FeedbackRequest.__table__, Feedback.__table__]
+    order += [Incident.__table__, HistoryEvent.__table__, *generic]
+    sink = _Sink(order)
+    history_budget = 0.0
+    for i in range(n_tickets):
+        template = templates[rng.randrange(len(templates))]
+        source = template["ticket"]
+        open_ = source["status"] not in STOPPING
+        opened = now - timedelta(days=rng.uniform(0, 14 if open_ else 365))
+        delta = opened - source["created_at"]
+        ticket = _shift(Ticket.__table__, dict(source), delta)
+        ticket_id, order_number = next_ticket + i, f"SO-{i:07d}"
+        old_number = (source.get("data") or {}).get("order_number")
+        ticket.update(id=ticket_id, customer_id=first_customer + rng.randrange(customers))
+        if old_number:
+            ticket["data"] = {**ticket["data"], "order_number": order_number}
+        sink.add(Ticket.__table__, ticket)
+        instance_ids = {}
+        for row in template["instances"]:
+            instance_ids[row["id"]] = next_instance
+            sink.add(
+                ProcessInstance.__table__,
+                _shift(
+                    ProcessInstance.__table__,
+                    {**row, "id": next_instance, "ticket_id": ticket_id, "workflow": "{}"},
+                    delta,
+                ),
+            )
+            next_instance += 1
+        request_ids = {}
+        for row in template["requests"]:
+            request_ids[row["id"]] = next_request
+            sink.add(
+                FeedbackRequest.__table__,
+                _shift(FeedbackRequest.__table__, {**row, "id": next_request, "ticket_id": ticket_id}, delta),
+            )
+            next_request += 1
+        for row in template["feedback"]:
+            moved = {
+                **row,
+                "ticket_id": ticket_id,
+                "feedback_request_id": request_ids[row["feedback_request_id"]],
+            }
+            moved.pop("id")
+            sink.add(Feedback.__table__, _shift(Feedback.__table__, moved, delta))
+        for row in template["incidents"]:
+            moved = {
+                **row,
+                "ticket_id": ticket_id,
+                "instance_id": instance_ids.get(row["instance_id"]),
+                "job_id": None,
+            }
+            moved.pop("id")
+            sink.add(Incident.__table__, _shift(Incident.__table__, moved, delta))
+        history_budget += history_share
+        keep = min(len(template["history"]), int(history_budget))
+        history_budget -= keep
+        for row in template["history"][:keep]:
+            moved = {**row, "ticket_id": ticket_id, "instance_id": instance_ids.get(row["instance_id"])}
+            moved.pop("id")
+            sink.add(HistoryEvent.__table__, _shift(HistoryEvent.__table__, moved, delta))
+        for table, rows in template["generic"].items():
+            for row in rows:
+                sink.add(
+                    table, _generic_row(table, row, ticket_id, instance_ids, delta, old_number, order_number)
+                )
+        sink.flush()
+        if progress and (i + 1) % max(1, n_tickets // 10) == 0:
+            progress(f"  {i + 1:,} tickets cloned ({time.perf_counter() - started:.0f} s)")
+    sink.flush(force=True)
+    if dialect == "postgresql":
+        for table in ("ticket", "process_instance", "feedback_request"):
+            db.session.execute(
+                text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+            )
+    db.session.execute(text("ANALYZE"))
+    db.session.commit()
+    return {"rows": dict(sink.count), "seconds": time.perf_counter() - started, "templates": len(templates)}
+
+
+def _no_sync(dbapi_connection, _record) -> None:
+    dbapi_connection.execute("PRAGMA synchronous=OFF")
+
+
+def _generic_row(table, row, ticket_id, instance_ids, delta, old_number, order_number) -> dict:
+    moved = dict(row)
+    if "ticket_id" in moved and moved["ticket_id"] is not None:
+        moved["ticket_id"] = ticket_id
+    if "instance_id" in moved and moved["instance_id"] is not None:
+        moved["instance_id"] = instance_ids.get(moved["instance_id"])
+    for column in table.primary_key.columns:
+        if column.key == "id":
+            if isinstance(column.type, Integer):
+                moved.pop("id")
+            elif isinstance(column.type, String):
+                moved["id"] = str(uuid.uuid4())
+    if old_number:
+        for key, value in moved.items():
+            if isinstance(value, str) and value.lower() == old_number.lower():
+                moved[key] = order_number.lower() if value == value.lower() else order_number
+    return _shift(table, moved, delta)
+
+
+def _customers(count: int, rng: random.Random) -> int:
+    """Insert `count` customers; returns the first one's id (ids are consecutive)."""
+    first = (db.session.execute(db.select(db.func.max(Customer.id))).scalar() or 0) + 1
+    for start in range(0, count, BATCH):
+        db.session.execute(
+            insert(Customer.__table__),
+            [
+                {
+                    "id": first + i,
+                    "name": f"{rng.choice(FIRST_NAMES)} {LAST_NAMES[i % len(LAST_NAMES)]} {i}",
+                    "email": f"c{i}@example.com",
+                    "tier": rng.choice(("standard", "silver", "gold")),
+                    "tenure_months": 0,
+                    "order_count": 0,
+                    "on_time_payment_ratio": 1.0,
+                    "open_balance": 0.0,
+                    "created_at": utcnow(),
+                }
+                for i in range(start, min(start + BATCH, count))
+            ],
+        )
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(
+            text("SELECT setval(pg_get_serial_sequence('customer', 'id'), (SELECT max(id) FROM customer))")
+        )
+    db.session.commit()
+    return first
