@@ -99,6 +99,11 @@ class Config:
     MAX_ENGINE_STEPS = int(os.environ.get("MAX_ENGINE_STEPS", "10000"))
     MAX_ENGINE_SECONDS = float(os.environ.get("MAX_ENGINE_SECONDS", "0.5"))
     MAX_MULTI_INSTANCE = int(os.environ.get("MAX_MULTI_INSTANCE", "1000"))
+    # Task instructions are rendered as Markdown (app/web/markdown.py): at most this many characters
+    # and seconds of parsing; past either the inbox shows them as plain text, the studio's preview
+    # refuses them (422 naming `text`).
+    INSTRUCTIONS_MAX_CHARS = int(os.environ.get("INSTRUCTIONS_MAX_CHARS", "20000"))
+    INSTRUCTIONS_RENDER_SECONDS = float(os.environ.get("INSTRUCTIONS_RENDER_SECONDS", "0.2"))
     # JSON bodies (app/inputs.py): at most this many bytes (413) and levels of nesting (400).
     MAX_JSON_BYTES = int(os.environ.get("MAX_JSON_BYTES", str(1024 * 1024)))
     MAX_JSON_DEPTH = int(os.environ.get("MAX_JSON_DEPTH", "64"))

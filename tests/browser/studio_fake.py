@@ -146,7 +146,7 @@ class FakeStudio:
             "{{ customer.name }}", body.get("data", {}).get("customer", {}).get("name", "")
         )
         if self.app is None:
-            return {"html": f'<p class="instructions">{text}</p>', "warning": None}
+            return {"html": f'<div class="instructions"><p>{text}</p></div>', "warning": None}
         from flask import render_template_string
 
         with self.app.test_request_context():

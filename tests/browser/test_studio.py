@@ -144,23 +144,40 @@ def test_a_shipped_diagram_saved_without_edits_keeps_every_spiffworkflow_element
     assert saved["files"] == {**fake.files, f"{key}.bpmn": xml}
 
 
-def test_the_instructions_preview_shows_the_agents_html_for_sample_data(studio):
+def test_the_instructions_preview_shows_the_agents_markdown_html_for_sample_data(studio):
     page, fake, _ = studio
+    text = (
+        "## Call {{ customer.name }}\n\nDo it **today**, as [the policy](https://example.com/policy) says."
+        '\n\n- <b onclick="alert(1)">now</b>\n- [not a link](javascript:alert(2))\n\n<script>alert(3)</script>'
+    )
     open_editor(page)
     select(page, "review_request")
-    page.fill("textarea[name=spiff-instructions]", "Call {{ customer.name }} <b>today</b>.")
+    page.fill("textarea[name=spiff-instructions]", text)
     page.fill("#studio-instructions-sample", "{not json")
     page.get_by_role("button", name="Preview", exact=True).click()
     page.locator(".studio-preview-problem", has_text="not valid JSON").wait_for()
     page.fill("#studio-instructions-sample", '{"customer": {"name": "Jane"}}')
     page.get_by_role("button", name="Preview", exact=True).click()
-    shown = page.locator(".studio-instructions-html p.instructions")
-    shown.wait_for()
-    assert shown.inner_text() == "Call Jane <b>today</b>."  # escaped by the server, shown as text
-    assert page.locator(".studio-instructions-html b").count() == 0
-    assert fake.bodies("POST", "/instructions/preview") == [
-        {"text": "Call {{ customer.name }} <b>today</b>.", "data": {"customer": {"name": "Jane"}}}
+    shown = page.locator(".studio-instructions-html div.instructions")
+    shown.wait_for()  # the inbox's HTML (app/web/markdown.py), in the panel under the CSP
+    assert shown.locator("h2").inner_text() == "Call Jane"
+    assert shown.locator("strong").inner_text() == "today"
+    link = shown.locator("a")
+    assert link.count() == 1 and link.inner_text() == "the policy"
+    assert link.get_attribute("href") == "https://example.com/policy"
+    assert link.get_attribute("rel") == "noopener noreferrer nofollow"
+    assert shown.locator("li").all_inner_texts() == [
+        '<b onclick="alert(1)">now</b>',
+        "[not a link](javascript:alert(2))",
     ]
+    assert shown.locator("b, script, [onclick]").count() == 0
+    assert "<script>alert(3)</script>" in shown.inner_text()  # shown as text, never run
+    shown.scroll_into_view_if_needed()
+    shot(page, "studio-instructions-preview.png")
+    assert fake.bodies("POST", "/instructions/preview")[-1] == {
+        "text": text,
+        "data": {"customer": {"name": "Jane"}},
+    }
 
 
 def test_an_edited_property_is_saved_in_the_spiffworkflow_namespace(studio):

@@ -12,6 +12,7 @@ import pytest
 
 from tests.bpmn_meaning import differences, first_difference
 from tests.browser.test_studio import open_editor, studio  # noqa: F401 (fixture)
+from tests.studio.conftest import Studio
 
 FOREIGN = Path(__file__).resolve().parents[1] / "fixtures" / "foreign"
 
@@ -30,6 +31,17 @@ FOREIGN = Path(__file__).resolve().parents[1] / "fixtures" / "foreign"
                 "spiffworkflow:parameter",
                 "bpmn:laneSet",
                 'exporter="Camunda Modeler"',
+            ],
+        ),
+        (
+            "ours_spiff_multiinstance_style.bpmn",
+            [
+                "<bpmn:loopDataInputRef>parts</bpmn:loopDataInputRef>",
+                "<bpmn:loopDataOutputRef>prices</bpmn:loopDataOutputRef>",
+                "<bpmn:loopDataInputRef>prices</bpmn:loopDataInputRef>",
+                "<bpmn:loopDataOutputRef>confirmed</bpmn:loopDataOutputRef>",
+                '<bpmn:inputDataItem id="part" name="part"',
+                '<bpmn:outputDataItem id="answer" name="answer"',
             ],
         ),
         (
@@ -61,6 +73,33 @@ def test_a_foreign_diagram_imported_and_saved_unedited_keeps_everything(studio, 
         assert name in saved
     assert first_difference(original, saved) is None
     assert differences(original, saved) == (Counter(), Counter())
+
+
+def test_a_loop_over_process_variables_opens_without_warning_and_saves_as_the_deploy_check_wants(
+    studio,  # noqa: F811
+    app,
+):
+    """SpiffWorkflow's multi-instance tasks name process variables as their loop input and output,
+    which bpmn-js reads as references to elements that do not exist: they are kept as written."""
+    page, fake, _ = studio
+    warned = []
+    page.on("console", lambda msg: warned.append(msg.text) if msg.type == "warning" else None)
+    fixture = FOREIGN / "ours_spiff_multiinstance_style.bpmn"
+    open_editor(page)
+    page.set_input_files("#import-files", str(fixture))
+    page.wait_for_selector("#status:has-text('Imported')")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_selector("#status:has-text('Saved')")
+    saved = fake.bodies("PUT", "/types/return/draft")[-1]["files"]["return.bpmn"]
+    assert [w for w in warned if "unresolved reference" in w or w.startswith("import warnings")] == []
+    loop = page.evaluate(
+        """() => window.studioModeler.get('elementRegistry').get('Activity_price_parts')
+             .businessObject.loopCharacteristics.loopDataInputRef.id"""
+    )
+    assert loop == "parts"
+    analyst = Studio(app, "ana")  # the real deploy checks, on what the studio saved
+    answer = analyst.post("/studio/api/types/return/check", {"files": {"return.bpmn": saved}})
+    assert answer.get_json() == {"problems": []}
 
 
 def test_forms_and_decisions_import_into_the_draft_beside_the_diagram(studio, tmp_path):  # noqa: F811

@@ -146,12 +146,13 @@ def test_a_type_made_in_the_studio_goes_live_and_changes_without_touching_runnin
     list_row.get_by_role("link", name="Warranty claim").click()
     page.wait_for_selector("#studio-editor[data-ready=true]")
     select(page, "handle_request")
-    page.fill("textarea[name=spiff-instructions]", "Check the receipt date first, {{ description }}")
+    page.fill("textarea[name=spiff-instructions]", "Check the **receipt date** first, {{ description }}")
     page.fill("#studio-instructions-sample", '{"description": "<i>kettle</i>"}')
     page.get_by_role("button", name="Preview", exact=True).click()
-    preview = page.locator(".studio-instructions-html p.instructions")
-    preview.wait_for()  # the inbox's HTML, rendered by the server with the sample data
+    preview = page.locator(".studio-instructions-html div.instructions")
+    preview.wait_for()  # the inbox's HTML, rendered by the server with the sample data, as Markdown
     assert preview.inner_text() == "Check the receipt date first, <i>kettle</i>"
+    assert preview.locator("strong").inner_text() == "receipt date" and preview.locator("i").count() == 0
     page.fill("textarea[name=spiff-instructions]", "Check the receipt date first.")
     check = draw_user_task(page)
     problem = page.locator(f"#problems li[data-rule='ticketflow/user-task-form'][data-element='{check}']")

@@ -161,11 +161,11 @@ def test_the_instructions_preview_is_the_inbox_html_rendered_with_the_sample_dat
     )
     assert answer.status_code == 200, answer.get_json()
     assert answer.get_json() == {
-        "html": '<p class="instructions">Call Jane about &lt;b&gt;order&lt;/b&gt; 7.\nThen decide.</p>',
+        "html": '<div class="instructions">\n<p>Call Jane about &lt;b&gt;order&lt;/b&gt; 7.\nThen decide.</p>\n</div>',
         "warning": None,
     }
     without_data = analyst.post("/studio/api/instructions/preview", {"text": text}).get_json()
-    assert without_data["html"].startswith('<p class="instructions">Call  about')
+    assert without_data["html"].startswith('<div class="instructions">\n<p>Call  about')
 
 
 def test_instructions_that_fail_only_with_this_data_show_their_source_as_the_inbox_does(analyst):
@@ -173,7 +173,7 @@ def test_instructions_that_fail_only_with_this_data_show_their_source_as_the_inb
     body = analyst.post(
         "/studio/api/instructions/preview", {"text": text, "data": {"amount": "x"}}
     ).get_json()
-    assert body["html"] == '<p class="instructions">Refund {{ amount + 1 }}.</p>'
+    assert body["html"] == '<div class="instructions">\n<p>Refund {{ amount + 1 }}.</p>\n</div>'
     assert "agents would see their source" in body["warning"]
 
 

@@ -12,6 +12,7 @@ import { BpmnPropertiesPanelModule, BpmnPropertiesProviderModule } from 'bpmn-js
 import { api, describe, el } from './api.js';
 import { decisionsTab } from './decisions-tab.js';
 import { importFiles } from './import.js';
+import KeepReferences from './keep-references.js';
 import { formsTab } from './forms.js';
 import { lintModules, lintOptions, watchLint } from './lint/index.js';
 import { createProblems, drawProblems } from './problems.js';
@@ -55,6 +56,7 @@ async function main(root) {
     linting: lintOptions,
     additionalModules: [
       ...lintModules,
+      KeepReferences,
       BpmnPropertiesPanelModule,
       BpmnPropertiesProviderModule,
       {

@@ -7,6 +7,7 @@ import './readonly.css';
 import NavigatedViewer from 'bpmn-js/lib/NavigatedViewer';
 
 import { api, describe, el } from './api.js';
+import KeepReferences from './keep-references.js';
 import spiffworkflow from './spiffworkflow.json';
 
 const TOOLBAR = ['#save', '#deploy', '#discard'];
@@ -57,7 +58,7 @@ export function readonlyMode(root, key, { state, forms, say, restore }) {
     problems.forEach((node) => { node.hidden = true; });
     container.hidden = false;
     showDiagramTab();
-    viewer = viewer || new NavigatedViewer({ container, moddleExtensions: { spiffworkflow } });
+    viewer = viewer || new NavigatedViewer({ container, additionalModules: [KeepReferences], moddleExtensions: { spiffworkflow } });
     await viewer.importXML(xml);
     viewer.get('canvas').zoom('fit-viewport');
     forms.fill();

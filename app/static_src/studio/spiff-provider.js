@@ -273,7 +273,7 @@ function ticketflowEntries(element, catalog) {
     entries.push(
       entry('spiff-instructions', BodyTextArea, {
         label: 'Instructions for the person',
-        description: 'Text with {{ variables }} (Jinja), shown above the form; Preview shows it as the agent will.',
+        description: 'Markdown with {{ variables }} (Jinja), shown above the form; Preview shows it as the agent will.',
         type: 'spiffworkflow:InstructionsForEndUser',
         target: self,
       }, isTextAreaEntryEdited),

@@ -27,6 +27,7 @@ from app.handlers import HANDLERS, PARAMETERS
 from app.handlers.tickets import STATUSES
 from app.models import FormDefinition, ProcessDefinition, StudioDraft, Team
 from app.web.forms import initial_values
+from app.web.markdown import MarkdownRefused, markdown_html
 from app.web.studio.blueprint import bp
 from app.web.studio.common import ANALYSTS, BadInput, body, json_error, my_draft, type_key
 
@@ -134,12 +135,17 @@ def preview_form():
 @roles_required(*ANALYSTS)
 def preview_instructions_html():
     """The HTML an agent sees above the form for these instructions (`text`, rendered with the
-    sample `data` as the inbox renders them); `warning` when they would show their source."""
+    sample `data` and then as Markdown, as the inbox renders them); `warning` when they would show
+    their source. Instructions too long or too slow to render as Markdown are 422 naming `text`."""
     data = body()
     try:
         text, warning = preview_instructions(data.get("text"), data.get("data"))
     except InvalidData as exc:
         return json_error(422, exc.message, errors=exc.errors)
+    try:
+        markdown_html(text)
+    except MarkdownRefused as exc:
+        raise BadInput("text", f"the instructions cannot be shown: {exc}") from None
     return jsonify({"html": render_template_string(INSTRUCTIONS, text=text), "warning": warning})
 
 
