@@ -6,7 +6,7 @@
 import logging
 import os
 
-from flask import Flask, jsonify
+from flask import Flask
 
 from app import security_headers
 from app.config import MIN_SECRET_KEY_LENGTH, Config, MissingSecretKey, TestConfig, secret_key
@@ -84,18 +84,13 @@ def register_policy(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    """The JSON API (bearer tokens, so no CSRF), the page blueprints and the health check."""
-    from app import api, web
+    """The JSON API (bearer tokens, so no CSRF), the page blueprints, `/healthz` and `/readyz`."""
+    from app import api, health, web
 
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)
     web.init_app(app)
-
-    @app.get("/healthz")
-    def healthz():
-        """Answer when the server is up and its database reachable."""
-        db.session.execute(db.text("SELECT 1"))
-        return jsonify({"status": "ok"})
+    health.init_app(app)
 
 
 def register_metrics(app: Flask) -> None:

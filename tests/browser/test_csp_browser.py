@@ -27,6 +27,7 @@ NOT_PAGES = (
     "api.",
     "static",
     "healthz",
+    "readyz",
     "metrics.",  # /metrics: the Prometheus text format
     "inbox.attachment",
     "portal.attachment",
