@@ -27,6 +27,7 @@ NOT_PAGES = (
     "api.",
     "static",
     "healthz",
+    "favicon",  # /favicon.ico: the SVG icon
     "metrics.",  # /metrics: the Prometheus text format
     "inbox.attachment",
     "portal.attachment",

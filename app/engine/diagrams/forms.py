@@ -54,6 +54,12 @@ _TYPES = {
     "array": "a list",
     "object": "a group of fields",
 }
+# The forms' parser (app/web/forms.py) says the same for what it cannot read as a date.
+_FORMATS = {
+    "date": "a date (YYYY-MM-DD)",
+    "date-time": "a date and time (YYYY-MM-DDTHH:MM)",
+    "email": "an e-mail address",
+}
 # Messages a person can read next to a form field (the API answers with the same).
 _READABLE = {
     "minLength": lambda e: (
@@ -75,7 +81,7 @@ _READABLE = {
         if isinstance(e.validator_value, str)
         else e.message
     ),
-    "format": lambda e: f"must be a valid {e.validator_value}",
+    "format": lambda e: "must be " + _FORMATS.get(e.validator_value, f"a valid {e.validator_value}"),
 }
 
 
