@@ -1,4 +1,5 @@
-"""Command-line tools: `flask processes deploy`, `flask users ...`, `flask seed`, `flask worker`."""
+"""Command-line tools: `flask processes deploy`, `flask users ...`, `flask seed`, `flask worker`,
+`flask dev advance-ticket` (development only)."""
 
 import signal
 import sys
@@ -9,16 +10,16 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from app.accounts import TOKEN_SCOPES, create_user, new_token, revoke_token, tokens_of
+from app.accounts import TOKEN_SCOPES, create_user, deactivate, new_token, revoke_token, tokens_of
 from app.clock import utcnow
 from app.devserver import serve_command
-from app.engine import DiagramRejected, check_files, deploy_bundle
+from app.engine import DiagramRejected, InvalidData, check_files, deploy_bundle, hand_over_tasks
 from app.extensions import db
-from app.models import ROLES, User
+from app.models import ROLES, HumanTask, User
 from app.transactions import write_transaction
 
 processes = AppGroup("processes", help="Check and deploy bundles of diagrams, decisions and forms.")
-users = AppGroup("users", help="Create users; create, list and revoke API tokens.")
+users = AppGroup("users", help="Create and deactivate users; create, list and revoke API tokens.")
 
 
 BUNDLE_SUFFIXES = (".bpmn", ".dmn", ".json", ".xml", ".zip")
@@ -167,6 +168,33 @@ def revoke_command(username, token):
     with write_transaction():
         revoked = revoke_token(_user(username), token)
     click.echo(f"revoked token {revoked.id} '{revoked.name}' of '{username}'")
+
+
+@users.command("deactivate")
+@click.argument("username")
+@click.option("--to-queue", is_flag=True, help="Give their open tasks back to their teams' queues.")
+@click.option("--reassign-to", "agent", metavar="AGENT", help="Give their open tasks to this active agent.")
+def deactivate_command(username, to_queue, agent):
+    """Deactivate USERNAME (sessions end, tokens are revoked) and move their open tasks, in one step."""
+    user = _user(username)
+    if not user.active:
+        raise click.BadParameter(f"'{username}' is already inactive", param_hint="USERNAME")
+    if to_queue and agent:
+        raise click.UsageError("choose one: --to-queue or --reassign-to AGENT")
+    count = db.session.execute(
+        db.select(db.func.count(HumanTask.id)).where(HumanTask.assignee_id == user.id)
+    ).scalar_one()
+    if count and not (to_queue or agent):
+        raise click.UsageError(
+            f"'{username}' has {count} open tasks: say where they go, --to-queue or --reassign-to AGENT"
+        )
+    to = _user(agent) if agent else None
+    try:
+        moved = hand_over_tasks(user, to, "cli", also=lambda: deactivate(user))
+    except InvalidData as exc:
+        raise click.BadParameter(exc.errors["reassign_to"], param_hint="--reassign-to") from None
+    where = f"to '{to.username}'" if to is not None else "to their teams' queues"
+    click.echo(f"deactivated '{username}'; {len(moved)} open tasks moved {where}")
 
 
 def _when(moment) -> str:
