@@ -112,7 +112,7 @@ def _edit(client, user: User, **changes):
 def test_the_admin_page_asks_where_the_open_tasks_go_before_deactivating(support, client):
     login(client, "root")
     page = client.get(f"/admin/users/{support['dave'].id}").get_data(as_text=True)
-    assert "their 2 open tasks go" in page and 'name="open_tasks"' in page
+    assert "Dave holds 2 open tasks. If you deactivate them" in page and 'name="open_tasks"' in page
     answer = _edit(client, support["dave"])  # "active" unticked, no choice made
     assert answer.status_code == 422
     assert "choose what happens to their 2 open tasks" in answer.get_data(as_text=True)

@@ -184,7 +184,8 @@ def edit_user(user_id: int):
                 errors.update(exc.errors)
             else:
                 where = f"to {to.name}" if to is not None else "back to their teams' queues"
-                flash(f"User {user.username} deactivated; {len(moved)} open tasks went {where}.", "success")
+                tasks = f"{len(moved)} open task{'s' if len(moved) != 1 else ''}"
+                flash(f"User {user.username} deactivated; {tasks} went {where}.", "success")
                 return redirect(url_for("admin.users"))
         elif not errors:
             with write_transaction():
