@@ -189,6 +189,15 @@ class Config:
     FEEDBACK_DELAY = env_durations(
         "FEEDBACK_DELAY", {"return": "P1D", "credit": "P1D", "general": "P1D", "complaint": "P1D"}
     )
+    # Then a reminder after FEEDBACK_REMINDER_DELAY without an answer (default P3D), and the survey
+    # closes FEEDBACK_DEADLINE_DELAY after the reminder (default P7D); same forms as FEEDBACK_DELAY.
+    # The engine passes them as feedback_reminder_delay and feedback_deadline_delay.
+    FEEDBACK_REMINDER_DELAY = env_durations(
+        "FEEDBACK_REMINDER_DELAY", {"return": "P3D", "credit": "P3D", "general": "P3D", "complaint": "P3D"}
+    )
+    FEEDBACK_DEADLINE_DELAY = env_durations(
+        "FEEDBACK_DEADLINE_DELAY", {"return": "P7D", "credit": "P7D", "general": "P7D", "complaint": "P7D"}
+    )
     # GET /metrics (Prometheus): open to anyone who reaches it unless a token is set; then a scraper
     # sends `Authorization: Bearer <METRICS_TOKEN>` and everyone else gets a 401.
     METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None

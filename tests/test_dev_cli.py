@@ -4,11 +4,13 @@ new user sees the survey and its reminder without waiting; delays come from the 
 import os
 import subprocess
 import sys
+from datetime import datetime, timedelta
 
 import pytest
 
+from app.clock import utcnow
 from app.config import ConfigError, env_durations, env_int
-from app.engine import complete_task, start_process
+from app.engine import complete_task, start_process, waiting_of
 from app.extensions import db
 from app.models import FeedbackRequest, HumanTask, OutboxMessage
 from app.worker import drain
@@ -112,3 +114,18 @@ def test_the_engine_gives_a_new_ticket_the_configured_feedback_delay(app):
     from app.engine import process_data
 
     assert process_data(instance.id)["feedback_delay"] == "PT1M"
+
+
+def test_the_survey_reminder_waits_the_configured_delay(app, clock, runner):
+    app.config["FEEDBACK_REMINDER_DELAY"] = {**app.config["FEEDBACK_REMINDER_DELAY"], "general": "PT10M"}
+    deploy_shipped("general")
+    dave = make_user("dave", teams=("support",))
+    ticket, instance = start_process("general", make_customer().id, "Parcel", GENERAL)
+    drain()
+    task = db.session.execute(db.select(HumanTask).where(HumanTask.ticket_id == ticket.id)).scalar_one()
+    complete_task(task.id, {"information_given": True, "answer": "It ships today."}, dave)
+    drain()
+    runner.invoke(args=["dev", "advance-ticket", str(ticket.id), "--by", "1d"])  # the survey goes out
+    [timer] = waiting_of(instance.id)["timers"]
+    assert timer["element_id"] == "feedback_reminder_due"
+    assert datetime.fromisoformat(timer["due_at"]) == utcnow() + timedelta(minutes=10)

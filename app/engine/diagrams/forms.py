@@ -14,7 +14,18 @@ MAX_DEPTH = 32  # nested objects and lists, the top object counting as 1
 DEFAULT_MAX_PROCESS_DATA_BYTES = 64 * 1024
 # The names start_process puts into every instance's data (app/engine/tickets.py engine_data);
 # data sent without a form may not set them. tests/api/test_process_data.py keeps both in step.
-ENGINE_NAMES = frozenset({"ticket_id", "ticket_type", "subject", "priority", "customer", "feedback_delay"})
+ENGINE_NAMES = frozenset(
+    {
+        "ticket_id",
+        "ticket_type",
+        "subject",
+        "priority",
+        "customer",
+        "feedback_delay",
+        "feedback_reminder_delay",
+        "feedback_deadline_delay",
+    }
+)
 
 
 @lru_cache(maxsize=512)
