@@ -1,5 +1,7 @@
-"""Command-line tools: `flask processes deploy`, `flask users ...`, `flask seed`, `flask worker`."""
+"""Command-line tools: `flask processes deploy`, `flask users ...`, `flask seed`, `flask worker`,
+`flask dev advance-ticket` (development only)."""
 
+import re
 import signal
 import sys
 import threading
@@ -9,16 +11,27 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from app.accounts import TOKEN_SCOPES, create_user, new_token, revoke_token, tokens_of
+from app.accounts import TOKEN_SCOPES, create_user, deactivate, new_token, revoke_token, tokens_of
 from app.clock import utcnow
 from app.devserver import serve_command
-from app.engine import DiagramRejected, check_files, deploy_bundle
+from app.engine import (
+    DiagramRejected,
+    InvalidData,
+    NotFound,
+    check_files,
+    deploy_bundle,
+    hand_over_tasks,
+    instance_of_ticket,
+    move_timers,
+    waiting_of,
+)
 from app.extensions import db
-from app.models import ROLES, User
+from app.models import ROLES, HumanTask, User
 from app.transactions import write_transaction
 
 processes = AppGroup("processes", help="Check and deploy bundles of diagrams, decisions and forms.")
-users = AppGroup("users", help="Create users; create, list and revoke API tokens.")
+users = AppGroup("users", help="Create and deactivate users; create, list and revoke API tokens.")
+dev = AppGroup("dev", help="Development and test tools (refused in production).")
 
 
 BUNDLE_SUFFIXES = (".bpmn", ".dmn", ".json", ".xml", ".zip")
@@ -169,6 +182,77 @@ def revoke_command(username, token):
     click.echo(f"revoked token {revoked.id} '{revoked.name}' of '{username}'")
 
 
+@users.command("deactivate")
+@click.argument("username")
+@click.option("--to-queue", is_flag=True, help="Give their open tasks back to their teams' queues.")
+@click.option("--reassign-to", "agent", metavar="AGENT", help="Give their open tasks to this active agent.")
+def deactivate_command(username, to_queue, agent):
+    """Deactivate USERNAME (sessions end, tokens are revoked) and move their open tasks, in one step."""
+    user = _user(username)
+    if not user.active:
+        raise click.BadParameter(f"'{username}' is already inactive", param_hint="USERNAME")
+    if to_queue and agent:
+        raise click.UsageError("choose one: --to-queue or --reassign-to AGENT")
+    count = db.session.execute(
+        db.select(db.func.count(HumanTask.id)).where(HumanTask.assignee_id == user.id)
+    ).scalar_one()
+    if count and not (to_queue or agent):
+        raise click.UsageError(
+            f"'{username}' has {count} open tasks: say where they go, --to-queue or --reassign-to AGENT"
+        )
+    to = _user(agent) if agent else None
+    try:
+        moved = hand_over_tasks(user, to, "cli", also=lambda: deactivate(user))
+    except InvalidData as exc:
+        raise click.BadParameter(exc.errors["reassign_to"], param_hint="--reassign-to") from None
+    where = f"to '{to.username}'" if to is not None else "to their teams' queues"
+    click.echo(f"deactivated '{username}'; {len(moved)} open tasks moved {where}")
+
+
+# --by of advance-ticket: a number and a unit (m minutes, h hours, d days, w weeks).
+SHIFT = re.compile(r"(\d{1,6})\s*([mhdw])")
+MINUTES_PER = {"m": 1, "h": 60, "d": 24 * 60, "w": 7 * 24 * 60}
+
+
+@dev.command("advance-ticket")
+@click.argument("ticket_id", metavar="TICKET", type=int)
+@click.option("--by", "shift", required=True, metavar="TIME", help="How far: 90m, 3h, 2d or 1w.")
+@click.option("--no-run", is_flag=True, help="Only move the timers; leave firing them to the worker.")
+def advance_ticket_command(ticket_id, shift, no_run):
+    """Move TICKET's clock: its waiting timers come TIME closer, then the due ones fire now.
+
+    Shows a reminder, an escalation or the satisfaction survey without waiting. Development and
+    test configurations only (TICKETFLOW_ENV=development or test).
+    """
+    if current_app.config.get("TICKETFLOW_ENV") not in ("development", "test"):
+        raise click.UsageError(
+            "only in development: TICKETFLOW_ENV is " + current_app.config["TICKETFLOW_ENV"]
+        )
+    match = SHIFT.fullmatch((shift or "").strip().lower())
+    if not match:
+        raise click.BadParameter(f"'{shift}' is not a time such as 90m, 3h, 2d or 1w", param_hint="--by")
+    minutes = int(match.group(1)) * MINUTES_PER[match.group(2)]
+    try:
+        instance = instance_of_ticket(ticket_id)
+        moved = move_timers(instance.id, minutes, actor="cli")
+    except (NotFound, InvalidData) as exc:
+        message = exc.errors.get("minutes", exc.message) if isinstance(exc, InvalidData) else exc.message
+        hint = "--by" if isinstance(exc, InvalidData) else "TICKET"
+        raise click.BadParameter(message, param_hint=hint) from None
+    click.echo(f"ticket {ticket_id}: {moved} timer(s) moved {shift} closer")
+    if not no_run:
+        from app.worker import drain
+
+        click.echo(f"fired or ran {drain()} due timer(s) and job(s)")
+    waits = waiting_of(instance.id)
+    for timer in waits["timers"]:
+        click.echo(f"  now waiting: timer {timer['element_id']} due {timer['due_at']}")
+    for message in waits["messages"]:
+        click.echo(f"  now waiting: message {message['name']} ({message['element_id']})")
+    if not waits["timers"] and not waits["messages"]:
+        click.echo("  the ticket waits for nothing (a person's task, or its process ended)")
+
+
 def _when(moment) -> str:
     return moment.strftime("%Y-%m-%d %H:%M") if moment else ""
 
@@ -234,6 +318,7 @@ def init_app(app: Flask) -> None:
     """Add the commands to `flask`."""
     app.cli.add_command(processes)
     app.cli.add_command(users)
+    app.cli.add_command(dev)
     app.cli.add_command(seed_command)
     app.cli.add_command(worker_command)
     app.cli.add_command(serve_command)

@@ -3,9 +3,12 @@
 No usable secret ships with the code: SECRET_KEY comes from the environment or, outside
 production, from `instance/secret_key`, generated on the first run (`secret_key()`).
 Production mode is `TICKETFLOW_ENV=production`; it refuses to start without SECRET_KEY.
+Numbers and durations read from the environment are checked when the app starts (`env_int`,
+`env_float`, `env_durations`): a bad value stops it with a ConfigError naming the variable.
 """
 
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -50,6 +53,63 @@ def secret_key(instance_path: str | Path, production: bool) -> str:
     return key
 
 
+class ConfigError(RuntimeError):
+    """An environment variable whose value cannot be used; the message names it and what it takes."""
+
+
+# ISO-8601 durations as timers take them: P1D, PT30M, P1DT12H, PT90S (weeks: P2W).
+DURATION = re.compile(r"P(?=\d|T\d)(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?")
+
+
+def env_int(name: str, default: int, minimum: int = 0) -> int:
+    """The whole number in environment variable `name` (at least `minimum`), else `default`."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.lstrip("-").isdigit()) or int(raw) < minimum:
+        raise ConfigError(f"{name}={raw!r}: must be a whole number, at least {minimum}")
+    return int(raw)
+
+
+def env_float(name: str, default: float, minimum: float = 0) -> float:
+    """The number in environment variable `name` (at least `minimum`), else `default`."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not value >= minimum or value == float("inf"):
+        raise ConfigError(f"{name}={raw!r}: must be a number, at least {minimum:g}")
+    return value
+
+
+def env_durations(name: str, default: dict[str, str]) -> dict[str, str]:
+    """ISO-8601 durations per ticket type from environment variable `name`, over `default`.
+
+    `PT5M` sets every type of `default`; `return=PT5M,general=PT1M` sets the types named.
+    """
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return dict(default)
+    values = dict(default)
+    parts = [p.strip() for p in raw.split(",") if p.strip()]
+    for part in parts:
+        key, _, duration = part.rpartition("=")
+        key, duration = key.strip(), duration.strip().upper()
+        if not DURATION.fullmatch(duration) or (not key and len(parts) > 1):
+            raise ConfigError(
+                f"{name}={raw!r}: '{part}' is not an ISO-8601 duration such as P1D or PT5M "
+                "(one for every type, or type=duration pairs separated by commas)"
+            )
+        if key:
+            values[key] = duration
+        else:
+            values = dict.fromkeys(values, duration)
+    return values
+
+
 def _sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
@@ -62,16 +122,16 @@ class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY") or None  # None: see secret_key() above
     # SQLite: how long a write waits for another's lock before giving up ("database is locked",
     # answered 503 with Retry-After: DATABASE_BUSY_RETRY_AFTER seconds).
-    SQLITE_BUSY_TIMEOUT_MS = int(os.environ.get("SQLITE_BUSY_TIMEOUT_MS", "10000"))
-    DATABASE_BUSY_RETRY_AFTER = int(os.environ.get("DATABASE_BUSY_RETRY_AFTER", "5"))
+    SQLITE_BUSY_TIMEOUT_MS = env_int("SQLITE_BUSY_TIMEOUT_MS", 10000)
+    DATABASE_BUSY_RETRY_AFTER = env_int("DATABASE_BUSY_RETRY_AFTER", 5, 1)
     # Sign-in throttling (app/web/auth/throttle.py), in seconds: per (user name, address), free
     # failures then a delay doubling from FIRST to MAX; per address, a short brake after many.
-    SIGNIN_WINDOW = int(os.environ.get("SIGNIN_WINDOW", "3600"))
+    SIGNIN_WINDOW = env_int("SIGNIN_WINDOW", 3600, 1)
     SIGNIN_FREE_FAILURES = int(os.environ.get("SIGNIN_FREE_FAILURES", "5"))
-    SIGNIN_FIRST_DELAY = int(os.environ.get("SIGNIN_FIRST_DELAY", "30"))
-    SIGNIN_MAX_DELAY = int(os.environ.get("SIGNIN_MAX_DELAY", "900"))
+    SIGNIN_FIRST_DELAY = env_int("SIGNIN_FIRST_DELAY", 30)
+    SIGNIN_MAX_DELAY = env_int("SIGNIN_MAX_DELAY", 900)
     SIGNIN_ADDRESS_FREE_FAILURES = int(os.environ.get("SIGNIN_ADDRESS_FREE_FAILURES", "100"))
-    SIGNIN_ADDRESS_DELAY = int(os.environ.get("SIGNIN_ADDRESS_DELAY", "1"))
+    SIGNIN_ADDRESS_DELAY = env_int("SIGNIN_ADDRESS_DELAY", 1)
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", _sqlite_url(BASE_DIR / "instance" / "ticketflow.db")
     )
@@ -86,8 +146,8 @@ class Config:
     DEFAULT_TEAM = os.environ.get("DEFAULT_TEAM", "support")
     # The embedded worker (make run) fires timers and runs jobs inside the dev server.
     EMBEDDED_WORKER = os.environ.get("EMBEDDED_WORKER", "0") == "1"
-    WORKER_SWEEP_SECONDS = float(os.environ.get("WORKER_SWEEP_SECONDS", "2"))
-    JOB_LEASE_SECONDS = int(os.environ.get("JOB_LEASE_SECONDS", "60"))
+    WORKER_SWEEP_SECONDS = env_float("WORKER_SWEEP_SECONDS", 2, 0.1)
+    JOB_LEASE_SECONDS = env_int("JOB_LEASE_SECONDS", 60, 1)
     COMMAND_RETRIES = 5  # optimistic-lock attempts before a command answers 409
     # Data sent without a form (a formless task or start) is merged into the process data as it
     # is: at most this many bytes as JSON (app/engine/forms.py check_formless_data).
@@ -127,15 +187,27 @@ class Config:
         for name in os.environ.get("CUSTOMER_MESSAGES", "customer_reply").split(",")
         if name.strip()
     )
-    FEEDBACK_LINK_DAYS = int(os.environ.get("FEEDBACK_LINK_DAYS", "14"))
+    FEEDBACK_LINK_DAYS = env_int("FEEDBACK_LINK_DAYS", 14, 1)
     # How long after a ticket closes its survey goes out, per ticket type (ISO-8601 durations;
     # a type not listed waits P1D). The engine passes the value to the process as feedback_delay.
-    FEEDBACK_DELAY = {"return": "P1D", "credit": "P1D", "general": "P1D", "complaint": "P1D"}
+    # Environment: FEEDBACK_DELAY=PT5M (every type) or FEEDBACK_DELAY=return=PT5M,general=PT1M.
+    FEEDBACK_DELAY = env_durations(
+        "FEEDBACK_DELAY", {"return": "P1D", "credit": "P1D", "general": "P1D", "complaint": "P1D"}
+    )
+    # Then a reminder after FEEDBACK_REMINDER_DELAY without an answer (default P3D), and the survey
+    # closes FEEDBACK_DEADLINE_DELAY after the reminder (default P7D); same forms as FEEDBACK_DELAY.
+    # The engine passes them as feedback_reminder_delay and feedback_deadline_delay.
+    FEEDBACK_REMINDER_DELAY = env_durations(
+        "FEEDBACK_REMINDER_DELAY", {"return": "P3D", "credit": "P3D", "general": "P3D", "complaint": "P3D"}
+    )
+    FEEDBACK_DEADLINE_DELAY = env_durations(
+        "FEEDBACK_DEADLINE_DELAY", {"return": "P7D", "credit": "P7D", "general": "P7D", "complaint": "P7D"}
+    )
     # GET /metrics (Prometheus): open to anyone who reaches it unless a token is set; then a scraper
     # sends `Authorization: Bearer <METRICS_TOKEN>` and everyone else gets a 401.
     METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
     # How often the worker evaluates the alert rules (app/dashboard/alerts.py), in seconds; 0: never.
-    ALERT_EVALUATE_SECONDS = float(os.environ.get("ALERT_EVALUATE_SECONDS", "60"))
+    ALERT_EVALUATE_SECONDS = env_float("ALERT_EVALUATE_SECONDS", 60)
 
 
 class TestConfig(Config):

@@ -7,7 +7,7 @@ the engine's whole public surface: the command functions and the errors, the hoo
 (`register_observer`) through which it times commands (the metrics' latency histogram). The
 packages behind it are private:
 
-    commands/     one module per family: tickets, tasks, messages, comments, feedback, timers, jobs,
+    commands/     one module per family: tickets, tasks (and handover), messages, comments, feedback, timers, jobs,
                   incidents (and data_edit, the data a retry may fix), deploy; states (reads for viewers)
     runtime/      runner (transaction, retries), store (load, save), history, steps, projections
                   (a pure diff), compaction, leases (claiming due rows)
@@ -22,6 +22,7 @@ from app.engine.commands.comments import add_comment, answer_question
 from app.engine.commands.data_edit import check_edit, data_changes, fingerprint, incident_data
 from app.engine.commands.deploy import check_files, deploy, deploy_bundle, latest_definition
 from app.engine.commands.feedback import record_feedback
+from app.engine.commands.handover import hand_over_tasks
 from app.engine.commands.incidents import record_incident, retry_incident
 from app.engine.commands.jobs import claim_jobs, complete_job, fail_job
 from app.engine.commands.messages import deliver_correlated_message, deliver_message
@@ -109,6 +110,7 @@ __all__ = [
     "deploy",
     "deploy_bundle",
     "fail_job",
+    "hand_over_tasks",
     "form_errors",
     "preview_instructions",
     "timer_next_due",

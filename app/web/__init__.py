@@ -1,12 +1,13 @@
 """Server-rendered pages, one blueprint package per audience: auth, inbox, portal, admin, survey, studio,
 dashboard, and staff search.
 
-Each package exposes `bp` in its `__init__`; `init_app` registers them and the home redirect.
+Each package exposes `bp` in its `__init__`; `init_app` registers them, the home redirect and the
+favicon.
 """
 
 from importlib import import_module
 
-from flask import Flask, redirect, url_for
+from flask import Flask, redirect, send_from_directory, url_for
 from flask_login import current_user
 
 from app.extensions import db, login_manager
@@ -29,6 +30,11 @@ def init_app(app: Flask) -> None:
         if not current_user.is_authenticated:
             return redirect(url_for("auth.login"))
         return redirect(url_for(home_endpoint(current_user)))
+
+    @app.get("/favicon.ico")
+    def favicon():
+        """The site's icon where browsers look for it without a link (the SVG in app/static)."""
+        return send_from_directory(app.static_folder, "favicon.svg", mimetype="image/svg+xml", max_age=86400)
 
 
 def home_endpoint(user: User) -> str:

@@ -4,7 +4,9 @@ The fields are rendered by the macro `form_fields(schema, values, errors)` in
 `templates/forms/macros.html`. Every input is named by its dotted data path (`amount`,
 `address.city`, `items.0.sku`), the same paths the engine's `InvalidData.errors` use, so a
 server-side error lands next to its field. Validation against the schema is the engine's job;
-this module only coerces strings to the schema's types and reports what cannot be coerced.
+this module coerces strings to the schema's types, reports what cannot be coerced, and
+(`submission_errors`) joins those reports with the engine's check of the schema, so a person sees
+every error of a form at once, in one wording.
 """
 
 import copy
@@ -15,6 +17,7 @@ from datetime import date
 from flask_login import current_user
 from werkzeug.datastructures import FileStorage, MultiDict
 
+from app.engine import form_errors
 from app.extensions import db
 from app.inputs import ascii_int
 from app.models import MAX_ATTACHMENT_BYTES, Attachment
@@ -22,6 +25,9 @@ from app.models import MAX_ATTACHMENT_BYTES, Attachment
 # The "add item" button of an array posts its path under this name (works without JavaScript).
 ADD_ROW = "_add_row"
 TRUE_VALUES = {"true", "on", "1", "yes"}
+# The engine's wording for a missing value (app/engine/diagrams/forms.py), used for fields outside
+# the schema too (a ticket's subject), so the same kind of error reads the same everywhere.
+REQUIRED = "this field is required"
 _ABSENT = object()
 
 SaveFile = Callable[[FileStorage], dict]
@@ -90,6 +96,24 @@ def parse_submission(
     errors: dict[str, str] = {}
     parser = _Parser(form, files, save_file, errors)
     return parser.object(schema or {}, "", ""), errors
+
+
+def submission_errors(schema: dict, data: dict, errors: dict[str, str]) -> dict[str, str]:
+    """Every error of a submitted form in one pass: what `parse_submission` could not coerce, then
+    what the schema refuses in the other fields (the engine's own check and wording).
+
+    Args:
+        schema: the JSON Schema object of the form.
+        data: the data `parse_submission` returned (typed text for the fields it could not coerce).
+        errors: the errors `parse_submission` returned.
+
+    Returns:
+        {dotted field path: message}; empty when the data passes.
+    """
+    found = dict(errors)
+    for path, message in form_errors(schema or {}, data).items():
+        found.setdefault(path, message)
+    return found
 
 
 def wants_more_rows(form: MultiDict) -> str | None:

@@ -28,6 +28,7 @@ NOT_PAGES = (
     "static",
     "healthz",
     "readyz",
+    "favicon",  # /favicon.ico: the SVG icon
     "metrics.",  # /metrics: the Prometheus text format
     "inbox.attachment",
     "portal.attachment",

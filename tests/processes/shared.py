@@ -10,7 +10,16 @@ from lxml import etree
 ROOT = Path(__file__).resolve().parents[2]
 PROCESSES = ["return", "credit", "general", "complaint"]
 TEAMS = {"returns", "credit", "support", "customer-success"}
-ENGINE_FIELDS = {"ticket_id", "ticket_type", "subject", "priority", "customer", "feedback_delay"}
+ENGINE_FIELDS = {
+    "ticket_id",
+    "ticket_type",
+    "subject",
+    "priority",
+    "customer",
+    "feedback_delay",
+    "feedback_reminder_delay",
+    "feedback_deadline_delay",
+}
 SHARED_FORMS = "feedback"  # forms/feedback_*.json: the feedback loop every process ends with
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",

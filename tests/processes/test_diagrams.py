@@ -263,7 +263,10 @@ def test_feedback_is_caught_into_feedback_and_reminded_once(process):
     for name, (_, message, variable) in (first["message"], second["message"]):
         assert (message, variable) == ("feedback_received", "feedback"), name
     assert catch_events(tree)["wait_feedback_delay"] == ("timer", "timeDuration", "feedback_delay")
-    assert (first["timer"][1][2], second["timer"][1][2]) == ('"P3D"', '"P7D"')
+    assert (first["timer"][1][2], second["timer"][1][2]) == (
+        "feedback_reminder_delay",
+        "feedback_deadline_delay",
+    )
     tasks = service_tasks(tree)
     assert [tasks[t][1]["reminder"] for t in ("request_feedback", "remind_feedback")] == ["False", "True"]
     assert lane_of(tree, "follow_up") == "customer-success"

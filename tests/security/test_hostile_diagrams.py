@@ -35,7 +35,16 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 INCIDENT_WITHIN = 1.0  # seconds from the start request
 HEALTH_TYPICAL = 0.1  # the median answer
 HEALTH_WORST = 1.0  # every answer
-ENGINE_NAMES = {"ticket_id", "ticket_type", "subject", "priority", "customer", "feedback_delay"}
+ENGINE_NAMES = {
+    "ticket_id",
+    "ticket_type",
+    "subject",
+    "priority",
+    "customer",
+    "feedback_delay",
+    "feedback_reminder_delay",
+    "feedback_deadline_delay",
+}
 
 
 class Server:

@@ -14,10 +14,12 @@ from app.engine.diagrams.forms import validate, with_field_order
 from app.extensions import db
 from app.models import Attachment
 from app.web.forms import (
+    REQUIRED,
     attachment_saver,
     initial_values,
     parse_submission,
     store_attachment,
+    submission_errors,
     wants_more_rows,
 )
 from tests.factories import ROOT, make_user
@@ -132,31 +134,44 @@ def test_binary_format_renders_a_file_input_and_keeps_an_earlier_upload(app):
     assert "dent.jpg" in one(page, "//p[@class='attached']").text_content()
 
 
-def test_array_of_objects_renders_its_minimum_rows_plus_one_empty_row_and_an_add_button(app):
+def test_array_of_objects_renders_its_minimum_rows_and_an_add_button(app):
     page = render(app, form(items=RETURN_START["properties"]["items"]))
     rows = page.xpath("//fieldset[@data-array='items']/div[@class='array-rows']/div[@class='array-item']")
-    assert [r.get("data-index") for r in rows] == ["0", "1"]
+    assert [r.get("data-index") for r in rows] == ["0"]  # one item is required: one row, not two
     assert one(page, "//input[@name='items.0.sku']").get("value") == ""
-    assert one(page, "//input[@name='items.1.qty']").get("value") == "1"  # the item's default
+    assert one(page, "//input[@name='items.0.qty']").get("value") == "1"  # the item's default
     button = one(page, "//button[@name='_add_row']")
     assert (button.get("type"), button.get("value")) == ("submit", "items")
 
 
-def test_array_rows_follow_the_values_plus_one_empty_row(app):
+def test_an_optional_array_shows_one_empty_row(app):
+    page = render(app, form(tags={"type": "array", "items": {"type": "string"}}))
+    assert [i.get("name") for i in page.xpath("//div[@class='array-rows']//input")] == ["tags.0"]
+
+
+def test_array_rows_follow_the_values(app):
     values = {"items": [{"sku": "A", "qty": 1}, {"sku": "B", "qty": 2}, {"sku": "C", "qty": 3}]}
     page = render(app, form(items=RETURN_START["properties"]["items"]), values)
     assert [
         i.get("value") for i in page.xpath("//div[@class='array-rows']//input[contains(@name, '.sku')]")
-    ] == ["A", "B", "C", ""]
+    ] == ["A", "B", "C"]
+
+
+def test_the_add_item_button_without_javascript_brings_one_empty_row_more(app):
+    values = {"items": [{"sku": "A", "qty": 1}]}
+    with app.test_request_context(method="POST", data={"_add_row": "items"}):
+        html = render_template_string(
+            MACRO, schema=form(items=RETURN_START["properties"]["items"]), values=values
+        )
+    page = lxml.html.fromstring(f"<div>{html}</div>")
+    assert [
+        i.get("value") for i in page.xpath("//div[@class='array-rows']//input[contains(@name, '.sku')]")
+    ] == ["A", ""]
 
 
 def test_array_of_strings_renders_one_input_per_row(app):
     page = render(app, form(tags={"type": "array", "items": {"type": "string"}}), {"tags": ["a", "b"]})
-    assert [i.get("name") for i in page.xpath("//div[@class='array-rows']//input")] == [
-        "tags.0",
-        "tags.1",
-        "tags.2",
-    ]
+    assert [i.get("name") for i in page.xpath("//div[@class='array-rows']//input")] == ["tags.0", "tags.1"]
 
 
 def test_nested_objects_render_dotted_names(app):
@@ -383,3 +398,33 @@ def test_initial_values_take_x_default_from_before_default(app):
     data = {"preferred_resolution": "credit_note", "assessment": {"proposed_limit": 1500.0}}
     assert initial_values(schema, data) == {"resolution": "credit_note", "amount": 1500.0, "note": "n/a"}
     assert initial_values(schema, {})["resolution"] == "refund"
+
+
+# --- every error at once ---------------------------------------------------------------------
+
+
+def test_submission_errors_name_every_field_of_an_empty_return_form_in_one_pass(app):
+    page = [("items.0.sku", ""), ("items.0.qty", "1"), ("preferred_resolution", "refund")]
+    data, errors = parse(RETURN_START, page)
+    assert submission_errors(RETURN_START, data, errors) == {
+        "order_number": REQUIRED,
+        "items": REQUIRED,
+        "reason": REQUIRED,
+        "amount": REQUIRED,
+    }  # preferred_resolution has a default radio choice, so it is never empty on the page
+
+
+def test_submission_errors_keep_the_parsers_message_and_add_the_schemas(app):
+    data, errors = parse(RETURN_START, [("amount", "lots"), ("items.0.sku", "A"), ("items.0.qty", "0")])
+    found = submission_errors(RETURN_START, data, errors)
+    assert found["amount"] == "must be a number"
+    assert found["items.0.qty"] == "must be at least 1"
+    assert found["order_number"] == found["reason"] == REQUIRED
+
+
+def test_the_same_kind_of_error_reads_the_same_from_the_parser_and_the_schema(app):
+    schema = form(day={"type": "string", "format": "date"})
+    typed = parse(schema, [("day", "23/11/2026")])[1]["day"]
+    with pytest.raises(InvalidData) as caught:
+        validate(schema, {"day": "2026-13-45"})
+    assert typed == caught.value.errors["day"] == "must be a date (YYYY-MM-DD)"

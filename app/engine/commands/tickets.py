@@ -163,6 +163,8 @@ def engine_data(ticket: Ticket, profile: dict) -> dict:
         "priority": ticket.priority,
         "customer": profile,
         "feedback_delay": feedback_delay(ticket.type),
+        "feedback_reminder_delay": _configured_delay("FEEDBACK_REMINDER_DELAY", ticket.type, "P3D"),
+        "feedback_deadline_delay": _configured_delay("FEEDBACK_DEADLINE_DELAY", ticket.type, "P7D"),
     }
 
 
@@ -218,7 +220,12 @@ def cancel_instance(
 
 def feedback_delay(ticket_type: str) -> str:
     """How long after a ticket closes its satisfaction survey goes out (ISO duration, config FEEDBACK_DELAY)."""
-    return (current_app.config.get("FEEDBACK_DELAY") or {}).get(ticket_type, DEFAULT_FEEDBACK_DELAY)
+    return _configured_delay("FEEDBACK_DELAY", ticket_type, DEFAULT_FEEDBACK_DELAY)
+
+
+def _configured_delay(setting: str, ticket_type: str, default: str) -> str:
+    """An ISO-8601 duration per ticket type from config `setting` ({type: duration}), else `default`."""
+    return (current_app.config.get(setting) or {}).get(ticket_type, default)
 
 
 def instance_of_ticket(ticket_id: int) -> ProcessInstance:

@@ -14,7 +14,18 @@ MAX_DEPTH = 32  # nested objects and lists, the top object counting as 1
 DEFAULT_MAX_PROCESS_DATA_BYTES = 64 * 1024
 # The names start_process puts into every instance's data (app/engine/tickets.py engine_data);
 # data sent without a form may not set them. tests/api/test_process_data.py keeps both in step.
-ENGINE_NAMES = frozenset({"ticket_id", "ticket_type", "subject", "priority", "customer", "feedback_delay"})
+ENGINE_NAMES = frozenset(
+    {
+        "ticket_id",
+        "ticket_type",
+        "subject",
+        "priority",
+        "customer",
+        "feedback_delay",
+        "feedback_reminder_delay",
+        "feedback_deadline_delay",
+    }
+)
 
 
 @lru_cache(maxsize=512)
@@ -54,6 +65,12 @@ _TYPES = {
     "array": "a list",
     "object": "a group of fields",
 }
+# The forms' parser (app/web/forms.py) says the same for what it cannot read as a date.
+_FORMATS = {
+    "date": "a date (YYYY-MM-DD)",
+    "date-time": "a date and time (YYYY-MM-DDTHH:MM)",
+    "email": "an e-mail address",
+}
 # Messages a person can read next to a form field (the API answers with the same).
 _READABLE = {
     "minLength": lambda e: (
@@ -75,7 +92,7 @@ _READABLE = {
         if isinstance(e.validator_value, str)
         else e.message
     ),
-    "format": lambda e: f"must be a valid {e.validator_value}",
+    "format": lambda e: "must be " + _FORMATS.get(e.validator_value, f"a valid {e.validator_value}"),
 }
 
 

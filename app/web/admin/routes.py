@@ -1,7 +1,9 @@
 """Administration pages: users (role, teams, skills, capacity, password) and teams (strategy).
 
 Each change is one write transaction; a new password or a deactivation ends the user's sessions
-and revokes their API tokens (app/accounts.py).
+and revokes their API tokens (app/accounts.py). Deactivating someone who holds open tasks asks
+where the tasks go (their teams' queues, or one named active agent); the engine command
+`hand_over_tasks` moves them in the same transaction as the deactivation.
 """
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -9,9 +11,10 @@ from flask_login import current_user, login_user
 
 from app.access import roles_required
 from app.accounts import deactivate, set_password
+from app.engine import InvalidData, hand_over_tasks
 from app.extensions import db
 from app.inputs import ascii_int
-from app.models import ROLES, Customer, Team, TeamMember, User
+from app.models import ROLES, Customer, HumanTask, Team, TeamMember, User
 from app.passwords import hash_password
 from app.transactions import write_transaction
 from app.web.admin.blueprint import bp
@@ -114,23 +117,84 @@ def new_user():
     )
 
 
+def open_task_count(user: User) -> int:
+    """How many open tasks are assigned to `user`."""
+    return db.session.execute(
+        db.select(db.func.count(HumanTask.id)).where(HumanTask.assignee_id == user.id)
+    ).scalar_one()
+
+
+def _other_agents(user: User) -> list[User]:
+    """The active staff who could take over `user`'s tasks."""
+    return list(
+        db.session.execute(
+            db.select(User)
+            .where(User.active.is_(True), User.role != "customer", User.id != user.id)
+            .order_by(User.name)
+        ).scalars()
+    )
+
+
+def _handover(user: User, form, errors: dict) -> User | None:
+    """Who takes a leaving user's open tasks (None: their teams' queues); adds to `errors` when unclear."""
+    count = open_task_count(user)
+    if not count:
+        return None
+    choice = form.get("open_tasks")
+    if choice == "queue":
+        return None
+    if choice != "reassign":
+        errors["open_tasks"] = f"choose what happens to their {count} open task{'s' if count != 1 else ''}"
+        return None
+    found = ascii_int(form.get("reassign_to", ""))
+    to = db.session.get(User, found) if found is not None else None
+    if to is None or not to.active or to.role == "customer" or to.id == user.id:
+        errors["reassign_to"] = "choose the active agent who takes the tasks"
+    return to
+
+
+def _user_page(user: User, form, errors: dict, status: int = 200):
+    return render_template(
+        "admin/user_form.html",
+        user=user,
+        form=form,
+        errors=errors,
+        teams=_teams(),
+        roles=ROLES,
+        member_of={m.team.key: m.is_lead for m in user.memberships},
+        open_tasks=open_task_count(user) if user.active else 0,
+        agents=_other_agents(user),
+    ), status
+
+
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 @roles_required("admin")
 def edit_user(user_id: int):
     """Edit a user's role, teams, skills, capacity, password and whether they are active."""
     user = db.session.get(User, user_id) or abort(404)
     if request.method == "POST":
-        errors = _user_errors(request.form, creating=False)
-        if not errors:
+        form = request.form
+        errors = _user_errors(form, creating=False)
+        leaving = user.active and form.get("active") != "on"
+        to = _handover(user, form, errors) if leaving else None
+        if not errors and leaving:
+            try:  # the deactivation and the handover of the open tasks commit together
+                moved = hand_over_tasks(user, to, current_user.username, also=lambda: _apply_user(user, form))
+            except InvalidData as exc:
+                errors.update(exc.errors)
+            else:
+                where = f"to {to.name}" if to is not None else "back to their teams' queues"
+                tasks = f"{len(moved)} open task{'s' if len(moved) != 1 else ''}"
+                flash(f"User {user.username} deactivated; {tasks} went {where}.", "success")
+                return redirect(url_for("admin.users"))
+        elif not errors:
             with write_transaction():
-                _apply_user(user, request.form)
+                _apply_user(user, form)
             if user.id == current_user.id and user.active:
                 login_user(user)  # an admin who changed their own password stays signed in here
             flash(f"User {user.username} saved.", "success")
             return redirect(url_for("admin.users"))
-        return render_template(
-            "admin/user_form.html", user=user, form=request.form, errors=errors, teams=_teams(), roles=ROLES
-        ), 422
+        return _user_page(user, form, errors, 422)
     form = {
         "name": user.name,
         "email": user.email or "",
@@ -139,15 +203,7 @@ def edit_user(user_id: int):
         "capacity": str(user.capacity),
         "active": "on" if user.active else "",
     }
-    return render_template(
-        "admin/user_form.html",
-        user=user,
-        form=form,
-        errors={},
-        teams=_teams(),
-        roles=ROLES,
-        member_of={m.team.key: m.is_lead for m in user.memberships},
-    )
+    return _user_page(user, form, {})
 
 
 @bp.post("/teams")

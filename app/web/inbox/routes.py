@@ -39,7 +39,13 @@ from app.extensions import db
 from app.inputs import RefusedJSON, ascii_int, loads_strict
 from app.models import PRIORITIES, STAFF, Attachment, HumanTask, Ticket, User
 from app.transactions import write_transaction
-from app.web.forms import attachment_saver, initial_values, parse_submission, wants_more_rows
+from app.web.forms import (
+    attachment_saver,
+    initial_values,
+    parse_submission,
+    submission_errors,
+    wants_more_rows,
+)
 from app.web.inbox.blueprint import bp
 from app.web.inbox.pages import form_of, sla_of, teammates, ticket_context
 from app.web.inbox.queries import (
@@ -192,8 +198,8 @@ def complete(task_id: str):
             )
         if wants_more_rows(request.form):
             return _task_page(task, schema, data, errors)
-        if errors:
-            return _task_page(task, schema, data, errors, 422)
+        if errors:  # with the schema's errors of the other fields, so all show at once
+            return _task_page(task, schema, data, submission_errors(schema, data, errors), 422)
         shown = data
     else:
         raw = request.form.get(PROCESS_DATA, "")

@@ -8,7 +8,14 @@ from app.engine import InvalidData, retired_types, start_process
 from app.extensions import db
 from app.models import Attachment, ProcessDefinition
 from app.transactions import write_transaction
-from app.web.forms import attachment_saver, initial_values, parse_submission, wants_more_rows
+from app.web.forms import (
+    REQUIRED,
+    attachment_saver,
+    initial_values,
+    parse_submission,
+    submission_errors,
+    wants_more_rows,
+)
 from app.web.portal.blueprint import bp
 from app.web.portal.mine import current_customer
 
@@ -113,10 +120,11 @@ def new_ticket(ticket_type: str):
         )
     if wants_more_rows(request.form):
         return _form_page(kind, subject, data, {})
+    errors = submission_errors(kind["schema"], data, errors)  # every field at once, with the subject
     if not subject:
-        errors["subject"] = "Say in a few words what the ticket is about."
+        errors["subject"] = REQUIRED
     elif len(subject) > MAX_SUBJECT:
-        errors["subject"] = f"At most {MAX_SUBJECT} characters."
+        errors["subject"] = f"must be at most {MAX_SUBJECT} characters"
     if errors:
         return _form_page(kind, subject, data, errors, 422)
     try:
