@@ -3,32 +3,12 @@
 from flask import abort
 from flask_login import current_user
 
+from app.customer_facing import customer_status, status_label  # noqa: F401 (the portal's labels)
 from app.extensions import db
 from app.models import Attachment, Comment, Customer, MessageSubscription, Ticket
 from app.sla import STOPPING
 
 REPLY_MESSAGE = "customer_reply"  # the message name the shipped processes wait for
-
-STATUS_LABELS = {
-    "new": "Received",
-    "in_progress": "In progress",
-    "awaiting_customer": "Waiting for your answer",
-    "missing_data": "Waiting for missing details",
-    "awaiting_return": "Waiting for your parcel",
-    "accepted": "Accepted",
-    "escalated": "In progress (escalated)",
-    "closed": "Closed",
-    "resolved": "Resolved",
-    "no_response": "Closed (no response)",
-    "cancelled": "Cancelled",
-}
-
-
-def status_label(status: str | None) -> str:
-    """A customer-facing name for a status or resolution set by the process."""
-    if not status:
-        return ""
-    return STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
 
 
 def current_customer() -> Customer:

@@ -16,6 +16,7 @@ from app.web.portal.mine import (
     REPLY_MESSAGE,
     attachments_of,
     current_customer,
+    customer_status,
     expectation,
     latest_request,
     own_attachment,
@@ -32,6 +33,12 @@ MAX_REPLY_FILES = 5
 @bp.app_template_filter("status_label")
 def _status_label(status: str | None) -> str:
     return status_label(status)
+
+
+@bp.app_template_global("customer_status")
+def _customer_status(ticket: Ticket) -> str:
+    """The status a customer reads: status label and customer-facing resolution, no internal outcome."""
+    return customer_status(ticket.status, ticket.resolution)
 
 
 @bp.get("/")
