@@ -18,7 +18,7 @@ packages behind it are private:
     rules/        DMN evaluation, assignment of new tasks and priority of new tickets
 """
 
-from app.engine.commands.comments import add_comment, answer_question
+from app.engine.commands.comments import NOTE_MAX, add_comment, add_internal_note, answer_question
 from app.engine.commands.data_edit import check_edit, data_changes, fingerprint, incident_data
 from app.engine.commands.deploy import check_files, deploy, deploy_bundle, latest_definition
 from app.engine.commands.feedback import record_feedback
@@ -86,6 +86,8 @@ __all__ = [
     "StepFailed",
     "TaskNotOpen",
     "add_comment",
+    "add_internal_note",
+    "NOTE_MAX",
     "answer_question",
     "cancel_instance",
     "check_bundle_files",

@@ -33,6 +33,7 @@ ROUTES = {
     "inbox.reassign": "team",
     "inbox.ticket_page": "team",
     "inbox.write_to_customer": "team",
+    "inbox.add_note": "team",
     "inbox.attachment": "team",
     "api.get_ticket": "team+customer",
     "api.cancel_ticket": "team",

@@ -119,6 +119,30 @@ def answer_question(
     return run_command(command)
 
 
+NOTE_MAX = 2000  # characters of an internal note
+
+
+def add_internal_note(ticket_id: int, author: User, body: str) -> None:
+    """Add an internal note to a ticket: staff read it on the timeline, the customer never does.
+
+    A note is a history row (`note_added`, the text in its data), not a conversation message, so
+    nothing that shows the customer the conversation can show it.
+
+    Raises:
+        NotFound: no such ticket (404).
+        InvalidData: the note is empty or longer than NOTE_MAX characters (422, field `body`).
+    """
+    _check_body(body)
+    if len(body) > NOTE_MAX:
+        raise InvalidData({"body": f"a note is at most {NOTE_MAX} characters long"})
+
+    def command():
+        ticket = _ticket(ticket_id)
+        history("note_added", ticket_id=ticket.id, actor=author.username, data={"body": body.strip()})
+
+    run_command(command)
+
+
 def _check_body(body: str) -> None:
     if not isinstance(body, str) or not body.strip():
         raise InvalidData({"body": "write a message first"})
