@@ -123,6 +123,10 @@ class Config:
         if name.strip()
     )
     FEEDBACK_LINK_DAYS = int(os.environ.get("FEEDBACK_LINK_DAYS", "14"))
+    # A customer who writes on a ticket closed at most this many days ago reopens it (it goes back
+    # to its team with a task); 0: never reopen (a "Read the customer's message" task instead). A
+    # ticket type's diagram overrides it with the process property `reopen.days`.
+    REOPEN_DAYS = int(os.environ.get("REOPEN_DAYS", "14"))
     # How long after a ticket closes its survey goes out, per ticket type (ISO-8601 durations;
     # a type not listed waits P1D). The engine passes the value to the process as feedback_delay.
     FEEDBACK_DELAY = {"return": "P1D", "credit": "P1D", "general": "P1D", "complaint": "P1D"}

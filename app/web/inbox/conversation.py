@@ -1,14 +1,23 @@
-"""Staff's side of the conversation: internal notes on any ticket, and what the timeline shows of them."""
+"""Staff's side of the conversation: internal notes, what the customer wrote unasked (the team's view of
+unread tickets, marking them read), and what the timeline shows of notes."""
 
-from flask import flash, redirect, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.access import roles_required
+from app.access import roles_required, scope_of, ticket_condition
 from app.customer_facing import internal_notes
-from app.engine import NOTE_MAX, add_internal_note
-from app.models import STAFF
+from app.engine import NOTE_MAX, add_internal_note, read_customer_message
+from app.extensions import db
+from app.inputs import ascii_int
+from app.models import STAFF, Customer, Ticket
+from app.web.answers import Answer, request_answers
 from app.web.inbox.blueprint import bp
 from app.web.inbox.routes import _visible_ticket
+
+
+@bp.app_template_global("request_answers")
+def _request_answers(ticket: Ticket) -> list[Answer]:
+    return request_answers(ticket)
 
 
 @bp.app_template_global("internal_notes")
@@ -38,3 +47,39 @@ def add_note(ticket_id: int):
         add_internal_note(ticket.id, current_user._get_current_object(), body)
         flash("Internal note added to the timeline.", "success")
     return back_to(ticket.id)
+
+
+UNREAD_PAGE = 50
+
+
+@bp.post("/tickets/<int:ticket_id>/read")
+@roles_required(*STAFF)
+def mark_read(ticket_id: int):
+    """Mark what the customer wrote as read: the badge clears and the reading task closes."""
+    ticket = _visible_ticket(ticket_id)
+    read_customer_message(ticket.id, current_user._get_current_object())
+    flash("The customer's message is marked as read.", "success")
+    return back_to(ticket.id)
+
+
+@bp.get("/customer-wrote")
+@roles_required(*STAFF)
+def customer_wrote():
+    """List the tickets of the person's teams with a customer's message nobody has read yet, oldest first."""
+    user = current_user._get_current_object()
+    condition = ticket_condition(scope_of(user), user.username)
+    page = max(ascii_int(request.args.get("page")) or 1, 1)
+    rows = db.session.execute(
+        db.select(Ticket, Customer.name)
+        .join(Customer, Customer.id == Ticket.customer_id)
+        .where(Ticket.customer_unread_since.is_not(None), condition)
+        .order_by(Ticket.customer_unread_since, Ticket.id)
+        .offset((page - 1) * UNREAD_PAGE)
+        .limit(UNREAD_PAGE + 1)
+    ).all()
+    return render_template(
+        "inbox/customer_wrote.html",
+        rows=rows[:UNREAD_PAGE],
+        page=page,
+        more=len(rows) > UNREAD_PAGE,
+    )

@@ -9,6 +9,7 @@ from app.access import roles_required
 from app.engine import NotFound, add_comment, answer_question
 from app.extensions import db
 from app.models import Comment, Ticket, User
+from app.web.answers import request_answers
 from app.web.forms import read_attachment
 from app.web.portal import opening
 from app.web.portal.blueprint import bp
@@ -95,6 +96,7 @@ def _ticket_page(ticket: Ticket, message: str = "", error: str | None = None, st
         message=message,
         error=error,
         attachments=attachments_of(ticket.id),
+        answers=request_answers(ticket),
         max_message=MAX_MESSAGE,
     ), status
 
@@ -117,7 +119,7 @@ def write_message(ticket_id: int):
     if error:
         return _ticket_page(ticket, text, error, 422)
     add_comment(ticket.id, current_user._get_current_object(), text)
-    flash("Your message was added to the conversation.", "success")
+    flash("Your message was added to the conversation, and our team was told.", "success")
     return redirect(url_for("portal.ticket", ticket_id=ticket.id))
 
 
