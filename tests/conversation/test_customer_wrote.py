@@ -5,6 +5,8 @@ from datetime import timedelta
 from app.engine import READ_TASK, add_comment, complete_task, deploy
 from app.extensions import db
 from app.models import DailyStat, HistoryEvent, Ticket, TicketStat
+from app.stats.rebuild import rebuild
+from tests.dashboard.test_aggregates import snapshot
 from tests.factories import ROOT, csrf_of, login
 
 
@@ -119,3 +121,17 @@ def test_the_customer_writes_on_a_closed_ticket_in_the_portal(client, desk):
     assert "our team was told" in sent.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Ticket, ticket.id).customer_unread_since is not None
+
+
+def test_the_aggregates_of_a_reopen_and_a_second_close_equal_a_replay_of_the_history(desk, clock):
+    ticket = desk.closed_complaint()
+    clock.shift(timedelta(days=1))
+    ticket_id = _write(desk, ticket).id
+    [read] = [t for t in desk.tasks(ticket) if t.name == READ_TASK]
+    clock.shift(timedelta(hours=2))
+    complete_task(read.id, {}, desk.agent)
+    kept = snapshot()
+    rebuild(db.session)
+    db.session.commit()
+    assert snapshot() == kept
+    assert db.session.get(TicketStat, ticket_id).reopens == 1

@@ -101,7 +101,7 @@ def read_customer_messages(ticket: Ticket, user: User | None) -> None:
         history(
             "task_completed",
             ticket_id=ticket.id,
-            instance_id=task.instance_id,
+            instance_id=None,  # not an element of the diagram: the per-element figures leave it out
             actor=actor,
             element_id=task.name,
             element_name=task.title,
