@@ -71,7 +71,10 @@ def expectation(ticket: Ticket, waiting: bool) -> str:
             "Please send the items back as described in our message; we will pay you back once they arrive."
         )
     if ticket.status in STOPPING:
-        return "This ticket is closed. Nothing more to do; open a new ticket if you need anything else."
+        return (
+            "This ticket is closed. If something is still not right, write to us below: our team will read it. "
+            "For something new, open a new ticket."
+        )
     return "Nothing to do for now: our team is working on it and will write to you here and by e-mail."
 
 
