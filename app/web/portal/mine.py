@@ -3,7 +3,7 @@
 from flask import abort
 from flask_login import current_user
 
-from app.customer_facing import customer_status, status_label  # noqa: F401 (the portal's labels)
+from app.customer_facing import resolution_label, status_label  # noqa: F401 (the portal's labels)
 from app.extensions import db
 from app.models import Attachment, Comment, Customer, MessageSubscription, Ticket
 from app.sla import STOPPING

@@ -17,11 +17,11 @@ from app.web.portal.mine import (
     REPLY_MESSAGE,
     attachments_of,
     current_customer,
-    customer_status,
     expectation,
     latest_request,
     own_attachment,
     own_ticket,
+    resolution_label,
     status_label,
     tickets_waiting_for_reply,
     waits_for_reply,
@@ -36,10 +36,10 @@ def _status_label(status: str | None) -> str:
     return status_label(status)
 
 
-@bp.app_template_global("customer_status")
-def _customer_status(ticket: Ticket) -> str:
-    """The status a customer reads: status label and customer-facing resolution, no internal outcome."""
-    return customer_status(ticket.status, ticket.resolution)
+@bp.app_template_global("customer_resolution")
+def _customer_resolution(ticket: Ticket) -> str:
+    """The resolution a customer may read ("Refunded"), or "" for an internal outcome ("satisfactory")."""
+    return resolution_label(ticket.resolution)
 
 
 @bp.get("/")
