@@ -135,3 +135,16 @@ def test_the_aggregates_of_a_reopen_and_a_second_close_equal_a_replay_of_the_his
     db.session.commit()
     assert snapshot() == kept
     assert db.session.get(TicketStat, ticket_id).reopens == 1
+
+
+def test_the_reading_task_page_says_completing_it_marks_the_message_read(client, desk):
+    ticket = _write(desk, desk.open())
+    [read] = [t for t in desk.tasks(ticket) if t.name == READ_TASK]
+    login(client, "alice")
+    page = client.get(f"/inbox/tasks/{read.id}").get_data(as_text=True)
+    assert "Completing this task marks the customer's message as read." in page
+    assert 'name="process_data"' not in page
+    done = client.post(f"/inbox/tasks/{read.id}", data={"csrf_token": csrf_of(page)})
+    assert done.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Ticket, ticket.id).customer_unread_since is None

@@ -6,13 +6,15 @@ from flask_login import current_user
 
 from app.access import roles_required, scope_of, ticket_condition
 from app.customer_facing import internal_notes
-from app.engine import NOTE_MAX, add_internal_note, read_customer_message
+from app.engine import NOTE_MAX, READ_TASK, add_internal_note, read_customer_message
 from app.extensions import db
 from app.inputs import ascii_int
 from app.models import STAFF, Customer, Ticket
 from app.web.answers import Answer, request_answers
 from app.web.inbox.blueprint import bp
 from app.web.inbox.routes import _visible_ticket
+
+bp.add_app_template_global(READ_TASK, "read_task_name")  # the engine's "Read the customer's message" task
 
 
 @bp.app_template_global("request_answers")
