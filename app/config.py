@@ -188,6 +188,10 @@ class Config:
         if name.strip()
     )
     FEEDBACK_LINK_DAYS = env_int("FEEDBACK_LINK_DAYS", 14, 1)
+    # A customer who writes on a ticket closed at most this many days ago reopens it (it goes back
+    # to its team with a task); 0: never reopen (a "Read the customer's message" task instead). A
+    # ticket type's diagram overrides it with the process property `reopen.days`.
+    REOPEN_DAYS = env_int("REOPEN_DAYS", 14, 0)
     # How long after a ticket closes its survey goes out, per ticket type (ISO-8601 durations;
     # a type not listed waits P1D). The engine passes the value to the process as feedback_delay.
     # Environment: FEEDBACK_DELAY=PT5M (every type) or FEEDBACK_DELAY=return=PT5M,general=PT1M.

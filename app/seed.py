@@ -1,8 +1,8 @@
-"""Demo data for `make run`: teams, agents, customers with profiles, an admin. Idempotent."""
+"""Demo data for `make run`: teams, agents, customers with profiles, an admin, canned replies. Idempotent."""
 
 from app.accounts import create_user
 from app.extensions import db
-from app.models import Customer, Team, User
+from app.models import CannedReply, Customer, Team, User
 from app.sla.demo import seed_sla_demo
 from app.transactions import write_transaction
 
@@ -31,6 +31,20 @@ CUSTOMERS = [  # username, name, tier, tenure, orders, on-time ratio, open balan
     ("mei", "Mei Tanaka", "standard", 9, 12, 0.88, 60.0),
 ]
 DEMO_PASSWORD = "ticketflow"
+CANNED_REPLIES = [  # name, team (None: every team), text with placeholders
+    (
+        "Looking into it",
+        None,
+        "Dear {{ customer.name }},\n\nthank you for your message about {{ ticket.reference }}. We are looking into it and will get back "
+        "to you within one business day.",
+    ),
+    (
+        "Return label on its way",
+        "returns",
+        "Dear {{ customer.name }},\n\nwe have sent the return label for {{ ticket.reference }} to your e-mail address. Please write the "
+        "ticket number on the parcel.",
+    ),
+]
 
 
 def seed_demo() -> int:
@@ -55,6 +69,10 @@ def seed_demo() -> int:
                 ).scalar_one()
                 customer.tier, customer.tenure_months, customer.order_count = tier, tenure, orders
                 customer.on_time_payment_ratio, customer.open_balance = ratio, balance
+                added += 1
+        for name, team_key, body in CANNED_REPLIES:
+            if db.session.execute(db.select(CannedReply.id).where(CannedReply.name == name)).scalar() is None:
+                db.session.add(CannedReply(name=name, team_key=team_key, body=body))
                 added += 1
         added += seed_sla_demo()  # team calendars and SLA targets
     return added

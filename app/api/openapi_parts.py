@@ -232,6 +232,10 @@ def schemas() -> dict:
                 obj(
                     {
                         **ticket_shared,
+                        "status_label": {
+                            "type": "string",
+                            "description": "the status in the customer's words; never an internal outcome",
+                        },
                         "feedback": {"type": ["object", "null"]},
                         "waiting": obj(
                             {"messages": {"type": "array", "items": {"type": "string"}}},

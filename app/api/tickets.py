@@ -9,6 +9,7 @@ from app.api.auth import token_customer, token_required
 from app.api.blueprint import bp
 from app.api.serialize import iso, json_body, tasks_json
 from app.clock import utcnow
+from app.customer_facing import STAFF_ONLY_KINDS, customer_status, resolution_label
 from app.engine import InvalidData, cancel_instance, instance_of_ticket, start_process, waiting_of
 from app.errors import json_error
 from app.extensions import db
@@ -95,6 +96,8 @@ def _list_row(row: TicketRow, staff: bool) -> dict:
     }
     if staff:
         found.update(customer_name=row.customer_name, teams=row.teams, assignees=row.assignees)
+    elif not resolution_label(row.ticket.resolution):
+        found["resolution"] = None  # an internal outcome is not the customer's to read
     return found
 
 
@@ -219,10 +222,13 @@ def _customer_view(ticket: Ticket) -> dict:
     ).all()
     return {
         **_ticket_summary(ticket),
+        # An internal outcome (a complaint's "satisfactory") is never the customer's to read.
+        "resolution": ticket.resolution if resolution_label(ticket.resolution) else None,
+        "status_label": customer_status(ticket.status, ticket.resolution),
         "customer": ticket.customer.profile(),
         "data": ticket.data,
         "sla": _sla_json(ticket),
         "feedback": _feedback_json(ticket.id),
         "waiting": {"messages": [m["name"] for m in waiting]},
-        "history": [{"at": iso(at), "kind": kind} for at, kind in events],
+        "history": [{"at": iso(at), "kind": kind} for at, kind in events if kind not in STAFF_ONLY_KINDS],
     }

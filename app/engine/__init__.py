@@ -18,7 +18,14 @@ packages behind it are private:
     rules/        DMN evaluation, assignment of new tasks and priority of new tickets
 """
 
-from app.engine.commands.comments import add_comment, answer_question
+from app.engine.commands.comments import (
+    NOTE_MAX,
+    add_comment,
+    add_internal_note,
+    answer_question,
+    read_customer_message,
+)
+from app.engine.commands.customer_messages import READ_TASK, reopen_days
 from app.engine.commands.data_edit import check_edit, data_changes, fingerprint, incident_data
 from app.engine.commands.deploy import check_files, deploy, deploy_bundle, latest_definition
 from app.engine.commands.feedback import record_feedback
@@ -87,6 +94,11 @@ __all__ = [
     "StepFailed",
     "TaskNotOpen",
     "add_comment",
+    "add_internal_note",
+    "read_customer_message",
+    "reopen_days",
+    "READ_TASK",
+    "NOTE_MAX",
     "answer_question",
     "cancel_instance",
     "check_bundle_files",

@@ -2,6 +2,7 @@
 
 from app import sla
 from app.clock import utcnow
+from app.customer_facing import without_doubled_greeting
 from app.extensions import db
 from app.handlers.common import text, ticket_of
 from app.handlers.registry import HandlerContext, HandlerRefused, handler
@@ -43,7 +44,7 @@ def set_status(params: dict, ctx: HandlerContext) -> dict:
 @handler("notify.customer", parameters=(("subject", "str", True), ("body", "str", True)))
 def notify_customer(params: dict, ctx: HandlerContext) -> dict:
     """Queue an e-mail to the ticket's customer (outbox) and show it in the conversation."""
-    subject, body = text(params, "subject"), text(params, "body")
+    subject, body = text(params, "subject"), without_doubled_greeting(text(params, "body"))
     existing = db.session.execute(
         db.select(OutboxMessage).where(OutboxMessage.idempotency_key == ctx.idempotency_key)
     ).scalar()

@@ -4,6 +4,7 @@ from app.models.alerts import ALERT_METRICS, AlertEvent, AlertRule
 from app.models.assignment import AssignmentCursor, TicketAgent
 from app.models.attachment import MAX_ATTACHMENT_BYTES, Attachment
 from app.models.business import LedgerEntry, OutboxMessage, PriorityChange, StockMovement
+from app.models.conversation import CANNED_BODY_MAX, CANNED_NAME_MAX, CannedReply
 from app.models.feedback import Feedback, FeedbackRequest
 from app.models.history import HistoryEvent
 from app.models.people import ROLES, STAFF, ApiToken, Customer, LoginAttempt, Team, TeamMember, User
@@ -41,6 +42,9 @@ __all__ = [
     "PRIORITIES",
     "ApiToken",
     "Comment",
+    "CannedReply",
+    "CANNED_BODY_MAX",
+    "CANNED_NAME_MAX",
     "Customer",
     "DailyStat",
     "DurationStat",

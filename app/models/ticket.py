@@ -36,6 +36,9 @@ class Ticket(db.Model):
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # When it reached a finished status (sla.STOPPING); None while open (set by sla.on_status).
     closed_at = mapped_column(UTCDateTime)
+    # When the customer wrote outside a question and no agent has read it yet (the inbox's
+    # "customer wrote" badge and view); None when nothing is unread.
+    customer_unread_since = mapped_column(UTCDateTime)
     customer: Mapped[Customer] = relationship()
 
     __table_args__ = (
@@ -50,6 +53,7 @@ class Ticket(db.Model):
         Index("ix_ticket_priority_created", "priority", "created_at", "id", "status"),
         Index("ix_ticket_team_created", "sla_team_key", "created_at", "id", "status"),
         Index("ix_ticket_closed", "closed_at", "id", "status"),
+        Index("ix_ticket_customer_unread", "customer_unread_since", "id"),
     )
 
 

@@ -95,7 +95,10 @@ def element_statistics(definition: ProcessDefinition, start: date, end: date) ->
         e["median_seconds"] = None if median is None else round(median)
         e["p90_seconds"] = None if p90 is None else round(p90)
     for element_id, count in _active(definition.id):
-        entry(element_id)["active"] += int(count)
+        if (
+            ":" not in element_id
+        ):  # no BPMN id has a colon: the engine's own tasks ("Read the customer's message")
+            entry(element_id)["active"] += int(count)
     return [found[k] for k in sorted(found)]
 
 

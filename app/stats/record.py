@@ -11,7 +11,7 @@ What each history row counts for (the definitions are in `app/stats/kpis.py` DEF
 | row | counts |
 | --- | --- |
 | ticket_created | opened (day, type, team); a `ticket_stat` row |
-| service_completed `ticket.set_status`, ticket_closed | a final status resolves (or cancels) the ticket, an open status after a final one reopens it |
+| service_completed `ticket.set_status`, ticket_closed, ticket_reopened, customer_message_read (with a status) | a final status resolves (or cancels) the ticket, an open status after a final one reopens it |
 | task_completed by a person, an agent's comment_added | a touch; the first one is the first response |
 | task_reassigned | a hand-off |
 | service_completed `escalation.notify_team` / `ticket.raise_priority` | the ticket's first escalation |
@@ -55,6 +55,8 @@ TICKET_KINDS = frozenset(
         "comment_added",
         "task_reassigned",
         "feedback_recorded",
+        "ticket_reopened",
+        "customer_message_read",
     }
 )
 # Rows that complete an element: the engine writes element_completed for those that complete on
@@ -145,8 +147,8 @@ def apply(row: dict, inc: Increments, lookups: Lookups) -> None:
         daily["opened"] += 1
         return
     status = None
-    if kind == "ticket_closed":
-        status = data.get("status")
+    if kind in ("ticket_closed", "ticket_reopened", "customer_message_read"):
+        status = data.get("status")  # a customer's message reopened the ticket, reading it closed it again
     elif kind == "service_completed":
         operator = data.get("operator")
         result = data.get("result") if isinstance(data.get("result"), dict) else {}

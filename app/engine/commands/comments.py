@@ -6,6 +6,7 @@ delivery to the waiting process or not at all.
 """
 
 from app.clock import utcnow
+from app.engine.commands.customer_messages import flag_customer_message, read_customer_messages
 from app.engine.commands.messages import deliver_message
 from app.engine.errors import InvalidData, NotFound
 from app.engine.runtime.history import history
@@ -19,8 +20,10 @@ Upload = tuple[str, str, bytes]  # (file name, content type, content), already c
 def add_comment(ticket_id: int, author: User, body: str, *, notify_customer: bool = False) -> int:
     """Add a message to a ticket's conversation, e-mailing it to the customer if asked.
 
-    A customer's message marks the ticket as updated; an agent's with `notify_customer` also
-    leaves as an e-mail (an outbox row) in the same transaction.
+    A customer's message (written outside a question) marks the ticket as updated and flags it to
+    its team: unread, a task to read it, a reopen of a lately closed ticket
+    (`customer_messages.flag_customer_message`). An agent's with `notify_customer` also leaves as
+    an e-mail (an outbox row) in the same transaction.
 
     Returns:
         The id of the comment.
@@ -48,6 +51,8 @@ def add_comment(ticket_id: int, author: User, body: str, *, notify_customer: boo
             db.session.flush()
             data["outbox_id"] = mail.id
         history("comment_added", ticket_id=ticket.id, actor=author.username, at=comment.created_at, data=data)
+        if comment.author_kind == "customer":  # written outside a question: the team must hear of it
+            flag_customer_message(ticket, comment.id, author.username)
         return comment.id
 
     return run_command(command)
@@ -117,6 +122,44 @@ def answer_question(
         return deliver_message(ticket.id, message, payload, actor=author.username)  # joins this command
 
     return run_command(command)
+
+
+NOTE_MAX = 2000  # characters of an internal note
+
+
+def add_internal_note(ticket_id: int, author: User, body: str) -> None:
+    """Add an internal note to a ticket: staff read it on the timeline, the customer never does.
+
+    A note is a history row (`note_added`, the text in its data), not a conversation message, so
+    nothing that shows the customer the conversation can show it.
+
+    Raises:
+        NotFound: no such ticket (404).
+        InvalidData: the note is empty or longer than NOTE_MAX characters (422, field `body`).
+    """
+    _check_body(body)
+    if len(body) > NOTE_MAX:
+        raise InvalidData({"body": f"a note is at most {NOTE_MAX} characters long"})
+
+    def command():
+        ticket = _ticket(ticket_id)
+        history("note_added", ticket_id=ticket.id, actor=author.username, data={"body": body.strip()})
+
+    run_command(command)
+
+
+def read_customer_message(ticket_id: int, user: User) -> None:
+    """An agent read what the customer wrote: the badge clears, the reading tasks close, a ticket the
+    message reopened closes again with its earlier status.
+
+    Raises:
+        NotFound: no such ticket (404).
+    """
+
+    def command():
+        read_customer_messages(_ticket(ticket_id), user)
+
+    run_command(command)
 
 
 def _check_body(body: str) -> None:

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 from SpiffWorkflow.util.task import TaskState
 
+from app.engine.commands.customer_messages import READ_TASK, read_customer_messages
 from app.engine.diagrams.forms import validate
 from app.engine.errors import Conflict, NotFound, TaskNotOpen
 from app.engine.runtime.checks import check
@@ -18,7 +19,7 @@ from app.engine.runtime.store import find_task, load, save
 from app.engine.spiff import specs
 from app.engine.spiff.serializer import json_safe, load_workflow
 from app.extensions import db
-from app.models import HistoryEvent, HumanTask, ProcessDefinition, ProcessInstance, User
+from app.models import HistoryEvent, HumanTask, ProcessDefinition, ProcessInstance, Ticket, User
 
 
 def _open_task(task_id: str) -> HumanTask:
@@ -151,6 +152,9 @@ def complete_task(task_id: str, data: dict, user: User | None) -> list[str]:
     def body():
         row = _open_task(task_id)
         check("may_complete", Conflict, user, row)
+        if row.name == READ_TASK:  # the engine's own task, not a BPMN element
+            read_customer_messages(db.session.get(Ticket, row.ticket_id), user)
+            return []
         loaded = load(row.instance_id)
         form = (loaded.definition.forms or {}).get(row.form_name) if row.form_name else None
         validate(form, data)

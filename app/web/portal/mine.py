@@ -3,32 +3,12 @@
 from flask import abort
 from flask_login import current_user
 
+from app.customer_facing import resolution_label, status_label  # noqa: F401 (the portal's labels)
 from app.extensions import db
 from app.models import Attachment, Comment, Customer, MessageSubscription, Ticket
 from app.sla import STOPPING
 
 REPLY_MESSAGE = "customer_reply"  # the message name the shipped processes wait for
-
-STATUS_LABELS = {
-    "new": "Received",
-    "in_progress": "In progress",
-    "awaiting_customer": "Waiting for your answer",
-    "missing_data": "Waiting for missing details",
-    "awaiting_return": "Waiting for your parcel",
-    "accepted": "Accepted",
-    "escalated": "In progress (escalated)",
-    "closed": "Closed",
-    "resolved": "Resolved",
-    "no_response": "Closed (no response)",
-    "cancelled": "Cancelled",
-}
-
-
-def status_label(status: str | None) -> str:
-    """A customer-facing name for a status or resolution set by the process."""
-    if not status:
-        return ""
-    return STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
 
 
 def current_customer() -> Customer:
@@ -91,7 +71,10 @@ def expectation(ticket: Ticket, waiting: bool) -> str:
             "Please send the items back as described in our message; we will pay you back once they arrive."
         )
     if ticket.status in STOPPING:
-        return "This ticket is closed. Nothing more to do; open a new ticket if you need anything else."
+        return (
+            "This ticket is closed. If something is still not right, write to us below: our team will read it. "
+            "For something new, open a new ticket."
+        )
     return "Nothing to do for now: our team is working on it and will write to you here and by e-mail."
 
 

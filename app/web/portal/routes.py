@@ -9,6 +9,7 @@ from app.access import roles_required
 from app.engine import NotFound, add_comment, answer_question
 from app.extensions import db
 from app.models import Comment, Ticket, User
+from app.web.answers import request_answers
 from app.web.forms import read_attachment
 from app.web.portal import opening
 from app.web.portal.blueprint import bp
@@ -20,6 +21,7 @@ from app.web.portal.mine import (
     latest_request,
     own_attachment,
     own_ticket,
+    resolution_label,
     status_label,
     tickets_waiting_for_reply,
     waits_for_reply,
@@ -32,6 +34,12 @@ MAX_REPLY_FILES = 5
 @bp.app_template_filter("status_label")
 def _status_label(status: str | None) -> str:
     return status_label(status)
+
+
+@bp.app_template_global("customer_resolution")
+def _customer_resolution(ticket: Ticket) -> str:
+    """The resolution a customer may read ("Refunded"), or "" for an internal outcome ("satisfactory")."""
+    return resolution_label(ticket.resolution)
 
 
 @bp.get("/")
@@ -88,6 +96,7 @@ def _ticket_page(ticket: Ticket, message: str = "", error: str | None = None, st
         message=message,
         error=error,
         attachments=attachments_of(ticket.id),
+        answers=request_answers(ticket),
         max_message=MAX_MESSAGE,
     ), status
 
@@ -110,7 +119,7 @@ def write_message(ticket_id: int):
     if error:
         return _ticket_page(ticket, text, error, 422)
     add_comment(ticket.id, current_user._get_current_object(), text)
-    flash("Your message was added to the conversation.", "success")
+    flash("Your message was added to the conversation, and our team was told.", "success")
     return redirect(url_for("portal.ticket", ticket_id=ticket.id))
 
 
