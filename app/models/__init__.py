@@ -6,7 +6,17 @@ from app.models.attachment import MAX_ATTACHMENT_BYTES, Attachment
 from app.models.business import LedgerEntry, OutboxMessage, PriorityChange, StockMovement
 from app.models.feedback import Feedback, FeedbackRequest
 from app.models.history import HistoryEvent
-from app.models.people import ROLES, STAFF, ApiToken, Customer, LoginAttempt, Team, TeamMember, User
+from app.models.people import (
+    ROLES,
+    STAFF,
+    ApiToken,
+    Customer,
+    LoginAttempt,
+    SavedFilter,
+    Team,
+    TeamMember,
+    User,
+)
 from app.models.repository import Deployment, FormDefinition, ProcessDefinition
 from app.models.runtime import (
     HumanTask,
@@ -58,6 +68,7 @@ __all__ = [
     "Deployment",
     "FormDefinition",
     "PriorityChange",
+    "SavedFilter",
     "ProcessDefinition",
     "ProcessInstance",
     "ProcessType",
