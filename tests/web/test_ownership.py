@@ -20,7 +20,7 @@ from app.accounts import new_token
 from app.api.openapi import document
 from app.engine import complete_task, start_process
 from app.extensions import db
-from app.models import Customer, HistoryEvent, HumanTask, Incident, Team, Ticket, User
+from app.models import Customer, HistoryEvent, HumanTask, Incident, SavedFilter, Team, Ticket, User
 from app.worker import drain
 from tests.engine.conftest import RETURN_START
 from tests.factories import (
@@ -71,8 +71,11 @@ def jane(app):
         instance_id=instance.id, ticket_id=open_ticket.id, kind="job", message=f"{SECRET} failed"
     )
     db.session.add(incident)
+    saved = SavedFilter(user_id=alice.id, name=f"{SECRET} returns", query="view=team&type=return")
+    db.session.add(saved)
     db.session.commit()
     return {
+        "filter_id": saved.id,
         "ticket_id": open_ticket.id,
         "waiting_id": waiting.id,
         "task_id": task.id,
