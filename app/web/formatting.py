@@ -9,6 +9,7 @@ configured DEFAULT_TIMEZONE. JSON APIs and `<time datetime=…>` attributes keep
 (`iso` filter); only what people read goes through `when`.
 """
 
+import re
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -18,7 +19,11 @@ from markupsafe import Markup, escape
 
 from app.clock import utcnow
 
-STYLES = ("datetime", "date", "time", "relative")
+STYLES = ("datetime", "date", "time", "relative", "text")
+# An ISO 8601 time inside free text (instructions rendered by the engine): "2026-12-02T15:14:18.521260+00:00".
+ISO_IN_TEXT = re.compile(
+    r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:?\d{2})?"
+)
 DATE_FORMAT = "%d %b %Y"
 DATETIME_FORMAT = "%d %b %Y %H:%M %Z"
 FALLBACK_ZONE = "Europe/Berlin"
@@ -93,8 +98,11 @@ def when(value, style: str = "datetime") -> str:
     """A date or time as people read it, in the viewer's zone with the zone named ('' for nothing).
 
     Styles: "datetime" (default) "02 Dec 2026 15:14 CET", "date" "02 Dec 2026", "time"
-    "15:14 CET", "relative" "in 3 hours".
+    "15:14 CET", "relative" "in 3 hours"; "text" rewrites every ISO time inside a text (a task's
+    instructions say "it was due 2026-12-02T15:14:18+00:00") as "02 Dec 2026 16:14 CET".
     """
+    if style == "text":
+        return ISO_IN_TEXT.sub(lambda found: when(found.group(0)), "" if value is None else str(value))
     moment = _as_datetime(value)
     if moment is None:
         return "" if value in (None, "") else str(value)
