@@ -164,3 +164,23 @@ def test_a_stale_completion_names_who_holds_the_task_and_keeps_the_answer(app, n
     assert "Bob holds this task now" in alert and task.id not in alert
     assert page.get_by_label("Internal notes").input_value() == "Photos show wear, not transport damage."
     assert page.get_by_role("button", name="Complete task").count() == 0
+
+
+def test_the_inbox_refreshes_its_counts_and_says_what_is_new_without_a_reload(app, new_page, clock):
+    deploy_shipped("return")
+    make_user("alice", "agent", teams=("support",), password="pw")
+    _, jane = make_customer_user("jane")
+    _open("return", "Shoes arrived damaged", RETURN_START, jane.id)
+    page = new_page()
+    page.clock.install()  # htmx's "every 30s" runs on the page's clock: fast-forward it, never sleep
+    sign_in(page, "alice")
+    page.wait_for_url("**/inbox/")
+    page.evaluate("window.__sameDocument = true")
+    assert page.locator("[data-view='mine']").inner_text() == "1"
+    clock.shift(timedelta(minutes=1))
+    _open("return", "Wrong size delivered", RETURN_START, jane.id)
+    with page.expect_response("**/inbox/counts**"):
+        page.clock.run_for("00:31")
+    assert page.locator("[data-view='mine']").inner_text() == "2"
+    assert page.locator("[data-new='mine']").inner_text() == "1 new"
+    assert page.evaluate("window.__sameDocument") is True  # no reload
