@@ -143,3 +143,4 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(when, "when")
     app.add_template_filter(iso, "iso")
     app.add_template_global(time_tag, "time_tag")
+    app.add_template_global(lambda: viewer_zone().key, "viewer_zone_name")  # for browser code
