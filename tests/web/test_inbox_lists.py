@@ -4,6 +4,8 @@ badge, saved filters, and a stale completion that names the holder and keeps the
 
 from datetime import timedelta
 
+from sqlalchemy import event
+
 from app.clock import utcnow
 from app.extensions import db
 from app.models import SavedFilter, Ticket, TicketStat, User
@@ -207,3 +209,29 @@ def test_a_person_chooses_their_time_zone_and_an_unknown_one_is_refused(client, 
     assert answer.status_code == 302
     db.session.expire_all()
     assert db.session.get(User, people["alice"].id).timezone == "America/New_York"
+
+
+def _statements(client, url) -> int:
+    seen = []
+
+    def count(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return len(seen)
+
+
+def test_the_inbox_page_runs_a_handful_of_statements_however_many_rows(client, seed):
+    for i in range(3):
+        seed(title=f"Task {i}", assignee="alice", customer=f"Customer {i}")
+    login(client, "alice")
+    client.get("/inbox/")  # the first look after signing in
+    few = _statements(client, "/inbox/?view=mine&sort=customer")
+    for i in range(3, 20):
+        seed(title=f"Task {i}", assignee="alice", customer=f"Customer {i}")
+    assert _statements(client, "/inbox/?view=mine&sort=customer") == few <= 15
+    assert _statements(client, "/inbox/counts?view=mine") <= 8
