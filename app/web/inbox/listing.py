@@ -6,6 +6,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy.exc import OperationalError
 
 from app.access import VIEWS, roles_required, scope_of
 from app.clock import utcnow
@@ -81,8 +82,11 @@ def index():
         query=urlencode({"view": view, **filters.as_args()}),
         now=now,
     )
-    with write_transaction():  # the person looked: what arrived until now is no longer new
-        db.session.execute(db.update(User).where(User.id == user.id).values(inbox_seen_at=now))
+    try:
+        with write_transaction():  # the person looked: what arrived until now is no longer new
+            db.session.execute(db.update(User).where(User.id == user.id).values(inbox_seen_at=now))
+    except OperationalError:  # a busy database: the badge stays a little longer, the page still shows
+        db.session.rollback()
     return page_html
 
 
