@@ -51,3 +51,15 @@ def test_only_known_iana_zones_are_valid():
     assert valid_zone("America/New_York") is not None
     for name in ("", "Mars/Olympus", "../etc/passwd", "/etc/localtime", "x" * 80):
         assert valid_zone(name) is None
+
+
+def test_task_instructions_show_their_times_readably(app):
+    with app.test_request_context():
+        html = render_template_string(
+            '{% from "inbox/_instructions.html" import instructions %}{{ instructions(text) }}',
+            text="The first response is overdue: it was due 2026-12-02T14:14:18.521260+00:00. <b>Now</b>",
+        )
+    assert html == (
+        '<p class="instructions">The first response is overdue: it was due 02 Dec 2026 15:14 CET. '
+        "&lt;b&gt;Now&lt;/b&gt;</p>"
+    )
