@@ -30,6 +30,8 @@ from app.web.inbox.queries import (
 )
 
 MAX_SAVED_FILTERS = 50
+# "Last looked" is written at most this often (a write per page view would cost a commit each time).
+SEEN_EVERY_SECONDS = 60
 FILTER_NAME_MAX = 80
 
 
@@ -82,11 +84,12 @@ def index():
         query=urlencode({"view": view, **filters.as_args()}),
         now=now,
     )
-    try:
-        with write_transaction():  # the person looked: what arrived until now is no longer new
-            db.session.execute(db.update(User).where(User.id == user.id).values(inbox_seen_at=now))
-    except OperationalError:  # a busy database: the badge stays a little longer, the page still shows
-        db.session.rollback()
+    if seen is None or (now - seen).total_seconds() >= SEEN_EVERY_SECONDS:
+        try:
+            with write_transaction():  # the person looked: what arrived until now is no longer new
+                db.session.execute(db.update(User).where(User.id == user.id).values(inbox_seen_at=now))
+        except OperationalError:  # a busy database: the badge stays a little longer, the page still shows
+            db.session.rollback()
     return page_html
 
 
