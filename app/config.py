@@ -212,6 +212,10 @@ class Config:
     METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
     # How often the worker evaluates the alert rules (app/dashboard/alerts.py), in seconds; 0: never.
     ALERT_EVALUATE_SECONDS = env_float("ALERT_EVALUATE_SECONDS", 60)
+    # Pages show times in the viewer's zone (their `timezone` setting), else in this one (IANA name).
+    DEFAULT_TIMEZONE = os.environ.get("DEFAULT_TIMEZONE", "Europe/Berlin")
+    # The inbox refreshes its counts and "new" badge this often, in seconds (htmx polling).
+    INBOX_REFRESH_SECONDS = env_int("INBOX_REFRESH_SECONDS", 30, 1)
 
 
 class TestConfig(Config):

@@ -156,10 +156,13 @@ CASES = [  # (label, persona, view, query-string filters)
     ("agent: my tasks, customer~4217", "agent", "mine", {"customer": "customer 4217"}),
     ("lead: whole team, by due", "lead", "all", {}),
     ("lead: whole team, by priority", "lead", "all", {"sort": "priority"}),
+    ("lead: whole team, by SLA due", "lead", "all", {"sort": "sla"}),
+    ("agent: my tasks, by customer", "agent", "mine", {"sort": "customer"}),
     ("lead: urgent + breached", "lead", "all", {"priority": "urgent", "sla": "breached"}),
     ("lead: status=escalated, page 100", "lead", "all", {"status": "escalated", "page": "100"}),
     ("admin: everything, by priority", "admin", "all", {"sort": "priority"}),
     ("admin: everything, page 2000", "admin", "all", {"page": "2000"}),
+    ("admin: everything, by SLA due", "admin", "all", {"sort": "sla"}),
 ]
 
 

@@ -7,7 +7,17 @@ from app.models.business import LedgerEntry, OutboxMessage, PriorityChange, Stoc
 from app.models.conversation import CANNED_BODY_MAX, CANNED_NAME_MAX, CannedReply
 from app.models.feedback import Feedback, FeedbackRequest
 from app.models.history import HistoryEvent
-from app.models.people import ROLES, STAFF, ApiToken, Customer, LoginAttempt, Team, TeamMember, User
+from app.models.people import (
+    ROLES,
+    STAFF,
+    ApiToken,
+    Customer,
+    LoginAttempt,
+    SavedFilter,
+    Team,
+    TeamMember,
+    User,
+)
 from app.models.repository import Deployment, FormDefinition, ProcessDefinition
 from app.models.runtime import (
     HumanTask,
@@ -62,6 +72,7 @@ __all__ = [
     "Deployment",
     "FormDefinition",
     "PriorityChange",
+    "SavedFilter",
     "ProcessDefinition",
     "ProcessInstance",
     "ProcessType",

@@ -1,6 +1,6 @@
 """People: users with a role, teams of agents, customers with their profile, API tokens."""
 
-from sqlalchemy import ForeignKey, Index, String, func
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.clock import utcnow
@@ -38,6 +38,10 @@ class User(db.Model):
     # Bumped by sign-out, a password change and deactivation: every session made before ends.
     session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at = mapped_column(UTCDateTime, default=utcnow)
+    # Pages show times in this IANA zone ("Europe/Berlin"); None: the configured DEFAULT_TIMEZONE.
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    # When the person last looked at their inbox: tasks that arrived after it are "new".
+    inbox_seen_at = mapped_column(UTCDateTime)
     memberships: Mapped[list["TeamMember"]] = relationship(back_populates="user")
 
     @property
@@ -142,6 +146,20 @@ Index(
     func.lower(Customer.email).label("email_lower"),
     postgresql_ops={"email_lower": "text_pattern_ops"},
 )
+
+
+class SavedFilter(db.Model):
+    """A named set of inbox filters (the inbox's query string) one person keeps in their sidebar."""
+
+    __tablename__ = "saved_filter"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(80))
+    query: Mapped[str] = mapped_column(String(500))
+    created_at = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("user_id", "name", name="uq_saved_filter_user_name"),)
 
 
 class LoginAttempt(db.Model):

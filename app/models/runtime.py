@@ -49,6 +49,8 @@ class HumanTask(db.Model):
     __table_args__ = (
         Index("ix_human_task_team_assignee_due", "team", "assignee_id", "due_at"),
         Index("ix_human_task_assignee_due", "assignee_id", "due_at"),
+        # The inbox's "new" badge: the few tasks that arrived since the person last looked.
+        Index("ix_human_task_created", "created_at"),
     )
 
 

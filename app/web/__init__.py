@@ -13,9 +13,10 @@ from flask_login import current_user
 from app.extensions import db, login_manager
 from app.models import User
 from app.web import markdown
+from app.web import formatting
 
 # Blueprint packages, in registration order.
-BLUEPRINTS = ("auth", "inbox", "portal", "admin", "survey", "studio", "dashboard", "search")
+BLUEPRINTS = ("auth", "inbox", "portal", "admin", "survey", "studio", "dashboard", "search", "account")
 
 
 def init_app(app: Flask) -> None:
@@ -23,6 +24,7 @@ def init_app(app: Flask) -> None:
     for name in BLUEPRINTS:
         app.register_blueprint(import_module(f"app.web.{name}").bp)
     markdown.init_app(app)
+    formatting.init_app(app)  # the `when` filter: dates in the viewer's zone
 
     @app.get("/")
     def home():

@@ -1,7 +1,7 @@
 """conversation: unread customer messages on tickets (ticket.customer_unread_since), canned replies
 
 Revision ID: 0013_conversation
-Revises: 0010_alerts
+Revises: 0011_saved_filters
 Create Date: 2026-12-02
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0013_conversation'
-down_revision = '0010_alerts'
+down_revision = '0011_saved_filters'
 branch_labels = None
 depends_on = None
 

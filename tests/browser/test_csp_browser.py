@@ -45,6 +45,8 @@ NOT_PAGES = (
     "dashboard.tickets_csv",  # the ticket list as a CSV download
     # The KPI page's fragment that htmx polls (app/web/dashboard/overview.py): not a page of its own.
     "dashboard.kpis_fragment",
+    # The inbox's view counts that htmx polls (app/web/inbox/listing.py): a fragment, not a page.
+    "inbox.live_counts",
 )
 
 WATCH = """

@@ -286,6 +286,9 @@ def test_a_timer_previews_its_next_due_time_and_a_draft_can_be_discarded(studio)
     assert page.input_value("input[name=spiff-timer]") == '"P3D"'
     page.get_by_role("button", name="Preview the next due time").click()
     page.locator(".studio-timer-answer", has_text="Next due").wait_for()
+    assert (
+        page.locator(".studio-timer-answer").inner_text() == "Next due: 05 Dec 2026 10:00 CET"
+    )  # as `when` writes
     page.fill("input[name=spiff-timer]", "soon")
     page.get_by_role("button", name="Preview the next due time").click()
     page.locator(".studio-timer-answer", has_text="not an ISO 8601 duration").wait_for()

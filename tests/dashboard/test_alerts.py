@@ -180,7 +180,7 @@ def test_manager_adds_a_rule_and_sees_every_alert_with_when_it_fired(client, clo
     html = client.get("/dashboard/alerts").get_data(as_text=True)
 
     assert "backlog (open tickets) above 0 · general · every team" in html
-    assert "2026-11-23 09:00 UTC" in html  # when it fired
+    assert "23 Nov 2026 10:00 CET" in html  # when it fired, in the viewer's zone
     assert "firing" in html
 
 

@@ -56,6 +56,7 @@ ROUTES = {
     "portal.write_message": "customer",
     "portal.reply": "customer",
     "portal.attachment": "customer",
+    "inbox.delete_filter": "own: a saved filter is its maker's (404 for everyone else)",
     # Not owned by a team or a customer:
     "admin.edit_user": "admin only",
     "admin.update_team": "admin only",

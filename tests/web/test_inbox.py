@@ -4,7 +4,6 @@ the task page with its form, completing it, the 409 of a task done meanwhile; wr
 import io
 import re
 from datetime import timedelta
-from uuid import uuid4
 
 import lxml.html
 import pytest
@@ -15,12 +14,9 @@ from app.extensions import db
 from app.models import (
     Attachment,
     Comment,
-    Customer,
     HistoryEvent,
     HumanTask,
     OutboxMessage,
-    ProcessDefinition,
-    ProcessInstance,
     Ticket,
 )
 from app.worker import drain
@@ -29,77 +25,6 @@ from tests.engine.conftest import RETURN_START
 from tests.factories import csrf_of, deploy_shipped, login, make_customer, make_user
 
 # --- arrangement -----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def people(app):
-    return {
-        name: make_user(name, role, teams=teams, lead=lead, password="pw")
-        for name, role, teams, lead in (
-            ("alice", "agent", ("returns",), False),
-            ("bob", "agent", ("returns",), False),
-            ("carol", "agent", ("credit",), False),
-            ("lena", "agent", ("returns",), True),
-            ("mike", "manager", ("returns",), False),
-            ("root", "admin", (), False),
-        )
-    }
-
-
-@pytest.fixture
-def seed(app, people):
-    """seed(team=..., assignee=..., ...) -> an inbox row on a ticket of its own (list tests only)."""
-    definition = ProcessDefinition(
-        key="return", version=1, kind="bpmn", source=b"<x/>", checksum="c", forms={}
-    )
-    db.session.add(definition)
-    db.session.flush()
-    instance = ProcessInstance(definition_id=definition.id, workflow="{}")
-    db.session.add(instance)
-    db.session.commit()
-    customers: dict[str, Customer] = {}
-
-    def make(
-        team="returns",
-        assignee=None,
-        priority="normal",
-        ticket_type="return",
-        status="new",
-        customer="Jane Doe",
-        due=None,
-        sla_due=None,
-        title="Review",
-        sla_target=None,
-    ):
-        if customer not in customers:
-            customers[customer] = make_customer(name=customer)
-        ticket = Ticket(
-            type=ticket_type,
-            subject=f"{title} ticket",
-            customer_id=customers[customer].id,
-            priority=priority,
-            status=status,
-            sla_due_at=sla_due,
-            sla_target_seconds=sla_target,
-        )
-        db.session.add(ticket)
-        db.session.flush()
-        task = HumanTask(
-            id=str(uuid4()),
-            instance_id=instance.id,
-            ticket_id=ticket.id,
-            name="review",
-            title=title,
-            team=team,
-            assignee_id=people[assignee].id if assignee else None,
-            priority=priority,
-            due_at=due,
-        )
-        db.session.add(task)
-        db.session.commit()
-        return task
-
-    return make
 
 
 def page_of(response):
@@ -257,11 +182,11 @@ def test_claiming_takes_a_queued_task(client, seed, people):
     assert db.session.get(HumanTask, task.id).assignee_id == people["alice"].id
 
 
-def test_claiming_a_task_someone_holds_says_so(client, seed, people):
+def test_claiming_a_task_someone_holds_names_them(client, seed, people):
     task = seed(assignee="bob")
     login(client, "alice")
     response = post(client, f"/inbox/tasks/{task.id}/claim", follow_redirects=True)
-    assert "already claimed by someone else" in response.get_data(as_text=True)
+    assert "Bob holds this task now" in response.get_data(as_text=True)
     assert db.session.get(HumanTask, task.id).assignee_id == people["bob"].id
 
 

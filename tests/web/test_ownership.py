@@ -20,7 +20,17 @@ from app.accounts import new_token
 from app.api.openapi import document
 from app.engine import complete_task, start_process
 from app.extensions import db
-from app.models import CannedReply, Customer, HistoryEvent, HumanTask, Incident, Team, Ticket, User
+from app.models import (
+    CannedReply,
+    Customer,
+    HistoryEvent,
+    HumanTask,
+    Incident,
+    SavedFilter,
+    Team,
+    Ticket,
+    User,
+)
 from app.worker import drain
 from tests.engine.conftest import RETURN_START
 from tests.factories import (
@@ -72,10 +82,12 @@ def jane(app):
     )
     db.session.add(incident)
     reply = CannedReply(name=f"{SECRET} sorry", body="Dear {{ customer.name }}", team_key="returns")
-    db.session.add(reply)
+    saved = SavedFilter(user_id=alice.id, name=f"{SECRET} returns", query="view=team&type=return")
+    db.session.add_all([reply, saved])
     db.session.commit()
     return {
         "reply_id": reply.id,
+        "filter_id": saved.id,
         "ticket_id": open_ticket.id,
         "waiting_id": waiting.id,
         "task_id": task.id,

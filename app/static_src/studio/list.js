@@ -1,9 +1,6 @@
 // The studio's list page: ticket types (GET /studio/api/types) and "New ticket type".
+import { when } from '../when.js';
 import { api, describe, el } from './api.js';
-
-function when(iso) {
-  return iso ? new Date(iso).toLocaleString() : '';
-}
 
 function running(counts) {
   const parts = Object.entries(counts || {})

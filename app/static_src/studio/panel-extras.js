@@ -2,6 +2,7 @@
 import { createElement as h } from '@bpmn-io/properties-panel/preact';
 import { useState } from '@bpmn-io/properties-panel/preact/hooks';
 
+import { when } from '../when.js';
 import { api } from './api.js';
 import { eventDefinition } from './spiff-model.js';
 
@@ -19,7 +20,7 @@ export function TimerPreview(props) {
     const expression = (node && node.get('body')) || '';
     try {
       const { next_due: due } = await api.previewTimer(expression);
-      setAnswer(`Next due: ${new Date(due).toLocaleString()}`);
+      setAnswer(`Next due: ${when(due)}`);
     } catch (error) {
       const fields = (error.body && error.body.errors) || {};
       setAnswer(fields.expression || error.message);

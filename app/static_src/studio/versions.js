@@ -1,5 +1,6 @@
 // The Versions tab: every deployed version (GET …/versions), open it read-only (readonly.js), its
 // zip, restore as the draft, and a diff against the draft drawn as markers on the diagram.
+import { when } from '../when.js';
 import { api, describe, el } from './api.js';
 
 const DIFF_MARKERS = ['studio-diff-added', 'studio-diff-changed'];
@@ -61,7 +62,7 @@ export function versionsTab(root, key, modeler, { reload, say, saveFirst, open }
             { 'data-version': v.version },
             el('td', { text: `v${v.version}` }),
             el('td', { text: v.deployed_by || '' }),
-            el('td', { text: v.deployed_at ? new Date(v.deployed_at).toLocaleString() : '' }),
+            el('td', { text: when(v.deployed_at) }),
             el('td', { text: v.comment || '' }),
             el('td', { text: String(v.running || 0) }),
             el(

@@ -16,6 +16,7 @@ from app.models import (
     Team,
     TeamMember,
     Ticket,
+    TicketStat,
     User,
 )
 
@@ -61,6 +62,9 @@ def ticket_context(ticket: Ticket, now: datetime) -> TicketContext:
             db.select(Attachment).where(Attachment.ticket_id == ticket.id).order_by(Attachment.id)
         ).scalars()
     )
+    responded = db.session.execute(
+        db.select(TicketStat.first_response_at).where(TicketStat.ticket_id == ticket.id)
+    ).scalar()
     open_tasks = list(
         db.session.execute(
             db.select(HumanTask).where(HumanTask.ticket_id == ticket.id).order_by(HumanTask.created_at)
@@ -69,7 +73,7 @@ def ticket_context(ticket: Ticket, now: datetime) -> TicketContext:
     return TicketContext(
         ticket=ticket,
         customer=ticket.customer,
-        sla=sla_of(ticket, now),
+        sla=sla_of(ticket, now, responded),
         comments=comments,
         author_names=names,
         events=events,
@@ -78,14 +82,45 @@ def ticket_context(ticket: Ticket, now: datetime) -> TicketContext:
     )
 
 
-def sla_of(ticket: Ticket | None, now: datetime) -> dict:
-    """The ticket's SLA due time and state; the state falls back to the due time when the clock has none."""
+def sla_of(ticket: Ticket | None, now: datetime, first_response_at: datetime | None = None) -> dict:
+    """The ticket's SLA: resolution due time and state (falling back to the due time when the clock has
+    none), and `targets`, each target's own state: [{"name", "label", "state", "due_at"}]; `state` is the
+    worst of them, so a breached first response makes the ticket's badge "breached"."""
     if ticket is None:
-        return {"due_at": None, "state": None}
+        return {"due_at": None, "state": None, "targets": []}
     found = dict(sla.sla_state(ticket, now))
     if found.get("state") is None and ticket.sla_due_at is not None:
         found["state"] = "breached" if ticket.sla_due_at < now else "on_track"
+    targets = []
+    response = first_response_state(ticket.first_response_due_at, first_response_at, now)
+    if response:
+        targets.append(
+            {
+                "name": "first_response",
+                "label": "First response",
+                "state": response,
+                "due_at": ticket.first_response_due_at,
+            }
+        )
+    if found.get("state"):
+        targets.append(
+            {"name": "resolution", "label": "Resolution", "state": found["state"], "due_at": found["due_at"]}
+        )
+    found["targets"] = targets
+    if response == "breached" or (response == "at_risk" and found.get("state") == "on_track"):
+        found["state"] = response
     return found
+
+
+def first_response_state(due_at: datetime | None, responded_at: datetime | None, now: datetime) -> str | None:
+    """met / breached once someone responded; breached / at_risk (last hour) / on_track while waiting."""
+    if due_at is None:
+        return None
+    if responded_at is not None:
+        return "met" if responded_at <= due_at else "breached"
+    if now > due_at:
+        return "breached"
+    return "at_risk" if (due_at - now).total_seconds() < sla.AT_RISK_MIN_SECONDS else "on_track"
 
 
 def form_of(task: HumanTask) -> dict | None:

@@ -19,12 +19,24 @@ from app.models import (
     HumanTask,
     ProcessDefinition,
     Ticket,
+    TicketStat,
     User,
 )
 
 PAGE_SIZE = 25
 SLA_STATES = {"on_track": "On track", "at_risk": "At risk", "breached": "Breached"}
-SORTS = {"due": "Due date", "priority": "Priority"}
+# Every column of the list sorts (the header links); "due" (the task's due date) is the default.
+SORTS = {
+    "task": "Task",
+    "ticket": "Ticket",
+    "customer": "Customer",
+    "priority": "Priority",
+    "status": "Status",
+    "sla": "SLA due",
+    "due": "Task due",
+    "assignee": "Assignee",
+}
+DIRECTIONS = ("asc", "desc")
 # Highest first when sorting by priority.
 PRIORITY_RANK = {name: rank for rank, name in enumerate(reversed(PRIORITIES))}
 
@@ -39,6 +51,7 @@ class Filters:
     sla: str = ""
     customer: str = ""
     sort: str = "due"
+    dir: str = "asc"
 
     @classmethod
     def from_args(cls, args) -> "Filters":
@@ -53,6 +66,7 @@ class Filters:
             sla=pick("sla", SLA_STATES),
             customer=(args.get("customer") or "").strip()[:100],
             sort=pick("sort", SORTS) or "due",
+            dir=pick("dir", DIRECTIONS) or "asc",
         )
 
     def as_args(self, **changes) -> dict:
@@ -61,7 +75,19 @@ class Filters:
         args = {name: getattr(values, name) for name in ("type", "priority", "status", "sla", "customer")}
         if values.sort != "due":
             args["sort"] = values.sort
+        if values.dir != "asc":
+            args["dir"] = values.dir
         return {k: v for k, v in args.items() if v}
+
+    def sorted_by(self, column: str) -> dict:
+        """Arguments of a column header's link: sort by it, or flip the direction when it sorts already."""
+        flipped = "desc" if self.sort == column and self.dir == "asc" else "asc"
+        return self.as_args(sort=column, dir=flipped)
+
+    def aria_sort(self, column: str) -> str:
+        if self.sort != column:
+            return "none"
+        return "descending" if self.dir == "desc" else "ascending"
 
     @property
     def active(self) -> bool:
@@ -69,7 +95,14 @@ class Filters:
 
     @property
     def needs_ticket(self) -> bool:
-        return bool(self.type or self.status or self.sla or self.customer)
+        return bool(self.type or self.status or self.sla or self.customer) or self.sort in TICKET_SORTS
+
+    @property
+    def needs_customer(self) -> bool:
+        return bool(self.customer) or self.sort == "customer"
+
+
+TICKET_SORTS = ("ticket", "customer", "status", "sla")
 
 
 def view_condition(scope: Scope, view: str):
@@ -126,11 +159,17 @@ def filter_conditions(filters: Filters, now: datetime) -> list:
     return where
 
 
-def with_joins(query, filters: Filters, always: bool = False):
+ASSIGNEE = db.aliased(User, name="assignee")
+
+
+def with_joins(query, filters: Filters, always: bool = False, sorting: bool = False):
+    """Join the ticket and customer when a filter (or, with `sorting`, the sort) needs them."""
     if always or filters.needs_ticket:
         query = query.outerjoin(Ticket, Ticket.id == HumanTask.ticket_id)
-    if always or filters.customer:
+    if always or filters.needs_customer:
         query = query.outerjoin(Customer, Customer.id == Ticket.customer_id)
+    if sorting and filters.sort == "assignee":
+        query = query.outerjoin(ASSIGNEE, ASSIGNEE.id == HumanTask.assignee_id)
     return query
 
 
@@ -138,18 +177,51 @@ def counts(scope: Scope, filters: Filters, now: datetime) -> dict[str, int]:
     """How many tasks each view holds with the current filters."""
     found = {}
     conditions = filter_conditions(filters, now)
+    bare = replace(filters, sort="due")  # counting never needs the sort's joins
     for view in scope.views():
-        query = with_joins(db.select(func.count()).select_from(HumanTask), filters)
+        query = with_joins(db.select(func.count()).select_from(HumanTask), bare)
         found[view] = db.session.execute(query.where(view_condition(scope, view), *conditions)).scalar()
     return found
 
 
+def _sort_column(sort: str):
+    return {
+        "task": HumanTask.title,
+        "ticket": Ticket.id,
+        "customer": Customer.name,
+        "priority": case(PRIORITY_RANK, value=HumanTask.priority, else_=len(PRIORITIES)),
+        "status": Ticket.status,
+        "sla": Ticket.sla_due_at,
+        "due": HumanTask.due_at,
+        "assignee": ASSIGNEE.name,
+    }[sort]
+
+
+def new_counts(scope: Scope, since: datetime | None) -> dict[str, int]:
+    """How many tasks of each view arrived after `since` (the person's last look), in one statement
+    that reads only those recent rows (ix_human_task_created)."""
+    views = scope.views()
+    if since is None:
+        return dict.fromkeys(views, 0)
+    columns = [func.count(case((view_condition(scope, view), 1))) for view in views]
+    row = db.session.execute(db.select(*columns).where(HumanTask.created_at > since)).one()
+    return {view: int(value or 0) for view, value in zip(views, row, strict=True)}
+
+
 def order_by(filters: Filters) -> list:
-    """Due date first, undated last; the same expressions as the ix_human_task_*due_order indexes."""
+    """The chosen column (empty values last in either direction), then the task due date, arrival and
+    id, so equal values keep one stable order. The default (task due date ascending) is exactly the
+    ix_human_task_*due_order indexes' expressions."""
     due = [HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at, HumanTask.id]
-    if filters.sort == "priority":
-        return [case(PRIORITY_RANK, value=HumanTask.priority, else_=len(PRIORITIES)), *due]
-    return due
+    if filters.sort == "due":
+        if filters.dir == "desc":
+            return [HumanTask.due_at.is_(None), HumanTask.due_at.desc(), HumanTask.created_at, HumanTask.id]
+        return due
+    column = _sort_column(filters.sort)
+    first = [column.desc() if filters.dir == "desc" else column]
+    if filters.sort != "priority":
+        first.insert(0, column.is_(None))
+    return [*first, *due]
 
 
 @dataclass
@@ -158,6 +230,7 @@ class InboxRow:
     ticket: Ticket | None
     customer_name: str | None
     assignee_name: str | None
+    first_response_at: datetime | None = None
 
 
 def page_rows(scope: Scope, view: str, filters: Filters, now: datetime, page: int) -> list[InboxRow]:
@@ -166,7 +239,7 @@ def page_rows(scope: Scope, view: str, filters: Filters, now: datetime, page: in
     Two steps: the page's task ids from the indexes (joining only what a filter needs), then
     those 25 rows with their ticket, customer and assignee.
     """
-    ids_query = with_joins(db.select(HumanTask.id), filters)
+    ids_query = with_joins(db.select(HumanTask.id), filters, sorting=True)
     ids = list(
         db.session.execute(
             ids_query.where(view_condition(scope, view), *filter_conditions(filters, now))
@@ -179,16 +252,17 @@ def page_rows(scope: Scope, view: str, filters: Filters, now: datetime, page: in
         return []
     assignee = db.aliased(User)
     query = (
-        db.select(HumanTask, Ticket, Customer.name, assignee.name)
+        db.select(HumanTask, Ticket, Customer.name, assignee.name, TicketStat.first_response_at)
         .select_from(HumanTask)
         .outerjoin(Ticket, Ticket.id == HumanTask.ticket_id)
         .outerjoin(Customer, Customer.id == Ticket.customer_id)
         .outerjoin(assignee, assignee.id == HumanTask.assignee_id)
+        .outerjoin(TicketStat, TicketStat.ticket_id == HumanTask.ticket_id)
         .where(HumanTask.id.in_(ids))
     )
     found = {
-        task.id: InboxRow(task, ticket, customer, name)
-        for task, ticket, customer, name in db.session.execute(query)
+        task.id: InboxRow(task, ticket, customer, name, responded)
+        for task, ticket, customer, name, responded in db.session.execute(query)
     }
     return [found[i] for i in ids if i in found]
 

@@ -1,15 +1,13 @@
-"""Inbox pages: the task list with views, filters and pages; the task page with its form; claim,
-release, reassign; the ticket page and cancelling a ticket; writing to the customer; attachments for staff."""
+"""Inbox pages: the task page with its form; claim, release, reassign; the ticket page and cancelling a
+ticket; writing to the customer; attachments for staff. The list itself is app/web/inbox/listing.py."""
 
 import io
 import json
-import math
 
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
 from app.access import (
-    VIEWS,
     Scope,
     closed_task_visible,
     may_cancel,
@@ -37,7 +35,7 @@ from app.engine import (
 )
 from app.extensions import db
 from app.inputs import RefusedJSON, ascii_int, loads_strict
-from app.models import PRIORITIES, STAFF, Attachment, HumanTask, Ticket, User
+from app.models import STAFF, Attachment, HumanTask, Ticket, User
 from app.transactions import write_transaction
 from app.web.forms import (
     attachment_saver,
@@ -47,16 +45,7 @@ from app.web.forms import (
     wants_more_rows,
 )
 from app.web.inbox.blueprint import bp
-from app.web.inbox.pages import form_of, sla_of, teammates, ticket_context
-from app.web.inbox.queries import (
-    PAGE_SIZE,
-    SLA_STATES,
-    SORTS,
-    Filters,
-    counts,
-    page_rows,
-    ticket_types,
-)
+from app.web.inbox.pages import form_of, teammates, ticket_context
 
 MAX_MESSAGE = 4000
 PROCESS_DATA = "process_data"  # the optional JSON textarea of a task without a form
@@ -83,40 +72,6 @@ def _user() -> User:
     return current_user._get_current_object()
 
 
-@bp.get("/")
-@roles_required(*STAFF)
-def index():
-    """List the tasks of the signed-in agent and their teams."""
-    scope = scope_of(_user())
-    filters = Filters.from_args(request.args)
-    now = utcnow()
-    view_counts = counts(scope, filters, now)
-    view = request.args.get("view", "")
-    if view not in view_counts:
-        view = "mine" if view_counts.get("mine") or not view_counts.get("team") else "team"
-    total = view_counts[view]
-    pages = max(1, math.ceil(total / PAGE_SIZE))
-    page = min(max(ascii_int(request.args.get("page")) or 1, 1), pages)
-    rows = page_rows(scope, view, filters, now, page)
-    return render_template(
-        "inbox/index.html",
-        rows=rows,
-        view=view,
-        views={v: VIEWS[v] for v in view_counts},
-        counts=view_counts,
-        filters=filters,
-        page=page,
-        pages=pages,
-        total=total,
-        slas={row.task.id: sla_of(row.ticket, now) for row in rows},
-        sla_states=SLA_STATES,
-        sorts=SORTS,
-        priorities=PRIORITIES,
-        types=ticket_types(),
-        now=now,
-    )
-
-
 def _gone(message: str, task_id: str | None = None):
     """The 409 page for a task that closed; it says why and when when the history knows."""
     reason = closed_reason(task_id) if task_id else None
@@ -137,7 +92,22 @@ def _visible_task(task_id: str, scope: Scope) -> HumanTask | None:
     return task
 
 
-def _task_page(task: HumanTask, schema: dict | None, values: dict, errors: dict, status: int = 200):
+def _holder_message(task_id: str, doing: str) -> str | None:
+    """ "Bob Berg claimed this task …" when someone else holds the task now (None otherwise)."""
+    db.session.expire_all()  # the holder changed in another request: read it afresh
+    task = db.session.get(HumanTask, task_id)
+    if task is None or task.assignee_id in (None, _user().id):
+        return None
+    holder = db.session.get(User, task.assignee_id)
+    name = holder.name if holder else "Someone else"
+    return f"{name} holds this task now, so you cannot {doing} it. Ask them, or your team lead, to hand it to you."
+
+
+def _task_page(
+    task: HumanTask, schema: dict | None, values: dict, errors: dict, status: int = 200, kept: str = ""
+):
+    """The task page; `kept` (a message) shows the form with what was typed even when the person may no
+    longer complete the task, so nothing typed is lost."""
     ticket = db.session.get(Ticket, task.ticket_id) if task.ticket_id else None
     now = utcnow()
     assignee = db.session.get(User, task.assignee_id) if task.assignee_id else None
@@ -152,6 +122,7 @@ def _task_page(task: HumanTask, schema: dict | None, values: dict, errors: dict,
         assignee=assignee,
         actions=actions,
         teammates=teammates(task) if actions.reassign else [],
+        kept=kept,
         now=now,
     ), status
 
@@ -223,8 +194,14 @@ def complete(task_id: str):
     except TaskNotOpen as exc:
         return _gone(exc.message[:1].upper() + exc.message[1:] + ".")
     except Conflict as exc:
-        flash(f"You cannot complete this task: {exc.message}.", "error")
-        return _task_page(task, schema, shown, {}, 409)
+        held = _holder_message(task.id, "complete")
+        kept = (
+            f"{held} What you typed is kept below."
+            if held
+            else f"You cannot complete this task: {exc.message}."
+        )
+        fresh = db.session.get(HumanTask, task.id) or task
+        return _task_page(fresh, schema, shown, {}, 409, kept=kept)
     except StepFailed as exc:
         flash(
             f"The process could not go on after this task ({exc.message}); nothing was saved. "
@@ -250,7 +227,10 @@ def _task_command(task_id: str, action, done: str):
         return redirect(url_for("inbox.index"))
     try:
         action()
-    except (Conflict, TaskNotOpen, NotFound) as exc:
+    except Conflict as exc:
+        flash(_holder_message(task_id, "change") or exc.message[:1].upper() + exc.message[1:] + ".", "error")
+        return _back(task_id)
+    except (TaskNotOpen, NotFound) as exc:
         flash(exc.message[:1].upper() + exc.message[1:] + ".", "error")
         return _back(task_id)
     flash(done, "success")
