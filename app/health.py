@@ -31,7 +31,7 @@ def readiness(directory: str) -> tuple[dict, int]:
     except SQLAlchemyError as error:
         db.session.rollback()
         reason = "database unreachable" if _unreachable(error) else "database has no migration table"
-        return {"status": "unavailable", "database": reason}, 503
+        return {"status": "unavailable", "database": reason, "error": f"not ready: {reason}"}, 503
     heads = migration_heads(directory)
     current = frozenset(rows)
     if current != heads:
@@ -41,6 +41,7 @@ def readiness(directory: str) -> tuple[dict, int]:
             "migrations": "behind" if current else "none applied",
             "current": sorted(current),
             "expected": sorted(heads),
+            "error": "not ready: the database schema is not at the migrations' head (run flask db upgrade)",
         }, 503
     return {"status": "ready", "database": "reachable", "migrations": "current"}, 200
 
@@ -64,7 +65,9 @@ def init_app(app: Flask) -> None:
             db.session.execute(db.text("SELECT 1"))
         except SQLAlchemyError:
             db.session.rollback()
-            return jsonify({"status": "unavailable", "database": "unreachable"}), 503
+            return jsonify(
+                {"status": "unavailable", "database": "unreachable", "error": "database unreachable"}
+            ), 503
         return jsonify({"status": "ok"})
 
     @app.get("/readyz")

@@ -199,7 +199,8 @@ def test_no_route_answers_with_a_werkzeug_page(client, app):
             if response.status_code < 400:
                 continue
             failures += 1
-            if url.startswith(("/api/", "/studio/api/")):  # the studio's JSON answers in JSON too
+            # The studio's JSON, and /readyz (503 on the unmigrated test schema), answer in JSON:
+            if url.startswith(("/api/", "/studio/api/")) or (url == "/readyz" and method == "GET"):
                 assert response.is_json and "error" in response.json, f"{method} {url}"
             else:
                 page = lxml.html.fromstring(response.get_data(as_text=True))

@@ -17,7 +17,11 @@ def test_ready_only_when_the_migrations_are_at_their_head(tmp_path, postgres_url
 
     answer = client.get("/readyz")
     assert answer.status_code == 503
-    assert answer.get_json() == {"status": "unavailable", "database": "database has no migration table"}
+    assert answer.get_json() == {
+        "status": "unavailable",
+        "database": "database has no migration table",
+        "error": "not ready: database has no migration table",
+    }
     assert client.get("/healthz").status_code == 200  # alive, just not ready
 
     with app.app_context():

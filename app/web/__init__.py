@@ -12,8 +12,7 @@ from flask_login import current_user
 
 from app.extensions import db, login_manager
 from app.models import User
-from app.web import markdown
-from app.web import formatting
+from app.web import formatting, markdown
 
 # Blueprint packages, in registration order.
 BLUEPRINTS = ("auth", "inbox", "portal", "admin", "survey", "studio", "dashboard", "search", "account")
