@@ -1,8 +1,10 @@
 """Demo data for `make run`: teams, agents, customers with profiles, an admin. Idempotent."""
 
+from decimal import Decimal
+
 from app.accounts import create_user
 from app.extensions import db
-from app.models import Customer, Team, User
+from app.models import ApprovalLimit, Customer, Team, User
 from app.sla.demo import seed_sla_demo
 from app.transactions import write_transaction
 
@@ -31,6 +33,10 @@ CUSTOMERS = [  # username, name, tier, tenure, orders, on-time ratio, open balan
     ("mei", "Mei Tanaka", "standard", 9, 12, 0.88, 60.0),
 ]
 DEMO_PASSWORD = "ticketflow"
+# Customers whose amounts are not in DEFAULT_CURRENCY.
+CUSTOMER_CURRENCIES = {"kofi": "GBP"}
+# What each role may approve alone (four eyes above it); "lead" is anyone who leads a team.
+APPROVAL_LIMITS = {"agent": Decimal("1000.00"), "lead": Decimal("10000.00"), "manager": Decimal("50000.00")}
 
 
 def seed_demo() -> int:
@@ -55,6 +61,14 @@ def seed_demo() -> int:
                 ).scalar_one()
                 customer.tier, customer.tenure_months, customer.order_count = tier, tenure, orders
                 customer.on_time_payment_ratio, customer.open_balance = ratio, balance
+                customer.currency = CUSTOMER_CURRENCIES.get(username, customer.currency)
+                added += 1
+        have = set(
+            db.session.execute(db.select(ApprovalLimit.role).where(ApprovalLimit.role.is_not(None))).scalars()
+        )
+        for role, amount in APPROVAL_LIMITS.items():
+            if role not in have:
+                db.session.add(ApprovalLimit(role=role, amount=amount))
                 added += 1
         added += seed_sla_demo()  # team calendars and SLA targets
     return added

@@ -6,6 +6,7 @@ from app.models.attachment import MAX_ATTACHMENT_BYTES, Attachment
 from app.models.business import LedgerEntry, OutboxMessage, PriorityChange, StockMovement
 from app.models.feedback import Feedback, FeedbackRequest
 from app.models.history import HistoryEvent
+from app.models.limits import LIMIT_ROLES, ApprovalLimit
 from app.models.people import ROLES, STAFF, ApiToken, Customer, LoginAttempt, Team, TeamMember, User
 from app.models.repository import Deployment, FormDefinition, ProcessDefinition
 from app.models.runtime import (
@@ -31,6 +32,8 @@ from app.models.ticket import (
 
 __all__ = [
     "ALERT_METRICS",
+    "ApprovalLimit",
+    "LIMIT_ROLES",
     "AlertEvent",
     "AlertRule",
     "MAX_ATTACHMENT_BYTES",

@@ -86,6 +86,14 @@ def _task_history(kind: str, row: HumanTask, actor: str | None, data: dict | Non
     )
 
 
+def _four_eyes(row: HumanTask, user: User | None, doing: str = "work on") -> None:
+    """A second approval is never done by the person whose figure it checks, whatever their role."""
+    if user is not None and row.excluded_user_id is not None and row.excluded_user_id == user.id:
+        raise Conflict(
+            f"four eyes: {user.username} made the decision that task '{row.title}' checks and may not {doing} it"
+        )
+
+
 def claim_task(task_id: str, user: User) -> HumanTask:
     """Assign an open task to `user`.
 
@@ -96,6 +104,7 @@ def claim_task(task_id: str, user: User) -> HumanTask:
 
     def body():
         row = _open_task(task_id)
+        _four_eyes(row, user, "claim")
         check("may_claim", Conflict, user, row)
         if row.assignee_id is None:
             updated = db.session.execute(
@@ -150,6 +159,7 @@ def complete_task(task_id: str, data: dict, user: User | None) -> list[str]:
 
     def body():
         row = _open_task(task_id)
+        _four_eyes(row, user, "complete")
         check("may_complete", Conflict, user, row)
         loaded = load(row.instance_id)
         form = (loaded.definition.forms or {}).get(row.form_name) if row.form_name else None
@@ -176,6 +186,7 @@ def reassign_task(task_id: str, user: User, assignee: User) -> HumanTask:
     def body():
         row = _open_task(task_id)
         check("may_reassign", Conflict, user, row, assignee)
+        _four_eyes(row, assignee, "get")
         row.assignee_id = assignee.id
         _task_history("task_reassigned", row, user.username, data={"assignee": assignee.username})
         return row
