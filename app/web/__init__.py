@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from app.extensions import db, login_manager
 from app.models import User
+from app.web import formatting
 
 # Blueprint packages, in registration order.
 BLUEPRINTS = ("auth", "inbox", "portal", "admin", "survey", "studio", "dashboard", "search")
@@ -20,6 +21,7 @@ def init_app(app: Flask) -> None:
     """Register the page blueprints and the home redirect."""
     for name in BLUEPRINTS:
         app.register_blueprint(import_module(f"app.web.{name}").bp)
+    formatting.init_app(app)  # the filters every page uses (money, ...)
 
     @app.get("/")
     def home():

@@ -5,7 +5,7 @@ import io
 import json
 import math
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
 from app.access import (
@@ -133,6 +133,7 @@ def _visible_task(task_id: str, scope: Scope) -> HumanTask | None:
 
 def _task_page(task: HumanTask, schema: dict | None, values: dict, errors: dict, status: int = 200):
     ticket = db.session.get(Ticket, task.ticket_id) if task.ticket_id else None
+    g.form_currency = ticket.currency if ticket else None  # money fields say the ticket's currency
     now = utcnow()
     assignee = db.session.get(User, task.assignee_id) if task.assignee_id else None
     actions = task_actions(_user(), task)
