@@ -81,12 +81,12 @@ def _check(
     ticket = ticket_of(ctx)
     person = decided_by(ticket.id, ctx.instance_id, element)
     limit = limit_of(person)
-    reasons = []
+    reasons, code = [], ticket.currency
     if ceiling is not None and amount > ceiling:
-        reasons.append(f"{amount} is above the {ceiling_name} {ceiling}")
+        reasons.append(f"{amount} {code} is above the {ceiling_name} {ceiling} {code}")
     if limited and amount > limit:
         who = person.username if person else "nobody known"
-        reasons.append(f"{amount} is above the approval limit of {who} ({limit})")
+        reasons.append(f"{amount} {code} is above the approval limit of {who} ({limit} {code})")
     return {
         "required": bool(reasons),
         "reason": "; ".join(reasons)
@@ -96,7 +96,7 @@ def _check(
         "limit": float(limit),
         "proposer": person.username if person else None,
         "proposer_name": person.name if person else None,
-        "currency": ticket.currency,
+        "currency": code,
     }
 
 

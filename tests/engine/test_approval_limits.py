@@ -77,7 +77,7 @@ def test_a_credit_above_the_proposal_needs_a_second_approver_whatever_the_agent_
     _decide(world, ticket, 999_999)
     task = world.task(ticket)
     assert task.name == "approve_credit"
-    assert "above the proposed limit 4950.00" in task.instructions
+    assert "above the proposed limit 4950.00 EUR" in task.instructions
     world.complete(
         ticket, "approve_credit", {"approval_decision": "approve", "approved_amount": 4500}, by=lead
     )
