@@ -82,6 +82,9 @@ def test_a_large_credit_is_approved_by_the_lead_before_the_customer_is_told(app,
     for figure in ("3000.00 EUR", "5000.00 EUR", "4950.00 EUR", "1000.00 EUR", "Alice"):
         assert figure in main, figure
     assert lead.get_by_label("Approved amount (EUR)").input_value() == "3000.00"
+    assert (
+        lead.locator("select[name=assignee] option", has_text="Alice").count() == 0
+    )  # never to the proposer
     if os.environ.get("SCREENSHOTS") == "1":
         SHOTS.mkdir(parents=True, exist_ok=True)
         lead.screenshot(path=str(SHOTS / "four-eyes.png"), full_page=True)
