@@ -182,3 +182,11 @@ def test_no_limit_configured_means_every_credit_needs_a_second_approver(world):
     _decide(world, ticket, 10)
     assert world.task(ticket).name == "approve_credit"
     assert db.session.execute(db.select(HumanTask.excluded_user_id)).scalar() == world.agent.id
+
+
+def test_an_order_s_currency_from_the_start_data_is_the_ticket_s_in_the_ledger_and_the_mail(world, lead):
+    ticket = world.open("return", {**RETURN_START, "currency": "GBP"})
+    world.complete(ticket, "review_request", {"decision": "accept", "resolution": "refund"})
+    world.complete(ticket, "receive_item", {"item_received": True, "condition": "used", "refund_amount": 50})
+    assert [(e.amount, e.currency) for e in _ledger(world.reload(ticket))] == [(Decimal("50.00"), "GBP")]
+    assert any("refunded 50.00 GBP" in body for _, body in _mails(ticket))
