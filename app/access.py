@@ -251,8 +251,17 @@ def _claimed_by_someone_else(task: HumanTask) -> Decision:
     return Decision(False, f"task {task.id} is claimed by someone else")
 
 
+def _four_eyes(user: User, task: HumanTask) -> Decision | None:
+    """A second approval is not for the person whose decision it checks (the engine refuses it too)."""
+    if task.excluded_user_id is not None and task.excluded_user_id == user.id:
+        return Decision(False, f"four eyes: {user.username} made the decision this task checks")
+    return None
+
+
 def may_claim(user: User, task: HumanTask) -> Decision:
     """Anyone may claim an unclaimed task; claiming one's own again changes nothing."""
+    if (refused := _four_eyes(user, task)) is not None:
+        return refused
     if task.assignee_id in (None, user.id):
         return ALLOWED
     return Decision(False, f"task {task.id} is already claimed by someone else")
@@ -267,6 +276,8 @@ def may_release(user: User, task: HumanTask) -> Decision:
 
 def may_complete(user: User, task: HumanTask) -> Decision:
     """An unclaimed task, one's own, or (for managers and admins) anyone's."""
+    if (refused := _four_eyes(user, task)) is not None:
+        return refused
     if task.assignee_id in (None, user.id) or user.role in SUPERVISORS:
         return ALLOWED
     return _claimed_by_someone_else(task)

@@ -17,6 +17,15 @@ SECRET_KEY_FILE = "secret_key"
 MIN_SECRET_KEY_LENGTH = 32
 
 
+def default_currency() -> str:
+    """The running app's DEFAULT_CURRENCY (the environment's outside an app)."""
+    from flask import current_app, has_app_context
+
+    if has_app_context():
+        return current_app.config.get("DEFAULT_CURRENCY") or "EUR"
+    return os.environ.get("DEFAULT_CURRENCY", "EUR").strip().upper() or "EUR"
+
+
 class MissingSecretKey(RuntimeError):
     """Production mode without a SECRET_KEY (or with one too short to be a secret)."""
 
@@ -144,6 +153,8 @@ class Config:
     MAX_BUNDLE_BYTES = 8 * 1024 * 1024  # a deployment's files together (a .zip once expanded)
     # User tasks whose lane names no team (diagrams from elsewhere) go to this team.
     DEFAULT_TEAM = os.environ.get("DEFAULT_TEAM", "support")
+    # ISO 4217 code of a new customer's amounts, and of any amount that names no currency.
+    DEFAULT_CURRENCY = os.environ.get("DEFAULT_CURRENCY", "EUR").strip().upper() or "EUR"
     # The embedded worker (make run) fires timers and runs jobs inside the dev server.
     EMBEDDED_WORKER = os.environ.get("EMBEDDED_WORKER", "0") == "1"
     WORKER_SWEEP_SECONDS = env_float("WORKER_SWEEP_SECONDS", 2, 0.1)

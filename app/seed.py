@@ -1,8 +1,10 @@
 """Demo data for `make run`: teams, agents, customers with profiles, an admin, canned replies. Idempotent."""
 
+from decimal import Decimal
+
 from app.accounts import create_user
 from app.extensions import db
-from app.models import CannedReply, Customer, Team, User
+from app.models import ApprovalLimit, CannedReply, Customer, Team, User
 from app.sla.demo import seed_sla_demo
 from app.transactions import write_transaction
 
@@ -45,6 +47,10 @@ CANNED_REPLIES = [  # name, team (None: every team), text with placeholders
         "ticket number on the parcel.",
     ),
 ]
+# Customers whose amounts are not in DEFAULT_CURRENCY.
+CUSTOMER_CURRENCIES = {"kofi": "GBP"}
+# What each role may approve alone (four eyes above it); "lead" is anyone who leads a team.
+APPROVAL_LIMITS = {"agent": Decimal("1000.00"), "lead": Decimal("10000.00"), "manager": Decimal("50000.00")}
 
 
 def seed_demo() -> int:
@@ -69,6 +75,14 @@ def seed_demo() -> int:
                 ).scalar_one()
                 customer.tier, customer.tenure_months, customer.order_count = tier, tenure, orders
                 customer.on_time_payment_ratio, customer.open_balance = ratio, balance
+                customer.currency = CUSTOMER_CURRENCIES.get(username, customer.currency)
+                added += 1
+        have = set(
+            db.session.execute(db.select(ApprovalLimit.role).where(ApprovalLimit.role.is_not(None))).scalars()
+        )
+        for role, amount in APPROVAL_LIMITS.items():
+            if role not in have:
+                db.session.add(ApprovalLimit(role=role, amount=amount))
                 added += 1
         for name, team_key, body in CANNED_REPLIES:
             if db.session.execute(db.select(CannedReply.id).where(CannedReply.name == name)).scalar() is None:

@@ -1,11 +1,12 @@
 """Factories for test rows: teams, agents, customers, tokens, deployed diagrams."""
 
+from decimal import Decimal
 from pathlib import Path
 
 from app.accounts import new_token
 from app.engine import deploy
 from app.extensions import db
-from app.models import Attachment, Customer, Team, TeamMember, User
+from app.models import ApprovalLimit, Attachment, Customer, Team, TeamMember, User
 from app.passwords import hash_password
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +46,15 @@ def make_user(
         db.session.add(TeamMember(team_id=make_team(key).id, user_id=user.id, is_lead=lead))
     db.session.commit()
     return user
+
+
+def set_limits(by_role: dict[str, float] | None = None, by_user: dict[User, float] | None = None) -> None:
+    """Approval limits (four eyes) per role ("agent", "lead", ...) and per user, as the admin page sets them."""
+    for role, amount in (by_role or {}).items():
+        db.session.add(ApprovalLimit(role=role, amount=Decimal(str(amount))))
+    for user, amount in (by_user or {}).items():
+        db.session.add(ApprovalLimit(user_id=user.id, amount=Decimal(str(amount))))
+    db.session.commit()
 
 
 def make_customer(

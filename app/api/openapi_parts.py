@@ -223,6 +223,7 @@ def schemas() -> dict:
                 "order_count": {"type": "integer"},
                 "on_time_payment_ratio": {"type": "number"},
                 "open_balance": {"type": "number"},
+                "currency": {"type": "string", "description": "ISO 4217 code of the customer's amounts"},
             }
         ),
         "Ticket": ticket,

@@ -49,6 +49,7 @@ def choose_assignee(
     ticket_id: int | None = None,
     leads_only: bool = False,
     team: Team | None = None,
+    exclude_user_id: int | None = None,
 ) -> Choice:
     """Pick the member of `team_key` who gets a new task, by the team's strategy.
 
@@ -63,6 +64,7 @@ def choose_assignee(
         ticket_id: the task's ticket, to keep it with the same agent; None to skip that.
         leads_only: only the team's leads are candidates (escalations), by the team's strategy.
         team: the team row when the caller has read it already.
+        exclude_user_id: a person who may not get the task (four eyes: who proposed what it checks).
 
     Returns:
         The choice; `user_id` is None when nobody fits (no such team, no active member,
@@ -73,7 +75,7 @@ def choose_assignee(
     if team is None:
         return Choice(None, f"no team '{team_key}': open to its queue")
     strategy = team.strategy if team.strategy in STRATEGIES else "round_robin"
-    members = _members(team.id, leads_only)
+    members = [m for m in _members(team.id, leads_only) if m.id != exclude_user_id]
     if not members and leads_only:
         return Choice(None, f"{strategy}: team {team_key} has no active lead; left in the team queue")
     if not members:

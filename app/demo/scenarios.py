@@ -130,7 +130,10 @@ def _return(rng, subject) -> Scenario:
     }
     accept = _task(rng, "review_request", {"decision": "accept", "resolution": resolution}, 6)
     receive = Step(
-        "task", rng.uniform(20, 70), ("receive_item",), {"item_received": True, "condition": "used"}
+        "task",
+        rng.uniform(20, 70),
+        ("receive_item",),
+        {"item_received": True, "condition": "used", "refund_amount": data["amount"]},
     )
     ask = _task(rng, "review_request", {"decision": "more_info", "question": "A photo of the damage?"}, 6)
     path = _weighted(

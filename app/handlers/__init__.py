@@ -7,7 +7,7 @@ it refuses (an incident at once) and `HandlerError` for a failure a later try ma
 (retried by the task's retry policy).
 """
 
-from app.handlers import calendar, credit, escalation, feedback, inventory, money, tickets  # noqa: F401  (registration)
+from app.handlers import approval, calendar, credit, escalation, feedback, inventory, money, tickets  # noqa: F401  (registration)
 from app.handlers.registry import (
     HANDLERS,
     PARAMETERS,

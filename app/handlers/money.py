@@ -20,12 +20,18 @@ def _write_once(kind: str, amount: Decimal, ctx: HandlerContext) -> dict:
             ticket_id=ticket.id,
             customer_id=ticket.customer_id,
             amount=amount,
+            currency=ticket.currency,
             idempotency_key=ctx.idempotency_key,
             created_at=utcnow(),
         )
         db.session.add(existing)
         db.session.flush()  # a concurrent duplicate fails here on the UNIQUE key
-    return {"ledger_id": existing.id, "amount": float(existing.amount), "kind": existing.kind}
+    return {
+        "ledger_id": existing.id,
+        "amount": float(existing.amount),
+        "currency": existing.currency,
+        "kind": existing.kind,
+    }
 
 
 @handler("refund.issue", parameters=(("amount", "float", True),))

@@ -7,6 +7,7 @@ from app.models.business import LedgerEntry, OutboxMessage, PriorityChange, Stoc
 from app.models.conversation import CANNED_BODY_MAX, CANNED_NAME_MAX, CannedReply
 from app.models.feedback import Feedback, FeedbackRequest
 from app.models.history import HistoryEvent
+from app.models.limits import LIMIT_ROLES, ApprovalLimit
 from app.models.people import (
     ROLES,
     STAFF,
@@ -42,6 +43,8 @@ from app.models.ticket import (
 
 __all__ = [
     "ALERT_METRICS",
+    "ApprovalLimit",
+    "LIMIT_ROLES",
     "AlertEvent",
     "AlertRule",
     "MAX_ATTACHMENT_BYTES",

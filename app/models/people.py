@@ -4,6 +4,7 @@ from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.clock import utcnow
+from app.config import default_currency
 from app.extensions import db
 from app.models.types import UTCDateTime
 
@@ -117,6 +118,8 @@ class Customer(db.Model):
     order_count: Mapped[int] = mapped_column(default=0)
     on_time_payment_ratio: Mapped[float] = mapped_column(default=1.0)
     open_balance: Mapped[float] = mapped_column(default=0.0)
+    # ISO 4217 code every amount of this customer is in (DEFAULT_CURRENCY when created).
+    currency: Mapped[str] = mapped_column(String(3), default=default_currency, server_default="EUR")
     created_at = mapped_column(UTCDateTime, default=utcnow)
 
     def profile(self) -> dict:
@@ -130,6 +133,7 @@ class Customer(db.Model):
             "order_count": self.order_count,
             "on_time_payment_ratio": self.on_time_payment_ratio,
             "open_balance": self.open_balance,
+            "currency": self.currency or default_currency(),
         }
 
 

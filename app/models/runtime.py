@@ -45,6 +45,8 @@ class HumanTask(db.Model):
     priority: Mapped[str] = mapped_column(String(16), default="normal")
     due_at = mapped_column(UTCDateTime)
     created_at = mapped_column(UTCDateTime, default=utcnow)
+    # Four eyes: the person who did the step this task checks may not claim or complete it.
+    excluded_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
 
     __table_args__ = (
         Index("ix_human_task_team_assignee_due", "team", "assignee_id", "due_at"),

@@ -4,6 +4,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.clock import utcnow
+from app.config import default_currency
 from app.extensions import db
 from app.models.people import Customer
 from app.models.types import JSONType, UTCDateTime
@@ -40,6 +41,15 @@ class Ticket(db.Model):
     # "customer wrote" badge and view); None when nothing is unread.
     customer_unread_since = mapped_column(UTCDateTime)
     customer: Mapped[Customer] = relationship()
+
+    @property
+    def currency(self) -> str:
+        """The ISO 4217 code of the ticket's amounts: its start data's `currency` (an order's),
+        else its customer's."""
+        code = self.data.get("currency") if isinstance(self.data, dict) else None
+        if isinstance(code, str) and len(code) == 3 and code.isalpha():
+            return code.upper()
+        return self.customer.currency if self.customer is not None else default_currency()
 
     __table_args__ = (
         Index("ix_ticket_customer_created", "customer_id", "created_at"),

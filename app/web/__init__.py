@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from app.extensions import db, login_manager
 from app.models import User
-from app.web import formatting, markdown
+from app.web import amounts, formatting, markdown
 
 # Blueprint packages, in registration order.
 BLUEPRINTS = ("auth", "inbox", "portal", "admin", "survey", "studio", "dashboard", "search", "account")
@@ -24,6 +24,7 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(import_module(f"app.web.{name}").bp)
     markdown.init_app(app)
     formatting.init_app(app)  # the `when` filter: dates in the viewer's zone
+    amounts.init_app(app)  # the `money` filter: amounts with their currency
 
     @app.get("/")
     def home():

@@ -153,7 +153,8 @@ def test_return_ticket_end_to_end_over_http(staff, shipped):
     drain()
     task = _only_task(agent, created["id"])
     agent.post(
-        f"/api/v1/tasks/{task['id']}/complete", json={"data": {"item_received": True, "condition": "as_new"}}
+        f"/api/v1/tasks/{task['id']}/complete",
+        json={"data": {"item_received": True, "condition": "as_new", "refund_amount": 89.9}},
     )
     drain()
     detail = agent.get(f"/api/v1/tickets/{created['id']}").json

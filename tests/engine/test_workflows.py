@@ -9,6 +9,7 @@ from app.extensions import db
 from app.models import HumanTask, LedgerEntry, OutboxMessage, ProcessInstance, StockMovement
 from app.worker import drain
 from tests.engine.conftest import RETURN_START
+from tests.factories import set_limits
 
 
 def _instance(ticket):
@@ -40,7 +41,9 @@ def test_return_accepted_with_refund_restocks_and_pays_once(world):
     assert (task.name, task.team, task.form_name) == ("review_request", "returns", "return_review.json")
     world.complete(ticket, "review_request", {"decision": "accept", "resolution": "refund"})
     assert world.reload(ticket).status == "awaiting_return"
-    world.complete(ticket, "receive_item", {"item_received": True, "condition": "as_new"})
+    world.complete(
+        ticket, "receive_item", {"item_received": True, "condition": "as_new", "refund_amount": 89.9}
+    )
     ticket = world.reload(ticket)
     assert (ticket.status, ticket.resolution) == ("closed", "refunded")
     [entry] = _ledger(ticket)
@@ -57,7 +60,9 @@ def test_return_accepted_with_refund_restocks_and_pays_once(world):
 def test_return_accepted_with_credit_note(world):
     ticket = world.open("return", {**RETURN_START, "preferred_resolution": "credit_note"})
     world.complete(ticket, "review_request", {"decision": "accept", "resolution": "credit_note"})
-    world.complete(ticket, "receive_item", {"item_received": True, "condition": "used"})
+    world.complete(
+        ticket, "receive_item", {"item_received": True, "condition": "used", "refund_amount": 89.9}
+    )
     ticket = world.reload(ticket)
     assert (ticket.status, ticket.resolution) == ("closed", "credit_note")
     assert [e.kind for e in _ledger(ticket)] == ["credit_note"]
@@ -85,7 +90,9 @@ def test_return_more_info_waits_for_the_customer_then_reviews_again(world):
     world.reply(ticket, "Here is the photo")
     assert world.reload(ticket).status == "in_progress"
     world.complete(ticket, "review_request", {"decision": "accept", "resolution": "refund"})
-    world.complete(ticket, "receive_item", {"item_received": True, "condition": "damaged"})
+    world.complete(
+        ticket, "receive_item", {"item_received": True, "condition": "damaged", "refund_amount": 89.9}
+    )
     assert world.reload(ticket).resolution == "refunded"
 
 
@@ -102,6 +109,7 @@ def test_return_loop_many_rounds_keeps_instance_small(world):
 
 
 def test_credit_approved_assigns_the_balance(world):
+    set_limits({"agent": 2000})
     ticket = world.open("credit", {"requested_amount": 2000, "purpose": "Stock for my shop"})
     world.complete(ticket, "review_credit_data", {"data_complete": True})
     task = world.task(ticket)

@@ -42,6 +42,8 @@ OPERATORS = {
     "inventory.restock": ({"items"}, set()),
     "credit.assess": (set(), set()),
     "credit.assign_balance": ({"amount"}, set()),
+    "credit.check_approval": ({"amount", "decided_in"}, {"proposed"}),
+    "refund.check_approval": ({"amount", "decided_in"}, set()),
     "calendar.due": ({"days", "team"}, set()),
     "calendar.first_response_due": (set(), set()),
     "ticket.raise_priority": (set(), {"reason"}),

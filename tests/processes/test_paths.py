@@ -27,7 +27,7 @@ from app.extensions import db
 from app.handlers import HANDLERS
 from app.models import FeedbackRequest, HistoryEvent, HumanTask, Incident, Job, ProcessInstance, Ticket
 from app.worker import drain
-from tests.factories import deploy_shipped, make_customer, make_user
+from tests.factories import deploy_shipped, make_customer, make_user, set_limits
 from tests.processes.shared import (
     OPERATORS,
     PROCESSES,
@@ -52,6 +52,7 @@ class User:
     lane: str
     form: dict
     calls: list = field(default_factory=list)
+    by: str | None = None  # a second approver (four eyes): not the agent, who may not do the task
 
 
 @dataclass
@@ -164,9 +165,32 @@ ASK = User(
     {"decision": "more_info", "question": "Photo of the damage?"},
     ["set_status_awaiting_customer", "notify_more_info", *ASKED],
 )
-RECEIVE = {"item_received": True, "condition": "damaged"}
+RECEIVE = {"item_received": True, "condition": "damaged", "refund_amount": 59.9}
 REFUNDED = User(
-    "receive_item", "returns", RECEIVE, ["restock_items", "issue_refund", "notify_refund", "close_refunded"]
+    "receive_item",
+    "returns",
+    RECEIVE,
+    ["restock_items", "check_refund_approval", "issue_refund", "notify_refund", "close_refunded"],
+)
+REFUND_ABOVE_ORDER = User(
+    "receive_item",
+    "returns",
+    {**RECEIVE, "refund_amount": 80.0},
+    ["restock_items", "check_refund_approval"],
+)
+REFUND_APPROVED_LOWER = User(
+    "approve_refund",
+    "returns",
+    {"approval_decision": "approve", "refund_amount": 70.0, "approval_reason": "Shipping included."},
+    ["issue_refund", "notify_refund", "close_refunded"],
+    by="lead",
+)
+REFUND_DECLINED = User(
+    "approve_refund",
+    "returns",
+    {"approval_decision": "reject", "refund_amount": 80.0, "approval_reason": "The order was 59.90."},
+    ["notify_refund_declined", "close_refund_declined"],
+    by="lead",
 )
 CREDITED = User(
     "receive_item",
@@ -185,7 +209,24 @@ APPROVE = User(
     "decide_credit",
     "credit",
     {"decision": "approve", "approved_amount": 2000.0},
+    ["check_credit_approval", "assign_credit_balance", "notify_approval", "close_approved"],
+)
+APPROVE_ABOVE_PROPOSAL = User(
+    "decide_credit", "credit", {"decision": "approve", "approved_amount": 5000.0}, ["check_credit_approval"]
+)
+LEAD_APPROVES_LOWER = User(
+    "approve_credit",
+    "credit",
+    {"approval_decision": "approve", "approved_amount": 4500.0},
     ["assign_credit_balance", "notify_approval", "close_approved"],
+    by="lead",
+)
+LEAD_REJECTS = User(
+    "approve_credit",
+    "credit",
+    {"approval_decision": "reject", "approved_amount": 5000.0, "approval_reason": "Too high for the score."},
+    ["notify_denial", "close_denied"],
+    by="lead",
 )
 DENY = User(
     "decide_credit",
@@ -275,6 +316,28 @@ PATHS = [
     ),
     path(
         "return",
+        "refund_above_the_order_amount_approved_lower",
+        RETURN_START,
+        ["set_status_new"],
+        [ACCEPT, REFUND_ABOVE_ORDER, REFUND_APPROVED_LOWER, *SATISFIED],
+        ["new", "awaiting_return", "closed"],
+        "refunded",
+        {
+            "issue_refund": {"amount": 70.0},
+            "check_refund_approval": {"amount": 80.0, "decided_in": "receive_item"},
+        },
+    ),
+    path(
+        "return",
+        "refund_above_the_order_amount_declined",
+        RETURN_START,
+        ["set_status_new"],
+        [ACCEPT, REFUND_ABOVE_ORDER, REFUND_DECLINED, *SATISFIED],
+        ["new", "awaiting_return", "closed"],
+        "refund_declined",
+    ),
+    path(
+        "return",
         "more_info_then_refunded",
         RETURN_START,
         ["set_status_new"],
@@ -326,6 +389,25 @@ PATHS = [
         ["new", "closed"],
         "approved",
         {"assign_credit_balance": {"amount": 2000.0}},
+    ),
+    path(
+        "credit",
+        "above_the_proposal_approved_lower_by_the_lead",
+        CREDIT_START,
+        ["set_status_new"],
+        [DATA_OK, APPROVE_ABOVE_PROPOSAL, LEAD_APPROVES_LOWER, *SATISFIED],
+        ["new", "closed"],
+        "approved",
+        {"assign_credit_balance": {"amount": 4500.0}},
+    ),
+    path(
+        "credit",
+        "above_the_proposal_rejected_by_the_lead",
+        CREDIT_START,
+        ["set_status_new"],
+        [DATA_OK, APPROVE_ABOVE_PROPOSAL, LEAD_REJECTS, *SATISFIED],
+        ["new", "closed"],
+        "denied",
     ),
     path(
         "credit",
@@ -489,7 +571,11 @@ def walk(app, clock, recorded):
         "alice", "agent", teams=tuple(sorted({"returns", "credit", "support", "customer-success"})), lead=True
     )
     customer = make_customer(name="Ada Lovelace", **PROFILE)
-    return lambda p: run(p, agent, customer, recorded, clock)
+    # a second approver outside the teams: alice is their only lead, so an approval she may not
+    # do (four eyes) waits unassigned in the team queue
+    second = make_user("max", "manager")
+    set_limits({"agent": 1000, "lead": 10000})
+    return lambda p: run(p, agent, customer, recorded, clock, second)
 
 
 def _open_tasks(ticket_id):
@@ -534,7 +620,7 @@ def together(tree, catch):
     return {f.get("targetRef") for f in flows(tree) if f.get("sourceRef") == source}
 
 
-def run(p: ProcessPath, agent, customer, calls, clock) -> Run:
+def run(p: ProcessPath, agent, customer, calls, clock, second=None) -> Run:
     tree = xml(p.process)
     catches = catch_events(tree)
     boundaries = {eid for eid in catches if element(tree, eid).tag.endswith("boundaryEvent")}
@@ -554,11 +640,11 @@ def run(p: ProcessPath, agent, customer, calls, clock) -> Run:
             assert waiting_ids <= boundaries, (step, waiting)  # only the task's own deadlines wait
             task = tasks[0]
             assert task.team == step.lane
-            assert task.assignee_id == agent.id
+            assert task.assignee_id == (None if step.by else agent.id)
             source = instructions(element(tree, step.task))
             INSTRUCTIONS.from_string(source).render(task_data(task.id))  # every name it reads is there
             assert task.instructions and "{{" not in task.instructions and "{%" not in task.instructions
-            complete_task(task.id, step.form, agent)
+            complete_task(task.id, step.form, second if step.by else agent)
             drain()
         else:
             assert step.waiting in waiting_ids, (step, waiting)

@@ -243,7 +243,7 @@ def test_task_page_shows_ticket_customer_conversation_timeline_and_form(client, 
     assert "Shoes arrived damaged" in text and "wants to return 2 item(s) of order SO-1001" in text
     terms = page.xpath("//dl[contains(@class, 'profile')]/dt")
     profile = {dt.text: dt.getnext().text_content().strip() for dt in terms}
-    assert profile["Tier"] == "gold" and profile["Orders"] == "85" and profile["Open balance"] == "12.50"
+    assert profile["Tier"] == "gold" and profile["Orders"] == "85" and profile["Open balance"] == "12.50 EUR"
     assert "The left shoe is torn." in text
     assert "jane opened the ticket" in " ".join(
         page.xpath("//ol[@class='timeline']")[0].text_content().split()

@@ -87,6 +87,14 @@ def _task_history(kind: str, row: HumanTask, actor: str | None, data: dict | Non
     )
 
 
+def _four_eyes(row: HumanTask, user: User | None, doing: str = "work on") -> None:
+    """A second approval is never done by the person whose figure it checks, whatever their role."""
+    if user is not None and row.excluded_user_id is not None and row.excluded_user_id == user.id:
+        raise Conflict(
+            f"four eyes: {user.username} made the decision that task '{row.title}' checks and may not {doing} it"
+        )
+
+
 def claim_task(task_id: str, user: User) -> HumanTask:
     """Assign an open task to `user`.
 
@@ -97,6 +105,7 @@ def claim_task(task_id: str, user: User) -> HumanTask:
 
     def body():
         row = _open_task(task_id)
+        _four_eyes(row, user, "claim")
         check("may_claim", Conflict, user, row)
         if row.assignee_id is None:
             updated = db.session.execute(
@@ -151,6 +160,7 @@ def complete_task(task_id: str, data: dict, user: User | None) -> list[str]:
 
     def body():
         row = _open_task(task_id)
+        _four_eyes(row, user, "complete")
         check("may_complete", Conflict, user, row)
         if row.name == READ_TASK:  # the engine's own task, not a BPMN element
             read_customer_messages(db.session.get(Ticket, row.ticket_id), user)
@@ -180,6 +190,7 @@ def reassign_task(task_id: str, user: User, assignee: User) -> HumanTask:
     def body():
         row = _open_task(task_id)
         check("may_reassign", Conflict, user, row, assignee)
+        _four_eyes(row, assignee, "get")
         row.assignee_id = assignee.id
         _task_history("task_reassigned", row, user.username, data={"assignee": assignee.username})
         return row

@@ -18,9 +18,9 @@ from app.assignment import choose_assignee, priority_for
 from app.clock import utcnow
 from app.engine.errors import StepFailed
 from app.engine.rules import dmn
-from app.engine.runtime.history import history
+from app.engine.runtime.history import history, pending
 from app.extensions import db
-from app.models import PRIORITIES, HumanTask, Team, Ticket, User
+from app.models import PRIORITIES, HistoryEvent, HumanTask, Team, Ticket, User
 
 
 def ticket_inputs(ticket_type: str, profile: dict, data: dict) -> dict:
@@ -128,20 +128,27 @@ def assign_new_task(
     actor: str | None,
     to_lead: bool = False,
     owner: tuple[str, str] | None = None,
+    four_eyes_of: str | None = None,
 ) -> None:
     """Set `row.team` (rules may override the lane), `row.required_skill` and `row.assignee_id`.
 
     Tasks outside any lane stay unassigned and open to every agent; a task whose lane names no
     team goes to the fallback team `DEFAULT_TEAM`; a `potentialOwner` / `humanPerformer` naming
     a team or a user decides before the lane. A task whose diagram sets
-    the property `assignToLead="true"` (an escalation) goes to one of the team's leads. Records the assignment and
-    the rules that made it in the ticket history.
+    the property `assignToLead="true"` (an escalation) goes to one of the team's leads. A task
+    with `fourEyesOf="<task id>"` (a second approval) never goes to whoever completed that task
+    on this instance: `row.excluded_user_id` keeps them out of it for good (the task commands
+    refuse them). Records the assignment and the rules that made it in the ticket history.
 
     Raises:
         StepFailed: an assignment rule failed to evaluate.
     """
     lane = row.team
     steps = []
+    if four_eyes_of:
+        row.excluded_user_id = completed_by(row.ticket_id, row.instance_id, four_eyes_of)
+        if row.excluded_user_id is not None:
+            steps.append(f"four eyes: not whoever completed {four_eyes_of}")
     if owner is not None and owner[0] == "team":
         row.team = owner[1]
         steps.append(f"potentialOwner names team {owner[1]}")
@@ -162,11 +169,47 @@ def assign_new_task(
         row.team = fallback
     now = utcnow()
     choice = choose_assignee(
-        row.team, row.required_skill, now, ticket.id if ticket else None, leads_only=to_lead, team=team
+        row.team,
+        row.required_skill,
+        now,
+        ticket.id if ticket else None,
+        leads_only=to_lead,
+        team=team,
+        exclude_user_id=row.excluded_user_id,
     )
     row.assignee_id = choice.user_id
     steps.append(choice.rule)
     _record_assignment(row, ticket, actor, lane, choice.username, "; ".join(steps), now)
+
+
+def completed_by(ticket_id: int | None, instance_id: int, element_id: str) -> int | None:
+    """The user who completed the user task `element_id` last on the instance (this command's
+    own history first, then the stored history); None when nobody (or no person) did."""
+    username = next(
+        (
+            r["actor"]
+            for r in reversed(pending())
+            if r["kind"] == "task_completed"
+            and r["instance_id"] == instance_id
+            and r["element_id"] == element_id
+        ),
+        None,
+    )
+    if username is None:
+        username = db.session.execute(
+            db.select(HistoryEvent.actor)
+            .where(
+                HistoryEvent.ticket_id == ticket_id,  # its index; the instance narrows it
+                HistoryEvent.instance_id == instance_id,
+                HistoryEvent.kind == "task_completed",
+                HistoryEvent.element_id == element_id,
+            )
+            .order_by(HistoryEvent.id.desc())
+            .limit(1)
+        ).scalar()
+    if not username:
+        return None
+    return db.session.execute(db.select(User.id).where(User.username == username)).scalar()
 
 
 def _record_assignment(

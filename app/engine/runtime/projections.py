@@ -45,6 +45,7 @@ class OpenedTask:
 
     row: HumanTask
     to_lead: bool  # assignToLead="true": an escalation for a team lead
+    four_eyes_of: str | None  # fourEyesOf="decide_credit": whoever completed that task may not do this one
     owner: dict | None  # the potentialOwner / humanPerformer expression
     data: dict  # the task's data (an owner may be `${variable}`)
     halt: Halt | None = None  # its instructions overran their budget: an incident
@@ -72,6 +73,7 @@ def snapshot(wf) -> Snapshot:
                 "form_name": props.get(FORM_PROPERTY),
                 "required_skill": props.get("requiredSkill"),
                 "to_lead": str(props.get("assignToLead", "")).lower() == "true",
+                "four_eyes_of": props.get("fourEyesOf") or None,
                 "owner": (spec.extensions or {}).get("resourceOwner")
                 if hasattr(spec, "extensions")
                 else None,
@@ -127,6 +129,7 @@ def open_user_tasks(before: Snapshot, after: Snapshot, *, instance_id: int, tick
         info = dict(after.user_tasks[tid])
         task = info.pop("task")
         to_lead = info.pop("to_lead")
+        four_eyes_of = info.pop("four_eyes_of")
         owner = info.pop("owner")
         info["instructions"], problem = render_instructions(info["instructions"], task.data)
         row = HumanTask(
@@ -139,7 +142,7 @@ def open_user_tasks(before: Snapshot, after: Snapshot, *, instance_id: int, tick
             **info,
         )
         halt = Halt(info["name"], f"{info['name']}: instructions: {problem}") if problem else None
-        opened.append(OpenedTask(row, to_lead, owner, task.data, halt))
+        opened.append(OpenedTask(row, to_lead, four_eyes_of, owner, task.data, halt))
     return opened
 
 

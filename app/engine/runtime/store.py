@@ -163,7 +163,12 @@ def _write_projections(loaded: Loaded, after: projections.Snapshot, actor: str |
         if task.halt is not None:
             loaded.halts.append(task.halt)
         assign_new_task(
-            task.row, ticket, actor, to_lead=task.to_lead, owner=resolve_owner(task.owner, task.data)
+            task.row,
+            ticket,
+            actor,
+            to_lead=task.to_lead,
+            owner=resolve_owner(task.owner, task.data),
+            four_eyes_of=task.four_eyes_of,
         )
         db.session.add(task.row)
     projections.apply_waits(before, after, instance_id=row.id, ticket=ticket, now=now)

@@ -141,6 +141,8 @@ def teammates(task: HumanTask) -> list[User]:
     query = db.select(User).where(User.active.is_(True), User.role != "customer")
     if task.assignee_id is not None:
         query = query.where(User.id != task.assignee_id)
+    if task.excluded_user_id is not None:  # four eyes: never the person whose decision it checks
+        query = query.where(User.id != task.excluded_user_id)
     if task.team is not None:
         query = (
             query.join(TeamMember, TeamMember.user_id == User.id)

@@ -4,7 +4,7 @@ ticket; writing to the customer; attachments for staff. The list itself is app/w
 import io
 import json
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
 from app.access import (
@@ -109,6 +109,7 @@ def _task_page(
     """The task page; `kept` (a message) shows the form with what was typed even when the person may no
     longer complete the task, so nothing typed is lost."""
     ticket = db.session.get(Ticket, task.ticket_id) if task.ticket_id else None
+    g.form_currency = ticket.currency if ticket else None  # money fields say the ticket's currency
     now = utcnow()
     assignee = db.session.get(User, task.assignee_id) if task.assignee_id else None
     actions = task_actions(_user(), task)

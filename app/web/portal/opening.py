@@ -1,6 +1,6 @@
 """Portal pages that open a ticket: choose a ticket type, fill in its start form, start the process."""
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.access import roles_required
@@ -143,6 +143,7 @@ def form_errors(errors: dict[str, str]) -> dict[str, str]:
 
 
 def _form_page(kind: dict, subject: str, values: dict, errors: dict, status: int = 200):
+    g.form_currency = current_customer().currency  # money fields say the customer's currency
     fields = {name for name in (kind["schema"].get("properties") or {})}
     general = [
         message
