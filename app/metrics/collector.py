@@ -1,10 +1,11 @@
 """The figures read from the database at scrape time: a handful of aggregate queries, no state kept.
 
-Each query is one index-only or small aggregate: tickets by type and status (ix_ticket_type_status),
-SLA breaches by type (ix_ticket_sla_met_type, ix_ticket_sla_clock_due), open tasks by team, jobs
-by status, open incidents by kind, timers (waiting, due and the oldest due one's age) and alerts
-firing. Counters are counts of rows that only ever grow
-(tickets opened, closed, breached), so a restart of the server loses nothing.
+Tickets opened, finished, cancelled and open by type come from the pre-aggregated `daily_stat`
+(kept up to date in each command's transaction by app/stats/record.py: a few thousand rows a year,
+whatever the number of tickets); the rest is one index-only or small aggregate each: SLA breaches
+by type (ix_ticket_sla_met_type, ix_ticket_sla_clock_due), open tasks by team, jobs by status,
+open incidents by kind, timers (waiting, due and the oldest due one's age) and alerts firing.
+Counters are sums over rows kept in the database, so a restart of the server loses nothing.
 """
 
 from datetime import UTC, datetime
@@ -14,8 +15,7 @@ from sqlalchemy import case, false, func, or_, true
 
 from app.clock import utcnow
 from app.extensions import db
-from app.models import AlertEvent, HumanTask, Incident, Job, Ticket, Timer
-from app.sla import STOPPING
+from app.models import AlertEvent, DailyStat, HumanTask, Incident, Job, Ticket, Timer
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # before every running clock: a range, not IS NOT NULL
 
@@ -91,10 +91,20 @@ def _families() -> dict:
 
 
 def _tickets(families: dict, now) -> None:
-    """Three index-only counts: by type and status, finished late, open past due."""
-    by_status = db.session.execute(
-        db.select(Ticket.type, Ticket.status, func.count()).group_by(Ticket.type, Ticket.status)
-    ).all()
+    """Opened, finished, cancelled and open by type from the pre-aggregated `daily_stat` (kept in
+    each command's transaction by app.stats.record: a few rows per day, type and team, whatever the
+    number of tickets); breaches from two index reads of `ticket`: finished late, open past due."""
+    totals = {
+        ticket_type: (int(opened or 0), int(resolved or 0), int(cancelled or 0))
+        for ticket_type, opened, resolved, cancelled in db.session.execute(
+            db.select(
+                DailyStat.type,
+                func.sum(DailyStat.opened),
+                func.sum(DailyStat.resolved),
+                func.sum(DailyStat.cancelled),
+            ).group_by(DailyStat.type)
+        ).all()
+    }
     late = dict(
         db.session.execute(
             db.select(Ticket.type, func.count()).where(Ticket.sla_met == false()).group_by(Ticket.type)
@@ -103,7 +113,7 @@ def _tickets(families: dict, now) -> None:
     # Open tickets past due, one sum per type in a single aggregate without GROUP BY: grouping would
     # lead SQLite to ix_ticket_type_status, and `IS NOT NULL` to ix_ticket_sla_due_at (every ticket
     # past due, closed ones too); a lower bound on the running clock reads ix_ticket_sla_clock_due.
-    types = sorted({ticket_type for ticket_type, _, _ in by_status})
+    types = sorted(set(totals) | set(late))
     overdue = {}
     if types:
         sums = db.session.execute(
@@ -114,16 +124,12 @@ def _tickets(families: dict, now) -> None:
             )
         ).one()
         overdue = {t: int(n or 0) for t, n in zip(types, sums, strict=True)}
-    totals: dict[str, dict[str, int]] = {}
-    for ticket_type, status, count in by_status:
-        figures = totals.setdefault(ticket_type, {"open": 0, "closed": 0, "cancelled": 0})
-        state = "cancelled" if status == "cancelled" else "closed" if status in STOPPING else "open"
-        figures[state] += count
-    for ticket_type, figures in sorted(totals.items()):
-        families["opened"].add_metric([ticket_type], sum(figures.values()))
-        families["closed"].add_metric([ticket_type], figures["closed"])
-        families["cancelled"].add_metric([ticket_type], figures["cancelled"])
-        families["open"].add_metric([ticket_type], figures["open"])
+    for ticket_type in types:
+        opened, finished, cancelled = totals.get(ticket_type, (0, 0, 0))
+        families["opened"].add_metric([ticket_type], opened)
+        families["closed"].add_metric([ticket_type], finished)
+        families["cancelled"].add_metric([ticket_type], cancelled)
+        families["open"].add_metric([ticket_type], max(0, opened - finished - cancelled))
         families["breaches"].add_metric([ticket_type], late.get(ticket_type, 0) + overdue.get(ticket_type, 0))
         families["breached_open"].add_metric([ticket_type], overdue.get(ticket_type, 0))
 
