@@ -6,7 +6,8 @@ the ticket (its data and SLA columns, and whatever projection columns the branch
 process instance, open tasks, timers, message subscriptions, history, survey requests and
 answers, incidents, and any other per-ticket table without unique keys (ticket_field, comment,
 ticket_agent ...). A clone gets new ids, a new customer and order number, and every timestamp
-moved so it opens at a random moment of the past year (open ones: of the last two weeks).
+moved so it opens at a random moment of the past year, at a steady rate (open ones: of the last two
+weeks, where 70 % of the tickets are still open).
 Rows go in with executemany in batches; SQLite runs without a journal or fsync while loading.
 """
 
@@ -37,6 +38,11 @@ from app.models.types import UTCDateTime
 from app.sla import STOPPING
 
 BATCH = 5000
+# Every clone opens at a random moment of the past year, at a steady rate; of those opened in the
+# last OPEN_DAYS days, OPEN_CHANCE are still open (a clone of an unfinished template), the rest and
+# every older one finished: about 2.7 % of the tickets open, a backlog of ten days' inflow.
+OPEN_DAYS = 14
+OPEN_CHANCE = 0.7
 EXPLICIT = {"ticket", "process_instance", "feedback_request", "feedback", "incident", "history_event"}
 SKIPPED = {"attachment", "job", "outbox", "ledger", "stock_movement", "priority_change"}
 ALLOWED_TARGETS = {"ticket", "process_instance", "user", "customer", "team"}
@@ -154,11 +160,14 @@ def clone(n_tickets: int, n_history: int, rng: random.Random, progress=print) ->
     order += [Incident.__table__, HistoryEvent.__table__, *generic]
     sink = _Sink(order)
     history_budget = 0.0
+    unfinished = [t for t in templates if t["ticket"]["status"] not in STOPPING] or templates
+    finished = [t for t in templates if t["ticket"]["status"] in STOPPING] or templates
     for i in range(n_tickets):
-        template = templates[rng.randrange(len(templates))]
+        age = rng.uniform(0, 365)
+        pool = unfinished if age < OPEN_DAYS and rng.random() < OPEN_CHANCE else finished
+        template = pool[rng.randrange(len(pool))]
         source = template["ticket"]
-        open_ = source["status"] not in STOPPING
-        opened = now - timedelta(days=rng.uniform(0, 14 if open_ else 365))
+        opened = now - timedelta(days=age)
         delta = opened - source["created_at"]
         ticket = _shift(Ticket.__table__, dict(source), delta)
         ticket_id, order_number = next_ticket + i, f"SO-{i:07d}"
