@@ -1,21 +1,22 @@
 """The figures read from the database at scrape time: a handful of aggregate queries, no state kept.
 
-Tickets opened, finished, cancelled and open by type come from the pre-aggregated `daily_stat`
-(kept up to date in each command's transaction by app/stats/record.py: a few thousand rows a year,
-whatever the number of tickets); the rest is one index-only or small aggregate each: SLA breaches
-by type (ix_ticket_sla_met_type, ix_ticket_sla_clock_due), open tasks by team, jobs by status,
-open incidents by kind, timers (waiting, due and the oldest due one's age) and alerts firing.
-Counters are sums over rows kept in the database, so a restart of the server loses nothing.
+Tickets by type and status and the recorded SLA misses come from the pre-aggregated `ticket_count`
+(kept up to date in each transaction that changes a ticket by app/stats/counts.py: a few hundred
+rows, whatever the number of tickets); the rest is one index-only or small aggregate each: open
+tickets past due now (ix_ticket_sla_clock_due), open tasks by team, jobs by status, open incidents
+by kind, timers (waiting, due and the oldest due one's age) and alerts firing. Counters are counts
+of rows kept in the database, so a restart of the server loses nothing.
 """
 
 from datetime import UTC, datetime
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from sqlalchemy import case, false, func, or_, true
+from sqlalchemy import case, func, or_, true
 
 from app.clock import utcnow
 from app.extensions import db
-from app.models import AlertEvent, DailyStat, HumanTask, Incident, Job, Ticket, Timer
+from app.models import AlertEvent, HumanTask, Incident, Job, Ticket, TicketCount, Timer
+from app.sla import STOPPING
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # before every running clock: a range, not IS NOT NULL
 
@@ -91,29 +92,26 @@ def _families() -> dict:
 
 
 def _tickets(families: dict, now) -> None:
-    """Opened, finished, cancelled and open by type from the pre-aggregated `daily_stat` (kept in
-    each command's transaction by app.stats.record: a few rows per day, type and team, whatever the
-    number of tickets); breaches from two index reads of `ticket`: finished late, open past due."""
-    totals = {
-        ticket_type: (int(opened or 0), int(resolved or 0), int(cancelled or 0))
-        for ticket_type, opened, resolved, cancelled in db.session.execute(
-            db.select(
-                DailyStat.type,
-                func.sum(DailyStat.opened),
-                func.sum(DailyStat.resolved),
-                func.sum(DailyStat.cancelled),
-            ).group_by(DailyStat.type)
-        ).all()
-    }
+    """Tickets by type and status, and those that missed their SLA, from the pre-aggregated
+    `ticket_count` (kept in each transaction that changes a ticket by app/stats/counts.py: a few
+    hundred rows whatever the number of tickets); open tickets past due now from ticket's index of
+    running clocks."""
+    by_status = db.session.execute(
+        db.select(TicketCount.type, TicketCount.status, func.sum(TicketCount.n)).group_by(
+            TicketCount.type, TicketCount.status
+        )
+    ).all()
     late = dict(
         db.session.execute(
-            db.select(Ticket.type, func.count()).where(Ticket.sla_met == false()).group_by(Ticket.type)
+            db.select(TicketCount.type, func.sum(TicketCount.n))
+            .where(TicketCount.missed.is_(True))
+            .group_by(TicketCount.type)
         ).all()
     )
     # Open tickets past due, one sum per type in a single aggregate without GROUP BY: grouping would
     # lead SQLite to ix_ticket_type_status, and `IS NOT NULL` to ix_ticket_sla_due_at (every ticket
     # past due, closed ones too); a lower bound on the running clock reads ix_ticket_sla_clock_due.
-    types = sorted(set(totals) | set(late))
+    types = sorted({ticket_type for ticket_type, _, n in by_status if n})
     overdue = {}
     if types:
         sums = db.session.execute(
@@ -124,13 +122,19 @@ def _tickets(families: dict, now) -> None:
             )
         ).one()
         overdue = {t: int(n or 0) for t, n in zip(types, sums, strict=True)}
+    totals: dict[str, dict[str, int]] = {}
+    for ticket_type, status, count in by_status:
+        figures = totals.setdefault(ticket_type, {"open": 0, "closed": 0, "cancelled": 0})
+        state = "cancelled" if status == "cancelled" else "closed" if status in STOPPING else "open"
+        figures[state] += int(count or 0)
     for ticket_type in types:
-        opened, finished, cancelled = totals.get(ticket_type, (0, 0, 0))
-        families["opened"].add_metric([ticket_type], opened)
-        families["closed"].add_metric([ticket_type], finished)
-        families["cancelled"].add_metric([ticket_type], cancelled)
-        families["open"].add_metric([ticket_type], max(0, opened - finished - cancelled))
-        families["breaches"].add_metric([ticket_type], late.get(ticket_type, 0) + overdue.get(ticket_type, 0))
+        figures = totals[ticket_type]
+        late_here = int(late.get(ticket_type) or 0)
+        families["opened"].add_metric([ticket_type], sum(figures.values()))
+        families["closed"].add_metric([ticket_type], figures["closed"])
+        families["cancelled"].add_metric([ticket_type], figures["cancelled"])
+        families["open"].add_metric([ticket_type], figures["open"])
+        families["breaches"].add_metric([ticket_type], late_here + overdue.get(ticket_type, 0))
         families["breached_open"].add_metric([ticket_type], overdue.get(ticket_type, 0))
 
 
