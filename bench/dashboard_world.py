@@ -36,6 +36,7 @@ from app.models import (
 )
 from app.models.types import UTCDateTime
 from app.sla import STOPPING
+from app.stats.counts import rebuild_counts
 
 BATCH = 5000
 # Every clone opens at a random moment of the past year, at a steady rate; of those opened in the
@@ -234,11 +235,24 @@ def clone(n_tickets: int, n_history: int, rng: random.Random, progress=print) ->
             db.session.execute(
                 text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
             )
+    sink.count["ticket_count"] = rebuild_counts(db.session)  # the clones bypassed the ORM's counting
     for name, count in _year_of_aggregates(now.date()).items():
         sink.count[name] = count
     db.session.execute(text("ANALYZE"))
     db.session.commit()
     return {"rows": dict(sink.count), "seconds": time.perf_counter() - started, "templates": len(templates)}
+
+
+def finish_interrupted() -> bool:
+    """Finish a load that was stopped before its end (its tickets are committed in batches): the
+    year of aggregate rows and ANALYZE, unless they are there. Returns whether it did anything."""
+    days = db.session.execute(db.select(db.func.count(db.distinct(DailyStat.day)))).scalar() or 0
+    if days >= 300:
+        return False
+    _year_of_aggregates(utcnow().date())
+    db.session.execute(text("ANALYZE"))
+    db.session.commit()
+    return True
 
 
 def _year_of_aggregates(today) -> dict[str, int]:

@@ -2,9 +2,9 @@
 that creates or changes a ticket, so the ticket list's counts per status and /metrics read a few
 hundred rows instead of counting a million tickets.
 
-How: a `before_flush` listener notes, for every Ticket added, changed or deleted, the key it leaves
-(-1) and the key it takes (+1) (the values at the previous flush come from the attributes'
-history); `before_commit` flushes what is pending and writes the summed increments, sorted by key
+How: a `before_flush` listener notes, for every Ticket added, changed (in one of the key's columns)
+or deleted, the key it leaves (-1, read from the database by primary key: the values of the
+previous flush) and the key it takes (+1); `before_commit` flushes what is pending and writes the summed increments, sorted by key
 (so two transactions lock the rows in the same order), as one `INSERT ... ON CONFLICT DO UPDATE
 SET n = n + excluded.n`. A rollback forgets them. Rows written without the ORM (a bulk import, a
 migration) are counted by `rebuild_counts` (the migration runs it, and `flask stats rebuild`).
@@ -26,14 +26,6 @@ _COLUMNS = {"type": "type", "team": "sla_team_key", "priority": "priority", "sta
 ATTRIBUTES = ("type", "sla_team_key", "priority", "status", "sla_met")
 
 
-def _keep_old_value(_target, value, _old, _initiator):
-    return value
-
-
-for _attribute in ATTRIBUTES:  # load the old value when one is set, so the history holds it
-    event.listen(getattr(Ticket, _attribute), "set", _keep_old_value, active_history=True, retval=True)
-
-
 def _value(ticket: Ticket, attribute: str):
     """The attribute's value, or its column's default for a new ticket that leaves it unset."""
     value = getattr(ticket, attribute)
@@ -44,53 +36,44 @@ def _value(ticket: Ticket, attribute: str):
     return value
 
 
-def _now(ticket: Ticket) -> tuple:
-    type_, team, priority, status, met = (_value(ticket, a) for a in ATTRIBUTES)
+def _key(type_, team, priority, status, met) -> tuple:
     return (type_ or "", team or "", priority or "", status or "", met is False)
 
 
-def _before(ticket: Ticket) -> tuple:
-    """The key as the database holds it (the values at the previous flush)."""
+def _changed(ticket: Ticket) -> bool:
     state = inspect(ticket)
-    values = []
-    for attribute in ATTRIBUTES:
-        history = state.attrs[attribute].history
-        if history.deleted:
-            values.append(history.deleted[0])
-        elif history.unchanged:
-            values.append(history.unchanged[0])
-        else:  # never loaded and not set: unchanged, as the object holds it
-            values.append(getattr(ticket, attribute))
-    type_, team, priority, status, met = values
-    return (type_ or "", team or "", priority or "", status or "", met is False)
+    return any(state.attrs[a].history.added for a in ATTRIBUTES)
 
 
 @event.listens_for(Session, "before_flush")
 def _note(session, _context, _instances) -> None:
-    pending = None
+    changes = Counter()
     for ticket in session.new:
         if isinstance(ticket, Ticket):
-            pending = pending if pending is not None else session.info.setdefault(PENDING, Counter())
-            pending[_now(ticket)] += 1
-    for ticket in session.dirty:
-        if isinstance(ticket, Ticket) and session.is_modified(ticket):
-            old, new = _before(ticket), _now(ticket)
-            if old != new:
-                pending = pending if pending is not None else session.info.setdefault(PENDING, Counter())
-                pending[old] -= 1
-                pending[new] += 1
-    for ticket in session.deleted:
-        if isinstance(ticket, Ticket):
-            pending = pending if pending is not None else session.info.setdefault(PENDING, Counter())
-            pending[_before(ticket)] -= 1
+            changes[_key(*(_value(ticket, a) for a in ATTRIBUTES))] += 1
+    changed = {t.id: t for t in session.dirty if isinstance(t, Ticket) and t.id is not None and _changed(t)}
+    gone = [t.id for t in session.deleted if isinstance(t, Ticket) and t.id is not None]
+    if changed or gone:
+        # The keys the tickets leave, as the database holds them (the previous flush's values).
+        columns = [Ticket.__table__.c[a] for a in ATTRIBUTES]
+        for ticket_id, *old in session.connection().execute(
+            select(Ticket.__table__.c.id, *columns).where(Ticket.__table__.c.id.in_([*changed, *gone]))
+        ):
+            changes[_key(*old)] -= 1
+            if ticket_id in changed:
+                changes[_key(*(getattr(changed[ticket_id], a) for a in ATTRIBUTES))] += 1
+    if any(changes.values()):
+        pending = session.info.setdefault(PENDING, Counter())
+        for key, n in changes.items():
+            pending[key] += n
 
 
 @event.listens_for(Session, "before_commit")
 def _write(session) -> None:
-    if not session.info.get(PENDING):
-        return
-    session.flush()  # the last changes' increments
+    session.flush()  # the last changes' increments (commit would flush them right after)
     pending = session.info.pop(PENDING, None)
+    if not pending:
+        return
     rows = [dict(zip(KEY, key, strict=True), n=n) for key, n in sorted(pending.items()) if n]
     if rows:
         _upsert(session, rows)
