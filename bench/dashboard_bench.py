@@ -12,6 +12,7 @@ yet is listed with its answer code and not timed again. Prints p50 and p95 per q
 
 import argparse
 import logging
+import os
 import random
 import statistics
 import time
@@ -167,7 +168,9 @@ def cases(app) -> list[tuple[str, str, dict]]:
     ]
 
 
-def run_backend(backend: str, url: str, n_tickets: int, n_history: int, repeat: int) -> tuple[list, dict]:
+def run_backend(
+    backend: str, url: str, n_tickets: int, n_history: int, repeat: int, csv_export: bool = False
+) -> tuple[list, dict]:
     print(f"{backend}: loading {n_tickets:,} tickets and about {n_history:,} history rows")
     app, loaded = prepare(url, n_tickets, n_history)
     print(
@@ -189,6 +192,9 @@ def run_backend(backend: str, url: str, n_tickets: int, n_history: int, repeat: 
             samples.append((time.perf_counter() - started) * 1000)
             cpu.append((time.process_time() - started_cpu) * 1000)
         rows.append([backend, label, code, found, statistics.median(samples), _p95(samples), _p95(cpu)])
+    if csv_export:
+        loaded["csv"] = full_csv(app)
+        print(f"{backend}: {loaded['csv']}")
     with app.app_context():
         db.engine.dispose()
     return rows, loaded
@@ -206,6 +212,30 @@ def signed_in(app):
         db.session.commit()
         db.session.remove()
     return client, api_token
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def full_csv(app) -> str:
+    """Stream the whole unfiltered CSV export: rows, time, and how far this process's resident
+    memory grew above where it started (sampled after each batch)."""
+    client, _ = signed_in(app)
+    started, rss, peak, rows = time.perf_counter(), _rss_mb(), 0.0, 0
+    response = client.get("/dashboard/tickets.csv", buffered=False)
+    try:
+        for chunk in response.response:
+            rows += (chunk if isinstance(chunk, str) else chunk.decode()).count("\n")
+            peak = max(peak, _rss_mb() - rss)
+    finally:
+        response.close()
+    seconds = time.perf_counter() - started
+    return (
+        f"full CSV export: {rows - 1:,} rows in {seconds:.0f} s "
+        f"({(rows - 1) / seconds:,.0f} rows/s), resident memory grew at most {peak:.0f} MB"
+    )
 
 
 def _p95(samples: list[float]) -> float:
@@ -255,6 +285,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--repeat", type=int, default=10, help="timed requests per query (default 10)")
     parser.add_argument(
+        "--csv-export", action="store_true", help="also stream the whole unfiltered CSV export (time, memory)"
+    )
+    parser.add_argument(
         "--database",
         action="append",
         default=[],
@@ -263,7 +296,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(backends: list[str], n_tickets: int, n_history: int, repeat: int, databases=()) -> str:
+def run(
+    backends: list[str], n_tickets: int, n_history: int, repeat: int, databases=(), csv_export: bool = False
+) -> str:
     """Load and time every backend; returns the table. `databases`: "backend=url" to keep."""
     results, notes = [], []
     given = dict(d.split("=", 1) for d in databases)
@@ -274,7 +309,7 @@ def run(backends: list[str], n_tickets: int, n_history: int, repeat: int, databa
             context = sqlite_url() if backend == "sqlite" else postgres_url()
         with context as url:
             if url is not None:
-                rows, loaded = run_backend(backend, url, n_tickets, n_history, repeat)
+                rows, loaded = run_backend(backend, url, n_tickets, n_history, repeat, csv_export)
                 results += rows
                 notes.append(
                     f"{backend}: {loaded['rows'].get('ticket', 0):,} tickets, {loaded['rows'].get('history_event', 0):,} history rows cloned from {loaded['templates']} engine tickets"
@@ -299,6 +334,7 @@ def main(argv: list[str] | None = None) -> None:
             args.history_rows,
             args.repeat,
             args.database,
+            args.csv_export,
         )
     )
 
