@@ -171,7 +171,7 @@ def cases(app) -> list[tuple[str, str, dict]]:
 def run_backend(
     backend: str, url: str, n_tickets: int, n_history: int, repeat: int, csv_export: bool = False
 ) -> tuple[list, dict]:
-    print(f"{backend}: loading {n_tickets:,} tickets and about {n_history:,} history rows")
+    print(f"{backend}: loading {n_tickets:,} tickets and about {n_history:,} history rows (unless loaded)")
     app, loaded = prepare(url, n_tickets, n_history)
     print(
         f"{backend}: loaded in {loaded['seconds']:.0f} s: "
