@@ -10,7 +10,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.extensions import db
-from app.models import Ticket
+from app.models import Ticket, TicketCount
 from tests.dashboard.ticket_rows import people_fixture, tickets_fixture  # noqa: F401
 from tests.factories import login, token_for
 
@@ -127,3 +127,16 @@ def test_metrics_count_from_the_same_table(client, tickets, clock):
         assert samples[("ticketflow_tickets_closed_total", ticket_type)] == sum(
             t.status == "closed" for t in of_type
         )
+
+
+def test_stats_rebuild_counts_the_tickets_again(api, tickets, clock, runner):
+    make_mix(tickets)
+    before = api()["counts"]
+    db.session.execute(TicketCount.__table__.delete())  # as after a bulk import that bypassed the ORM
+    db.session.commit()
+    assert api()["counts"] == {}
+    result = runner.invoke(args=["stats", "rebuild"])
+    assert result.exit_code == 0, result.output
+    assert "ticket_count rows" in result.output
+    assert api()["counts"] == before
+    assert_counts_match_the_rows(api)
