@@ -12,22 +12,25 @@ yet is listed with its answer code and not timed again. Prints p50 and p95 per q
 
 import argparse
 import logging
+import os
 import random
 import statistics
 import time
+from contextlib import nullcontext
 from datetime import timedelta
 from pathlib import Path
 
 from flask_migrate import upgrade
+from sqlalchemy import text
 
 from app import create_app
 from app.accounts import new_token
 from app.clock import utcnow
 from app.engine import deploy_bundle
 from app.extensions import db
-from app.models import AlertRule, Customer, Ticket, User
+from app.models import AlertRule, Customer, Ticket, TicketField, User
 from app.seed import DEMO_PASSWORD, seed_demo
-from bench.dashboard_world import clone, make_templates
+from bench.dashboard_world import clone, finish_interrupted, make_templates
 from bench.report import table
 from bench.world import postgres_url, quiet_logging, sqlite_url
 from tests.factories import csrf_of
@@ -35,15 +38,28 @@ from tests.factories import csrf_of
 DEFAULT_TICKETS = 20_000
 DEFAULT_HISTORY = 200_000
 BUNDLE_SUFFIXES = (".bpmn", ".dmn", ".json")
+CSV_ROWS = 1000  # a CSV download is timed to its first rows: it streams, the rest is the client's pace
 
 
 def prepare(url: str, n_tickets: int, n_history: int, progress=print):
-    """The app on a fresh database at `url`, loaded; returns (app, what was loaded)."""
+    """The app on a fresh database at `url`, loaded; returns (app, what was loaded).
+
+    A database that already holds tickets (`--database`, loaded by an earlier run) is only
+    upgraded to the latest migration and kept as it is."""
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": True})
     quiet_logging()
     logging.getLogger("alembic").setLevel(logging.WARNING)
     with app.app_context():
         upgrade()  # the migrations' schema: their hand-written indexes included
+        if db.session.execute(db.select(Ticket.id).limit(1)).first() is not None:
+            if finish_interrupted():
+                progress("  an interrupted load: aggregate rows for the year and ANALYZE added")
+            rows = {
+                name: db.session.execute(text(f"SELECT count(*) FROM {name}")).scalar()
+                for name in ("ticket", "history_event")
+            }
+            db.session.remove()
+            return app, {"rows": rows, "seconds": 0.0, "templates": "(already loaded)"}
         seed_demo()
         files = [
             (p.name, p.read_bytes())
@@ -72,6 +88,14 @@ def cases(app) -> list[tuple[str, str, dict]]:
             db.select(Ticket.data).where(Ticket.type == "return").order_by(Ticket.id.desc()).limit(1)
         ).scalar()
         order_number = (numbers or {}).get("order_number", "SO-0000001")
+        business = db.session.execute(
+            db.select(Ticket.type, TicketField.name, TicketField.value)
+            .join(TicketField, TicketField.ticket_id == Ticket.id)
+            .where(TicketField.name != "order_number", Ticket.type == "complaint")
+            .order_by(Ticket.id.desc())
+            .limit(1)
+        ).first() or ("complaint", "order_number", order_number)
+        latest = db.session.execute(db.select(db.func.max(Ticket.id))).scalar()
         db.session.remove()
     today = utcnow().date()
     month_ago = (utcnow() - timedelta(days=30)).date()
@@ -99,8 +123,18 @@ def cases(app) -> list[tuple[str, str, dict]]:
             {"closed_from": month_ago.isoformat(), "closed_to": today.isoformat()},
         ),
         ("api: order_number", api, {"order_number": order_number}),
+        (f"api: field={business[1]}:<value>", api, {"field": f"{business[1]}:{business[2]}"}),
+        ("api: type=return&version=1", api, {"type": "return", "version": 1}),
+        ("api: sort=priority", api, {"sort": "priority"}),
         ("api: offset=5000", api, {"offset": 5000}),
         ("page: /dashboard/tickets", "/dashboard/tickets", {}),
+        ("page: tickets, team=support", "/dashboard/tickets", {"team": "support"}),
+        ("page: tickets, state=incident", "/dashboard/tickets", {"state": "incident"}),
+        (
+            f"page: tickets, complaint + {business[1]}",
+            "/dashboard/tickets",
+            {"type": "complaint", "field": f"{business[1]}:{business[2]}"},
+        ),
         (
             "page: tickets, breached complaints",
             "/dashboard/tickets",
@@ -108,15 +142,36 @@ def cases(app) -> list[tuple[str, str, dict]]:
         ),
         ("page: tickets, order number", "/dashboard/tickets", {"order_number": order_number}),
         ("page: /dashboard (KPIs, 30 days)", "/dashboard/", {"period": "30d"}),
+        (
+            "page: /dashboard (KPIs, return, team returns)",
+            "/dashboard/",
+            {"type": "return", "team": "returns"},
+        ),
+        ("fragment: /dashboard/kpis (7 days)", "/dashboard/kpis", {}),
         ("page: /dashboard/alerts", "/dashboard/alerts", {}),
         ("api: statistics complaint", "/api/v1/process-definitions/complaint/statistics", {}),
+        ("page: /dashboard/heatmap (return, 30 days)", "/dashboard/heatmap", {"type": "return"}),
+        ("page: heatmap, duration", "/dashboard/heatmap", {"type": "complaint", "view": "duration"}),
+        ("page: /dashboard/incidents", "/dashboard/incidents", {}),
+        ("search: ticket number", "/search", {"q": f"#{latest}"}),
+        ("search: customer name prefix", "/search", {"q": customer.name.split()[0].lower()}),
+        ("search: e-mail prefix", "/search", {"q": customer.email[:6]}),
+        ("search: order number", "/search", {"q": order_number.lower()}),
+        ("csv: first 1,000 rows, no filter", "/dashboard/tickets.csv", {}),
+        (
+            "csv: breached complaints (first 1,000)",
+            "/dashboard/tickets.csv",
+            {"type": "complaint", "sla": "breached"},
+        ),
         ("page: /inbox (everything)", "/inbox/", {"view": "all"}),
         ("/metrics", "/metrics", {}),
     ]
 
 
-def run_backend(backend: str, url: str, n_tickets: int, n_history: int, repeat: int) -> tuple[list, dict]:
-    print(f"{backend}: loading {n_tickets:,} tickets and about {n_history:,} history rows")
+def run_backend(
+    backend: str, url: str, n_tickets: int, n_history: int, repeat: int, csv_export: bool = False
+) -> tuple[list, dict]:
+    print(f"{backend}: loading {n_tickets:,} tickets and about {n_history:,} history rows (unless loaded)")
     app, loaded = prepare(url, n_tickets, n_history)
     print(
         f"{backend}: loaded in {loaded['seconds']:.0f} s: "
@@ -126,19 +181,21 @@ def run_backend(backend: str, url: str, n_tickets: int, n_history: int, repeat: 
     rows = []
     for label, path, query in cases(app):
         headers = {"Authorization": f"Bearer {token}"} if path.startswith("/api/") else {}
-        first = client.get(path, query_string=query, headers=headers)  # warms caches and plans
-        found = _found(first)
-        if first.status_code != 200:
-            rows.append([backend, label, first.status_code, found, None, None])
+        code, found = _fetch(client, path, query, headers)  # warms caches and plans
+        if code not in (200, 302):
+            rows.append([backend, label, code, found, None, None, None])
             continue
-        samples = []
+        samples, cpu = [], []
+        servers = _server_pids(app)
         for _ in range(repeat):
-            started = time.perf_counter()
-            client.get(path, query_string=query, headers=headers)
+            started, started_cpu = time.perf_counter(), time.process_time() + _cpu_of(servers)
+            _fetch(client, path, query, headers)
             samples.append((time.perf_counter() - started) * 1000)
-        samples.sort()
-        p95 = statistics.quantiles(samples, n=20, method="inclusive")[18] if len(samples) > 1 else samples[0]
-        rows.append([backend, label, 200, found, statistics.median(samples), p95])
+            cpu.append((time.process_time() + _cpu_of(servers) - started_cpu) * 1000)
+        rows.append([backend, label, code, found, statistics.median(samples), _p95(samples), _p95(cpu)])
+    if csv_export:
+        loaded["csv"] = full_csv(app)
+        print(f"{backend}: {loaded['csv']}")
     with app.app_context():
         db.engine.dispose()
     return rows, loaded
@@ -156,6 +213,80 @@ def signed_in(app):
         db.session.commit()
         db.session.remove()
     return client, api_token
+
+
+def _server_pids(app) -> list[int]:
+    """PostgreSQL's backend processes serving the app's connections (none on SQLite)."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            return []
+        pids = db.session.execute(
+            text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND backend_type = 'client backend'"
+            )
+        ).scalars()
+        found = [p for p in pids if os.path.exists(f"/proc/{p}/schedstat")]
+        db.session.remove()
+    return found
+
+
+def _cpu_of(pids: list[int]) -> float:
+    """Seconds of CPU the processes have used (/proc/<pid>/schedstat: nanoseconds on a CPU)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except (OSError, ValueError):
+            pass
+    return total / 1e9
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def full_csv(app) -> str:
+    """Stream the whole unfiltered CSV export: rows, time, and how far this process's resident
+    memory grew above where it started (sampled after each batch)."""
+    client, _ = signed_in(app)
+    started, rss, peak, rows = time.perf_counter(), _rss_mb(), 0.0, 0
+    response = client.get("/dashboard/tickets.csv", buffered=False)
+    try:
+        for chunk in response.response:
+            rows += (chunk if isinstance(chunk, str) else chunk.decode()).count("\n")
+            peak = max(peak, _rss_mb() - rss)
+    finally:
+        response.close()
+    seconds = time.perf_counter() - started
+    return (
+        f"full CSV export: {rows - 1:,} rows in {seconds:.0f} s "
+        f"({(rows - 1) / seconds:,.0f} rows/s), resident memory grew at most {peak:.0f} MB"
+    )
+
+
+def _p95(samples: list[float]) -> float:
+    samples = sorted(samples)
+    return statistics.quantiles(samples, n=20, method="inclusive")[18] if len(samples) > 1 else samples[0]
+
+
+def _fetch(client, path: str, query: dict, headers: dict) -> tuple[int, str | None]:
+    """One request, read to its end; a CSV download only to its first CSV_ROWS rows (it streams)."""
+    if not path.endswith(".csv"):
+        response = client.get(path, query_string=query, headers=headers)
+        return response.status_code, _found(response)
+    response = client.get(path, query_string=query, headers=headers, buffered=False)
+    lines = 0
+    try:
+        for chunk in response.response:
+            lines += (chunk if isinstance(chunk, str) else chunk.decode()).count("\n")
+            if lines > CSV_ROWS:
+                break
+    finally:
+        response.close()
+    return response.status_code, f"{min(lines - 1, CSV_ROWS):,} rows read"
 
 
 def _found(response) -> str | None:
@@ -182,21 +313,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"history rows to load (default {DEFAULT_HISTORY:,})",
     )
     parser.add_argument("--repeat", type=int, default=10, help="timed requests per query (default 10)")
+    parser.add_argument(
+        "--csv-export", action="store_true", help="also stream the whole unfiltered CSV export (time, memory)"
+    )
+    parser.add_argument(
+        "--database",
+        action="append",
+        default=[],
+        metavar="BACKEND=URL",
+        help="use this database instead of a throwaway one (loaded if empty, else only upgraded and timed)",
+    )
 
 
-def run(backends: list[str], n_tickets: int, n_history: int, repeat: int) -> str:
-    """Load and time every backend; returns the table."""
+def run(
+    backends: list[str], n_tickets: int, n_history: int, repeat: int, databases=(), csv_export: bool = False
+) -> str:
+    """Load and time every backend; returns the table. `databases`: "backend=url" to keep."""
     results, notes = [], []
+    given = dict(d.split("=", 1) for d in databases)
     for backend in backends:
-        context = sqlite_url() if backend == "sqlite" else postgres_url()
+        if backend in given:
+            context = nullcontext(given[backend])
+        else:
+            context = sqlite_url() if backend == "sqlite" else postgres_url()
         with context as url:
             if url is not None:
-                rows, loaded = run_backend(backend, url, n_tickets, n_history, repeat)
+                rows, loaded = run_backend(backend, url, n_tickets, n_history, repeat, csv_export)
                 results += rows
                 notes.append(
                     f"{backend}: {loaded['rows'].get('ticket', 0):,} tickets, {loaded['rows'].get('history_event', 0):,} history rows cloned from {loaded['templates']} engine tickets"
                 )
-    headers = ["backend", "query", "code", "rows", "p50 ms", "p95 ms"]
+    # cpu: CPU time of this process and of PostgreSQL's backends (/proc/<pid>/schedstat) per request:
+    # what a request costs whatever else the machine runs (wall times count the wait for a CPU)
+    headers = ["backend", "query", "code", "rows", "p50 ms", "p95 ms", "p95 cpu ms"]
     return table(headers, results) + "\n" + "\n".join(notes)
 
 
@@ -214,6 +363,8 @@ def main(argv: list[str] | None = None) -> None:
             args.tickets,
             args.history_rows,
             args.repeat,
+            args.database,
+            args.csv_export,
         )
     )
 

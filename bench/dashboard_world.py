@@ -6,7 +6,8 @@ the ticket (its data and SLA columns, and whatever projection columns the branch
 process instance, open tasks, timers, message subscriptions, history, survey requests and
 answers, incidents, and any other per-ticket table without unique keys (ticket_field, comment,
 ticket_agent ...). A clone gets new ids, a new customer and order number, and every timestamp
-moved so it opens at a random moment of the past year (open ones: of the last two weeks).
+moved so it opens at a random moment of the past year, at a steady rate (open ones: of the last two
+weeks, where 70 % of the tickets are still open).
 Rows go in with executemany in batches; SQLite runs without a journal or fsync while loading.
 """
 
@@ -23,6 +24,9 @@ from app.demo import seed_history
 from app.extensions import db
 from app.models import (
     Customer,
+    DailyStat,
+    DurationStat,
+    ElementStat,
     Feedback,
     FeedbackRequest,
     HistoryEvent,
@@ -32,8 +36,14 @@ from app.models import (
 )
 from app.models.types import UTCDateTime
 from app.sla import STOPPING
+from app.stats.counts import rebuild_counts
 
 BATCH = 5000
+# Every clone opens at a random moment of the past year, at a steady rate; of those opened in the
+# last OPEN_DAYS days, OPEN_CHANCE are still open (a clone of an unfinished template), the rest and
+# every older one finished: about 2.7 % of the tickets open, a backlog of ten days' inflow.
+OPEN_DAYS = 14
+OPEN_CHANCE = 0.7
 EXPLICIT = {"ticket", "process_instance", "feedback_request", "feedback", "incident", "history_event"}
 SKIPPED = {"attachment", "job", "outbox", "ledger", "stock_movement", "priority_change"}
 ALLOWED_TARGETS = {"ticket", "process_instance", "user", "customer", "team"}
@@ -151,11 +161,14 @@ def clone(n_tickets: int, n_history: int, rng: random.Random, progress=print) ->
     order += [Incident.__table__, HistoryEvent.__table__, *generic]
     sink = _Sink(order)
     history_budget = 0.0
+    unfinished = [t for t in templates if t["ticket"]["status"] not in STOPPING] or templates
+    finished = [t for t in templates if t["ticket"]["status"] in STOPPING] or templates
     for i in range(n_tickets):
-        template = templates[rng.randrange(len(templates))]
+        age = rng.uniform(0, 365)
+        pool = unfinished if age < OPEN_DAYS and rng.random() < OPEN_CHANCE else finished
+        template = pool[rng.randrange(len(pool))]
         source = template["ticket"]
-        open_ = source["status"] not in STOPPING
-        opened = now - timedelta(days=rng.uniform(0, 14 if open_ else 365))
+        opened = now - timedelta(days=age)
         delta = opened - source["created_at"]
         ticket = _shift(Ticket.__table__, dict(source), delta)
         ticket_id, order_number = next_ticket + i, f"SO-{i:07d}"
@@ -222,9 +235,55 @@ def clone(n_tickets: int, n_history: int, rng: random.Random, progress=print) ->
             db.session.execute(
                 text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
             )
+    sink.count["ticket_count"] = rebuild_counts(db.session)  # the clones bypassed the ORM's counting
+    for name, count in _year_of_aggregates(now.date()).items():
+        sink.count[name] = count
     db.session.execute(text("ANALYZE"))
     db.session.commit()
     return {"rows": dict(sink.count), "seconds": time.perf_counter() - started, "templates": len(templates)}
+
+
+def finish_interrupted() -> bool:
+    """Finish a load that was stopped before its end (its tickets are committed in batches): the
+    year of aggregate rows and ANALYZE, unless they are there. Returns whether it did anything."""
+    days = db.session.execute(db.select(db.func.count(db.distinct(DailyStat.day)))).scalar() or 0
+    if days >= 300:
+        return False
+    _year_of_aggregates(utcnow().date())
+    db.session.execute(text("ANALYZE"))
+    db.session.commit()
+    return True
+
+
+def _year_of_aggregates(today) -> dict[str, int]:
+    """Fill the day-keyed aggregate tables for the past year: every day gets a copy of the rows of
+    one of the templates' days. The figures are not the clones' (those come only from a replay of
+    the history, `flask stats rebuild`), but the tables hold a year's rows, which is what a query
+    over them costs."""
+    counts = {}
+    for table in (DailyStat.__table__, DurationStat.__table__, ElementStat.__table__):
+        rows = [dict(r._mapping) for r in db.session.execute(table.select()).all()]
+        by_day = defaultdict(list)
+        for row in rows:
+            by_day[row["day"]].append(row)
+        if not by_day:
+            continue
+        days = sorted(by_day)
+        taken = set(days)
+        batch = []
+        for back in range(366):
+            day = today - timedelta(days=back)
+            if day in taken:
+                continue
+            batch += [{**row, "day": day} for row in by_day[days[back % len(days)]]]
+            if len(batch) >= BATCH:
+                db.session.execute(insert(table), batch)
+                batch = []
+        if batch:
+            db.session.execute(insert(table), batch)
+        db.session.commit()
+        counts[table.name] = db.session.execute(db.select(db.func.count()).select_from(table)).scalar()
+    return counts
 
 
 def _no_sync(dbapi_connection, _record) -> None:

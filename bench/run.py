@@ -121,7 +121,11 @@ def main(argv: list[str] | None = None) -> int:
     wanted = [b.strip() for b in args.backends.split(",") if b.strip()]
     if args.dashboard_only:
         print(f"Ticketflow dashboard queries; machine: {machine()}\n")
-        print(dashboard_bench.run(wanted, args.tickets, args.history_rows, args.repeat))
+        print(
+            dashboard_bench.run(
+                wanted, args.tickets, args.history_rows, args.repeat, args.database, args.csv_export
+            )
+        )
         print(f"\ntotal {time.perf_counter() - started:.0f} s")
         return 0
     print(f"Ticketflow benchmarks, n = {args.n} calls per operation")
@@ -197,7 +201,11 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.dashboard:
         print(f"\nDashboard queries ({args.tickets:,} tickets, about {args.history_rows:,} history rows)")
-        print(dashboard_bench.run(wanted, args.tickets, args.history_rows, args.repeat))
+        print(
+            dashboard_bench.run(
+                wanted, args.tickets, args.history_rows, args.repeat, args.database, args.csv_export
+            )
+        )
 
     load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"\ntotal {time.perf_counter() - started:.0f} s; load average at the end {load}")

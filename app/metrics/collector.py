@@ -1,20 +1,21 @@
 """The figures read from the database at scrape time: a handful of aggregate queries, no state kept.
 
-Each query is one index-only or small aggregate: tickets by type and status (ix_ticket_type_status),
-SLA breaches by type (ix_ticket_sla_met_type, ix_ticket_sla_clock_due), open tasks by team, jobs
-by status, open incidents by kind, timers (waiting, due and the oldest due one's age) and alerts
-firing. Counters are counts of rows that only ever grow
-(tickets opened, closed, breached), so a restart of the server loses nothing.
+Tickets by type and status and the recorded SLA misses come from the pre-aggregated `ticket_count`
+(kept up to date in each transaction that changes a ticket by app/stats/counts.py: a few hundred
+rows, whatever the number of tickets); the rest is one index-only or small aggregate each: open
+tickets past due now (ix_ticket_sla_clock_due), open tasks by team, jobs by status, open incidents
+by kind, timers (waiting, due and the oldest due one's age) and alerts firing. Counters are counts
+of rows kept in the database, so a restart of the server loses nothing.
 """
 
 from datetime import UTC, datetime
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from sqlalchemy import case, false, func, or_, true
+from sqlalchemy import case, func, or_, true
 
 from app.clock import utcnow
 from app.extensions import db
-from app.models import AlertEvent, HumanTask, Incident, Job, Ticket, Timer
+from app.models import AlertEvent, HumanTask, Incident, Job, Ticket, TicketCount, Timer
 from app.sla import STOPPING
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # before every running clock: a range, not IS NOT NULL
@@ -91,19 +92,26 @@ def _families() -> dict:
 
 
 def _tickets(families: dict, now) -> None:
-    """Three index-only counts: by type and status, finished late, open past due."""
+    """Tickets by type and status, and those that missed their SLA, from the pre-aggregated
+    `ticket_count` (kept in each transaction that changes a ticket by app/stats/counts.py: a few
+    hundred rows whatever the number of tickets); open tickets past due now from ticket's index of
+    running clocks."""
     by_status = db.session.execute(
-        db.select(Ticket.type, Ticket.status, func.count()).group_by(Ticket.type, Ticket.status)
+        db.select(TicketCount.type, TicketCount.status, func.sum(TicketCount.n)).group_by(
+            TicketCount.type, TicketCount.status
+        )
     ).all()
     late = dict(
         db.session.execute(
-            db.select(Ticket.type, func.count()).where(Ticket.sla_met == false()).group_by(Ticket.type)
+            db.select(TicketCount.type, func.sum(TicketCount.n))
+            .where(TicketCount.missed.is_(True))
+            .group_by(TicketCount.type)
         ).all()
     )
     # Open tickets past due, one sum per type in a single aggregate without GROUP BY: grouping would
     # lead SQLite to ix_ticket_type_status, and `IS NOT NULL` to ix_ticket_sla_due_at (every ticket
     # past due, closed ones too); a lower bound on the running clock reads ix_ticket_sla_clock_due.
-    types = sorted({ticket_type for ticket_type, _, _ in by_status})
+    types = sorted({ticket_type for ticket_type, _, n in by_status if n})
     overdue = {}
     if types:
         sums = db.session.execute(
@@ -118,13 +126,15 @@ def _tickets(families: dict, now) -> None:
     for ticket_type, status, count in by_status:
         figures = totals.setdefault(ticket_type, {"open": 0, "closed": 0, "cancelled": 0})
         state = "cancelled" if status == "cancelled" else "closed" if status in STOPPING else "open"
-        figures[state] += count
-    for ticket_type, figures in sorted(totals.items()):
+        figures[state] += int(count or 0)
+    for ticket_type in types:
+        figures = totals[ticket_type]
+        late_here = int(late.get(ticket_type) or 0)
         families["opened"].add_metric([ticket_type], sum(figures.values()))
         families["closed"].add_metric([ticket_type], figures["closed"])
         families["cancelled"].add_metric([ticket_type], figures["cancelled"])
         families["open"].add_metric([ticket_type], figures["open"])
-        families["breaches"].add_metric([ticket_type], late.get(ticket_type, 0) + overdue.get(ticket_type, 0))
+        families["breaches"].add_metric([ticket_type], late_here + overdue.get(ticket_type, 0))
         families["breached_open"].add_metric([ticket_type], overdue.get(ticket_type, 0))
 
 

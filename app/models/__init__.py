@@ -29,7 +29,7 @@ from app.models.runtime import (
     Timer,
 )
 from app.models.sla import BusinessCalendar, BusinessHoliday, SlaPolicy
-from app.models.stats import DailyStat, DurationStat, ElementStat, TicketStat
+from app.models.stats import DailyStat, DurationStat, ElementStat, TicketCount, TicketStat
 from app.models.studio import ProcessType, StudioDraft
 from app.models.ticket import (
     FIELD_NAME_MAX,
@@ -84,6 +84,7 @@ __all__ = [
     "Team",
     "TeamMember",
     "Ticket",
+    "TicketCount",
     "TicketField",
     "FIELD_NAME_MAX",
     "FIELD_VALUE_MAX",

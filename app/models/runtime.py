@@ -156,3 +156,6 @@ class Incident(db.Model):
     message: Mapped[str] = mapped_column(Text)
     created_at = mapped_column(UTCDateTime, default=utcnow)
     resolved_at = mapped_column(UTCDateTime, index=True)
+
+    # A ticket's open incidents (the ticket list's state of each row, and its state filter).
+    __table_args__ = (Index("ix_incident_ticket_resolved", "ticket_id", "resolved_at"),)

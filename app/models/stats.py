@@ -104,3 +104,18 @@ class ElementStat(db.Model):
     duration_sum: Mapped[int] = mapped_column(default=0)  # seconds spent by the completed ones
 
     __table_args__ = (Index("ix_element_stat_key_version_day", "process_key", "version", "day"),)
+
+
+class TicketCount(db.Model):
+    """How many tickets have each type, SLA team, priority, status and SLA miss: kept up to date
+    by `app/stats/counts.py` in the transaction that creates or changes a ticket; the ticket list's
+    counts and /metrics read it instead of counting a million rows. '' stands for NULL."""
+
+    __tablename__ = "ticket_count"
+
+    type: Mapped[str] = mapped_column(String(64), primary_key=True)
+    team: Mapped[str] = mapped_column(String(64), primary_key=True)  # ticket.sla_team_key
+    priority: Mapped[str] = mapped_column(String(16), primary_key=True)
+    status: Mapped[str] = mapped_column(String(32), primary_key=True)
+    missed: Mapped[bool] = mapped_column(primary_key=True)  # ticket.sla_met is False
+    n: Mapped[int] = mapped_column(default=0)

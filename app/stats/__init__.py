@@ -11,3 +11,5 @@
 Definitions (what counts as a first response, a resolution, ...) are in `DEFINITIONS` (kpis.py)
 and docs/dashboard.md. Nothing here imports the engine.
 """
+
+from app.stats import counts  # noqa: E402, F401  (registers the ticket_count listeners)

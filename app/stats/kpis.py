@@ -274,8 +274,18 @@ def _backlog(scope, ticket_type, team, now: datetime) -> dict:
         for _, limit in AGE_BUCKETS
         if limit
     ]
-    breached = or_(
-        Ticket.sla_met.is_(False), and_(Ticket.sla_running_since.is_not(None), Ticket.sla_due_at < now)
+    # Correlated, so each open ticket is read by primary key: as a join PostgreSQL would hash the
+    # whole ticket table for the few open ones (a sequential scan of a million rows).
+    breached = (
+        select(Ticket.id)
+        .where(
+            Ticket.id == TicketStat.ticket_id,
+            or_(
+                Ticket.sla_met.is_(False),
+                and_(Ticket.sla_running_since.is_not(None), Ticket.sla_due_at < now),
+            ),
+        )
+        .exists()
     )
     row = db.session.execute(
         select(
@@ -283,9 +293,7 @@ def _backlog(scope, ticket_type, team, now: datetime) -> dict:
             func.min(TicketStat.opened_at),
             func.sum(case((breached, 1), else_=0)),
             *age,
-        )
-        .join(Ticket, Ticket.id == TicketStat.ticket_id)
-        .where(TicketStat.is_open.is_(True), *_where(TicketStat, scope, ticket_type, team))
+        ).where(TicketStat.is_open.is_(True), *_where(TicketStat, scope, ticket_type, team))
     ).one()
     total, oldest, late, *within = row
     total = int(total or 0)
@@ -318,11 +326,15 @@ def _csat(scope, period: Period, ticket_type, team, totals: dict) -> dict:
         .order_by(Feedback.id.desc())
         .limit(RECENT_COMMENTS)
     ).all()
-    open_follow_ups = db.session.execute(
-        select(func.count(HumanTask.id))
-        .join(TicketStat, TicketStat.ticket_id == HumanTask.ticket_id)
-        .where(HumanTask.name == FOLLOW_UP_ELEMENT, *_where(TicketStat, scope, ticket_type, team))
-    ).scalar()
+    follow_ups = select(func.count(HumanTask.id)).where(HumanTask.name == FOLLOW_UP_ELEMENT)
+    narrower = _where(TicketStat, scope, ticket_type, team)
+    if narrower:  # by primary key per open task, not a join PostgreSQL would hash over every ticket
+        follow_ups = follow_ups.where(
+            select(TicketStat.ticket_id)
+            .where(TicketStat.ticket_id == HumanTask.ticket_id, *narrower)
+            .exists()
+        )
+    open_follow_ups = db.session.execute(follow_ups).scalar()
     low = totals["rating_1"] + totals["rating_2"]
     return {
         "count": count,

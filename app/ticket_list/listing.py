@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, func
+from sqlalchemy import case, func, literal, tuple_
 
 from app.extensions import db
 from app.models import PRIORITIES, Customer, HumanTask, ProcessDefinition, ProcessInstance, Ticket, User
@@ -24,10 +24,14 @@ from app.ticket_list.conditions import (
     waits_message,
     waits_timer,
 )
+from app.ticket_list.counts import aggregated_counts
 from app.ticket_list.filters import TicketFilters
 
 PAGE_SIZE = 50
 CSV_BATCH = 1000
+# Sorts on a column that is never NULL: the CSV export reads them batch after batch by keyset
+# (the rows after the last one written); the others use OFFSET, which walks the skipped rows again.
+KEYSET_SORTS = {"id": "id", "created": "created_at"}
 # Most urgent first when sorting by priority descending.
 PRIORITY_RANK = case({name: rank for rank, name in enumerate(PRIORITIES)}, value=Ticket.priority, else_=-1)
 SORT_COLUMNS = {
@@ -74,11 +78,15 @@ def _base(scope_condition, filters: TicketFilters, now: datetime, columns):
 
 
 def status_counts(scope_condition, filters: TicketFilters, now: datetime) -> dict[str, int]:
-    """How many tickets of the filtered list have each status (one GROUP BY).
+    """How many tickets of the filtered list have each status: from the pre-aggregated
+    `ticket_count` where it answers (app/ticket_list/counts.py), else one GROUP BY.
 
     Grouped by an expression of the status, not the column: otherwise SQLite may walk the whole
     status index to skip the grouping sort, rather than read the filter's own index.
     """
+    aggregated = aggregated_counts(scope_condition, filters, now)
+    if aggregated is not None:
+        return aggregated
     status = func.coalesce(Ticket.status, "")
     query = (
         db.select(status, func.count())
@@ -143,17 +151,24 @@ def _rows_with(query, now: datetime) -> list[TicketRow]:
 
 
 def list_page(
-    scope_condition, filters: TicketFilters, now: datetime, *, limit: int = PAGE_SIZE, offset: int = 0
+    scope_condition,
+    filters: TicketFilters,
+    now: datetime,
+    *,
+    limit: int = PAGE_SIZE,
+    offset: int = 0,
+    after: TicketRow | None = None,
 ) -> list[TicketRow]:
-    """One page of the filtered list in the filters' order."""
-    ids = list(
-        db.session.execute(
-            _base(scope_condition, filters, now, [Ticket.id])
-            .order_by(*_order(filters))
-            .limit(limit)
-            .offset(offset)
-        ).scalars()
-    )
+    """One page of the filtered list in the filters' order; `after` (a row of the previous page,
+    sorts on KEYSET_SORTS only): the rows that follow it, read from the index where it stopped."""
+    query = _base(scope_condition, filters, now, [Ticket.id])
+    if after is not None:
+        column = SORT_COLUMNS[filters.sort_key]
+        value = getattr(after.ticket, KEYSET_SORTS[filters.sort_key])
+        last = tuple_(literal(value, column.type), literal(after.ticket.id, Ticket.id.type))
+        key = tuple_(column, Ticket.id)
+        query = query.where(key < last if filters.descending else key > last)
+    ids = list(db.session.execute(query.order_by(*_order(filters)).limit(limit).offset(offset)).scalars())
     if not ids:
         return []
     rows = {row.ticket.id: row for row in _rows_with(db.select(Ticket.id).where(Ticket.id.in_(ids)), now)}
@@ -190,9 +205,13 @@ def csv_lines(scope_condition, filters: TicketFilters, now: datetime) -> Iterato
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_HEADER)
-    offset = 0
+    offset, last = 0, None
+    keyset = filters.sort_key in KEYSET_SORTS
     while True:
-        rows = list_page(scope_condition, filters, now, limit=CSV_BATCH, offset=offset)
+        if keyset:  # each batch starts where the previous one ended: no OFFSET to walk again
+            rows = list_page(scope_condition, filters, now, limit=CSV_BATCH, after=last)
+        else:
+            rows = list_page(scope_condition, filters, now, limit=CSV_BATCH, offset=offset)
         for row in rows:
             t = row.ticket
             writer.writerow(
@@ -222,4 +241,4 @@ def csv_lines(scope_condition, filters: TicketFilters, now: datetime) -> Iterato
             db.session.expunge(row.ticket)
         if len(rows) < CSV_BATCH:
             return
-        offset += CSV_BATCH
+        offset, last = offset + CSV_BATCH, rows[-1]

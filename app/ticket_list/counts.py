@@ -1,0 +1,94 @@
+"""The ticket list's counts per status from `ticket_count` (app/stats/counts.py) where it can answer.
+
+For a caller who sees every ticket and filters on nothing but type, status, priority, team and SLA
+breached, the counts come from the few hundred rows of `ticket_count` plus, where a filter is not
+a column of it, a count of the small rest read live:
+
+- `team`: ticket_count holds the SLA team; tickets with an open task of the team but another SLA
+  team are counted live (open tasks only);
+- `sla=breached`: ticket_count holds the recorded misses (`sla_met` false); open tickets whose
+  running clock is past due now are counted live (ix_ticket_sla_running_due: running clocks only).
+
+Anything else (another filter, a scope limited to some teams) returns None: the caller counts
+the filtered list with one GROUP BY (app/ticket_list/listing.py).
+"""
+
+from collections import Counter
+from dataclasses import fields
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, true
+from sqlalchemy.sql.elements import True_
+
+from app.extensions import db
+from app.models import HumanTask, Ticket, TicketCount
+from app.ticket_list.conditions import sla_condition
+from app.ticket_list.filters import TicketFilters
+
+ANSWERED = {"type", "status", "priority", "team", "sla"}
+
+
+def _used(filters: TicketFilters) -> set[str]:
+    return {
+        f.name for f in fields(filters) if f.name != "sort" and getattr(filters, f.name) not in ("", None, ())
+    }
+
+
+def aggregated_counts(scope_condition, filters: TicketFilters, now: datetime) -> dict[str, int] | None:
+    """Counts per status of the filtered list, or None when ticket_count cannot answer."""
+    if not isinstance(scope_condition, True_) or not _used(filters) <= ANSWERED:
+        return None
+    if filters.sla and filters.sla != "breached":
+        return None
+    breached = filters.sla == "breached"
+    stored = [
+        getattr(TicketCount, name) == getattr(filters, name)
+        for name in ("type", "status", "priority")
+        if getattr(filters, name)
+    ]
+    live = [
+        getattr(Ticket, name) == getattr(filters, name)
+        for name in ("type", "status", "priority")
+        if getattr(filters, name)
+    ]
+    if filters.team:
+        stored.append(TicketCount.team == filters.team)
+    if breached:
+        stored.append(TicketCount.missed.is_(True))
+    counts = Counter(
+        dict(
+            db.session.execute(
+                db.select(TicketCount.status, func.sum(TicketCount.n))
+                .where(*stored)
+                .group_by(TicketCount.status)
+            ).all()
+        )
+    )
+    status = func.coalesce(Ticket.status, "")
+
+    def add(*where) -> None:
+        counts.update(
+            dict(
+                db.session.execute(
+                    db.select(status, func.count()).where(*live, *where).group_by(status)
+                ).all()
+            )
+        )
+
+    # Past due now, not recorded as a miss (those are in ticket_count): running clocks only.
+    past_due = and_(
+        Ticket.sla_running_since.is_not(None),
+        Ticket.sla_due_at < now,
+        or_(Ticket.sla_met.is_(None), Ticket.sla_met == true()),
+    )
+    if filters.team:
+        other_team = func.coalesce(Ticket.sla_team_key, "") != filters.team
+        with_task = Ticket.id.in_(db.select(HumanTask.ticket_id).where(HumanTask.team == filters.team))
+        if breached:
+            add(Ticket.sla_team_key == filters.team, past_due)
+            add(with_task, other_team, sla_condition("breached", now))
+        else:
+            add(with_task, other_team)
+    elif breached:
+        add(past_due)
+    return {key: int(n) for key, n in sorted(counts.items()) if n}
