@@ -2,7 +2,7 @@
 each transaction that changes a ticket), an index of a ticket's open incidents
 
 Revision ID: 0015_dashboard_counts
-Revises: 0010_alerts
+Revises: 0012_approval_limits
 Create Date: 2026-12-02
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0015_dashboard_counts'
-down_revision = '0010_alerts'
+down_revision = '0012_approval_limits'
 branch_labels = None
 depends_on = None
 
