@@ -27,6 +27,8 @@ from app.engine import (
 )
 from app.extensions import db
 from app.handlers import HANDLERS, HandlerContext, HandlerRefused
+from app.mail import send_due_mail
+from app.mail.catcher import start_catcher
 from app.transactions import write_transaction
 
 log = logging.getLogger(__name__)
@@ -133,6 +135,7 @@ class Worker:
         """Sweep now and every WORKER_SWEEP_SECONDS; paused: schedule only (tests call tick())."""
         sweep = self.app.config["WORKER_SWEEP_SECONDS"]
         self.scheduler.add_job(self.tick, "interval", seconds=sweep, id="sweep", next_run_time=utcnow())
+        start_catcher(self.app)  # development: MAIL_CATCHER=1 without MAIL_HOST
         alerts = self.app.config.get("ALERT_EVALUATE_SECONDS") or 0
         if alerts > 0:  # 0 turns the evaluation off (the test config: tests evaluate by hand)
             self.scheduler.add_job(self.evaluate_alerts, "interval", seconds=alerts, id="alerts")
@@ -150,6 +153,7 @@ class Worker:
             with self.app.app_context():
                 try:
                     drain()
+                    self.send_mail()
                     due = next_wakeup()
                 finally:
                     db.session.remove()
@@ -160,6 +164,15 @@ class Worker:
             log.exception("worker round failed")
         finally:
             self._lock.release()
+
+    def send_mail(self) -> None:
+        """Send the due outbox e-mails (app/mail); a failure is logged, the round goes on."""
+        try:
+            while send_due_mail() > 0:
+                pass
+        except Exception:
+            db.session.rollback()
+            log.exception("sending the outbox failed")
 
     def evaluate_alerts(self) -> None:
         """Evaluate the alert rules (fire, notify, resolve); a failure is logged, the worker goes on."""
@@ -174,3 +187,6 @@ class Worker:
 
     def shutdown(self) -> None:
         self.scheduler.shutdown(wait=False)
+        catcher = self.app.extensions.pop("mail_catcher", None)
+        if catcher is not None:
+            catcher.stop()

@@ -75,6 +75,7 @@ ROUTES = {
     "studio.unretire": "analyst and admin only",
     "studio.diff": "analyst and admin only",
     "studio.decision": "analyst and admin only; a deployed decision is no one's object",
+    "dev.mail_message": "a caught mail's file name; admins in development only (tests/mail/test_dev_mail.py)",
     "static": "public files",
 }
 
