@@ -260,6 +260,7 @@ class Config:
     # Development: a local SMTP catcher (aiosmtpd) the embedded worker sends to; /dev/mail shows it.
     MAIL_CATCHER = os.environ.get("MAIL_CATCHER", "1" if TICKETFLOW_ENV == "development" else "0") == "1"
     MAIL_CATCHER_PORT = env_int("MAIL_CATCHER_PORT", 1025, 0)
+    MAIL_CATCHER_DIR = os.environ.get("MAIL_CATCHER_DIR") or None  # None: instance/mail
     COMPANY_NAME = os.environ.get("COMPANY_NAME", "Ticketflow").strip() or "Ticketflow"
     COMPANY_COLOUR = env_colour("COMPANY_COLOUR", "#2b6cb0")
 

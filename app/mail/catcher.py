@@ -73,7 +73,8 @@ def start_catcher(app) -> MailCatcher | None:
 
 
 def mail_dir(app) -> Path:
-    return Path(app.instance_path) / "mail"
+    """Where the catcher keeps its messages: MAIL_CATCHER_DIR, else instance/mail."""
+    return Path(app.config.get("MAIL_CATCHER_DIR") or Path(app.instance_path) / "mail")
 
 
 def caught(directory: Path, limit: int = 50) -> list[tuple[str, EmailMessage]]:
