@@ -9,6 +9,7 @@ from flask import render_template
 from app.access import roles_required
 from app.extensions import db
 from app.inputs import query_enum, query_int
+from app.mail.compose import subject_of
 from app.models import OUTBOX_STATES, OutboxMessage
 from app.web.admin.blueprint import bp
 
@@ -41,4 +42,5 @@ def outbox():
         states=OUTBOX_STATES,
         counts=counts,
         next_before=rows[-1].id if more else None,
+        subject_of=subject_of,  # as sent: [#123] ...
     )
