@@ -77,13 +77,21 @@ def claim_mail(limit: int = BATCH, lease_seconds: int | None = None) -> list[Cla
 
 
 def send_due_mail(limit: int = BATCH) -> int:
-    """Claim and send the due e-mails; returns how many were tried. Mail off (no MAIL_HOST): 0."""
+    """Claim and send the due e-mails; returns how many the server answered.
+
+    0 when mail is off (no MAIL_HOST, no catcher), when none is due, and when the server could not
+    be reached (that mail is retried later, the rest of the batch waits, its attempts uncounted):
+    the worker sends until 0.
+    """
     settings = smtp.settings_from(current_app.config, catcher_port())
     if settings is None:
         return 0
     claimed = claim_mail(limit)
-    for mail in claimed:
-        deliver(mail, settings)
+    for index, mail in enumerate(claimed):
+        if not deliver(mail, settings):  # the server is unreachable: the rest wait, uncounted
+            for rest in claimed[index + 1 :]:
+                release(rest)
+            return 0
     return len(claimed)
 
 
@@ -92,23 +100,35 @@ def catcher_port() -> int | None:
     return catcher.port if catcher is not None else None
 
 
-def deliver(mail: ClaimedMail, settings: smtp.SmtpSettings) -> None:
-    """Compose and send one claimed mail, then record what happened."""
+def deliver(mail: ClaimedMail, settings: smtp.SmtpSettings) -> bool:
+    """Compose and send one claimed mail, then record what happened.
+
+    Returns False when the server could not be reached (no SMTP answer at all), so the batch stops.
+    """
     try:
         message = compose(db.session.get(OutboxMessage, mail.id))
     except Exception as exc:  # a template or data error: no try can fix it
         log.exception("outbox %s could not be composed", mail.id)
         db.session.rollback()
         record(mail, error=f"the message could not be composed: {type(exc).__name__}: {exc}", temporary=False)
-        return
+        return True
     db.session.rollback()  # end the read: the SMTP conversation holds no transaction
     try:
         smtp.send(settings, message)
     except Exception as exc:
         log.warning("outbox %s: sending failed: %s", mail.id, smtp.describe(exc))
         record(mail, error=smtp.describe(exc), temporary=smtp.is_temporary(exc))
-    else:
-        record(mail)
+        return not smtp.is_unreachable(exc)
+    record(mail)
+    return True
+
+
+def release(mail: ClaimedMail) -> None:
+    """Give a claim back untried: `pending` again, its attempt not counted."""
+    with write_transaction():
+        row = db.session.get(OutboxMessage, mail.id)
+        if row is not None and row.state == "sending" and row.attempts == mail.attempt:
+            row.state, row.attempts, row.lease_until = "pending", row.attempts - 1, None
 
 
 def retry_delay(attempt: int) -> timedelta:

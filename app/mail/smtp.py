@@ -63,6 +63,13 @@ def is_temporary(exc: BaseException) -> bool:
     return isinstance(exc, (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError))
 
 
+def is_unreachable(exc: BaseException) -> bool:
+    """True when the server gave no SMTP answer at all (refused, timed out, dropped): try no more now."""
+    return not isinstance(exc, smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused) and isinstance(
+        exc, smtplib.SMTPServerDisconnected | OSError
+    )
+
+
 def describe(exc: BaseException) -> str:
     """The failure as the outbox page shows it."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):

@@ -29,6 +29,7 @@ from app.extensions import db
 from app.handlers import HANDLERS, HandlerContext, HandlerRefused
 from app.mail import send_due_mail
 from app.mail.catcher import start_catcher
+from app.mail.smtp import settings_from
 from app.transactions import write_transaction
 
 log = logging.getLogger(__name__)
@@ -135,7 +136,12 @@ class Worker:
         """Sweep now and every WORKER_SWEEP_SECONDS; paused: schedule only (tests call tick())."""
         sweep = self.app.config["WORKER_SWEEP_SECONDS"]
         self.scheduler.add_job(self.tick, "interval", seconds=sweep, id="sweep", next_run_time=utcnow())
-        start_catcher(self.app)  # development: MAIL_CATCHER=1 without MAIL_HOST
+        catcher = start_catcher(self.app)  # development: MAIL_CATCHER=1 without MAIL_HOST
+        if settings_from(self.app.config, catcher.port if catcher else None) is not None:
+            # Mail on a job of its own: a slow or unreachable SMTP server never delays jobs and timers.
+            self.scheduler.add_job(
+                self.send_mail, "interval", seconds=sweep, id="mail", next_run_time=utcnow()
+            )
         alerts = self.app.config.get("ALERT_EVALUATE_SECONDS") or 0
         if alerts > 0:  # 0 turns the evaluation off (the test config: tests evaluate by hand)
             self.scheduler.add_job(self.evaluate_alerts, "interval", seconds=alerts, id="alerts")
@@ -153,7 +159,6 @@ class Worker:
             with self.app.app_context():
                 try:
                     drain()
-                    self.send_mail()
                     due = next_wakeup()
                 finally:
                     db.session.remove()
@@ -166,12 +171,15 @@ class Worker:
             self._lock.release()
 
     def send_mail(self) -> None:
-        """Send the due outbox e-mails (app/mail); a failure is logged, the round goes on."""
+        """Send the due outbox e-mails (app/mail) until none is due or the server is unreachable."""
         try:
-            while send_due_mail() > 0:
-                pass
+            with self.app.app_context():
+                try:
+                    while send_due_mail() > 0:
+                        pass
+                finally:
+                    db.session.remove()
         except Exception:
-            db.session.rollback()
             log.exception("sending the outbox failed")
 
     def evaluate_alerts(self) -> None:

@@ -13,6 +13,7 @@ from app.engine import add_comment, deploy, start_process
 from app.extensions import db
 from app.mail import claim_mail, send_due_mail
 from app.models import OutboxMessage
+from app.worker import Worker
 from tests.diagrams import user_task_process
 from tests.factories import login, make_customer_user, make_user
 
@@ -99,17 +100,17 @@ def test_a_refused_connection_is_retried_with_backoff_then_fails_and_is_listed(
 ):
     app.config.update(MAIL_MAX_ATTEMPTS=3, MAIL_RETRY_SECONDS=60, MAIL_RETRY_MAX_SECONDS=100)
     _ticket_with_mail()
-    assert send_due_mail() == 1
+    assert send_due_mail() == 0  # tried; unreachable ends the round
     [row] = _rows()
     assert (row.state, row.attempts, row.next_attempt_at) == ("pending", 1, utcnow() + timedelta(seconds=60))
     assert "ConnectionRefusedError" in row.last_error
     clock.shift(timedelta(seconds=60))
-    assert send_due_mail() == 1
+    assert send_due_mail() == 0  # tried; unreachable ends the round
     [row] = _rows()
     assert (row.state, row.attempts) == ("pending", 2)
     assert row.next_attempt_at - utcnow() == timedelta(seconds=100)  # doubled, capped
     clock.shift(timedelta(seconds=100))
-    assert send_due_mail() == 1
+    assert send_due_mail() == 0  # tried; unreachable ends the round
     [row] = _rows()
     assert (row.state, row.attempts) == ("failed", 3)
     clock.shift(timedelta(days=1))
@@ -158,3 +159,25 @@ def test_two_workers_claiming_together_never_both_send(app, smtp_server):
         thread.join()
     assert sorted(claimed) == [row.id for row in _rows()]  # each of the six by exactly one worker
     assert send_due_mail() == 0
+
+
+def test_an_unreachable_server_stops_the_batch_and_the_rest_wait_uncounted(app, closed_port, clock):
+    ticket, agent = _ticket_with_mail()
+    add_comment(ticket.id, agent, "A second note.", notify_customer=True)
+    assert send_due_mail() == 0  # one connection refused: no point trying the second now
+    first, second = _rows()
+    assert (first.state, first.attempts) == ("pending", 1) and first.next_attempt_at > utcnow()
+    assert (second.state, second.attempts, second.lease_until) == ("pending", 0, None)
+
+
+def test_the_worker_sends_the_outbox_on_a_job_of_its_own(app, smtp_server):
+    _ticket_with_mail()
+    worker = Worker(app)
+    worker.start(paused=True)  # scheduled only: the test runs the mail job itself
+    try:
+        assert worker.scheduler.get_job("mail") is not None
+        worker.send_mail()
+    finally:
+        worker.shutdown()
+    assert [m["Subject"] for m in smtp_server.messages] == ["[#1] Broken zip"]
+    assert _rows()[0].state == "sent"
