@@ -15,7 +15,7 @@ from app.mail import claim_mail, send_due_mail
 from app.models import OutboxMessage
 from app.worker import Worker
 from tests.diagrams import user_task_process
-from tests.factories import login, make_customer_user, make_user
+from tests.factories import csrf_of, login, make_customer_user, make_user
 
 
 def _ticket_with_mail(body: str = "We sent a new one."):
@@ -121,12 +121,19 @@ def test_a_refused_connection_is_retried_with_backoff_then_fails_and_is_listed(
     assert "ConnectionRefusedError" in page and "Broken zip" in page
     assert "No e-mail in state sent" in client.get("/admin/outbox?state=sent").get_data(as_text=True)
     assert client.get("/admin/outbox?state=lost").status_code == 422
+    token = csrf_of(page)
+    assert client.post(f"/admin/outbox/{row.id}/retry", data={"csrf_token": token}).status_code == 302
+    [row] = _rows()
+    assert (row.state, row.attempts, row.next_attempt_at) == ("pending", 0, None)
+    assert row.last_error.startswith("sent again by root after: ConnectionRefusedError")
+    assert client.post(f"/admin/outbox/{row.id}/retry", data={"csrf_token": token}).status_code == 303
+    assert client.post("/admin/outbox/999/retry", data={"csrf_token": token}).status_code == 404
 
 
 def test_the_outbox_page_is_for_admins_only(app, client):
     make_user("alice", "agent", teams=("support",), password="pw")
     login(client, "alice")
-    assert client.get("/admin/outbox").status_code == 404
+    assert client.get("/admin/outbox").status_code == 404  # the retry: tests/web/test_ownership.py
 
 
 def test_a_claim_whose_lease_ran_out_is_never_sent_again(app, smtp_server, clock):
