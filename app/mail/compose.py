@@ -124,6 +124,8 @@ def compose(row: OutboxMessage) -> EmailMessage:
         message["References"] = " ".join(thread)
     if row.ticket_id is not None:
         message["X-Ticketflow-Ticket"] = str(row.ticket_id)
+    if event != "notification":  # written by no person (RFC 3834): auto-responders must not answer
+        message["Auto-Submitted"] = "auto-generated"
     message.set_content(render_template(f"mail/{event}.txt", **context))
     message.add_alternative(render_template(f"mail/{event}.html", **context), subtype="html")
     return message

@@ -52,6 +52,7 @@ def test_the_survey_mail_is_caught_and_its_link_opens_the_survey(app, client, ca
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert 'sandbox="allow-popups allow-popups-to-escape-sandbox" srcdoc="' in html
+    assert "Reply-To" in html and f"support+{ticket.id}@ticketflow.example" in html
     assert "&lt;a href=" in html  # the mail's HTML is escaped into srcdoc, never inlined in the page
     [link] = re.findall(r'<li><a href="http://127\.0\.0\.1:5000(/survey/[^"]+)"', html)
     survey = client.get(link)

@@ -48,6 +48,7 @@ def test_a_mail_is_sent_once_with_its_thread_headers(app, smtp_server, clock):
     assert message["From"].addresses[0].display_name == "Acme"
     assert str(message["Reply-To"]) == f"help+{ticket.id}@acme.test"
     assert message["In-Reply-To"] == f"<ticket-{ticket.id}@acme.test>"
+    assert message["Auto-Submitted"] is None  # an agent's own words
     text = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
     assert "Your parcel left." in text and "Acme" in text
