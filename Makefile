@@ -23,6 +23,7 @@ run: setup
 	@echo "Ticketflow is starting on http://127.0.0.1:$(PORT)  (one worker embedded)"
 	@echo "  API token for the demo admin:  $(FLASK) users create-token admin"
 	@echo "  Then: curl -H 'Authorization: Bearer <token>' http://127.0.0.1:$(PORT)/api/v1/tickets"
+	@echo "  Mail: nothing leaves this machine; read what Ticketflow sends at http://127.0.0.1:$(PORT)/dev/mail (admin)"
 	@echo ""
 	EMBEDDED_WORKER=1 BASE_URL=$${BASE_URL:-http://127.0.0.1:$(PORT)} $(FLASK) serve --host 127.0.0.1 --port $(PORT)
 

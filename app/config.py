@@ -119,6 +119,40 @@ def env_durations(name: str, default: dict[str, str]) -> dict[str, str]:
     return values
 
 
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    """The value of environment variable `name`, one of `choices`, else `default`."""
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in choices:
+        raise ConfigError(f"{name}={raw!r}: must be one of {', '.join(choices)}")
+    return raw
+
+
+ADDRESS = re.compile(r"[^@\s<>,]+@[^@\s<>,]+")
+
+
+def env_address(name: str, default: str) -> str:
+    """The e-mail address in environment variable `name` (`a@b` or `Name <a@b>`), else `default`."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    match = re.fullmatch(r"(?:[^<>@]*<)?([^<>]+)>?", raw)
+    if not match or not ADDRESS.fullmatch(match.group(1).strip()):
+        raise ConfigError(f"{name}={raw!r}: must be an e-mail address (name@domain or 'Name <name@domain>')")
+    return raw
+
+
+def env_colour(name: str, default: str) -> str:
+    """The #rrggbb colour in environment variable `name`, else `default`."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not re.fullmatch(r"#[0-9a-fA-F]{6}", raw):
+        raise ConfigError(f"{name}={raw!r}: must be a colour written #rrggbb")
+    return raw.lower()
+
+
 def _sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
@@ -227,6 +261,27 @@ class Config:
     DEFAULT_TIMEZONE = os.environ.get("DEFAULT_TIMEZONE", "Europe/Berlin")
     # The inbox refreshes its counts and "new" badge this often, in seconds (htmx polling).
     INBOX_REFRESH_SECONDS = env_int("INBOX_REFRESH_SECONDS", 30, 1)
+    # E-mail out (app/mail, docs/operations.md "Mail"): the worker sends the outbox over SMTP.
+    # No MAIL_HOST and no catcher: nothing is sent, the rows wait in the outbox.
+    MAIL_HOST = os.environ.get("MAIL_HOST", "").strip()
+    MAIL_PORT = env_int("MAIL_PORT", 25, 1)
+    MAIL_SECURITY = env_choice("MAIL_SECURITY", "none", ("none", "starttls", "tls"))
+    MAIL_USER = os.environ.get("MAIL_USER") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_FROM = env_address("MAIL_FROM", "support@ticketflow.example")
+    # Replies route back to the ticket: support@x becomes support+<ticket id>@x (empty: MAIL_FROM).
+    MAIL_REPLY_TO = env_address("MAIL_REPLY_TO", "")
+    MAIL_TIMEOUT = env_int("MAIL_TIMEOUT", 30, 1)  # seconds per SMTP connection; below MAIL_LEASE_SECONDS
+    MAIL_LEASE_SECONDS = env_int("MAIL_LEASE_SECONDS", 300, 1)
+    MAIL_MAX_ATTEMPTS = env_int("MAIL_MAX_ATTEMPTS", 6, 1)
+    MAIL_RETRY_SECONDS = env_int("MAIL_RETRY_SECONDS", 60, 1)  # first retry; doubles, at most MAIL_RETRY_MAX
+    MAIL_RETRY_MAX_SECONDS = env_int("MAIL_RETRY_MAX_SECONDS", 3600, 1)
+    # Development: a local SMTP catcher (aiosmtpd) the embedded worker sends to; /dev/mail shows it.
+    MAIL_CATCHER = os.environ.get("MAIL_CATCHER", "1" if TICKETFLOW_ENV == "development" else "0") == "1"
+    MAIL_CATCHER_PORT = env_int("MAIL_CATCHER_PORT", 1025, 0)
+    MAIL_CATCHER_DIR = os.environ.get("MAIL_CATCHER_DIR") or None  # None: instance/mail
+    COMPANY_NAME = os.environ.get("COMPANY_NAME", "Ticketflow").strip() or "Ticketflow"
+    COMPANY_COLOUR = env_colour("COMPANY_COLOUR", "#2b6cb0")
 
 
 class TestConfig(Config):
@@ -237,5 +292,7 @@ class TestConfig(Config):
     SECRET_KEY = "test"
     EMBEDDED_WORKER = False
     ALERT_EVALUATE_SECONDS = 0  # tests call evaluate_alerts() themselves
+    MAIL_HOST = ""  # tests start their own SMTP server and set MAIL_HOST/MAIL_PORT
+    MAIL_CATCHER = False
     ARGON2_TIME_COST = 1  # fast hashes in tests; production keeps the strong defaults
     ARGON2_MEMORY_KIB = 8192

@@ -28,6 +28,7 @@ LOW = {
     "demo",
     "metrics",
     "dashboard",
+    "mail",
 }
 FORBIDDEN = {
     "clock": LOW | {"models"},
@@ -50,6 +51,7 @@ FORBIDDEN = {
     "cli": {"web", "api"},
     "demo": {"web", "api", "cli", "seed", "metrics"},
     "metrics": {"web", "api", "worker", "cli", "seed", "demo", "dashboard"},
+    "mail": LOW - {"mail"},  # e-mail out: reads models, writes the outbox's delivery state
     "dashboard": {"engine", "web", "api", "worker", "cli", "seed", "demo", "metrics"},
 }
 

@@ -3,7 +3,7 @@
 from app.models.alerts import ALERT_METRICS, AlertEvent, AlertRule
 from app.models.assignment import AssignmentCursor, TicketAgent
 from app.models.attachment import MAX_ATTACHMENT_BYTES, Attachment
-from app.models.business import LedgerEntry, OutboxMessage, PriorityChange, StockMovement
+from app.models.business import OUTBOX_STATES, LedgerEntry, OutboxMessage, PriorityChange, StockMovement
 from app.models.conversation import CANNED_BODY_MAX, CANNED_NAME_MAX, CannedReply
 from app.models.feedback import Feedback, FeedbackRequest
 from app.models.history import HistoryEvent
@@ -72,6 +72,7 @@ __all__ = [
     "LoginAttempt",
     "MessageSubscription",
     "OutboxMessage",
+    "OUTBOX_STATES",
     "Deployment",
     "FormDefinition",
     "PriorityChange",

@@ -23,10 +23,19 @@ class LedgerEntry(db.Model):
     created_at = mapped_column(UTCDateTime, default=utcnow)
 
 
+OUTBOX_STATES = ("pending", "sending", "sent", "failed")
+
+
 class OutboxMessage(db.Model):
-    """An e-mail or webhook to deliver after commit."""
+    """An e-mail or webhook to deliver after commit.
+
+    The worker (app/mail/outbox.py) claims a `pending` row whose `next_attempt_at` has come (or
+    never was set) as `sending` with a lease, sends it outside any transaction, then marks it
+    `sent`, `pending` again with a later `next_attempt_at` (a temporary failure), or `failed`.
+    """
 
     __tablename__ = "outbox"
+    __table_args__ = (db.Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), default="email")
@@ -38,6 +47,12 @@ class OutboxMessage(db.Model):
     idempotency_key: Mapped[str | None] = mapped_column(String(80), unique=True)
     created_at = mapped_column(UTCDateTime, default=utcnow)
     sent_at = mapped_column(UTCDateTime, index=True)
+    state: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_attempt_at = mapped_column(UTCDateTime)
+    lease_until = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[str | None] = mapped_column(String(200))
 
 
 class StockMovement(db.Model):

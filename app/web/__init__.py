@@ -1,5 +1,5 @@
 """Server-rendered pages, one blueprint package per audience: auth, inbox, portal, admin, survey, studio,
-dashboard, and staff search.
+dashboard, staff search, and development tools (dev).
 
 Each package exposes `bp` in its `__init__`; `init_app` registers them, the home redirect and the
 favicon.
@@ -15,7 +15,7 @@ from app.models import User
 from app.web import amounts, formatting, markdown
 
 # Blueprint packages, in registration order.
-BLUEPRINTS = ("auth", "inbox", "portal", "admin", "survey", "studio", "dashboard", "search", "account")
+BLUEPRINTS = ("auth", "inbox", "portal", "admin", "survey", "studio", "dashboard", "search", "account", "dev")
 
 
 def init_app(app: Flask) -> None:

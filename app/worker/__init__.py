@@ -27,6 +27,9 @@ from app.engine import (
 )
 from app.extensions import db
 from app.handlers import HANDLERS, HandlerContext, HandlerRefused
+from app.mail import send_due_mail
+from app.mail.catcher import start_catcher
+from app.mail.smtp import settings_from
 from app.transactions import write_transaction
 
 log = logging.getLogger(__name__)
@@ -133,6 +136,12 @@ class Worker:
         """Sweep now and every WORKER_SWEEP_SECONDS; paused: schedule only (tests call tick())."""
         sweep = self.app.config["WORKER_SWEEP_SECONDS"]
         self.scheduler.add_job(self.tick, "interval", seconds=sweep, id="sweep", next_run_time=utcnow())
+        catcher = start_catcher(self.app)  # development: MAIL_CATCHER=1 without MAIL_HOST
+        if settings_from(self.app.config, catcher.port if catcher else None) is not None:
+            # Mail on a job of its own: a slow or unreachable SMTP server never delays jobs and timers.
+            self.scheduler.add_job(
+                self.send_mail, "interval", seconds=sweep, id="mail", next_run_time=utcnow()
+            )
         alerts = self.app.config.get("ALERT_EVALUATE_SECONDS") or 0
         if alerts > 0:  # 0 turns the evaluation off (the test config: tests evaluate by hand)
             self.scheduler.add_job(self.evaluate_alerts, "interval", seconds=alerts, id="alerts")
@@ -161,6 +170,18 @@ class Worker:
         finally:
             self._lock.release()
 
+    def send_mail(self) -> None:
+        """Send the due outbox e-mails (app/mail) until none is due or the server is unreachable."""
+        try:
+            with self.app.app_context():
+                try:
+                    while send_due_mail() > 0:
+                        pass
+                finally:
+                    db.session.remove()
+        except Exception:
+            log.exception("sending the outbox failed")
+
     def evaluate_alerts(self) -> None:
         """Evaluate the alert rules (fire, notify, resolve); a failure is logged, the worker goes on."""
         try:
@@ -174,3 +195,6 @@ class Worker:
 
     def shutdown(self) -> None:
         self.scheduler.shutdown(wait=False)
+        catcher = self.app.extensions.pop("mail_catcher", None)
+        if catcher is not None:
+            catcher.stop()

@@ -83,6 +83,7 @@ def world(app):
         "key": "return",
         "version": 1,
         "token": survey_token(survey),
+        "name": "20261123T090000000000-000000000000.eml",  # /dev/mail/<name>: 404 outside development
     }
 
 

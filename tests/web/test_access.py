@@ -60,6 +60,7 @@ ROUTES = {
     # Not owned by a team or a customer:
     "admin.edit_user": "admin only",
     "admin.update_team": "admin only",
+    "admin.retry_mail": "admin only (tests/mail/test_mail_out.py)",
     "api.retry": "managers and admins only; scoped by its ticket in tests/web/test_ownership.py",
     "portal.new_ticket": "a ticket type, not an object",
     "studio.editor": "a ticket type, for analysts and admins only (tests/web/test_studio_pages.py)",
@@ -80,6 +81,7 @@ ROUTES = {
     "studio.unretire": "analyst and admin only",
     "studio.diff": "analyst and admin only",
     "studio.decision": "analyst and admin only; a deployed decision is no one's object",
+    "dev.mail_message": "a caught mail's file name; admins in development only (tests/mail/test_dev_mail.py)",
     "static": "public files",
 }
 

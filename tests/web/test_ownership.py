@@ -95,6 +95,7 @@ def jane(app):
         "incident_id": incident.id,
         "user_id": alice.id,
         "team_id": db.session.execute(db.select(Team.id).where(Team.key == "returns")).scalar(),
+        "mail_id": 1,
         **PATH_VALUES,
     }
 
