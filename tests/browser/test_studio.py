@@ -283,7 +283,9 @@ def test_a_timer_previews_its_next_due_time_and_a_draft_can_be_discarded(studio)
     page, fake, errors = studio
     open_editor(page)
     select(page, "feedback_reminder_due")
-    assert page.input_value("input[name=spiff-timer]") == '"P3D"'
+    # The shipped diagrams read the delay from a variable the server sets; an analyst types a literal.
+    assert page.input_value("input[name=spiff-timer]") == "feedback_reminder_delay"
+    page.fill("input[name=spiff-timer]", '"P3D"')
     page.get_by_role("button", name="Preview the next due time").click()
     page.locator(".studio-timer-answer", has_text="Next due").wait_for()
     assert (

@@ -214,7 +214,7 @@ def test_a_type_made_in_the_studio_goes_live_and_changes_without_touching_runnin
     agent.goto("/inbox/")  # the task the analyst drew, with the form made in the studio
     agent.locator("tr", has_text="Iron broken").get_by_role("link", name="Check the warranty").click()
     agent.wait_for_url("**/inbox/tasks/*")
-    agent.get_by_label("Note").fill("Receipt is within the warranty period.")
+    agent.locator("#f-note").fill("Receipt is within the warranty period.")
     agent.get_by_role("button", name="Complete task").click()
     agent.wait_for_url("**/inbox/")
     drain()
