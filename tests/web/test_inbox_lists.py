@@ -235,3 +235,37 @@ def test_the_inbox_page_runs_a_handful_of_statements_however_many_rows(client, s
         seed(title=f"Task {i}", assignee="alice", customer=f"Customer {i}")
     assert _statements(client, "/inbox/?view=mine&sort=customer") == few <= 15
     assert _statements(client, "/inbox/counts?view=mine") <= 8
+
+
+def test_sla_filter_follows_the_badges_a_breached_first_response_is_breached(client, seed, clock):
+    at = utcnow()
+    day = 8 * 3600
+    late_reply = seed(title="Answered late", assignee="alice", sla_due=at + timedelta(days=3), sla_target=day)
+    no_reply = seed(title="Not answered", assignee="alice", sla_due=at + timedelta(days=3), sla_target=day)
+    soon = seed(title="Reply due soon", assignee="alice", sla_due=at + timedelta(days=3), sla_target=day)
+    in_time = seed(title="Answered in time", assignee="alice", sla_due=at + timedelta(days=3), sla_target=day)
+    seed(title="Late resolution", assignee="alice", sla_due=at - timedelta(minutes=5), sla_target=day)
+    for task, due in (
+        (late_reply, at - timedelta(hours=3)),
+        (no_reply, at - timedelta(hours=1)),
+        (soon, at + timedelta(minutes=20)),
+        (in_time, at - timedelta(hours=3)),
+    ):
+        db.session.get(Ticket, task.ticket_id).first_response_due_at = due
+    for task, responded in ((late_reply, at - timedelta(hours=2)), (in_time, at - timedelta(hours=4))):
+        db.session.add(
+            TicketStat(ticket_id=task.ticket_id, type="return", opened_at=at, first_response_at=responded)
+        )
+    db.session.commit()
+    login(client, "alice")
+    page = page_of(client.get("/inbox/?view=mine"))
+    badge = page.xpath("string(//tr[contains(., 'Answered late')]//span[@data-target='first_response'])")
+    assert badge == "First response breached"
+    assert sorted(inbox(client, view="mine", sla="breached")[0]) == [
+        "Answered late",
+        "Late resolution",
+        "Not answered",
+    ]
+    assert inbox(client, view="mine", sla="breached")[1]["mine"] == 3  # the counts agree
+    assert inbox(client, view="mine", sla="at_risk")[0] == ["Reply due soon"]
+    assert inbox(client, view="mine", sla="on_track")[0] == ["Answered in time"]
