@@ -7,9 +7,11 @@ from datetime import timedelta
 from sqlalchemy import event
 
 from app.clock import utcnow
+from app.engine import claim_task, complete_task, release_task, start_process
 from app.extensions import db
-from app.models import SavedFilter, Ticket, TicketStat, User
-from tests.factories import csrf_of, login
+from app.models import HumanTask, SavedFilter, Ticket, TicketStat, User
+from app.worker import drain
+from tests.factories import csrf_of, deploy_shipped, login, make_customer, make_user
 from tests.web.test_inbox import inbox, page_of, post
 
 
@@ -192,6 +194,47 @@ def test_a_stale_completion_names_the_holder_and_keeps_what_was_typed(client, se
     assert "Bob holds this task now" in page.xpath("string(//div[@role='alert'])")
     assert task.id not in page.xpath("string(//div[@role='alert'])")
     assert page.xpath("string(//textarea[@id='process_data'])") == '{"note": "typed by Alice"}'
+    assert not page.xpath("//button[text()='Complete task']")
+
+
+def test_a_completion_after_someone_else_completed_names_them_and_when_and_shows_what_was_typed(
+    client, app, clock
+):
+    deploy_shipped("general")
+    alice = make_user("alice", "agent", teams=("support",), password="pw")
+    bob = make_user("bob", "agent", teams=("support",), password="pw")
+    bob.name = "Bob Berg"
+    ticket, _ = start_process(
+        "general",
+        make_customer().id,
+        "Norway?",
+        {"question": "Do you ship to Norway?", "category": "delivery"},
+    )
+    drain()
+    task = db.session.execute(db.select(HumanTask).where(HumanTask.ticket_id == ticket.id)).scalar_one()
+    task_id = task.id
+    login(client, "alice")
+    token_page = client.get(f"/inbox/tasks/{task_id}").get_data(as_text=True)
+    clock.shift(timedelta(minutes=5))
+    if task.assignee_id == alice.id:  # the round robin gave it to her; she lets it go, Bob takes it
+        release_task(task_id, alice)
+    claim_task(task_id, bob)
+    complete_task(task_id, {"answer": "Yes, within five days.", "information_given": True}, bob)
+    answer = client.post(
+        f"/inbox/tasks/{task_id}",
+        data={
+            "csrf_token": csrf_of(token_page),
+            "answer": "We ship to Norway\nin 3 days.",
+            "information_given": "true",
+        },
+    )
+    assert answer.status_code == 409
+    page = page_of(answer)
+    said = page.xpath("string(//p[@class='completed-by'])")
+    assert "Bob Berg completed “Answer question” 23 Nov 2026" in " ".join(said.split())
+    assert "CET" in said and task_id not in said
+    [typed] = page.xpath("//textarea[@readonly and @id=//label[text()='Answer']/@for]")
+    assert typed.text == "We ship to Norway\nin 3 days."
     assert not page.xpath("//button[text()='Complete task']")
 
 
