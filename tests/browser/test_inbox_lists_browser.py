@@ -2,7 +2,8 @@
 shows overdue tasks and SLA targets readably in the viewer's zone, keeps a stale answer, and a
 300-character word never widens a page.
 
-With SCREENSHOTS=1 the tests save docs/screenshots/inbox-sorted.png and task-overdue.png.
+With SCREENSHOTS=1 the tests save docs/screenshots/inbox-sorted.png, task-overdue.png and
+task-completed-meanwhile.png.
 """
 
 from datetime import timedelta
@@ -184,6 +185,7 @@ def test_a_completion_after_bob_completed_the_task_names_him_and_shows_the_answe
     notice = page.locator("[role='alert']").first
     assert "Bob completed" in notice.locator(".completed-by").inner_text()
     assert page.get_by_label("Notes").input_value() == "Photos show wear, not transport damage."
+    screenshot(page, "task-completed-meanwhile.png")
 
 
 def test_the_inbox_refreshes_its_counts_and_says_what_is_new_without_a_reload(app, new_page, clock):
