@@ -2,12 +2,13 @@
 shows overdue tasks and SLA targets readably in the viewer's zone, keeps a stale answer, and a
 300-character word never widens a page.
 
-With SCREENSHOTS=1 the tests save docs/screenshots/inbox-sorted.png and task-overdue.png.
+With SCREENSHOTS=1 the tests save docs/screenshots/inbox-sorted.png, task-overdue.png and
+task-completed-meanwhile.png.
 """
 
 from datetime import timedelta
 
-from app.engine import claim_task, release_task, start_process
+from app.engine import claim_task, complete_task, release_task, start_process
 from app.extensions import db
 from app.models import HumanTask, Ticket
 from app.worker import drain
@@ -164,6 +165,27 @@ def test_a_stale_completion_names_who_holds_the_task_and_keeps_the_answer(app, n
     assert "Bob holds this task now" in alert and task.id not in alert
     assert page.get_by_label("Internal notes").input_value() == "Photos show wear, not transport damage."
     assert page.get_by_role("button", name="Complete task").count() == 0
+
+
+def test_a_completion_after_bob_completed_the_task_names_him_and_shows_the_answer_to_copy(app, new_page):
+    deploy_shipped("return")
+    alice = make_user("alice", "agent", teams=("support",), password="pw")
+    bob = make_user("bob", "agent", teams=("support",), password="pw")
+    _, jane = make_customer_user("jane")
+    task = _task_of(_open("return", "Shoes arrived damaged", RETURN_START, jane.id))
+    page = new_page()
+    sign_in(page, "alice")
+    page.goto(f"/inbox/tasks/{task.id}")
+    page.get_by_role("radio", name="Reject").check()
+    page.get_by_label("Internal notes").fill("Photos show wear, not transport damage.")
+    release_task(task.id, alice)  # while she types, Bob takes it and completes it
+    claim_task(task.id, bob)
+    complete_task(task.id, {"decision": "reject", "rejection_reason": "Worn soles"}, bob)
+    page.get_by_role("button", name="Complete task").click()
+    notice = page.locator("[role='alert']").first
+    assert "Bob completed" in notice.locator(".completed-by").inner_text()
+    assert page.get_by_label("Notes").input_value() == "Photos show wear, not transport damage."
+    screenshot(page, "task-completed-meanwhile.png")
 
 
 def test_the_inbox_refreshes_its_counts_and_says_what_is_new_without_a_reload(app, new_page, clock):

@@ -1,10 +1,11 @@
 """Admins manage users and teams on a page; nobody else sees it."""
 
+import lxml.html
 import pytest
 
 from app.extensions import db
 from app.models import Customer, Team, User
-from tests.factories import csrf_of, login, make_team, make_user
+from tests.factories import csrf_of, login, make_customer_user, make_team, make_user
 
 
 @pytest.fixture
@@ -112,3 +113,43 @@ def test_form_without_csrf_token_is_refused(admin_client):
     answer = admin_client.post("/admin/teams", data={"key": "x", "name": "X", "strategy": "skills"})
     assert answer.status_code == 400
     assert db.session.execute(db.select(Team).where(Team.key == "x")).scalar() is None
+
+
+def test_an_admin_sets_a_customer_s_currency_and_a_bad_code_is_refused_naming_the_field(admin_client):
+    user, customer = make_customer_user("jane")
+    url = f"/admin/users/{user.id}"
+    page = lxml.html.fromstring(admin_client.get(url).get_data(as_text=True))
+    assert page.xpath("//input[@id='currency']/@value") == ["EUR"]
+    fields = {"name": "Jane Doe", "role": "customer", "capacity": "20", "active": "on"}
+    answer = _post(admin_client, url, {**fields, "currency": "Euro"})
+    assert answer.status_code == 422
+    page = lxml.html.fromstring(answer.get_data(as_text=True))
+    error = page.xpath("string(//input[@id='currency']/following-sibling::p[@class='error'])")
+    assert error == "three letters of an ISO 4217 code, e.g. EUR"
+    assert page.xpath("string(//label[@for='currency'])").startswith("Currency")
+    db.session.expire_all()
+    assert db.session.get(Customer, customer.id).currency == "EUR"
+    assert _post(admin_client, url, {**fields, "currency": "gbp"}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Customer, customer.id).currency == "GBP"
+
+
+def test_a_new_customer_gets_the_currency_typed_and_agents_have_no_currency_field(admin_client):
+    _post(
+        admin_client,
+        "/admin/users/new",
+        {
+            "username": "sam",
+            "name": "Sam",
+            "role": "customer",
+            "capacity": "20",
+            "password": "long-password",
+            "currency": "USD",
+        },
+    )
+    sam = db.session.execute(db.select(User).where(User.username == "sam")).scalar()
+    assert (
+        db.session.execute(db.select(Customer.currency).where(Customer.user_id == sam.id)).scalar() == "USD"
+    )
+    agent = make_user("nina", "agent", password="long-password")
+    assert 'id="currency"' not in admin_client.get(f"/admin/users/{agent.id}").get_data(as_text=True)

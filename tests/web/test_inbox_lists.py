@@ -7,9 +7,11 @@ from datetime import timedelta
 from sqlalchemy import event
 
 from app.clock import utcnow
+from app.engine import claim_task, complete_task, release_task, start_process
 from app.extensions import db
-from app.models import SavedFilter, Ticket, TicketStat, User
-from tests.factories import csrf_of, login
+from app.models import HumanTask, SavedFilter, Ticket, TicketStat, User
+from app.worker import drain
+from tests.factories import csrf_of, deploy_shipped, login, make_customer, make_user
 from tests.web.test_inbox import inbox, page_of, post
 
 
@@ -195,6 +197,47 @@ def test_a_stale_completion_names_the_holder_and_keeps_what_was_typed(client, se
     assert not page.xpath("//button[text()='Complete task']")
 
 
+def test_a_completion_after_someone_else_completed_names_them_and_when_and_shows_what_was_typed(
+    client, app, clock
+):
+    deploy_shipped("general")
+    alice = make_user("alice", "agent", teams=("support",), password="pw")
+    bob = make_user("bob", "agent", teams=("support",), password="pw")
+    bob.name = "Bob Berg"
+    ticket, _ = start_process(
+        "general",
+        make_customer().id,
+        "Norway?",
+        {"question": "Do you ship to Norway?", "category": "delivery"},
+    )
+    drain()
+    task = db.session.execute(db.select(HumanTask).where(HumanTask.ticket_id == ticket.id)).scalar_one()
+    task_id = task.id
+    login(client, "alice")
+    token_page = client.get(f"/inbox/tasks/{task_id}").get_data(as_text=True)
+    clock.shift(timedelta(minutes=5))
+    if task.assignee_id == alice.id:  # the round robin gave it to her; she lets it go, Bob takes it
+        release_task(task_id, alice)
+    claim_task(task_id, bob)
+    complete_task(task_id, {"answer": "Yes, within five days.", "information_given": True}, bob)
+    answer = client.post(
+        f"/inbox/tasks/{task_id}",
+        data={
+            "csrf_token": csrf_of(token_page),
+            "answer": "We ship to Norway\nin 3 days.",
+            "information_given": "true",
+        },
+    )
+    assert answer.status_code == 409
+    page = page_of(answer)
+    said = page.xpath("string(//p[@class='completed-by'])")
+    assert "Bob Berg completed “Answer question” 23 Nov 2026" in " ".join(said.split())
+    assert "CET" in said and task_id not in said
+    [typed] = page.xpath("//textarea[@readonly and @id=//label[text()='Answer']/@for]")
+    assert typed.text == "We ship to Norway\nin 3 days."
+    assert not page.xpath("//button[text()='Complete task']")
+
+
 # --- the viewer's time zone ---------------------------------------------------------------------
 
 
@@ -235,3 +278,37 @@ def test_the_inbox_page_runs_a_handful_of_statements_however_many_rows(client, s
         seed(title=f"Task {i}", assignee="alice", customer=f"Customer {i}")
     assert _statements(client, "/inbox/?view=mine&sort=customer") == few <= 15
     assert _statements(client, "/inbox/counts?view=mine") <= 8
+
+
+def test_sla_filter_follows_the_badges_a_breached_first_response_is_breached(client, seed, clock):
+    at = utcnow()
+    day = 8 * 3600
+    late_reply = seed(title="Answered late", assignee="alice", sla_due=at + timedelta(days=3), sla_target=day)
+    no_reply = seed(title="Not answered", assignee="alice", sla_due=at + timedelta(days=3), sla_target=day)
+    soon = seed(title="Reply due soon", assignee="alice", sla_due=at + timedelta(days=3), sla_target=day)
+    in_time = seed(title="Answered in time", assignee="alice", sla_due=at + timedelta(days=3), sla_target=day)
+    seed(title="Late resolution", assignee="alice", sla_due=at - timedelta(minutes=5), sla_target=day)
+    for task, due in (
+        (late_reply, at - timedelta(hours=3)),
+        (no_reply, at - timedelta(hours=1)),
+        (soon, at + timedelta(minutes=20)),
+        (in_time, at - timedelta(hours=3)),
+    ):
+        db.session.get(Ticket, task.ticket_id).first_response_due_at = due
+    for task, responded in ((late_reply, at - timedelta(hours=2)), (in_time, at - timedelta(hours=4))):
+        db.session.add(
+            TicketStat(ticket_id=task.ticket_id, type="return", opened_at=at, first_response_at=responded)
+        )
+    db.session.commit()
+    login(client, "alice")
+    page = page_of(client.get("/inbox/?view=mine"))
+    badge = page.xpath("string(//tr[contains(., 'Answered late')]//span[@data-target='first_response'])")
+    assert badge == "First response breached"
+    assert sorted(inbox(client, view="mine", sla="breached")[0]) == [
+        "Answered late",
+        "Late resolution",
+        "Not answered",
+    ]
+    assert inbox(client, view="mine", sla="breached")[1]["mine"] == 3  # the counts agree
+    assert inbox(client, view="mine", sla="at_risk")[0] == ["Reply due soon"]
+    assert inbox(client, view="mine", sla="on_track")[0] == ["Answered in time"]

@@ -163,7 +163,7 @@ def preview_instructions(text: str, data: dict | None) -> tuple[str, str | None]
     data = {} if data is None else data
     check_plain_data(data, "data")
     try:
-        return render_bounded(text, data), None
+        return render_bounded(text, data, markdown_values=True), None
     except ExpressionLimitError as exc:
         message = f"rendering stopped: {exc}"
         raise InvalidData({"text": message}, f"the instructions do not render: {message}") from None

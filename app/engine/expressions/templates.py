@@ -15,6 +15,12 @@ allocated elements, integer size, 100 ms), charged by:
 
 `render_bounded` raises `ExpressionLimitError` when the budget runs out; `check_template` is the
 deploy check (the template compiles, and rendering it without data stays within the budget).
+
+Task instructions are Markdown (app/web/markdown.py) while what fills them comes from customers
+(`{{ description }}`): `render_bounded(..., markdown_values=True)` escapes the Markdown in every
+value it outputs (`escape_markdown`), so a customer's "[click](http://evil.example)" or "# Heading"
+reads as typed, and only the template's own text is Markdown. Other templates (canned replies,
+letters to customers) are plain text and render values as they are.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from __future__ import annotations
 import functools
 import re
 from contextvars import ContextVar
+from decimal import Decimal
 from typing import Any
 
 from jinja2 import ChainableUndefined, nodes
@@ -49,6 +56,23 @@ SAFE_FILTERS = frozenset(
 # A printf width or precision of six digits or more ('%999999999d'): refused before formatting.
 _HUGE_PRINTF = re.compile(r"%[-+ #0]*(\d{6,}|\d*\.\d{6,})")
 _budget: ContextVar[Budget | None] = ContextVar("ticketflow_template_budget", default=None)
+_markdown_values: ContextVar[bool] = ContextVar("ticketflow_template_markdown_values", default=False)
+# Characters that start Markdown anywhere in a line (emphasis, code, links, images, autolinks,
+# headings, tables, entities, strikethrough, setext underlines); CommonMark lets a backslash make
+# each literal. `-`, `+`, `.` and `)` only matter as a list marker (at a line's start, followed by a
+# space; a value may start a line): escaped there only, so ISO times and amounts ("11.00") stay as
+# they are (the inbox's `when('text')` still finds the times).
+_MARKDOWN_ANYWHERE = re.compile(r"([\\`*_\[\]<>#!|~&=])")
+_MARKDOWN_LINE_START = re.compile(r"(?m)^([ \t]*)(?:([-+])|(\d{1,9})([.)]))(?=[ \t]|$)")
+_PLAIN_NUMBERS = (bool, int, float, Decimal)
+
+
+def escape_markdown(text: str) -> str:
+    """`text` with every Markdown construct backslash-escaped: rendered as Markdown it reads as typed."""
+    escaped = _MARKDOWN_ANYWHERE.sub(r"\\\1", text)
+    return _MARKDOWN_LINE_START.sub(
+        lambda m: m.group(1) + ("\\" + m.group(2) if m.group(2) else m.group(3) + "\\" + m.group(4)), escaped
+    )
 
 
 def _current() -> Budget:
@@ -105,6 +129,8 @@ def _finalize(value: Any) -> Any:
     budget._check_int(value)
     text = value if isinstance(value, str) else str(value)
     budget._grow(len(text))
+    if _markdown_values.get() and not isinstance(value, _PLAIN_NUMBERS):
+        return escape_markdown(text)
     return value
 
 
@@ -208,8 +234,11 @@ def compiled_template(source: str):
     return _ENVIRONMENT.from_string(source)
 
 
-def render_bounded(source: str, data: dict) -> str:
+def render_bounded(source: str, data: dict, markdown_values: bool = False) -> str:
     """Render a template with `data` on a fresh budget (operations, allocation, integer size, time).
+
+    With `markdown_values` (task instructions, which are Markdown) every value the template outputs
+    is Markdown-escaped, so what a customer typed cannot add links or headings.
 
     Raises:
         ExpressionLimitError: the render ran out of its budget (also for a recursion too deep).
@@ -217,11 +246,13 @@ def render_bounded(source: str, data: dict) -> str:
     """
     template = compiled_template(source)
     token = _budget.set(Budget(TEMPLATE_LIMITS))
+    escaping = _markdown_values.set(markdown_values)
     try:
         return template.render(**data)[:MAX_OUTPUT]
     except (RecursionError, MemoryError) as exc:
         raise ExpressionLimitError(f"{type(exc).__name__} while rendering") from None
     finally:
+        _markdown_values.reset(escaping)
         _budget.reset(token)
 
 

@@ -226,7 +226,7 @@ def render_instructions(template: str | None, data: dict) -> tuple[str | None, s
     if not template:
         return template, None
     try:
-        return render_bounded(template, data), None
+        return render_bounded(template, data, markdown_values=True), None
     except ExpressionLimitError as exc:
         log.warning("instructions stopped by their budget: %s", exc)
         return template, f"rendering stopped: {exc}"

@@ -1,4 +1,5 @@
-"""Administration pages: users (role, teams, skills, capacity, password) and teams (strategy).
+"""Administration pages: users (role, teams, skills, capacity, password; a customer's currency) and
+teams (strategy).
 
 Each change is one write transaction; a new password or a deactivation ends the user's sessions
 and revokes their API tokens (app/accounts.py). Deactivating someone who holds open tasks asks
@@ -6,11 +7,14 @@ where the tasks go (their teams' queues, or one named active agent); the engine 
 `hand_over_tasks` moves them in the same transaction as the deactivation.
 """
 
+import re
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user
 
 from app.access import roles_required
 from app.accounts import deactivate, set_password
+from app.config import default_currency
 from app.engine import InvalidData, hand_over_tasks
 from app.extensions import db
 from app.inputs import ascii_int
@@ -20,6 +24,7 @@ from app.transactions import write_transaction
 from app.web.admin.blueprint import bp
 
 STRATEGIES = ("round_robin", "least_loaded", "skills")
+CURRENCY_CODE = re.compile(r"[A-Z]{3}")  # ISO 4217's alphabetic codes
 
 
 def _user_errors(form, creating: bool) -> dict:
@@ -40,10 +45,21 @@ def _user_errors(form, creating: bool) -> dict:
     capacity = form.get("capacity", "20").strip()
     if not 0 < (ascii_int(capacity) or 0) <= 500:
         errors["capacity"] = "a whole number from 1 to 500"
+    if form.get("role") == "customer" and not CURRENCY_CODE.fullmatch(_currency(form)):
+        errors["currency"] = "three letters of an ISO 4217 code, e.g. EUR"
     password = form.get("password", "")
     if (creating or password) and len(password) < 8:
         errors["password"] = "at least 8 characters"
     return errors
+
+
+def _currency(form) -> str:
+    """The currency typed for a customer, upper-cased (DEFAULT_CURRENCY when left empty)."""
+    return form.get("currency", "").strip().upper() or default_currency()
+
+
+def _customer_of(user: User) -> Customer | None:
+    return db.session.execute(db.select(Customer).where(Customer.user_id == user.id)).scalar()
 
 
 def _apply_user(user: User, form) -> None:
@@ -100,7 +116,9 @@ def new_user():
                 _apply_user(user, form)
                 if user.role == "customer":
                     email = user.email or f"{user.username}@example.com"
-                    db.session.add(Customer(user_id=user.id, name=user.name, email=email))
+                    db.session.add(
+                        Customer(user_id=user.id, name=user.name, email=email, currency=_currency(form))
+                    )
         if not errors:
             flash(f"User {user.username} created.", "success")
             return redirect(url_for("admin.users"))
@@ -190,6 +208,9 @@ def edit_user(user_id: int):
         elif not errors:
             with write_transaction():
                 _apply_user(user, form)
+                customer = _customer_of(user) if user.role == "customer" else None
+                if customer is not None:
+                    customer.currency = _currency(form)
             if user.id == current_user.id and user.active:
                 login_user(user)  # an admin who changed their own password stays signed in here
             flash(f"User {user.username} saved.", "success")
@@ -203,6 +224,9 @@ def edit_user(user_id: int):
         "capacity": str(user.capacity),
         "active": "on" if user.active else "",
     }
+    customer = _customer_of(user) if user.role == "customer" else None
+    if customer is not None:
+        form["currency"] = customer.currency or default_currency()
     return _user_page(user, form, {})
 
 

@@ -5,7 +5,7 @@ customer tables are joined only when a filter needs them (counts) or for the pag
 """
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, false, func, literal, or_, true
 from sqlalchemy.types import DateTime
@@ -138,6 +138,39 @@ def _at_risk_window():
     return larger(target, sla.AT_RISK_MIN_SECONDS)
 
 
+def sla_state_condition(state: str, now: datetime):
+    """Tasks whose ticket's SLA badge (`pages.sla_of`) shows `state`: the worse of the resolution's
+    state and the first response's, so a first response answered late or overdue is "breached".
+    Needs the ticket stat joined (`with_joins` does it when the SLA filter is set)."""
+    due, responded = Ticket.first_response_due_at, TicketStat.first_response_at
+    response_breached = and_(
+        due.is_not(None),
+        or_(and_(responded.is_not(None), responded > due), and_(responded.is_(None), due < now)),
+    )
+    response_not_breached = or_(
+        due.is_(None), and_(responded.is_not(None), responded <= due), and_(responded.is_(None), due >= now)
+    )
+    response_at_risk = and_(
+        responded.is_(None), due >= now, due < now + timedelta(seconds=sla.AT_RISK_MIN_SECONDS)
+    )
+    resolution_on_track = and_(Ticket.sla_due_at >= now, _seconds_left(now) >= _at_risk_window())
+    if state == "breached":
+        return or_(Ticket.sla_due_at < now, response_breached)
+    if state == "at_risk":
+        resolution_at_risk = and_(Ticket.sla_due_at >= now, _seconds_left(now) < _at_risk_window())
+        return and_(
+            response_not_breached, or_(resolution_at_risk, and_(response_at_risk, resolution_on_track))
+        )
+    if state == "on_track":
+        response_on_track = or_(
+            due.is_(None),
+            and_(responded.is_not(None), responded <= due),
+            and_(responded.is_(None), due >= now + timedelta(seconds=sla.AT_RISK_MIN_SECONDS)),
+        )
+        return and_(resolution_on_track, response_on_track)
+    raise ValueError(f"unknown SLA state {state!r}")
+
+
 def filter_conditions(filters: Filters, now: datetime) -> list:
     """WHERE clauses of the filters; those on Ticket or Customer need the joins of `with_joins`."""
     where = []
@@ -147,12 +180,8 @@ def filter_conditions(filters: Filters, now: datetime) -> list:
         where.append(Ticket.type == filters.type)
     if filters.status:
         where.append(Ticket.status == filters.status)
-    if filters.sla == "breached":
-        where.append(Ticket.sla_due_at < now)
-    elif filters.sla == "at_risk":
-        where += [Ticket.sla_due_at >= now, _seconds_left(now) < _at_risk_window()]
-    elif filters.sla == "on_track":
-        where += [Ticket.sla_due_at >= now, _seconds_left(now) >= _at_risk_window()]
+    if filters.sla:
+        where.append(sla_state_condition(filters.sla, now))
     if filters.customer:
         pattern = "%" + filters.customer.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         where.append(Customer.name.ilike(pattern, escape="\\"))
@@ -168,6 +197,8 @@ def with_joins(query, filters: Filters, always: bool = False, sorting: bool = Fa
         query = query.outerjoin(Ticket, Ticket.id == HumanTask.ticket_id)
     if always or filters.needs_customer:
         query = query.outerjoin(Customer, Customer.id == Ticket.customer_id)
+    if filters.sla:
+        query = query.outerjoin(TicketStat, TicketStat.ticket_id == HumanTask.ticket_id)
     if sorting and filters.sort == "assignee":
         query = query.outerjoin(ASSIGNEE, ASSIGNEE.id == HumanTask.assignee_id)
     return query

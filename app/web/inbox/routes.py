@@ -46,6 +46,7 @@ from app.web.forms import (
 )
 from app.web.inbox.blueprint import bp
 from app.web.inbox.pages import form_of, teammates, ticket_context
+from app.web.inbox.stale import completed_by, typed_values
 
 MAX_MESSAGE = 4000
 PROCESS_DATA = "process_data"  # the optional JSON textarea of a task without a form
@@ -72,12 +73,14 @@ def _user() -> User:
     return current_user._get_current_object()
 
 
-def _gone(message: str, task_id: str | None = None):
-    """The 409 page for a task that closed; it says why and when when the history knows."""
+def _gone(message: str, task_id: str | None = None, typed: list | None = None):
+    """The 409 page for a task that closed; it says why and when when the history knows, who completed
+    it, and shows what was `typed` (read-only) so a late agent can copy it."""
     reason = closed_reason(task_id) if task_id else None
     if reason:
         message = reason[:1].upper() + reason[1:] + "."
-    return render_template("inbox/gone.html", message=message), 409
+    completion = completed_by(task_id) if task_id else None
+    return render_template("inbox/gone.html", message=message, completion=completion, typed=typed or []), 409
 
 
 def _visible_task(task_id: str, scope: Scope) -> HumanTask | None:
@@ -159,6 +162,7 @@ def complete(task_id: str):
         return _gone(
             "This task was already completed by someone else, or the process moved on. It is no longer open.",
             task_id,
+            typed_values(request.form),
         )
     schema = form_of(task)
     data, errors = ({}, {})
@@ -193,7 +197,7 @@ def complete(task_id: str):
         )
         return _task_page(task, schema, shown, found, 422)
     except TaskNotOpen as exc:
-        return _gone(exc.message[:1].upper() + exc.message[1:] + ".")
+        return _gone(exc.message[:1].upper() + exc.message[1:] + ".", task.id, typed_values(request.form))
     except Conflict as exc:
         held = _holder_message(task.id, "complete")
         kept = (
