@@ -47,10 +47,12 @@ def check_mapping(mapping) -> dict[str, str]:
     if mapping is None:
         return {}
     if not isinstance(mapping, dict) or len(mapping) > MAX_MAPPING:
-        raise InvalidData(f"mapping: an object of at most {MAX_MAPPING} old id → new id pairs")
+        message = f"an object of at most {MAX_MAPPING} old id → new id pairs"
+        raise InvalidData({"mapping": message}, f"mapping: {message}")
     for old, new in mapping.items():
         if not isinstance(new, str) or not new or len(old) > 128 or len(new) > 128:
-            raise InvalidData(f"mapping.{old}: the new element id must be a non-empty string")
+            message = "the new element id must be text of 1 to 128 characters"
+            raise InvalidData({f"mapping.{old}": message}, f"mapping.{old}: {message}")
     return dict(mapping)
 
 
@@ -166,7 +168,9 @@ def migration_dry_run(process_key: str, source_version: int, target_version: int
     source = _definition(process_key, source_version, "source_version")
     target = _definition(process_key, target_version, "target_version")
     if source.id == target.id:
-        raise InvalidData("target_version: the same as source_version")
+        raise InvalidData(
+            {"target_version": "the same as source_version"}, "target_version: the same as source_version"
+        )
     rows = db.session.execute(
         db.select(ProcessInstance)
         .where(ProcessInstance.definition_id == source.id, ProcessInstance.status == "running")
