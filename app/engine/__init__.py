@@ -33,7 +33,7 @@ from app.engine.commands.handover import hand_over_tasks
 from app.engine.commands.incidents import record_incident, retry_incident
 from app.engine.commands.jobs import claim_jobs, complete_job, fail_job
 from app.engine.commands.messages import deliver_correlated_message, deliver_message
-from app.engine.commands.migration import migrate_instance, migration_dry_run
+from app.engine.commands.migration import migrate_instance, migration_dry_run, rollback_migration
 from app.engine.commands.states import diagram_xml, element_states, process_data
 from app.engine.commands.tasks import (
     claim_task,
@@ -76,6 +76,7 @@ from app.engine.runtime.store import restore_round_trip
 __all__ = [
     "migrate_instance",
     "migration_dry_run",
+    "rollback_migration",
     "move_timers",
     "process_data",
     "element_states",

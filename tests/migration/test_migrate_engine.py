@@ -158,3 +158,36 @@ def test_ticket_past_a_changed_element_is_refused(tickets):
         ).scalar_one()
         == workflow
     )
+
+
+def test_rollback_moves_back_until_the_ticket_moves_on(tickets):
+    from app.engine import rollback_migration
+
+    task = _task(tickets["d"])
+    with pytest.raises(Conflict, match="no migration"):
+        rollback_migration(tickets["d"], actor="ana")
+    db.session.rollback()
+    migrate_instance(tickets["d"], 2, {"triage": "sort"}, actor="ana")
+    assert rollback_migration(tickets["d"], actor="ana") == {
+        "ticket_id": tickets["d"],
+        "from_version": 2,
+        "to_version": 1,
+    }
+    db.session.expire_all()
+    assert _version(tickets["d"]) == 1
+    assert (_task(tickets["d"]).id, _task(tickets["d"]).name) == (task.id, "triage")
+    kinds = db.session.execute(
+        db.select(HistoryEvent.kind).where(HistoryEvent.kind.like("%migra%")).order_by(HistoryEvent.id)
+    ).scalars()
+    assert list(kinds) == ["instance_migrated", "migration_rolled_back"]
+
+
+def test_no_rollback_once_the_ticket_moved_on(tickets):
+    from app.engine import rollback_migration
+
+    migrate_instance(tickets["a"], 2, actor="ana")
+    complete_task(_task(tickets["a"]).id, {}, None)
+    with pytest.raises(Conflict, match="moved on since its migration \\(element 'review'\\)"):
+        rollback_migration(tickets["a"], actor="ana")
+    db.session.rollback()
+    assert _version(tickets["a"]) == 2

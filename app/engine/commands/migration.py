@@ -225,40 +225,83 @@ def migrate_instance(ticket_id: int, target_version: int, mapping=None, *, actor
 
     def body():
         loaded = load(_running_instance(ticket_id))
-        source = loaded.definition
-        target = _definition(source.key, target_version, "target_version")
-        if target.id == source.id:
-            raise Conflict(f"target_version: ticket {ticket_id} is already on version {target_version}")
-        passed = _passed_elements([loaded.row.id])[loaded.row.id]
-        plan, problem = _plan(loaded.wf, target, mapping, passed)
-        if problem is not None:
-            raise Conflict(
-                f"ticket {ticket_id} cannot move to version {target_version}: element "
-                f"'{problem['element_id']}' ({problem['state']}) is {problem['reason']}"
-            )
-        top, sub_diffs, new_spec, new_subs = plan
-        _move(loaded.wf, top, sub_diffs, new_spec, new_subs)
-        loaded.row.definition_id = target.id
-        loaded.definition = target
-        now = utcnow()
-        history(
-            "instance_migrated",
-            ticket_id=loaded.row.ticket_id,
-            instance_id=loaded.row.id,
-            actor=actor,
-            at=now,
-            data={
-                "process_key": source.key,
-                "from_version": source.version,
-                "to_version": target.version,
-                "mapping": mapping,
-            },
-        )
-        save(loaded, actor)
-        _follow_projections(loaded.wf)
-        return {"ticket_id": ticket_id, "from_version": source.version, "to_version": target.version}
+        target = _definition(loaded.definition.key, target_version, "target_version")
+        return _migrate(loaded, ticket_id, target, mapping, actor, "instance_migrated")
 
     return run_command(body)
+
+
+# What a ticket did after a migration that makes moving it back a new migration, not a roll back.
+_MOVED_ON = ("element_completed", "task_completed", "timer_fired", "message_delivered", "service_completed")
+
+
+def rollback_migration(ticket_id: int, *, actor: str | None = None) -> dict:
+    """Move a migrated ticket back to the version it came from, while it has not moved on since.
+
+    Raises:
+        NotFound: no running process. Conflict: never migrated, moved on since (the message names
+        the element), or the old version no longer takes it.
+    """
+
+    def body():
+        loaded = load(_running_instance(ticket_id))
+        last = db.session.execute(
+            db.select(HistoryEvent)
+            .where(HistoryEvent.instance_id == loaded.row.id, HistoryEvent.kind == "instance_migrated")
+            .order_by(HistoryEvent.id.desc())
+            .limit(1)
+        ).scalar()
+        if last is None or last.data.get("to_version") != loaded.definition.version:
+            raise Conflict(f"ticket {ticket_id} has no migration to roll back")
+        since = db.session.execute(
+            db.select(HistoryEvent.element_id)
+            .where(
+                HistoryEvent.instance_id == loaded.row.id,
+                HistoryEvent.id > last.id,
+                HistoryEvent.kind.in_(_MOVED_ON),
+            )
+            .limit(1)
+        ).first()
+        if since is not None:
+            raise Conflict(f"ticket {ticket_id} has moved on since its migration (element '{since[0]}')")
+        back = {new: old for old, new in (last.data.get("mapping") or {}).items()}
+        target = _definition(loaded.definition.key, last.data["from_version"], "from_version")
+        return _migrate(loaded, ticket_id, target, back, actor, "migration_rolled_back")
+
+    return run_command(body)
+
+
+def _migrate(loaded, ticket_id: int, target: ProcessDefinition, mapping: dict, actor, kind: str) -> dict:
+    source = loaded.definition
+    if target.id == source.id:
+        raise Conflict(f"target_version: ticket {ticket_id} is already on version {target.version}")
+    passed = _passed_elements([loaded.row.id])[loaded.row.id]
+    plan, problem = _plan(loaded.wf, target, mapping, passed)
+    if problem is not None:
+        raise Conflict(
+            f"ticket {ticket_id} cannot move to version {target.version}: element "
+            f"'{problem['element_id']}' ({problem['state']}) is {problem['reason']}"
+        )
+    top, sub_diffs, new_spec, new_subs = plan
+    _move(loaded.wf, top, sub_diffs, new_spec, new_subs)
+    loaded.row.definition_id = target.id
+    loaded.definition = target
+    history(
+        kind,
+        ticket_id=loaded.row.ticket_id,
+        instance_id=loaded.row.id,
+        actor=actor,
+        at=utcnow(),
+        data={
+            "process_key": source.key,
+            "from_version": source.version,
+            "to_version": target.version,
+            "mapping": mapping,
+        },
+    )
+    save(loaded, actor)
+    _follow_projections(loaded.wf)
+    return {"ticket_id": ticket_id, "from_version": source.version, "to_version": target.version}
 
 
 def _move(wf, top, sub_diffs, new_spec, new_subs) -> None:
