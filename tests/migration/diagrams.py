@@ -5,13 +5,15 @@ v1: start -> gateway on `path`:
   b: timer `wait` (PT2H) -> user task `after_wait` -> end
   c: script `prep` (x = 1) -> user task `late` -> end
   d: user task `triage` -> end
-v2: a gains a user task `extra` after `review`; c's `prep` sets x = 2; d's `triage` is renamed `sort`.
+  e: message catch `answer` (customer_reply) -> user task `follow_up` -> end
+v2: a gains a user task `extra` after `review`; c's `prep` sets x = 2; d's `triage` is renamed `sort`;
+e's `answer` is renamed `reply_in`.
 """
 
 from tests.diagrams import bpmn
 
 
-def _version(extra: bool, prep_value: int, triage_id: str) -> bytes:
+def _version(extra: bool, prep_value: int, triage_id: str, answer_id: str) -> bytes:
     a_tail = (
         '<bpmn:userTask id="extra" name="Extra"><bpmn:incoming>fa2</bpmn:incoming>'
         "<bpmn:outgoing>fa3</bpmn:outgoing></bpmn:userTask>"
@@ -26,7 +28,20 @@ def _version(extra: bool, prep_value: int, triage_id: str) -> bytes:
   <bpmn:startEvent id="start"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
   <bpmn:exclusiveGateway id="which"><bpmn:incoming>f0</bpmn:incoming>
     <bpmn:outgoing>fa</bpmn:outgoing><bpmn:outgoing>fb</bpmn:outgoing>
-    <bpmn:outgoing>fc</bpmn:outgoing><bpmn:outgoing>fd</bpmn:outgoing></bpmn:exclusiveGateway>
+    <bpmn:outgoing>fc</bpmn:outgoing><bpmn:outgoing>fd</bpmn:outgoing><bpmn:outgoing>fe</bpmn:outgoing>
+  </bpmn:exclusiveGateway>
+  <bpmn:intermediateCatchEvent id="{answer_id}" name="Answer"><bpmn:incoming>fe</bpmn:incoming>
+    <bpmn:outgoing>fe2</bpmn:outgoing>
+    <bpmn:messageEventDefinition id="answer_definition" messageRef="customer_reply">
+      <bpmn:extensionElements><spiffworkflow:messageVariable>reply</spiffworkflow:messageVariable>
+      </bpmn:extensionElements>
+    </bpmn:messageEventDefinition>
+  </bpmn:intermediateCatchEvent>
+  <bpmn:userTask id="follow_up" name="Follow up"><bpmn:incoming>fe2</bpmn:incoming><bpmn:outgoing>fe3</bpmn:outgoing></bpmn:userTask>
+  <bpmn:endEvent id="end_e"><bpmn:incoming>fe3</bpmn:incoming></bpmn:endEvent>
+  <bpmn:sequenceFlow id="fe" sourceRef="which" targetRef="{answer_id}"><bpmn:conditionExpression>path == "e"</bpmn:conditionExpression></bpmn:sequenceFlow>
+  <bpmn:sequenceFlow id="fe2" sourceRef="{answer_id}" targetRef="follow_up"/>
+  <bpmn:sequenceFlow id="fe3" sourceRef="follow_up" targetRef="end_e"/>
   <bpmn:userTask id="review" name="Review"><bpmn:incoming>fa</bpmn:incoming><bpmn:outgoing>fa2</bpmn:outgoing></bpmn:userTask>
   <bpmn:endEvent id="end_a"><bpmn:incoming>{end_a_in}</bpmn:incoming></bpmn:endEvent>
   {a_tail}
@@ -52,8 +67,9 @@ def _version(extra: bool, prep_value: int, triage_id: str) -> bytes:
   <bpmn:sequenceFlow id="fc3" sourceRef="late" targetRef="end_c"/>
   <bpmn:sequenceFlow id="fd2" sourceRef="{triage_id}" targetRef="end_d"/>""",
         "movable",
+        extra='<bpmn:message id="customer_reply" name="customer_reply"/>\n',
     )
 
 
-V1 = _version(extra=False, prep_value=1, triage_id="triage")
-V2 = _version(extra=True, prep_value=2, triage_id="sort")
+V1 = _version(extra=False, prep_value=1, triage_id="triage", answer_id="answer")
+V2 = _version(extra=True, prep_value=2, triage_id="sort", answer_id="reply_in")

@@ -15,7 +15,15 @@ from app.engine import (
     start_process,
 )
 from app.extensions import db
-from app.models import HistoryEvent, HumanTask, ProcessDefinition, ProcessInstance, Ticket, Timer
+from app.models import (
+    HistoryEvent,
+    HumanTask,
+    MessageSubscription,
+    ProcessDefinition,
+    ProcessInstance,
+    Ticket,
+    Timer,
+)
 from app.worker import drain
 from tests.factories import make_customer, make_user
 from tests.migration.diagrams import V1, V2
@@ -27,7 +35,7 @@ def tickets(app, clock):
     deploy(V1, actor="test")
     customer = make_customer()
     out = {}
-    for path in "abcd":
+    for path in "abcde":
         ticket, _ = start_process("movable", customer.id, f"path {path}", {"path": path}, actor="test")
         out[path] = ticket.id
     drain()
@@ -57,12 +65,14 @@ def test_dry_run_groups_the_reasons(tickets):
     assert "changed" in by_element["prep"]["reason"]
     assert by_element["triage"]["tickets"] == [tickets["d"]]
     assert by_element["triage"]["state"] == "READY"
-    assert result["counts"] == {"movable": 2, "blocked": 2}
+    assert by_element["answer"]["tickets"] == [tickets["e"]]
+    assert by_element["answer"]["state"] == "WAITING"
+    assert result["counts"] == {"movable": 2, "blocked": 3}
 
 
 def test_dry_run_takes_the_mapping_into_account(tickets):
-    result = migration_dry_run("movable", 1, 2, {"triage": "sort"})
-    assert sorted(result["movable"]) == sorted([tickets["a"], tickets["b"], tickets["d"]])
+    result = migration_dry_run("movable", 1, 2, {"triage": "sort", "answer": "reply_in"})
+    assert sorted(result["movable"]) == sorted([tickets["a"], tickets["b"], tickets["d"], tickets["e"]])
 
 
 def test_migrate_keeps_assignee_status_sla_and_finishes_on_the_new_path(tickets, clock):
@@ -71,6 +81,7 @@ def test_migrate_keeps_assignee_status_sla_and_finishes_on_the_new_path(tickets,
     claim_task(task.id, agent)
     ticket = db.session.get(Ticket, tickets["a"])
     before = (ticket.status, ticket.sla_due_at, ticket.sla_paused, ticket.sla_running_since)
+    assert before[1] is not None
     clock.shift(timedelta(minutes=5))
     assert migrate_instance(tickets["a"], 2, actor="ana") == {
         "ticket_id": tickets["a"],
@@ -191,3 +202,20 @@ def test_no_rollback_once_the_ticket_moved_on(tickets):
         rollback_migration(tickets["a"], actor="ana")
     db.session.rollback()
     assert _version(tickets["a"]) == 2
+
+
+def test_a_message_wait_moves_with_its_subscription(tickets):
+    from app.engine import deliver_message
+
+    subscription = db.session.execute(
+        db.select(MessageSubscription).where(MessageSubscription.ticket_id == tickets["e"])
+    ).scalar_one()
+    sub_id = subscription.id
+    migrate_instance(tickets["e"], 2, {"answer": "reply_in"}, actor="ana")
+    db.session.expire_all()
+    moved = db.session.execute(
+        db.select(MessageSubscription).where(MessageSubscription.ticket_id == tickets["e"])
+    ).scalar_one()
+    assert (moved.id, moved.element_id, moved.name) == (sub_id, "reply_in", "customer_reply")
+    deliver_message(tickets["e"], "customer_reply", {"message": "here"}, actor="customer")
+    assert _task(tickets["e"]).name == "follow_up"
