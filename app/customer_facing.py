@@ -37,7 +37,9 @@ CUSTOMER_RESOLUTIONS = {
 }
 
 # History kinds about internal work a customer's view of the history leaves out.
-STAFF_ONLY_KINDS = frozenset({"note_added", "customer_message_read"})
+STAFF_ONLY_KINDS = frozenset(
+    {"note_added", "customer_message_read", "instance_migrated", "migration_rolled_back"}
+)
 
 # Task form fields that hold agents' internal notes (the shipped forms say "Not shown to the
 # customer"): `notes`, `<anything>_notes` and a complaint's `findings`. Staff read them on the

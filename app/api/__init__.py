@@ -6,6 +6,7 @@ from app.api import (  # noqa: F401  (routes register on bp)
     incidents,
     instances,
     messages,
+    migrations,
     openapi,
     statistics,
     tasks,

@@ -11,6 +11,7 @@ from flask import jsonify
 from app.api.blueprint import bp
 from app.api.openapi_definitions import definition_paths
 from app.api.openapi_instances import CANCEL_BODY, instance_paths, instance_schemas
+from app.api.openapi_migrations import migration_paths, migration_schemas
 from app.api.openapi_parts import (
     FORMLESS_DATA,
     JSON_OBJECT,
@@ -350,7 +351,16 @@ def document() -> dict:
         "servers": [{"url": "/"}],
         "tags": [
             {"name": name}
-            for name in ("meta", "definitions", "customers", "tickets", "tasks", "messages", "incidents")
+            for name in (
+                "meta",
+                "definitions",
+                "customers",
+                "tickets",
+                "tasks",
+                "messages",
+                "incidents",
+                "migrations",
+            )
         ],
         "paths": {
             "/api/v1/openapi.json": {
@@ -366,12 +376,13 @@ def document() -> dict:
             **_ticket_paths(),
             **_task_paths(),
             **_event_paths(),
+            **migration_paths(),
         },
         "components": {
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "description": "an API token (`tf_...`)"}
             },
-            "schemas": {**schemas(), **instance_schemas()},
+            "schemas": {**schemas(), **instance_schemas(), **migration_schemas()},
             "responses": {
                 "Unauthorized": error("The bearer token is missing or invalid"),
                 "Forbidden": error("The caller's role may not do this"),

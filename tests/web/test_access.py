@@ -66,6 +66,8 @@ ROUTES = {
     "studio.editor": "a ticket type, for analysts and admins only (tests/web/test_studio_pages.py)",
     "api.definition_version": "diagrams are shared by all staff, not owned",
     "api.get_form": "forms are shared by staff and customers (start forms), not owned",
+    "api.migrate_ticket_api": "analysts and admins only (403 for other roles, tests/migration); they work on "
+    "process versions, every ticket of a type",
     "api.definition_statistics": "figures of a shared diagram, not owned: analysts, managers and admins",
     "survey.show": "a signed capability link",
     "survey.answer": "a signed capability link",
