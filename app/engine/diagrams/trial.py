@@ -143,13 +143,17 @@ def form_errors(schema, data) -> dict:
     return {}
 
 
-def preview_instructions(text: str, data: dict | None) -> tuple[str, str | None]:
+def preview_instructions(
+    text: str, data: dict | None, markdown_values: bool = True
+) -> tuple[str, str | None]:
     """A user task's instructions as an agent would read them for a task with `data`: rendered
     on the template budget, as the inbox does (`runtime/projections.render_instructions`).
 
     Returns:
         (text, None) when they render; (their own source, why) when they fail for a reason only
         this data gives (a typo in a name, a wrong type): the inbox then shows their source.
+
+    `markdown_values=False` renders plain text (canned replies): values are not Markdown-escaped.
 
     Raises:
         InvalidData: naming `text` (not text, too long, does not compile, overruns its budget)
@@ -163,7 +167,7 @@ def preview_instructions(text: str, data: dict | None) -> tuple[str, str | None]
     data = {} if data is None else data
     check_plain_data(data, "data")
     try:
-        return render_bounded(text, data, markdown_values=True), None
+        return render_bounded(text, data, markdown_values=markdown_values), None
     except ExpressionLimitError as exc:
         message = f"rendering stopped: {exc}"
         raise InvalidData({"text": message}, f"the instructions do not render: {message}") from None

@@ -68,7 +68,7 @@ def offered_replies(user: User, ticket: Ticket) -> list[tuple[CannedReply, str]]
     offered = []
     for reply in db.session.execute(query).scalars():
         try:
-            text, _ = preview_instructions(reply.body, data)
+            text, _ = preview_instructions(reply.body, data, markdown_values=False)  # plain text
         except InvalidData:
             text = reply.body
         offered.append((reply, text))
