@@ -293,8 +293,10 @@ class Config:
     MAIL_UNKNOWN_SENDERS = env_choice("MAIL_UNKNOWN_SENDERS", "hold", ("create", "hold"))
     # The type of a ticket opened by e-mail when no rule of the `mail_type` decision (DMN) matches.
     MAIL_DEFAULT_TYPE = os.environ.get("MAIL_DEFAULT_TYPE", "general").strip() or "general"
-    # Development: `make run`'s embedded worker starts the gateway too (on MAIL_GATEWAY_PORT).
-    MAIL_GATEWAY_EMBEDDED = os.environ.get("MAIL_GATEWAY_EMBEDDED", "0") == "1"
+    # Development: the worker (`make run`'s embedded one) starts the gateway too, on MAIL_GATEWAY_PORT.
+    MAIL_GATEWAY_EMBEDDED = (
+        os.environ.get("MAIL_GATEWAY_EMBEDDED", "1" if TICKETFLOW_ENV == "development" else "0") == "1"
+    )
     COMPANY_NAME = os.environ.get("COMPANY_NAME", "Ticketflow").strip() or "Ticketflow"
     COMPANY_COLOUR = env_colour("COMPANY_COLOUR", "#2b6cb0")
 
@@ -309,5 +311,6 @@ class TestConfig(Config):
     ALERT_EVALUATE_SECONDS = 0  # tests call evaluate_alerts() themselves
     MAIL_HOST = ""  # tests start their own SMTP server and set MAIL_HOST/MAIL_PORT
     MAIL_CATCHER = False
+    MAIL_GATEWAY_EMBEDDED = False  # tests start their own gateway
     ARGON2_TIME_COST = 1  # fast hashes in tests; production keeps the strong defaults
     ARGON2_MEMORY_KIB = 8192

@@ -94,3 +94,19 @@ class MailGateway:
 
     def stop(self) -> None:
         self.controller.stop()
+
+
+def start_embedded_gateway(app, deliver: Deliver) -> MailGateway | None:
+    """Start the app's gateway once inside the worker (MAIL_GATEWAY_EMBEDDED=1, development);
+    a busy port is logged, not fatal."""
+    if not app.config.get("MAIL_GATEWAY_EMBEDDED"):
+        return None
+    if "mail_gateway" in app.extensions:
+        return app.extensions["mail_gateway"]
+    try:
+        gateway = MailGateway(app, deliver).start()
+    except (OSError, RuntimeError) as exc:
+        log.warning("mail gateway not started (%s); replies by e-mail are not taken", exc)
+        return None
+    app.extensions["mail_gateway"] = gateway
+    return gateway

@@ -281,3 +281,23 @@ def test_malformed_mail_never_crashes_the_gateway(app, gateway, desk):
     )
     send(gateway, mail(subject="Still here?", body="Yes."))
     assert outcomes()[-1][0] == "opened"
+
+
+def test_the_development_worker_runs_the_gateway_too(app, desk):
+    from app.worker import Worker
+
+    app.config.update(MAIL_GATEWAY_EMBEDDED=True, MAIL_GATEWAY_PORT=0)
+    worker = Worker(app)
+    worker.start(paused=True)
+    try:
+        gateway = app.extensions["mail_gateway"]
+        send(gateway, mail(subject="Where is my invoice?", body="Order 1234."))
+        assert [o for o, _ in outcomes()] == ["opened"]
+    finally:
+        worker.shutdown()
+    assert "mail_gateway" not in app.extensions
+
+
+def test_flask_mail_gateway_is_a_command(runner):
+    result = runner.invoke(args=["mail-gateway", "--help"])
+    assert result.exit_code == 0 and "MAIL_GATEWAY_PORT" in result.output
