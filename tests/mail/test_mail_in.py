@@ -301,3 +301,35 @@ def test_the_development_worker_runs_the_gateway_too(app, desk):
 def test_flask_mail_gateway_is_a_command(runner):
     result = runner.invoke(args=["mail-gateway", "--help"])
     assert result.exit_code == 0 and "MAIL_GATEWAY_PORT" in result.output
+
+
+MAIL_TYPE_DMN = b"""<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="mail_type_definitions"
+  name="Type of a mailed ticket" namespace="https://ticketflow.example/dmn">
+  <decision id="mail_type" name="Type of a mailed ticket">
+    <decisionTable id="mail_type_table" hitPolicy="FIRST">
+      <input id="in_rude" label="Mentions rudeness">
+        <inputExpression id="in_rude_expr" typeRef="boolean"><text>"rude" in body</text></inputExpression>
+      </input>
+      <output id="out_type" label="Type" name="type" typeRef="string" />
+      <rule id="mail_type_rule_1">
+        <description>a complaint</description>
+        <inputEntry id="mail_type_rule_1_rude"><text>True</text></inputEntry>
+        <outputEntry id="mail_type_rule_1_type"><text>"complaint"</text></outputEntry>
+      </rule>
+    </decisionTable>
+  </decision>
+</definitions>
+"""
+
+
+def test_the_mail_type_decision_chooses_the_type_of_a_mailed_ticket(app, gateway, desk):
+    deploy(MAIL_TYPE_DMN, actor="test")
+    send(gateway, mail(subject="Your driver", body="The driver was rude to me."))
+    send(gateway, mail(subject="Opening hours", body="When are you open?"))
+    tickets = db.session.execute(db.select(Ticket).order_by(Ticket.id)).scalars().all()
+    assert [(t.type, t.subject) for t in tickets] == [
+        ("complaint", "Your driver"),
+        ("general", "Opening hours"),
+    ]
+    assert tickets[0].data == {"description": "The driver was rude to me.", "severity": "medium"}
