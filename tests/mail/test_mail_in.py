@@ -99,6 +99,18 @@ def test_a_mail_to_a_closed_ticket_flags_it_to_its_team(app, gateway, desk, cloc
     assert outcomes() == [("flagged", ticket.id)]
 
 
+def test_the_flag_shows_on_the_dashboards_list_and_ticket_page(app, gateway, desk, client):
+    from tests.factories import login
+
+    ticket = desk.closed_complaint()
+    send(gateway, mail(subject=f"Re: [#{ticket.id}] Rude courier", body="It happened again."))
+    make_user("max", "manager", password="pw")
+    login(client, "max")
+    listed = client.get("/dashboard/tickets").get_data(as_text=True)
+    assert 'Rude courier</a> <span class="badge customer-wrote"' in listed
+    assert "badge customer-wrote" in client.get(f"/dashboard/tickets/{ticket.id}").get_data(as_text=True)
+
+
 def test_a_mail_to_a_lately_closed_ticket_reopens_it_as_the_portal_does(app, gateway, desk, clock):
     ticket = desk.closed_complaint()
     clock.shift(timedelta(days=3))
