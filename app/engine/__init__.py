@@ -8,7 +8,8 @@ the engine's whole public surface: the command functions and the errors, the hoo
 packages behind it are private:
 
     commands/     one module per family: tickets, tasks (and handover), messages, comments, feedback, timers, jobs,
-                  incidents (and data_edit, the data a retry may fix), deploy, migration; states (reads for viewers)
+                  incidents (and data_edit, the data a retry may fix), deploy, migration,
+                  mail_in (received e-mail; mail_tickets, agent_mail); states (reads for viewers)
     runtime/      runner (transaction, retries), store (load, save), history, steps, projections
                   (a pure diff), compaction, leases (claiming due rows)
     spiff/        our SpiffWorkflow: parser, serializer, script engine, catches, timers, spec cache,

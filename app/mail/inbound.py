@@ -22,7 +22,7 @@ from app.models import MAX_ATTACHMENT_BYTES
 MAX_FILES = 5  # like a portal answer
 MAX_TEXT = 10000  # characters of a message kept in the conversation
 MESSAGE_IDS = re.compile(r"<[^<>\s]{1,250}>")
-SUBJECT_TICKET = re.compile(r"\[(?:Ticket\s*)?#(\d{1,12})\]", re.IGNORECASE)
+SUBJECT_TICKET = re.compile(r"\[(?:Ticket\s*)?#(\d{1,9})\]", re.IGNORECASE)  # an id fits an int column
 REPLY_PREFIX = re.compile(r"^\s*((re|aw|fwd?|wg|sv|antw)\s*:\s*)+", re.IGNORECASE)
 QUOTE_START = re.compile(
     r"^(On .{0,200}wrote:\s*$|Am .{0,200}schrieb.{0,80}:\s*$|-{2,}\s*Original Message\s*-{2,}|_{10,}\s*$)",
@@ -91,7 +91,7 @@ def plus_ticket(address: str) -> int | None:
     """The ticket id of a plus-address, `support+123@example.com` -> 123."""
     local = parseaddr(address or "")[1].partition("@")[0]
     tag = local.partition("+")[2]
-    return int(tag) if tag.isdigit() and len(tag) <= 12 else None
+    return int(tag) if tag.isdigit() and len(tag) <= 9 else None
 
 
 def is_ours(address: str, config) -> bool:
@@ -221,8 +221,6 @@ def _file_name(part) -> str | None:
     except Exception:
         raw = None
     if raw is None:
-        if part.get_content_type() == "message/rfc822":
-            return "forwarded-message.eml"
         return None
     name = re.sub(r"[\x00-\x1f\x7f]", "", str(raw).replace("\\", "/").rsplit("/", 1)[-1])
     return name.strip()[:255] or "attachment"

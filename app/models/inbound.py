@@ -33,4 +33,4 @@ class InboundMail(db.Model):
     # The message as received, kept only while it is held (deferred: the list never reads it).
     raw: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
 
-    __table_args__ = (Index("ix_inbound_mail_outcome_received", "outcome", "received_at", "id"),)
+    __table_args__ = (Index("ix_inbound_mail_outcome_id", "outcome", "id"),)  # the held list, newest first

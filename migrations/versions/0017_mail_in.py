@@ -33,7 +33,7 @@ def upgrade():
         sa.PrimaryKeyConstraint('id'),
         sa.UniqueConstraint('message_id'),
     )
-    op.create_index('ix_inbound_mail_outcome_received', 'inbound_mail', ['outcome', 'received_at', 'id'])
+    op.create_index('ix_inbound_mail_outcome_id', 'inbound_mail', ['outcome', 'id'])
     op.create_index('ix_outbox_message_id', 'outbox', ['message_id'])
     with op.batch_alter_table('user') as batch:
         batch.add_column(sa.Column('mail_notifications', sa.Boolean(), server_default=sa.false(), nullable=False))
@@ -43,5 +43,5 @@ def downgrade():
     with op.batch_alter_table('user') as batch:
         batch.drop_column('mail_notifications')
     op.drop_index('ix_outbox_message_id', table_name='outbox')
-    op.drop_index('ix_inbound_mail_outcome_received', table_name='inbound_mail')
+    op.drop_index('ix_inbound_mail_outcome_id', table_name='inbound_mail')
     op.drop_table('inbound_mail')

@@ -345,3 +345,8 @@ def test_the_mail_type_decision_chooses_the_type_of_a_mailed_ticket(app, gateway
         ("general", "Opening hours"),
     ]
     assert tickets[0].data == {"description": "The driver was rude to me.", "severity": "medium"}
+
+
+def test_a_huge_ticket_number_in_the_subject_is_no_reference(app, gateway, desk):
+    send(gateway, mail(subject="[#99999999999999] Hello", to="support+99999999999999@ticketflow.example"))
+    assert [o for o, _ in outcomes()] == ["opened"]  # a new ticket, not a failure on the id's size

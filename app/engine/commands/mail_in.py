@@ -51,7 +51,7 @@ from app.models import (
 
 log = logging.getLogger(__name__)
 REPLY_MESSAGE = "customer_reply"  # the message the shipped processes wait for (as the portal's answer)
-ROOT_ID = re.compile(r"^<ticket-(\d{1,12})@")
+ROOT_ID = re.compile(r"^<ticket-(\d{1,9})@")
 
 __all__ = ["discard_held_mail", "mail_ticket_type", "open_held_mail", "receive_customer_mail"]
 

@@ -30,7 +30,7 @@ def held_mail():
         db.select(InboundMail)
         .options(undefer(InboundMail.raw))
         .where(InboundMail.outcome == "held")
-        .order_by(InboundMail.received_at.desc(), InboundMail.id.desc())
+        .order_by(InboundMail.id.desc())
         .limit(PAGE + 1)
     )
     if before:
