@@ -350,3 +350,23 @@ def test_the_mail_type_decision_chooses_the_type_of_a_mailed_ticket(app, gateway
 def test_a_huge_ticket_number_in_the_subject_is_no_reference(app, gateway, desk):
     send(gateway, mail(subject="[#99999999999999] Hello", to="support+99999999999999@ticketflow.example"))
     assert [o for o, _ in outcomes()] == ["opened"]  # a new ticket, not a failure on the id's size
+
+
+def test_a_reply_the_process_fails_on_is_flagged_instead(app, gateway, clock):
+    _, customer = make_customer_user("jane")
+    deploy(waits_for("customer_reply", "reply", condition='reply["missing"] == 1'))
+    ticket, instance = start_process("waits", customer.id, "Broken zip", {})
+    send(gateway, mail(subject=f"Re: [#{ticket.id}] Broken zip", body="Here it is."))
+    assert [m["name"] for m in waiting_of(instance.id)["messages"]] == ["customer_reply"]  # still waits
+    assert _comments(ticket)[-1] == ("customer", "Here it is.")
+    assert db.session.get(Ticket, ticket.id).customer_unread_since is not None
+    assert outcomes() == [("flagged", ticket.id)]
+
+
+def test_a_new_mail_no_type_can_take_is_held_with_the_reason(app, gateway, desk):
+    app.config["MAIL_DEFAULT_TYPE"] = "return"  # its start form asks for an order: a mail cannot give one
+    send(gateway, mail(subject="Hello", body="Just a question."))
+    [row] = db.session.execute(db.select(InboundMail)).scalars().all()
+    assert (row.outcome, row.ticket_id) == ("held", None)
+    assert row.reason.startswith("no ticket could be opened") and row.raw
+    assert db.session.execute(db.select(db.func.count()).select_from(Ticket)).scalar() == 0

@@ -33,7 +33,7 @@ from app.engine.commands.mail_tickets import (
     open_ticket_from_mail,
 )
 from app.engine.commands.messages import deliver_message
-from app.engine.errors import Conflict, NotFound
+from app.engine.errors import Conflict, InvalidData, NotFound, StepFailed
 from app.engine.runtime.history import history
 from app.engine.runtime.runner import run_command
 from app.extensions import db
@@ -66,8 +66,13 @@ def receive_customer_mail(raw: bytes, mail_from: str | None = None, rcpt_tos=())
 
     Returns:
         What became of it: delivered, flagged, opened, held, dropped or duplicate.
+
+    When the process fails on the reply, or no ticket can be opened from the mail, nothing of that
+    attempt stays: the reply is then only flagged to the team, the new mail held for an admin with
+    the reason (so the sending server is not asked to try again a mail that would fail again).
     """
     mail = parse(raw, mail_from, list(rcpt_tos))
+    failure: list[str] = []  # the reason the first attempt failed, for the second
 
     def command():
         if _seen(mail.message_id):
@@ -80,7 +85,9 @@ def receive_customer_mail(raw: bytes, mail_from: str | None = None, rcpt_tos=())
             return _record(mail, "dropped", "written by a staff member's address")
         ticket = _thread_ticket(mail)
         if ticket is not None:
-            return _to_ticket(ticket, mail)
+            return _to_ticket(ticket, mail, deliver=not failure)
+        if failure:
+            return _record(mail, "held", f"no ticket could be opened: {failure[0]}", raw=raw)
         customer = _customer(mail.sender)
         if customer is None and current_app.config["MAIL_UNKNOWN_SENDERS"] == "hold":
             log.info("mail %s from unknown %r held for review", mail.message_id, mail.sender)
@@ -88,7 +95,12 @@ def receive_customer_mail(raw: bytes, mail_from: str | None = None, rcpt_tos=())
         ticket = open_ticket_from_mail(customer or _new_customer(mail), mail)
         return _record(mail, "opened", None, ticket_id=ticket.id)
 
-    return run_command(command)
+    try:
+        return run_command(command)
+    except (StepFailed, InvalidData) as exc:
+        log.warning("mail %s: %s; trying without it", mail.message_id, exc)
+        failure.append(str(exc)[:200])
+        return run_command(command)
 
 
 def open_held_mail(mail_id: int, user: User) -> int:
@@ -229,8 +241,8 @@ def _from_customer(ticket: Ticket, mail: InboundMessage) -> bool:
     return bool(mail.sender) and _address(ticket.customer.email) == mail.sender
 
 
-def _to_ticket(ticket: Ticket, mail: InboundMessage) -> str:
-    """The mail as the customer's message on `ticket`: delivered when it waits, else flagged."""
+def _to_ticket(ticket: Ticket, mail: InboundMessage, deliver: bool = True) -> str:
+    """The mail as the customer's message on `ticket`: delivered when it waits (and `deliver`), else flagged."""
     now = utcnow()
     customer = ticket.customer
     author = db.session.get(User, customer.user_id) if customer.user_id else None
@@ -242,7 +254,7 @@ def _to_ticket(ticket: Ticket, mail: InboundMessage) -> str:
     db.session.add(comment)
     ticket.updated_at = now
     files = attach(ticket.id, mail, customer.user_id)
-    waiting = (
+    waiting = deliver and (
         db.session.execute(
             db.select(MessageSubscription.id)
             .where(MessageSubscription.ticket_id == ticket.id, MessageSubscription.name == REPLY_MESSAGE)
