@@ -370,3 +370,13 @@ def test_a_new_mail_no_type_can_take_is_held_with_the_reason(app, gateway, desk)
     assert (row.outcome, row.ticket_id) == ("held", None)
     assert row.reason.startswith("no ticket could be opened") and row.raw
     assert db.session.execute(db.select(db.func.count()).select_from(Ticket)).scalar() == 0
+
+
+def test_an_agent_who_answers_the_customer_clears_the_flag(app, gateway, desk):
+    ticket = desk.open()
+    send(gateway, mail(subject=f"Re: [#{ticket.id}] Rude courier", body="Any news?"))
+    assert db.session.get(Ticket, ticket.id).customer_unread_since is not None
+    add_comment(ticket.id, desk.agent, "We spoke to the courier company.", notify_customer=True)
+    db.session.expire_all()
+    assert db.session.get(Ticket, ticket.id).customer_unread_since is None
+    assert [t.name for t in desk.tasks(ticket) if t.name == READ_TASK] == []
