@@ -1,5 +1,5 @@
 """Command-line tools: `flask processes deploy`, `flask users ...`, `flask seed`, `flask worker`,
-`flask dev advance-ticket` (development only)."""
+`flask mail-gateway`, `flask dev advance-ticket` (development only)."""
 
 import re
 import signal
@@ -314,6 +314,26 @@ def worker_command():
     worker.shutdown()
 
 
+@click.command("mail-gateway")
+@click.option("--host", default=None, help="Address to listen on (default MAIL_GATEWAY_HOST, 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port to listen on (default MAIL_GATEWAY_PORT, 2525).")
+def mail_gateway_command(host, port):
+    """Take e-mail for the support address over SMTP: replies, new tickets, held mail (docs/mail.md)."""
+    from app.engine import receive_customer_mail
+    from app.mail.gateway import MailGateway
+
+    app = current_app._get_current_object()
+    gateway = MailGateway(app, receive_customer_mail, host, port).start()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    click.echo(f"mail gateway listening on {gateway.host}:{gateway.port}; Ctrl+C to stop")
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    gateway.stop()
+
+
 def init_app(app: Flask) -> None:
     """Add the commands to `flask`."""
     app.cli.add_command(processes)
@@ -321,6 +341,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(dev)
     app.cli.add_command(seed_command)
     app.cli.add_command(worker_command)
+    app.cli.add_command(mail_gateway_command)
     app.cli.add_command(serve_command)
     from app.stats.cli import stats_command
 

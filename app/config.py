@@ -280,6 +280,23 @@ class Config:
     MAIL_CATCHER = os.environ.get("MAIL_CATCHER", "1" if TICKETFLOW_ENV == "development" else "0") == "1"
     MAIL_CATCHER_PORT = env_int("MAIL_CATCHER_PORT", 1025, 0)
     MAIL_CATCHER_DIR = os.environ.get("MAIL_CATCHER_DIR") or None  # None: instance/mail
+    # E-mail in (app/mail/gateway.py, docs/mail.md): `flask mail-gateway` takes the replies. It accepts
+    # mail for MAIL_REPLY_TO (else MAIL_FROM), its plus-addresses, and MAIL_GATEWAY_ADDRESSES.
+    MAIL_GATEWAY_HOST = os.environ.get("MAIL_GATEWAY_HOST", "127.0.0.1").strip() or "127.0.0.1"
+    MAIL_GATEWAY_PORT = env_int("MAIL_GATEWAY_PORT", 2525, 0)
+    MAIL_GATEWAY_ADDRESSES = tuple(
+        a.strip().lower() for a in os.environ.get("MAIL_GATEWAY_ADDRESSES", "").split(",") if a.strip()
+    )
+    MAIL_GATEWAY_MAX_BYTES = env_int("MAIL_GATEWAY_MAX_BYTES", 25 * 1024 * 1024, 1024)  # larger: 552
+    # A new mail from an address no customer has: `create` a customer profile and open a ticket,
+    # or `hold` it for an admin at /admin/held-mail.
+    MAIL_UNKNOWN_SENDERS = env_choice("MAIL_UNKNOWN_SENDERS", "hold", ("create", "hold"))
+    # The type of a ticket opened by e-mail when no rule of the `mail_type` decision (DMN) matches.
+    MAIL_DEFAULT_TYPE = os.environ.get("MAIL_DEFAULT_TYPE", "general").strip() or "general"
+    # Development: the worker (`make run`'s embedded one) starts the gateway too, on MAIL_GATEWAY_PORT.
+    MAIL_GATEWAY_EMBEDDED = (
+        os.environ.get("MAIL_GATEWAY_EMBEDDED", "1" if TICKETFLOW_ENV == "development" else "0") == "1"
+    )
     COMPANY_NAME = os.environ.get("COMPANY_NAME", "Ticketflow").strip() or "Ticketflow"
     COMPANY_COLOUR = env_colour("COMPANY_COLOUR", "#2b6cb0")
 
@@ -294,5 +311,6 @@ class TestConfig(Config):
     ALERT_EVALUATE_SECONDS = 0  # tests call evaluate_alerts() themselves
     MAIL_HOST = ""  # tests start their own SMTP server and set MAIL_HOST/MAIL_PORT
     MAIL_CATCHER = False
+    MAIL_GATEWAY_EMBEDDED = False  # tests start their own gateway
     ARGON2_TIME_COST = 1  # fast hashes in tests; production keeps the strong defaults
     ARGON2_MEMORY_KIB = 8192

@@ -8,7 +8,8 @@ the engine's whole public surface: the command functions and the errors, the hoo
 packages behind it are private:
 
     commands/     one module per family: tickets, tasks (and handover), messages, comments, feedback, timers, jobs,
-                  incidents (and data_edit, the data a retry may fix), deploy, migration; states (reads for viewers)
+                  incidents (and data_edit, the data a retry may fix), deploy, migration,
+                  mail_in (received e-mail; mail_tickets, agent_mail); states (reads for viewers)
     runtime/      runner (transaction, retries), store (load, save), history, steps, projections
                   (a pure diff), compaction, leases (claiming due rows)
     spiff/        our SpiffWorkflow: parser, serializer, script engine, catches, timers, spec cache,
@@ -32,6 +33,7 @@ from app.engine.commands.feedback import record_feedback
 from app.engine.commands.handover import hand_over_tasks
 from app.engine.commands.incidents import record_incident, retry_incident
 from app.engine.commands.jobs import claim_jobs, complete_job, fail_job
+from app.engine.commands.mail_in import discard_held_mail, open_held_mail, receive_customer_mail
 from app.engine.commands.messages import deliver_correlated_message, deliver_message
 from app.engine.commands.migration import migrate_instance, migration_dry_run, rollback_migration
 from app.engine.commands.states import diagram_xml, element_states, process_data
@@ -74,6 +76,9 @@ from app.engine.runtime.runner import init_sqlite, run_command
 from app.engine.runtime.store import restore_round_trip
 
 __all__ = [
+    "receive_customer_mail",
+    "open_held_mail",
+    "discard_held_mail",
     "migrate_instance",
     "migration_dry_run",
     "rollback_migration",

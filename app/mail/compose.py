@@ -24,7 +24,7 @@ THREAD_DEPTH = 20  # earlier Message-IDs kept in References
 
 
 def event_of(row: OutboxMessage) -> str:
-    """Which templates render the row: survey, escalation, alert or notification."""
+    """Which templates render the row: survey, escalation, alert, agent or notification."""
     payload = row.payload or {}
     if "feedback_request_id" in payload:
         return "survey"
@@ -32,6 +32,8 @@ def event_of(row: OutboxMessage) -> str:
         return "escalation"
     if "alert_event_id" in payload:
         return "alert"
+    if payload.get("agent"):  # to an agent: a task assigned, the customer wrote
+        return "agent"
     return "notification"
 
 

@@ -7,6 +7,7 @@ from app.models.business import OUTBOX_STATES, LedgerEntry, OutboxMessage, Prior
 from app.models.conversation import CANNED_BODY_MAX, CANNED_NAME_MAX, CannedReply
 from app.models.feedback import Feedback, FeedbackRequest
 from app.models.history import HistoryEvent
+from app.models.inbound import INBOUND_OUTCOMES, InboundMail
 from app.models.limits import LIMIT_ROLES, ApprovalLimit
 from app.models.people import (
     ROLES,
@@ -42,6 +43,8 @@ from app.models.ticket import (
 )
 
 __all__ = [
+    "INBOUND_OUTCOMES",
+    "InboundMail",
     "ALERT_METRICS",
     "ApprovalLimit",
     "LIMIT_ROLES",

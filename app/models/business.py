@@ -35,7 +35,10 @@ class OutboxMessage(db.Model):
     """
 
     __tablename__ = "outbox"
-    __table_args__ = (db.Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),)
+    __table_args__ = (
+        db.Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
+        db.Index("ix_outbox_message_id", "message_id"),  # a reply's In-Reply-To finds its ticket
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), default="email")

@@ -1,6 +1,6 @@
 """People: users with a role, teams of agents, customers with their profile, API tokens."""
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, func
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, false, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.clock import utcnow
@@ -43,6 +43,9 @@ class User(db.Model):
     timezone: Mapped[str | None] = mapped_column(String(64))
     # When the person last looked at their inbox: tasks that arrived after it are "new".
     inbox_seen_at = mapped_column(UTCDateTime)
+    # Whether the person is e-mailed when a task is assigned to them and when a customer writes on
+    # their ticket (escalations to team leads are always sent); set on /account/settings.
+    mail_notifications: Mapped[bool] = mapped_column(default=False, server_default=false())
     memberships: Mapped[list["TeamMember"]] = relationship(back_populates="user")
 
     @property

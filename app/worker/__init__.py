@@ -23,12 +23,14 @@ from app.engine import (
     fail_job,
     fire_timer,
     next_wakeup,
+    receive_customer_mail,
     record_incident,
 )
 from app.extensions import db
 from app.handlers import HANDLERS, HandlerContext, HandlerRefused
 from app.mail import send_due_mail
 from app.mail.catcher import start_catcher
+from app.mail.gateway import start_embedded_gateway
 from app.mail.smtp import settings_from
 from app.transactions import write_transaction
 
@@ -137,6 +139,7 @@ class Worker:
         sweep = self.app.config["WORKER_SWEEP_SECONDS"]
         self.scheduler.add_job(self.tick, "interval", seconds=sweep, id="sweep", next_run_time=utcnow())
         catcher = start_catcher(self.app)  # development: MAIL_CATCHER=1 without MAIL_HOST
+        start_embedded_gateway(self.app, receive_customer_mail)  # development: MAIL_GATEWAY_EMBEDDED=1
         if settings_from(self.app.config, catcher.port if catcher else None) is not None:
             # Mail on a job of its own: a slow or unreachable SMTP server never delays jobs and timers.
             self.scheduler.add_job(
@@ -198,3 +201,6 @@ class Worker:
         catcher = self.app.extensions.pop("mail_catcher", None)
         if catcher is not None:
             catcher.stop()
+        gateway = self.app.extensions.pop("mail_gateway", None)
+        if gateway is not None:
+            gateway.stop()

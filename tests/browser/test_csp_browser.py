@@ -15,7 +15,7 @@ from app.clock import utcnow
 from app.engine import start_process
 from app.extensions import db
 from app.handlers.feedback import survey_token
-from app.models import FeedbackRequest, HumanTask, Team, User
+from app.models import FeedbackRequest, HumanTask, InboundMail, Team, User
 from app.worker import drain
 from tests.browser.studio_fake import FakeStudio
 from tests.engine.conftest import RETURN_START
@@ -73,6 +73,15 @@ def world(app):
         ticket_id=ticket.id, nonce=secrets.token_hex(8), expires_at=utcnow() + timedelta(days=7)
     )
     db.session.add(survey)
+    db.session.add(  # a mail held for review: /admin/held-mail lists it (tests/mail/test_mail_in.py)
+        InboundMail(
+            message_id="<held-1@newcomer.test>",
+            sender="kim@newcomer.test",
+            subject="Do you ship to Norway?",
+            outcome="held",
+            raw=b"From: Kim <kim@newcomer.test>\r\nSubject: Do you ship to Norway?\r\n\r\nHello!",
+        )
+    )
     db.session.commit()
     return {
         "ticket_id": ticket.id,

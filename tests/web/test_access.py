@@ -61,6 +61,8 @@ ROUTES = {
     "admin.edit_user": "admin only",
     "admin.update_team": "admin only",
     "admin.retry_mail": "admin only (tests/mail/test_mail_out.py)",
+    "admin.open_mail": "admin only (tests/mail/test_mail_in.py)",
+    "admin.discard_mail": "admin only (tests/mail/test_mail_in.py)",
     "api.retry": "managers and admins only; scoped by its ticket in tests/web/test_ownership.py",
     "portal.new_ticket": "a ticket type, not an object",
     "studio.editor": "a ticket type, for analysts and admins only (tests/web/test_studio_pages.py)",

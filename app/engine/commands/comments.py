@@ -6,6 +6,7 @@ delivery to the waiting process or not at all.
 """
 
 from app.clock import utcnow
+from app.engine.commands.agent_mail import mail_customer_wrote
 from app.engine.commands.customer_messages import flag_customer_message, read_customer_messages
 from app.engine.commands.messages import deliver_message
 from app.engine.errors import InvalidData, NotFound
@@ -23,7 +24,7 @@ def add_comment(ticket_id: int, author: User, body: str, *, notify_customer: boo
     A customer's message (written outside a question) marks the ticket as updated and flags it to
     its team: unread, a task to read it, a reopen of a lately closed ticket
     (`customer_messages.flag_customer_message`). An agent's with `notify_customer` also leaves as
-    an e-mail (an outbox row) in the same transaction.
+    an e-mail (an outbox row) in the same transaction, and marks what the customer wrote as read.
 
     Returns:
         The id of the comment.
@@ -53,6 +54,9 @@ def add_comment(ticket_id: int, author: User, body: str, *, notify_customer: boo
         history("comment_added", ticket_id=ticket.id, actor=author.username, at=comment.created_at, data=data)
         if comment.author_kind == "customer":  # written outside a question: the team must hear of it
             flag_customer_message(ticket, comment.id, author.username)
+            mail_customer_wrote(ticket, body, "in the portal")
+        elif notify_customer and ticket.customer_unread_since is not None:
+            read_customer_messages(ticket, author)  # an agent who answers the customer has read them
         return comment.id
 
     return run_command(command)
@@ -119,6 +123,8 @@ def answer_question(
                 "attachments": [f.id for f in files],
             },
         )
+        if comment.author_kind == "customer":
+            mail_customer_wrote(ticket, body, "in the portal")
         return deliver_message(ticket.id, message, payload, actor=author.username)  # joins this command
 
     return run_command(command)

@@ -8,6 +8,7 @@ account change and the handover commit in one transaction, or neither does.
 from collections.abc import Callable
 
 from app.clock import utcnow
+from app.engine.commands.agent_mail import mail_task_assigned
 from app.engine.commands.tasks import _task_history
 from app.engine.errors import InvalidData
 from app.engine.runtime.runner import run_command
@@ -53,6 +54,7 @@ def hand_over_tasks(
                     "task_released", row, actor, data={"from": user.username, "reason": "deactivated"}
                 )
             else:
+                mail_task_assigned(row, to.id, actor)
                 _task_history(
                     "task_reassigned",
                     row,

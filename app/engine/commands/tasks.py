@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 from SpiffWorkflow.util.task import TaskState
 
+from app.engine.commands.agent_mail import mail_task_assigned
 from app.engine.commands.customer_messages import READ_TASK, read_customer_messages
 from app.engine.diagrams.forms import validate
 from app.engine.errors import Conflict, NotFound, TaskNotOpen
@@ -193,6 +194,7 @@ def reassign_task(task_id: str, user: User, assignee: User) -> HumanTask:
         _four_eyes(row, assignee, "get")
         row.assignee_id = assignee.id
         _task_history("task_reassigned", row, user.username, data={"assignee": assignee.username})
+        mail_task_assigned(row, assignee.id, user.username)
         return row
 
     return run_command(body)

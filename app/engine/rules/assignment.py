@@ -16,6 +16,7 @@ from flask import current_app
 
 from app.assignment import choose_assignee, priority_for
 from app.clock import utcnow
+from app.engine.commands.agent_mail import mail_task_assigned
 from app.engine.errors import StepFailed
 from app.engine.rules import dmn
 from app.engine.runtime.history import history, pending
@@ -178,6 +179,7 @@ def assign_new_task(
         exclude_user_id=row.excluded_user_id,
     )
     row.assignee_id = choice.user_id
+    mail_task_assigned(row, choice.user_id, actor)
     steps.append(choice.rule)
     _record_assignment(row, ticket, actor, lane, choice.username, "; ".join(steps), now)
 
@@ -250,6 +252,7 @@ def _assign_named_user(
     if row.team not in teams:
         row.team = teams[0] if teams else current_app.config["DEFAULT_TEAM"]
     row.assignee_id = user.id
+    mail_task_assigned(row, user.id, actor)
     _record_assignment(
         row, ticket, actor, lane, user.username, f"the diagram names {user.username} as performer", utcnow()
     )

@@ -29,6 +29,7 @@ HIT_POLICIES = ("FIRST", "UNIQUE", "ANY")
 CONTRACTS = {
     "priority": {"required": {"priority"}, "allowed": {"priority"}},
     "assignment": {"required": set(), "allowed": {"team", "skill"}},
+    "mail_type": {"required": {"type"}, "allowed": {"type"}},  # the type of a ticket opened by e-mail
 }
 
 _tables: dict[tuple[int, str], object] = {}

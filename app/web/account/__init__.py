@@ -1,4 +1,4 @@
-"""The signed-in person's own settings: the time zone pages show times in."""
+"""The signed-in person's own settings: the time zone pages show times in; staff: which e-mails they get."""
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -26,7 +26,9 @@ def settings():
             with write_transaction():
                 user = db.session.get(User, current_user.id)
                 user.timezone = chosen or None
-            flash(f"Times are now shown in {chosen or 'the default zone'}.", "success")
+                if user.role != "customer":  # customers get their tickets' mails whatever they choose
+                    user.mail_notifications = request.form.get("mail_notifications") == "on"
+            flash(f"Settings saved: times are shown in {chosen or 'the default zone'}.", "success")
             return redirect(url_for("account.settings"))
     return render_template(
         "account/settings.html",

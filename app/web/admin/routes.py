@@ -68,6 +68,7 @@ def _apply_user(user: User, form) -> None:
     user.role = form["role"]
     user.skills = ",".join(s.strip() for s in form.get("skills", "").split(",") if s.strip())
     user.capacity = int(form.get("capacity", "20"))
+    user.mail_notifications = form.get("mail_notifications") == "on"
     if form.get("active") != "on" and user.active:
         deactivate(user)
     else:
@@ -223,6 +224,7 @@ def edit_user(user_id: int):
         "skills": user.skills,
         "capacity": str(user.capacity),
         "active": "on" if user.active else "",
+        "mail_notifications": "on" if user.mail_notifications else "",
     }
     customer = _customer_of(user) if user.role == "customer" else None
     if customer is not None:
