@@ -282,6 +282,18 @@ class Config:
     MAIL_CATCHER_DIR = os.environ.get("MAIL_CATCHER_DIR") or None  # None: instance/mail
     COMPANY_NAME = os.environ.get("COMPANY_NAME", "Ticketflow").strip() or "Ticketflow"
     COMPANY_COLOUR = env_colour("COMPANY_COLOUR", "#2b6cb0")
+    # Webhooks (app/webhooks, docs/webhooks.md): the worker POSTs each delivery, signed, with retries.
+    WEBHOOK_TIMEOUT = env_float("WEBHOOK_TIMEOUT", 10, 0.1)  # seconds to connect, and for the whole answer
+    WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8, 1)
+    WEBHOOK_RETRY_SECONDS = env_int("WEBHOOK_RETRY_SECONDS", 30, 1)  # first retry; doubles, at most MAX
+    WEBHOOK_RETRY_MAX_SECONDS = env_int("WEBHOOK_RETRY_MAX_SECONDS", 3600, 1)
+    WEBHOOK_LEASE_SECONDS = env_int("WEBHOOK_LEASE_SECONDS", 300, 1)  # above a batch's timeouts
+    WEBHOOK_RESPONSE_MAX_BYTES = env_int("WEBHOOK_RESPONSE_MAX_BYTES", 4096, 0)  # read, kept in errors
+    # SSRF: private, loopback, link-local, multicast and reserved targets are refused unless allowed
+    # all at once (WEBHOOK_ALLOW_PRIVATE=1) or one by one (host names, addresses or networks, e.g.
+    # WEBHOOK_ALLOWED_HOSTS=hooks.internal,10.1.2.0/24).
+    WEBHOOK_ALLOW_PRIVATE = os.environ.get("WEBHOOK_ALLOW_PRIVATE", "0") == "1"
+    WEBHOOK_ALLOWED_HOSTS = os.environ.get("WEBHOOK_ALLOWED_HOSTS", "")
 
 
 class TestConfig(Config):

@@ -40,6 +40,13 @@ from app.models.ticket import (
     TicketField,
     field_value,
 )
+from app.models.webhooks import (
+    DELIVERY_STATES,
+    WEBHOOK_EVENTS,
+    WEBHOOK_URL_MAX,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 
 __all__ = [
     "ALERT_METRICS",
@@ -97,4 +104,9 @@ __all__ = [
     "BusinessCalendar",
     "BusinessHoliday",
     "SlaPolicy",
+    "DELIVERY_STATES",
+    "WEBHOOK_EVENTS",
+    "WEBHOOK_URL_MAX",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]
