@@ -91,8 +91,8 @@ def refusal(address: Address) -> str | None:
         ("a loopback", address.is_loopback),
         ("a link-local", address.is_link_local),
         ("a multicast", address.is_multicast),
-        ("a private", address.is_private),
         ("a reserved", address.is_reserved),
+        ("a private", address.is_private),
     ):
         if test:
             return f"{kind} address"
