@@ -292,6 +292,9 @@ class Config:
     # SSRF: private, loopback, link-local, multicast and reserved targets are refused unless allowed
     # all at once (WEBHOOK_ALLOW_PRIVATE=1) or one by one (host names, addresses or networks, e.g.
     # WEBHOOK_ALLOWED_HOSTS=hooks.internal,10.1.2.0/24).
+    # The engine's copy of the active subscriptions lives this long in each process (0: read every
+    # command); a process sees another's change to a subscription within this time, its own at once.
+    WEBHOOK_SUBSCRIPTION_CACHE_SECONDS = env_float("WEBHOOK_SUBSCRIPTION_CACHE_SECONDS", 2)
     WEBHOOK_ALLOW_PRIVATE = os.environ.get("WEBHOOK_ALLOW_PRIVATE", "0") == "1"
     WEBHOOK_ALLOWED_HOSTS = os.environ.get("WEBHOOK_ALLOWED_HOSTS", "")
 

@@ -9,7 +9,7 @@ docs/webhooks.md is the integrators' guide.
 """
 
 from app.webhooks.delivery import body_of, claim_deliveries, deliver_due_webhooks
-from app.webhooks.enqueue import enqueue_events, enqueue_sla_breaches
+from app.webhooks.enqueue import enqueue_events, enqueue_sla_breaches, subscriptions_changed
 from app.webhooks.signing import new_secret, signature, verify
 from app.webhooks.targets import TargetRefused, check_url
 
@@ -23,5 +23,6 @@ __all__ = [
     "enqueue_sla_breaches",
     "new_secret",
     "signature",
+    "subscriptions_changed",
     "verify",
 ]

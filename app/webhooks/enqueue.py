@@ -6,15 +6,18 @@ a failed or retried command writes none, a committed one all. Nothing is sent he
 sends after the commit (app/webhooks/delivery.py).
 
 The hot path stays small: a command whose history has no webhook event costs a set lookup per
-row; one with events costs one indexed query for the active subscriptions (a handful of rows),
-and nothing more when none wants those events.
+row; one with events reads the active subscriptions from a per-process copy (refreshed by one
+indexed query every WEBHOOK_SUBSCRIPTION_CACHE_SECONDS, dropped when this process changes a
+subscription), and writes nothing when none wants those events.
 
 An SLA breach is not a command (time passes): the worker's sweep finds it (`enqueue_sla_breaches`)
 and writes one delivery per ticket and subscription (`dedup_key`).
 """
 
+import time
 from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import insert
 
 from app.clock import utcnow
@@ -22,6 +25,7 @@ from app.extensions import db
 from app.models import Ticket, WebhookDelivery, WebhookSubscription
 from app.transactions import write_transaction
 
+_CACHE = "webhook_subscriptions"  # app.extensions key: (expires at, [(id, events)])
 SET_STATUS = "ticket.set_status"  # the handler whose completed job is a status change
 SLA_BREACHED = "ticket.sla_breached"
 SLA_LOOKBACK = timedelta(days=1)  # the sweep looks this far back for breaches it has not sent
@@ -84,13 +88,31 @@ def event_of(row: dict) -> tuple[str, dict] | None:
 
 
 def active_subscriptions(session) -> list[tuple[int, frozenset]]:
-    """(id, events) of every active subscription: one query on a small, indexed table."""
+    """(id, events) of every active subscription, cached per process and app.
+
+    The cache lives WEBHOOK_SUBSCRIPTION_CACHE_SECONDS (0: a query every time) and is dropped at
+    once when this process changes a subscription (`subscriptions_changed`); another process sees
+    a change when its copy expires. Reading it costs one indexed query on a small table.
+    """
+    ttl = current_app.config.get("WEBHOOK_SUBSCRIPTION_CACHE_SECONDS", 0)
+    cached = current_app.extensions.get(_CACHE)
+    now = time.monotonic()
+    if cached is not None and cached[0] > now:
+        return cached[1]
     rows = session.execute(
         db.select(WebhookSubscription.id, WebhookSubscription.events).where(
             WebhookSubscription.active.is_(True)
         )
     ).all()
-    return [(sid, frozenset(events or ())) for sid, events in rows]
+    found = [(sid, frozenset(events or ())) for sid, events in rows]
+    if ttl > 0:
+        current_app.extensions[_CACHE] = (now + ttl, found)
+    return found
+
+
+def subscriptions_changed() -> None:
+    """Forget this process's copy of the active subscriptions (after an admin changed one)."""
+    current_app.extensions.pop(_CACHE, None)
 
 
 def ticket_data(ticket: Ticket | None) -> dict | None:

@@ -14,7 +14,7 @@ import pytest
 from app.clock import utcnow
 from app.extensions import db
 from app.models import WEBHOOK_EVENTS, WebhookSubscription
-from app.webhooks import new_secret, verify
+from app.webhooks import new_secret, subscriptions_changed, verify
 
 
 class Receiver:
@@ -84,6 +84,7 @@ def subscribe(url: str, events=WEBHOOK_EVENTS, active: bool = True) -> WebhookSu
     )
     db.session.add(row)
     db.session.commit()
+    subscriptions_changed()  # as the admin pages do
     return row
 
 

@@ -7,10 +7,11 @@ import json
 import time
 from datetime import timedelta
 
+from app.clock import utcnow
 from app.engine import claim_task, complete_task, deploy, start_process
 from app.extensions import db
-from app.models import HumanTask, WebhookDelivery
-from app.webhooks import claim_deliveries, deliver_due_webhooks
+from app.models import HumanTask, WebhookDelivery, WebhookSubscription
+from app.webhooks import claim_deliveries, deliver_due_webhooks, subscriptions_changed
 from app.worker import Worker, drain
 from tests.diagrams import service_task_process, user_task_process
 from tests.factories import make_customer_user, make_user
@@ -235,3 +236,20 @@ def test_the_worker_sends_webhooks_on_a_job_of_its_own(app):
         assert worker.scheduler.get_job("webhooks") is not None
     finally:
         worker.shutdown()
+
+
+def test_the_engine_reads_the_subscriptions_from_a_copy_this_process_drops_when_it_changes_one(
+    app, receiver, clock
+):
+    app.config.update(WEBHOOK_SUBSCRIPTION_CACHE_SECONDS=60)
+    ticket = _open_ticket()  # no subscription yet: the copy holds none
+    now = utcnow()
+    db.session.add(  # as another process would: this one's copy does not know it yet
+        WebhookSubscription(url=receiver.url, events=["ticket.opened"], secret="s", created_at=now)
+    )
+    db.session.commit()
+    start_process("tiny", ticket.customer_id, "Unseen", {})
+    assert _deliveries() == []
+    subscriptions_changed()  # what the admin pages call after a change
+    start_process("tiny", ticket.customer_id, "Seen", {})
+    assert [d.event for d in _deliveries()] == ["ticket.opened"]

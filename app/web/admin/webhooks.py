@@ -16,7 +16,7 @@ from app.inputs import query_enum, query_int
 from app.models import DELIVERY_STATES, WEBHOOK_EVENTS, WebhookDelivery, WebhookSubscription
 from app.transactions import write_transaction
 from app.web.admin.blueprint import bp
-from app.webhooks import TargetRefused, check_url, new_secret
+from app.webhooks import TargetRefused, check_url, new_secret, subscriptions_changed
 
 PAGE = 50
 DESCRIPTION_MAX = 200
@@ -75,6 +75,7 @@ def new_webhook():
             **values, secret=new_secret(), created_by_id=current_user.id, created_at=now, updated_at=now
         )
         db.session.add(row)
+    subscriptions_changed()
     return _secret_page(row, "created")
 
 
@@ -93,6 +94,7 @@ def edit_webhook(webhook_id: int):
         for name, value in values.items():
             setattr(row, name, value)
         row.updated_at = utcnow()
+    subscriptions_changed()
     flash("Webhook saved.", "success")
     return redirect(url_for("admin.edit_webhook", webhook_id=webhook_id))
 
@@ -115,6 +117,7 @@ def delete_webhook(webhook_id: int):
         row = db.session.get(WebhookSubscription, webhook_id) or abort(404)
         db.session.execute(db.delete(WebhookDelivery).where(WebhookDelivery.subscription_id == row.id))
         db.session.delete(row)
+    subscriptions_changed()
     flash(f"Webhook {webhook_id} deleted.", "success")
     return redirect(url_for("admin.webhooks"))
 
