@@ -59,6 +59,10 @@ def parse_url(url: str) -> tuple[str, str, int, str]:
     host = (parts.hostname or "").rstrip(".").lower()
     if not host:
         raise TargetRefused("the URL names no host")
+    try:
+        host = host.encode("idna").decode("ascii")  # an international name, as DNS and Host spell it
+    except UnicodeError:
+        raise TargetRefused(f"the host '{host}' is not a valid name") from None
     if parts.fragment:
         raise TargetRefused("no #fragment: it is never sent")
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
