@@ -283,6 +283,9 @@ class Config:
     COMPANY_NAME = os.environ.get("COMPANY_NAME", "Ticketflow").strip() or "Ticketflow"
     COMPANY_COLOUR = env_colour("COMPANY_COLOUR", "#2b6cb0")
     # Webhooks (app/webhooks, docs/webhooks.md): the worker POSTs each delivery, signed, with retries.
+    # How often the worker looks for due deliveries and new SLA breaches, in seconds; 0: never (the
+    # test config: tests send by hand).
+    WEBHOOK_SWEEP_SECONDS = env_float("WEBHOOK_SWEEP_SECONDS", 2)
     WEBHOOK_TIMEOUT = env_float("WEBHOOK_TIMEOUT", 10, 0.1)  # seconds to connect, and for the whole answer
     WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8, 1)
     WEBHOOK_RETRY_SECONDS = env_int("WEBHOOK_RETRY_SECONDS", 30, 1)  # first retry; doubles, at most MAX
@@ -307,6 +310,7 @@ class TestConfig(Config):
     SECRET_KEY = "test"
     EMBEDDED_WORKER = False
     ALERT_EVALUATE_SECONDS = 0  # tests call evaluate_alerts() themselves
+    WEBHOOK_SWEEP_SECONDS = 0  # tests call deliver_due_webhooks() themselves
     MAIL_HOST = ""  # tests start their own SMTP server and set MAIL_HOST/MAIL_PORT
     MAIL_CATCHER = False
     ARGON2_TIME_COST = 1  # fast hashes in tests; production keeps the strong defaults

@@ -143,10 +143,11 @@ class Worker:
             self.scheduler.add_job(
                 self.send_mail, "interval", seconds=sweep, id="mail", next_run_time=utcnow()
             )
-        # Webhooks on a job of their own too: a slow receiver never delays jobs, timers or mail.
-        self.scheduler.add_job(
-            self.send_webhooks, "interval", seconds=sweep, id="webhooks", next_run_time=utcnow()
-        )
+        webhooks = self.app.config.get("WEBHOOK_SWEEP_SECONDS") or 0
+        if webhooks > 0:  # on a job of their own: a slow receiver never delays jobs, timers or mail
+            self.scheduler.add_job(
+                self.send_webhooks, "interval", seconds=webhooks, id="webhooks", next_run_time=utcnow()
+            )
         alerts = self.app.config.get("ALERT_EVALUATE_SECONDS") or 0
         if alerts > 0:  # 0 turns the evaluation off (the test config: tests evaluate by hand)
             self.scheduler.add_job(self.evaluate_alerts, "interval", seconds=alerts, id="alerts")

@@ -229,13 +229,18 @@ def test_two_claims_never_hold_the_same_delivery_and_a_lapsed_lease_is_tried_aga
     assert (row.state, row.attempts) == ("sending", 2)
 
 
-def test_the_worker_sends_webhooks_on_a_job_of_its_own(app):
+def test_the_worker_sends_webhooks_on_a_job_of_its_own(app, receiver, clock):
+    app.config["WEBHOOK_SWEEP_SECONDS"] = 2
+    subscribe(receiver.url, events=["ticket.opened"])
+    _open_ticket()
     worker = Worker(app)
     worker.start(paused=True)
     try:
         assert worker.scheduler.get_job("webhooks") is not None
+        worker.send_webhooks()  # what the job runs
     finally:
         worker.shutdown()
+    assert receiver.events() == ["ticket.opened"]
 
 
 def test_the_engine_reads_the_subscriptions_from_a_copy_this_process_drops_when_it_changes_one(
