@@ -299,6 +299,24 @@ class Config:
     )
     COMPANY_NAME = os.environ.get("COMPANY_NAME", "Ticketflow").strip() or "Ticketflow"
     COMPANY_COLOUR = env_colour("COMPANY_COLOUR", "#2b6cb0")
+    # Webhooks (app/webhooks, docs/webhooks.md): the worker POSTs each delivery, signed, with retries.
+    # How often the worker looks for due deliveries and new SLA breaches, in seconds; 0: never (the
+    # test config: tests send by hand).
+    WEBHOOK_SWEEP_SECONDS = env_float("WEBHOOK_SWEEP_SECONDS", 2)
+    WEBHOOK_TIMEOUT = env_float("WEBHOOK_TIMEOUT", 10, 0.1)  # seconds to connect, and for the whole answer
+    WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8, 1)
+    WEBHOOK_RETRY_SECONDS = env_int("WEBHOOK_RETRY_SECONDS", 30, 1)  # first retry; doubles, at most MAX
+    WEBHOOK_RETRY_MAX_SECONDS = env_int("WEBHOOK_RETRY_MAX_SECONDS", 3600, 1)
+    WEBHOOK_LEASE_SECONDS = env_int("WEBHOOK_LEASE_SECONDS", 300, 1)  # above a batch's timeouts
+    WEBHOOK_RESPONSE_MAX_BYTES = env_int("WEBHOOK_RESPONSE_MAX_BYTES", 4096, 0)  # read, kept in errors
+    # SSRF: private, loopback, link-local, multicast and reserved targets are refused unless allowed
+    # all at once (WEBHOOK_ALLOW_PRIVATE=1) or one by one (host names, addresses or networks, e.g.
+    # WEBHOOK_ALLOWED_HOSTS=hooks.internal,10.1.2.0/24).
+    # The engine's copy of the active subscriptions lives this long in each process (0: read every
+    # command); a process sees another's change to a subscription within this time, its own at once.
+    WEBHOOK_SUBSCRIPTION_CACHE_SECONDS = env_float("WEBHOOK_SUBSCRIPTION_CACHE_SECONDS", 2)
+    WEBHOOK_ALLOW_PRIVATE = os.environ.get("WEBHOOK_ALLOW_PRIVATE", "0") == "1"
+    WEBHOOK_ALLOWED_HOSTS = os.environ.get("WEBHOOK_ALLOWED_HOSTS", "")
 
 
 class TestConfig(Config):
@@ -309,6 +327,7 @@ class TestConfig(Config):
     SECRET_KEY = "test"
     EMBEDDED_WORKER = False
     ALERT_EVALUATE_SECONDS = 0  # tests call evaluate_alerts() themselves
+    WEBHOOK_SWEEP_SECONDS = 0  # tests call deliver_due_webhooks() themselves
     MAIL_HOST = ""  # tests start their own SMTP server and set MAIL_HOST/MAIL_PORT
     MAIL_CATCHER = False
     MAIL_GATEWAY_EMBEDDED = False  # tests start their own gateway

@@ -122,6 +122,8 @@ PATH_VALUES = {
     "key": "return",
     "version": 1,
     "decision_id": "priority",
+    "webhook_id": 1,
+    "delivery_id": 1,
 }
 
 

@@ -29,6 +29,7 @@ LOW = {
     "metrics",
     "dashboard",
     "mail",
+    "webhooks",
 }
 FORBIDDEN = {
     "clock": LOW | {"models"},
@@ -52,6 +53,7 @@ FORBIDDEN = {
     "demo": {"web", "api", "cli", "seed", "metrics"},
     "metrics": {"web", "api", "worker", "cli", "seed", "demo", "dashboard"},
     "mail": LOW - {"mail"},  # e-mail out: reads models, writes the outbox's delivery state
+    "webhooks": LOW - {"webhooks"},  # written by the engine with its commands, sent by the worker
     "dashboard": {"engine", "web", "api", "worker", "cli", "seed", "demo", "metrics"},
 }
 

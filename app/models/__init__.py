@@ -41,6 +41,13 @@ from app.models.ticket import (
     TicketField,
     field_value,
 )
+from app.models.webhooks import (
+    DELIVERY_STATES,
+    WEBHOOK_EVENTS,
+    WEBHOOK_URL_MAX,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 
 __all__ = [
     "INBOUND_OUTCOMES",
@@ -100,4 +107,9 @@ __all__ = [
     "BusinessCalendar",
     "BusinessHoliday",
     "SlaPolicy",
+    "DELIVERY_STATES",
+    "WEBHOOK_EVENTS",
+    "WEBHOOK_URL_MAX",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

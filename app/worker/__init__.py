@@ -33,6 +33,7 @@ from app.mail.catcher import start_catcher
 from app.mail.gateway import start_embedded_gateway
 from app.mail.smtp import settings_from
 from app.transactions import write_transaction
+from app.webhooks import deliver_due_webhooks, enqueue_sla_breaches
 
 log = logging.getLogger(__name__)
 BATCH = 50
@@ -145,6 +146,11 @@ class Worker:
             self.scheduler.add_job(
                 self.send_mail, "interval", seconds=sweep, id="mail", next_run_time=utcnow()
             )
+        webhooks = self.app.config.get("WEBHOOK_SWEEP_SECONDS") or 0
+        if webhooks > 0:  # on a job of their own: a slow receiver never delays jobs, timers or mail
+            self.scheduler.add_job(
+                self.send_webhooks, "interval", seconds=webhooks, id="webhooks", next_run_time=utcnow()
+            )
         alerts = self.app.config.get("ALERT_EVALUATE_SECONDS") or 0
         if alerts > 0:  # 0 turns the evaluation off (the test config: tests evaluate by hand)
             self.scheduler.add_job(self.evaluate_alerts, "interval", seconds=alerts, id="alerts")
@@ -184,6 +190,19 @@ class Worker:
                     db.session.remove()
         except Exception:
             log.exception("sending the outbox failed")
+
+    def send_webhooks(self) -> None:
+        """Announce new SLA breaches, then send the due webhook deliveries (app/webhooks) until none is due."""
+        try:
+            with self.app.app_context():
+                try:
+                    enqueue_sla_breaches()
+                    while deliver_due_webhooks() > 0:
+                        pass
+                finally:
+                    db.session.remove()
+        except Exception:
+            log.exception("sending webhooks failed")
 
     def evaluate_alerts(self) -> None:
         """Evaluate the alert rules (fire, notify, resolve); a failure is logged, the worker goes on."""

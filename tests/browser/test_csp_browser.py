@@ -15,7 +15,7 @@ from app.clock import utcnow
 from app.engine import start_process
 from app.extensions import db
 from app.handlers.feedback import survey_token
-from app.models import FeedbackRequest, HumanTask, InboundMail, Team, User
+from app.models import FeedbackRequest, HumanTask, InboundMail, Team, User, WebhookSubscription
 from app.worker import drain
 from tests.browser.studio_fake import FakeStudio
 from tests.engine.conftest import RETURN_START
@@ -82,6 +82,8 @@ def world(app):
             raw=b"From: Kim <kim@newcomer.test>\r\nSubject: Do you ship to Norway?\r\n\r\nHello!",
         )
     )
+    hook = WebhookSubscription(url="https://hooks.example.com/t", events=["ticket.opened"], secret="whsec_x")
+    db.session.add(hook)
     db.session.commit()
     return {
         "ticket_id": ticket.id,
@@ -93,6 +95,7 @@ def world(app):
         "version": 1,
         "token": survey_token(survey),
         "name": "20261123T090000000000-000000000000.eml",  # /dev/mail/<name>: 404 outside development
+        "webhook_id": hook.id,
     }
 
 

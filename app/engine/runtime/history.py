@@ -1,6 +1,7 @@
 """The history of a command: rows appended while it runs, written in one INSERT just before its commit.
 
-The same rows update the pre-aggregated dashboard figures (`app.stats.record`) in that transaction.
+The same rows update the pre-aggregated dashboard figures (`app.stats.record`) in that transaction,
+and become the command's webhook deliveries (`app.webhooks.enqueue_events`), sent after the commit.
 
 `run_command` opens the buffer (`begin`) and writes it (`write`); engine code appends with
 `history(...)`. A history row belongs to its command: nothing is written if the command fails.
@@ -12,6 +13,7 @@ from app.clock import utcnow
 from app.extensions import db
 from app.models import HistoryEvent
 from app.stats.record import record
+from app.webhooks import enqueue_events
 
 _HISTORY = "ticketflow_history"  # session.info key: the command's pending history rows
 
@@ -35,12 +37,13 @@ def write(session) -> None:
     """All history rows of the command in one multi-row INSERT, just before the commit.
 
     The dashboard's aggregates (app/stats/record.py) are brought up to date from the same rows,
-    in the same transaction.
+    in the same transaction, and the webhook deliveries of their events written.
     """
     rows = session.info.get(_HISTORY)
     if rows:
         record(session, rows)
         session.execute(insert(HistoryEvent.__table__), rows)  # Core executemany: no ORM bulk overhead
+        enqueue_events(session, rows)  # the deliveries of the command's events, with its commit
         rows.clear()
 
 

@@ -1,6 +1,6 @@
-"""Administration: users and teams."""
+"""Administration: users and teams, approval limits, the outbox, webhooks."""
 
-from app.web.admin import held_mail, limits, outbox, routes  # noqa: F401  (views register on bp)
+from app.web.admin import held_mail, limits, outbox, routes, webhooks  # noqa: F401  (views register on bp)
 from app.web.admin.blueprint import bp
 
 __all__ = ["bp"]
