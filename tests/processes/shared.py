@@ -154,6 +154,17 @@ def catch_events(tree):
     return found
 
 
+def listeners(tree):
+    """The message start events of the event subprocesses: they listen while the process runs."""
+    return set(
+        tree.xpath(
+            "//bpmn:process/bpmn:subProcess[@triggeredByEvent='true']/bpmn:startEvent"
+            "[bpmn:messageEventDefinition]/@id",
+            namespaces=NS,
+        )
+    )
+
+
 def gateway_catches(tree, gateway):
     """{"message" | "timer": (catch event id, definition)} behind an event-based gateway."""
     catches = catch_events(tree)
