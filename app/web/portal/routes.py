@@ -12,8 +12,8 @@ from app.models import Comment, Ticket, User
 from app.web.answers import request_answers
 from app.web.forms import read_attachment
 from app.web.portal import opening
-from app.web.portal.engagement import record_portal_visit
 from app.web.portal.blueprint import bp
+from app.web.portal.engagement import record_portal_visit
 from app.web.portal.mine import (
     REPLY_MESSAGE,
     attachments_of,
