@@ -260,6 +260,40 @@ def test_the_verdict_is_stored_on_the_customer_profile_and_read_by_the_rules(wal
     assert ticket_inputs("general", customer.profile(), {})["engagement"] == "engaged"
 
 
+ENGAGEMENT_PRIORITY = b"""<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="priority_definitions" name="Ticket priority"
+  namespace="https://ticketflow.example/dmn">
+  <decision id="priority" name="Ticket priority">
+    <decisionTable id="priority_table" hitPolicy="FIRST">
+      <input id="in_engagement" label="Onboarding verdict">
+        <inputExpression id="in_engagement_expr" typeRef="string"><text>engagement</text></inputExpression>
+      </input>
+      <output id="out_priority" label="Priority" name="priority" typeRef="string" />
+      <rule id="priority_rule_1">
+        <description>a customer who did not engage: at least high</description>
+        <inputEntry id="priority_rule_1_engagement"><text>"not_engaged"</text></inputEntry>
+        <outputEntry id="priority_rule_1_priority"><text>"high"</text></outputEntry>
+      </rule>
+    </decisionTable>
+  </decision>
+</definitions>
+"""
+
+
+def test_a_priority_rule_reads_the_onboarding_verdict(app):
+    deploy_shipped("general")
+    deploy(ENGAGEMENT_PRIORITY, actor="test")
+    engaged, silent = (
+        make_customer(name="Ada Lovelace", tier="standard"),
+        make_customer(name="Bo Ek", tier="standard"),
+    )
+    engaged.engagement, silent.engagement = "engaged", "not_engaged"
+    db.session.commit()
+    question = {"question": "Where is my parcel?", "category": "delivery"}
+    assert start_process("general", silent.id, "Parcel?", question)[0].priority == "high"
+    assert start_process("general", engaged.id, "Parcel?", question)[0].priority == "normal"
+
+
 def test_a_customer_is_not_classified_before_the_period_ends(walk):
     other = make_customer(name="Grace Hopper")
     start_process("onboarding", other.id, "Welcome", {"trigger": "registration"}, actor="test")
