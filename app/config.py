@@ -233,6 +233,9 @@ class Config:
         if name.strip()
     )
     FEEDBACK_LINK_DAYS = env_int("FEEDBACK_LINK_DAYS", 14, 1)
+    # A customer's portal visit counts as engagement for their onboarding (processes/onboarding.bpmn)
+    # at most once per this many minutes.
+    PORTAL_VISIT_GAP_MINUTES = env_int("PORTAL_VISIT_GAP_MINUTES", 60, 0)
     # A customer who writes on a ticket closed at most this many days ago reopens it (it goes back
     # to its team with a task); 0: never reopen (a "Read the customer's message" task instead). A
     # ticket type's diagram overrides it with the process property `reopen.days`.

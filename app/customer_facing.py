@@ -14,6 +14,8 @@ STATUS_LABELS = {
     "awaiting_customer": "Waiting for your answer",
     "missing_data": "Waiting for missing details",
     "awaiting_return": "Waiting for your parcel",
+    "awaiting_payment": "Waiting for your payment",
+    "dispatched": "On its way",
     "accepted": "Accepted",
     "rejected": "Not accepted",
     "approved": "Approved",
@@ -34,6 +36,8 @@ CUSTOMER_RESOLUTIONS = {
     "rejected": "Not accepted",
     "no_response": "No response",
     "answered": "Answered",
+    "delivered": "Delivered",
+    "order_cancelled": "Order cancelled",
 }
 
 # History kinds about internal work a customer's view of the history leaves out.

@@ -13,6 +13,7 @@ TEAMS = [
     ("credit", "Credit", "least_loaded"),
     ("support", "Support", "round_robin"),
     ("customer-success", "Customer success", "skills"),
+    ("billing", "Billing", "round_robin"),
 ]
 STAFF_ACCOUNTS = [  # username, role, teams, lead, skills
     ("admin", "admin", (), False, ""),
@@ -22,8 +23,8 @@ STAFF_ACCOUNTS = [  # username, role, teams, lead, skills
     ("bob", "agent", ("returns",), False, "returns"),
     ("carol", "agent", ("credit",), True, "credit,risk"),
     ("dave", "agent", ("support",), True, "general,complaints"),
-    ("erin", "agent", ("customer-success",), True, "complaints,retention"),
-    ("frank", "agent", ("support", "customer-success"), False, "complaints"),
+    ("erin", "agent", ("customer-success",), True, "complaints,retention,success"),
+    ("frank", "agent", ("support", "customer-success", "billing"), False, "complaints,billing"),
 ]
 CUSTOMERS = [  # username, name, tier, tenure, orders, on-time ratio, open balance
     ("jane", "Jane Doe", "gold", 40, 85, 0.98, 0.0),

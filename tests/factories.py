@@ -10,7 +10,7 @@ from app.models import ApprovalLimit, Attachment, Customer, Team, TeamMember, Us
 from app.passwords import hash_password
 
 ROOT = Path(__file__).resolve().parent.parent
-TEAMS = ("returns", "credit", "support", "customer-success")
+TEAMS = ("returns", "credit", "support", "customer-success", "billing")
 
 
 def make_team(key: str, strategy: str = "round_robin") -> Team:

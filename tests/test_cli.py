@@ -11,7 +11,7 @@ def test_processes_deploy_is_idempotent(runner):
     assert "return v1 (deployed)" in first.output
     again = runner.invoke(args=["processes", "deploy"])
     assert "return v1 (unchanged)" in again.output
-    assert db.session.execute(db.select(db.func.count(ProcessDefinition.id))).scalar() == 6  # 4 BPMN + 2 DMN
+    assert db.session.execute(db.select(db.func.count(ProcessDefinition.id))).scalar() == 8  # 6 BPMN + 2 DMN
 
 
 def test_processes_deploy_reports_a_rejected_file(runner, tmp_path):
@@ -25,7 +25,7 @@ def test_processes_deploy_reports_a_rejected_file(runner, tmp_path):
 def test_seed_creates_demo_data_once(runner):
     assert runner.invoke(args=["seed"]).exit_code == 0
     assert runner.invoke(args=["seed"]).output.strip() == "demo data already present"
-    assert db.session.execute(db.select(db.func.count(Team.id))).scalar() == 4
+    assert db.session.execute(db.select(db.func.count(Team.id))).scalar() == 5  # with billing
     assert db.session.execute(db.select(User).where(User.username == "admin")).scalar().role == "admin"
     assert db.session.execute(db.select(db.func.count(Customer.id))).scalar() == 5
 

@@ -224,6 +224,11 @@ def schemas() -> dict:
                 "on_time_payment_ratio": {"type": "number"},
                 "open_balance": {"type": "number"},
                 "currency": {"type": "string", "description": "ISO 4217 code of the customer's amounts"},
+                "engagement": {
+                    "type": "string",
+                    "enum": ["", "engaged", "not_engaged"],
+                    "description": "the onboarding's verdict (processes/onboarding.bpmn); empty before it",
+                },
             }
         ),
         "Ticket": ticket,

@@ -280,7 +280,7 @@ def _play(run: _TicketRun, rng: random.Random, manager_id: int, summary: History
     step = run.scenario.steps[0]
     done = _do(step, run, rng, manager_id, summary)
     if not done:
-        if step.kind in ("task", "rate") and run.retries < RETRIES:
+        if step.kind in ("task", "rate", "message") and run.retries < RETRIES:
             run.retries += 1
             return 4.0 if step.kind == "task" else 24.0
         summary.skipped += 1
@@ -288,7 +288,11 @@ def _play(run: _TicketRun, rng: random.Random, manager_id: int, summary: History
     summary.steps += 1
     run.retries = 0
     run.scenario.steps.pop(0)
-    if step.kind == "task" and not run.scenario.steps and step.names != ("follow_up",):
+    if (
+        step.kind == "task"
+        and not run.scenario.steps
+        and step.names not in (("follow_up",), ("reach_out",), ("chase_delivery",), ("resolve_payment",))
+    ):
         run.scenario.steps.extend(scenarios.feedback_steps(rng, run.scenario.path))
     return run.scenario.steps[0].after if run.scenario.steps else None
 
@@ -311,6 +315,8 @@ def _do(step, run: _TicketRun, rng: random.Random, manager_id: int, summary: His
             complete_task(task.id, dict(step.data), user)
         elif step.kind == "reply":
             deliver_message(run.ticket_id, "customer_reply", dict(step.data), actor="customer")
+        elif step.kind == "message":  # from the shop's back office
+            deliver_message(run.ticket_id, step.data["name"], dict(step.data["payload"]), actor="back office")
         elif step.kind == "cancel":
             cancel_instance(instance_of_ticket(run.ticket_id).id, actor="customer")
         elif step.kind == "rate":

@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 FIRST_NAMES = "Ada Ben Chloe Dev Eva Finn Gia Hugo Ines Jon Kai Lea Milo Nora Omar Pia Rui Sara Tom Uma Vic Wen Yan Zoe".split()
 LAST_NAMES = "Berg Costa Dubois Eriksen Fischer Garcia Haddad Ito Jansen Kowalski Larsen Mensah Novak Okafor Rossi Silva Tanaka Weber".split()
 TIERS = ("standard",) * 6 + ("silver",) * 3 + ("gold",) * 2 + ("platinum",)
-TYPE_MIX = (("return", 35), ("general", 30), ("complaint", 20), ("credit", 15))
+TYPE_MIX = (
+    ("return", 30),
+    ("general", 25),
+    ("complaint", 17),
+    ("credit", 13),
+    ("order", 10),
+    ("onboarding", 5),
+)
 SLOW_SHARE = 0.05  # agent steps that wait days instead of hours
 RATED_SHARE = 0.7  # closed tickets whose survey gets an answer
 
@@ -41,6 +48,8 @@ SUBJECTS = {
         "Nobody answered",
         "Broken on arrival",
     ],
+    "order": ["Your order", "Order confirmation"],
+    "onboarding": ["Welcome", "Welcome aboard"],
     "credit": [
         "Credit line for spring stock",
         "Higher limit please",
@@ -63,7 +72,7 @@ RATINGS_LATE = (5, 4, 4, 3, 3, 3, 2, 2, 1, 1)
 class Step:
     """One action on a ticket, `after` hours after the previous one (pushed into office hours for staff)."""
 
-    kind: str  # task | reply | rate | cancel
+    kind: str  # task | reply | rate | cancel | message (data: {"name", "payload"}, from another system)
     after: float
     names: tuple[str, ...] = ()
     data: dict = field(default_factory=dict)
@@ -114,9 +123,14 @@ def pick(rng: random.Random) -> Scenario:
     """A new ticket: its type, start data and path."""
     ticket_type = _weighted(rng, TYPE_MIX)
     subject = rng.choice(SUBJECTS[ticket_type])
-    return {"return": _return, "credit": _credit, "general": _general, "complaint": _complaint}[ticket_type](
-        rng, subject
-    )
+    return {
+        "return": _return,
+        "credit": _credit,
+        "general": _general,
+        "complaint": _complaint,
+        "order": _order,
+        "onboarding": _onboarding,
+    }[ticket_type](rng, subject)
 
 
 def _return(rng, subject) -> Scenario:
@@ -218,6 +232,88 @@ def _complaint(rng, subject) -> Scenario:
     return Scenario(
         "complaint", subject, data, steps, "complaint escalated" if escalated else "complaint answered"
     )
+
+
+def _message(after: float, name: str, payload: dict) -> Step:
+    return Step("message", after, data={"name": name, "payload": payload}, staff=False)
+
+
+def _order(rng, subject) -> Scenario:
+    number = f"SO-{rng.randint(100000, 999999)}"
+    data = {
+        "order_number": number,
+        "amount": round(rng.uniform(15, 400), 2),
+        "payment_method": rng.choice(("card", "card", "paypal", "invoice")),
+    }
+    path = _weighted(rng, (("delivered", 65), ("payment_failed", 15), ("cancelled", 5), ("late", 15)))
+    paid = _message(rng.uniform(0.05, 2), "payment_processed", {"order_number": number, "status": "paid"})
+    failed = _message(
+        rng.uniform(0.05, 2),
+        "payment_processed",
+        {"order_number": number, "status": "failed", "reason": rng.choice(("card declined", "expired card"))},
+    )
+    shipped = [
+        _message(rng.uniform(4, 20), "label_created", {"order_number": number}),
+        _message(
+            rng.uniform(2, 12),
+            "dispatched",
+            {
+                "order_number": number,
+                "carrier": rng.choice(("DHL", "UPS", "DPD")),
+                "tracking_number": f"TR{number[3:]}",
+            },
+        ),
+    ]
+    delivered = _message(rng.uniform(24, 72), "delivered", {"order_number": number})
+    billing_paid = _task(rng, "resolve_payment", {"payment_outcome": "paid", "notes": "Paid by transfer."}, 6)
+    steps = {
+        "delivered": [paid, *shipped, delivered],
+        "payment_failed": [failed, billing_paid, *shipped, delivered],
+        "cancelled": [
+            failed,
+            _task(
+                rng,
+                "resolve_payment",
+                {"payment_outcome": "cancel", "cancellation_reason": "No payment arrived."},
+                6,
+            ),
+        ],
+        "late": [
+            paid,
+            *shipped,
+            Step(
+                "task",
+                24 * 8,
+                ("chase_delivery",),
+                {"delivery_status": "delivered", "notes": "Carrier confirmed."},
+            ),
+        ],
+    }[path]
+    if path != "cancelled":
+        steps += feedback_steps(rng, f"order {path}")
+    return Scenario("order", subject, data, steps, f"order {path}")
+
+
+def _onboarding(rng, subject) -> Scenario:
+    data = {"trigger": rng.choice(("registration", "first_purchase"))}
+    path = _weighted(rng, (("engaged", 60), ("not_engaged", 40)))
+    steps = {
+        "engaged": [
+            Step(
+                "reply", rng.uniform(1, 40), data={"message": "E-mail me about offers, please."}, staff=False
+            ),
+            _message(rng.uniform(30, 120), "engagement", {"kind": "link_opened", "campaign": "tutorial_1"}),
+        ],
+        "not_engaged": [
+            Step(
+                "task",
+                24 * 36,
+                ("reach_out",),
+                {"contacted": True, "outcome": "needs_help", "notes": "Sent a video tutorial."},
+            )
+        ],
+    }[path]
+    return Scenario("onboarding", subject, data, steps, f"onboarding {path}")
 
 
 def feedback_steps(rng: random.Random, path: str) -> list[Step]:

@@ -7,7 +7,18 @@ it refuses (an incident at once) and `HandlerError` for a failure a later try ma
 (retried by the task's retry policy).
 """
 
-from app.handlers import approval, calendar, credit, escalation, feedback, inventory, money, tickets  # noqa: F401  (registration)
+from app.handlers import (  # noqa: F401  (registration)
+    approval,
+    backoffice,
+    calendar,
+    credit,
+    engagement,
+    escalation,
+    feedback,
+    inventory,
+    money,
+    tickets,
+)
 from app.handlers.registry import (
     HANDLERS,
     PARAMETERS,

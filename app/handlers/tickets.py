@@ -22,6 +22,8 @@ STATUSES = {
     "approved",
     "escalated",
     "no_response",
+    "awaiting_payment",
+    "dispatched",
 }
 
 

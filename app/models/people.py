@@ -124,6 +124,10 @@ class Customer(db.Model):
     # ISO 4217 code every amount of this customer is in (DEFAULT_CURRENCY when created).
     currency: Mapped[str] = mapped_column(String(3), default=default_currency, server_default="EUR")
     created_at = mapped_column(UTCDateTime, default=utcnow)
+    # The onboarding's verdict (processes/onboarding.bpmn): "engaged" | "not_engaged", None before it;
+    # and the last sign of engagement it recorded (a tracked link opened, a portal visit).
+    engagement: Mapped[str | None] = mapped_column(String(16))
+    last_engaged_at = mapped_column(UTCDateTime, nullable=True)
 
     def profile(self) -> dict:
         """The customer as process data sees it."""
@@ -137,6 +141,7 @@ class Customer(db.Model):
             "on_time_payment_ratio": self.on_time_payment_ratio,
             "open_balance": self.open_balance,
             "currency": self.currency or default_currency(),
+            "engagement": self.engagement or "",
         }
 
 

@@ -22,6 +22,8 @@ STATUS_LABELS = {
     "awaiting_customer": "Awaiting customer",
     "missing_data": "Missing data",
     "awaiting_return": "Awaiting return",
+    "awaiting_payment": "Awaiting payment",
+    "dispatched": "Dispatched",
     "accepted": "Accepted",
     "approved": "Approved",
     "rejected": "Rejected",

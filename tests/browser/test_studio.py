@@ -127,7 +127,7 @@ def test_the_editor_draws_the_diagram_with_our_properties(studio):
     assert group.locator("select[name=spiff-team]").input_value() == "returns"
 
 
-@pytest.mark.parametrize("key", ["return", "credit", "general", "complaint"])
+@pytest.mark.parametrize("key", ["return", "credit", "general", "complaint", "onboarding", "order"])
 def test_a_shipped_diagram_saved_without_edits_keeps_every_spiffworkflow_element(studio, key):
     page, fake, _ = studio
     fake.key, fake.files = key, shipped_files(key)

@@ -32,7 +32,7 @@ def test_a_week_of_history_has_every_type_and_closed_breached_rated_and_escalate
     ).one()
     kinds = set(db.session.execute(db.select(HistoryEvent.kind).distinct()).scalars())
 
-    assert set(types) == {"return", "credit", "general", "complaint"}
+    assert set(types) == {"return", "credit", "general", "complaint", "order", "onboarding"}
     assert sum(types.values()) > 40
     assert closed > 0 and still_open > 0 and breached > 0 and rated > 0 and escalated > 0
     assert "history generated" in week and "tickets: complaint" in week

@@ -8,8 +8,8 @@ from pathlib import Path
 from lxml import etree
 
 ROOT = Path(__file__).resolve().parents[2]
-PROCESSES = ["return", "credit", "general", "complaint"]
-TEAMS = {"returns", "credit", "support", "customer-success"}
+PROCESSES = ["return", "credit", "general", "complaint", "onboarding", "order"]
+TEAMS = {"returns", "credit", "support", "customer-success", "billing"}
 ENGINE_FIELDS = {
     "ticket_id",
     "ticket_type",
@@ -30,7 +30,7 @@ NS = {
 }
 FLOW_NODES = (
     "startEvent endEvent userTask serviceTask exclusiveGateway parallelGateway eventBasedGateway"
-    " intermediateCatchEvent boundaryEvent"
+    " intermediateCatchEvent boundaryEvent subProcess"
 ).split()
 
 # operator -> (required parameters, optional parameters): what the diagrams may pass each handler
@@ -49,6 +49,10 @@ OPERATORS = {
     "ticket.raise_priority": (set(), {"reason"}),
     "escalation.notify_team": ({"team", "subject", "body"}, {"include_assignee"}),
     "feedback.request": ({"reminder"}, set()),
+    "engagement.tracking_link": (set(), set()),
+    "customer.record_engagement": ({"kind"}, set()),
+    "customer.classify_engagement": (set(), set()),
+    "backoffice.request": ({"system", "action", "reference"}, set()),
 }
 
 
@@ -148,6 +152,17 @@ def catch_events(tree):
         elif timer:
             found[event.get("id")] = ("timer", etree.QName(timer[0]).localname, timer[0].text.strip())
     return found
+
+
+def listeners(tree):
+    """The message start events of the event subprocesses: they listen while the process runs."""
+    return set(
+        tree.xpath(
+            "//bpmn:process/bpmn:subProcess[@triggeredByEvent='true']/bpmn:startEvent"
+            "[bpmn:messageEventDefinition]/@id",
+            namespaces=NS,
+        )
+    )
 
 
 def gateway_catches(tree, gateway):

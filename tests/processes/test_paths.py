@@ -36,6 +36,7 @@ from tests.processes.shared import (
     flow_nodes,
     flows,
     instructions,
+    listeners,
     xml,
 )
 from tests.restore import assert_restores_unchanged
@@ -590,7 +591,7 @@ def passed_pairs(instance_id: int, tree) -> set:
     """(source, target) of elements the instance passed one right after the other, read from the
     engine's history (the shipped workflows run one token; a catch behind an event-based gateway
     is caught by the gateway's waiting task, so the gateway is passed just before it)."""
-    ids = {el.get("id") for el in flow_nodes(tree)}
+    ids = {el.get("id") for el in flow_nodes(tree) if el.get("triggeredByEvent") != "true"}
     gateway_of = {
         f.get("targetRef"): f.get("sourceRef")
         for f in flows(tree)
@@ -624,6 +625,7 @@ def run(p: ProcessPath, agent, customer, calls, clock, second=None) -> Run:
     tree = xml(p.process)
     catches = catch_events(tree)
     boundaries = {eid for eid in catches if element(tree, eid).tag.endswith("boundaryEvent")}
+    listening = listeners(tree)  # event subprocesses' message starts: they wait all along
     first = len(calls)
     ticket, instance = start_process(p.process, customer.id, "About my order", p.start, actor="test")
     ticket_id, instance_id = ticket.id, instance.id
@@ -635,6 +637,8 @@ def run(p: ProcessPath, agent, customer, calls, clock, second=None) -> Run:
         tasks = _open_tasks(ticket_id)
         waiting = waiting_of(instance_id)
         waiting_ids = {w["element_id"] for w in waiting["messages"] + waiting["timers"]}
+        assert listening <= waiting_ids, (step, waiting)
+        waiting_ids -= listening
         if isinstance(step, User):
             assert [t.name for t in tasks] == [step.task], (step, [t.name for t in tasks])
             assert waiting_ids <= boundaries, (step, waiting)  # only the task's own deadlines wait
@@ -647,8 +651,8 @@ def run(p: ProcessPath, agent, customer, calls, clock, second=None) -> Run:
             complete_task(task.id, step.form, second if step.by else agent)
             drain()
         else:
-            assert step.waiting in waiting_ids, (step, waiting)
-            if step.waiting not in boundaries:
+            assert step.waiting in waiting_ids | listening, (step, waiting)
+            if step.waiting not in boundaries | listening:
                 assert tasks == [], (step, [t.name for t in tasks])
                 assert waiting_ids == together(tree, step.waiting), (step, waiting)
             if isinstance(step, Message):
@@ -727,8 +731,8 @@ def test_a_ticket_closed_for_no_response_asks_for_no_feedback(walk):
         )
 
 
-@pytest.mark.parametrize("process", PROCESSES)
-def test_the_paths_together_take_every_sequence_flow(walk, process):
+@pytest.mark.parametrize("process", [p for p in PROCESSES if p not in ("onboarding", "order")])
+def test_the_paths_together_take_every_sequence_flow(walk, process):  # those two: test_service_flow_paths.py
     taken = set()
     for p in (p for p in PATHS if p.process == process):
         taken |= taken_flows(process, walk(p).pairs)

@@ -77,6 +77,7 @@ ROUTES = {
     "api.definition_statistics": "figures of a shared diagram, not owned: analysts, managers and admins",
     "survey.show": "a signed capability link",
     "survey.answer": "a signed capability link",
+    "portal.tracking_link": "a signed capability link (an onboarding e-mail's; tests/web/test_engagement.py)",
     # The studio (analysts and admins only; everyone else gets a 404): ticket types, not objects.
     "studio.draft": "analyst and admin only; a draft is the caller's own (GET, PUT, DELETE)",
     "studio.check_draft": "analyst and admin only; checks the files sent",

@@ -40,6 +40,7 @@ def ticket_inputs(ticket_type: str, profile: dict, data: dict) -> dict:
         "tier": _text(profile.get("tier")),
         "order_count": _number(profile.get("order_count")),
         "tenure_months": _number(profile.get("tenure_months")),
+        "engagement": _text(profile.get("engagement")),
         "customer": dict(profile),
         "data": dict(data),
     }

@@ -79,6 +79,8 @@ def ticket_types() -> list[dict]:
         form = (forms or {}).get(start_form) if start_form else None
         if not isinstance(form, dict):
             form = DESCRIPTION_FORM
+        if form.get("x-portal") is False:  # opened by other systems (the shop), not by customers
+            continue
         types.append(
             {
                 "key": key,

@@ -13,6 +13,7 @@ from app.web.answers import request_answers
 from app.web.forms import read_attachment
 from app.web.portal import opening
 from app.web.portal.blueprint import bp
+from app.web.portal.engagement import record_portal_visit
 from app.web.portal.mine import (
     REPLY_MESSAGE,
     attachments_of,
@@ -47,6 +48,7 @@ def _customer_resolution(ticket: Ticket) -> str:
 def index():
     """List the signed-in customer's tickets, newest first."""
     customer = current_customer()
+    record_portal_visit(customer)  # engagement for a running onboarding
     tickets = (
         db.session.execute(
             db.select(Ticket)
