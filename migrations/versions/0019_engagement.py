@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0019_engagement'
-down_revision = '0016_mail_out'
+down_revision = '0018_webhooks'
 branch_labels = None
 depends_on = None
 
