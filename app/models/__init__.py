@@ -8,6 +8,7 @@ from app.models.conversation import CANNED_BODY_MAX, CANNED_NAME_MAX, CannedRepl
 from app.models.feedback import Feedback, FeedbackRequest
 from app.models.history import HistoryEvent
 from app.models.limits import LIMIT_ROLES, ApprovalLimit
+from app.models.migration_batch import MigrationBatch, MigrationBatchItem
 from app.models.people import (
     ROLES,
     STAFF,
@@ -42,6 +43,8 @@ from app.models.ticket import (
 )
 
 __all__ = [
+    "MigrationBatch",
+    "MigrationBatchItem",
     "ALERT_METRICS",
     "ApprovalLimit",
     "LIMIT_ROLES",

@@ -68,6 +68,8 @@ ROUTES = {
     "api.get_form": "forms are shared by staff and customers (start forms), not owned",
     "api.migrate_ticket_api": "analysts and admins only (403 for other roles, tests/migration); they work on "
     "process versions, every ticket of a type",
+    "api.rollback_migration_api": "analysts and admins only (403 for other roles, tests/migration)",
+    "api.migration_api": "analysts and admins only: a batch is of a process version, not owned",
     "api.definition_statistics": "figures of a shared diagram, not owned: analysts, managers and admins",
     "survey.show": "a signed capability link",
     "survey.answer": "a signed capability link",
