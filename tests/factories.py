@@ -122,6 +122,7 @@ PATH_VALUES = {
     "key": "return",
     "version": 1,
     "decision_id": "priority",
+    "batch_id": 1,  # a migration batch (none exists: shared, only the anonymous visitor is refused)
 }
 
 
