@@ -19,6 +19,22 @@ INSPECT = """    <bpmn:userTask id="inspect_item" name="Inspect returned items">
 """
 
 
+SHAPES = """      <bpmndi:BPMNShape id="inspect_item_di" bpmnElement="inspect_item">
+        <dc:Bounds x="1355" y="480" width="100" height="80"/>
+      </bpmndi:BPMNShape>
+      <bpmndi:BPMNEdge id="flow_receive_item_to_inspect_item_di" bpmnElement="flow_receive_item_to_inspect_item">
+        <di:waypoint x="1330" y="455"/>
+        <di:waypoint x="1330" y="520"/>
+        <di:waypoint x="1355" y="520"/>
+      </bpmndi:BPMNEdge>
+"""
+OLD_EDGE = """        <di:waypoint x="1380" y="415"/>
+        <di:waypoint x="1430" y="415"/>"""
+NEW_EDGE = """        <di:waypoint x="1455" y="520"/>
+        <di:waypoint x="1480" y="520"/>
+        <di:waypoint x="1480" y="455"/>"""
+
+
 def _swap(text: str, old: str, new: str, count: int = 1) -> str:
     assert text.count(old) == count, f"{old!r} appears {text.count(old)} times, expected {count}"
     return text.replace(old, new)
@@ -50,5 +66,11 @@ def return_v2() -> bytes:
         text,
         'sourceRef="receive_item" targetRef="restock_items"',
         'sourceRef="inspect_item" targetRef="restock_items"',
+    )
+    text = _swap(text, OLD_EDGE, NEW_EDGE)
+    text = _swap(
+        text,
+        '      <bpmndi:BPMNShape id="receive_item_di"',
+        SHAPES + '      <bpmndi:BPMNShape id="receive_item_di"',
     )
     return text.encode()
