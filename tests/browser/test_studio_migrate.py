@@ -52,7 +52,7 @@ def _running_tickets(app):
 
 
 def _version_of(ticket_id):
-    db.session.expire_all()
+    db.session.rollback()  # a fresh read: the server wrote in its own thread
     return db.session.execute(
         db.select(ProcessDefinition.version)
         .join(ProcessInstance, ProcessInstance.definition_id == ProcessDefinition.id)
@@ -102,5 +102,35 @@ def test_analyst_dry_runs_and_migrates_the_movable_tickets(app, clock, new_page)
     shot(page, "studio-migrate-done.png")
 
     assert [_version_of(t) for t in ids] == [2] * 10 + [1]
+    assert page.evaluate("window.__violations") == []
+    assert unexpected(errors) == []
+
+
+def test_manager_moves_one_ticket_from_its_dashboard_page_and_rolls_it_back(app, clock, new_page):
+    ids = _running_tickets(app)
+    make_user("max", "manager", password="pw")
+    page = new_page()
+    page.add_init_script(WATCH)
+    errors = []
+    page.on("console", lambda msg: errors.append(msg) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    sign_in(page, "max")
+    page.goto(f"/dashboard/tickets/{ids[10]}")
+    actions = page.locator("#migrate-ticket")
+    expect(actions).to_contain_text("Dry run: cannot move")
+    expect(actions).to_contain_text("approve_refund")
+    expect(page.get_by_role("button", name="Move to version 2")).to_be_disabled()
+
+    page.goto(f"/dashboard/tickets/{ids[6]}")
+    expect(actions).to_contain_text("Dry run: can move")
+    actions.scroll_into_view_if_needed()
+    shot(page, "dashboard-move-to-version.png")
+    page.get_by_role("button", name="Move to version 2").click()
+    expect(page.get_by_text(f"Ticket #{ids[6]} moved from version 1 to version 2.")).to_be_visible()
+    expect(page.locator(".timeline")).to_contain_text("moved the process from version 1 to version 2")
+    assert _version_of(ids[6]) == 2
+    page.get_by_role("button", name="Roll back to version 1").click()
+    expect(page.get_by_text(f"Ticket #{ids[6]} is back on version 1.")).to_be_visible()
+    assert _version_of(ids[6]) == 1
     assert page.evaluate("window.__violations") == []
     assert unexpected(errors) == []

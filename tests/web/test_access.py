@@ -50,6 +50,8 @@ ROUTES = {
     "dashboard.cancel_ticket": "team",
     "dashboard.reassign": "team",
     "dashboard.move_ticket_timers": "team; development mode only",
+    "dashboard.migrate_ticket": "team; managers and admins only",
+    "dashboard.rollback_ticket_migration": "team; managers and admins only",
     "dashboard.preview_retry": "team (the incident's ticket); managers and admins retry",
     "dashboard.retry_one": "team (the incident's ticket); managers and admins retry",
     "portal.ticket": "customer",

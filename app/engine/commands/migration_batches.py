@@ -204,11 +204,11 @@ def run_migration_chunk(size: int | None = None, lease_seconds: int = 60) -> int
     if batch_id is None:
         return 0
     batch = db.session.get(MigrationBatch, batch_id)
-    key, source, target, mapping = (
-        batch.process_key,
+    source, target, mapping, actor = (
         batch.source_version,
         batch.target_version,
         batch.mapping,
+        batch.created_by,
     )
     items = db.session.execute(
         db.select(MigrationBatchItem.id, MigrationBatchItem.ticket_id)
@@ -218,7 +218,7 @@ def run_migration_chunk(size: int | None = None, lease_seconds: int = 60) -> int
     ).all()
     db.session.commit()  # end the read before the commands
     for item_id, ticket_id in items:
-        _move_item(batch_id, item_id, ticket_id, key, source, target, mapping or {})
+        _move_item(batch_id, item_id, ticket_id, source, target, mapping or {}, actor)
     run_command(lambda: _recount(batch_id))
     return max(len(items), 1)
 
@@ -250,7 +250,7 @@ def _lease_batch(lease_seconds: int) -> int | None:
     return run_command(body)
 
 
-def _move_item(batch_id, item_id, ticket_id, key, source, target, mapping) -> None:
+def _move_item(batch_id, item_id, ticket_id, source, target, mapping, actor) -> None:
     """One ticket: moved (with its item, one transaction), else its item failed or skipped with why."""
 
     def body():
@@ -264,7 +264,7 @@ def _move_item(batch_id, item_id, ticket_id, key, source, target, mapping) -> No
         ).scalar()
         if version != source:
             return "not running" if version is None else f"now on version {version}"
-        migrate_instance(ticket_id, target, mapping, actor=f"migration batch {batch_id}", batch_id=batch_id)
+        migrate_instance(ticket_id, target, mapping, actor=actor, batch_id=batch_id)
         item.state, item.done_at = "moved", utcnow()
         return None
 
