@@ -99,6 +99,8 @@ def test_analyst_dry_runs_and_migrates_the_movable_tickets(app, clock, new_page)
     expect(counts).to_contain_text(re.compile(r"Done: 10 of 10 moved · 0 failed · 0 skipped"))
     expect(panel.locator("#migrate-bar")).to_have_attribute("value", "10")
     expect(page.locator("#status")).to_contain_text("Migration finished: 10 ticket(s) moved.")
+    running = page.locator("#versions tbody tr td:nth-child(5)")
+    expect(running).to_have_text(["10", "1"])  # the versions' running counts follow
     shot(page, "studio-migrate-done.png")
 
     assert [_version_of(t) for t in ids] == [2] * 10 + [1]

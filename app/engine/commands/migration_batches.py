@@ -225,27 +225,32 @@ def run_migration_chunk(size: int | None = None, lease_seconds: int = 60) -> int
 
 def _lease_batch(lease_seconds: int) -> int | None:
     def free(now):
-        return (
-            db.select(MigrationBatch)
-            .where(
-                MigrationBatch.state.in_(OPEN),
-                (MigrationBatch.lease_until.is_(None)) | (MigrationBatch.lease_until < now),
-            )
-            .order_by(MigrationBatch.created_at, MigrationBatch.id)
-            .limit(1)
+        return MigrationBatch.state.in_(OPEN) & (
+            MigrationBatch.lease_until.is_(None) | (MigrationBatch.lease_until < now)
         )
 
-    if db.session.execute(free(utcnow())).first() is None:  # the usual case: a read, no write lock
+    def oldest(now):
+        query = db.select(MigrationBatch.id).where(free(now))
+        return db.session.execute(
+            query.order_by(MigrationBatch.created_at, MigrationBatch.id).limit(1)
+        ).scalar()
+
+    if oldest(utcnow()) is None:  # the usual case: a read, no write lock
         db.session.commit()
         return None
 
     def body():
         now = utcnow()
-        batch = db.session.execute(free(now)).scalar()
-        if batch is None:
+        batch_id = oldest(now)
+        if batch_id is None:
             return None
-        batch.state, batch.lease_until = "running", now + timedelta(seconds=lease_seconds)
-        return batch.id
+        # Conditional: of two workers that saw the batch free, one takes it.
+        taken = db.session.execute(
+            db.update(MigrationBatch)
+            .where(MigrationBatch.id == batch_id, free(now))
+            .values(state="running", lease_until=now + timedelta(seconds=lease_seconds))
+        ).rowcount
+        return batch_id if taken == 1 else None
 
     return run_command(body)
 

@@ -143,7 +143,7 @@ async function main(root) {
 
   const forms = formsTab(root, state, markDirty);
   const decisions = decisionsTab(root, state, markDirty, say);
-  const migrate = migratePanel(root, key, { say });
+  const migrate = migratePanel(root, key, { say, refresh: () => versions.refresh() });
   const versions = versionsTab(root, key, modeler, {
     onVersions: migrate.fill,
     reload: load,

@@ -6,7 +6,7 @@ import { call, describe, el } from './api.js';
 const POLL_MS = 1000;
 const SHOWN_IDS = 30;
 
-export function migratePanel(root, key, { say }) {
+export function migratePanel(root, key, { say, refresh }) {
   const source = root.querySelector('#migrate-source');
   const target = root.querySelector('#migrate-target');
   const mappingBody = root.querySelector('#migrate-mapping tbody');
@@ -107,7 +107,10 @@ export function migratePanel(root, key, { say }) {
       const batch = await call('GET', `/migrations/${id}`);
       show(batch);
       if (batch.state !== 'done') timer = setTimeout(() => poll(id), POLL_MS);
-      else say(`Migration finished: ${batch.counts.moved} ticket(s) moved.`, 'ok');
+      else {
+        say(`Migration finished: ${batch.counts.moved} ticket(s) moved.`, 'ok');
+        if (refresh) refresh(); // the versions' running counts
+      }
     } catch (error) {
       counts.textContent = `Could not read the progress: ${describe(error)}`;
       timer = setTimeout(() => poll(id), POLL_MS * 5);
