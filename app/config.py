@@ -194,6 +194,10 @@ class Config:
     WORKER_SWEEP_SECONDS = env_float("WORKER_SWEEP_SECONDS", 2, 0.1)
     JOB_LEASE_SECONDS = env_int("JOB_LEASE_SECONDS", 60, 1)
     COMMAND_RETRIES = 5  # optimistic-lock attempts before a command answers 409
+    # Bulk migration (app/engine/commands/migration_batches.py): tickets per batch at most, and
+    # tickets the worker moves per chunk (the progress counts are updated after each chunk).
+    MIGRATION_BATCH_MAX = env_int("MIGRATION_BATCH_MAX", 5000, 1)
+    MIGRATION_CHUNK = env_int("MIGRATION_CHUNK", 50, 1)
     # Data sent without a form (a formless task or start) is merged into the process data as it
     # is: at most this many bytes as JSON (app/engine/forms.py check_formless_data).
     MAX_PROCESS_DATA_BYTES = int(os.environ.get("MAX_PROCESS_DATA_BYTES", str(64 * 1024)))

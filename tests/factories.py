@@ -124,6 +124,7 @@ PATH_VALUES = {
     "decision_id": "priority",
     "webhook_id": 1,
     "delivery_id": 1,
+    "batch_id": 1,  # a migration batch (none exists: shared, only the anonymous visitor is refused)
 }
 
 

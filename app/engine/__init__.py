@@ -8,8 +8,8 @@ the engine's whole public surface: the command functions and the errors, the hoo
 packages behind it are private:
 
     commands/     one module per family: tickets, tasks (and handover), messages, comments, feedback, timers, jobs,
-                  incidents (and data_edit, the data a retry may fix), deploy, migration,
-                  mail_in (received e-mail; mail_tickets, agent_mail); states (reads for viewers)
+                  incidents (and data_edit, the data a retry may fix), deploy, migration (batches,
+                  rollback), mail_in (received e-mail; mail_tickets, agent_mail); states (reads for viewers)
     runtime/      runner (transaction, retries), store (load, save), history, steps, projections
                   (a pure diff), compaction, leases (claiming due rows)
     spiff/        our SpiffWorkflow: parser, serializer, script engine, catches, timers, spec cache,
@@ -35,7 +35,9 @@ from app.engine.commands.incidents import record_incident, retry_incident
 from app.engine.commands.jobs import claim_jobs, complete_job, fail_job
 from app.engine.commands.mail_in import discard_held_mail, open_held_mail, receive_customer_mail
 from app.engine.commands.messages import deliver_correlated_message, deliver_message
-from app.engine.commands.migration import migrate_instance, migration_dry_run, rollback_migration
+from app.engine.commands.migration import migrate_instance, migration_check, migration_dry_run
+from app.engine.commands.migration_batches import migration_batch, run_migration_chunk, start_migration_batch
+from app.engine.commands.migration_rollback import rollback_check, rollback_migration
 from app.engine.commands.states import diagram_xml, element_states, process_data
 from app.engine.commands.tasks import (
     claim_task,
@@ -80,8 +82,13 @@ __all__ = [
     "open_held_mail",
     "discard_held_mail",
     "migrate_instance",
+    "migration_batch",
+    "migration_check",
     "migration_dry_run",
+    "rollback_check",
     "rollback_migration",
+    "run_migration_chunk",
+    "start_migration_batch",
     "move_timers",
     "process_data",
     "element_states",

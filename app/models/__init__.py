@@ -9,6 +9,7 @@ from app.models.feedback import Feedback, FeedbackRequest
 from app.models.history import HistoryEvent
 from app.models.inbound import INBOUND_OUTCOMES, InboundMail
 from app.models.limits import LIMIT_ROLES, ApprovalLimit
+from app.models.migration_batch import MigrationBatch, MigrationBatchItem
 from app.models.people import (
     ROLES,
     STAFF,
@@ -52,6 +53,8 @@ from app.models.webhooks import (
 __all__ = [
     "INBOUND_OUTCOMES",
     "InboundMail",
+    "MigrationBatch",
+    "MigrationBatchItem",
     "ALERT_METRICS",
     "ApprovalLimit",
     "LIMIT_ROLES",

@@ -25,6 +25,7 @@ from app.engine import (
     next_wakeup,
     receive_customer_mail,
     record_incident,
+    run_migration_chunk,
 )
 from app.extensions import db
 from app.handlers import HANDLERS, HandlerContext, HandlerRefused
@@ -102,7 +103,7 @@ def fire(timer_id: str) -> bool:
 
 
 def work_once() -> int:
-    """One round: run due jobs and fire due timers. Returns how many were handled."""
+    """One round: run due jobs, fire due timers, move a chunk of a migration batch. Returns how many."""
     lease = current_app.config["JOB_LEASE_SECONDS"]
     handled = 0
     for job in claim_jobs(BATCH, lease):
@@ -111,7 +112,7 @@ def work_once() -> int:
     for timer_id in claim_due_timers(BATCH, lease):
         fire(timer_id)
         handled += 1
-    return handled
+    return handled + run_migration_chunk(lease_seconds=lease)
 
 
 def drain(max_rounds: int = 1000) -> int:

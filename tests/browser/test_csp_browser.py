@@ -42,6 +42,7 @@ NOT_PAGES = (
     "studio.catalog",
     "studio.preview_instructions_html",
     "studio.decision",
+    "studio.migration_batch_studio",  # a migration batch's progress (app/web/studio/migrations.py)
     "dashboard.tickets_csv",  # the ticket list as a CSV download
     # The KPI page's fragment that htmx polls (app/web/dashboard/overview.py): not a page of its own.
     "dashboard.kpis_fragment",

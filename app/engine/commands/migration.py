@@ -211,7 +211,14 @@ def _running_instance(ticket_id: int) -> int:
     return row[0]
 
 
-def migrate_instance(ticket_id: int, target_version: int, mapping=None, *, actor: str | None = None) -> dict:
+def migrate_instance(
+    ticket_id: int,
+    target_version: int,
+    mapping=None,
+    *,
+    actor: str | None = None,
+    batch_id: int | None = None,
+) -> dict:
     """Move one ticket's running process to `target_version` of its type, in one transaction.
 
     Timers keep their due times, open user tasks keep their ids (and so their assignees), the
@@ -226,52 +233,42 @@ def migrate_instance(ticket_id: int, target_version: int, mapping=None, *, actor
     def body():
         loaded = load(_running_instance(ticket_id))
         target = _definition(loaded.definition.key, target_version, "target_version")
-        return _migrate(loaded, ticket_id, target, mapping, actor, "instance_migrated")
+        return _migrate(loaded, ticket_id, target, mapping, actor, "instance_migrated", batch_id)
 
     return run_command(body)
 
 
-# What a ticket did after a migration that makes moving it back a new migration, not a roll back.
-_MOVED_ON = ("element_completed", "task_completed", "timer_fired", "message_delivered", "service_completed")
+def migration_check(ticket_id: int, target_version: int, mapping=None) -> dict:
+    """Can one ticket move to `target_version` of its type? Reads only.
 
-
-def rollback_migration(ticket_id: int, *, actor: str | None = None) -> dict:
-    """Move a migrated ticket back to the version it came from, while it has not moved on since.
+    Returns:
+        {ticket_id, from_version, to_version, movable, problem: {element_id, state, reason} | None}.
 
     Raises:
-        NotFound: no running process. Conflict: never migrated, moved on since (the message names
-        the element), or the old version no longer takes it.
+        NotFound: no running process or no such version. InvalidData: a bad mapping.
     """
-
-    def body():
-        loaded = load(_running_instance(ticket_id))
-        last = db.session.execute(
-            db.select(HistoryEvent)
-            .where(HistoryEvent.instance_id == loaded.row.id, HistoryEvent.kind == "instance_migrated")
-            .order_by(HistoryEvent.id.desc())
-            .limit(1)
-        ).scalar()
-        if last is None or last.data.get("to_version") != loaded.definition.version:
-            raise Conflict(f"ticket {ticket_id} has no migration to roll back")
-        since = db.session.execute(
-            db.select(HistoryEvent.element_id)
-            .where(
-                HistoryEvent.instance_id == loaded.row.id,
-                HistoryEvent.id > last.id,
-                HistoryEvent.kind.in_(_MOVED_ON),
-            )
-            .limit(1)
-        ).first()
-        if since is not None:
-            raise Conflict(f"ticket {ticket_id} has moved on since its migration (element '{since[0]}')")
-        back = {new: old for old, new in (last.data.get("mapping") or {}).items()}
-        target = _definition(loaded.definition.key, last.data["from_version"], "from_version")
-        return _migrate(loaded, ticket_id, target, back, actor, "migration_rolled_back")
-
-    return run_command(body)
+    mapping = check_mapping(mapping)
+    row = db.session.get(ProcessInstance, _running_instance(ticket_id))
+    source = db.session.get(ProcessDefinition, row.definition_id)
+    target = _definition(source.key, target_version, "target_version")
+    problem = None
+    if target.id == source.id:
+        problem = {"element_id": "", "state": "", "reason": f"already on version {target.version}"}
+    else:
+        wf = load_workflow(row.workflow, *specs.for_instance(source))
+        _, problem = _plan(wf, target, mapping, _passed_elements([row.id])[row.id])
+    return {
+        "ticket_id": ticket_id,
+        "from_version": source.version,
+        "to_version": target.version,
+        "movable": problem is None,
+        "problem": problem,
+    }
 
 
-def _migrate(loaded, ticket_id: int, target: ProcessDefinition, mapping: dict, actor, kind: str) -> dict:
+def _migrate(
+    loaded, ticket_id: int, target: ProcessDefinition, mapping: dict, actor, kind: str, batch_id=None
+) -> dict:
     source = loaded.definition
     if target.id == source.id:
         raise Conflict(f"target_version: ticket {ticket_id} is already on version {target.version}")
@@ -297,6 +294,7 @@ def _migrate(loaded, ticket_id: int, target: ProcessDefinition, mapping: dict, a
             "from_version": source.version,
             "to_version": target.version,
             "mapping": mapping,
+            **({"batch_id": batch_id} if batch_id is not None else {}),
         },
     )
     save(loaded, actor)

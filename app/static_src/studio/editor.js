@@ -15,6 +15,7 @@ import { importFiles } from './import.js';
 import KeepReferences from './keep-references.js';
 import { formsTab } from './forms.js';
 import { lintModules, lintOptions, watchLint } from './lint/index.js';
+import { migratePanel } from './migrate.js';
 import { createProblems, drawProblems } from './problems.js';
 import { readonlyMode } from './readonly.js';
 import SpiffPropertiesProvider from './spiff-provider.js';
@@ -142,7 +143,9 @@ async function main(root) {
 
   const forms = formsTab(root, state, markDirty);
   const decisions = decisionsTab(root, state, markDirty, say);
+  const migrate = migratePanel(root, key, { say, refresh: () => versions.refresh() });
   const versions = versionsTab(root, key, modeler, {
+    onVersions: migrate.fill,
     reload: load,
     say,
     saveFirst: async () => readonly.close() || saveFirst(), // a diff compares the draft, shown again

@@ -5,7 +5,7 @@ import { api, describe, el } from './api.js';
 
 const DIFF_MARKERS = ['studio-diff-added', 'studio-diff-changed'];
 
-export function versionsTab(root, key, modeler, { reload, say, saveFirst, open }) {
+export function versionsTab(root, key, modeler, { reload, say, saveFirst, open, onVersions }) {
   const body = root.querySelector('#versions tbody');
   const diffNode = root.querySelector('#diff');
 
@@ -79,6 +79,7 @@ export function versionsTab(root, key, modeler, { reload, say, saveFirst, open }
           ),
         ),
       );
+      if (onVersions) onVersions(versions);
       if (!versions.length) body.append(el('tr', {}, el('td', { colspan: 6, text: 'Not deployed yet.' })));
     } catch (error) {
       body.replaceChildren(el('tr', {}, el('td', { colspan: 6, text: `Could not load the versions: ${error.message}` })));

@@ -4,7 +4,16 @@
 of its own; importing them here registers their views on `bp`.
 """
 
-from app.web.dashboard import alerts, heatmap, incidents, overview, retry, ticket, tickets  # noqa: F401
+from app.web.dashboard import (  # noqa: F401
+    alerts,
+    heatmap,
+    incidents,
+    overview,
+    retry,
+    ticket,
+    ticket_migration,
+    tickets,
+)
 from app.web.dashboard.blueprint import bp
 
 __all__ = ["bp"]

@@ -4,7 +4,8 @@ The page shows the version's diagram (drawn by `static_src/dashboard/instance.pa
 bpmn-js's NavigatedViewer from the XML and element states in data attributes: no inline script),
 the open incidents with a retry after editing the data (`retry.py`), the timeline, the process
 data, the SLA clock, feedback and the conversation. Actions: cancel with a reason, hand a task
-to a teammate, and in development mode move the ticket's timers closer. Every action is an
+to a teammate, move it to the newest version of its type or roll that back
+(`ticket_migration.py`), and in development mode move the ticket's timers closer. Every action is an
 engine command; the policy (`app.access`) says who may.
 """
 
@@ -36,6 +37,7 @@ from app.models import Feedback, HumanTask, Incident, Job, ProcessInstance, Tick
 from app.security_headers import extend_csp
 from app.web.dashboard.access import dashboard_required
 from app.web.dashboard.blueprint import bp
+from app.web.dashboard.migration_offer import migration_offer
 from app.web.inbox.pages import teammates, ticket_context
 
 MAX_REASON = 500
@@ -142,6 +144,7 @@ def ticket_page(
         teammates={t.id: teammates(t) for t in tasks},
         feedback=feedback,
         development=development() and running and user.role in ("manager", "admin"),
+        migration=migration_offer(instance, states["definition"], user),
         max_reason=MAX_REASON,
         errors=errors or {},
         typed=typed or {},
