@@ -24,6 +24,7 @@ from app.engine.errors import DiagramRejected, Problem
 from app.engine.runtime.history import history
 from app.engine.runtime.runner import run_command
 from app.engine.spiff import specs
+from app.engine.testing.schema import tests_file_of
 from app.extensions import db
 from app.handlers import HANDLERS
 from app.models import Deployment, FormDefinition, ProcessDefinition, Team
@@ -207,20 +208,22 @@ def deploy_bundle(
             )
         fresh = {}
         for process in checked.processes:
+            tests = checked.tests.get(tests_file_of(process.key))
+            checksum = _checksum_with_tests(process.checksum, tests)
             row, created = _version_of(
                 process.key,
                 "bpmn",
-                process.checksum,
-                lambda version, p=process: ProcessDefinition(
+                checksum,
+                lambda version, p=process, c=checksum, t=tests: ProcessDefinition(
                     key=p.key,
                     version=version,
                     kind="bpmn",
                     name=p.name,
                     source=p.source,
-                    checksum=p.checksum,
+                    checksum=c,
                     forms=p.forms,
                     start_form=p.start_form,
-                    dependencies={**p.dependencies, "file": p.file},
+                    dependencies={**p.dependencies, "file": p.file, **({"tests": t} if t else {})},
                     deployed_by_id=actor_id,
                 ),
             )
@@ -294,6 +297,13 @@ def deploy_bundle(
         definition = result.definitions[key]
         specs.remember(definition, process.spec, process.subprocess_specs)
     return result
+
+
+def _checksum_with_tests(checksum: str, tests: str | None) -> str:
+    """A version's identity with its test file: changed tests alone make a new version."""
+    if not tests:
+        return checksum
+    return hashlib.sha256(f"{checksum}\0{tests}".encode()).hexdigest()
 
 
 def _store_sla_targets(process) -> None:
