@@ -89,12 +89,15 @@ def tested_processes(files: dict[str, str]) -> list[str]:
     return [schema.process_key_of(name) for name in files if schema.is_tests_file(name)]
 
 
-def run_process_tests(files: dict[str, str], keys: list[str] | None = None) -> list[ProcessTestResult]:
+def run_process_tests(
+    files: dict[str, str], keys: list[str] | None = None, scenario: str | None = None
+) -> list[ProcessTestResult]:
     """Run the scenarios of every test file of a bundle (or of the processes `keys`).
 
     Args:
         files: the bundle, {file name: text}: diagrams, decisions, forms and `<key>.tests.json`.
         keys: only these processes; a key without a test file gives a result with a problem.
+        scenario: only the scenarios of this name.
 
     Returns:
         One result per process: its scenarios (passed or failed, the path taken, the failing
@@ -119,8 +122,9 @@ def run_process_tests(files: dict[str, str], keys: list[str] | None = None) -> l
             result.problems.extend(p.as_dict() for p in problems)
             result.problems.extend(bundle_problems)
             continue
-        for scenario in document["scenarios"]:
-            result.scenarios.append(_run_scenario(key, uploads, scenario, Budget(steps, deadline)))
+        for given in document["scenarios"]:
+            if scenario is None or given["name"] == scenario:
+                result.scenarios.append(_run_scenario(key, uploads, given, Budget(steps, deadline)))
     return results
 
 
@@ -237,6 +241,11 @@ def _drive(ticket: Ticket, scenario: dict) -> None:
                 f"but it waits at {_listed(waiting)}",
             )
         break
+    incident = ticket.incident()
+    if incident is not None and (events or (scenario.get("expect") or {}).get("status") != "incident"):
+        raise ScenarioFailed(
+            incident.element_id, f"an incident opened at '{incident.element_id}': {incident.message}"
+        )
     if events:
         status = ticket.status()
         raise ScenarioFailed(
