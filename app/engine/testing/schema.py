@@ -153,12 +153,29 @@ def _dotted(path) -> str:
     return out
 
 
+def _leaf(error):
+    """The error to report: inside a oneOf, the alternative that came closest (its deepest error)."""
+    if error.validator != "oneOf" or not error.context:
+        return error
+    best = max(
+        error.context,
+        key=lambda e: (len(e.absolute_path), e.validator not in ("required", "additionalProperties", "type")),
+    )
+    if len(best.absolute_path) == len(error.absolute_path) and best.validator in ("type", "required"):
+        return error  # no alternative came close: say what the field takes
+    return _leaf(best)
+
+
 def _message(error) -> str:
-    if error.validator == "oneOf" and error.context:  # the alternative that came closest
-        best = min(error.context, key=lambda e: (len(e.absolute_path) * -1, len(e.message)))
-        return best.message
+    if error.validator == "oneOf":
+        kinds = sorted({str(e.validator_value) for e in error.context if e.validator == "type"})
+        if kinds == ["array", "object"]:
+            return f"{error.instance!r} must be an object or a list of objects"
+        return f"{json.dumps(error.instance)[:200]} is none of the forms this field takes"
     if error.validator == "pattern":
         return f"{error.instance!r} is not an ISO-8601 duration such as 'P3D' or 'PT4H'"
+    if error.validator == "additionalProperties":
+        return error.message.replace("Additional properties are not allowed", "unknown field(s)")
     return error.message
 
 
@@ -172,6 +189,7 @@ def parse_tests(name: str, data: bytes | str) -> tuple[dict | None, list[Problem
         return None, [Problem(None, "the test file must hold a JSON object with 'scenarios'", file=name)]
     problems = []
     for error in sorted(_VALIDATOR.iter_errors(document), key=lambda e: list(map(str, e.absolute_path))):
+        error = _leaf(error)
         problems.append(Problem(None, f"{_where(error, document)}: {_message(error)}", file=name))
     key = process_key_of(name)
     if not problems and document.get("process") not in (None, key):
