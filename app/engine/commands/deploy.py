@@ -149,10 +149,14 @@ def deploy_bundle(
     actor_id: int | None = None,
     actor: str | None = None,
     comment: str | None = None,
+    tests: dict | None = None,
 ) -> DeployResult:
     """Check uploads (BPMN, DMN, JSON forms, or a .zip of them) together and store them.
 
-    `comment` (what the deployer says about it, e.g. from the studio) is kept on the deployment.
+    `comment` (what the deployer says about it, e.g. from the studio) is kept on the deployment,
+    and so is `tests`, what the process tests found when the studio ran them first ({passed,
+    failed, failing, overridden}); a deploy despite a failing test is in the history as
+    `tests_overridden`.
 
     Returns:
         The deployment with each process, decision and form and its version; `created` is
@@ -208,13 +212,13 @@ def deploy_bundle(
             )
         fresh = {}
         for process in checked.processes:
-            tests = checked.tests.get(tests_file_of(process.key))
-            checksum = _checksum_with_tests(process.checksum, tests)
+            tests_text = checked.tests.get(tests_file_of(process.key))
+            checksum = _checksum_with_tests(process.checksum, tests_text)
             row, created = _version_of(
                 process.key,
                 "bpmn",
                 checksum,
-                lambda version, p=process, c=checksum, t=tests: ProcessDefinition(
+                lambda version, p=process, c=checksum, t=tests_text: ProcessDefinition(
                     key=p.key,
                     version=version,
                     kind="bpmn",
@@ -256,6 +260,7 @@ def deploy_bundle(
             deployed_by_id=actor_id,
             files=[{"name": f.name, "sha256": f.sha256} for f in files],
             comment=(comment or "").strip()[:500] or None,
+            tests=tests,
         )
         db.session.add(deployment)
         db.session.flush()
@@ -274,8 +279,16 @@ def deploy_bundle(
                 "processes": [p for p in result.processes if p["created"]],
                 "decisions": [d for d in result.decisions if d["created"]],
                 "forms": [f for f in result.forms if f["created"]],
+                **({"tests": tests} if tests else {}),
             },
         )
+        if tests and tests.get("overridden"):
+            history(
+                "tests_overridden",
+                actor=actor,
+                element_id=f"deployment {deployment.id}",
+                data={"deployment_id": deployment.id, **tests},
+            )
         for entry in result.processes + result.decisions:
             if entry["created"]:
                 history(
