@@ -54,8 +54,10 @@ def test_run_tests_names_the_failing_element_and_says_why(analyst, general):
     result = analyst.post("/studio/api/types/general/tests", {}).get_json()["result"]  # the saved draft
     assert result["counts"] == {"passed": 3, "failed": 1}
     [failed] = [s for s in result["scenarios"] if not s["passed"]]
-    assert failed["failed_element"] == "end_feedback_ok"
-    assert failed["message"] == "the ticket's resolution was to be 'solved', but it is 'answered'"
+    assert failed["failed_element"] == "close_answered"
+    assert failed["message"] == (
+        "the ticket's resolution was to be 'solved', but it is 'answered' (set at 'close_answered')"
+    )
     sent = analyst.post("/studio/api/types/general/tests", {"files": files}).get_json()["result"]
     assert [(s["name"], s["passed"], s["path"]) for s in sent["scenarios"]] == [
         (s["name"], s["passed"], s["path"]) for s in result["scenarios"]
@@ -74,7 +76,7 @@ def test_a_failing_test_blocks_the_deploy(analyst, general):
     body = refused.get_json()
     assert body["error"] == "1 process test(s) fail: fix them, or deploy anyway (the override is recorded)"
     assert body["errors"] == {"tests": "1 failing: answered"}
-    assert body["tests"]["scenarios"][0]["failed_element"] == "end_feedback_ok"
+    assert body["tests"]["scenarios"][0]["failed_element"] == "close_answered"
     assert latest_version() == 1
     assert analyst.get("/studio/api/types/general/draft").get_json()["saved"] is True
 

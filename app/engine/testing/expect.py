@@ -8,7 +8,10 @@ an incident's element) and saying what happened instead.
 from app.engine.commands.states import process_data
 from app.engine.testing.drive import ScenarioFailed, Ticket, _listed
 from app.extensions import db
+from app.models import HistoryEvent
 from app.models import Ticket as TicketRow
+
+STATUS_OPERATOR = "ticket.set_status"
 
 _MISSING = object()
 
@@ -45,8 +48,11 @@ def check_expectations(ticket: Ticket, expect: dict, path: list[str]) -> None:
     for name, wanted in (expect.get("ticket") or {}).items():
         actual = getattr(row, name)
         if actual != wanted:
+            setter = _status_setter(ticket.instance_id)
+            where = f" (set at '{setter}')" if setter else ""
             raise ScenarioFailed(
-                path[-1] if path else None, f"the ticket's {name} was to be {wanted!r}, but it is {actual!r}"
+                setter or (path[-1] if path else None),
+                f"the ticket's {name} was to be {wanted!r}, but it is {actual!r}{where}",
             )
     if expect.get("data"):
         data = process_data(ticket.instance_id)
@@ -59,6 +65,18 @@ def check_expectations(ticket: Ticket, expect: dict, path: list[str]) -> None:
                     path[-1] if path else None,
                     f"the data '{name}' was to be {wanted!r}, but it is {actual!r}",
                 )
+
+
+def _status_setter(instance_id: int) -> str | None:
+    """The element that last set the ticket's status (a `ticket.set_status` service task)."""
+    rows = db.session.execute(
+        db.select(HistoryEvent.element_id, HistoryEvent.data)
+        .where(HistoryEvent.instance_id == instance_id, HistoryEvent.kind == "service_completed")
+        .order_by(HistoryEvent.id.desc())
+    ).all()
+    return next(
+        (e for e, data in rows if isinstance(data, dict) and data.get("operator") == STATUS_OPERATOR), None
+    )
 
 
 def _check_path(expected: list[str], path: list[str]) -> None:

@@ -195,7 +195,7 @@ async function main(root) {
     override.checked = false;
   };
   deployButton.addEventListener('click', () => {
-    dialog.querySelector('.error').textContent = '';
+    dialog.querySelector('[role=alert]').textContent = '';
     resetOverride();
     dialog.showModal();
   });
@@ -206,7 +206,7 @@ async function main(root) {
     event.preventDefault();
     const comment = dialog.querySelector('textarea').value.trim();
     if (!comment) {
-      dialog.querySelector('.error').textContent = 'Say what changed (the comment goes in the version list).';
+      dialog.querySelector('[role=alert]').textContent = 'Say what changed (the comment goes in the version list).';
       return;
     }
     const overriding = !testsWarning.hidden && override.checked;
@@ -230,7 +230,7 @@ async function main(root) {
         tests.show(error.body.tests);
         dialog.querySelector('#deploy-tests-message').textContent = error.message;
         testsWarning.hidden = false;
-        dialog.querySelector('.error').textContent = '';
+        dialog.querySelector('[role=alert]').textContent = '';
         dialog.showModal();
       }
       say(`Not deployed: ${describe(error)}`, 'error');

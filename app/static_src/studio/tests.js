@@ -59,7 +59,7 @@ export function testsTab(root, key, state, modeler, { onChange, say, showDiagram
   }
 
   // One scenario on the diagram: what it passed in green, the flows between them, where it failed in red.
-  function draw(scenario) {
+  function draw(scenario, focus = false) {
     clear();
     const canvas = modeler.get('canvas');
     const registry = modeler.get('elementRegistry');
@@ -79,6 +79,10 @@ export function testsTab(root, key, state, modeler, { onChange, say, showDiagram
         position: { bottom: -6, left: 0 },
         html: el('div', { class: 'studio-test-overlay', title: scenario.message, text: `✗ ${scenario.name}` }),
       });
+      if (focus) {
+        canvas.zoom(1);
+        canvas.scrollToElement(failed, { top: 250, bottom: 250, left: 350, right: 350 });
+      }
     }
     const item = results.querySelector(`[data-scenario="${CSS.escape(scenario.name)}"]`);
     if (item) item.dataset.shown = 'true';
@@ -109,7 +113,7 @@ export function testsTab(root, key, state, modeler, { onChange, say, showDiagram
           s.passed ? null : el('span', { class: 'test-where', text: s.failed_element ? ` at ${s.failed_element}` : '' }),
           s.passed ? null : el('p', { class: 'test-message', text: s.message }),
           el('p', { class: 'test-path' }, el('span', { class: 'help', text: 'Path: ' }), s.path.join(' → ') || 'none'),
-          el('button', { type: 'button', class: 'studio-small', text: 'Show on diagram', onclick: () => (showDiagram(), draw(s)) }),
+          el('button', { type: 'button', class: 'studio-small', text: 'Show on diagram', onclick: () => (showDiagram(), draw(s, true)) }),
         ),
       ),
     );
