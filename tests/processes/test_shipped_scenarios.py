@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from app.engine import run_process_tests
 from tests.processes.shared import PROCESSES, ROOT, flows, xml
 
 
@@ -42,3 +43,17 @@ def test_the_shipped_scenarios_together_name_every_element_with_a_flow(process):
         in ("exclusiveGateway", "eventBasedGateway", "parallelGateway", "startEvent", "endEvent")
     }
     assert touched - gateways_and_events - named == set()
+
+
+def test_the_example_of_the_analysts_guide_passes(app, clock):
+    guide = (ROOT / "docs" / "process-tests.md").read_text()
+    example = guide.split("```json\n", 1)[1].split("```", 1)[0]
+    files = {
+        p.name: p.read_text()
+        for folder in ("processes", "forms")
+        for p in sorted((ROOT / folder).iterdir())
+        if p.suffix in (".bpmn", ".dmn", ".json")
+    }
+    files["return.tests.json"] = example
+    [result] = run_process_tests(files, ["return"])
+    assert result.passed, result.as_dict()
