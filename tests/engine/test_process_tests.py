@@ -247,3 +247,11 @@ def test_the_test_file_is_deployed_with_its_process_and_changes_alone_make_a_ver
     assert result.processes[0]["version"] == 2 and result.processes[0]["created"] is True
     row = result.definitions["refund_flow"]
     assert json.loads(row.dependencies["tests"])["scenarios"][1]["name"] == "again"
+
+
+def test_a_broken_test_file_of_one_process_leaves_the_others_running(app):
+    files = {**bundle(REFUND, "refund_flow", APPROVED), **bundle(POLLING, "polling")}
+    files["polling.tests.json"] = json.dumps({"scenarios": [{"name": "x", "tasks": []}]})
+    refund, polling = run_process_tests(files)
+    assert refund.passed and [s.name for s in refund.scenarios] == ["approved and paid"]
+    assert not polling.passed and "scenario 'x' field tasks" in polling.problems[0]["message"]
