@@ -205,7 +205,7 @@ class Ticket:
             raise ScenarioFailed(
                 element_id,
                 f"time was to pass until the timer '{element_id}' fires, but no timer waits there "
-                f"(the process waits at {_listed(self.waiting_at())})",
+                f"(the process waits at {listed(self.waiting_at())})",
             )
         while due is not None:
             self.budget.tick(element_id)
@@ -226,5 +226,5 @@ def _as_timedelta(parsed: dict) -> timedelta:
     )
 
 
-def _listed(ids: list[str]) -> str:
+def listed(ids: list[str]) -> str:
     return ", ".join(f"'{i}'" for i in ids) if ids else "nothing: it has ended or is stuck"

@@ -6,7 +6,7 @@ an incident's element) and saying what happened instead.
 """
 
 from app.engine.commands.states import process_data
-from app.engine.testing.drive import ScenarioFailed, Ticket, _listed
+from app.engine.testing.drive import ScenarioFailed, Ticket, listed
 from app.extensions import db
 from app.models import HistoryEvent
 from app.models import Ticket as TicketRow
@@ -38,11 +38,11 @@ def check_expectations(ticket: Ticket, expect: dict, path: list[str]) -> None:
         wanted = [w for w in expect["waiting_at"] if w not in waiting]
         raise ScenarioFailed(
             (wanted or waiting or [None])[0],
-            f"the process was to wait at {_listed(expect['waiting_at'])}; it waits at {_listed(waiting)}",
+            f"the process was to wait at {listed(expect['waiting_at'])}; it waits at {listed(waiting)}",
         )
     if "status" in expect and expect["status"] != status:
         where = waiting[0] if waiting else (path[-1] if path else None)
-        detail = f"; it waits at {_listed(waiting)}" if status == "running" else ""
+        detail = f"; it waits at {listed(waiting)}" if status == "running" else ""
         raise ScenarioFailed(where, f"the process was to be {expect['status']}, but it is {status}{detail}")
     row = db.session.get(TicketRow, ticket.ticket_id)
     for name, wanted in (expect.get("ticket") or {}).items():

@@ -23,7 +23,7 @@ from app.engine.commands.tasks import complete_task
 from app.engine.commands.tickets import start_process
 from app.engine.errors import DiagramRejected, InvalidData, NotFound, StepFailed
 from app.engine.testing import schema
-from app.engine.testing.drive import Budget, ScenarioFailed, Ticket, _listed
+from app.engine.testing.drive import Budget, ScenarioFailed, Ticket, listed
 from app.engine.testing.expect import check_expectations
 from app.engine.testing.sandbox import rolled_back
 from app.extensions import db
@@ -260,7 +260,7 @@ def _drive(ticket: Ticket, scenario: dict) -> None:
             raise ScenarioFailed(
                 event["at"],
                 f"{_describe(event)} was to happen when the process waits at '{event['at']}', "
-                f"but it waits at {_listed(waiting)}",
+                f"but it waits at {listed(waiting)}",
             )
         break
     incident = ticket.incident()
@@ -294,7 +294,7 @@ def _apply(ticket: Ticket, event: dict, waiting: list[str]) -> None:
             raise ScenarioFailed(
                 event.get("at"),
                 f"the message '{event['message']}' arrived but nothing waits for it "
-                f"(the process waits at {_listed(waiting)})",
+                f"(the process waits at {listed(waiting)})",
             ) from None
         except (InvalidData, StepFailed) as exc:
             raise ScenarioFailed(getattr(exc, "element_id", None) or event.get("at"), exc.message) from None
