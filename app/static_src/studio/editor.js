@@ -144,7 +144,7 @@ async function main(root) {
 
   const forms = formsTab(root, state, markDirty);
   const showDiagram = () => root.querySelector('#tab-diagram-button').click();
-  const tests = testsTab(root, key, state, modeler, { onChange: markDirty, say, showDiagram });
+  const tests = testsTab(root, key, state, modeler, { onChange: markDirty, showDiagram });
   tests.runButton.addEventListener('click', async () => tests.run(await collectFiles()));
   const decisions = decisionsTab(root, state, markDirty, say);
   const versions = versionsTab(root, key, modeler, {
@@ -153,7 +153,7 @@ async function main(root) {
     saveFirst: async () => readonly.close() || saveFirst(), // a diff compares the draft, shown again
     open: (version) => readonly.open(version),
   });
-  const readonly = readonlyMode(root, key, { state, forms, say, restore: versions.restore });
+  const readonly = readonlyMode(root, key, { state, forms, tests, say, restore: versions.restore });
 
   async function load() {
     const draft = await api.draft(key);

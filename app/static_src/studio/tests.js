@@ -21,7 +21,7 @@ const template = (key) => ({
   ],
 });
 
-export function testsTab(root, key, state, modeler, { onChange, say, showDiagram }) {
+export function testsTab(root, key, state, modeler, { onChange, showDiagram }) {
   const fileName = `${key}.tests.json`;
   const editorNode = root.querySelector('#tests-file');
   const runButton = root.querySelector('#run-tests');
@@ -29,6 +29,7 @@ export function testsTab(root, key, state, modeler, { onChange, say, showDiagram
   const results = root.querySelector('#test-results');
   const summary = root.querySelector('#test-summary');
   let last = null;
+  let locked = false; // a version shown read-only: its tests are shown, neither changed nor run
   const editor = jsonEditor(editorNode, {
     labelledBy: 'tests-file-label',
     onChange: (text) => {
@@ -42,7 +43,7 @@ export function testsTab(root, key, state, modeler, { onChange, say, showDiagram
     editor.setValue(has ? state.files[fileName] : '');
     addButton.hidden = has;
     editorNode.hidden = !has;
-    runButton.disabled = !has;
+    runButton.disabled = !has || locked;
   }
 
   addButton.addEventListener('click', () => {
@@ -134,9 +135,16 @@ export function testsTab(root, key, state, modeler, { onChange, say, showDiagram
       summary.dataset.kind = 'error';
       return null;
     } finally {
-      runButton.disabled = !(fileName in state.files);
+      runButton.disabled = !(fileName in state.files) || locked;
     }
   }
 
-  return { fill, run, show, clear, last: () => last, runButton, say };
+  function setReadOnly(readOnly) {
+    locked = readOnly;
+    editor.setReadOnly(readOnly);
+    addButton.disabled = readOnly;
+    fill();
+  }
+
+  return { fill, run, show, clear, setReadOnly, last: () => last, runButton };
 }
