@@ -1,5 +1,5 @@
-"""Command-line tools: `flask processes deploy`, `flask users ...`, `flask seed`, `flask worker`,
-`flask mail-gateway`, `flask dev advance-ticket` (development only)."""
+"""Command-line tools: `flask processes deploy` (and `check`, `test`), `flask users ...`, `flask seed`,
+`flask worker`, `flask mail-gateway`, `flask dev advance-ticket` (development only)."""
 
 import re
 import signal
@@ -19,10 +19,13 @@ from app.engine import (
     InvalidData,
     NotFound,
     check_files,
+    definition_files,
     deploy_bundle,
     hand_over_tasks,
     instance_of_ticket,
+    latest_definition,
     move_timers,
+    run_process_tests,
     waiting_of,
 )
 from app.extensions import db
@@ -114,6 +117,43 @@ def check_command(paths):
     for warning in checked.warnings:
         click.echo(f"warning: {warning.file or ''} {warning.element_id or ''}: {warning.message}")
     click.echo("ACCEPTED")
+
+
+@processes.command("test")
+@click.argument("target", required=False)
+@click.option("--scenario", "only", help="Run only the scenarios with this name.")
+def test_command(target, only):
+    """Run the process tests (<key>.tests.json): of a folder's bundle, of a deployed type KEY, or
+    of processes/ and forms/; exit 1 when a scenario fails."""
+    if target is None or Path(target).exists():
+        paths = [target] if target else [current_app.config["PROCESSES_DIR"], current_app.config["FORMS_DIR"]]
+        files = {name: data.decode() for name, data in _bundle_files([p for p in paths if Path(p).exists()])}
+    else:
+        definition = latest_definition(target, "bpmn")
+        if definition is None:
+            raise click.ClickException(f"'{target}' is neither a folder nor a deployed ticket type")
+        files = definition_files(definition)
+    results = run_process_tests(files, scenario=only)
+    if not results:
+        raise click.ClickException("no process test file (<key>.tests.json) found")
+    failed = passed = 0
+    for result in results:
+        for problem in result.problems:
+            where = " ".join(x for x in (problem["file"], problem["element_id"]) if x)
+            click.echo(f"ERROR {result.process}: {where}: {problem['message']}")
+            failed += 1
+        for scenario in result.scenarios:
+            if scenario.passed:
+                passed += 1
+                click.echo(f"PASS  {result.process}: {scenario.name} ({len(scenario.path)} elements passed)")
+                continue
+            failed += 1
+            where = f" at '{scenario.failed_element}'" if scenario.failed_element else ""
+            click.echo(f"FAIL  {result.process}: {scenario.name}{where}: {scenario.message}")
+            click.echo(f"      path: {' > '.join(scenario.path) or '(none)'}")
+    click.echo(f"{passed} passed, {failed} failed")
+    if failed:
+        sys.exit(1)
 
 
 @users.command("create")

@@ -208,6 +208,10 @@ class Config:
     MAX_ENGINE_STEPS = int(os.environ.get("MAX_ENGINE_STEPS", "10000"))
     MAX_ENGINE_SECONDS = float(os.environ.get("MAX_ENGINE_SECONDS", "0.5"))
     MAX_MULTI_INSTANCE = int(os.environ.get("MAX_MULTI_INSTANCE", "1000"))
+    # Analysts' process tests (docs/process-tests.md): test steps one scenario may take (tasks,
+    # jobs, timers, events) and the seconds a whole run may take; past either a scenario fails.
+    PROCESS_TEST_STEPS = int(os.environ.get("PROCESS_TEST_STEPS", "500"))
+    PROCESS_TEST_SECONDS = float(os.environ.get("PROCESS_TEST_SECONDS", "60"))
     # Task instructions are rendered as Markdown (app/web/markdown.py): at most this many characters
     # and seconds of parsing; past either the inbox shows them as plain text, the studio's preview
     # refuses them (422 naming `text`).

@@ -40,7 +40,8 @@ def definition_paths() -> dict:
         "/api/v1/deployments": {
             "post": op(
                 "definitions",
-                "Deploy a bundle: BPMN, DMN and JSON form files, all or nothing",
+                "Deploy a bundle: BPMN, DMN and JSON form files (and `<key>.tests.json` process "
+                "tests, docs/process-tests.md), all or nothing",
                 {
                     "201": json_response("Something new was deployed", ref("Deployment")),
                     "200": json_response(

@@ -17,6 +17,7 @@ packages behind it are private:
     expressions/  the safe evaluator every diagram expression runs through
     diagrams/     XML safety, deploy checks, uploads, bundles, processes, forms
     rules/        DMN evaluation, assignment of new tasks and priority of new tickets
+    testing/      analysts' process tests (`<key>.tests.json`) run in a rolled-back transaction
 """
 
 from app.engine.commands.comments import (
@@ -76,11 +77,18 @@ from app.engine.runtime.checks import CommandChecker, register_checker
 from app.engine.runtime.observers import register_observer
 from app.engine.runtime.runner import init_sqlite, run_command
 from app.engine.runtime.store import restore_round_trip
+from app.engine.testing.runner import run_process_tests, tested_processes
+from app.engine.testing.schema import is_tests_file, parse_tests, tests_file_of
 
 __all__ = [
     "receive_customer_mail",
     "open_held_mail",
     "discard_held_mail",
+    "run_process_tests",
+    "tested_processes",
+    "is_tests_file",
+    "parse_tests",
+    "tests_file_of",
     "migrate_instance",
     "migration_batch",
     "migration_check",

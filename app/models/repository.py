@@ -20,6 +20,9 @@ class Deployment(db.Model):
     files = mapped_column(JSONType, default=list)
     # What the person who deployed it said about it (the studio asks; the API may leave it out).
     comment: Mapped[str | None] = mapped_column(String(500))
+    # The studio's run of the process tests before this deploy: {passed, failed, failing: [names],
+    # overridden} (overridden: deployed although a test failed); None when no tests ran.
+    tests = mapped_column(JSONType)
     deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     deployed_at = mapped_column(UTCDateTime, default=utcnow)
 

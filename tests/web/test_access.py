@@ -85,6 +85,7 @@ ROUTES = {
     # The studio (analysts and admins only; everyone else gets a 404): ticket types, not objects.
     "studio.draft": "analyst and admin only; a draft is the caller's own (GET, PUT, DELETE)",
     "studio.check_draft": "analyst and admin only; checks the files sent",
+    "studio.run_tests": "analyst and admin only; runs the files sent (or the caller's own draft), writes nothing",
     "studio.deploy_draft": "analyst and admin only; deploys the caller's own draft",
     "studio.list_versions": "analyst and admin only",
     "studio.migration_dry_run_studio": "analyst and admin only (tests/studio/test_migrations.py)",

@@ -24,6 +24,7 @@ from app.engine.errors import DiagramRejected, Problem
 from app.engine.runtime.history import history
 from app.engine.runtime.runner import run_command
 from app.engine.spiff import specs
+from app.engine.testing.schema import tests_file_of
 from app.extensions import db
 from app.handlers import HANDLERS
 from app.models import Deployment, FormDefinition, ProcessDefinition, Team
@@ -148,10 +149,14 @@ def deploy_bundle(
     actor_id: int | None = None,
     actor: str | None = None,
     comment: str | None = None,
+    tests: dict | None = None,
 ) -> DeployResult:
     """Check uploads (BPMN, DMN, JSON forms, or a .zip of them) together and store them.
 
-    `comment` (what the deployer says about it, e.g. from the studio) is kept on the deployment.
+    `comment` (what the deployer says about it, e.g. from the studio) is kept on the deployment,
+    and so is `tests`, what the process tests found when the studio ran them first ({passed,
+    failed, failing, overridden}); a deploy despite a failing test is in the history as
+    `tests_overridden`.
 
     Returns:
         The deployment with each process, decision and form and its version; `created` is
@@ -207,20 +212,22 @@ def deploy_bundle(
             )
         fresh = {}
         for process in checked.processes:
+            tests_text = checked.tests.get(tests_file_of(process.key))
+            checksum = _checksum_with_tests(process.checksum, tests_text)
             row, created = _version_of(
                 process.key,
                 "bpmn",
-                process.checksum,
-                lambda version, p=process: ProcessDefinition(
+                checksum,
+                lambda version, p=process, c=checksum, t=tests_text: ProcessDefinition(
                     key=p.key,
                     version=version,
                     kind="bpmn",
                     name=p.name,
                     source=p.source,
-                    checksum=p.checksum,
+                    checksum=c,
                     forms=p.forms,
                     start_form=p.start_form,
-                    dependencies={**p.dependencies, "file": p.file},
+                    dependencies={**p.dependencies, "file": p.file, **({"tests": t} if t else {})},
                     deployed_by_id=actor_id,
                 ),
             )
@@ -253,6 +260,7 @@ def deploy_bundle(
             deployed_by_id=actor_id,
             files=[{"name": f.name, "sha256": f.sha256} for f in files],
             comment=(comment or "").strip()[:500] or None,
+            tests=tests,
         )
         db.session.add(deployment)
         db.session.flush()
@@ -271,8 +279,16 @@ def deploy_bundle(
                 "processes": [p for p in result.processes if p["created"]],
                 "decisions": [d for d in result.decisions if d["created"]],
                 "forms": [f for f in result.forms if f["created"]],
+                **({"tests": tests} if tests else {}),
             },
         )
+        if tests and tests.get("overridden"):
+            history(
+                "tests_overridden",
+                actor=actor,
+                element_id=f"deployment {deployment.id}",
+                data={"deployment_id": deployment.id, **tests},
+            )
         for entry in result.processes + result.decisions:
             if entry["created"]:
                 history(
@@ -294,6 +310,13 @@ def deploy_bundle(
         definition = result.definitions[key]
         specs.remember(definition, process.spec, process.subprocess_specs)
     return result
+
+
+def _checksum_with_tests(checksum: str, tests: str | None) -> str:
+    """A version's identity with its test file: changed tests alone make a new version."""
+    if not tests:
+        return checksum
+    return hashlib.sha256(f"{checksum}\0{tests}".encode()).hexdigest()
 
 
 def _store_sla_targets(process) -> None:

@@ -11,6 +11,7 @@ from app.engine.commands.deploy import _lane_warnings, check_files, latest_defin
 from app.engine.diagrams.diff import spec_diff
 from app.engine.errors import DiagramRejected, Problem
 from app.engine.spiff import retry
+from app.engine.testing.schema import tests_file_of
 from app.extensions import db
 from app.models import ProcessDefinition
 
@@ -46,6 +47,8 @@ def definition_files(row: ProcessDefinition) -> dict[str, str]:
     its decisions (one file per DMN document)."""
     deps = row.dependencies or {}
     files = {f"{row.key}.bpmn": row.source.decode()}  # the contract's name, whatever it was uploaded as
+    if deps.get("tests"):
+        files[tests_file_of(row.key)] = deps["tests"]
     files.update(deps.get("bpmn") or {})
     for name, schema in sorted((row.forms or {}).items()):
         files[name] = form_text(schema)
@@ -118,7 +121,7 @@ def diff_bundles(key: str, old: dict[str, str], new: dict[str, str]) -> dict:
     before, after = _process_of(key, old, "old"), _process_of(key, new, "new")
     result = spec_diff(before.spec, after.spec, before.subprocess_specs, after.subprocess_specs)
     forms = {}
-    names = sorted(n for n in set(old) | set(new) if n.lower().endswith(".json"))
+    names = sorted(n for n in set(old) | set(new) if n.lower().endswith(".json"))  # forms and tests
     for name in names:
         a, b = old.get(name, ""), new.get(name, "")
         if a != b:

@@ -22,6 +22,7 @@ from app.engine.diagrams.uploads import BundleFile, classify
 from app.engine.diagrams.xmlsafety import BPMN_NS, foreign_constructs, unsupported_elements
 from app.engine.errors import DiagramRejected, Problem
 from app.engine.rules import dmn
+from app.engine.testing.schema import parse_tests, process_key_of
 from app.inputs import loads_strict
 
 UI_SCHEMA_MARK = "uischema"
@@ -43,6 +44,7 @@ class CheckedBundle:
     forms: dict  # form name -> schema, as uploaded
     warnings: list[Problem]
     checksum: str
+    tests: dict  # "<key>.tests.json" -> its text, checked (testing/schema.py)
 
 
 def _check_form(f: BundleFile) -> tuple[dict | None, Problem | None]:
@@ -84,6 +86,12 @@ def check_bundle(files: list[BundleFile], deployed: Deployed) -> CheckedBundle:
         else:
             forms[f.name] = schema
 
+    tests: dict[str, str] = {}
+    for f in (f for f in files if f.kind == "tests"):
+        _, test_problems = parse_tests(f.name, f.data)
+        problems.extend(test_problems)
+        tests[f.name] = f.data.decode("utf-8", "replace")
+
     decisions: list[CheckedDecisionFile] = []
     dmn_sources = dict(deployed.dmn_sources)
     for f in (f for f in files if f.kind == "dmn"):
@@ -115,6 +123,14 @@ def check_bundle(files: list[BundleFile], deployed: Deployed) -> CheckedBundle:
         trees[f.name] = tree
 
     processes = check_processes(files, trees, forms, dmn_sources, deployed, problems, warnings)
+    keys = {p.key for p in processes}
+    problems.extend(
+        Problem(
+            None, f"the test file is for the process '{process_key_of(name)}', which the bundle has not", name
+        )
+        for name in tests
+        if process_key_of(name) not in keys and processes
+    )
     if problems:
         raise DiagramRejected(_unique(problems))
     if not processes and not decisions and not forms:
@@ -138,7 +154,7 @@ def check_bundle(files: list[BundleFile], deployed: Deployed) -> CheckedBundle:
     digest = hashlib.sha256()
     for f in sorted(files, key=lambda f: f.name):
         digest.update(f.name.encode() + b"\0" + f.sha256.encode())
-    return CheckedBundle(processes, decisions, forms, _unique(warnings), digest.hexdigest())
+    return CheckedBundle(processes, decisions, forms, _unique(warnings), digest.hexdigest(), tests)
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:

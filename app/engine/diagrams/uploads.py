@@ -10,13 +10,14 @@ from app.engine.diagrams import checks
 from app.engine.errors import DiagramRejected, Problem
 
 MAX_FILES = 200
+TESTS_SUFFIX = ".tests.json"
 
 
 @dataclass
 class BundleFile:
     name: str
     data: bytes
-    kind: str = ""  # bpmn | dmn | form
+    kind: str = ""  # bpmn | dmn | form | tests
 
     @property
     def sha256(self) -> str:
@@ -93,6 +94,9 @@ def _unzip(
 
 def classify(f: BundleFile) -> Problem | None:
     lower = f.name.lower()
+    if lower.endswith(TESTS_SUFFIX):  # an analyst's process tests, beside its diagram
+        f.kind = "tests"
+        return None
     if lower.endswith(".json"):
         f.kind = "form"
         return None

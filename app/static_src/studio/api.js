@@ -47,7 +47,9 @@ export const api = {
   save: (key, files) => call('PUT', `/types/${t(key)}/draft`, { files }),
   check: (key, files) => call('POST', `/types/${t(key)}/check`, { files }),
   discard: (key) => call('DELETE', `/types/${t(key)}/draft`),
-  deploy: (key, comment) => call('POST', `/types/${t(key)}/deploy`, { comment }),
+  deploy: (key, comment, overrideTests) =>
+    call('POST', `/types/${t(key)}/deploy`, overrideTests ? { comment, override_tests: true } : { comment }),
+  runTests: (key, files) => call('POST', `/types/${t(key)}/tests`, { files }),
   versions: (key) => call('GET', `/types/${t(key)}/versions`),
   version: (key, version) => call('GET', `/types/${t(key)}/versions/${version}`),
   restore: (key, version) => call('POST', `/types/${t(key)}/versions/${version}/restore`),

@@ -1,5 +1,6 @@
 // The studio's editor page: bpmn-js modeler with the properties panel (our spiffworkflow moddle and
-// provider), problems as markers, save / deploy, the Forms tab and the Versions list.
+// provider), problems as markers, save / deploy (its process tests first), the Forms, Tests and
+// Versions tabs.
 import 'bpmn-js/dist/assets/diagram-js.css';
 import 'bpmn-js/dist/assets/bpmn-js.css';
 import 'bpmn-js/dist/assets/bpmn-font/css/bpmn.css';
@@ -13,19 +14,20 @@ import { api, describe, el } from './api.js';
 import { decisionsTab } from './decisions-tab.js';
 import { importFiles } from './import.js';
 import KeepReferences from './keep-references.js';
-import { formsTab } from './forms.js';
+import { formsTab, isFormFile } from './forms.js';
 import { lintModules, lintOptions, watchLint } from './lint/index.js';
 import { migratePanel } from './migrate.js';
 import { createProblems, drawProblems } from './problems.js';
 import { readonlyMode } from './readonly.js';
 import SpiffPropertiesProvider from './spiff-provider.js';
 import spiffworkflow from './spiffworkflow.json';
+import { testsTab } from './tests.js';
 import { versionsTab } from './versions.js';
 
 function catalogService(state) {
   return {
     formNames: () =>
-      [...new Set([...(state.catalog.forms || []), ...Object.keys(state.files).filter((n) => n.endsWith('.json'))])].sort(),
+      [...new Set([...(state.catalog.forms || []), ...Object.keys(state.files).filter(isFormFile)])].sort(),
     operators: () => state.catalog.operators || [],
     teams: () => state.catalog.teams || [],
     decisions: () => state.catalog.decisions || [],
@@ -142,6 +144,9 @@ async function main(root) {
   const saveFirst = async () => (state.dirty || !state.saved ? save() : true);
 
   const forms = formsTab(root, state, markDirty);
+  const showDiagram = () => root.querySelector('#tab-diagram-button').click();
+  const tests = testsTab(root, key, state, modeler, { onChange: markDirty, showDiagram });
+  tests.runButton.addEventListener('click', async () => tests.run(await collectFiles()));
   const decisions = decisionsTab(root, state, markDirty, say);
   const migrate = migratePanel(root, key, { say, refresh: () => versions.refresh() });
   const versions = versionsTab(root, key, modeler, {
@@ -151,7 +156,7 @@ async function main(root) {
     saveFirst: async () => readonly.close() || saveFirst(), // a diff compares the draft, shown again
     open: (version) => readonly.open(version),
   });
-  const readonly = readonlyMode(root, key, { state, forms, say, restore: versions.restore });
+  const readonly = readonlyMode(root, key, { state, forms, tests, say, restore: versions.restore });
 
   async function load() {
     const draft = await api.draft(key);
@@ -163,6 +168,8 @@ async function main(root) {
     state.dirty = false;
     forms.fill();
     decisions.fill();
+    tests.fill();
+    tests.show(null);
     state.baseVersion = draft.base_version;
     showDraftState(draft.saved);
     const checked = await api.check(key, state.files);
@@ -171,7 +178,7 @@ async function main(root) {
   }
 
   saveButton.addEventListener('click', save);
-  importFiles(root, { state, modeler, diagramName, markDirty, say, refresh: () => (fitDiagram(), forms.fill(), decisions.fill()) });
+  importFiles(root, { state, modeler, diagramName, markDirty, say, refresh: () => (fitDiagram(), forms.fill(), decisions.fill(), tests.fill()) });
   root.querySelector('#discard').addEventListener('click', async () => {
     if (!window.confirm('Discard your draft and go back to the deployed version?')) return;
     try {
@@ -184,30 +191,51 @@ async function main(root) {
   });
 
   const dialog = root.querySelector('#deploy-dialog');
+  const testsWarning = dialog.querySelector('#deploy-tests');
+  const override = dialog.querySelector('#deploy-override');
+  const resetOverride = () => {
+    testsWarning.hidden = true;
+    override.checked = false;
+  };
   deployButton.addEventListener('click', () => {
-    dialog.querySelector('.error').textContent = '';
+    dialog.querySelector('[role=alert]').textContent = '';
+    resetOverride();
     dialog.showModal();
   });
   dialog.querySelector('.cancel').addEventListener('click', () => dialog.close());
+  const testsNote = (result) =>
+    result ? ` Process tests: ${result.counts.passed} passed, ${result.counts.failed} failed${result.passed ? '' : ' (deployed anyway, recorded)'}.` : '';
   dialog.querySelector('form').addEventListener('submit', async (event) => {
     event.preventDefault();
     const comment = dialog.querySelector('textarea').value.trim();
     if (!comment) {
-      dialog.querySelector('.error').textContent = 'Say what changed (the comment goes in the version list).';
+      dialog.querySelector('[role=alert]').textContent = 'Say what changed (the comment goes in the version list).';
       return;
     }
+    const overriding = !testsWarning.hidden && override.checked;
     dialog.close();
     if (!(await save()) || problems.hasErrors()) return;
-    say('Deploying…');
+    say(`${key}.tests.json` in state.files ? 'Running the process tests, then deploying…' : 'Deploying…');
     try {
-      const answer = await api.deploy(key, comment);
-      say(answer.unchanged ? `Unchanged: version ${answer.version} is already live.` : `Deployed version ${answer.version}.`, 'ok');
+      const answer = await api.deploy(key, comment, overriding);
+      if (answer.tests) tests.show(answer.tests);
+      const done = answer.unchanged ? `Unchanged: version ${answer.version} is already live.` : `Deployed version ${answer.version}.`;
+      say(done + testsNote(answer.tests), 'ok');
       dialog.querySelector('textarea').value = '';
+      resetOverride();
       state.baseVersion = answer.version;
       showDraftState(false); // the server removes the draft once deployed
       versions.refresh();
     } catch (error) {
       if (error.body && error.body.problems) showProblems(error.body.problems);
+      if (error.body && error.body.tests) {
+        // A failing test blocks the deploy: show where on the diagram, and offer the override.
+        tests.show(error.body.tests);
+        dialog.querySelector('#deploy-tests-message').textContent = error.message;
+        testsWarning.hidden = false;
+        dialog.querySelector('[role=alert]').textContent = '';
+        dialog.showModal();
+      }
       say(`Not deployed: ${describe(error)}`, 'error');
     }
   });
@@ -222,6 +250,7 @@ async function main(root) {
       if (tab.id === 'tab-diagram-button' && fitPending) fitDiagram();
       if (tab.id === 'tab-forms-button') forms.refresh();
       if (tab.id === 'tab-versions-button') versions.refresh();
+      if (tab.id === 'tab-tests-button') tests.fill();
       if (tab.id === 'tab-decisions-button') decisions.open();
     });
   }

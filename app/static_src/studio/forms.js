@@ -4,6 +4,9 @@
 import { api, el } from './api.js';
 import { jsonEditor } from './codemirror.js';
 
+// A form file of the draft: a .json file that is not the process tests (<key>.tests.json, tests.js).
+export const isFormFile = (name) => name.endsWith('.json') && !name.endsWith('.tests.json');
+
 const TEMPLATE = { title: 'New form', type: 'object', required: ['note'], properties: { note: { type: 'string', title: 'Note' } } };
 
 export function formsTab(root, state, onChange) {
@@ -23,7 +26,7 @@ export function formsTab(root, state, onChange) {
   const newName = root.querySelector('#new-form-name');
   let timer = null;
 
-  const names = () => Object.keys(state.files).filter((name) => name.endsWith('.json')).sort();
+  const names = () => Object.keys(state.files).filter(isFormFile).sort();
 
   function fill(selected) {
     select.replaceChildren(...names().map((name) => el('option', { value: name, text: name, selected: name === selected })));

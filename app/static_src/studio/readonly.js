@@ -12,7 +12,7 @@ import spiffworkflow from './spiffworkflow.json';
 
 const TOOLBAR = ['#save', '#deploy', '#discard'];
 
-export function readonlyMode(root, key, { state, forms, say, restore }) {
+export function readonlyMode(root, key, { state, forms, tests, say, restore }) {
   const workspace = root.querySelector('.studio-workspace');
   const problems = [root.querySelector('#problems')];
   const heading = problems[0].previousElementSibling;
@@ -63,6 +63,7 @@ export function readonlyMode(root, key, { state, forms, say, restore }) {
     viewer.get('canvas').zoom('fit-viewport');
     forms.fill();
     forms.setReadOnly(true);
+    if (tests) tests.setReadOnly(true); // the version's tests can be run, not changed
   }
 
   function close() {
@@ -79,6 +80,7 @@ export function readonlyMode(root, key, { state, forms, say, restore }) {
     problems.forEach((node) => { node.hidden = false; });
     forms.setReadOnly(false);
     forms.fill();
+    if (tests) tests.setReadOnly(false);
     showDiagramTab();
   }
 

@@ -5,6 +5,14 @@ import { api, describe, el } from './api.js';
 
 const DIFF_MARKERS = ['studio-diff-added', 'studio-diff-changed'];
 
+// What the deploy's process tests found: "9 passed", "1 failed of 9: deployed anyway (…)", or "—".
+function testsText(tests) {
+  if (!tests) return '—';
+  if (!tests.failed) return `${tests.passed} passed`;
+  const what = `${tests.failed} failed of ${tests.passed + tests.failed}`;
+  return tests.overridden ? `${what}: deployed anyway (${(tests.failing || []).join(', ')})` : what;
+}
+
 export function versionsTab(root, key, modeler, { reload, say, saveFirst, open, onVersions }) {
   const body = root.querySelector('#versions tbody');
   const diffNode = root.querySelector('#diff');
@@ -64,6 +72,7 @@ export function versionsTab(root, key, modeler, { reload, say, saveFirst, open, 
             el('td', { text: v.deployed_by || '' }),
             el('td', { text: when(v.deployed_at) }),
             el('td', { text: v.comment || '' }),
+            el('td', { class: v.tests && v.tests.overridden ? 'tests-overridden' : null, text: testsText(v.tests) }),
             el('td', { text: String(v.running || 0) }),
             el(
               'td',
@@ -80,9 +89,9 @@ export function versionsTab(root, key, modeler, { reload, say, saveFirst, open, 
         ),
       );
       if (onVersions) onVersions(versions);
-      if (!versions.length) body.append(el('tr', {}, el('td', { colspan: 6, text: 'Not deployed yet.' })));
+      if (!versions.length) body.append(el('tr', {}, el('td', { colspan: 7, text: 'Not deployed yet.' })));
     } catch (error) {
-      body.replaceChildren(el('tr', {}, el('td', { colspan: 6, text: `Could not load the versions: ${error.message}` })));
+      body.replaceChildren(el('tr', {}, el('td', { colspan: 7, text: `Could not load the versions: ${error.message}` })));
     }
   }
 

@@ -38,6 +38,7 @@ from app.web.studio.common import (
     running_counts,
     type_key,
 )
+from app.web.studio.process_tests import deploy_gate
 from app.web.studio.template import template_files
 
 
@@ -197,9 +198,13 @@ def discard_draft(key: str):
 @bp.post("/api/types/<key>/deploy")
 @roles_required(*ANALYSTS)
 def deploy_draft(key: str):
-    """Deploy the caller's saved draft: version N+1, or `unchanged`; the draft is then removed."""
+    """Deploy the caller's saved draft: version N+1, or `unchanged`; the draft is then removed.
+
+    Its process tests run first: a failing one refuses the deploy (422 with the results) unless
+    `override_tests` is true, which the deployment and the history record."""
     key = type_key(key)
-    comment = body().get("comment")
+    data = body()
+    comment = data.get("comment")
     if comment is not None and (
         not isinstance(comment, str) or len(comment) > MAX_COMMENT or "\x00" in comment
     ):
@@ -211,9 +216,12 @@ def deploy_draft(key: str):
     problems = _scope_problems(key, uploads)
     if problems:
         return json_error(422, "the draft does not pass the deploy checks", problems=problems)
+    tests, outcome, refused = deploy_gate(key, draft.files or {}, data.get("override_tests"))
+    if refused is not None:
+        return refused
     try:
         result = deploy_bundle(
-            uploads, actor_id=current_user.id, actor=current_user.username, comment=comment
+            uploads, actor_id=current_user.id, actor=current_user.username, comment=comment, tests=tests
         )
     except DiagramRejected as exc:
         return json_error(422, "the draft does not pass the deploy checks", problems=_errors(exc))
@@ -222,7 +230,8 @@ def deploy_draft(key: str):
         stale = my_draft(key)
         if stale is not None:
             db.session.delete(stale)
-    return jsonify({"version": entry["version"], "unchanged": not entry["created"]})
+    answer = {"version": entry["version"], "unchanged": not entry["created"]}
+    return jsonify(answer if outcome is None else {**answer, "tests": outcome})
 
 
 def _errors(exc: DiagramRejected) -> list[dict]:

@@ -32,7 +32,7 @@ from app.web.studio.common import (
 def list_versions(key: str):
     key = type_key(key)
     rows = db.session.execute(
-        db.select(ProcessDefinition, Deployment.comment)
+        db.select(ProcessDefinition, Deployment.comment, Deployment.tests)
         .outerjoin(Deployment, Deployment.id == ProcessDefinition.deployment_id)
         .where(ProcessDefinition.key == key, ProcessDefinition.kind == "bpmn")
         .order_by(ProcessDefinition.version.desc())
@@ -46,9 +46,10 @@ def list_versions(key: str):
                     "deployed_by": names.get(row.deployed_by_id),
                     "deployed_at": _iso(row.deployed_at),
                     "comment": comment,
+                    "tests": tests,
                     "running": counts.get(str(row.version), 0),
                 }
-                for row, comment in rows
+                for row, comment, tests in rows
             ]
         }
     )
