@@ -3,7 +3,6 @@
 `create_app()` builds the Flask application; nothing is created at import time.
 """
 
-import logging
 import os
 
 from flask import Flask
@@ -22,7 +21,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
     configure_secret_key(app)
-    configure_logging()
+    configure_logging(app)
     register_extensions(app)
     register_inputs(app)
     register_policy(app)
@@ -48,11 +47,11 @@ def configure_secret_key(app: Flask) -> None:
         )
 
 
-def configure_logging() -> None:
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+def configure_logging(app: Flask) -> None:
+    """LOG_FORMAT (json or text) and LOG_LEVEL; a line per request and per engine command (app/logs.py)."""
+    from app import logs
+
+    logs.init_app(app)
 
 
 def register_extensions(app: Flask) -> None:

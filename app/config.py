@@ -282,6 +282,11 @@ class Config:
     MAIL_CATCHER_DIR = os.environ.get("MAIL_CATCHER_DIR") or None  # None: instance/mail
     COMPANY_NAME = os.environ.get("COMPANY_NAME", "Ticketflow").strip() or "Ticketflow"
     COMPANY_COLOUR = env_colour("COMPANY_COLOUR", "#2b6cb0")
+    # Logs (app/logs.py): `json` (one object a line: requests, engine commands) or `text`; text in
+    # development, json otherwise. LOG_LEVEL (default INFO) is read by app/logs.py itself.
+    LOG_FORMAT = env_choice(
+        "LOG_FORMAT", "text" if TICKETFLOW_ENV == "development" else "json", ("json", "text")
+    )
 
 
 class TestConfig(Config):
@@ -294,5 +299,6 @@ class TestConfig(Config):
     ALERT_EVALUATE_SECONDS = 0  # tests call evaluate_alerts() themselves
     MAIL_HOST = ""  # tests start their own SMTP server and set MAIL_HOST/MAIL_PORT
     MAIL_CATCHER = False
+    LOG_FORMAT = "text"
     ARGON2_TIME_COST = 1  # fast hashes in tests; production keeps the strong defaults
     ARGON2_MEMORY_KIB = 8192

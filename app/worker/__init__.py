@@ -27,6 +27,7 @@ from app.engine import (
 )
 from app.extensions import db
 from app.handlers import HANDLERS, HandlerContext, HandlerRefused
+from app.logs import log_context
 from app.mail import send_due_mail
 from app.mail.catcher import start_catcher
 from app.mail.smtp import settings_from
@@ -38,6 +39,11 @@ BATCH = 50
 
 def run_job(job) -> bool:
     """Run one claimed job's handler, then complete or fail it. Returns True if completed."""
+    with log_context(ticket_id=job.ticket_id, element=job.element_id, job_id=job.id, operator=job.operator):
+        return _run_job(job)
+
+
+def _run_job(job) -> bool:
     handler = HANDLERS.get(job.operator)
     try:
         if handler is None:
@@ -80,6 +86,26 @@ def _report(job, error: str, **how) -> None:
 
 def fire(timer_id: str) -> bool:
     """Fire one claimed timer; a failure becomes an incident, never a silent stop."""
+    with log_context(timer_id=timer_id, **_timer_fields(timer_id)):
+        return _fire(timer_id)
+
+
+def _timer_fields(timer_id: str) -> dict:
+    """The ticket and element of a timer, for its command's log line (read only when it is logged)."""
+    if not logging.getLogger("ticketflow.command").isEnabledFor(logging.INFO):
+        return {}
+    from app.models import ProcessInstance, Timer
+
+    row = db.session.execute(
+        db.select(Timer.element_id, ProcessInstance.ticket_id)
+        .join(ProcessInstance, ProcessInstance.id == Timer.instance_id)
+        .where(Timer.id == timer_id)
+    ).first()
+    db.session.rollback()  # end the read: the command begins its own write transaction
+    return {"element": row.element_id, "ticket_id": row.ticket_id} if row else {}
+
+
+def _fire(timer_id: str) -> bool:
     try:
         return fire_timer(timer_id)
     except Exception as exc:  # anything else would retry on every lapsed lease, forever
