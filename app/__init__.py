@@ -30,6 +30,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     security_headers.init_app(app)  # CSP and companions on every answer
     register_errorhandlers(app)
     register_cli(app)
+    register_faults(app)
     if app.config.get("EMBEDDED_WORKER"):
         _embed_worker(app)
     return app
@@ -111,6 +112,13 @@ def register_cli(app: Flask) -> None:
     from app import cli
 
     cli.init_app(app)
+
+
+def register_faults(app: Flask) -> None:
+    """The fault suite's crash points, only when TICKETFLOW_FAULT is set (app/faults.py)."""
+    from app import faults
+
+    faults.install(app)
 
 
 def _embed_worker(app: Flask) -> None:

@@ -311,7 +311,8 @@ def worker_command():
         stop.wait()
     except KeyboardInterrupt:
         pass
-    worker.shutdown()
+    click.echo("worker stopping: finishing the job in hand, releasing the rest")
+    worker.stop()
 
 
 def init_app(app: Flask) -> None:

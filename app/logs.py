@@ -92,6 +92,11 @@ def log_context(**fields) -> Iterator[None]:
         _context.reset(token)
 
 
+def current_context() -> dict:
+    """The fields `log_context` (or the request) set for this block."""
+    return _context.get() or {}
+
+
 def command_observer(name: str, seconds: float, outcome: str) -> None:
     """The engine's command observer: one line per outermost command."""
     if not COMMAND_LOG.isEnabledFor(logging.INFO):

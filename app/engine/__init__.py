@@ -18,6 +18,7 @@ packages behind it are private:
     rules/        DMN evaluation, assignment of new tasks and priority of new tickets
 """
 
+from app.engine.commands.claims import release_claims
 from app.engine.commands.comments import (
     NOTE_MAX,
     add_comment,
@@ -117,6 +118,7 @@ __all__ = [
     "version_files",
     "claim_due_timers",
     "claim_jobs",
+    "release_claims",
     "claim_task",
     "closed_reason",
     "complete_job",

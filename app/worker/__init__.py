@@ -13,6 +13,7 @@ from datetime import timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask, current_app
 
+from app import faults
 from app.clock import utcnow
 from app.dashboard.alerts import evaluate_alerts
 from app.engine import (
@@ -24,6 +25,7 @@ from app.engine import (
     fire_timer,
     next_wakeup,
     record_incident,
+    release_claims,
 )
 from app.extensions import db
 from app.handlers import HANDLERS, HandlerContext, HandlerRefused
@@ -51,6 +53,7 @@ def _run_job(job) -> bool:
         ctx = HandlerContext(job.ticket_id, job.instance_id, job.idempotency_key, job.attempt)
         with write_transaction():  # the handler's own rows: BEGIN IMMEDIATE on SQLite
             result = json.loads(json.dumps(handler(dict(job.params), ctx)))
+            faults.point("after_provider_call")  # fault suite only: a no-op unless TICKETFLOW_FAULT
     except HandlerRefused as exc:  # bad input: no try can fix it, an incident at once
         db.session.rollback()
         log.warning("job %s (%s) refused its input: %s", job.id, job.operator, exc)
@@ -61,6 +64,7 @@ def _run_job(job) -> bool:
         log.warning("job %s (%s) failed: %s", job.id, job.operator, exc)
         _report(job, f"{type(exc).__name__}: {exc}", kind=type(exc).__name__)
         return False
+    faults.point("before_complete_job")
     try:
         return complete_job(job.id, result)
     except StepFailed as exc:
@@ -124,24 +128,46 @@ def _fire(timer_id: str) -> bool:
         return False
 
 
-def work_once() -> int:
-    """One round: run due jobs and fire due timers. Returns how many were handled."""
+def work_once(stop: threading.Event | None = None) -> int:
+    """One round: run due jobs and fire due timers. Returns how many were handled.
+
+    With `stop` set (SIGTERM), the job or timer in hand is finished and the rest of the round's
+    claims are released at once (`release_claims`), so other workers take them without waiting
+    for the lease to run out.
+    """
     lease = current_app.config["JOB_LEASE_SECONDS"]
     handled = 0
-    for job in claim_jobs(BATCH, lease):
+    jobs = claim_jobs(BATCH, lease)
+    for index, job in enumerate(jobs):
+        if stop is not None and stop.is_set():
+            _release([j.id for j in jobs[index:]], [])
+            return handled
         run_job(job)
         handled += 1
-    for timer_id in claim_due_timers(BATCH, lease):
+    if stop is not None and stop.is_set():
+        return handled
+    timer_ids = claim_due_timers(BATCH, lease)
+    for index, timer_id in enumerate(timer_ids):
+        if stop is not None and stop.is_set():
+            _release([], timer_ids[index:])
+            return handled
         fire(timer_id)
         handled += 1
     return handled
 
 
-def drain(max_rounds: int = 1000) -> int:
-    """Work until nothing is due now. Returns the number of jobs and timers handled."""
+def _release(job_ids: list[int], timer_ids: list[str]) -> None:
+    released = release_claims(job_ids, timer_ids)
+    log.info("stopping: released %s claimed job(s) and timer(s) for other workers", released)
+
+
+def drain(max_rounds: int = 1000, stop: threading.Event | None = None) -> int:
+    """Work until nothing is due now (or `stop` is set). Returns the number of jobs and timers handled."""
     total = 0
     for _ in range(max_rounds):
-        handled = work_once()
+        if stop is not None and stop.is_set():
+            return total
+        handled = work_once(stop)
         if handled == 0:
             return total
         total += handled
@@ -157,6 +183,7 @@ class Worker:
             timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
         )
         self._lock = threading.Lock()
+        self.stopping = threading.Event()  # set by stop(): finish the item in hand, release the rest
 
     def start(self, paused: bool = False) -> None:
         """Sweep now and every WORKER_SWEEP_SECONDS; paused: schedule only (tests call tick())."""
@@ -184,7 +211,9 @@ class Worker:
         try:
             with self.app.app_context():
                 try:
-                    drain()
+                    drain(stop=self.stopping)
+                    if self.stopping.is_set():
+                        return
                     due = next_wakeup()
                 finally:
                     db.session.remove()
@@ -201,7 +230,7 @@ class Worker:
         try:
             with self.app.app_context():
                 try:
-                    while send_due_mail() > 0:
+                    while not self.stopping.is_set() and send_due_mail() > 0:
                         pass
                 finally:
                     db.session.remove()
@@ -219,8 +248,16 @@ class Worker:
         except Exception:
             log.exception("alert evaluation failed")
 
-    def shutdown(self) -> None:
-        self.scheduler.shutdown(wait=False)
+    def stop(self) -> None:
+        """Graceful stop (SIGTERM): claim nothing more, finish the job or timer in hand, release
+        the rest of the round's claims, wait for the running round and mail batch, then shut down."""
+        self.stopping.set()
+        self.shutdown(wait=True)
+        log.info("worker stopped")
+
+    def shutdown(self, wait: bool = False) -> None:
+        self.stopping.set()
+        self.scheduler.shutdown(wait=wait)
         catcher = self.app.extensions.pop("mail_catcher", None)
         if catcher is not None:
             catcher.stop()
