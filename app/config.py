@@ -282,6 +282,11 @@ class Config:
     MAIL_CATCHER_DIR = os.environ.get("MAIL_CATCHER_DIR") or None  # None: instance/mail
     COMPANY_NAME = os.environ.get("COMPANY_NAME", "Ticketflow").strip() or "Ticketflow"
     COMPANY_COLOUR = env_colour("COMPANY_COLOUR", "#2b6cb0")
+    # The payment provider (app/handlers/provider.py): refunds, credit notes and credit balances
+    # are paid by POST {PAYMENT_PROVIDER_URL}/refunds with the job's idempotency key; empty: the
+    # provider is embedded (the ledger row is the payment, as in the demo).
+    PAYMENT_PROVIDER_URL = os.environ.get("PAYMENT_PROVIDER_URL", "").strip() or None
+    PAYMENT_PROVIDER_TIMEOUT = env_float("PAYMENT_PROVIDER_TIMEOUT", 10, 0.1)  # seconds per call
     # Logs (app/logs.py): `json` (one object a line: requests, engine commands) or `text`; text in
     # development, json otherwise. LOG_LEVEL (default INFO) is read by app/logs.py itself.
     LOG_FORMAT = env_choice(
