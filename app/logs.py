@@ -105,7 +105,10 @@ def command_observer(name: str, seconds: float, outcome: str) -> None:
     fields.update(_context.get() or {})
     where = f" ticket={fields['ticket_id']}" if "ticket_id" in fields else ""
     where += f" element={fields['element']}" if "element" in fields else ""
-    COMMAND_LOG.info("command %s %s %.1f ms%s", name, outcome, fields["duration_ms"], where, extra=fields)
+    level = logging.DEBUG if name == "claim_due" else logging.INFO  # the worker's sweeps: mostly empty
+    COMMAND_LOG.log(
+        level, "command %s %s %.1f ms%s", name, outcome, fields["duration_ms"], where, extra=fields
+    )
 
 
 def init_app(app: Flask) -> None:

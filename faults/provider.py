@@ -7,6 +7,7 @@ faults: `{"mode": "ok" | "timeout" | "error" | "down", "rate": 0.3, "delay": 2.0
 - `timeout`: for `rate` of the calls, pay, then answer only after `delay` seconds (the caller has
   given up by then: a payment that succeeded but reported a timeout);
 - `error`: for `rate` of the calls, pay, then answer 500;
+- `flaky`: for `rate` of the calls, one of the two above;
 - `down`: answer 503 to every call and pay nothing.
 """
 
@@ -56,8 +57,9 @@ class Provider:
                 self.applied += 1
                 payment = {"id": f"pay_{self.applied}", "key": key, **body}
                 self.payments[key] = payment
-            faulty = self.mode in ("timeout", "error") and self.random.random() < self.rate
-            if faulty and self.mode == "timeout":
+            faulty = self.mode in ("timeout", "error", "flaky") and self.random.random() < self.rate
+            mode = self.mode if self.mode != "flaky" else self.random.choice(("timeout", "error"))
+            if faulty and mode == "timeout":
                 return 200, payment, self.delay
             if faulty:
                 return 500, {"error": "internal error after the payment"}, 0.0
