@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
+import sqlalchemy
 from flask import Flask, g, request
 
 REQUEST_LOG = logging.getLogger("ticketflow.request")
@@ -178,4 +179,10 @@ def _safe_path() -> str:
 def _user_id() -> int | None:
     """The signed-in user's id if this request loaded one (no extra query for anonymous requests)."""
     user = g.get("api_user") or g.get("_login_user")
-    return getattr(user, "id", None) if user is not None else None
+    if user is None:
+        return None
+    try:  # the identity key: no lazy load of an expired row (the database may be gone, F4)
+        identity = sqlalchemy.inspect(user).identity
+    except sqlalchemy.exc.NoInspectionAvailable:  # Flask-Login's anonymous user
+        return None
+    return identity[0] if identity else None

@@ -60,6 +60,22 @@ class Proc:
         self.out.close()
         return code
 
+    def rss_mb(self) -> float:
+        """Resident memory of the process and its children (a gunicorn master's workers), in MiB."""
+        total, pids = 0, [self.pid]
+        while pids:
+            pid = pids.pop()
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+                total += int(
+                    next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS"))
+                )
+                for task in Path(f"/proc/{pid}/task").iterdir():
+                    pids += [int(c) for c in (task / "children").read_text().split()]
+            except (OSError, StopIteration, ValueError):
+                continue
+        return round(total / 1024, 1)
+
     def mentions(self, text: str) -> int:
         return self.log.read_text(errors="replace").count(text)
 

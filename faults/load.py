@@ -1,5 +1,6 @@
 """The suite's clients over HTTP: open tickets, complete tasks; only a 2xx is an acknowledgement."""
 
+import http.client
 import json
 import threading
 import time
@@ -29,7 +30,7 @@ class Api:
                 return error.code, json.loads(raw)
             except ValueError:
                 return error.code, raw
-        except (OSError, urllib.error.URLError) as error:  # refused, reset, timed out: no answer
+        except (OSError, http.client.HTTPException) as error:  # refused, reset, cut short: no answer
             return 0, f"{type(error).__name__}: {error}"
 
     def open_ticket(self, customer_id: int, amount: float, delay: str = "PT2S", kind: str = "faultflow"):

@@ -130,9 +130,8 @@ def f2_provider_flaky(ctx: Context) -> dict:
     stage = Stage(ctx)
     try:
         stage.provider.set_mode("flaky", rate=0.3, delay=1.5)
-        stage.cluster.web(stage.port)
-        stage.cluster.worker()
-        stage.cluster.worker()
+        web = stage.cluster.web(stage.port)
+        workers = [stage.cluster.worker(), stage.cluster.worker()]
         count = 20 * ctx.scale
         started = time.monotonic()
         acked = open_tickets(stage.api, stage.world.customer_id, count).acked
@@ -142,9 +141,12 @@ def f2_provider_flaky(ctx: Context) -> dict:
             incidents = checker.retry_job_incidents()
             checker.settle(120)
         seconds = time.monotonic() - started
+        memory = {"web_2_workers_mb": web.rss_mb(), "worker_mb": max(w.rss_mb() for w in workers)}
         completions = stage.finish_tickets()
         result = checker.check(stage.provider, acked, completions)
-        result.update(refunds=count, incidents_retried=incidents, seconds_to_pay_all=round(seconds, 1))
+        result.update(
+            refunds=count, incidents_retried=incidents, seconds_to_pay_all=round(seconds, 1), **memory
+        )
         if result["provider_payments"] != count:
             result["problems"].append(f"{result['provider_payments']} provider payments for {count} refunds")
         return result
@@ -194,6 +196,7 @@ def f4_database_restart(ctx: Context) -> dict:
         stage.cluster.web(stage.port)
         stage.cluster.worker()
         load = Steady(stage.api, stage.world.customer_id, threads=4).start()
+        load_started = time.monotonic()
         recoveries, outages = [], []
         for _ in range(3):
             time.sleep(3)
@@ -209,6 +212,7 @@ def f4_database_restart(ctx: Context) -> dict:
             recoveries.append(round(ok, 2) if ok is not None else None)
         time.sleep(2)
         tally = load.finish()
+        load_seconds = time.monotonic() - load_started
         db.session.remove()
         db.engine.dispose()  # the checker's own connections died with the server too
         completions = stage.finish_tickets()
@@ -220,6 +224,8 @@ def f4_database_restart(ctx: Context) -> dict:
             result["problems"].append(f"recovery over 10 s: {recoveries}")
         result.update(
             requests=sum(tally.statuses.values()),
+            opens_per_s=round(len(tally.acked) / max(0.1, load_seconds - sum(outages)), 1),
+            p99_ms=round(tally.p99_ms(), 1),
             statuses=dict(tally.statuses),
             outage_bodies=dict(tally.unavailable_bodies),
             outages_s=outages,
