@@ -87,13 +87,15 @@ bench: $(VENV)/.installed postgres-binaries
 
 # The fault suite (docs/reliability.md): real gunicorn and `flask worker` processes on loopback
 # against a throwaway PostgreSQL, crashes and outages injected, invariants checked. Not part of
-# `make test`. SCENARIOS=F1,F2 picks scenarios; FAULTS_N (kills per point), FAULTS_SCALE, FAULTS_SECONDS.
+# `make test`. SCENARIOS=F1,F2 picks scenarios; FAULTS_N (kills per point), FAULTS_SCALE, FAULTS_SECONDS;
+# FAULTS_JSON=file keeps the figures.
 SCENARIOS ?= F1,F2,F3,F4,F5,F6,F7
 FAULTS_N ?= 3
 FAULTS_SCALE ?= 10
 FAULTS_SECONDS ?= 10
 faults: $(VENV)/.installed postgres-binaries
-	$(PY) -m faults.run --scenarios $(SCENARIOS) --n $(FAULTS_N) --scale $(FAULTS_SCALE) --seconds $(FAULTS_SECONDS)
+	$(PY) -m faults.run --scenarios $(SCENARIOS) --n $(FAULTS_N) --scale $(FAULTS_SCALE) \
+		--seconds $(FAULTS_SECONDS) $(if $(FAULTS_JSON),--json $(FAULTS_JSON))
 
 # How open Ticketflow is to diagrams made elsewhere: the public corpus in ../shared (when present),
 # run on the engine and the API, then opened and saved in the studio (Chromium).

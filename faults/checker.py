@@ -123,6 +123,13 @@ def check(
         problems.append(f"stored state does not load: {unloadable[:5]}")
     if mismatched:
         problems.append(f"projections do not match the state: {mismatched[:10]}")
+    paid_at = db.session.execute(
+        db.select(HistoryEvent.at, Ticket.created_at)
+        .join(Ticket, Ticket.id == HistoryEvent.ticket_id)
+        .where(HistoryEvent.kind == "service_completed", HistoryEvent.element_id == "pay")
+    ).all()
+    if paid_at:  # from the ticket's start to its refund recorded: a crash shows as a lease's wait
+        figures["slowest_payment_s"] = round(max((p - c).total_seconds() for p, c in paid_at), 1)
     completed = {i for i, s in instances if s == "completed"}
     figures.update(
         instances=len(instances),
