@@ -17,7 +17,7 @@ from tests.worker.rows import fired, timers
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _worker(url: str, fault: str) -> subprocess.Popen:
+def _worker(url: str, fault: str, **extra: str) -> subprocess.Popen:
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -28,6 +28,7 @@ def _worker(url: str, fault: str) -> subprocess.Popen:
         "WORKER_SWEEP_SECONDS": "0.2",
         "TICKETFLOW_FAULT": fault,
         "LOG_FORMAT": "json",
+        **extra,
     }
     command = [sys.executable, "-m", "flask", "--app", "wsgi", "worker"]
     return subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
