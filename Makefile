@@ -104,5 +104,5 @@ corpus: $(VENV)/.installed chromium studio
 	$(PY) -m bench.studio_roundtrip --markdown docs/compatibility.md
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check app tests bench
-	$(VENV)/bin/ruff format --check app tests bench
+	$(VENV)/bin/ruff check app tests bench faults deploy
+	$(VENV)/bin/ruff format --check app tests bench faults deploy
