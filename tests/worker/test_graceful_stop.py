@@ -71,3 +71,25 @@ def test_sigterm_finishes_the_timer_in_hand_and_releases_the_rest(app):
     assert len(left) == 4 and all(t.lease_until is None for t in left)  # given back, not leased
     assert '"msg": "stopping: released 4 claimed job(s) and timer(s) for other workers"' in output
     assert '"command": "fire_timer"' in output  # the command's JSON line
+
+
+def test_released_jobs_go_back_to_pending_without_counting_the_attempt(app, clock):
+    from app.engine import claim_jobs, release_claims
+    from app.models import Job
+    from app.worker import drain
+    from tests.diagrams import service_task_process
+
+    deploy(
+        service_task_process("refund.issue", '<spiffworkflow:parameter id="amount" type="float" value="5"/>')
+    )
+    customer = make_customer()
+    for _ in range(3):
+        start_process("svc", customer.id, "Stop", {})
+    claimed = claim_jobs(10, lease_seconds=60)
+    assert len(claimed) == 3 and {job.attempt for job in claimed} == {1}
+    assert release_claims([job.id for job in claimed]) == 3
+    db.session.commit()
+    rows = db.session.execute(db.select(Job)).scalars().all()
+    assert {(r.status, r.attempts, r.lease_until) for r in rows} == {("pending", 0, None)}
+    assert release_claims([job.id for job in claimed]) == 0  # only rows still claimed
+    assert drain() == 3  # taken at once by the next worker, each as its first attempt
