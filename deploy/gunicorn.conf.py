@@ -21,3 +21,24 @@ max_requests_jitter = 1000
 accesslog = None  # Ticketflow logs one line per request itself (LOG_FORMAT=json)
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+# gunicorn's own lines (booting, a worker that died) in the app's format: JSON unless LOG_FORMAT=text.
+_development = os.environ.get("TICKETFLOW_ENV", "development") == "development"
+if os.environ.get("LOG_FORMAT", "text" if _development else "json").strip().lower() == "json":
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "root": {"level": "INFO", "handlers": []},
+        "loggers": {
+            "gunicorn.error": {
+                "level": "INFO",
+                "handlers": ["json"],
+                "propagate": False,
+                "qualname": "gunicorn.error",
+            },
+        },
+        "handlers": {
+            "json": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
+        },
+        "formatters": {"json": {"()": "app.logs.JsonFormatter"}},
+    }
