@@ -127,11 +127,11 @@ class Cluster:
         )
 
     def web(self, port: int, workers: int = 2, fault: str | None = None, wait: bool = True) -> Proc:
-        command = [
-            sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
-            "--graceful-timeout", "10", "--timeout", "30", "wsgi:app",
-        ]  # fmt: skip
-        proc = self._start("web", command, self.env(fault))
+        command = [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "wsgi:app"]
+        env = self.env(
+            fault, BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY=str(workers), GUNICORN_GRACEFUL_TIMEOUT="10"
+        )
+        proc = self._start("web", command, env)  # the production layout's settings
         if wait:
             wait_ready(f"http://127.0.0.1:{port}", proc)
         return proc
