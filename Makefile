@@ -5,7 +5,7 @@ FLASK  := $(VENV)/bin/flask --app wsgi
 PORT   ?= 5000
 PG_BIN := $(shell ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 
-.PHONY: run history setup test test-sqlite test-postgresql bench corpus lint postgres-binaries chromium studio node
+.PHONY: run history setup test test-sqlite test-postgresql bench faults corpus lint postgres-binaries chromium studio node
 
 $(VENV)/.installed: requirements.txt
 	test -d $(VENV) || python3 -m venv $(VENV)
@@ -85,6 +85,18 @@ test-postgresql: $(VENV)/.installed postgres-binaries chromium studio
 bench: $(VENV)/.installed postgres-binaries
 	$(PY) -m bench.run
 
+# The fault suite (docs/reliability.md): real gunicorn and `flask worker` processes on loopback
+# against a throwaway PostgreSQL, crashes and outages injected, invariants checked. Not part of
+# `make test`. SCENARIOS=F1,F2 picks scenarios; FAULTS_N (kills per point), FAULTS_SCALE, FAULTS_SECONDS;
+# FAULTS_JSON=file keeps the figures.
+SCENARIOS ?= F1,F2,F3,F4,F5,F6,F7
+FAULTS_N ?= 3
+FAULTS_SCALE ?= 10
+FAULTS_SECONDS ?= 10
+faults: $(VENV)/.installed postgres-binaries
+	$(PY) -m faults.run --scenarios $(SCENARIOS) --n $(FAULTS_N) --scale $(FAULTS_SCALE) \
+		--seconds $(FAULTS_SECONDS) $(if $(FAULTS_JSON),--json $(FAULTS_JSON))
+
 # How open Ticketflow is to diagrams made elsewhere: the public corpus in ../shared (when present),
 # run on the engine and the API, then opened and saved in the studio (Chromium).
 corpus: $(VENV)/.installed chromium studio
@@ -92,5 +104,5 @@ corpus: $(VENV)/.installed chromium studio
 	$(PY) -m bench.studio_roundtrip --markdown docs/compatibility.md
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check app tests bench
-	$(VENV)/bin/ruff format --check app tests bench
+	$(VENV)/bin/ruff check app tests bench faults deploy
+	$(VENV)/bin/ruff format --check app tests bench faults deploy

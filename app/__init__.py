@@ -3,7 +3,6 @@
 `create_app()` builds the Flask application; nothing is created at import time.
 """
 
-import logging
 import os
 
 from flask import Flask
@@ -22,7 +21,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
     configure_secret_key(app)
-    configure_logging()
+    configure_logging(app)
     register_extensions(app)
     register_inputs(app)
     register_policy(app)
@@ -31,6 +30,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     security_headers.init_app(app)  # CSP and companions on every answer
     register_errorhandlers(app)
     register_cli(app)
+    register_faults(app)
     if app.config.get("EMBEDDED_WORKER"):
         _embed_worker(app)
     return app
@@ -48,11 +48,11 @@ def configure_secret_key(app: Flask) -> None:
         )
 
 
-def configure_logging() -> None:
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+def configure_logging(app: Flask) -> None:
+    """LOG_FORMAT (json or text) and LOG_LEVEL; a line per request and per engine command (app/logs.py)."""
+    from app import logs
+
+    logs.init_app(app)
 
 
 def register_extensions(app: Flask) -> None:
@@ -112,6 +112,13 @@ def register_cli(app: Flask) -> None:
     from app import cli
 
     cli.init_app(app)
+
+
+def register_faults(app: Flask) -> None:
+    """The fault suite's crash points, only when TICKETFLOW_FAULT is set (app/faults.py)."""
+    from app import faults
+
+    faults.install(app)
 
 
 def _embed_worker(app: Flask) -> None:

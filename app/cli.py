@@ -351,7 +351,8 @@ def worker_command():
         stop.wait()
     except KeyboardInterrupt:
         pass
-    worker.shutdown()
+    click.echo("worker stopping: finishing the job in hand, releasing the rest")
+    worker.stop()
 
 
 @click.command("mail-gateway")

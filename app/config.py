@@ -328,6 +328,16 @@ class Config:
     WEBHOOK_SUBSCRIPTION_CACHE_SECONDS = env_float("WEBHOOK_SUBSCRIPTION_CACHE_SECONDS", 2)
     WEBHOOK_ALLOW_PRIVATE = os.environ.get("WEBHOOK_ALLOW_PRIVATE", "0") == "1"
     WEBHOOK_ALLOWED_HOSTS = os.environ.get("WEBHOOK_ALLOWED_HOSTS", "")
+    # The payment provider (app/handlers/provider.py): refunds, credit notes and credit balances
+    # are paid by POST {PAYMENT_PROVIDER_URL}/refunds with the job's idempotency key; empty: the
+    # provider is embedded (the ledger row is the payment, as in the demo).
+    PAYMENT_PROVIDER_URL = os.environ.get("PAYMENT_PROVIDER_URL", "").strip() or None
+    PAYMENT_PROVIDER_TIMEOUT = env_float("PAYMENT_PROVIDER_TIMEOUT", 10, 0.1)  # seconds per call
+    # Logs (app/logs.py): `json` (one object a line: requests, engine commands) or `text`; text in
+    # development, json otherwise. LOG_LEVEL (default INFO) is read by app/logs.py itself.
+    LOG_FORMAT = env_choice(
+        "LOG_FORMAT", "text" if TICKETFLOW_ENV == "development" else "json", ("json", "text")
+    )
 
 
 class TestConfig(Config):
@@ -342,5 +352,6 @@ class TestConfig(Config):
     MAIL_HOST = ""  # tests start their own SMTP server and set MAIL_HOST/MAIL_PORT
     MAIL_CATCHER = False
     MAIL_GATEWAY_EMBEDDED = False  # tests start their own gateway
+    LOG_FORMAT = "text"
     ARGON2_TIME_COST = 1  # fast hashes in tests; production keeps the strong defaults
     ARGON2_MEMORY_KIB = 8192

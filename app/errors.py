@@ -8,7 +8,8 @@ errors keep their status (`NotFound` 404, `Forbidden` 403, `TaskNotOpen`/`Confli
 `InvalidData`/`DiagramRejected`/`StepFailed` 422) and carry their details under `errors`.
 
 A database lock held longer than the busy timeout (SQLite "database is locked", a PostgreSQL
-lock timeout, deadlock or serialization failure) is a 503 with `Retry-After`, never a 500.
+lock timeout, deadlock or serialization failure) is a 503 with `Retry-After`, never a 500; so is
+a database that cannot be reached (restarting, a connection cut), with a body saying so.
 
 Pages that know more than the status keep their own templates (a task that closed, a survey
 link that no longer works); these handlers catch everything else.
@@ -16,7 +17,7 @@ link that no longer works); these handlers catch everything else.
 
 from flask import Flask, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -72,6 +73,10 @@ PAGES = {
         "your administrator.",
     ),
 }
+UNAVAILABLE_PAGE = (
+    "Our database cannot be reached for a moment (it may be restarting), so nothing was saved. "
+    "Wait a few seconds and try again."
+)
 OTHER = "That did not work, so nothing was done. Start again from your home page."
 STALE_FORM = (
     "Please send the form again",
@@ -85,6 +90,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(EngineError, engine_error)
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(OperationalError, database_error)
+    app.register_error_handler(InterfaceError, database_error)  # a connection the server closed
     app.register_error_handler(Exception, unexpected_error)
 
 
@@ -160,18 +166,57 @@ BUSY_MESSAGES = ("database is locked", "database table is locked", "lock timeout
 BUSY_SQLSTATES = {"40001", "40P01", "55P03"}
 
 
+# The database cannot be reached (restarting, failed over, network): connection exceptions
+# (SQLSTATE class 08), an administrator's shutdown (57P01-57P03), and the drivers' messages.
+UNAVAILABLE_MESSAGES = (
+    "connection refused",
+    "could not connect",
+    "server closed the connection",
+    "terminating connection",
+    "connection is closed",
+    "the database system is",
+    "connection failed",
+    "unable to open database file",
+)
+UNAVAILABLE_SQLSTATES = {"57P01", "57P02", "57P03"}
+
+
+def database_unavailable(exc: OperationalError) -> bool:
+    """Whether `exc` says the database cannot be reached now (not that a statement was wrong)."""
+    sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+    return (
+        getattr(exc, "connection_invalidated", False)
+        or sqlstate.startswith("08")
+        or sqlstate in UNAVAILABLE_SQLSTATES
+        or any(text in str(exc.orig).lower() for text in UNAVAILABLE_MESSAGES)
+    )
+
+
 def database_error(exc: OperationalError):
-    """A lock that outlasted the busy timeout: 503 with Retry-After; any other database error: 500."""
+    """A lock that outlasted the busy timeout, or a database that cannot be reached (restarting):
+    503 with Retry-After and a body that says so; any other database error: 500."""
     busy = getattr(exc.orig, "sqlstate", None) in BUSY_SQLSTATES or any(
         text in str(exc.orig).lower() for text in BUSY_MESSAGES
     )
-    if not busy:
+    down = not busy and database_unavailable(exc)
+    if not (busy or down):
         return unexpected_error(exc)
-    db.session.rollback()
-    current_app.logger.warning("database busy on %s %s: %s", request.method, request.path, exc.orig)
+    try:
+        db.session.rollback()
+    except Exception:  # the connection is gone: the pool replaces it on the next checkout
+        db.session.close()
+    what = "busy" if busy else "unavailable"
+    current_app.logger.warning("database %s on %s %s: %s", what, request.method, request.path, exc.orig)
     headers = {"Retry-After": str(current_app.config["DATABASE_BUSY_RETRY_AFTER"])}
     if wants_json():
-        return *json_error(503, "the database is busy; nothing was saved, try again shortly"), headers
+        message = (
+            "the database is busy; nothing was saved, try again shortly"
+            if busy
+            else "the database is unavailable for a moment; nothing was saved, try again shortly"
+        )
+        return *json_error(503, message), headers
+    if down:
+        return error_page(503, "We are restarting", UNAVAILABLE_PAGE, headers=headers)
     return error_page(503, headers=headers)
 
 

@@ -28,7 +28,9 @@ def _free_port() -> int:
 class TempPostgres:
     """Start a cluster in a temporary folder; `url` is a SQLAlchemy URL for database `ticketflow`."""
 
-    def __init__(self):
+    def __init__(self, durable: bool = False):
+        # The suite runs without fsync (fast, throwaway); the fault suite keeps commits durable.
+        self.fsync = "on" if durable else "off"
         self.dir = tempfile.mkdtemp(prefix="ticketflow-pg-")
         self.port = _free_port()
         self.run_as = None
@@ -46,15 +48,23 @@ class TempPostgres:
 
     def start(self) -> str:
         self._run(_bin("initdb"), "-D", self.data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync")
+        self.start_server()
+        self._run(_bin("createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "ticketflow")
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/ticketflow"
+
+    def start_server(self) -> None:
+        """Start the cluster's server (again, after `stop_server`: the fault suite restarts it)."""
         options = (
-            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100"
+            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync={self.fsync} "
+            f"-c synchronous_commit={self.fsync} -c full_page_writes={self.fsync} -c max_connections=100"
         )
         self._run(
             _bin("pg_ctl"), "-D", self.data, "-o", options, "-w", "-l", os.path.join(self.dir, "log"), "start"
         )
-        self._run(_bin("createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "ticketflow")
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/ticketflow"
+
+    def stop_server(self, mode: str = "fast") -> None:
+        """Stop the server and keep the cluster (`fast`: connections are cut, commits kept)."""
+        self._run(_bin("pg_ctl"), "-D", self.data, "-m", mode, "-w", "stop")
 
     def stop(self) -> None:
         try:

@@ -20,6 +20,7 @@ packages behind it are private:
     testing/      analysts' process tests (`<key>.tests.json`) run in a rolled-back transaction
 """
 
+from app.engine.commands.claims import release_claims
 from app.engine.commands.comments import (
     NOTE_MAX,
     add_comment,
@@ -137,6 +138,7 @@ __all__ = [
     "version_files",
     "claim_due_timers",
     "claim_jobs",
+    "release_claims",
     "claim_task",
     "closed_reason",
     "complete_job",

@@ -1,9 +1,14 @@
-"""Money-moving handlers: refunds, credit notes and credit balances, each written once."""
+"""Money-moving handlers: refunds, credit notes and credit balances, each written once.
+
+With `PAYMENT_PROVIDER_URL` set, the provider pays first (over HTTP, with the job's idempotency
+key, app/handlers/provider.py) and the ledger row records it; otherwise the row is the payment.
+"""
 
 from decimal import Decimal
 
 from app.clock import utcnow
 from app.extensions import db
+from app.handlers import provider
 from app.handlers.common import money, ticket_of
 from app.handlers.registry import HandlerContext, handler
 from app.models import LedgerEntry
@@ -13,8 +18,13 @@ def _write_once(kind: str, amount: Decimal, ctx: HandlerContext) -> dict:
     existing = db.session.execute(
         db.select(LedgerEntry).where(LedgerEntry.idempotency_key == ctx.idempotency_key)
     ).scalar()
+    reference = None
     if existing is None:
         ticket = ticket_of(ctx)
+        if provider.provider_url():  # paid by the provider first, once per key; then recorded
+            reference = provider.pay(
+                kind, amount, ticket.currency, ticket.id, ticket.customer_id, ctx.idempotency_key
+            )
         existing = LedgerEntry(
             kind=kind,
             ticket_id=ticket.id,
@@ -31,6 +41,7 @@ def _write_once(kind: str, amount: Decimal, ctx: HandlerContext) -> dict:
         "amount": float(existing.amount),
         "currency": existing.currency,
         "kind": existing.kind,
+        **({"provider_id": reference} if reference else {}),
     }
 
 

@@ -13,6 +13,7 @@ from datetime import timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask, current_app
 
+from app import faults
 from app.clock import utcnow
 from app.dashboard.alerts import evaluate_alerts
 from app.engine import (
@@ -26,9 +27,11 @@ from app.engine import (
     receive_customer_mail,
     record_incident,
     run_migration_chunk,
+    release_claims,
 )
 from app.extensions import db
 from app.handlers import HANDLERS, HandlerContext, HandlerRefused
+from app.logs import log_context
 from app.mail import send_due_mail
 from app.mail.catcher import start_catcher
 from app.mail.gateway import start_embedded_gateway
@@ -42,6 +45,11 @@ BATCH = 50
 
 def run_job(job) -> bool:
     """Run one claimed job's handler, then complete or fail it. Returns True if completed."""
+    with log_context(ticket_id=job.ticket_id, element=job.element_id, job_id=job.id, operator=job.operator):
+        return _run_job(job)
+
+
+def _run_job(job) -> bool:
     handler = HANDLERS.get(job.operator)
     try:
         if handler is None:
@@ -49,6 +57,7 @@ def run_job(job) -> bool:
         ctx = HandlerContext(job.ticket_id, job.instance_id, job.idempotency_key, job.attempt)
         with write_transaction():  # the handler's own rows: BEGIN IMMEDIATE on SQLite
             result = json.loads(json.dumps(handler(dict(job.params), ctx)))
+            faults.point("after_provider_call")  # fault suite only: a no-op unless TICKETFLOW_FAULT
     except HandlerRefused as exc:  # bad input: no try can fix it, an incident at once
         db.session.rollback()
         log.warning("job %s (%s) refused its input: %s", job.id, job.operator, exc)
@@ -59,6 +68,7 @@ def run_job(job) -> bool:
         log.warning("job %s (%s) failed: %s", job.id, job.operator, exc)
         _report(job, f"{type(exc).__name__}: {exc}", kind=type(exc).__name__)
         return False
+    faults.point("before_complete_job")
     try:
         return complete_job(job.id, result)
     except StepFailed as exc:
@@ -84,6 +94,26 @@ def _report(job, error: str, **how) -> None:
 
 def fire(timer_id: str) -> bool:
     """Fire one claimed timer; a failure becomes an incident, never a silent stop."""
+    with log_context(timer_id=timer_id, **_timer_fields(timer_id)):
+        return _fire(timer_id)
+
+
+def _timer_fields(timer_id: str) -> dict:
+    """The ticket and element of a timer, for its command's log line (read only when it is logged)."""
+    if not logging.getLogger("ticketflow.command").isEnabledFor(logging.INFO):
+        return {}
+    from app.models import ProcessInstance, Timer
+
+    row = db.session.execute(
+        db.select(Timer.element_id, ProcessInstance.ticket_id)
+        .join(ProcessInstance, ProcessInstance.id == Timer.instance_id)
+        .where(Timer.id == timer_id)
+    ).first()
+    db.session.rollback()  # end the read: the command begins its own write transaction
+    return {"element": row.element_id, "ticket_id": row.ticket_id} if row else {}
+
+
+def _fire(timer_id: str) -> bool:
     try:
         return fire_timer(timer_id)
     except Exception as exc:  # anything else would retry on every lapsed lease, forever
@@ -102,24 +132,47 @@ def fire(timer_id: str) -> bool:
         return False
 
 
-def work_once() -> int:
-    """One round: run due jobs, fire due timers, move a chunk of a migration batch. Returns how many."""
+def work_once(stop: threading.Event | None = None) -> int:
+    """One round: run due jobs, fire due timers, move a chunk of a migration batch. Returns how many
+    were handled.
+
+    With `stop` set (SIGTERM), the job or timer in hand is finished and the rest of the round's
+    claims are released at once (`release_claims`), so other workers take them without waiting
+    for the lease to run out.
+    """
     lease = current_app.config["JOB_LEASE_SECONDS"]
     handled = 0
-    for job in claim_jobs(BATCH, lease):
+    jobs = claim_jobs(BATCH, lease)
+    for index, job in enumerate(jobs):
+        if stop is not None and stop.is_set():
+            _release([j.id for j in jobs[index:]], [])
+            return handled
         run_job(job)
         handled += 1
-    for timer_id in claim_due_timers(BATCH, lease):
+    if stop is not None and stop.is_set():
+        return handled
+    timer_ids = claim_due_timers(BATCH, lease)
+    for index, timer_id in enumerate(timer_ids):
+        if stop is not None and stop.is_set():
+            _release([], timer_ids[index:])
+            return handled
         fire(timer_id)
         handled += 1
     return handled + run_migration_chunk(lease_seconds=lease)
 
 
-def drain(max_rounds: int = 1000) -> int:
-    """Work until nothing is due now. Returns the number of jobs and timers handled."""
+def _release(job_ids: list[int], timer_ids: list[str]) -> None:
+    released = release_claims(job_ids, timer_ids)
+    log.info("stopping: released %s claimed job(s) and timer(s) for other workers", released)
+
+
+def drain(max_rounds: int = 1000, stop: threading.Event | None = None) -> int:
+    """Work until nothing is due now (or `stop` is set). Returns the number of jobs and timers handled."""
     total = 0
     for _ in range(max_rounds):
-        handled = work_once()
+        if stop is not None and stop.is_set():
+            return total
+        handled = work_once(stop)
         if handled == 0:
             return total
         total += handled
@@ -135,6 +188,7 @@ class Worker:
             timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
         )
         self._lock = threading.Lock()
+        self.stopping = threading.Event()  # set by stop(): finish the item in hand, release the rest
 
     def start(self, paused: bool = False) -> None:
         """Sweep now and every WORKER_SWEEP_SECONDS; paused: schedule only (tests call tick())."""
@@ -168,7 +222,9 @@ class Worker:
         try:
             with self.app.app_context():
                 try:
-                    drain()
+                    drain(stop=self.stopping)
+                    if self.stopping.is_set():
+                        return
                     due = next_wakeup()
                 finally:
                     db.session.remove()
@@ -185,7 +241,7 @@ class Worker:
         try:
             with self.app.app_context():
                 try:
-                    while send_due_mail() > 0:
+                    while not self.stopping.is_set() and send_due_mail() > 0:
                         pass
                 finally:
                     db.session.remove()
@@ -216,8 +272,16 @@ class Worker:
         except Exception:
             log.exception("alert evaluation failed")
 
-    def shutdown(self) -> None:
-        self.scheduler.shutdown(wait=False)
+    def stop(self) -> None:
+        """Graceful stop (SIGTERM): claim nothing more, finish the job or timer in hand, release
+        the rest of the round's claims, wait for the running round and mail batch, then shut down."""
+        self.stopping.set()
+        self.shutdown(wait=True)
+        log.info("worker stopped")
+
+    def shutdown(self, wait: bool = False) -> None:
+        self.stopping.set()
+        self.scheduler.shutdown(wait=wait)
         catcher = self.app.extensions.pop("mail_catcher", None)
         if catcher is not None:
             catcher.stop()
