@@ -26,8 +26,8 @@ from app.engine import (
     next_wakeup,
     receive_customer_mail,
     record_incident,
-    run_migration_chunk,
     release_claims,
+    run_migration_chunk,
 )
 from app.extensions import db
 from app.handlers import HANDLERS, HandlerContext, HandlerRefused
