@@ -42,7 +42,7 @@ def run_job(job) -> bool:
     try:
         if handler is None:
             raise LookupError(f"no handler for operator '{job.operator}'")
-        ctx = HandlerContext(job.ticket_id, job.instance_id, job.idempotency_key, job.attempt)
+        ctx = HandlerContext(job.ticket_id, job.instance_id, job.idempotency_key, job.attempt, job.element_id)
         with write_transaction():  # the handler's own rows: BEGIN IMMEDIATE on SQLite
             result = json.loads(json.dumps(handler(dict(job.params), ctx)))
     except HandlerRefused as exc:  # bad input: no try can fix it, an incident at once
