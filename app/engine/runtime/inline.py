@@ -2,12 +2,17 @@
 
 A handler registered with `inline=True` (app/handlers/registry.py: a ticket's status, history,
 outbox rows the worker sends later, reads) needs no job of its own: the command that reaches its
-task runs it in a savepoint, writes the result into the task and goes on, so a new ticket
-reaches its first assigned task in one transaction. Exactly once holds because the handler's
-rows commit or roll back with the command. A handler that fails inline is rolled back to its
-savepoint and its task stays parked: `save` turns it into a job as before, and the worker runs
-it with its retry policy (an incident when it refuses). Tasks that were jobs before the command
-(a retried incident, a job left by an earlier failure) are never taken over here.
+task runs it, writes the result into the task and goes on, so a new ticket reaches its first
+assigned task in one transaction. Exactly once holds because the handler's rows commit or roll
+back with the command.
+
+A handler that fails inline raises `InlineFailed`: `run_command` rolls the whole command back and
+runs it again with that element's handler off (`INLINE_OFF`), so its task stays parked, `save`
+turns it into a job as before, and the worker runs it with its retry policy (an incident when it
+refuses). That costs a second run of a command only when a handler fails; a savepoint around
+every handler would cost every command two statements and two flushes per service task. Tasks
+that were jobs before the command (a retried incident, a job left by an earlier failure) are
+never taken over here.
 """
 
 import json
@@ -23,48 +28,53 @@ from app.extensions import db
 from app.handlers import HANDLERS, INLINE, HandlerContext
 
 log = logging.getLogger(__name__)
+INLINE_OFF = "ticketflow_inline_off"  # session.info: element ids whose handler runs as a job in this command
 HANDLER_HISTORY = "history"  # result key: {kind, data, actor?, element_id?} or a list of them
 
 
-def next_inline_task(loaded, tried: set[str]):
+class InlineFailed(Exception):
+    """An inline handler failed: its command is run again with the element's handler as a job."""
+
+    def __init__(self, element_id: str):
+        super().__init__(f"the inline handler of {element_id} failed")
+        self.element_id = element_id
+
+
+def next_inline_task(loaded):
     """The first parked service task of this command whose handler runs inline, or None."""
     jobs_before = loaded.before.jobs
+    off = db.session.info.get(INLINE_OFF) or ()
     for task in all_tasks(loaded.wf):
         spec = task.task_spec
         if (
             task.state == TaskState.STARTED
             and isinstance(spec, ParkedServiceTask)
             and spec.operation_name in INLINE
-            and (tid := str(task.id)) not in jobs_before
-            and tid not in tried
+            and spec.bpmn_id not in off
+            and str(task.id) not in jobs_before
         ):
             return task
     return None
 
 
-def run_inline(loaded, task, tried: set[str]) -> bool:
-    """Run the handler of `task` in a savepoint; on success write its result into the task.
+def run_inline(loaded, task) -> None:
+    """Run the handler of `task` and write its result into the task (the caller completes it).
 
-    Returns:
-        True when the task got its result (the caller completes it and runs the engine on);
-        False when the handler failed: its writes are rolled back and the task stays parked,
-        to become a job.
+    Raises:
+        InlineFailed: the handler raised, or returned a malformed history entry.
     """
     tid, spec, row = str(task.id), task.task_spec, loaded.row
-    tried.add(tid)
     ticket_id = loaded.ticket.id if loaded.ticket is not None else None
     ctx = HandlerContext(ticket_id, row.id, f"{row.id}:{tid}", 1, spec.bpmn_id)
     params = dict(task.internal_data.get("job_params", {}))
     try:
-        with db.session.begin_nested():
-            result = json.loads(json.dumps(HANDLERS[spec.operation_name](params, ctx)))
-            entries, data = split_history(result, spec.bpmn_id, spec.operation_name)
-    except Exception as exc:  # noqa: BLE001 - the worker runs it again as a job, by its policy
+        result = json.loads(json.dumps(HANDLERS[spec.operation_name](params, ctx)))
+        entries, data = split_history(result, spec.bpmn_id, spec.operation_name)
+    except Exception as exc:  # the command runs again with this element as a job, by its policy
         log.info("inline %s at %s failed, left to the worker as a job: %s", spec.operation_name, tid, exc)
-        return False
+        raise InlineFailed(spec.bpmn_id) from exc
     task.data[spec.result_variable] = data
     loaded.inline_done[tid] = (entries, data)
-    return True
 
 
 def record_inline(loaded, task, at) -> None:

@@ -66,8 +66,6 @@ def run_engine(loaded: Loaded, first: Callable[[], Any] | None = None, *, rerun_
                 task, f"stopped after {steps - 1} engine steps in {seconds:g} s (MAX_ENGINE_SECONDS)"
             )
 
-    tried: set[str] = set()  # parked tasks whose handler this command ran inline (or tried to)
-
     def steps_to_wait() -> None:
         if rerun_failed:
             for task in [t for t in all_tasks(loaded.wf) if t.state == TaskState.ERROR]:
@@ -75,10 +73,10 @@ def run_engine(loaded: Loaded, first: Callable[[], Any] | None = None, *, rerun_
         if first is not None:
             first()
         loaded.wf.do_engine_steps(will_complete_task=count)
-        while (task := next_inline_task(loaded, tried)) is not None:
-            if run_inline(loaded, task, tried):
-                task.complete()
-                loaded.wf.do_engine_steps(will_complete_task=count)
+        while (task := next_inline_task(loaded)) is not None:
+            run_inline(loaded, task)
+            task.complete()
+            loaded.wf.do_engine_steps(will_complete_task=count)
 
     try:
         engine_step(loaded, steps_to_wait)
