@@ -41,10 +41,10 @@ def handler(name: str, parameters: tuple[tuple[str, str, bool], ...] = (), *, in
     as (name, type as a diagram writes it: str int float bool list, required).
 
     `inline=True` declares that the handler's effect stays in our database: the engine runs it
-    inside the command that reaches its task, in a savepoint, so it commits or rolls back with
-    that command (exactly once, no job, no second transaction). A handler that fails inline is
-    rolled back and left to the worker as a job, with its retry policy. Handlers whose effect
-    leaves the database, or that move money or goods, stay jobs with idempotency keys.
+    inside the command that reaches its task, so it commits or rolls back with that command
+    (exactly once, no job, no second transaction). When it raises, the command is rolled back
+    and run again with that task left to the worker as a job, with its retry policy. Handlers
+    whose effect leaves the database, or that move money or goods, stay jobs with idempotency keys.
     """
 
     def register(fn: Handler) -> Handler:
