@@ -5,7 +5,7 @@ FLASK  := $(VENV)/bin/flask --app wsgi
 PORT   ?= 5000
 PG_BIN := $(shell ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 
-.PHONY: run history setup test test-sqlite test-postgresql bench faults corpus lint postgres-binaries chromium studio node
+.PHONY: run run-dev history setup test test-sqlite test-postgresql bench faults corpus lint postgres-binaries chromium studio node
 
 $(VENV)/.installed: requirements.txt
 	test -d $(VENV) || python3 -m venv $(VENV)
@@ -20,11 +20,17 @@ setup: $(VENV)/.installed studio
 
 run: setup
 	@echo ""
-	@echo "Ticketflow is starting on http://127.0.0.1:$(PORT)  (one worker embedded)"
+	@echo "Ticketflow is starting on http://127.0.0.1:$(PORT)  (gunicorn, 2 web workers, 1 job-and-timer worker; Ctrl-C stops all)"
 	@echo "  API token for the demo admin:  $(FLASK) users create-token admin"
 	@echo "  Then: curl -H 'Authorization: Bearer <token>' http://127.0.0.1:$(PORT)/api/v1/tickets"
 	@echo "  Mail: nothing leaves this machine; read what Ticketflow sends at http://127.0.0.1:$(PORT)/dev/mail (admin)"
 	@echo ""
+	TICKETFLOW_WORKER=1 EMBEDDED_WORKER=0 BASE_URL=$${BASE_URL:-http://127.0.0.1:$(PORT)} \
+		$(VENV)/bin/gunicorn -c gunicorn.conf.py -b 127.0.0.1:$(PORT) --access-logfile - \
+		--access-logformat '%(h)s "%(r)s" %(s)s %(M)sms'
+
+# The same with Flask's development server and the worker embedded in it (one process).
+run-dev: setup
 	EMBEDDED_WORKER=1 BASE_URL=$${BASE_URL:-http://127.0.0.1:$(PORT)} $(FLASK) serve --host 127.0.0.1 --port $(PORT)
 
 # Six months of demo tickets through the engine on a moved clock (a few minutes; see README).

@@ -1,9 +1,9 @@
-"""`flask serve`: the development server of `make run`, naming itself without a version.
+"""`flask serve`: the development server of `make run-dev`, naming itself without a version.
 
 Werkzeug's development server sends `Server: Werkzeug/<version> Python/<version>` whatever the
 app sets; this one sends `Server: Ticketflow`, as every answer of the app says
-(app/security_headers.py). Production runs gunicorn (`wsgi.py`), which names itself without a
-version.
+(app/security_headers.py). `make run` and production run gunicorn (`wsgi.py`), which
+gunicorn.conf.py names `Ticketflow` too.
 """
 
 import click
@@ -30,5 +30,5 @@ class RequestHandler(WSGIRequestHandler):
 @click.option("--port", default=5000, show_default=True, type=int)
 @with_appcontext
 def serve_command(host: str, port: int) -> None:
-    """Run the development server (threaded, no reloader) for `make run`."""
+    """Run the development server (threaded, no reloader) for `make run-dev`."""
     run_simple(host, port, current_app._get_current_object(), threaded=True, request_handler=RequestHandler)

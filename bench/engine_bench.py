@@ -1,4 +1,5 @@
-"""Engine commands timed directly: start_process, the worker's jobs, complete_task, queries.
+"""Engine commands timed directly: start_process, the worker's jobs (none left by the shipped
+general ticket, whose service tasks run inline), complete_task, queries.
 
 Each command runs in a fresh session, as it does behind a web request, so it reads what a
 server reads (definition, customer, instance) instead of finding it in a warm identity map.
@@ -24,6 +25,7 @@ class EngineFigures:
 
     starts: dict[str, Sample]  # process key -> start_process calls
     jobs: dict[str, Sample]  # process key -> drain() after its starts, per job
+    opens: Sample  # general: start_process, then the worker's round until nothing is due, per ticket
     completions: Sample
     queries: dict[str, str]  # operation -> statements per call, by kind
     stored_bytes: dict[str, int]  # moment -> mean length of process_instance.workflow
@@ -42,6 +44,15 @@ def open_task_ids(ticket_ids: list[int]) -> list[str]:
     ).all()
     by_ticket = dict(rows)
     return [by_ticket[t] for t in ticket_ids if t in by_ticket]
+
+
+def open_general(world: World) -> int:
+    """A general ticket from the command to its assigned first task: the start and the worker's
+    round after it (the jobs it left, if any; an empty round when its service tasks ran inline)."""
+    ticket_id = start(world, "general")
+    db.session.remove()
+    drain()
+    return ticket_id
 
 
 def timed_drain() -> Sample:
@@ -79,7 +90,13 @@ def count_queries(world: World, agent: User) -> dict[str, str]:
     db.session.remove()
     with QueryCounter(engine) as counter:
         jobs = drain()
-    counts[f"worker job (drain, {jobs} jobs)"] = counter.breakdown(jobs)
+    counts[f"worker job (drain, {jobs} jobs)"] = counter.breakdown(jobs) if jobs else "no job left"
+    with QueryCounter(engine) as counter:
+        for _ in range(QUERY_CALLS):
+            db.session.remove()
+            open_general(world)
+    counts["open to first task (general, start + worker round)"] = counter.breakdown(QUERY_CALLS)
+    db.session.remove()
     tasks = open_task_ids(ids[:QUERY_CALLS])  # the general tickets
     with QueryCounter(engine) as counter:
         for task_id in tasks:
@@ -106,6 +123,8 @@ def run_engine(world: World, n: int) -> EngineFigures:
                 range(n), lambda _, key=key: start(world, key), before=db.session.remove
             )
             jobs[key] = timed_drain()
+        opens, opened = timed(range(n), lambda _: open_general(world), before=db.session.remove)
+        assert len(open_task_ids(opened)) == len(opened), "a general ticket did not reach its first task"
         general = ticket_ids["general"]
         before = stored_bytes(general)
         tasks = open_task_ids(general)
@@ -117,4 +136,4 @@ def run_engine(world: World, n: int) -> EngineFigures:
             "general, after one completion": stored_bytes(general),
         }
         db.session.remove()
-    return EngineFigures(starts, jobs, completions, queries, sizes)
+    return EngineFigures(starts, jobs, opens, completions, queries, sizes)

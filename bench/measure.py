@@ -43,6 +43,12 @@ class Sample:
         return statistics.median(self.cpu) * 1000 if self.cpu else None
 
     @property
+    def p99_ms(self) -> float | None:
+        if len(self.durations) < 2:
+            return self.median_ms
+        return statistics.quantiles(self.durations, n=100, method="inclusive")[98] * 1000
+
+    @property
     def p95_ms(self) -> float | None:
         if len(self.durations) < 2:
             return self.median_ms

@@ -87,19 +87,17 @@ def bench_backend(backend: str, url: str, n: int, gunicorn: bool, profile: bool)
 def timing_rows(backend: str, f: dict, bare: dict, n: int) -> list[list]:
     engine, http = f["engine"], f["http"]
     general_jobs = engine.jobs["general"]
-    opened_ms = engine.starts["general"].median_ms + general_jobs.wall * 1000 / n
     rows = [
         timing_row(
             "engine start_process(general)", backend, engine.starts["general"], bare["start(general)"]
         ),
         timing_row("engine start_process(return)", backend, engine.starts["return"], bare["start(return)"]),
-        timing_row("worker job (general: 2 per ticket)", backend, general_jobs),
+        timing_row("worker jobs left by the general starts", backend, general_jobs),
         timing_row(
-            "engine open to first user task (general)",
+            "engine open to first user task (general, start + worker round)",
             backend,
-            engine.starts["general"],
+            engine.opens,
             bare["start(general)"],
-            ms=opened_ms,
         ),
         timing_row("engine complete_task", backend, engine.completions, bare["complete_task"]),
         timing_row("HTTP test client POST /tickets", backend, http.starts, bare["start(general)"]),
@@ -111,6 +109,43 @@ def timing_rows(backend: str, f: dict, bare: dict, n: int) -> list[list]:
         g = f["gunicorn"]
         rows.append(timing_row("gunicorn -w 2, 4 clients: POST /tickets", backend, g.starts))
         rows.append(timing_row("gunicorn -w 2, 4 clients: POST complete", backend, g.completions))
+    return rows
+
+
+HTTP_HEADERS = [
+    "operation",
+    "backend",
+    "gunicorn per s",
+    "p99 ms",
+    "test client per s",
+    "bare per s",
+    "ratio",
+]
+
+
+def http_rows(results: dict, bare: dict) -> list[list]:
+    """Per backend: a ticket opened and a task completed over HTTP, next to the bare engine's step."""
+    rows = []
+    for backend, f in results.items():
+        served = f.get("gunicorn")
+        for operation, bare_key, pick in (
+            ("POST /api/v1/tickets (start)", "start(general)", lambda h: h.starts),
+            ("POST /api/v1/tasks/<id>/complete", "complete_task", lambda h: h.completions),
+        ):
+            sample = pick(served) if served is not None else None
+            per_s = sample.per_second if sample is not None else None
+            bare_per_s = bare[bare_key].per_second
+            rows.append(
+                [
+                    operation,
+                    backend,
+                    per_s,
+                    sample.p99_ms if sample is not None else None,
+                    pick(f["http"]).per_second,
+                    bare_per_s,
+                    f"{bare_per_s / per_s:.1f}x" if per_s else None,
+                ]
+            )
     return rows
 
 
@@ -167,6 +202,9 @@ def main(argv: list[str] | None = None) -> int:
         rows += timing_rows(backend, f, bare, args.n)
     print("Time per call (serial calls unless marked; 'per s' = 1 / mean, or count / wall time for gunicorn)")
     print(table(TIMING_HEADERS, rows))
+
+    print("\nOver HTTP against the bare engine (requests per s; ratio = bare per s / HTTP per s)")
+    print(table(HTTP_HEADERS, http_rows(results, bare)))
 
     print("\nSQL statements per call (fresh session per command, as behind a request)")
     query_rows = []

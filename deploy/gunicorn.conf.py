@@ -8,6 +8,11 @@ it itself), GUNICORN_TIMEOUT, GUNICORN_GRACEFUL_TIMEOUT.
 
 import os
 
+from gunicorn.http import wsgi as _gunicorn_wsgi
+
+_gunicorn_wsgi.SERVER = "Ticketflow"  # every answer says `Server: Ticketflow`, no version (as make run's)
+control_socket_disable = True  # several servers on one machine would share its default path
+
 bind = os.environ.get("BIND") or f"127.0.0.1:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))  # about one per core: requests are CPU-bound
 worker_class = "sync"

@@ -7,7 +7,8 @@ unconfigured system asks for a second approver rather than paying out.
 The handlers `credit.check_approval` and `refund.check_approval` run as service tasks before the
 money moves. They read who decided from the ticket's history (never from the form) and the
 limit from the `approval_limit` table, so a gateway after them decides on figures nobody could
-type into a form.
+type into a form. They stay jobs (not `inline`): the history they read is written when the
+deciding command commits.
 """
 
 from decimal import Decimal, InvalidOperation

@@ -20,7 +20,7 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
-@handler("calendar.due", parameters=(("days", "int", True), ("team", "str", False)))
+@handler("calendar.due", parameters=(("days", "int", True), ("team", "str", False)), inline=True)
 def business_days_due(params: dict, ctx: HandlerContext) -> dict:
     """The instant `days` business days of team `team` from now: {"at": ISO-8601 UTC}."""
     days = params.get("days")
@@ -36,7 +36,7 @@ def business_days_due(params: dict, ctx: HandlerContext) -> dict:
     return {"at": _iso(sla.add_business_days_for_team(team, utcnow(), days))}
 
 
-@handler("calendar.first_response_due")
+@handler("calendar.first_response_due", inline=True)
 def first_response_due(params: dict, ctx: HandlerContext) -> dict:
     """When the ticket's first response is due by its SLA (fixed when it opened): {"at": ISO-8601 UTC}."""
     ticket = ticket_of(ctx)

@@ -13,7 +13,7 @@ def score_profile(tenure_months: int, order_count: int, on_time_ratio: float, op
     return max(0, min(100, round(tenure + volume + payment + 10 - balance_penalty)))
 
 
-@handler("credit.assess")
+@handler("credit.assess", inline=True)
 def assess_credit(params: dict, ctx: HandlerContext) -> dict:
     """Score the ticket's customer and propose a credit limit."""
     customer = ticket_of(ctx).customer

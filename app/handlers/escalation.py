@@ -81,6 +81,7 @@ def _raised(raised: str, previous: str, reason: str) -> dict:
         ("body", "str", True),
         ("include_assignee", "bool", False),
     ),
+    inline=True,
 )
 def notify_team(params: dict, ctx: HandlerContext) -> dict:
     """E-mail the leads of `team` (and, with `include_assignee`, whoever holds the ticket's task there).

@@ -24,21 +24,36 @@ class HandlerContext:
     instance_id: int
     idempotency_key: str
     attempt: int
+    element_id: str | None = None  # the service task's BPMN id
 
 
 Handler = Callable[[dict, HandlerContext], dict]
 HANDLERS: dict[str, Handler] = {}
 # operator name -> its parameters as (name, type, required), for the studio's properties panel.
 PARAMETERS: dict[str, tuple[tuple[str, str, bool], ...]] = {}
+# Operators whose whole effect stays in our database (the ticket's rows, history, outbox rows the
+# worker sends later): the engine runs them inside the command that reaches their task.
+INLINE: set[str] = set()
 
 
-def handler(name: str, parameters: tuple[tuple[str, str, bool], ...] = ()):
+def handler(name: str, parameters: tuple[tuple[str, str, bool], ...] = (), *, inline: bool = False):
     """Register a function as the handler of an operator name, with the parameters it reads
-    as (name, type as a diagram writes it: str int float bool list, required)."""
+    as (name, type as a diagram writes it: str int float bool list, required).
+
+    `inline=True` declares that the handler's effect stays in our database: the engine runs it
+    inside the command that reaches its task, so it commits or rolls back with that command
+    (exactly once, no job, no second transaction). When it raises, the command is rolled back
+    and run again with that task left to the worker as a job, with its retry policy. Handlers
+    whose effect leaves the database, or that move money or goods, stay jobs with idempotency keys.
+    """
 
     def register(fn: Handler) -> Handler:
         HANDLERS[name] = fn
         PARAMETERS[name] = tuple(parameters)
+        if inline:
+            INLINE.add(name)
+        else:
+            INLINE.discard(name)
         return fn
 
     return register

@@ -27,7 +27,7 @@ STATUSES = {
 }
 
 
-@handler("ticket.set_status", parameters=(("status", "str", True), ("resolution", "str", False)))
+@handler("ticket.set_status", parameters=(("status", "str", True), ("resolution", "str", False)), inline=True)
 def set_status(params: dict, ctx: HandlerContext) -> dict:
     """Set the ticket's status (and resolution, when given)."""
     status = text(params, "status")
@@ -43,7 +43,7 @@ def set_status(params: dict, ctx: HandlerContext) -> dict:
     return {"status": status, "resolution": ticket.resolution}
 
 
-@handler("notify.customer", parameters=(("subject", "str", True), ("body", "str", True)))
+@handler("notify.customer", parameters=(("subject", "str", True), ("body", "str", True)), inline=True)
 def notify_customer(params: dict, ctx: HandlerContext) -> dict:
     """Queue an e-mail to the ticket's customer (outbox) and show it in the conversation."""
     subject, body = text(params, "subject"), without_doubled_greeting(text(params, "body"))

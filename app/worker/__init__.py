@@ -54,7 +54,7 @@ def _run_job(job) -> bool:
     try:
         if handler is None:
             raise LookupError(f"no handler for operator '{job.operator}'")
-        ctx = HandlerContext(job.ticket_id, job.instance_id, job.idempotency_key, job.attempt)
+        ctx = HandlerContext(job.ticket_id, job.instance_id, job.idempotency_key, job.attempt, job.element_id)
         with write_transaction():  # the handler's own rows: BEGIN IMMEDIATE on SQLite
             result = json.loads(json.dumps(handler(dict(job.params), ctx)))
             faults.point("after_provider_call")  # fault suite only: a no-op unless TICKETFLOW_FAULT

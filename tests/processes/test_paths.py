@@ -25,7 +25,7 @@ from app.engine import (
 )
 from app.extensions import db
 from app.handlers import HANDLERS
-from app.models import FeedbackRequest, HistoryEvent, HumanTask, Incident, Job, ProcessInstance, Ticket
+from app.models import FeedbackRequest, HistoryEvent, HumanTask, Incident, ProcessInstance, Ticket
 from app.worker import drain
 from tests.factories import deploy_shipped, make_customer, make_user, set_limits
 from tests.processes.shared import (
@@ -549,9 +549,7 @@ def recorded(monkeypatch):
 
     def recording(operator, handler):
         def wrapper(params, ctx):
-            element_id = db.session.execute(
-                db.select(Job.element_id).where(Job.idempotency_key == ctx.idempotency_key)
-            ).scalar_one()
+            element_id = ctx.element_id
             required, optional = OPERATORS[operator]
             assert required <= set(params) <= required | optional, (element_id, params)
             calls.append((element_id, operator, dict(params)))

@@ -199,7 +199,7 @@ def test_a_nonce_source_is_a_fresh_nonce_per_answer_given_to_the_template(tmp_pa
     assert "nonce" not in client.get("/login").headers["Content-Security-Policy"]
 
 
-def test_the_development_server_of_make_run_names_no_version(app):
+def test_the_development_server_of_make_run_dev_names_no_version(app):
     """Werkzeug's own server would add `Server: Werkzeug/<version> Python/<version>`."""
     import threading
     import urllib.request
@@ -219,5 +219,5 @@ def test_the_development_server_of_make_run_names_no_version(app):
         thread.join()
 
 
-def test_flask_serve_is_the_command_of_make_run(runner):
+def test_flask_serve_is_the_command_of_make_run_dev(runner):
     assert "development server" in runner.invoke(args=["serve", "--help"]).output

@@ -4,7 +4,7 @@ A failed job waits and is tried again as its `RetryPolicy` (`spiff/retry.py`, co
 row) says; a refusal, a non-retryable error or the last attempt opens an incident
 (`incidents.open_incident`, the same path as a timer's).
 Handlers return data and never write history: what a handler wants remembered on the ticket's
-timeline it returns under `history` (`HANDLER_HISTORY`), and `complete_job` records it in the
+timeline it returns under `history` (`runtime/inline.HANDLER_HISTORY`), and `complete_job` records it in the
 same transaction.
 """
 
@@ -16,8 +16,8 @@ from sqlalchemy import or_
 
 from app.clock import utcnow
 from app.engine.commands.incidents import open_incident, resolve_incidents
-from app.engine.errors import StepFailed
 from app.engine.runtime.history import history
+from app.engine.runtime.inline import split_history
 from app.engine.runtime.leases import claim_due
 from app.engine.runtime.runner import run_command
 from app.engine.runtime.steps import run_engine
@@ -25,8 +25,6 @@ from app.engine.runtime.store import find_task, load, save
 from app.engine.spiff.retry import RetryPolicy
 from app.extensions import db
 from app.models import Job
-
-HANDLER_HISTORY = "history"  # result key: {kind, data, actor?, element_id?} or a list of them
 
 
 @dataclass(frozen=True)
@@ -118,7 +116,7 @@ def complete_job(job_id: int, result: dict) -> bool:
         job = db.session.get(Job, job_id)
         if job is None:
             return False
-        entries, data = _handler_history(job, result)
+        entries, data = split_history(result, job.element_id, job.operator)
         loaded = load(job.instance_id)
         resolve_incidents(job_id=job.id)  # a retried job that succeeded (or has nothing left to do)
         task = find_task(loaded, job.task_id)
@@ -151,29 +149,6 @@ def complete_job(job_id: int, result: dict) -> bool:
         return True
 
     return run_command(body)
-
-
-def _handler_history(job: Job, result: dict) -> tuple[list[dict], dict]:
-    """Split a handler's result into the history entries it asks for and the data for the process."""
-    if not isinstance(result, dict) or HANDLER_HISTORY not in result:
-        return [], result
-    data = {key: value for key, value in result.items() if key != HANDLER_HISTORY}
-    entries = result[HANDLER_HISTORY]
-    entries = entries if isinstance(entries, list) else [entries]
-    for entry in entries:
-        if not (
-            isinstance(entry, dict)
-            and isinstance(entry.get("kind"), str)
-            and 0 < len(entry["kind"]) <= 32
-            and set(entry) <= {"kind", "data", "actor", "element_id"}
-            and all(isinstance(entry.get(k), str | None) for k in ("actor", "element_id"))
-        ):
-            raise StepFailed(
-                job.element_id,
-                f"handler {job.operator} returned a malformed history entry: "
-                f"{entry!r:.200}; expected {{kind, data, actor, element_id}}",
-            )
-    return entries, data
 
 
 def fail_job(

@@ -18,6 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.engine.errors import Conflict
 from app.engine.runtime import history, observers
+from app.engine.runtime.inline import INLINE_OFF, InlineFailed
 from app.extensions import db
 from app.transactions import immediate_begin as _immediate
 
@@ -75,25 +76,38 @@ def _run(session, body: Callable[[], T], retries: int | None) -> T:
         session.commit()  # end a read transaction the caller left open
     if retries is None:
         retries = current_app.config.get("COMMAND_RETRIES", 5)
-    for attempt in range(retries):
-        token = _immediate.set(True)
-        history.begin(session)
-        try:
-            result = body()
-            history.write(session)
-            session.commit()
-            return result
-        except (StaleDataError, OperationalError) as exc:
-            session.rollback()
-            if isinstance(exc, OperationalError) and not _retryable(exc):
+    attempt = 0
+    session.info[INLINE_OFF] = off = set()
+    try:
+        while attempt < retries:
+            token = _immediate.set(True)
+            history.begin(session)
+            try:
+                result = body()
+                history.write(session)
+                session.commit()
+                return result
+            except InlineFailed as failed:  # again, with that handler as a job (runtime/inline.py)
+                session.rollback()
+                if failed.element_id in off:
+                    raise RuntimeError(
+                        f"{failed.element_id} ran inline although it was turned off"
+                    ) from failed
+                off.add(failed.element_id)
+            except (StaleDataError, OperationalError) as exc:
+                session.rollback()
+                if isinstance(exc, OperationalError) and not _retryable(exc):
+                    raise
+                attempt += 1
+                log.info("command retried after conflict (%s), attempt %s", type(exc).__name__, attempt)
+            except BaseException:
+                session.rollback()
                 raise
-            log.info("command retried after conflict (%s), attempt %s", type(exc).__name__, attempt + 1)
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            history.end(session)
-            _immediate.reset(token)
+            finally:
+                history.end(session)
+                _immediate.reset(token)
+    finally:
+        session.info.pop(INLINE_OFF, None)
     raise Conflict(
         f"the ticket was changed by other commands at the same time, {retries} times in a row; "
         "nothing was saved, try again"

@@ -1,6 +1,7 @@
 """Running SpiffWorkflow code inside a command: a library failure becomes `StepFailed` naming the element.
 
-`run_engine` runs the engine's steps within bounds: at most MAX_ENGINE_STEPS steps and
+`run_engine` runs the engine's steps within bounds, with the service tasks whose handlers run
+inline (`inline`) completed on the way: at most MAX_ENGINE_STEPS steps and
 MAX_ENGINE_SECONDS of them per command (SpiffWorkflow walks the whole task tree at every step, so
 a loop's steps get slower as it deepens), and a step that overruns a budget (an expression's, a template's, a multi-instance cap) halts
 the instance with an incident (`halts`) instead of failing the whole command.
@@ -19,6 +20,7 @@ from SpiffWorkflow.util.task import TaskState
 from app.engine.errors import StepFailed
 from app.engine.expressions import ExpressionError, ExpressionLimitError
 from app.engine.runtime.halts import Halt
+from app.engine.runtime.inline import next_inline_task, run_inline
 from app.engine.runtime.projections import all_tasks
 from app.engine.runtime.store import Loaded
 
@@ -71,6 +73,10 @@ def run_engine(loaded: Loaded, first: Callable[[], Any] | None = None, *, rerun_
         if first is not None:
             first()
         loaded.wf.do_engine_steps(will_complete_task=count)
+        while (task := next_inline_task(loaded)) is not None:
+            run_inline(loaded, task)
+            task.complete()
+            loaded.wf.do_engine_steps(will_complete_task=count)
 
     try:
         engine_step(loaded, steps_to_wait)
@@ -85,7 +91,9 @@ def run_engine(loaded: Loaded, first: Callable[[], Any] | None = None, *, rerun_
         )
         return
     except StepFailed as failed:
-        if not _over_a_limit(failed.__cause__):
+        # After an inline service task the process fails where a job's completion would have:
+        # the command keeps what it did and the failing element gets an incident, as then.
+        if not (_over_a_limit(failed.__cause__) or loaded.inline_done):
             raise
         loaded.halts.append(Halt(failed.element_id, failed.message))
         return

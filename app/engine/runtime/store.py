@@ -21,6 +21,7 @@ from app.engine.runtime import projections
 from app.engine.runtime.compaction import compact
 from app.engine.runtime.halts import Halt, open_halts
 from app.engine.runtime.history import history, pending
+from app.engine.runtime.inline import record_inline
 from app.engine.spiff import specs
 from app.engine.spiff.serializer import dump_workflow, load_workflow, reattach_triggered
 from app.extensions import db
@@ -44,6 +45,9 @@ class Loaded:
     # element that completes in this command spent there (history_event.seconds).
     entered: dict = field(default_factory=dict)
     halts: list[Halt] = field(default_factory=list)  # bounds reached in this command (incidents)
+    # Service tasks whose handler ran inside this command (runtime/inline.py): their own history
+    # row is `service_completed`, as for a job.
+    inline_done: dict = field(default_factory=dict)  # task id -> (history entries, result)
 
 
 def load(instance_id: int) -> Loaded:
@@ -95,9 +99,12 @@ def save(loaded: Loaded, actor: str | None, *, skip_task: str | None = None) -> 
     wf, row = loaded.wf, loaded.row
     now = utcnow()
     ticket_id = loaded.ticket.id if loaded.ticket else None
+    inline_done = loaded.inline_done
     for task in projections.all_tasks(wf):
         spec = task.task_spec
-        if (
+        if inline_done and task.state == TaskState.COMPLETED and str(task.id) in inline_done:
+            record_inline(loaded, task, now)
+        elif (
             task.state == TaskState.COMPLETED
             and task.id not in loaded.finished_before
             and getattr(spec, "bpmn_id", None)
@@ -124,6 +131,7 @@ def save(loaded: Loaded, actor: str | None, *, skip_task: str | None = None) -> 
     row.updated_at = now
     open_halts(row, ticket_id, loaded.halts)
     loaded.halts = []
+    loaded.inline_done = {}
     if wf.is_completed() and row.status in ("running", "incident"):
         row.status = "completed" if wf.success else "cancelled"
         row.ended_at = now
@@ -204,7 +212,7 @@ def _record_cancelled_tasks(
         by = f"cancelling the process{f' ({actor})' if actor else ''}"
     else:
         for earlier in reversed(pending()):
-            if earlier["kind"] in _CAUSES:
+            if earlier["kind"] in _CAUSES and not (earlier["data"] or {}).get("inline"):
                 verb, words = _CAUSES[earlier["kind"]]
                 element = earlier["element_name"] or earlier["element_id"]
                 by = f"{words} '{element}' ({earlier['element_id']})" if element else words
