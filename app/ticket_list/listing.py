@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, func, literal, tuple_
+from sqlalchemy import func, literal, tuple_
 
 from app.extensions import db
-from app.models import PRIORITIES, Customer, HumanTask, ProcessDefinition, ProcessInstance, Ticket, User
+from app.models import PRIORITY_RANK, Customer, HumanTask, ProcessDefinition, Ticket, User
 from app.ticket_list.conditions import (
     filter_conditions,
     has_incident,
@@ -32,8 +32,7 @@ CSV_BATCH = 1000
 # Sorts on a column that is never NULL: the CSV export reads them batch after batch by keyset
 # (the rows after the last one written); the others use OFFSET, which walks the skipped rows again.
 KEYSET_SORTS = {"id": "id", "created": "created_at"}
-# Most urgent first when sorting by priority descending.
-PRIORITY_RANK = case({name: rank for rank, name in enumerate(PRIORITIES)}, value=Ticket.priority, else_=-1)
+# Most urgent first when sorting by priority descending (an expression index: ix_ticket_priority_rank).
 SORT_COLUMNS = {
     "id": Ticket.id,
     "subject": Ticket.subject,
@@ -101,10 +100,8 @@ def _rows_with(query, now: datetime) -> list[TicketRow]:
     page = query.subquery()
     version = (
         db.select(ProcessDefinition.version)
-        .join(ProcessInstance, ProcessInstance.definition_id == ProcessDefinition.id)
-        .where(ProcessInstance.ticket_id == Ticket.id)
-        .order_by(ProcessInstance.id.desc())
-        .limit(1)
+        .where(ProcessDefinition.id == Ticket.definition_id)
+        .correlate(Ticket)
         .scalar_subquery()
     )
     rows = db.session.execute(

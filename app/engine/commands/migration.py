@@ -285,6 +285,8 @@ def _migrate(loaded, ticket_id: int, target: ProcessDefinition, mapping: dict, a
     top, sub_diffs, new_spec, new_subs = plan
     _move(loaded.wf, top, sub_diffs, new_spec, new_subs)
     loaded.row.definition_id = target.id
+    if loaded.ticket is not None:  # the version the dashboard's list filters and counts on
+        loaded.ticket.definition_id = target.id
     loaded.definition = target
     history(
         kind,
