@@ -74,7 +74,8 @@ def upgrade():
     op.drop_index('ix_ticket_closed', table_name='ticket')
     op.create_index('ix_ticket_closed', 'ticket', ['closed_at', 'created_at', 'id', 'status'])
     op.execute(
-        f"CREATE INDEX ix_ticket_unfinished ON ticket (created_at, id, status) WHERE (status NOT IN {FINISHED})"
+        f"CREATE INDEX ix_ticket_unfinished ON ticket (created_at, id, status, sla_met, sla_running_since, "
+        f"sla_due_at) WHERE (status NOT IN {FINISHED})"
     )
     op.execute(f"CREATE INDEX ix_ticket_priority_rank ON ticket ({RANK}, id)")
 
