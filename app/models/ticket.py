@@ -1,7 +1,7 @@
 """Tickets and their conversation."""
 
-from sqlalchemy import ForeignKey, Index, String, Text, case, false, literal_column
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import ForeignKey, Index, SmallInteger, String, Text, false, literal_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from app.clock import utcnow
 from app.config import default_currency
@@ -44,9 +44,18 @@ class Ticket(db.Model):
     # "customer wrote" badge and view); None when nothing is unread.
     customer_unread_since = mapped_column(UTCDateTime)
     # The process definition (type and version) its instance runs: set when it starts, changed by
-    # an instance migration; the list's version filter and `ticket_count` read it.
-    definition_id: Mapped[int | None] = mapped_column(ForeignKey("process_definition.id"))
+    # an instance migration; the list's version filter and `ticket_count` read it. A copy of
+    # process_instance.definition_id (no foreign key of its own: the instance's holds).
+    definition_id: Mapped[int | None] = mapped_column()
+    # PRIORITIES.index(priority), -1 for another value: the list's priority sort (most urgent first
+    # when descending) reads ix_ticket_priority_rank in order. Set with the priority (`_rank`).
+    priority_rank: Mapped[int] = mapped_column(SmallInteger, default=1, server_default="1")
     customer: Mapped[Customer] = relationship()
+
+    @validates("priority")
+    def _rank(self, _key, priority):
+        self.priority_rank = PRIORITIES.index(priority) if priority in PRIORITIES else -1
+        return priority
 
     @property
     def currency(self) -> str:
@@ -103,16 +112,7 @@ Index(
     sqlite_where=UNFINISHED,
     postgresql_where=UNFINISHED,
 )
-# The list's priority sort (most urgent first when descending), with literals so that the query's
-# expression is the index's: the page reads the index in order instead of sorting every ticket.
-PRIORITY_RANK = case(
-    *[
-        (Ticket.priority == literal_column(f"'{p}'"), literal_column(str(rank)))
-        for rank, p in enumerate(PRIORITIES)
-    ],
-    else_=literal_column("-1"),
-)
-Index("ix_ticket_priority_rank", PRIORITY_RANK, Ticket.id)
+Index("ix_ticket_priority_rank", Ticket.priority_rank, Ticket.id)
 
 
 # Start-form values are stored normalised (`field_value`) and at most this long.

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import func, literal, tuple_
 
 from app.extensions import db
-from app.models import PRIORITY_RANK, Customer, HumanTask, ProcessDefinition, Ticket, User
+from app.models import Customer, HumanTask, ProcessDefinition, Ticket, User
 from app.ticket_list.conditions import (
     filter_conditions,
     has_incident,
@@ -32,13 +32,13 @@ CSV_BATCH = 1000
 # Sorts on a column that is never NULL: the CSV export reads them batch after batch by keyset
 # (the rows after the last one written); the others use OFFSET, which walks the skipped rows again.
 KEYSET_SORTS = {"id": "id", "created": "created_at"}
-# Most urgent first when sorting by priority descending (an expression index: ix_ticket_priority_rank).
+# Most urgent first when sorting by priority descending (Ticket.priority_rank, ix_ticket_priority_rank).
 SORT_COLUMNS = {
     "id": Ticket.id,
     "subject": Ticket.subject,
     "type": Ticket.type,
     "status": Ticket.status,
-    "priority": PRIORITY_RANK,
+    "priority": Ticket.priority_rank,
     "sla": Ticket.sla_due_at,
     "team": Ticket.sla_team_key,
     "customer": Customer.name,
