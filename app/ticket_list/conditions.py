@@ -187,8 +187,14 @@ def field_ticket_ids(name: str, value: str):
     )
 
 
-def filter_conditions(filters: TicketFilters, now: datetime) -> list:
-    """The WHERE clauses of `filters` on `ticket` (scope is the caller's)."""
+def filter_conditions(filters: TicketFilters, now: datetime, *, common_fields: bool = False) -> list:
+    """The WHERE clauses of `filters` on `ticket` (scope is the caller's).
+
+    A start-field filter is `ticket.id IN (tickets with that value)`: read from ticket_field, each
+    match looked up and sorted, right for a rare value (an order number). With `common_fields` (the
+    caller knows the value is shared by many tickets) it is tested on each row (EXISTS by primary
+    key) while the list's order is read from its index, and a page stops at its 50th match.
+    """
     where = []
     for name in ("type", "status", "priority"):
         if getattr(filters, name):
@@ -225,8 +231,16 @@ def filter_conditions(filters: TicketFilters, now: datetime) -> list:
         # Redundant but true (a ticket opens before it closes): the newest-first walk of the
         # created_at index starts at the end of the range instead of today.
         where += [Ticket.closed_at <= filters.closed_to, Ticket.created_at <= filters.closed_to]
-    if filters.order_number:
-        where.append(Ticket.id.in_(field_ticket_ids("order_number", filters.order_number)))
-    for name, value in filters.fields:
-        where.append(Ticket.id.in_(field_ticket_ids(name, value)))
+    fields = [("order_number", filters.order_number)] if filters.order_number else []
+    for name, value in [*fields, *filters.fields]:
+        if common_fields:
+            where.append(
+                exists().where(
+                    TicketField.ticket_id == Ticket.id,
+                    TicketField.name == name,
+                    TicketField.value == (field_value(value) or ""),
+                )
+            )
+        else:
+            where.append(Ticket.id.in_(field_ticket_ids(name, value)))
     return where
