@@ -243,25 +243,21 @@ def clone(n_tickets: int, n_history: int, rng: random.Random, progress=print) ->
     sink.count["ticket_count"] = rebuild_counts(db.session)  # the clones bypassed the ORM's counting
     for name, count in _year_of_aggregates(now.date()).items():
         sink.count[name] = count
-    db.session.execute(text("ANALYZE"))
-    db.session.commit()
+    analyze()
     return {"rows": dict(sink.count), "seconds": time.perf_counter() - started, "templates": len(templates)}
 
 
-# A finished ticket's instance may still wait for its survey (a message catch and timers): a worker
-# fires those timers within days, and the instance ends. A clone whose timers all fell due more
-# than SETTLE_AFTER ago is loaded as the worker would have left it: its instance completed,
-# without timers or message subscriptions (else a year of clones keeps 760,000 unfired timers and
-# 434,000 survey subscriptions at a million tickets, a backlog no running system holds).
+# A finished ticket's instance may still wait for its survey (a message catch, timers) until a
+# worker fires the timers. A clone whose timers all fell due over SETTLE_AFTER ago is loaded as the
+# worker would have left it: instance completed, no timers or message subscriptions (else a year
+# of clones keeps 760,000 unfired timers at a million tickets, which no running system holds).
 SETTLE_AFTER = timedelta(days=1)
 SETTLED = {"timer", "message_subscription"}
 
 
 def _last_due(template: dict):
-    dues = [
-        row["due_at"] for table, rows in template["generic"].items() if table.name == "timer" for row in rows
-    ]
-    return max(dues, default=None)
+    timers = [rows for table, rows in template["generic"].items() if table.name == "timer"]
+    return max((row["due_at"] for rows in timers for row in rows), default=None)
 
 
 def _fired(template: dict, delta: timedelta, now) -> bool:
@@ -294,9 +290,19 @@ def settle_waits() -> int:
         )
         db.session.commit()
     if ids:
+        analyze()
+    return len(ids)
+
+
+def analyze() -> None:
+    """ANALYZE; on PostgreSQL VACUUM too, as autovacuum would after a bulk load (index-only scans)."""
+    db.session.commit()
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+    else:
         db.session.execute(text("ANALYZE"))
         db.session.commit()
-    return len(ids)
 
 
 def finish_interrupted() -> bool:
@@ -306,8 +312,7 @@ def finish_interrupted() -> bool:
     if days >= 300:
         return False
     _year_of_aggregates(utcnow().date())
-    db.session.execute(text("ANALYZE"))
-    db.session.commit()
+    analyze()
     return True
 
 

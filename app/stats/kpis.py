@@ -280,21 +280,20 @@ def _backlog(scope, ticket_type, team, now: datetime) -> dict:
         select(func.count(TicketStat.ticket_id), func.min(TicketStat.opened_at), *age).where(*in_view)
     ).one()
     # The open tickets past due or with a recorded miss, read from the index of unfinished tickets
-    # (ix_ticket_unfinished holds the SLA columns; an open ticket_stat row is an unfinished ticket),
-    # not each open ticket's row of the million-row table.
-    late = db.session.execute(
-        select(func.count())
-        .select_from(Ticket)
-        .join(TicketStat, TicketStat.ticket_id == Ticket.id)
-        .where(
-            UNFINISHED,
-            or_(
-                Ticket.sla_met.is_(False),
-                and_(Ticket.sla_running_since.is_not(None), Ticket.sla_due_at < now),
-            ),
-            *in_view,
-        )
-    ).scalar()
+    # (ix_ticket_unfinished holds the SLA columns; an open ticket_stat row is an unfinished ticket,
+    # of the ticket's type), not each open ticket's row of the million-row table; ticket_stat is
+    # read (by primary key) only for a team.
+    breached = select(func.count()).where(
+        UNFINISHED,
+        or_(Ticket.sla_met.is_(False), and_(Ticket.sla_running_since.is_not(None), Ticket.sla_due_at < now)),
+    )
+    if ticket_type:
+        breached = breached.where(Ticket.type == ticket_type)
+    teams = _where(TicketStat, scope, None, team)
+    if teams:
+        of_team = select(TicketStat.ticket_id).where(TicketStat.ticket_id == Ticket.id, *teams).exists()
+        breached = breached.where(of_team)
+    late = db.session.execute(breached).scalar()
     total, oldest, *within = row
     total = int(total or 0)
     cumulative = [int(n or 0) for n in within] + [total]
