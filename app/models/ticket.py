@@ -83,6 +83,10 @@ class Ticket(db.Model):
         # the range's counts read no row.
         Index("ix_ticket_closed", "closed_at", "created_at", "id", "status"),
         Index("ix_ticket_definition_created", "definition_id", "created_at", "id", "status"),
+        # The status by id: the counts per status of a list read from another table's ids (a
+        # business field: thousands of matches) look up each match here, not its row (PostgreSQL's
+        # index-only scan; SQLite reads the row by rowid either way).
+        Index("ix_ticket_id_status", "id", "status"),
         Index("ix_ticket_customer_unread", "customer_unread_since", "id"),
     )
 
