@@ -290,15 +290,17 @@ def settle_waits() -> int:
         )
         db.session.commit()
     if ids:
-        analyze()
+        analyze(compact=("timer", "message_subscription"))  # as a fresh load of settled clones
     return len(ids)
 
 
-def analyze() -> None:
+def analyze(compact: tuple = ()) -> None:
     """ANALYZE; on PostgreSQL VACUUM too, as autovacuum would after a bulk load (index-only scans)."""
     db.session.commit()
     if db.engine.dialect.name == "postgresql":
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for table in compact:
+                conn.execute(text(f"VACUUM FULL {table}"))
             conn.execute(text("VACUUM ANALYZE"))
     else:
         db.session.execute(text("ANALYZE"))

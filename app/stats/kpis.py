@@ -268,6 +268,20 @@ def _summary(buckets: dict, total: int) -> dict:
     }
 
 
+class _StatOf:
+    """The `type` and `team` of a ticket's ticket_stat row as scalar subqueries: read by primary
+    key for each row of the outer query (an open task, an unfinished ticket), which no planner
+    turns into a hash join over the million ticket_stat rows."""
+
+    def __init__(self, ticket_id):
+        self.type = self._column(TicketStat.type, ticket_id)
+        self.team = self._column(TicketStat.team, ticket_id)
+
+    @staticmethod
+    def _column(column, ticket_id):
+        return select(column).where(TicketStat.ticket_id == ticket_id).scalar_subquery()
+
+
 def _backlog(scope, ticket_type, team, now: datetime) -> dict:
     """Open tickets now, by age, and how many of them are past their SLA due time."""
     age = [
@@ -289,10 +303,8 @@ def _backlog(scope, ticket_type, team, now: datetime) -> dict:
     )
     if ticket_type:
         breached = breached.where(Ticket.type == ticket_type)
-    teams = _where(TicketStat, scope, None, team)
-    if teams:
-        of_team = select(TicketStat.ticket_id).where(TicketStat.ticket_id == Ticket.id, *teams).exists()
-        breached = breached.where(of_team)
+    if team is not None or not scope.sees_all:
+        breached = breached.where(*_where(_StatOf(Ticket.id), scope, None, team))
     late = db.session.execute(breached).scalar()
     total, oldest, *within = row
     total = int(total or 0)
@@ -360,9 +372,7 @@ def _workload(scope, ticket_type, team) -> dict:
         select(HumanTask.assignee_id, func.count(HumanTask.id)).where(*where).group_by(HumanTask.assignee_id)
     )
     if ticket_type:
-        query = query.join(TicketStat, TicketStat.ticket_id == HumanTask.ticket_id).where(
-            TicketStat.type == ticket_type
-        )
+        query = query.where(_StatOf(HumanTask.ticket_id).type == ticket_type)
     counts = dict(db.session.execute(query).all())
     unassigned = int(counts.pop(None, 0))
     members = select(User.id, User.username, User.name, User.capacity).where(User.active.is_(True))
