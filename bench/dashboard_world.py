@@ -283,11 +283,8 @@ def settle_waits() -> int:
         chunk = ids[start : start + BATCH]
         db.session.execute(db.delete(Timer).where(Timer.instance_id.in_(chunk)))
         db.session.execute(db.delete(MessageSubscription).where(MessageSubscription.instance_id.in_(chunk)))
-        db.session.execute(
-            db.update(ProcessInstance)
-            .where(ProcessInstance.id.in_(chunk))
-            .values(status="completed", ended_at=cutoff)
-        )
+        ended = db.update(ProcessInstance).where(ProcessInstance.id.in_(chunk))
+        db.session.execute(ended.values(status="completed", ended_at=cutoff))
         db.session.commit()
     if ids:
         analyze(compact=("timer", "message_subscription"))  # as a fresh load of settled clones
