@@ -1,9 +1,10 @@
 """The ticket list's filters in SQL, and the same rules in Python for the rows on a page.
 
-Each filter is a condition on `ticket` that an index answers: equality filters lead the
-(column, created_at, id) indexes; the business-field, customer, assignee, team and version
-filters are `ticket.id IN (...)` lookups on ticket_field (name, value), customer (lower(name),
-lower(email)), human_task (assignee_id / team), process_instance (definition_id).
+Each filter is a condition on `ticket` that an index answers: equality filters (the version is
+`ticket.definition_id`) lead the (column, created_at, id) indexes; the business-field, customer,
+assignee and team filters are `ticket.id IN (...)` lookups on ticket_field (name, value), customer
+(lower(name), lower(email)), human_task (assignee_id / team); the derived states walk the partial
+index of unfinished tickets.
 
 SLA states: the SQL and `sla_state_of` agree with each other. Like the inbox's SLA filter they
 count the time left on the wall clock ("at risk": less than a quarter of the target, or under
