@@ -296,13 +296,13 @@ def _backlog(scope, ticket_type, team, now: datetime) -> dict:
     # The open tickets past due or with a recorded miss, read from the index of unfinished tickets
     # (ix_ticket_unfinished holds the SLA columns; an open ticket_stat row is an unfinished ticket,
     # of the ticket's type), not each open ticket's row of the million-row table; ticket_stat is
-    # read (by primary key) only for a team.
+    # read (by primary key, per breached ticket) only for a type or a team.
     breached = select(func.count()).where(
         UNFINISHED,
         or_(Ticket.sla_met.is_(False), and_(Ticket.sla_running_since.is_not(None), Ticket.sla_due_at < now)),
     )
-    if ticket_type:
-        breached = breached.where(Ticket.type == ticket_type)
+    if ticket_type:  # an expression, so SQLite keeps to the unfinished index (not the type's)
+        breached = breached.where(func.coalesce(Ticket.type, "") == ticket_type)
     if team is not None or not scope.sees_all:
         breached = breached.where(*_where(_StatOf(Ticket.id), scope, None, team))
     late = db.session.execute(breached).scalar()
