@@ -301,8 +301,9 @@ def _backlog(scope, ticket_type, team, now: datetime) -> dict:
         UNFINISHED,
         or_(Ticket.sla_met.is_(False), and_(Ticket.sla_running_since.is_not(None), Ticket.sla_due_at < now)),
     )
-    if ticket_type:  # an expression, so SQLite keeps to the unfinished index (not the type's)
-        breached = breached.where(func.coalesce(Ticket.type, "") == ticket_type)
+    if ticket_type:  # on SQLite an expression, so that it keeps to the unfinished index
+        sqlite = db.engine.dialect.name == "sqlite"
+        breached = breached.where((func.coalesce(Ticket.type, "") if sqlite else Ticket.type) == ticket_type)
     if team is not None or not scope.sees_all:
         breached = breached.where(*_where(_StatOf(Ticket.id), scope, None, team))
     late = db.session.execute(breached).scalar()
