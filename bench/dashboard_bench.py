@@ -30,7 +30,7 @@ from app.engine import deploy_bundle
 from app.extensions import db
 from app.models import AlertRule, Customer, Ticket, TicketField, User
 from app.seed import DEMO_PASSWORD, seed_demo
-from bench.dashboard_world import clone, finish_interrupted, make_templates
+from bench.dashboard_world import clone, finish_interrupted, make_templates, settle_waits
 from bench.report import table
 from bench.world import postgres_url, quiet_logging, sqlite_url
 from tests.factories import csrf_of
@@ -54,6 +54,9 @@ def prepare(url: str, n_tickets: int, n_history: int, progress=print):
         if db.session.execute(db.select(Ticket.id).limit(1)).first() is not None:
             if finish_interrupted():
                 progress("  an interrupted load: aggregate rows for the year and ANALYZE added")
+            settled = settle_waits()
+            if settled:
+                progress(f"  {settled:,} cloned instances ended whose timers fell due long ago")
             rows = {
                 name: db.session.execute(text(f"SELECT count(*) FROM {name}")).scalar()
                 for name in ("ticket", "history_event")

@@ -71,8 +71,8 @@ def main(argv: list[str] | None = None) -> None:
             if args.filter and name not in args.filter:
                 continue
             filters = parse_filters(MultiDict(query))
-            counts_ms = timed(lambda f=filters: status_counts(True, f, now), args.repeat)
-            page_ms = timed(lambda f=filters: list_page(True, f, now), args.repeat)
+            counts_ms = timed(lambda f=filters: status_counts(db.true(), f, now), args.repeat)
+            page_ms = timed(lambda f=filters: list_page(db.true(), f, now), args.repeat)
             ids = _base(True, filters, now, [Ticket.id]).order_by(*_order(filters)).limit(50)
             status = db.func.coalesce(Ticket.status, "")
             counts = (

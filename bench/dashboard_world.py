@@ -31,8 +31,10 @@ from app.models import (
     FeedbackRequest,
     HistoryEvent,
     Incident,
+    MessageSubscription,
     ProcessInstance,
     Ticket,
+    Timer,
 )
 from app.models.types import UTCDateTime
 from app.sla import STOPPING
@@ -180,14 +182,14 @@ def clone(n_tickets: int, n_history: int, rng: random.Random, progress=print) ->
         instance_ids = {}
         for row in template["instances"]:
             instance_ids[row["id"]] = next_instance
-            sink.add(
+            moved = _shift(
                 ProcessInstance.__table__,
-                _shift(
-                    ProcessInstance.__table__,
-                    {**row, "id": next_instance, "ticket_id": ticket_id, "workflow": "{}"},
-                    delta,
-                ),
+                {**row, "id": next_instance, "ticket_id": ticket_id, "workflow": "{}"},
+                delta,
             )
+            if moved["status"] == "running" and _fired(template, delta, now):
+                moved.update(status="completed", ended_at=_last_due(template) + delta)
+            sink.add(ProcessInstance.__table__, moved)
             next_instance += 1
         request_ids = {}
         for row in template["requests"]:
@@ -221,7 +223,10 @@ def clone(n_tickets: int, n_history: int, rng: random.Random, progress=print) ->
             moved = {**row, "ticket_id": ticket_id, "instance_id": instance_ids.get(row["instance_id"])}
             moved.pop("id")
             sink.add(HistoryEvent.__table__, _shift(HistoryEvent.__table__, moved, delta))
+        fired = _fired(template, delta, now)
         for table, rows in template["generic"].items():
+            if fired and table.name in SETTLED:
+                continue  # the worker fired its timers long ago: the instance ended (see settle_waits)
             for row in rows:
                 sink.add(
                     table, _generic_row(table, row, ticket_id, instance_ids, delta, old_number, order_number)
@@ -238,9 +243,65 @@ def clone(n_tickets: int, n_history: int, rng: random.Random, progress=print) ->
     sink.count["ticket_count"] = rebuild_counts(db.session)  # the clones bypassed the ORM's counting
     for name, count in _year_of_aggregates(now.date()).items():
         sink.count[name] = count
-    db.session.execute(text("ANALYZE"))
-    db.session.commit()
+    analyze()
     return {"rows": dict(sink.count), "seconds": time.perf_counter() - started, "templates": len(templates)}
+
+
+# A finished ticket's instance may still wait for its survey (a message catch, timers) until a
+# worker fires the timers. A clone whose timers all fell due over SETTLE_AFTER ago is loaded as the
+# worker would have left it: instance completed, no timers or message subscriptions (else a year
+# of clones keeps 760,000 unfired timers at a million tickets, which no running system holds).
+SETTLE_AFTER = timedelta(days=1)
+SETTLED = {"timer", "message_subscription"}
+
+
+def _last_due(template: dict):
+    timers = [rows for table, rows in template["generic"].items() if table.name == "timer"]
+    return max((row["due_at"] for rows in timers for row in rows), default=None)
+
+
+def _fired(template: dict, delta: timedelta, now) -> bool:
+    last = _last_due(template)
+    return template["ticket"]["status"] in STOPPING and last is not None and last + delta < now - SETTLE_AFTER
+
+
+def settle_waits() -> int:
+    """On a database loaded before clones were settled (`_fired`): end the cloned instances (their
+    workflow is '{}') of finished tickets whose timers all fell due more than SETTLE_AFTER ago, and
+    delete their timers and message subscriptions. Returns the instances ended."""
+    cutoff = utcnow() - SETTLE_AFTER
+    late = (
+        db.select(Timer.instance_id)
+        .join(ProcessInstance, ProcessInstance.id == Timer.instance_id)
+        .join(Ticket, Ticket.id == ProcessInstance.ticket_id)
+        .where(ProcessInstance.workflow == "{}", Ticket.status.in_(STOPPING))
+        .group_by(Timer.instance_id)
+        .having(db.func.max(Timer.due_at) < cutoff)
+    )
+    ids = list(db.session.execute(late).scalars())
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start : start + BATCH]
+        db.session.execute(db.delete(Timer).where(Timer.instance_id.in_(chunk)))
+        db.session.execute(db.delete(MessageSubscription).where(MessageSubscription.instance_id.in_(chunk)))
+        ended = db.update(ProcessInstance).where(ProcessInstance.id.in_(chunk))
+        db.session.execute(ended.values(status="completed", ended_at=cutoff))
+        db.session.commit()
+    if ids:
+        analyze(compact=("timer", "message_subscription"))  # as a fresh load of settled clones
+    return len(ids)
+
+
+def analyze(compact: tuple = ()) -> None:
+    """ANALYZE; on PostgreSQL VACUUM too, as autovacuum would after a bulk load (index-only scans)."""
+    db.session.commit()
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for table in compact:
+                conn.execute(text(f"VACUUM FULL {table}"))
+            conn.execute(text("VACUUM ANALYZE"))
+    else:
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()
 
 
 def finish_interrupted() -> bool:
@@ -250,8 +311,7 @@ def finish_interrupted() -> bool:
     if days >= 300:
         return False
     _year_of_aggregates(utcnow().date())
-    db.session.execute(text("ANALYZE"))
-    db.session.commit()
+    analyze()
     return True
 
 

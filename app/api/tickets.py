@@ -73,7 +73,11 @@ def list_tickets():
     now = utcnow()
     counts = status_counts(condition, filters, now)
     total = sum(counts.values())
-    rows = list_page(condition, filters, now, limit=limit, offset=offset) if offset < total else []
+    rows = (
+        list_page(condition, filters, now, limit=limit, offset=offset, matches=total)
+        if offset < total
+        else []
+    )
     return jsonify(
         {
             "tickets": [_list_row(row, staff=me is None) for row in rows],

@@ -107,9 +107,10 @@ class ElementStat(db.Model):
 
 
 class TicketCount(db.Model):
-    """How many tickets have each type, SLA team, priority, status and SLA miss: kept up to date
+    """How many tickets have each type, SLA team, priority, status, SLA miss and process version
+    (definition): kept up to date
     by `app/stats/counts.py` in the transaction that creates or changes a ticket; the ticket list's
-    counts and /metrics read it instead of counting a million rows. '' stands for NULL."""
+    counts and /metrics read it instead of counting a million rows. '' (0) stands for NULL."""
 
     __tablename__ = "ticket_count"
 
@@ -118,4 +119,5 @@ class TicketCount(db.Model):
     priority: Mapped[str] = mapped_column(String(16), primary_key=True)
     status: Mapped[str] = mapped_column(String(32), primary_key=True)
     missed: Mapped[bool] = mapped_column(primary_key=True)  # ticket.sla_met is False
+    definition_id: Mapped[int] = mapped_column(primary_key=True)  # ticket.definition_id, 0 for none
     n: Mapped[int] = mapped_column(default=0)

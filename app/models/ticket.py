@@ -1,7 +1,7 @@
 """Tickets and their conversation."""
 
-from sqlalchemy import ForeignKey, Index, String, Text, false
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import ForeignKey, Index, SmallInteger, String, Text, false, literal_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from app.clock import utcnow
 from app.config import default_currency
@@ -10,6 +10,9 @@ from app.models.people import Customer
 from app.models.types import JSONType, UTCDateTime
 
 PRIORITIES = ("low", "normal", "high", "urgent")
+# The statuses in which a ticket is finished (app.sla.STOPPING; tests/test_dashboard_speed.py
+# checks they agree): spelled out here for the partial index of unfinished tickets below.
+FINISHED_STATUSES = ("cancelled", "closed", "denied", "no_response", "rejected", "resolved")
 
 
 class Ticket(db.Model):
@@ -40,7 +43,19 @@ class Ticket(db.Model):
     # When the customer wrote outside a question and no agent has read it yet (the inbox's
     # "customer wrote" badge and view); None when nothing is unread.
     customer_unread_since = mapped_column(UTCDateTime)
+    # The process definition (type and version) its instance runs: set when it starts, changed by
+    # an instance migration; the list's version filter and `ticket_count` read it. A copy of
+    # process_instance.definition_id (no foreign key of its own: the instance's holds).
+    definition_id: Mapped[int | None] = mapped_column()
+    # PRIORITIES.index(priority), -1 for another value: the list's priority sort (most urgent first
+    # when descending) reads ix_ticket_priority_rank in order. Set with the priority (`_rank`).
+    priority_rank: Mapped[int] = mapped_column(SmallInteger, default=1, server_default="1")
     customer: Mapped[Customer] = relationship()
+
+    @validates("priority")
+    def _rank(self, _key, priority):
+        self.priority_rank = PRIORITIES.index(priority) if priority in PRIORITIES else -1
+        return priority
 
     @property
     def currency(self) -> str:
@@ -52,7 +67,9 @@ class Ticket(db.Model):
         return self.customer.currency if self.customer is not None else default_currency()
 
     __table_args__ = (
-        Index("ix_ticket_customer_created", "customer_id", "created_at"),
+        # A customer's tickets newest first; with the status last, a list filtered on customers (a
+        # name prefix: thousands of them) counts its tickets per status from this index alone.
+        Index("ix_ticket_customer_created", "customer_id", "created_at", "id", "status"),
         Index("ix_ticket_type_status", "type", "status"),
         Index("ix_ticket_sla_due_at", "sla_due_at"),  # the inbox's SLA filter
         # The dashboard's list (app/ticket_list): newest first, alone or after an equality filter;
@@ -62,7 +79,14 @@ class Ticket(db.Model):
         Index("ix_ticket_status_created", "status", "created_at", "id"),
         Index("ix_ticket_priority_created", "priority", "created_at", "id", "status"),
         Index("ix_ticket_team_created", "sla_team_key", "created_at", "id", "status"),
-        Index("ix_ticket_closed", "closed_at", "id", "status"),
+        # Closed in a range: the created_at bound the list adds and the status are in the index, so
+        # the range's counts read no row.
+        Index("ix_ticket_closed", "closed_at", "created_at", "id", "status"),
+        Index("ix_ticket_definition_created", "definition_id", "created_at", "id", "status"),
+        # The status by id: the counts per status of a list read from another table's ids (a
+        # business field: thousands of matches) look up each match here, not its row (PostgreSQL's
+        # index-only scan; SQLite reads the row by rowid either way).
+        Index("ix_ticket_id_status", "id", "status"),
         Index("ix_ticket_customer_unread", "customer_unread_since", "id"),
     )
 
@@ -73,6 +97,26 @@ _running = Ticket.sla_running_since.is_not(None)
 _missed = Ticket.sla_met.is_(false())
 Index("ix_ticket_sla_running_due", Ticket.sla_due_at, sqlite_where=_running, postgresql_where=_running)
 Index("ix_ticket_sla_missed", Ticket.created_at, Ticket.id, sqlite_where=_missed, postgresql_where=_missed)
+
+# Unfinished tickets (a few percent of them), newest first: the list's derived states (open,
+# waiting on the customer, on a timer, incident) are read from here, and each row's waits tested
+# by its ticket id, instead of from every message subscription or timer ever left waiting; with
+# the SLA columns, the KPI backlog's breaches are counted from the index alone. The
+# statuses are SQL literals (not parameters), so both planners see that a query's condition
+# (`UNFINISHED`, the same expression) implies the index's.
+UNFINISHED = Ticket.status.not_in([literal_column(f"'{s}'") for s in FINISHED_STATUSES])
+Index(
+    "ix_ticket_unfinished",
+    Ticket.created_at,
+    Ticket.id,
+    Ticket.status,
+    Ticket.sla_met,
+    Ticket.sla_running_since,
+    Ticket.sla_due_at,
+    sqlite_where=UNFINISHED,
+    postgresql_where=UNFINISHED,
+)
+Index("ix_ticket_priority_rank", Ticket.priority_rank, Ticket.id)
 
 
 # Start-form values are stored normalised (`field_value`) and at most this long.

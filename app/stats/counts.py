@@ -1,4 +1,4 @@
-"""`ticket_count`: tickets per type, SLA team, priority, status and SLA miss, kept in the transaction
+"""`ticket_count`: tickets per type, SLA team, priority, status, SLA miss and definition, kept in the transaction
 that creates or changes a ticket, so the ticket list's counts per status and /metrics read a few
 hundred rows instead of counting a million tickets.
 
@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session
 from app.models import Ticket, TicketCount
 
 PENDING = "ticketflow_ticket_count"  # session.info: key -> increment not written yet
-KEY = ("type", "team", "priority", "status", "missed")
+KEY = ("type", "team", "priority", "status", "missed", "definition_id")
 _COLUMNS = {"type": "type", "team": "sla_team_key", "priority": "priority", "status": "status"}
 
 
-ATTRIBUTES = ("type", "sla_team_key", "priority", "status", "sla_met")
+ATTRIBUTES = ("type", "sla_team_key", "priority", "status", "sla_met", "definition_id")
 
 
 def _value(ticket: Ticket, attribute: str):
@@ -36,8 +36,8 @@ def _value(ticket: Ticket, attribute: str):
     return value
 
 
-def _key(type_, team, priority, status, met) -> tuple:
-    return (type_ or "", team or "", priority or "", status or "", met is False)
+def _key(type_, team, priority, status, met, definition_id) -> tuple:
+    return (type_ or "", team or "", priority or "", status or "", met is False, definition_id or 0)
 
 
 def _changed(ticket: Ticket) -> bool:
@@ -97,10 +97,11 @@ def rebuild_counts(session) -> int:
     session.execute(TicketCount.__table__.delete())
     missed = func.coalesce(Ticket.sla_met == false(), False)
     keys = [func.coalesce(getattr(Ticket, _COLUMNS[k]), "") for k in KEY[:4]]
+    definition = func.coalesce(Ticket.definition_id, 0)
     rows = [
-        dict(zip(KEY, (*values, bool(is_missed)), strict=True), n=n)
-        for *values, is_missed, n in session.execute(
-            select(*keys, missed, func.count()).group_by(*keys, missed)
+        dict(zip(KEY, (*values, bool(is_missed), definition_id), strict=True), n=n)
+        for *values, is_missed, definition_id, n in session.execute(
+            select(*keys, missed, definition, func.count()).group_by(*keys, missed, definition)
         ).all()
     ]
     if rows:

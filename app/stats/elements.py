@@ -103,7 +103,11 @@ def element_statistics(definition: ProcessDefinition, start: date, end: date) ->
 
 
 def _active(definition_id: int) -> list[tuple[str, int]]:
-    """(element id, tokens waiting there) from the tables of what is open, one query each."""
+    """(element id, tokens waiting there) from the tables of what is open, one query each.
+
+    Each open row's instance is read by primary key (a scalar subquery, which no planner turns
+    into a join): the cost follows what is open, not the version's instances (a join would be
+    planned from the hundreds of thousands of instances a version ran, most of them finished)."""
     found = []
     for model, column in (
         (HumanTask, HumanTask.name),
@@ -111,11 +115,13 @@ def _active(definition_id: int) -> list[tuple[str, int]]:
         (Job, Job.element_id),
         (MessageSubscription, MessageSubscription.element_id),
     ):
+        of_instance = (
+            select(ProcessInstance.definition_id)
+            .where(ProcessInstance.id == model.instance_id)
+            .correlate(model)
+            .scalar_subquery()
+        )
         found += db.session.execute(
-            select(column, func.count())
-            .select_from(model)
-            .join(ProcessInstance, ProcessInstance.id == model.instance_id)
-            .where(ProcessInstance.definition_id == definition_id)
-            .group_by(column)
+            select(column, func.count()).where(of_instance == definition_id).group_by(column)
         ).all()
     return found

@@ -17,6 +17,7 @@ from sqlalchemy import and_, case, func, or_, select
 from app.clock import utcnow
 from app.extensions import db
 from app.models import (
+    UNFINISHED,
     DailyStat,
     DurationStat,
     Feedback,
@@ -267,6 +268,20 @@ def _summary(buckets: dict, total: int) -> dict:
     }
 
 
+class _StatOf:
+    """The `type` and `team` of a ticket's ticket_stat row as scalar subqueries: read by primary
+    key for each row of the outer query (an open task, an unfinished ticket), which no planner
+    turns into a hash join over the million ticket_stat rows."""
+
+    def __init__(self, ticket_id):
+        self.type = self._column(TicketStat.type, ticket_id)
+        self.team = self._column(TicketStat.team, ticket_id)
+
+    @staticmethod
+    def _column(column, ticket_id):
+        return select(column).where(TicketStat.ticket_id == ticket_id).scalar_subquery()
+
+
 def _backlog(scope, ticket_type, team, now: datetime) -> dict:
     """Open tickets now, by age, and how many of them are past their SLA due time."""
     age = [
@@ -274,28 +289,25 @@ def _backlog(scope, ticket_type, team, now: datetime) -> dict:
         for _, limit in AGE_BUCKETS
         if limit
     ]
-    # Correlated, so each open ticket is read by primary key: as a join PostgreSQL would hash the
-    # whole ticket table for the few open ones (a sequential scan of a million rows).
-    breached = (
-        select(Ticket.id)
-        .where(
-            Ticket.id == TicketStat.ticket_id,
-            or_(
-                Ticket.sla_met.is_(False),
-                and_(Ticket.sla_running_since.is_not(None), Ticket.sla_due_at < now),
-            ),
-        )
-        .exists()
-    )
+    in_view = [TicketStat.is_open.is_(True), *_where(TicketStat, scope, ticket_type, team)]
     row = db.session.execute(
-        select(
-            func.count(TicketStat.ticket_id),
-            func.min(TicketStat.opened_at),
-            func.sum(case((breached, 1), else_=0)),
-            *age,
-        ).where(TicketStat.is_open.is_(True), *_where(TicketStat, scope, ticket_type, team))
+        select(func.count(TicketStat.ticket_id), func.min(TicketStat.opened_at), *age).where(*in_view)
     ).one()
-    total, oldest, late, *within = row
+    # The open tickets past due or with a recorded miss, read from the index of unfinished tickets
+    # (ix_ticket_unfinished holds the SLA columns; an open ticket_stat row is an unfinished ticket,
+    # of the ticket's type), not each open ticket's row of the million-row table; ticket_stat is
+    # read (by primary key, per breached ticket) only for a type or a team.
+    breached = select(func.count()).where(
+        UNFINISHED,
+        or_(Ticket.sla_met.is_(False), and_(Ticket.sla_running_since.is_not(None), Ticket.sla_due_at < now)),
+    )
+    if ticket_type:  # on SQLite an expression, so that it keeps to the unfinished index
+        sqlite = db.engine.dialect.name == "sqlite"
+        breached = breached.where((func.coalesce(Ticket.type, "") if sqlite else Ticket.type) == ticket_type)
+    if team is not None or not scope.sees_all:
+        breached = breached.where(*_where(_StatOf(Ticket.id), scope, None, team))
+    late = db.session.execute(breached).scalar()
+    total, oldest, *within = row
     total = int(total or 0)
     cumulative = [int(n or 0) for n in within] + [total]
     ages, previous = [], 0
@@ -361,9 +373,7 @@ def _workload(scope, ticket_type, team) -> dict:
         select(HumanTask.assignee_id, func.count(HumanTask.id)).where(*where).group_by(HumanTask.assignee_id)
     )
     if ticket_type:
-        query = query.join(TicketStat, TicketStat.ticket_id == HumanTask.ticket_id).where(
-            TicketStat.type == ticket_type
-        )
+        query = query.where(_StatOf(HumanTask.ticket_id).type == ticket_type)
     counts = dict(db.session.execute(query).all())
     unassigned = int(counts.pop(None, 0))
     members = select(User.id, User.username, User.name, User.capacity).where(User.active.is_(True))

@@ -1,9 +1,10 @@
 """The ticket list's filters in SQL, and the same rules in Python for the rows on a page.
 
-Each filter is a condition on `ticket` that an index answers: equality filters lead the
-(column, created_at, id) indexes; the business-field, customer, assignee, team and version
-filters are `ticket.id IN (...)` lookups on ticket_field (name, value), customer (lower(name),
-lower(email)), human_task (assignee_id / team), process_instance (definition_id).
+Each filter is a condition on `ticket` that an index answers: equality filters (the version is
+`ticket.definition_id`) lead the (column, created_at, id) indexes; the business-field, customer,
+assignee and team filters are `ticket.id IN (...)` lookups on ticket_field (name, value), customer
+(lower(name), lower(email)), human_task (assignee_id / team); the derived states walk the partial
+index of unfinished tickets.
 
 SLA states: the SQL and `sla_state_of` agree with each other. Like the inbox's SLA filter they
 count the time left on the wall clock ("at risk": less than a quarter of the target, or under
@@ -18,6 +19,7 @@ from sqlalchemy.types import DateTime
 from app import sla
 from app.extensions import db
 from app.models import (
+    UNFINISHED,
     Customer,
     HumanTask,
     Incident,
@@ -112,29 +114,26 @@ def waits_timer():
     )
 
 
-def _open_incident_tickets():
-    return db.select(Incident.ticket_id).where(
-        Incident.resolved_at.is_(None), Incident.ticket_id.is_not(None)
-    )
-
-
 def state_condition(state: str):
-    """Tickets in a derived state (filters.STATES); the precedence of `state_of`."""
+    """Tickets in a derived state (filters.STATES); the precedence of `state_of`.
+
+    The unfinished states are read from the partial index of unfinished tickets (`UNFINISHED`,
+    ix_ticket_unfinished: a few percent of the tickets), each row's waits tested by ticket id
+    (correlated EXISTS on indexed ticket_id columns): never from the tables of waits, which also
+    hold the survey catches of closed tickets.
+    """
     if state == "cancelled":
         return Ticket.status == "cancelled"
     if state == "closed":
         return Ticket.status.in_(CLOSED)
-    unfinished = Ticket.status.not_in(FINISHED)
     if state == "incident":
-        return and_(unfinished, Ticket.id.in_(_open_incident_tickets()))
-    calm = and_(unfinished, Ticket.id.not_in(_open_incident_tickets()))
+        return and_(UNFINISHED, has_incident())
+    calm = and_(UNFINISHED, not_(has_incident()))
     if state == "open":
         return and_(calm, or_(has_task(), and_(not_(waits_message()), not_(waits_timer()))))
     if state == "waiting_customer":
-        messages = db.select(MessageSubscription.ticket_id).where(MessageSubscription.ticket_id.is_not(None))
-        return and_(calm, Ticket.id.in_(messages), not_(has_task()))
-    timers = db.select(ProcessInstance.ticket_id).join(Timer, Timer.instance_id == ProcessInstance.id)
-    return and_(calm, Ticket.id.in_(timers), not_(has_task()), not_(waits_message()))
+        return and_(calm, waits_message(), not_(has_task()))
+    return and_(calm, waits_timer(), not_(has_task()), not_(waits_message()))
 
 
 def state_of(status: str, task: bool, incident: bool, message: bool, timer: bool) -> str:
@@ -169,6 +168,19 @@ def customer_ids_matching(text: str):
     )
 
 
+def definition_of(ticket_type: str, version: int):
+    """The id of the BPMN definition `ticket_type` at `version`: a scalar subquery."""
+    return (
+        db.select(ProcessDefinition.id)
+        .where(
+            ProcessDefinition.key == ticket_type,
+            ProcessDefinition.version == version,
+            ProcessDefinition.kind == "bpmn",
+        )
+        .scalar_subquery()
+    )
+
+
 def field_ticket_ids(name: str, value: str):
     """Tickets whose start field `name` equals `value` (normalised as stored): a select of ids."""
     return db.select(TicketField.ticket_id).where(
@@ -176,24 +188,21 @@ def field_ticket_ids(name: str, value: str):
     )
 
 
-def filter_conditions(filters: TicketFilters, now: datetime) -> list:
-    """The WHERE clauses of `filters` on `ticket` (scope is the caller's)."""
+def filter_conditions(filters: TicketFilters, now: datetime, *, common_fields: bool = False) -> list:
+    """The WHERE clauses of `filters` on `ticket` (scope is the caller's).
+
+    A start-field filter is `ticket.id IN (tickets with that value)`: read from ticket_field, each
+    match looked up and sorted, right for a rare value (an order number). With `common_fields` (the
+    caller knows the value is shared by many tickets) it is tested on each row (EXISTS by primary
+    key) while the list's order is read from its index, and a page stops at its 50th match.
+    """
     where = []
     for name in ("type", "status", "priority"):
         if getattr(filters, name):
             where.append(getattr(Ticket, name) == getattr(filters, name))
     if filters.version is not None:
-        definition = (
-            db.select(ProcessDefinition.id)
-            .where(ProcessDefinition.key == filters.type, ProcessDefinition.version == filters.version)
-            .scalar_subquery()
-        )
-        # Correlated (an instance of the ticket started on that version): the type's index is read
-        # in the list's order and a page stops at its 50th match, instead of sorting every match.
-        started = exists().where(
-            ProcessInstance.ticket_id == Ticket.id, ProcessInstance.definition_id == definition
-        )
-        where.append(started)
+        # The definition its instance runs (kept on the ticket by the engine): an index of its own.
+        where.append(Ticket.definition_id == definition_of(filters.type, filters.version))
     if filters.state:
         where.append(state_condition(filters.state))
     if filters.team:
@@ -223,8 +232,16 @@ def filter_conditions(filters: TicketFilters, now: datetime) -> list:
         # Redundant but true (a ticket opens before it closes): the newest-first walk of the
         # created_at index starts at the end of the range instead of today.
         where += [Ticket.closed_at <= filters.closed_to, Ticket.created_at <= filters.closed_to]
-    if filters.order_number:
-        where.append(Ticket.id.in_(field_ticket_ids("order_number", filters.order_number)))
-    for name, value in filters.fields:
-        where.append(Ticket.id.in_(field_ticket_ids(name, value)))
+    fields = [("order_number", filters.order_number)] if filters.order_number else []
+    for name, value in [*fields, *filters.fields]:
+        if common_fields:
+            where.append(
+                exists().where(
+                    TicketField.ticket_id == Ticket.id,
+                    TicketField.name == name,
+                    TicketField.value == (field_value(value) or ""),
+                )
+            )
+        else:
+            where.append(Ticket.id.in_(field_ticket_ids(name, value)))
     return where

@@ -1,7 +1,7 @@
 """The ticket list's counts per status from `ticket_count` (app/stats/counts.py) where it can answer.
 
-For a caller who sees every ticket and filters on nothing but type, status, priority, team and SLA
-breached, the counts come from the few hundred rows of `ticket_count` plus, where a filter is not
+For a caller who sees every ticket and filters on nothing but type (and version), status, priority,
+team and SLA breached, the counts come from the few hundred rows of `ticket_count` plus, where a filter is not
 a column of it, a count of the small rest read live:
 
 - `team`: ticket_count holds the SLA team; tickets with an open task of the team but another SLA
@@ -22,10 +22,10 @@ from sqlalchemy.sql.elements import True_
 
 from app.extensions import db
 from app.models import HumanTask, Ticket, TicketCount
-from app.ticket_list.conditions import sla_condition
+from app.ticket_list.conditions import definition_of, sla_condition
 from app.ticket_list.filters import TicketFilters
 
-ANSWERED = {"type", "status", "priority", "team", "sla"}
+ANSWERED = {"type", "version", "status", "priority", "team", "sla"}
 
 
 def _used(filters: TicketFilters) -> set[str]:
@@ -51,6 +51,9 @@ def aggregated_counts(scope_condition, filters: TicketFilters, now: datetime) ->
         for name in ("type", "status", "priority")
         if getattr(filters, name)
     ]
+    if filters.version is not None:
+        stored.append(TicketCount.definition_id == definition_of(filters.type, filters.version))
+        live.append(Ticket.definition_id == definition_of(filters.type, filters.version))
     if filters.team:
         stored.append(TicketCount.team == filters.team)
     if breached:

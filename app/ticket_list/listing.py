@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, func, literal, tuple_
+from sqlalchemy import func, literal, tuple_
 
 from app.extensions import db
-from app.models import PRIORITIES, Customer, HumanTask, ProcessDefinition, ProcessInstance, Ticket, User
+from app.models import Customer, HumanTask, ProcessDefinition, Ticket, TicketCount, User
 from app.ticket_list.conditions import (
     filter_conditions,
     has_incident,
@@ -32,14 +32,13 @@ CSV_BATCH = 1000
 # Sorts on a column that is never NULL: the CSV export reads them batch after batch by keyset
 # (the rows after the last one written); the others use OFFSET, which walks the skipped rows again.
 KEYSET_SORTS = {"id": "id", "created": "created_at"}
-# Most urgent first when sorting by priority descending.
-PRIORITY_RANK = case({name: rank for rank, name in enumerate(PRIORITIES)}, value=Ticket.priority, else_=-1)
+# Most urgent first when sorting by priority descending (Ticket.priority_rank, ix_ticket_priority_rank).
 SORT_COLUMNS = {
     "id": Ticket.id,
     "subject": Ticket.subject,
     "type": Ticket.type,
     "status": Ticket.status,
-    "priority": PRIORITY_RANK,
+    "priority": Ticket.priority_rank,
     "sla": Ticket.sla_due_at,
     "team": Ticket.sla_team_key,
     "customer": Customer.name,
@@ -70,8 +69,12 @@ def _order(filters: TicketFilters) -> list:
     return [column.asc(), Ticket.id.asc()]
 
 
-def _base(scope_condition, filters: TicketFilters, now: datetime, columns):
-    query = db.select(*columns).select_from(Ticket).where(scope_condition, *filter_conditions(filters, now))
+def _base(scope_condition, filters: TicketFilters, now: datetime, columns, *, common_fields: bool = False):
+    query = (
+        db.select(*columns)
+        .select_from(Ticket)
+        .where(scope_condition, *filter_conditions(filters, now, common_fields=common_fields))
+    )
     if filters.sort_key == "customer":
         query = query.join(Customer, Customer.id == Ticket.customer_id)
     return query
@@ -101,10 +104,8 @@ def _rows_with(query, now: datetime) -> list[TicketRow]:
     page = query.subquery()
     version = (
         db.select(ProcessDefinition.version)
-        .join(ProcessInstance, ProcessInstance.definition_id == ProcessDefinition.id)
-        .where(ProcessInstance.ticket_id == Ticket.id)
-        .order_by(ProcessInstance.id.desc())
-        .limit(1)
+        .where(ProcessDefinition.id == Ticket.definition_id)
+        .correlate(Ticket)
         .scalar_subquery()
     )
     rows = db.session.execute(
@@ -150,6 +151,16 @@ def _rows_with(query, now: datetime) -> list[TicketRow]:
     return list(found.values())
 
 
+def _common(filters: TicketFilters, matches: int | None) -> bool:
+    """Whether a page with start-field filters finds its rows sooner by walking the list's order
+    and testing each ticket (about 50 * tickets / matches rows read) than by looking up every match
+    and sorting them (`matches` rows): past sqrt(50 * tickets) matches."""
+    if not (filters.fields or filters.order_number) or not matches:
+        return False
+    tickets = db.session.execute(db.select(func.coalesce(func.sum(TicketCount.n), 0))).scalar()
+    return matches * matches > PAGE_SIZE * int(tickets)
+
+
 def list_page(
     scope_condition,
     filters: TicketFilters,
@@ -158,10 +169,14 @@ def list_page(
     limit: int = PAGE_SIZE,
     offset: int = 0,
     after: TicketRow | None = None,
+    matches: int | None = None,
 ) -> list[TicketRow]:
     """One page of the filtered list in the filters' order; `after` (a row of the previous page,
-    sorts on KEYSET_SORTS only): the rows that follow it, read from the index where it stopped."""
-    query = _base(scope_condition, filters, now, [Ticket.id])
+    sorts on KEYSET_SORTS only): the rows that follow it, read from the index where it stopped.
+
+    `matches` (the list's total, when the caller counted it): start-field filters matching many
+    tickets are tested row by row in the list's order (`_common`)."""
+    query = _base(scope_condition, filters, now, [Ticket.id], common_fields=_common(filters, matches))
     if after is not None:
         column = SORT_COLUMNS[filters.sort_key]
         value = getattr(after.ticket, KEYSET_SORTS[filters.sort_key])

@@ -26,6 +26,10 @@ FILTERS = [
     {"type": "complaint", "sla": "breached"},
     {"team": "returns", "sla": "breached"},
     {"team": "credit", "status": "in_progress", "sla": "breached"},
+    {"type": "complaint", "version": 1},
+    {"type": "complaint", "version": 2},
+    {"type": "return", "version": 2, "status": "closed"},
+    {"type": "general", "version": 1, "sla": "breached"},
 ]
 
 
@@ -59,6 +63,7 @@ def make_mix(tickets) -> list:
         made.append(
             tickets(
                 ticket_type=("complaint", "return", "general")[i % 3],
+                version=1 + i % 2,
                 status=("new", "in_progress", "closed", "cancelled")[i % 4],
                 priority=("normal", "urgent")[i % 2],
                 team=("returns", "credit", None)[i % 3 - 1 if i % 5 else 2],

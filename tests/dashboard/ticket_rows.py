@@ -89,6 +89,7 @@ def tickets_fixture(app, people):
             updated_at=created or now,
             closed_at=closed,
             sla_team_key=None,
+            definition_id=definitions[key].id,  # as the engine keeps it (its instance's definition)
             **_sla_columns(sla, now),
         )
         db.session.add(ticket)

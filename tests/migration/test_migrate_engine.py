@@ -22,6 +22,7 @@ from app.models import (
     ProcessDefinition,
     ProcessInstance,
     Ticket,
+    TicketCount,
     Timer,
 )
 from app.worker import drain
@@ -54,6 +55,14 @@ def _version(ticket_id):
         .where(ProcessInstance.ticket_id == ticket_id)
     ).scalar_one()
     return row
+
+
+def _definition_id(version):
+    return db.session.execute(
+        db.select(ProcessDefinition.id).where(
+            ProcessDefinition.key == "movable", ProcessDefinition.version == version
+        )
+    ).scalar_one()
 
 
 def test_dry_run_groups_the_reasons(tickets):
@@ -94,6 +103,13 @@ def test_migrate_keeps_assignee_status_sla_and_finishes_on_the_new_path(tickets,
     ticket = db.session.get(Ticket, tickets["a"])
     assert (ticket.status, ticket.sla_due_at, ticket.sla_paused, ticket.sla_running_since) == before
     assert _version(tickets["a"]) == 2
+    assert ticket.definition_id == _definition_id(2)  # the dashboard's version filter and counts
+    counted = db.session.execute(
+        db.select(TicketCount.definition_id, db.func.sum(TicketCount.n))
+        .where(TicketCount.type == "movable")
+        .group_by(TicketCount.definition_id)
+    ).all()
+    assert dict(counted) == {_definition_id(1): 4, _definition_id(2): 1}
     instance_id = db.session.execute(
         db.select(ProcessInstance.id).where(ProcessInstance.ticket_id == tickets["a"])
     ).scalar_one()

@@ -282,6 +282,8 @@ def _migrate(
     top, sub_diffs, new_spec, new_subs = plan
     _move(loaded.wf, top, sub_diffs, new_spec, new_subs)
     loaded.row.definition_id = target.id
+    if loaded.ticket is not None:  # the version the dashboard's list filters and counts on
+        loaded.ticket.definition_id = target.id
     loaded.definition = target
     history(
         kind,

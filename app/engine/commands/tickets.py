@@ -104,6 +104,7 @@ def start_process(
             priority=chosen,
             status="new",
             data=data,
+            definition_id=definition.id,
             created_at=now,
             updated_at=now,
         )

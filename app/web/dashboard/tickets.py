@@ -59,7 +59,7 @@ def tickets(scope):
     total = sum(counts.values())
     pages = max(1, math.ceil(total / PAGE_SIZE))
     page = min(max(ascii_int(request.args.get("page")) or 1, 1), pages)
-    rows = list_page(condition, filters, now, offset=(page - 1) * PAGE_SIZE)
+    rows = list_page(condition, filters, now, offset=(page - 1) * PAGE_SIZE, matches=total)
     types = _types()
     return render_template(
         "dashboard/tickets.html",
