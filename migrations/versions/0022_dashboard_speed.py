@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0022_dashboard_speed'
-down_revision = '0016_mail_out'
+down_revision = '0021_process_tests'
 branch_labels = None
 depends_on = None
 
