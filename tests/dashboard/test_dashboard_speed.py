@@ -43,7 +43,7 @@ def test_the_list_reads_its_index(app, query, index):
 
 
 def test_the_migration_backfills_the_definition_and_the_counts(app, tickets):
-    """Down to 0016 (ticket.definition_id, priority_rank and the counts' definition go) and up
+    """Down to 0021 (ticket.definition_id, priority_rank and the counts' definition go) and up
     again: 0022 fills each ticket's definition from its instance, its priority's rank, and counts
     the tickets again."""
     from flask_migrate import downgrade, stamp, upgrade
@@ -62,7 +62,7 @@ def test_the_migration_backfills_the_definition_and_the_counts(app, tickets):
     assert None not in {d for d, _ in kept_definitions.values()}
     db.session.remove()
     stamp(revision="0022_dashboard_speed")
-    downgrade(revision="0016_mail_out")
+    downgrade(revision="0021_process_tests")
     upgrade(revision="0022_dashboard_speed")
     db.session.remove()
     assert _definitions() == kept_definitions
