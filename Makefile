@@ -26,8 +26,7 @@ run: setup
 	@echo "  Mail: nothing leaves this machine; read what Ticketflow sends at http://127.0.0.1:$(PORT)/dev/mail (admin)"
 	@echo ""
 	TICKETFLOW_WORKER=1 EMBEDDED_WORKER=0 BASE_URL=$${BASE_URL:-http://127.0.0.1:$(PORT)} \
-		$(VENV)/bin/gunicorn -c gunicorn.conf.py -b 127.0.0.1:$(PORT) --access-logfile - \
-		--access-logformat '%(h)s "%(r)s" %(s)s %(M)sms'
+		$(VENV)/bin/gunicorn -c gunicorn.conf.py -b 127.0.0.1:$(PORT)
 
 # The same with Flask's development server and the worker embedded in it (one process).
 run-dev: setup

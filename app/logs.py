@@ -64,7 +64,8 @@ def configure(log_format: str, level: str | None = None) -> None:
 
     Leaves logging alone when another handler is already there (pytest's, a host application's).
     """
-    for noisy in ("apscheduler", "spiff"):  # SpiffWorkflow logs every task state change at INFO
+    # SpiffWorkflow logs every task state change at INFO; aiosmtpd (`mail.log`) every SMTP connection.
+    for noisy in ("apscheduler", "spiff", "mail.log"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     root = logging.getLogger()
     ours = [h for h in root.handlers if getattr(h, "_ticketflow", False)]
