@@ -10,7 +10,7 @@ from pathlib import Path
 
 from app.extensions import db
 from app.models import CannedReply, Ticket
-from tests.conversation.conftest import Desk
+from tests.conversation.desk import Desk
 from tests.factories import deploy_shipped, make_customer_user, make_user
 
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"

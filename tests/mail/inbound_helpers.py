@@ -1,17 +1,14 @@
 """Helpers for the e-mail-in tests: the gateway on loopback, mails as customers write them, a desk."""
 
 import smtplib
-from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
 
-from app.engine import complete_task, receive_customer_mail, start_process
+from app.engine import receive_customer_mail
 from app.extensions import db
 from app.mail.gateway import MailGateway
-from app.models import HumanTask, InboundMail, Ticket
-from app.worker import drain
-
-COMPLAINT_START = {"description": "The courier was rude", "severity": "high"}
+from app.models import InboundMail
+from tests.conversation.desk import COMPLAINT_START, Desk  # noqa: F401  (the mail tests import them from here)
 
 
 def start_gateway(app) -> MailGateway:
@@ -58,40 +55,3 @@ def outcomes() -> list[tuple[str, int | None]]:
         (row.outcome, row.ticket_id)
         for row in db.session.execute(db.select(InboundMail).order_by(InboundMail.id)).scalars()
     ]
-
-
-@dataclass
-class Desk:
-    agent: object
-    user: object
-    customer: object
-
-    def open(self, ticket_type: str = "complaint", data: dict | None = None, subject: str = "Rude courier"):
-        ticket, _ = start_process(
-            ticket_type, self.customer.id, subject, data or COMPLAINT_START, actor="jane"
-        )
-        drain()
-        return db.session.get(Ticket, ticket.id)
-
-    def tasks(self, ticket: Ticket) -> list[HumanTask]:
-        db.session.expire_all()
-        return list(
-            db.session.execute(
-                db.select(HumanTask).where(HumanTask.ticket_id == ticket.id).order_by(HumanTask.created_at)
-            ).scalars()
-        )
-
-    def complete(self, ticket: Ticket, name: str, data: dict) -> None:
-        [task] = [t for t in self.tasks(ticket) if t.name == name]
-        complete_task(task.id, data, self.agent)
-        drain()
-
-    def closed_complaint(self) -> Ticket:
-        ticket = self.open()
-        self.complete(ticket, "initial_response", {"response": "We are sorry."})
-        self.complete(ticket, "review_complaint", {"findings": "Courier confirmed it"})
-        self.complete(
-            ticket, "resolve_complaint", {"resolution_summary": "A voucher.", "outcome": "satisfactory"}
-        )
-        db.session.expire_all()
-        return db.session.get(Ticket, ticket.id)
