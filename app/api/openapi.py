@@ -13,13 +13,11 @@ from app.api.openapi_definitions import definition_paths
 from app.api.openapi_instances import CANCEL_BODY, instance_paths, instance_schemas
 from app.api.openapi_migrations import migration_paths, migration_schemas
 from app.api.openapi_parts import (
-    FORMLESS_DATA,
     JSON_OBJECT,
     NULLABLE_STRING,
     NULLABLE_TIME,
     QUERY_TEXT,
     STAFF_TEXT,
-    STEP_FAILED,
     error,
     json_body,
     json_response,
@@ -35,6 +33,7 @@ from app.api.openapi_parts import (
 )
 from app.api.openapi_statistics import statistics_paths
 from app.api.openapi_tasks import task_action
+from app.api.openapi_texts import FORMLESS_DATA, STEP_FAILED
 from app.api.openapi_tickets import ticket_list_parameters, ticket_page
 
 
