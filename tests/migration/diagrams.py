@@ -10,7 +10,10 @@ v2: a gains a user task `extra` after `review`; c's `prep` sets x = 2; d's `tria
 e's `answer` is renamed `reply_in`.
 """
 
+from app.engine import deploy, start_process
+from app.worker import drain
 from tests.diagrams import bpmn
+from tests.factories import make_customer
 
 
 def _version(extra: bool, prep_value: int, triage_id: str, answer_id: str) -> bytes:
@@ -73,3 +76,17 @@ def _version(extra: bool, prep_value: int, triage_id: str, answer_id: str) -> by
 
 V1 = _version(extra=False, prep_value=1, triage_id="triage", answer_id="answer")
 V2 = _version(extra=True, prep_value=2, triage_id="sort", answer_id="reply_in")
+
+
+def running_on_v1(paths: str) -> dict[str, list[int]]:
+    """Version 1 deployed, a ticket started per letter of `paths` (the path it takes), its jobs run,
+    then version 2 deployed. Returns the ticket ids by path."""
+    deploy(V1, actor="test")
+    customer = make_customer()
+    ids: dict[str, list[int]] = {}
+    for path in paths:
+        ticket, _ = start_process("movable", customer.id, f"path {path}", {"path": path}, actor="test")
+        ids.setdefault(path, []).append(ticket.id)
+    drain()
+    deploy(V2, actor="test")
+    return ids

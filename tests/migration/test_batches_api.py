@@ -6,13 +6,12 @@ from datetime import timedelta
 import pytest
 
 from app.clock import utcnow
-from app.engine import deploy, run_migration_chunk, start_process
+from app.engine import run_migration_chunk
 from app.extensions import db
 from app.models import HistoryEvent, MigrationBatch, MigrationBatchItem
 from app.worker import drain
 from tests.api.conftest import staff  # noqa: F401  (fixture)
-from tests.factories import make_customer
-from tests.migration.diagrams import V1, V2
+from tests.migration.diagrams import running_on_v1
 
 BATCHES = "/api/v1/migrations"
 BODY = {"process_key": "movable", "source_version": 1, "target_version": 2}
@@ -20,15 +19,7 @@ BODY = {"process_key": "movable", "source_version": 1, "target_version": 2}
 
 @pytest.fixture
 def tickets(app, clock, staff):  # noqa: F811
-    deploy(V1, actor="test")
-    customer = make_customer()
-    out = {}
-    for path in "aabbcd":
-        ticket, _ = start_process("movable", customer.id, f"path {path}", {"path": path}, actor="test")
-        out.setdefault(path, []).append(ticket.id)
-    drain()
-    deploy(V2, actor="test")
-    return out
+    return running_on_v1("aabbcd")
 
 
 def test_batch_moves_the_movable_and_lists_why_the_others_failed(tickets, staff):  # noqa: F811

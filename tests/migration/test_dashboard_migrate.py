@@ -3,28 +3,18 @@ for managers and admins; a refused move is flashed with the element and changes 
 
 import pytest
 
-from app.engine import deploy, start_process
 from app.extensions import db
 from app.models import ProcessDefinition, ProcessInstance
-from app.worker import drain
 from tests.dashboard.conftest import csrf, signed_in
-from tests.factories import make_customer, make_user
-from tests.migration.diagrams import V1, V2
+from tests.factories import make_user
+from tests.migration.diagrams import running_on_v1
 
 
 @pytest.fixture
 def tickets(app, clock):
     make_user("max", "manager", password="pw")
     make_user("lea", "agent", teams=("support",), lead=True, password="pw")
-    deploy(V1, actor="test")
-    customer = make_customer()
-    out = {}
-    for path in "ad":
-        ticket, _ = start_process("movable", customer.id, f"path {path}", {"path": path}, actor="test")
-        out[path] = ticket.id
-    drain()
-    deploy(V2, actor="test")
-    return out
+    return {path: ids[0] for path, ids in running_on_v1("ad").items()}
 
 
 def _version(ticket_id):

@@ -3,26 +3,15 @@
 
 import pytest
 
-from app.engine import deploy, start_process
 from app.extensions import db
 from app.models import HistoryEvent, HumanTask
-from app.worker import drain
 from tests.api.conftest import staff  # noqa: F401  (fixture)
-from tests.factories import make_customer
-from tests.migration.diagrams import V1, V2
+from tests.migration.diagrams import running_on_v1
 
 
 @pytest.fixture
 def tickets(app, clock, staff):  # noqa: F811
-    deploy(V1, actor="test")
-    customer = make_customer()
-    out = {}
-    for path in "ad":
-        ticket, _ = start_process("movable", customer.id, f"path {path}", {"path": path}, actor="test")
-        out[path] = ticket.id
-    drain()
-    deploy(V2, actor="test")
-    return out
+    return {path: ids[0] for path, ids in running_on_v1("ad").items()}
 
 
 DRY = "/api/v1/migrations/dry-run"

@@ -2,10 +2,9 @@
 
 import pytest
 
-from app.engine import deploy, start_process
 from app.worker import drain
-from tests.factories import make_customer, make_user
-from tests.migration.diagrams import V1, V2
+from tests.factories import make_user
+from tests.migration.diagrams import running_on_v1
 from tests.studio.conftest import Studio
 
 BASE = "/studio/api/types/movable/migrations"
@@ -13,15 +12,7 @@ BASE = "/studio/api/types/movable/migrations"
 
 @pytest.fixture
 def tickets(app, clock, analyst):
-    deploy(V1, actor="test")
-    customer = make_customer()
-    ids = {}
-    for path in "aad":
-        ticket, _ = start_process("movable", customer.id, f"path {path}", {"path": path}, actor="test")
-        ids.setdefault(path, []).append(ticket.id)
-    drain()
-    deploy(V2, actor="test")
-    return ids
+    return running_on_v1("aad")
 
 
 def test_dry_run_then_batch_of_the_movable_then_progress(tickets, analyst):
