@@ -59,7 +59,7 @@ BODY_ROUTES = {
 
 
 @pytest.fixture
-def jane(app):
+def jane(app, clock):
     """Jane's two return tickets (team returns): one with an open review task, an attachment and
     an incident; one waiting for her reply after Alice asked a question."""
     deploy_shipped()
