@@ -8,6 +8,8 @@ task-completed-meanwhile.png.
 
 from datetime import timedelta
 
+from playwright.sync_api import expect
+
 from app.engine import claim_task, complete_task, release_task, start_process
 from app.extensions import db
 from app.models import HumanTask, Ticket
@@ -203,6 +205,7 @@ def test_the_inbox_refreshes_its_counts_and_says_what_is_new_without_a_reload(ap
     _open("return", "Wrong size delivered", RETURN_START, jane.id)
     with page.expect_response("**/inbox/counts**"):
         page.clock.run_for("00:31")
-    assert page.locator("[data-view='mine']").inner_text() == "2"
-    assert page.locator("[data-new='mine']").inner_text() == "1 new"
+    # htmx swaps the counts in after the response event: wait for the text, never read it at once
+    expect(page.locator("[data-view='mine']")).to_have_text("2")
+    expect(page.locator("[data-new='mine']")).to_have_text("1 new")
     assert page.evaluate("window.__sameDocument") is True  # no reload
