@@ -2,11 +2,14 @@
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from flask_migrate import upgrade
+from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, text
 
 from app import create_app
+from app.engine import start_process
 from app.extensions import db
+from tests.engine.conftest import RETURN_START
+from tests.factories import deploy_shipped, make_customer_user
 
 
 def _fresh_url(tmp_path, postgres_url):
@@ -25,6 +28,39 @@ def test_migrations_match_the_models(tmp_path, postgres_url):
     with app.app_context():
         upgrade()
         with db.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+        db.engine.dispose()
+    assert diff == []
+
+
+def _expression_indexes(conn) -> set[str]:
+    names = ("ix_customer_name_lower", "ix_customer_email_lower", "ix_human_task_due_order")
+    names += ("ix_human_task_team_due_order",)
+    if conn.dialect.name == "sqlite":
+        found = conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'index'")).scalars()
+    else:
+        found = conn.execute(text("SELECT indexname FROM pg_indexes")).scalars()
+    return set(found) & set(names)
+
+
+def test_a_database_with_tickets_goes_down_past_the_customer_changes_and_up_again(tmp_path, postgres_url):
+    """SQLite rebuilds a table to drop a column: done carelessly, that breaks on the rows other
+    tables point at, or silently loses the expression indexes autogenerate cannot see."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": _fresh_url(tmp_path, postgres_url)})
+    with app.app_context():
+        upgrade()
+        deploy_shipped("return")
+        _, customer = make_customer_user("jane")
+        ticket, _ = start_process("return", customer.id, "Shoes", RETURN_START, actor="portal")
+        db.session.remove()
+        with db.engine.connect() as conn:
+            assert len(_expression_indexes(conn)) == 4
+        downgrade(revision="0011_saved_filters")
+        upgrade()
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT customer_id FROM ticket")).scalars().all() == [customer.id]
+            assert conn.execute(text("SELECT count(*) FROM human_task")).scalar() == 1
+            assert len(_expression_indexes(conn)) == 4
             diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
         db.engine.dispose()
     assert diff == []

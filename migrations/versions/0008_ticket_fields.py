@@ -104,8 +104,8 @@ def _backfill():
 
 
 def downgrade():
-    op.drop_index('ix_customer_email_lower', table_name='customer')
-    op.drop_index('ix_customer_name_lower', table_name='customer')
+    op.drop_index('ix_customer_email_lower', table_name='customer', if_exists=True)
+    op.drop_index('ix_customer_name_lower', table_name='customer', if_exists=True)
     op.drop_index('ix_ticket_sla_missed', table_name='ticket')
     op.drop_index('ix_ticket_sla_running_due', table_name='ticket')
     with op.batch_alter_table('ticket', schema=None) as batch_op:

@@ -23,6 +23,7 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('customer') as batch:
-        batch.drop_column('last_engaged_at')
-        batch.drop_column('engagement')
+    # Not batch mode: on SQLite it would recreate the table, and the copy loses the expression
+    # indexes of 0008 (lower(name), lower(email)); SQLite 3.35+ drops a plain column in place.
+    op.drop_column('customer', 'last_engaged_at')
+    op.drop_column('customer', 'engagement')
