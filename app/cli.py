@@ -12,6 +12,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from app.accounts import TOKEN_SCOPES, create_user, deactivate, new_token, revoke_token, tokens_of
+from app.cli_schema import guard
 from app.clock import utcnow
 from app.devserver import serve_command
 from app.engine import (
@@ -377,13 +378,9 @@ def mail_gateway_command(host, port):
 
 def init_app(app: Flask) -> None:
     """Add the commands to `flask`."""
-    app.cli.add_command(processes)
-    app.cli.add_command(users)
-    app.cli.add_command(dev)
-    app.cli.add_command(seed_command)
-    app.cli.add_command(worker_command)
-    app.cli.add_command(mail_gateway_command)
-    app.cli.add_command(serve_command)
     from app.stats.cli import stats_command
 
-    app.cli.add_command(stats_command)
+    for command in (processes, users, dev, seed_command, worker_command, mail_gateway_command):
+        app.cli.add_command(guard(command))
+    app.cli.add_command(serve_command)
+    app.cli.add_command(guard(stats_command))

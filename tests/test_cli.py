@@ -1,8 +1,12 @@
 """The command-line tools that `make run` and operators use."""
 
+import pytest
+
+from app import create_app
 from app.extensions import db
 from app.models import Customer, ProcessDefinition, Team, User
 from tests.factories import ROOT
+from tests.test_migrations import _fresh_url as fresh_database_url
 
 
 def test_processes_deploy_is_idempotent(runner):
@@ -88,3 +92,16 @@ def test_processes_check_lists_every_reason_by_file_and_element(runner, tmp_path
     assert any("form.json" in line and "not valid JSON" in line for line in lines)
     assert any("tiny.bpmn" in line and "no problem" in line for line in lines)
     assert "REFUSED" in result.output
+
+
+@pytest.mark.parametrize(
+    "args", [["processes", "test"], ["processes", "deploy", "processes/general.bpmn"], ["seed"]]
+)
+def test_a_command_on_a_database_without_tables_says_to_migrate_first(tmp_path, postgres_url, args):
+    empty = create_app({"SQLALCHEMY_DATABASE_URI": fresh_database_url(tmp_path, postgres_url)})
+    with empty.app_context():  # as `flask` gives every command
+        result = empty.test_cli_runner().invoke(args=args)
+        db.session.remove()
+        db.engine.dispose()  # PostgreSQL drops that database for the next test
+    assert result.exit_code == 1
+    assert "run `flask db upgrade` first" in result.output and "Traceback" not in result.output
