@@ -26,12 +26,13 @@ from __future__ import annotations
 import functools
 import logging
 import re
-import time
 
 from flask import Flask, current_app
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
 from markupsafe import Markup
+
+from app.work_clock import work_seconds
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ def _check_deadline(state, *_args) -> bool:
     """A rule tried first at every block line and inline position: it never matches, it only stops
     a render past its deadline."""
     deadline = state.env.get(_DEADLINE)
-    if deadline is not None and time.perf_counter() > deadline:
+    if deadline is not None and work_seconds() > deadline:
         raise _Overrun
     return False
 
@@ -90,7 +91,7 @@ def _parser() -> MarkdownIt:
 @functools.lru_cache(maxsize=128)
 def _render(text: str, seconds: float) -> str:
     """Cached, so the studio's preview (which checks, then renders the macro) parses once."""
-    env = {_DEADLINE: time.perf_counter() + seconds}
+    env = {_DEADLINE: work_seconds() + seconds}
     try:
         return _parser().render(text, env)
     except _Overrun:

@@ -2,7 +2,7 @@
 
 Every guard and whitelisted function charges the budget of the evaluation it belongs to
 (`guards.Budget`); nothing here uses threads or signals: time is checked every few ticks, on
-`cpu_clock.work_seconds` (this thread's CPU less the collector's, so load and pauses that are not
+`app.work_clock.work_seconds` (this thread's CPU less the collector's, so load and pauses that are not
 the evaluation's own work never fail it).
 """
 
@@ -16,8 +16,8 @@ import uuid
 from collections.abc import Sized
 from typing import Any
 
-from app.engine.expressions.cpu_clock import work_seconds
 from app.engine.expressions.policy import ELEMENTS_PER_OP, ExpressionError, ExpressionLimitError, Limits
+from app.work_clock import work_seconds
 
 SEQUENCES = (str, list, tuple)
 CONTAINERS = (list, tuple, dict, set, frozenset)

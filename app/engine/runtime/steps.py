@@ -2,14 +2,15 @@
 
 `run_engine` runs the engine's steps within bounds, with the service tasks whose handlers run
 inline (`inline`) completed on the way: at most MAX_ENGINE_STEPS steps and
-MAX_ENGINE_SECONDS of them per command (SpiffWorkflow walks the whole task tree at every step, so
-a loop's steps get slower as it deepens), and a step that overruns a budget (an expression's, a template's, a multi-instance cap) halts
+MAX_ENGINE_SECONDS of them per command, counted on `app.work_clock` (this thread's CPU outside the
+garbage collector: a loaded machine or a long collection never halts a ticket that did little;
+SpiffWorkflow walks the whole task tree at every step, so a loop's steps get slower as it
+deepens), and a step that overruns a budget (an expression's, a template's, a multi-instance cap) halts
 the instance with an incident (`halts`) instead of failing the whole command.
 """
 
 import logging
 import re
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,7 @@ from app.engine.runtime.halts import Halt
 from app.engine.runtime.inline import next_inline_task, run_inline
 from app.engine.runtime.projections import all_tasks
 from app.engine.runtime.store import Loaded
+from app.work_clock import work_seconds
 
 DEFAULT_MAX_ENGINE_STEPS = 10_000
 DEFAULT_MAX_ENGINE_SECONDS = 0.5
@@ -53,7 +55,7 @@ def run_engine(loaded: Loaded, first: Callable[[], Any] | None = None, *, rerun_
     config = current_app.config
     limit = config.get("MAX_ENGINE_STEPS", DEFAULT_MAX_ENGINE_STEPS)
     seconds = config.get("MAX_ENGINE_SECONDS", DEFAULT_MAX_ENGINE_SECONDS)
-    deadline = time.perf_counter() + seconds
+    deadline = work_seconds() + seconds
     steps = 0
 
     def count(task) -> None:
@@ -61,7 +63,7 @@ def run_engine(loaded: Loaded, first: Callable[[], Any] | None = None, *, rerun_
         steps += 1
         if steps > limit:
             raise _StepLimitReached(task, f"stopped after {limit} engine steps (MAX_ENGINE_STEPS)")
-        if time.perf_counter() > deadline:
+        if work_seconds() > deadline:
             raise _StepLimitReached(
                 task, f"stopped after {steps - 1} engine steps in {seconds:g} s (MAX_ENGINE_SECONDS)"
             )
