@@ -3,8 +3,6 @@ multi-instance tasks and integer sizes. A bomb is refused at deploy (422 naming 
 when it can be seen there, and otherwise halts its instance with an incident naming the element,
 committed by the command that ran into it."""
 
-import time
-
 import pytest
 
 from app.engine import DiagramRejected, complete_task, deploy, retry_incident, start_process
@@ -17,6 +15,7 @@ from app.engine.expressions import (
 )
 from app.extensions import db
 from app.models import HumanTask, Incident, ProcessInstance
+from app.work_clock import work_seconds
 from tests.diagrams import bpmn, user_task_process
 from tests.factories import make_customer
 
@@ -64,10 +63,10 @@ def test_instructions_bomb_is_refused_at_deploy_naming_the_task(app, template):
 
 @pytest.mark.parametrize("template", [*TEMPLATE_BOMBS.values(), *DATA_BOMBS.values()])
 def test_every_bomb_stops_within_its_budget(template):
-    started = time.perf_counter()
+    started = work_seconds()  # the clock the budget runs on: this thread's CPU outside the collector
     with pytest.raises((ExpressionLimitError, Exception)) as stopped:
         render_bounded(template, dict(BOMB_DATA))
-    assert time.perf_counter() - started < 0.5  # the budget is 50 ms; this allows a loaded machine
+    assert work_seconds() - started < 0.5  # the budget is 100 ms
     assert not isinstance(stopped.value, MemoryError)
 
 
@@ -136,12 +135,12 @@ def test_a_loop_without_a_wait_state_stops_at_the_step_limit_with_an_incident(ap
 
 def test_a_loop_that_runs_too_long_stops_with_an_incident(app):
     deploy(bpmn(LOOP, "loop"))
-    started = time.perf_counter()
+    started = work_seconds()
 
     ticket, instance = start_process("loop", make_customer().id, "Loop", {})
 
-    # MAX_ENGINE_SECONDS is 0.5; saving comes on top, and a loaded CI machine gets some slack
-    assert time.perf_counter() - started < 5.0
+    # MAX_ENGINE_SECONDS is 0.5 of work; saving comes on top
+    assert work_seconds() - started < 5.0
     incident = db.session.execute(db.select(Incident)).scalar_one()
     assert incident.element_id == "again" and "(MAX_ENGINE_SECONDS)" in incident.message
     assert db.session.get(ProcessInstance, instance.id).status == "incident"
