@@ -32,7 +32,10 @@ from tests.engine.test_bounds import (
 from tests.engine.test_expressions_battery import DATA, DEPLOY, HOSTILE
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-INCIDENT_WITHIN = 1.0  # seconds from the start request
+# Seconds from the start request. The budgets are CPU seconds of the working thread (a script's
+# 0.5 s, the engine steps' 0.5 s: app/work_clock.py), so on a loaded machine the wall time
+# stretches; an unbounded bomb still never ends within this.
+INCIDENT_WITHIN = 3.0
 HEALTH_TYPICAL = 0.1  # the median answer
 HEALTH_WORST = 1.0  # every answer
 ENGINE_NAMES = {
