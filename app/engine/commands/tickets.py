@@ -108,10 +108,10 @@ def start_process(
             created_at=now,
             updated_at=now,
         )
+        sla.start_clock(ticket, now)  # before the INSERT, so it carries the clock (no UPDATE after)
         db.session.add(ticket)
         db.session.flush()
         record_fields(ticket.id, data)
-        sla.start_clock(ticket, now)
         spec, subprocess_specs = specs.for_instance(definition)
         wf = new_workflow(spec, subprocess_specs, {**data, **engine_data(ticket, profile)})
         row = ProcessInstance(
