@@ -12,6 +12,7 @@ migration) are counted by `rebuild_counts` (the migration runs it, and `flask st
 """
 
 from collections import Counter
+from functools import cache
 
 from sqlalchemy import event, false, func, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -115,11 +116,16 @@ def _committed(session) -> None:
 
 
 def _upsert(session, rows: list[dict]) -> None:
+    session.connection().execute(_upsert_statement(session.get_bind().dialect.name), rows)
+
+
+@cache
+def _upsert_statement(dialect: str):
+    """Built once: building it costs more than running it (every command that touches a ticket)."""
     table = TicketCount.__table__
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(table)
-    stmt = stmt.on_conflict_do_update(index_elements=list(KEY), set_={"n": table.c.n + stmt.excluded.n})
-    session.connection().execute(stmt, rows)
+    return stmt.on_conflict_do_update(index_elements=list(KEY), set_={"n": table.c.n + stmt.excluded.n})
 
 
 def rebuild_counts(session) -> int:
