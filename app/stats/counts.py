@@ -46,7 +46,8 @@ def _key(type_, team, priority, status, met, definition_id) -> tuple:
 
 def _changed(ticket: Ticket) -> bool:
     state = inspect(ticket)
-    return any(state.attrs[a].history.added for a in ATTRIBUTES)
+    changed = state.committed_state  # the attributes set since the last flush or load (cheap to ask)
+    return any(a in changed and state.attrs[a].history.added for a in ATTRIBUTES)
 
 
 @event.listens_for(Session, "before_flush")
