@@ -14,6 +14,7 @@ from app.assignment.strategies import (
     remember_agent,
     roster,
     skills_of,
+    ticket_opened,
 )
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "remember_agent",
     "roster",
     "skills_of",
+    "ticket_opened",
 ]
 
 SEVERITY_PRIORITY = {"low": "low", "medium": "normal", "high": "high", "critical": "urgent"}

@@ -25,13 +25,16 @@ from datetime import datetime
 from fractions import Fraction
 from functools import cache
 
-from sqlalchemy import and_, bindparam
+from sqlalchemy import and_, bindparam, event
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from app.extensions import db
 from app.models import AssignmentCursor, HumanTask, Team, TeamMember, TicketAgent, User
 
 STRATEGIES = ("round_robin", "least_loaded", "skills")
+_OPENED = "ticketflow_opened_tickets"  # session.info: tickets this transaction created
 
 
 @dataclass(frozen=True)
@@ -158,7 +161,7 @@ def choose_assignee(
                 None, f"{strategy}: nobody in {team_key} has skill '{skill}'; left in the team queue"
             )
     cursor = _cursor(team.id)  # taken first: concurrent choices in one team take turns
-    earlier = db.session.get(TicketAgent, (ticket_id, team_key)) if ticket_id is not None else None
+    earlier = _earlier_agent(ticket_id, team_key) if ticket_id is not None else None
     choice = _same_agent(earlier, members) if earlier is not None and not leads_only else None
     if choice is None:
         if strategy == "round_robin":
@@ -176,6 +179,28 @@ def choose_assignee(
         elif earlier.user_id != choice.user_id:
             earlier.user_id, earlier.updated_at = choice.user_id, now
     return choice
+
+
+def ticket_opened(ticket_id: int) -> None:
+    """Note that the ticket opened in this transaction: nobody else can have written its
+    `ticket_agent` rows yet, so its assignments need not read them."""
+    db.session.info.setdefault(_OPENED, set()).add(ticket_id)
+
+
+def _earlier_agent(ticket_id: int, team_key: str) -> TicketAgent | None:
+    """Who got the ticket's earlier task in the team (`ticket_agent`), or None."""
+    key = (ticket_id, team_key)
+    if ticket_id not in db.session.info.get(_OPENED, ()):
+        return db.session.get(TicketAgent, key)
+    # Opened in this transaction: only its own rows exist, in the session (added, or flushed).
+    pending = (o for o in db.session.new if isinstance(o, TicketAgent) and (o.ticket_id, o.team_key) == key)
+    return next(pending, None) or db.session.identity_map.get(identity_key(TicketAgent, key))
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _transaction_ended(session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_OPENED, None)
 
 
 def remember_agent(ticket_id: int, team_key: str, user_id: int, now: datetime) -> None:

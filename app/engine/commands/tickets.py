@@ -6,6 +6,7 @@ from flask import current_app
 from sqlalchemy import bindparam
 
 from app import sla
+from app.assignment import ticket_opened
 from app.clock import utcnow
 from app.engine.diagrams.forms import validate
 from app.engine.errors import Conflict, Forbidden, InvalidData, NotFound
@@ -114,6 +115,7 @@ def start_process(
         sla.start_clock(ticket, now)  # before the INSERT, so it carries the clock (no UPDATE after)
         db.session.add(ticket)
         db.session.flush()
+        ticket_opened(ticket.id)
         record_fields(ticket.id, data)
         spec, subprocess_specs = specs.for_instance(definition)
         wf = new_workflow(spec, subprocess_specs, {**data, **engine_data(ticket, profile)})
