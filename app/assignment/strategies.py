@@ -216,12 +216,18 @@ def open_task_counts(user_ids: list[int]) -> dict[int, int]:
     """How many open tasks each user holds (across all teams)."""
     if not user_ids:
         return {}
-    rows = db.session.execute(
+    rows = db.session.execute(_counts_query(), {"user_ids": list(user_ids)})
+    return {user_id: count for user_id, count in rows}
+
+
+@cache
+def _counts_query():
+    """Built once (each new task of a least-loaded team, or back to its earlier agent, asks)."""
+    return (
         db.select(HumanTask.assignee_id, db.func.count(HumanTask.id))
-        .where(HumanTask.assignee_id.in_(user_ids))
+        .where(HumanTask.assignee_id.in_(bindparam("user_ids", expanding=True)))
         .group_by(HumanTask.assignee_id)
     )
-    return {user_id: count for user_id, count in rows}
 
 
 def _same_agent(earlier: TicketAgent, members: list[Member]) -> Choice | None:
@@ -255,16 +261,21 @@ def _cursor(team_id: int) -> AssignmentCursor:
     same member from the same counts; SQLite commands are serialized by BEGIN IMMEDIATE already.
     """
     dialect = db.session.get_bind().dialect.name
-    query = (
-        db.select(AssignmentCursor)
-        .where(AssignmentCursor.team_id == team_id)
-        .execution_options(populate_existing=True)
-    )
-    if dialect == "postgresql":
-        query = query.with_for_update()
-    cursor = db.session.execute(query).scalar()
+    query = _cursor_query(dialect)
+    cursor = db.session.execute(query, {"team_id": team_id}).scalar()
     if cursor is not None:
         return cursor
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     db.session.execute(insert(AssignmentCursor).values(team_id=team_id).on_conflict_do_nothing())
-    return db.session.execute(query).scalar_one()
+    return db.session.execute(query, {"team_id": team_id}).scalar_one()
+
+
+@cache
+def _cursor_query(dialect: str):
+    """Built once per dialect (every assignment reads the cursor)."""
+    query = (
+        db.select(AssignmentCursor)
+        .where(AssignmentCursor.team_id == bindparam("team_id"))
+        .execution_options(populate_existing=True)
+    )
+    return query.with_for_update() if dialect == "postgresql" else query
