@@ -111,9 +111,10 @@ def _forget(session, _previous) -> None:
     session.info.pop(WRITTEN, None)
 
 
-@event.listens_for(Session, "after_commit")
-def _committed(session) -> None:
-    session.info.pop(WRITTEN, None)  # other transactions may change the tickets from now on
+@event.listens_for(Session, "after_transaction_end")
+def _ended(session, transaction) -> None:
+    if transaction.parent is None:  # committed, rolled back or closed: others may change the tickets now
+        session.info.pop(WRITTEN, None)
 
 
 def _upsert(session, rows: list[dict]) -> None:
