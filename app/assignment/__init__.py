@@ -7,20 +7,28 @@ fallback when no priority decision is deployed or none of its rules matches.
 from app.assignment.strategies import (
     STRATEGIES,
     Choice,
+    Member,
+    Roster,
     choose_assignee,
     open_task_counts,
     remember_agent,
+    roster,
     skills_of,
+    ticket_opened,
 )
 
 __all__ = [
     "STRATEGIES",
     "Choice",
+    "Member",
+    "Roster",
     "choose_assignee",
     "open_task_counts",
     "priority_for",
     "remember_agent",
+    "roster",
     "skills_of",
+    "ticket_opened",
 ]
 
 SEVERITY_PRIORITY = {"low": "low", "medium": "normal", "high": "high", "critical": "urgent"}

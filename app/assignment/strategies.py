@@ -14,18 +14,27 @@ unassigned in the team queue, where any member can claim it.
 
 Before the strategy, a ticket's later task in a team goes back to the member who got its
 earlier task there (`ticket_agent`), while they are still a candidate below capacity.
+
+This runs for every task that opens, so it reads little: the team and its candidates in one
+query (`roster`, plain rows), the cursor, the ticket's earlier agent; it writes the cursor and
+`ticket_agent` only when who they name changes.
 """
 
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
+from functools import cache
 
+from sqlalchemy import and_, bindparam, event
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from app.extensions import db
 from app.models import AssignmentCursor, HumanTask, Team, TeamMember, TicketAgent, User
 
 STRATEGIES = ("round_robin", "least_loaded", "skills")
+_OPENED = "ticketflow_opened_tickets"  # session.info: tickets this transaction created
 
 
 @dataclass(frozen=True)
@@ -35,11 +44,75 @@ class Choice:
     user_id: int | None
     rule: str
     username: str | None = None
+    wants_mail: bool | None = None  # False: the assignee has no task mail to get (None: not known)
 
 
-def skills_of(user: User) -> set[str]:
+@dataclass(frozen=True)
+class Member:
+    """A candidate of a team: an active staff member (a lead, for escalations)."""
+
+    id: int
+    username: str
+    skills: str | None
+    capacity: int
+    wants_mail: bool  # has an e-mail address and chose `mail_notifications`
+
+
+@dataclass(frozen=True)
+class Roster:
+    """A team and its candidates, ordered by user id, as `roster` read them in one query."""
+
+    id: int
+    key: str
+    strategy: str | None
+    leads_only: bool
+    members: tuple[Member, ...]
+
+
+def skills_of(user: User | Member) -> set[str]:
     """The user's skills as a set of lower-case names (User.skills is a comma list)."""
     return {s.strip().lower() for s in (user.skills or "").split(",") if s.strip()}
+
+
+def roster(team_key: str, leads_only: bool = False) -> Roster | None:
+    """The team `team_key` and its active staff members (only its leads with `leads_only`);
+    None when there is no such team."""
+    rows = db.session.execute(_roster_query(leads_only), {"team_key": team_key}).all()
+    if not rows:
+        return None
+    first = rows[0]
+    members = tuple(
+        Member(r.user_id, r.username, r.skills, r.capacity, bool(r.email and r.mail_notifications))
+        for r in rows
+        if r.user_id is not None
+    )
+    return Roster(first.team_id, first.team_key, first.strategy, leads_only, members)
+
+
+@cache
+def _roster_query(leads_only: bool):
+    """Built once (building a statement costs more than running this one)."""
+    membership = TeamMember.team_id == Team.id
+    if leads_only:
+        membership = and_(membership, TeamMember.is_lead.is_(True))
+    return (
+        db.select(
+            Team.id.label("team_id"),
+            Team.key.label("team_key"),
+            Team.strategy,
+            User.id.label("user_id"),
+            User.username,
+            User.skills,
+            User.capacity,
+            User.email,
+            User.mail_notifications,
+        )
+        .select_from(Team)
+        .outerjoin(TeamMember, membership)
+        .outerjoin(User, and_(User.id == TeamMember.user_id, User.active.is_(True), User.role != "customer"))
+        .where(Team.key == bindparam("team_key"))
+        .order_by(User.id)
+    )
 
 
 def choose_assignee(
@@ -48,7 +121,7 @@ def choose_assignee(
     now: datetime,
     ticket_id: int | None = None,
     leads_only: bool = False,
-    team: Team | None = None,
+    team: Roster | None = None,
     exclude_user_id: int | None = None,
 ) -> Choice:
     """Pick the member of `team_key` who gets a new task, by the team's strategy.
@@ -63,19 +136,19 @@ def choose_assignee(
         now: the command's time (stamped on the team's cursor).
         ticket_id: the task's ticket, to keep it with the same agent; None to skip that.
         leads_only: only the team's leads are candidates (escalations), by the team's strategy.
-        team: the team row when the caller has read it already.
+        team: the team's roster when the caller has read it already (`roster(team_key, leads_only)`).
         exclude_user_id: a person who may not get the task (four eyes: who proposed what it checks).
 
     Returns:
         The choice; `user_id` is None when nobody fits (no such team, no active member,
         nobody with the skill, everyone at capacity).
     """
-    if team is None or team.key != team_key:
-        team = db.session.execute(db.select(Team).where(Team.key == team_key)).scalar()
+    if team is None or team.key != team_key or team.leads_only != leads_only:
+        team = roster(team_key, leads_only)
     if team is None:
         return Choice(None, f"no team '{team_key}': open to its queue")
     strategy = team.strategy if team.strategy in STRATEGIES else "round_robin"
-    members = [m for m in _members(team.id, leads_only) if m.id != exclude_user_id]
+    members = [m for m in team.members if m.id != exclude_user_id]
     if not members and leads_only:
         return Choice(None, f"{strategy}: team {team_key} has no active lead; left in the team queue")
     if not members:
@@ -88,14 +161,14 @@ def choose_assignee(
                 None, f"{strategy}: nobody in {team_key} has skill '{skill}'; left in the team queue"
             )
     cursor = _cursor(team.id)  # taken first: concurrent choices in one team take turns
-    earlier = db.session.get(TicketAgent, (ticket_id, team_key)) if ticket_id is not None else None
+    earlier = _earlier_agent(ticket_id, team_key) if ticket_id is not None else None
     choice = _same_agent(earlier, members) if earlier is not None and not leads_only else None
     if choice is None:
         if strategy == "round_robin":
             choice = _round_robin(cursor.last_user_id or 0, members)
         else:
             choice = _least_loaded(strategy, team_key, members)
-        if choice.user_id is not None:
+        if choice.user_id is not None and cursor.last_user_id != choice.user_id:
             cursor.last_user_id = choice.user_id
             cursor.updated_at = now
     if choice.user_id is not None and ticket_id is not None:
@@ -103,9 +176,31 @@ def choose_assignee(
             db.session.add(
                 TicketAgent(ticket_id=ticket_id, team_key=team_key, user_id=choice.user_id, updated_at=now)
             )
-        else:
+        elif earlier.user_id != choice.user_id:
             earlier.user_id, earlier.updated_at = choice.user_id, now
     return choice
+
+
+def ticket_opened(ticket_id: int) -> None:
+    """Note that the ticket opened in this transaction: nobody else can have written its
+    `ticket_agent` rows yet, so its assignments need not read them."""
+    db.session.info.setdefault(_OPENED, set()).add(ticket_id)
+
+
+def _earlier_agent(ticket_id: int, team_key: str) -> TicketAgent | None:
+    """Who got the ticket's earlier task in the team (`ticket_agent`), or None."""
+    key = (ticket_id, team_key)
+    if ticket_id not in db.session.info.get(_OPENED, ()):
+        return db.session.get(TicketAgent, key)
+    # Opened in this transaction: only its own rows exist, in the session (added, or flushed).
+    pending = (o for o in db.session.new if isinstance(o, TicketAgent) and (o.ticket_id, o.team_key) == key)
+    return next(pending, None) or db.session.identity_map.get(identity_key(TicketAgent, key))
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _transaction_ended(session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_OPENED, None)
 
 
 def remember_agent(ticket_id: int, team_key: str, user_id: int, now: datetime) -> None:
@@ -121,45 +216,42 @@ def open_task_counts(user_ids: list[int]) -> dict[int, int]:
     """How many open tasks each user holds (across all teams)."""
     if not user_ids:
         return {}
-    rows = db.session.execute(
-        db.select(HumanTask.assignee_id, db.func.count(HumanTask.id))
-        .where(HumanTask.assignee_id.in_(user_ids))
-        .group_by(HumanTask.assignee_id)
-    )
+    rows = db.session.execute(_counts_query(), {"user_ids": list(user_ids)})
     return {user_id: count for user_id, count in rows}
 
 
-def _members(team_id: int, leads_only: bool = False) -> list[User]:
-    query = (
-        db.select(User)
-        .join(TeamMember, TeamMember.user_id == User.id)
-        .where(TeamMember.team_id == team_id, User.active.is_(True), User.role != "customer")
+@cache
+def _counts_query():
+    """Built once (each new task of a least-loaded team, or back to its earlier agent, asks)."""
+    return (
+        db.select(HumanTask.assignee_id, db.func.count(HumanTask.id))
+        .where(HumanTask.assignee_id.in_(bindparam("user_ids", expanding=True)))
+        .group_by(HumanTask.assignee_id)
     )
-    if leads_only:
-        query = query.where(TeamMember.is_lead.is_(True))
-    return list(db.session.execute(query.order_by(User.id)).scalars())
 
 
-def _same_agent(earlier: TicketAgent, members: list[User]) -> Choice | None:
+def _same_agent(earlier: TicketAgent, members: list[Member]) -> Choice | None:
     agent = next((m for m in members if m.id == earlier.user_id), None)
     if agent is None or open_task_counts([agent.id]).get(agent.id, 0) >= agent.capacity:
         return None
-    return Choice(agent.id, f"same agent as before on this ticket → {agent.username}", agent.username)
+    return Choice(
+        agent.id, f"same agent as before on this ticket → {agent.username}", agent.username, agent.wants_mail
+    )
 
 
-def _round_robin(last_user_id: int, members: list[User]) -> Choice:
+def _round_robin(last_user_id: int, members: list[Member]) -> Choice:
     chosen = next((m for m in members if m.id > last_user_id), members[0])
-    return Choice(chosen.id, f"round_robin → {chosen.username}", chosen.username)
+    return Choice(chosen.id, f"round_robin → {chosen.username}", chosen.username, chosen.wants_mail)
 
 
-def _least_loaded(strategy: str, team_key: str, members: list[User]) -> Choice:
+def _least_loaded(strategy: str, team_key: str, members: list[Member]) -> Choice:
     counts = open_task_counts([m.id for m in members])
     free = [m for m in members if m.capacity > 0 and counts.get(m.id, 0) < m.capacity]
     if not free:
         return Choice(None, f"{strategy}: everyone in {team_key} is at capacity; left in the team queue")
     chosen = min(free, key=lambda m: (Fraction(counts.get(m.id, 0), m.capacity), m.id))
     load = f"{counts.get(chosen.id, 0)}/{chosen.capacity} open"
-    return Choice(chosen.id, f"{strategy} → {chosen.username} ({load})", chosen.username)
+    return Choice(chosen.id, f"{strategy} → {chosen.username} ({load})", chosen.username, chosen.wants_mail)
 
 
 def _cursor(team_id: int) -> AssignmentCursor:
@@ -169,16 +261,21 @@ def _cursor(team_id: int) -> AssignmentCursor:
     same member from the same counts; SQLite commands are serialized by BEGIN IMMEDIATE already.
     """
     dialect = db.session.get_bind().dialect.name
-    query = (
-        db.select(AssignmentCursor)
-        .where(AssignmentCursor.team_id == team_id)
-        .execution_options(populate_existing=True)
-    )
-    if dialect == "postgresql":
-        query = query.with_for_update()
-    cursor = db.session.execute(query).scalar()
+    query = _cursor_query(dialect)
+    cursor = db.session.execute(query, {"team_id": team_id}).scalar()
     if cursor is not None:
         return cursor
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     db.session.execute(insert(AssignmentCursor).values(team_id=team_id).on_conflict_do_nothing())
-    return db.session.execute(query).scalar_one()
+    return db.session.execute(query, {"team_id": team_id}).scalar_one()
+
+
+@cache
+def _cursor_query(dialect: str):
+    """Built once per dialect (every assignment reads the cursor)."""
+    query = (
+        db.select(AssignmentCursor)
+        .where(AssignmentCursor.team_id == bindparam("team_id"))
+        .execution_options(populate_existing=True)
+    )
+    return query.with_for_update() if dialect == "postgresql" else query

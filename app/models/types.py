@@ -16,6 +16,8 @@ class UTCDateTime(TypeDecorator):
     def process_bind_param(self, value, dialect):
         if value is None:
             return None
+        if value.tzinfo is UTC:  # what app.clock.utcnow gives: no conversion needed
+            return value.replace(tzinfo=None)
         if value.tzinfo is None:
             raise ValueError("naive datetime given; use app.clock.utcnow()")
         return value.astimezone(UTC).replace(tzinfo=None)

@@ -6,6 +6,9 @@ validate before they write, so a broken calendar or target never reaches a ticke
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
+
+from sqlalchemy import bindparam
 
 from app.extensions import db
 from app.models import PRIORITIES, BusinessCalendar, BusinessHoliday, SlaPolicy, Team
@@ -51,13 +54,19 @@ def add_business_days_for_team(team_key: str | None, start_utc: datetime, days: 
 
 def policy_for(ticket_type: str, priority: str) -> Targets:
     """The targets of a ticket type and priority: its sla_policy row, else DEFAULT_TARGETS."""
-    row = db.session.execute(
-        db.select(SlaPolicy).where(SlaPolicy.ticket_type == ticket_type, SlaPolicy.priority == priority)
-    ).scalar()
+    row = db.session.execute(_policy_query(), {"ticket_type": ticket_type, "priority": priority}).first()
     if row is not None:
-        return Targets(row.first_response_minutes, row.resolution_minutes, row.team_key)
+        return Targets(*row)
     first, resolution = DEFAULT_TARGETS.get(priority, DEFAULT_TARGETS["normal"])
     return Targets(first, resolution, None)
+
+
+@cache
+def _policy_query():
+    """The three figures of a policy row (every new ticket asks); built once."""
+    return db.select(
+        SlaPolicy.first_response_minutes, SlaPolicy.resolution_minutes, SlaPolicy.team_key
+    ).where(SlaPolicy.ticket_type == bindparam("ticket_type"), SlaPolicy.priority == bindparam("priority"))
 
 
 def set_calendar(

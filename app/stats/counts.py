@@ -3,14 +3,16 @@ that creates or changes a ticket, so the ticket list's counts per status and /me
 hundred rows instead of counting a million tickets.
 
 How: a `before_flush` listener notes, for every Ticket added, changed (in one of the key's columns)
-or deleted, the key it leaves (-1, read from the database by primary key: the values of the
-previous flush) and the key it takes (+1); `before_commit` flushes what is pending and writes the summed increments, sorted by key
+or deleted, the key it leaves (-1: the values of the previous flush, read from the database by
+primary key unless this transaction wrote them itself, `after_flush` keeps those) and the key it
+takes (+1); `before_commit` flushes what is pending and writes the summed increments, sorted by key
 (so two transactions lock the rows in the same order), as one `INSERT ... ON CONFLICT DO UPDATE
 SET n = n + excluded.n`. A rollback forgets them. Rows written without the ORM (a bulk import, a
 migration) are counted by `rebuild_counts` (the migration runs it, and `flask stats rebuild`).
 """
 
 from collections import Counter
+from functools import cache
 
 from sqlalchemy import event, false, func, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -19,11 +21,13 @@ from sqlalchemy.orm import Session
 from app.models import Ticket, TicketCount
 
 PENDING = "ticketflow_ticket_count"  # session.info: key -> increment not written yet
+WRITTEN = "ticketflow_ticket_keys"  # session.info: ticket id -> key this transaction flushed
 KEY = ("type", "team", "priority", "status", "missed", "definition_id")
 _COLUMNS = {"type": "type", "team": "sla_team_key", "priority": "priority", "status": "status"}
 
 
 ATTRIBUTES = ("type", "sla_team_key", "priority", "status", "sla_met", "definition_id")
+_KEY_NAMES = frozenset(ATTRIBUTES)
 
 
 def _value(ticket: Ticket, attribute: str):
@@ -42,7 +46,8 @@ def _key(type_, team, priority, status, met, definition_id) -> tuple:
 
 def _changed(ticket: Ticket) -> bool:
     state = inspect(ticket)
-    return any(state.attrs[a].history.added for a in ATTRIBUTES)
+    changed = state.committed_state  # the attributes set since the last flush or load (cheap to ask)
+    return any(a in changed and state.attrs[a].history.added for a in ATTRIBUTES)
 
 
 @event.listens_for(Session, "before_flush")
@@ -54,18 +59,39 @@ def _note(session, _context, _instances) -> None:
     changed = {t.id: t for t in session.dirty if isinstance(t, Ticket) and t.id is not None and _changed(t)}
     gone = [t.id for t in session.deleted if isinstance(t, Ticket) and t.id is not None]
     if changed or gone:
-        # The keys the tickets leave, as the database holds them (the previous flush's values).
-        columns = [Ticket.__table__.c[a] for a in ATTRIBUTES]
-        for ticket_id, *old in session.connection().execute(
-            select(Ticket.__table__.c.id, *columns).where(Ticket.__table__.c.id.in_([*changed, *gone]))
-        ):
-            changes[_key(*old)] -= 1
+        # The keys the tickets leave, as the database holds them (the previous flush's values):
+        # known when this transaction wrote them, else read by primary key.
+        written = session.info.get(WRITTEN, {})
+        old_keys = {i: written[i] for i in (*changed, *gone) if i in written}
+        unknown = [i for i in (*changed, *gone) if i not in old_keys]
+        if unknown:
+            columns = [Ticket.__table__.c[a] for a in ATTRIBUTES]
+            for ticket_id, *old in session.connection().execute(
+                select(Ticket.__table__.c.id, *columns).where(Ticket.__table__.c.id.in_(unknown))
+            ):
+                old_keys[ticket_id] = _key(*old)
+        for ticket_id, old in old_keys.items():
+            changes[old] -= 1
             if ticket_id in changed:
                 changes[_key(*(getattr(changed[ticket_id], a) for a in ATTRIBUTES))] += 1
     if any(changes.values()):
         pending = session.info.setdefault(PENDING, Counter())
         for key, n in changes.items():
             pending[key] += n
+
+
+@event.listens_for(Session, "after_flush")
+def _remember(session, _context) -> None:
+    """The keys this flush wrote: the next change of the same ticket in this transaction needs no read."""
+    written = None
+    for ticket in (*session.new, *session.dirty):
+        if isinstance(ticket, Ticket) and ticket.id is not None and not _KEY_NAMES & inspect(ticket).unloaded:
+            if written is None:
+                written = session.info.setdefault(WRITTEN, {})
+            written[ticket.id] = _key(*(_value(ticket, a) for a in ATTRIBUTES))
+    for ticket in session.deleted:
+        if isinstance(ticket, Ticket):
+            session.info.get(WRITTEN, {}).pop(ticket.id, None)
 
 
 @event.listens_for(Session, "before_commit")
@@ -82,14 +108,26 @@ def _write(session) -> None:
 @event.listens_for(Session, "after_soft_rollback")
 def _forget(session, _previous) -> None:
     session.info.pop(PENDING, None)
+    session.info.pop(WRITTEN, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _ended(session, transaction) -> None:
+    if transaction.parent is None:  # committed, rolled back or closed: others may change the tickets now
+        session.info.pop(WRITTEN, None)
 
 
 def _upsert(session, rows: list[dict]) -> None:
+    session.connection().execute(_upsert_statement(session.get_bind().dialect.name), rows)
+
+
+@cache
+def _upsert_statement(dialect: str):
+    """Built once: building it costs more than running it (every command that touches a ticket)."""
     table = TicketCount.__table__
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(table)
-    stmt = stmt.on_conflict_do_update(index_elements=list(KEY), set_={"n": table.c.n + stmt.excluded.n})
-    session.connection().execute(stmt, rows)
+    return stmt.on_conflict_do_update(index_elements=list(KEY), set_={"n": table.c.n + stmt.excluded.n})
 
 
 def rebuild_counts(session) -> int:

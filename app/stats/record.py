@@ -95,7 +95,10 @@ class Lookups:
 
     def stat(self, ticket_id: int) -> TicketStat | None:
         if ticket_id not in self.stats:
-            self.stats[ticket_id] = self.session.get(TicketStat, ticket_id)
+            # Without a flush first: the command's pending rows go in one flush with the stat's
+            # changes (a row this call creates is in `stats` already).
+            with self.session.no_autoflush:
+                self.stats[ticket_id] = self.session.get(TicketStat, ticket_id)
         return self.stats[ticket_id]
 
     def process(self, instance_id: int) -> tuple[str, int] | None:
@@ -305,7 +308,9 @@ def _element(row: dict, inc: Increments, lookups: Lookups) -> None:
 def _upsert(session, table, keys: tuple[str, ...], counters: tuple[str, ...], rows: list[dict]) -> None:
     if not rows:
         return
-    session.execute(_upsert_statement(session.get_bind().dialect.name, table, keys, counters), rows)
+    statement = _upsert_statement(session.get_bind().dialect.name, table, keys, counters)
+    # On the session's connection, as a plain statement: nothing to flush for it, nothing to load.
+    session.connection().execute(statement, rows[0] if len(rows) == 1 else rows)
 
 
 @cache

@@ -19,7 +19,7 @@ from tests.assignment.shared import (
     open_ticket,
     task_of,
 )
-from tests.diagrams import user_task_process
+from tests.diagrams import bpmn, user_task_process
 from tests.factories import deploy_shipped, make_customer, make_team, make_user
 
 
@@ -75,6 +75,45 @@ def test_later_task_of_a_ticket_goes_back_to_the_agent_who_had_the_earlier_one(c
     drain()
     assert assignee_of(ticket) == "dave"
     assert assignment_history(ticket)[-1]["rule"].endswith("same agent as before on this ticket → dave")
+
+
+def _parallel_in_lane(lane: str) -> bytes:
+    """start -> fork -> user tasks `left` and `right`, both in `lane` -> join -> end."""
+    nodes = ("start", "fork", "left", "right", "join", "done")
+    refs = "".join(f"<bpmn:flowNodeRef>{n}</bpmn:flowNodeRef>" for n in nodes)
+    return bpmn(
+        f"""
+  <bpmn:laneSet id="lanes"><bpmn:lane id="lane_1" name="{lane}">{refs}</bpmn:lane></bpmn:laneSet>
+  <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+  <bpmn:parallelGateway id="fork"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing><bpmn:outgoing>f3</bpmn:outgoing></bpmn:parallelGateway>
+  <bpmn:userTask id="left" name="Left"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing></bpmn:userTask>
+  <bpmn:userTask id="right" name="Right"><bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f5</bpmn:outgoing></bpmn:userTask>
+  <bpmn:parallelGateway id="join"><bpmn:incoming>f4</bpmn:incoming><bpmn:incoming>f5</bpmn:incoming><bpmn:outgoing>f6</bpmn:outgoing></bpmn:parallelGateway>
+  <bpmn:endEvent id="done"><bpmn:incoming>f6</bpmn:incoming></bpmn:endEvent>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="fork"/>
+  <bpmn:sequenceFlow id="f2" sourceRef="fork" targetRef="left"/>
+  <bpmn:sequenceFlow id="f3" sourceRef="fork" targetRef="right"/>
+  <bpmn:sequenceFlow id="f4" sourceRef="left" targetRef="join"/>
+  <bpmn:sequenceFlow id="f5" sourceRef="right" targetRef="join"/>
+  <bpmn:sequenceFlow id="f6" sourceRef="join" targetRef="done"/>""",
+        "forked",
+    )
+
+
+def test_two_tasks_a_new_ticket_opens_in_one_team_go_to_the_same_agent(customer):
+    deploy(_parallel_in_lane("experts"))
+    make_team("experts", "round_robin")
+    for name in ("dave", "frank"):
+        make_user(name, teams=("experts",))
+    ticket = open_ticket(customer, "forked", {})
+    rules = [step["rule"] for step in assignment_history(ticket)]
+    tasks = db.session.execute(db.select(HumanTask).where(HumanTask.ticket_id == ticket.id)).scalars().all()
+    assert {db.session.get(User, t.assignee_id).username for t in tasks} == {"dave"}
+    assert (len(tasks), rules[0], rules[1]) == (
+        2,
+        "no assignment rule matched; round_robin → dave",
+        "no assignment rule matched; same agent as before on this ticket → dave",
+    )
 
 
 def test_later_task_goes_to_the_strategy_when_the_earlier_agent_left(customer):

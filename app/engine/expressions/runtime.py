@@ -9,6 +9,7 @@ script engine applies to timer results, which Spiff would otherwise loop over mo
 from __future__ import annotations
 
 import copy
+from functools import cache
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
@@ -210,9 +211,16 @@ def timer_kind_for(task: Any, expression: str) -> str | None:
         definition.event_definitions if isinstance(definition, MultipleEventDefinition) else [definition]
     )
     for item in definitions:
-        kind = TIMER_KINDS.get(type(item))
-        if kind is None:
-            kind = next((k for cls, k in TIMER_KINDS.items() if isinstance(item, cls)), None)
+        kind = _timer_kind(type(item))
         if kind is not None and item.expression == expression:
             return kind
     return None
+
+
+@cache
+def _timer_kind(cls: type) -> str | None:
+    """The timer kind of an event definition class (a subclass counts as its timer class)."""
+    kind = TIMER_KINDS.get(cls)
+    if kind is None:
+        kind = next((k for timer, k in TIMER_KINDS.items() if issubclass(cls, timer)), None)
+    return kind

@@ -14,7 +14,7 @@ import re
 
 from flask import current_app
 
-from app.assignment import choose_assignee, priority_for
+from app.assignment import choose_assignee, priority_for, roster
 from app.clock import utcnow
 from app.engine.commands.agent_mail import mail_task_assigned
 from app.engine.errors import StepFailed
@@ -164,7 +164,7 @@ def assign_new_task(
         steps.append("no assignment rule matched")
     else:
         steps.append(_apply_decision(row, decision))
-    team = db.session.execute(db.select(Team).where(Team.key == row.team)).scalar()
+    team = roster(row.team, leads_only=to_lead)
     if team is None:
         fallback = current_app.config["DEFAULT_TEAM"]
         steps.append(f"lane {row.team} names no team: fallback team {fallback}")
@@ -180,7 +180,8 @@ def assign_new_task(
         exclude_user_id=row.excluded_user_id,
     )
     row.assignee_id = choice.user_id
-    mail_task_assigned(row, choice.user_id, actor)
+    if choice.wants_mail is not False:  # False: the strategy knows they get no task mail
+        mail_task_assigned(row, choice.user_id, actor)
     steps.append(choice.rule)
     _record_assignment(row, ticket, actor, lane, choice.username, "; ".join(steps), now)
 

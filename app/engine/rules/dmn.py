@@ -2,7 +2,9 @@
 
 `decide(decision_id, inputs)` evaluates the latest deployed version of a decision with
 SpiffWorkflow's DMN engine; every cell runs through our safe script engine. The parsed table is
-cached per definition id and checksum, so a redeploy is picked up by the next call.
+cached per definition id and checksum, so a redeploy is picked up by the next transaction. Which
+version is the latest is read once per transaction, for every decision at once (a ticket's start
+asks the priority and the assignment rules), and read again after the transaction adds a version.
 `decide_rule` does the same and also says which rule matched, for the ticket history.
 `check_decisions` is the deploy-time check of a DMN upload.
 
@@ -11,10 +13,13 @@ Hit policies: FIRST (the first matching row wins), UNIQUE (at most one row may m
 """
 
 from dataclasses import dataclass
+from functools import cache
 from threading import Lock
 from types import SimpleNamespace
 
 from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
+from sqlalchemy import event, func
+from sqlalchemy.orm import Session
 
 from app.engine.diagrams.xmlsafety import parse_xml
 from app.engine.errors import Problem, StepFailed
@@ -34,6 +39,7 @@ CONTRACTS = {
 
 _tables: dict[tuple[int, str], object] = {}
 _lock = Lock()
+_LATEST = "ticketflow_latest_decisions"  # session.info: decision id -> (definition id, checksum)
 
 
 @dataclass(frozen=True)
@@ -79,16 +85,43 @@ def decide_rule(decision_id: str, inputs: dict) -> Decision | None:
     Raises:
         StepFailed: a cell failed to evaluate, or the hit policy was violated.
     """
-    row = db.session.execute(
-        db.select(ProcessDefinition.id, ProcessDefinition.checksum)
-        .where(ProcessDefinition.key == decision_id, ProcessDefinition.kind == "dmn")
-        .order_by(ProcessDefinition.version.desc())
-        .limit(1)
-    ).first()
-    if row is None:
+    latest = db.session.info.get(_LATEST)
+    if latest is None:
+        latest = {key: (id_, checksum) for key, id_, checksum in db.session.execute(_latest_query())}
+        db.session.info[_LATEST] = latest
+    if decision_id not in latest:
         return None
-    table = _table(row.id, row.checksum, decision_id)
+    table = _table(*latest[decision_id], decision_id)
     return _evaluate(decision_id, table, dict(inputs))
+
+
+@cache
+def _latest_query():
+    """The latest version of every deployed decision: (key, definition id, checksum); built once."""
+    newest = (
+        db.select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("version"))
+        .where(ProcessDefinition.kind == "dmn")
+        .group_by(ProcessDefinition.key)
+        .subquery()
+    )
+    return db.select(ProcessDefinition.key, ProcessDefinition.id, ProcessDefinition.checksum).join(
+        newest,
+        (ProcessDefinition.key == newest.c.key)
+        & (ProcessDefinition.version == newest.c.version)
+        & (ProcessDefinition.kind == "dmn"),
+    )
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _transaction_ended(session, transaction) -> None:
+    if transaction.parent is None:  # the next transaction may see a version deployed meanwhile
+        session.info.pop(_LATEST, None)
+
+
+@event.listens_for(Session, "transient_to_pending")
+def _deploying(session, instance) -> None:
+    if isinstance(instance, ProcessDefinition):  # this transaction deploys: read the latest again
+        session.info.pop(_LATEST, None)
 
 
 def check_decisions(dmn_sources: dict[str, str]) -> list[Problem]:

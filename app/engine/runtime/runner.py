@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.engine.errors import Conflict
-from app.engine.runtime import history, observers
+from app.engine.runtime import history, kept, observers
 from app.engine.runtime.inline import INLINE_OFF, InlineFailed
 from app.extensions import db
 from app.transactions import immediate_begin as _immediate
@@ -82,6 +82,7 @@ def _run(session, body: Callable[[], T], retries: int | None) -> T:
         while attempt < retries:
             token = _immediate.set(True)
             history.begin(session)
+            kept.begin(session)
             try:
                 result = body()
                 history.write(session)
@@ -104,6 +105,7 @@ def _run(session, body: Callable[[], T], retries: int | None) -> T:
                 session.rollback()
                 raise
             finally:
+                kept.end(session)
                 history.end(session)
                 _immediate.reset(token)
     finally:

@@ -7,10 +7,12 @@ here (`rules.assignment`), in the same transaction.
 """
 
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import bindparam
 from sqlalchemy.orm import joinedload
 
 from app import sla
@@ -52,13 +54,10 @@ class Loaded:
 
 def load(instance_id: int) -> Loaded:
     """Load an instance for a command (row-locked on PostgreSQL)."""
-    query = db.select(ProcessInstance).where(ProcessInstance.id == instance_id)
-    if db.engine.dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = db.session.execute(query).scalar_one_or_none()
-    if row is None:
+    found = db.session.execute(_load_query(db.engine.dialect.name), {"id": instance_id}).first()
+    if found is None:
         raise NotFound(f"process instance {instance_id} not found")
-    definition = db.session.get(ProcessDefinition, row.definition_id)
+    row, definition = found
     remember_process(db.session, row.id, definition.key, definition.version)
     # The customer comes along: assignment rules and handlers read the profile.
     ticket = (
@@ -77,6 +76,18 @@ def load(instance_id: int) -> Loaded:
         elif task.state & _UNDER_WAY:
             entered[task.id] = task.last_state_change
     return Loaded(row, definition, ticket, wf, projections.snapshot(wf), finished, entered)
+
+
+@cache
+def _load_query(dialect: str):
+    """The instance with its definition (a version never changes: no need to lock it or read it
+    apart), row-locked on PostgreSQL; built once."""
+    query = (
+        db.select(ProcessInstance, ProcessDefinition)
+        .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
+        .where(ProcessInstance.id == bindparam("id"))
+    )
+    return query.with_for_update(of=ProcessInstance) if dialect == "postgresql" else query
 
 
 def find_task(loaded: Loaded, task_id: str):

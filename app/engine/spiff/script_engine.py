@@ -1,5 +1,8 @@
 """The script engine every diagram expression runs through (the safe, whitelisted evaluator)."""
 
+import ast
+from functools import lru_cache
+
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -20,7 +23,7 @@ class TicketflowScriptEngine(PythonScriptEngine):
     def validate(self, expression):
         if len(expression) > MAX_EXPRESSION:  # DMN cells reach ast.parse unchecked
             raise SyntaxError(f"expression longer than {MAX_EXPRESSION} characters")
-        super().validate(expression)
+        _parses(expression)
 
     def evaluate(self, task, expression, external_context=None):
         try:
@@ -47,6 +50,14 @@ class TicketflowScriptEngine(PythonScriptEngine):
 
     def call_service(self, task, operation_name=None, operation_params=None, **kwargs):
         raise RuntimeError("service tasks are parked as jobs, never called inline")
+
+
+@lru_cache(maxsize=4096)
+def _parses(expression: str) -> bool:
+    """Python parses the expression (raises SyntaxError otherwise; only successes are remembered):
+    the DMN engine asks this of every cell it evaluates, three times, on every evaluation."""
+    ast.parse(expression)
+    return True
 
 
 SCRIPT_ENGINE = TicketflowScriptEngine()
