@@ -17,6 +17,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.models import Ticket, TicketCount
+from app.stats.field_counts import (
+    forget_field_counts,
+    note_leaving,
+    note_new,
+    rebuild_field_counts,
+    write_field_counts,
+)
 
 PENDING = "ticketflow_ticket_count"  # session.info: key -> increment not written yet
 KEY = ("type", "team", "priority", "status", "missed", "definition_id")
@@ -51,6 +58,7 @@ def _note(session, _context, _instances) -> None:
     for ticket in session.new:
         if isinstance(ticket, Ticket):
             changes[_key(*(_value(ticket, a) for a in ATTRIBUTES))] += 1
+            note_new(session, ticket)
     changed = {t.id: t for t in session.dirty if isinstance(t, Ticket) and t.id is not None and _changed(t)}
     gone = [t.id for t in session.deleted if isinstance(t, Ticket) and t.id is not None]
     if changed or gone:
@@ -60,6 +68,7 @@ def _note(session, _context, _instances) -> None:
             select(Ticket.__table__.c.id, *columns).where(Ticket.__table__.c.id.in_([*changed, *gone]))
         ):
             changes[_key(*old)] -= 1
+            note_leaving(session, changed.get(ticket_id), ticket_id, old[0], old[3])
             if ticket_id in changed:
                 changes[_key(*(getattr(changed[ticket_id], a) for a in ATTRIBUTES))] += 1
     if any(changes.values()):
@@ -71,17 +80,17 @@ def _note(session, _context, _instances) -> None:
 @event.listens_for(Session, "before_commit")
 def _write(session) -> None:
     session.flush()  # the last changes' increments (commit would flush them right after)
-    pending = session.info.pop(PENDING, None)
-    if not pending:
-        return
+    pending = session.info.pop(PENDING, None) or {}
     rows = [dict(zip(KEY, key, strict=True), n=n) for key, n in sorted(pending.items()) if n]
     if rows:
         _upsert(session, rows)
+    write_field_counts(session)  # after ticket_count: every command locks the two in the same order
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _forget(session, _previous) -> None:
     session.info.pop(PENDING, None)
+    forget_field_counts(session)
 
 
 def _upsert(session, rows: list[dict]) -> None:
@@ -106,4 +115,5 @@ def rebuild_counts(session) -> int:
     ]
     if rows:
         session.execute(TicketCount.__table__.insert(), rows)
+    rebuild_field_counts(session)  # ticket_field_count: the same tickets' start fields
     return len(rows)

@@ -9,6 +9,10 @@ a column of it, a count of the small rest read live:
 - `sla=breached`: ticket_count holds the recorded misses (`sla_met` false); open tickets whose
   running clock is past due now are counted live (ix_ticket_sla_running_due: running clocks only).
 
+One start field (`field=name:value` or `order_number`), alone or with a type or a status, is
+counted from `ticket_field_count` (app/stats/field_counts.py): a few rows, not a look-up of the
+status of every ticket that has the value.
+
 Anything else (another filter, a scope limited to some teams) returns None: the caller counts
 the filtered list with one GROUP BY (app/ticket_list/listing.py).
 """
@@ -21,11 +25,13 @@ from sqlalchemy import and_, func, or_, true
 from sqlalchemy.sql.elements import True_
 
 from app.extensions import db
-from app.models import HumanTask, Ticket, TicketCount
+from app.models import HumanTask, Ticket, TicketCount, TicketFieldCount, field_value
 from app.ticket_list.conditions import definition_of, sla_condition
 from app.ticket_list.filters import TicketFilters
 
 ANSWERED = {"type", "version", "status", "priority", "team", "sla"}
+# One start field (ticket_field_count), with these.
+FIELD_ANSWERED = {"type", "status", "fields", "order_number"}
 
 
 def _used(filters: TicketFilters) -> set[str]:
@@ -36,7 +42,11 @@ def _used(filters: TicketFilters) -> set[str]:
 
 def aggregated_counts(scope_condition, filters: TicketFilters, now: datetime) -> dict[str, int] | None:
     """Counts per status of the filtered list, or None when ticket_count cannot answer."""
-    if not isinstance(scope_condition, True_) or not _used(filters) <= ANSWERED:
+    if not isinstance(scope_condition, True_):
+        return None
+    if _used(filters) & {"fields", "order_number"}:
+        return _field_counts(filters)
+    if not _used(filters) <= ANSWERED:
         return None
     if filters.sla and filters.sla != "breached":
         return None
@@ -95,3 +105,23 @@ def aggregated_counts(scope_condition, filters: TicketFilters, now: datetime) ->
     elif breached:
         add(past_due)
     return {key: int(n) for key, n in sorted(counts.items()) if n}
+
+
+def _field_counts(filters: TicketFilters) -> dict[str, int] | None:
+    """Counts per status of one start field's value (with a type or a status, or neither) from
+    `ticket_field_count` (app/stats/field_counts.py), or None for any other combination."""
+    pairs = [("order_number", filters.order_number)] if filters.order_number else []
+    pairs += list(filters.fields)
+    if len(pairs) != 1 or not _used(filters) <= FIELD_ANSWERED:
+        return None
+    name, value = pairs[0]
+    where = [TicketFieldCount.name == name, TicketFieldCount.value == (field_value(value) or "")]
+    where += [
+        getattr(TicketFieldCount, k) == getattr(filters, k) for k in ("type", "status") if getattr(filters, k)
+    ]
+    rows = db.session.execute(
+        db.select(TicketFieldCount.status, func.sum(TicketFieldCount.n))
+        .where(*where)
+        .group_by(TicketFieldCount.status)
+    ).all()
+    return {status: int(n) for status, n in sorted(rows) if n}
