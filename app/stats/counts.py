@@ -17,12 +17,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.models import Ticket, TicketCount
-from app.stats.field_counts import (
-    forget_field_counts,
+from app.stats.list_counts import (
+    forget_list_counts,
     note_leaving,
     note_new,
-    rebuild_field_counts,
-    write_field_counts,
+    rebuild_list_counts,
+    write_list_counts,
 )
 
 PENDING = "ticketflow_ticket_count"  # session.info: key -> increment not written yet
@@ -84,13 +84,13 @@ def _write(session) -> None:
     rows = [dict(zip(KEY, key, strict=True), n=n) for key, n in sorted(pending.items()) if n]
     if rows:
         _upsert(session, rows)
-    write_field_counts(session)  # after ticket_count: every command locks the two in the same order
+    write_list_counts(session)  # after ticket_count: every command locks the two in the same order
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _forget(session, _previous) -> None:
     session.info.pop(PENDING, None)
-    forget_field_counts(session)
+    forget_list_counts(session)
 
 
 def _upsert(session, rows: list[dict]) -> None:
@@ -115,5 +115,5 @@ def rebuild_counts(session) -> int:
     ]
     if rows:
         session.execute(TicketCount.__table__.insert(), rows)
-    rebuild_field_counts(session)  # ticket_field_count: the same tickets' start fields
+    rebuild_list_counts(session)  # ticket_field_count, ticket_day_count: the same tickets
     return len(rows)
