@@ -25,6 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from app.models import Ticket, TicketDayCount, TicketField, TicketFieldCount
 
 NEW = "ticketflow_list_counts_new"  # session.info: tickets added in this transaction
+FIELDS = "ticketflow_list_counts_fields"  # ticket id -> [(name, value)] its start command recorded
 STARTED = "ticketflow_list_counts_started"  # ticket id -> ((type, status) at the start, ticket)
 FIELD_KEY = ("name", "value", "type", "status")
 DAY_KEY = ("day", "type", "status")
@@ -41,9 +42,15 @@ def note_leaving(session, ticket: Ticket | None, ticket_id: int, type_, status) 
         started[ticket_id] = ((type_ or "", status or ""), ticket)
 
 
+def note_fields(session, ticket_id: int, pairs: list[tuple[str, str]]) -> None:
+    """The start fields a new ticket's command wrote (`record_fields`): not read back at commit."""
+    session.info.setdefault(FIELDS, {})[ticket_id] = pairs
+
+
 def forget_list_counts(session) -> None:
     session.info.pop(NEW, None)
     session.info.pop(STARTED, None)
+    session.info.pop(FIELDS, None)
 
 
 def _moves(session) -> dict:
@@ -63,6 +70,7 @@ def _moves(session) -> dict:
 def write_list_counts(session) -> None:
     moves = _moves(session)
     if not moves:
+        session.info.pop(FIELDS, None)
         return
     fields, days = Counter(), Counter()
     for ticket, before, after in moves.values():
@@ -71,11 +79,18 @@ def write_list_counts(session) -> None:
             if before is not None:
                 days[(day, *before)] -= 1
             days[(day, *after)] += 1
-    for ticket_id, name, value in session.connection().execute(
-        select(TicketField.ticket_id, TicketField.name, TicketField.value).where(
-            TicketField.ticket_id.in_(list(moves))
+    noted = session.info.pop(FIELDS, None) or {}
+    found = [(ticket_id, name, value) for ticket_id, pairs in noted.items() for name, value in pairs]
+    unknown = [ticket_id for ticket_id in moves if ticket_id not in noted]
+    if unknown:
+        found += session.connection().execute(
+            select(TicketField.ticket_id, TicketField.name, TicketField.value).where(
+                TicketField.ticket_id.in_(unknown)
+            )
         )
-    ):
+    for ticket_id, name, value in found:
+        if ticket_id not in moves:
+            continue
         _, before, after = moves[ticket_id]
         if before is not None:
             fields[(name, value, *before)] -= 1

@@ -30,6 +30,7 @@ from app.models import (
     User,
     field_value,
 )
+from app.stats.list_counts import note_fields
 from app.stats.record import remember_process
 
 DEFAULT_FEEDBACK_DELAY = "P1D"
@@ -153,6 +154,7 @@ def record_fields(ticket_id: int, data: dict) -> None:
     ]
     if rows:
         db.session.execute(db.insert(TicketField), rows)
+    note_fields(db.session, ticket_id, [(r["name"], r["value"]) for r in rows])  # for ticket_field_count
 
 
 def engine_data(ticket: Ticket, profile: dict) -> dict:
