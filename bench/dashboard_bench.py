@@ -172,7 +172,7 @@ def cases(app) -> list[tuple[str, str, dict]]:
 
 
 def run_backend(
-    backend: str, url: str, n_tickets: int, n_history: int, repeat: int, csv_export: bool = False
+    backend: str, url: str, n_tickets: int, n_history: int, repeat: int, csv_export: bool = False, only=()
 ) -> tuple[list, dict]:
     print(f"{backend}: loading {n_tickets:,} tickets and about {n_history:,} history rows (unless loaded)")
     app, loaded = prepare(url, n_tickets, n_history)
@@ -183,6 +183,8 @@ def run_backend(
     client, token = signed_in(app)
     rows = []
     for label, path, query in cases(app):
+        if only and not any(word in label for word in only):
+            continue
         headers = {"Authorization": f"Bearer {token}"} if path.startswith("/api/") else {}
         code, found = _fetch(client, path, query, headers)  # warms caches and plans
         if code not in (200, 302):
@@ -320,6 +322,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--csv-export", action="store_true", help="also stream the whole unfiltered CSV export (time, memory)"
     )
     parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="time only the queries whose label contains TEXT (repeatable; e.g. 'KPIs', 'field=')",
+    )
+    parser.add_argument(
         "--database",
         action="append",
         default=[],
@@ -329,7 +338,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(
-    backends: list[str], n_tickets: int, n_history: int, repeat: int, databases=(), csv_export: bool = False
+    backends: list[str],
+    n_tickets: int,
+    n_history: int,
+    repeat: int,
+    databases=(),
+    csv_export: bool = False,
+    only=(),
 ) -> str:
     """Load and time every backend; returns the table. `databases`: "backend=url" to keep."""
     results, notes = [], []
@@ -341,7 +356,7 @@ def run(
             context = sqlite_url() if backend == "sqlite" else postgres_url()
         with context as url:
             if url is not None:
-                rows, loaded = run_backend(backend, url, n_tickets, n_history, repeat, csv_export)
+                rows, loaded = run_backend(backend, url, n_tickets, n_history, repeat, csv_export, only)
                 results += rows
                 notes.append(
                     f"{backend}: {loaded['rows'].get('ticket', 0):,} tickets, {loaded['rows'].get('history_event', 0):,} history rows cloned from {loaded['templates']} engine tickets"
@@ -360,6 +375,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--backends", default="sqlite,postgresql")
     args = parser.parse_args(argv)
     quiet_logging()
+    print("load average at the start: " + " / ".join(f"{x:.2f}" for x in os.getloadavg()))
     print(
         run(
             [b.strip() for b in args.backends.split(",") if b.strip()],
@@ -368,8 +384,10 @@ def main(argv: list[str] | None = None) -> None:
             args.repeat,
             args.database,
             args.csv_export,
+            args.only,
         )
     )
+    print("load average at the end: " + " / ".join(f"{x:.2f}" for x in os.getloadavg()))
 
 
 if __name__ == "__main__":

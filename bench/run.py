@@ -158,7 +158,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Ticketflow dashboard queries; machine: {machine()}\n")
         print(
             dashboard_bench.run(
-                wanted, args.tickets, args.history_rows, args.repeat, args.database, args.csv_export
+                wanted,
+                args.tickets,
+                args.history_rows,
+                args.repeat,
+                args.database,
+                args.csv_export,
+                args.only,
             )
         )
         print(f"\ntotal {time.perf_counter() - started:.0f} s")
@@ -241,7 +247,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nDashboard queries ({args.tickets:,} tickets, about {args.history_rows:,} history rows)")
         print(
             dashboard_bench.run(
-                wanted, args.tickets, args.history_rows, args.repeat, args.database, args.csv_export
+                wanted,
+                args.tickets,
+                args.history_rows,
+                args.repeat,
+                args.database,
+                args.csv_export,
+                args.only,
             )
         )
 

@@ -5,6 +5,7 @@ from app.models.assignment import AssignmentCursor, TicketAgent
 from app.models.attachment import MAX_ATTACHMENT_BYTES, Attachment
 from app.models.business import OUTBOX_STATES, LedgerEntry, OutboxMessage, PriorityChange, StockMovement
 from app.models.conversation import CANNED_BODY_MAX, CANNED_NAME_MAX, CannedReply
+from app.models.counts import TicketDayCount, TicketFieldCount
 from app.models.feedback import Feedback, FeedbackRequest
 from app.models.history import HistoryEvent
 from app.models.inbound import INBOUND_OUTCOMES, InboundMail
@@ -104,6 +105,8 @@ __all__ = [
     "Ticket",
     "TicketCount",
     "TicketField",
+    "TicketFieldCount",
+    "TicketDayCount",
     "FIELD_NAME_MAX",
     "FIELD_VALUE_MAX",
     "field_value",

@@ -19,6 +19,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.models import Ticket, TicketCount
+from app.stats.list_counts import (
+    forget_list_counts,
+    note_leaving,
+    note_new,
+    rebuild_list_counts,
+    write_list_counts,
+)
 
 PENDING = "ticketflow_ticket_count"  # session.info: key -> increment not written yet
 WRITTEN = "ticketflow_ticket_keys"  # session.info: ticket id -> key this transaction flushed
@@ -56,6 +63,7 @@ def _note(session, _context, _instances) -> None:
     for ticket in session.new:
         if isinstance(ticket, Ticket):
             changes[_key(*(_value(ticket, a) for a in ATTRIBUTES))] += 1
+            note_new(session, ticket)
     changed = {t.id: t for t in session.dirty if isinstance(t, Ticket) and t.id is not None and _changed(t)}
     gone = [t.id for t in session.deleted if isinstance(t, Ticket) and t.id is not None]
     if changed or gone:
@@ -72,6 +80,7 @@ def _note(session, _context, _instances) -> None:
                 old_keys[ticket_id] = _key(*old)
         for ticket_id, old in old_keys.items():
             changes[old] -= 1
+            note_leaving(session, changed.get(ticket_id), ticket_id, old[0], old[3])  # type, status
             if ticket_id in changed:
                 changes[_key(*(getattr(changed[ticket_id], a) for a in ATTRIBUTES))] += 1
     if any(changes.values()):
@@ -97,18 +106,18 @@ def _remember(session, _context) -> None:
 @event.listens_for(Session, "before_commit")
 def _write(session) -> None:
     session.flush()  # the last changes' increments (commit would flush them right after)
-    pending = session.info.pop(PENDING, None)
-    if not pending:
-        return
+    pending = session.info.pop(PENDING, None) or {}
     rows = [dict(zip(KEY, key, strict=True), n=n) for key, n in sorted(pending.items()) if n]
     if rows:
         _upsert(session, rows)
+    write_list_counts(session)  # after ticket_count: every command locks the two in the same order
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _forget(session, _previous) -> None:
     session.info.pop(PENDING, None)
     session.info.pop(WRITTEN, None)
+    forget_list_counts(session)
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -144,4 +153,5 @@ def rebuild_counts(session) -> int:
     ]
     if rows:
         session.execute(TicketCount.__table__.insert(), rows)
+    rebuild_list_counts(session)  # ticket_field_count, ticket_day_count: the same tickets
     return len(rows)

@@ -12,34 +12,26 @@ the figures are those of the teams it sees whole.
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import func, or_, select
 
 from app.clock import utcnow
 from app.extensions import db
 from app.models import (
-    UNFINISHED,
     DailyStat,
     DurationStat,
     Feedback,
     HumanTask,
     Team,
     TeamMember,
-    Ticket,
     TicketStat,
     User,
 )
+from app.stats.backlog import StatOf, backlog_now, where_of
 from app.stats.buckets import quantile
 from app.stats.record import FOLLOW_UP_ELEMENT
 
 PERIODS = {"today": 1, "7d": 7, "30d": 30}
 MAX_PERIOD_DAYS = 366
-AGE_BUCKETS = (
-    ("under 1 day", 1),
-    ("1-3 days", 3),
-    ("3-7 days", 7),
-    ("7-30 days", 30),
-    ("over 30 days", None),
-)
 RECENT_COMMENTS = 5
 
 DEFINITIONS = {
@@ -144,17 +136,6 @@ class Kpis:
         return found
 
 
-def _where(model, scope, ticket_type: str | None, team: str | None) -> list:
-    found = []
-    if ticket_type:
-        found.append(model.type == ticket_type)
-    if team is not None:
-        found.append(model.team == team)
-    elif not scope.sees_all:
-        found.append(model.team.in_(scope.lead_keys))
-    return found
-
-
 def kpis(
     scope,
     period: Period,
@@ -165,7 +146,7 @@ def kpis(
     """Every figure of the KPI page for the period, type (None: all) and team (None: all in scope; '' no team)."""
     now = now or utcnow()
     counters = [c for c in DailyStat.__table__.columns if c.name not in ("day", "type", "team")]
-    where = _where(DailyStat, scope, ticket_type, team)
+    where = where_of(DailyStat, scope, ticket_type, team)
     rows = db.session.execute(
         select(DailyStat.day, *[func.sum(c).label(c.name) for c in counters])
         .where(*where, DailyStat.day >= period.start, DailyStat.day <= period.end)
@@ -178,7 +159,7 @@ def kpis(
     closed = [
         int((by_day[d]["resolved"] or 0) + (by_day[d]["cancelled"] or 0)) if d in by_day else 0 for d in days
     ]
-    backlog = _backlog(scope, ticket_type, team, now)
+    backlog = backlog_now(scope, ticket_type, team, now)
     after = db.session.execute(
         select(func.coalesce(func.sum(DailyStat.opened - DailyStat.resolved - DailyStat.cancelled), 0)).where(
             *where, DailyStat.day > period.end
@@ -243,7 +224,7 @@ def _durations(scope, period: Period, ticket_type, team) -> dict:
             func.sum(DurationStat.total),
         )
         .where(
-            *_where(DurationStat, scope, ticket_type, team),
+            *where_of(DurationStat, scope, ticket_type, team),
             DurationStat.day >= period.start,
             DurationStat.day <= period.end,
         )
@@ -268,60 +249,6 @@ def _summary(buckets: dict, total: int) -> dict:
     }
 
 
-class _StatOf:
-    """The `type` and `team` of a ticket's ticket_stat row as scalar subqueries: read by primary
-    key for each row of the outer query (an open task, an unfinished ticket), which no planner
-    turns into a hash join over the million ticket_stat rows."""
-
-    def __init__(self, ticket_id):
-        self.type = self._column(TicketStat.type, ticket_id)
-        self.team = self._column(TicketStat.team, ticket_id)
-
-    @staticmethod
-    def _column(column, ticket_id):
-        return select(column).where(TicketStat.ticket_id == ticket_id).scalar_subquery()
-
-
-def _backlog(scope, ticket_type, team, now: datetime) -> dict:
-    """Open tickets now, by age, and how many of them are past their SLA due time."""
-    age = [
-        func.sum(case((TicketStat.opened_at > now - timedelta(days=limit), 1), else_=0))
-        for _, limit in AGE_BUCKETS
-        if limit
-    ]
-    in_view = [TicketStat.is_open.is_(True), *_where(TicketStat, scope, ticket_type, team)]
-    row = db.session.execute(
-        select(func.count(TicketStat.ticket_id), func.min(TicketStat.opened_at), *age).where(*in_view)
-    ).one()
-    # The open tickets past due or with a recorded miss, read from the index of unfinished tickets
-    # (ix_ticket_unfinished holds the SLA columns; an open ticket_stat row is an unfinished ticket,
-    # of the ticket's type), not each open ticket's row of the million-row table; ticket_stat is
-    # read (by primary key, per breached ticket) only for a type or a team.
-    breached = select(func.count()).where(
-        UNFINISHED,
-        or_(Ticket.sla_met.is_(False), and_(Ticket.sla_running_since.is_not(None), Ticket.sla_due_at < now)),
-    )
-    if ticket_type:  # on SQLite an expression, so that it keeps to the unfinished index
-        sqlite = db.engine.dialect.name == "sqlite"
-        breached = breached.where((func.coalesce(Ticket.type, "") if sqlite else Ticket.type) == ticket_type)
-    if team is not None or not scope.sees_all:
-        breached = breached.where(*_where(_StatOf(Ticket.id), scope, None, team))
-    late = db.session.execute(breached).scalar()
-    total, oldest, *within = row
-    total = int(total or 0)
-    cumulative = [int(n or 0) for n in within] + [total]
-    ages, previous = [], 0
-    for (label, _), upto in zip(AGE_BUCKETS, cumulative, strict=True):
-        ages.append({"label": label, "count": upto - previous})
-        previous = upto
-    return {
-        "open": total,
-        "oldest_days": round((now - oldest).total_seconds() / 86400, 1) if oldest else None,
-        "ages": ages,
-        "breached": int(late or 0),
-    }
-
-
 def _csat(scope, period: Period, ticket_type, team, totals: dict) -> dict:
     count = totals["feedback"]
     start = datetime.combine(period.start, datetime.min.time(), tzinfo=UTC)
@@ -330,7 +257,7 @@ def _csat(scope, period: Period, ticket_type, team, totals: dict) -> dict:
         select(Feedback.rating, Feedback.comment, Feedback.created_at, Feedback.ticket_id)
         .join(TicketStat, TicketStat.ticket_id == Feedback.ticket_id)
         .where(
-            *_where(TicketStat, scope, ticket_type, team),
+            *where_of(TicketStat, scope, ticket_type, team),
             Feedback.comment.is_not(None),
             Feedback.created_at >= start,
             Feedback.created_at < end,
@@ -339,7 +266,7 @@ def _csat(scope, period: Period, ticket_type, team, totals: dict) -> dict:
         .limit(RECENT_COMMENTS)
     ).all()
     follow_ups = select(func.count(HumanTask.id)).where(HumanTask.name == FOLLOW_UP_ELEMENT)
-    narrower = _where(TicketStat, scope, ticket_type, team)
+    narrower = where_of(TicketStat, scope, ticket_type, team)
     if narrower:  # by primary key per open task, not a join PostgreSQL would hash over every ticket
         follow_ups = follow_ups.where(
             select(TicketStat.ticket_id)
@@ -373,7 +300,7 @@ def _workload(scope, ticket_type, team) -> dict:
         select(HumanTask.assignee_id, func.count(HumanTask.id)).where(*where).group_by(HumanTask.assignee_id)
     )
     if ticket_type:
-        query = query.where(_StatOf(HumanTask.ticket_id).type == ticket_type)
+        query = query.where(StatOf(HumanTask.ticket_id).type == ticket_type)
     counts = dict(db.session.execute(query).all())
     unassigned = int(counts.pop(None, 0))
     members = select(User.id, User.username, User.name, User.capacity).where(User.active.is_(True))

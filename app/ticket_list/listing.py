@@ -69,11 +69,11 @@ def _order(filters: TicketFilters) -> list:
     return [column.asc(), Ticket.id.asc()]
 
 
-def _base(scope_condition, filters: TicketFilters, now: datetime, columns, *, common_fields: bool = False):
+def _base(scope_condition, filters: TicketFilters, now: datetime, columns, *, common: bool = False):
     query = (
         db.select(*columns)
         .select_from(Ticket)
-        .where(scope_condition, *filter_conditions(filters, now, common_fields=common_fields))
+        .where(scope_condition, *filter_conditions(filters, now, common=common))
     )
     if filters.sort_key == "customer":
         query = query.join(Customer, Customer.id == Ticket.customer_id)
@@ -152,10 +152,10 @@ def _rows_with(query, now: datetime) -> list[TicketRow]:
 
 
 def _common(filters: TicketFilters, matches: int | None) -> bool:
-    """Whether a page with start-field filters finds its rows sooner by walking the list's order
-    and testing each ticket (about 50 * tickets / matches rows read) than by looking up every match
-    and sorting them (`matches` rows): past sqrt(50 * tickets) matches."""
-    if not (filters.fields or filters.order_number) or not matches:
+    """Whether a page with start-field or customer-prefix filters finds its rows sooner by walking
+    the list's order and testing each ticket (about 50 * tickets / matches rows read) than by
+    looking up every match and sorting them (`matches` rows): past sqrt(50 * tickets) matches."""
+    if not (filters.fields or filters.order_number or filters.customer) or not matches:
         return False
     tickets = db.session.execute(db.select(func.coalesce(func.sum(TicketCount.n), 0))).scalar()
     return matches * matches > PAGE_SIZE * int(tickets)
@@ -174,9 +174,9 @@ def list_page(
     """One page of the filtered list in the filters' order; `after` (a row of the previous page,
     sorts on KEYSET_SORTS only): the rows that follow it, read from the index where it stopped.
 
-    `matches` (the list's total, when the caller counted it): start-field filters matching many
-    tickets are tested row by row in the list's order (`_common`)."""
-    query = _base(scope_condition, filters, now, [Ticket.id], common_fields=_common(filters, matches))
+    `matches` (the list's total, when the caller counted it): start-field and customer-prefix
+    filters matching many tickets are tested row by row in the list's order (`_common`)."""
+    query = _base(scope_condition, filters, now, [Ticket.id], common=_common(filters, matches))
     if after is not None:
         column = SORT_COLUMNS[filters.sort_key]
         value = getattr(after.ticket, KEYSET_SORTS[filters.sort_key])

@@ -92,3 +92,22 @@ def test_a_common_field_value_gives_the_same_page(app, tickets):
         rare = [r.ticket.id for r in list_page(db.true(), filters, now)]
         common = [r.ticket.id for r in list_page(db.true(), filters, now, matches=10**6)]
         assert common == rare and rare, query
+
+
+def test_a_common_customer_prefix_gives_the_same_page(app, tickets):
+    """A customer prefix matching many tickets is tested row by row in the list's order (the
+    ticket's customer in the matching customers); the page is the same as when every match is
+    read from the customer index and sorted."""
+    for i in range(9):
+        tickets(customer=("Ada Byron", "Adam Smith", "Bob Ross")[i % 3], status=("new", "closed")[i % 2])
+    db.session.commit()
+    now = utcnow()
+    for query in (
+        {"customer": "ada"},
+        {"customer": "ADAM", "sort": "customer"},
+        {"customer": "bob", "sort": "id"},
+    ):
+        filters = parse_filters(MultiDict(query))
+        rare = [r.ticket.id for r in list_page(db.true(), filters, now)]
+        common = [r.ticket.id for r in list_page(db.true(), filters, now, matches=10**6)]
+        assert common == rare and rare, query

@@ -107,6 +107,17 @@ def test_filters_by_type_and_team_and_scope(desk, week):
     assert figures(desk, who=desk.lead).backlog["open"] == 1
 
 
+def test_open_breaches_by_type_team_and_scope(desk, week):
+    # The complaint (support) is past its target; the two general tickets are resolved.
+    assert figures(desk, team="support").sla["open_breached"] == 1
+    assert figures(desk, ticket_type="complaint", team="support").sla["open_breached"] == 1
+    assert figures(desk, ticket_type="complaint").sla["open_breached"] == 1
+    assert figures(desk, ticket_type="general", team="support").sla["open_breached"] == 0
+    assert figures(desk, ticket_type="complaint", team="returns").sla["open_breached"] == 0
+    assert figures(desk, who=desk.lead).sla["open_breached"] == 1
+    assert figures(desk, who=desk.lead, ticket_type="general").sla["open_breached"] == 0
+
+
 def test_periods():
     today = date(2026, 11, 29)
     assert period_of("today", today=today).days == [today]

@@ -34,6 +34,7 @@ from app.models import (
     User,
     field_value,
 )
+from app.stats.list_counts import note_fields
 from app.stats.record import remember_process
 
 DEFAULT_FEEDBACK_DELAY = "P1D"
@@ -176,6 +177,7 @@ def record_fields(ticket_id: int, data: dict) -> None:
     ]
     if rows:  # the table's own INSERT: the ORM's bulk path costs more than the rows
         db.session.connection().execute(TicketField.__table__.insert(), rows[0] if len(rows) == 1 else rows)
+    note_fields(db.session, ticket_id, [(r["name"], r["value"]) for r in rows])  # for ticket_field_count
 
 
 def engine_data(ticket: Ticket, profile: dict) -> dict:
