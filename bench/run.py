@@ -149,6 +149,12 @@ def http_rows(results: dict, bare: dict) -> list[list]:
     return rows
 
 
+def _dashboard_table(args: argparse.Namespace, wanted: list[str]) -> str:
+    return dashboard_bench.run(
+        wanted, args.tickets, args.history_rows, args.repeat, args.database, args.csv_export, args.only
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     quiet_logging()
@@ -156,17 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     wanted = [b.strip() for b in args.backends.split(",") if b.strip()]
     if args.dashboard_only:
         print(f"Ticketflow dashboard queries; machine: {machine()}\n")
-        print(
-            dashboard_bench.run(
-                wanted,
-                args.tickets,
-                args.history_rows,
-                args.repeat,
-                args.database,
-                args.csv_export,
-                args.only,
-            )
-        )
+        print(_dashboard_table(args, wanted))
         print(f"\ntotal {time.perf_counter() - started:.0f} s")
         return 0
     print(f"Ticketflow benchmarks, n = {args.n} calls per operation")
@@ -245,17 +241,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.dashboard:
         print(f"\nDashboard queries ({args.tickets:,} tickets, about {args.history_rows:,} history rows)")
-        print(
-            dashboard_bench.run(
-                wanted,
-                args.tickets,
-                args.history_rows,
-                args.repeat,
-                args.database,
-                args.csv_export,
-                args.only,
-            )
-        )
+        print(_dashboard_table(args, wanted))
 
     load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"\ntotal {time.perf_counter() - started:.0f} s; load average at the end {load}")

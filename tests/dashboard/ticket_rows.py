@@ -1,9 +1,10 @@
 """Fixtures for the ticket list, its API and staff search: people with roles and teams, and
 tickets made as rows in any state (status, SLA clock, open tasks, waits, incidents).
 
-A test module imports the fixtures by their function names (`people_fixture`, `tickets_fixture`)
-and asks for them as `people` and `tickets`."""
+A test module imports the fixtures by their function names (`people_fixture`, `tickets_fixture`,
+`list_api_fixture`) and asks for them as `people`, `tickets` and `api`."""
 
+from collections import Counter
 from datetime import timedelta
 from uuid import uuid4
 
@@ -24,7 +25,7 @@ from app.models import (
     Timer,
     field_value,
 )
-from tests.factories import make_customer, make_user
+from tests.factories import make_customer, make_user, token_for
 
 
 @pytest.fixture(name="people")
@@ -186,3 +187,29 @@ def counts_of(client, **args) -> dict[str, int]:
         a.get("data-status"): int(a.xpath(".//span[@class='count']")[0].text)
         for a in page.xpath("//a[@data-status]")
     }
+
+
+@pytest.fixture(name="api")
+def list_api_fixture(client, people):
+    """`api(**query)`: the JSON of GET /api/v1/tickets (up to 200 rows) as the manager max."""
+    token = token_for(people["max"])
+
+    def get(**args):
+        answer = client.get(
+            "/api/v1/tickets",
+            query_string={"limit": 200, **args},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert answer.status_code == 200, answer.json
+        return answer.json
+
+    return get
+
+
+def assert_counts_match_the_rows(api, filters: list[dict]) -> None:
+    """For every filter, the counts per status and the total equal the rows the list returns."""
+    for args in filters:
+        body = api(**args)
+        tally = Counter(t["status"] for t in body["tickets"])
+        assert body["counts"] == dict(sorted(tally.items())), args
+        assert body["total"] == len(body["tickets"]), args
