@@ -30,6 +30,7 @@ from app.models import (
     Ticket,
     User,
 )
+from app.sla import at_risk_window
 from app.web.inbox.queries import Filters, counts, page_rows
 from bench.world import postgres_url, quiet_logging, sqlite_url
 from tests.factories import csrf_of
@@ -107,6 +108,7 @@ def seed(n_tasks: int, rng: random.Random) -> dict:
         for i in range(start, min(start + BATCH, n_tasks)):
             team = TEAMS[i % len(TEAMS)]
             priority = rng.choice(PRIORITIES)
+            sla_due = now + timedelta(minutes=rng.randint(-3 * 1440, 7 * 1440))
             assigned = rng.random() < 0.7
             tickets.append(
                 {
@@ -117,7 +119,8 @@ def seed(n_tasks: int, rng: random.Random) -> dict:
                     "priority": priority,
                     "status": rng.choice(STATUSES),
                     "data": {},
-                    "sla_due_at": now + timedelta(minutes=rng.randint(-3 * 1440, 7 * 1440)),
+                    "sla_due_at": sla_due,
+                    "sla_at_risk_at": sla_due - timedelta(seconds=at_risk_window(3 * 8 * 3600)),
                     "sla_target_seconds": 3 * 8 * 3600,
                     "created_at": now,
                     "updated_at": now,

@@ -18,6 +18,7 @@ from app import create_app
 from app.clock import utcnow
 from app.extensions import db
 from app.models import Customer, HumanTask, ProcessDefinition, ProcessInstance, Ticket, TicketField, User
+from app.sla import at_risk_window
 from app.ticket_list import list_page, parse_filters, status_counts
 from app.ticket_list.conditions import filter_conditions
 from app.ticket_list.listing import _base, _order
@@ -73,6 +74,7 @@ def seed(n: int, rng: random.Random) -> None:
         for i in range(start + 1, min(start + BATCH, n) + 1):
             kind, status = rng.choice(TYPES), rng.choice(STATUSES)
             created = now - timedelta(minutes=rng.randint(0, 365 * 1440))
+            due = created + timedelta(days=rng.randint(1, 10))
             closed = status in ("closed", "cancelled")
             tickets.append(
                 {
@@ -89,7 +91,8 @@ def seed(n: int, rng: random.Random) -> None:
                     "sla_paused": status == "awaiting_customer",
                     "sla_running_since": None if closed else created,
                     "sla_met": (rng.random() < 0.8) if closed else None,
-                    "sla_due_at": created + timedelta(days=rng.randint(1, 10)),
+                    "sla_due_at": due,
+                    "sla_at_risk_at": due - timedelta(seconds=at_risk_window(8 * 3600)),
                     "created_at": created,
                     "updated_at": created,
                     "closed_at": created + timedelta(days=2) if closed else None,

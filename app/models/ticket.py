@@ -36,6 +36,8 @@ class Ticket(db.Model):
     sla_paused: Mapped[bool] = mapped_column(default=False, server_default=false())
     sla_met: Mapped[bool | None] = mapped_column()
     first_response_due_at = mapped_column(UTCDateTime)
+    # When the business time left reaches the at-risk window (app.sla); None while there is no due time.
+    sla_at_risk_at = mapped_column(UTCDateTime)
     created_at = mapped_column(UTCDateTime, default=utcnow)
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # When it reached a finished status (sla.STOPPING); None while open (set by sla.on_status).

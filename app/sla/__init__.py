@@ -8,6 +8,9 @@ closes; the API and the inbox read `sla_state`. The clock lives on the ticket ro
 - `sla_consumed_seconds`: business time used by the stretches that already ended;
 - `sla_running_since`: start of the running stretch (None while paused or stopped);
 - `sla_due_at`: when the target runs out if nothing pauses it (None while paused);
+- `sla_at_risk_at`: when the business time left falls to the at-risk window (a quarter of the
+  target, at least an hour), set with `sla_due_at`: `sla_state` and the lists' SQL filters both
+  read it, so a list filtered on "at risk" holds exactly the tickets whose badge says so;
 - `sla_met`: None while open, False once breached (it stays so), True when closed in time.
 
 docs/sla.md explains the rules; app/sla/calendar.py counts business time.
@@ -50,6 +53,7 @@ __all__ = [
     "add_business_days",
     "add_business_days_for_team",
     "add_business_time",
+    "at_risk_window",
     "business_seconds_between",
     "calendar_for",
     "on_status",
@@ -77,7 +81,7 @@ def start_clock(ticket: Ticket, now: datetime) -> None:
     ticket.sla_running_since = now
     ticket.sla_paused = False
     ticket.sla_met = None
-    ticket.sla_due_at = add_business_time(calendar, now, ticket.sla_target_seconds)
+    _set_due(ticket, calendar, now, ticket.sla_target_seconds)
     ticket.first_response_due_at = add_business_time(calendar, now, targets.first_response_minutes * 60)
 
 
@@ -110,7 +114,7 @@ def on_status(ticket: Ticket, status: str, now: datetime) -> None:
         if running:
             _end_stretch(ticket, now)
         ticket.sla_paused = True
-        ticket.sla_due_at = None
+        ticket.sla_due_at = ticket.sla_at_risk_at = None
     elif not running:  # resumed after a pause, or reopened after it stopped
         _start_stretch(ticket, now)
 
@@ -144,9 +148,25 @@ def sla_state(ticket: Ticket, now: datetime) -> dict:
         return {**found, "state": "met" if ticket.sla_met else "breached"}
     if ticket.sla_met is False or ticket.sla_due_at is None or now > ticket.sla_due_at:
         return {**found, "state": "breached"}
-    left = business_seconds_between(calendar_for(ticket.sla_team_key), now, ticket.sla_due_at)
-    at_risk = left < max(AT_RISK_SHARE * ticket.sla_target_seconds, AT_RISK_MIN_SECONDS)
+    if ticket.sla_at_risk_at is not None:
+        at_risk = now >= ticket.sla_at_risk_at
+    else:  # a clock set by hand in the database: count the business time left
+        left = business_seconds_between(calendar_for(ticket.sla_team_key), now, ticket.sla_due_at)
+        at_risk = left <= at_risk_window(ticket.sla_target_seconds)
     return {**found, "state": "at_risk" if at_risk else "on_track"}
+
+
+def at_risk_window(target_seconds: int) -> float:
+    """Business seconds before the due time from which a running clock is at risk."""
+    return max(AT_RISK_SHARE * target_seconds, AT_RISK_MIN_SECONDS)
+
+
+def _set_due(ticket: Ticket, calendar: Calendar, now: datetime, left: float) -> None:
+    """Due when `left` business seconds have passed after `now`; at risk from the moment the business
+    time left equals the window (at once when it is that small already)."""
+    ticket.sla_due_at = add_business_time(calendar, now, left)
+    early = left - at_risk_window(ticket.sla_target_seconds)
+    ticket.sla_at_risk_at = add_business_time(calendar, now, early) if early > 0 else now
 
 
 def _end_stretch(ticket: Ticket, now: datetime) -> None:
@@ -167,6 +187,6 @@ def _start_stretch(ticket: Ticket, now: datetime) -> None:
     left = ticket.sla_target_seconds - ticket.sla_consumed_seconds
     if left <= 0:
         ticket.sla_met = False
-        ticket.sla_due_at = now
+        ticket.sla_due_at = ticket.sla_at_risk_at = now
     else:
-        ticket.sla_due_at = add_business_time(calendar_for(ticket.sla_team_key), now, left)
+        _set_due(ticket, calendar_for(ticket.sla_team_key), now, left)

@@ -6,15 +6,15 @@ assignee and team filters are `ticket.id IN (...)` lookups on ticket_field (name
 (lower(name), lower(email)), human_task (assignee_id / team); the derived states walk the partial
 index of unfinished tickets.
 
-SLA states: the SQL and `sla_state_of` agree with each other. Like the inbox's SLA filter they
-count the time left on the wall clock ("at risk": less than a quarter of the target, or under
-an hour, before the due time), where the ticket page counts business time (app.sla.sla_state).
+SLA states: the SQL and `sla_state_of` agree with each other and with the ticket page's badge
+(app.sla.sla_state): "at risk" is read from `ticket.sla_at_risk_at`, the moment the business time
+left reaches the at-risk window (a quarter of the target, at least an hour), which app.sla keeps
+with the due time.
 """
 
 from datetime import datetime
 
-from sqlalchemy import and_, exists, false, func, literal, not_, or_, true
-from sqlalchemy.types import DateTime
+from sqlalchemy import and_, exists, false, func, not_, or_, true
 
 from app import sla
 from app.extensions import db
@@ -37,20 +37,6 @@ FINISHED = tuple(sorted(sla.STOPPING))
 CLOSED = tuple(s for s in FINISHED if s != "cancelled")
 
 
-def _seconds_left(now: datetime):
-    """Seconds from `now` to the SLA due time, in SQL (wall-clock time)."""
-    naive = now.replace(tzinfo=None)
-    if db.engine.dialect.name == "postgresql":
-        return func.extract("epoch", Ticket.sla_due_at - literal(naive, DateTime()))
-    return (func.julianday(Ticket.sla_due_at) - func.julianday(naive.isoformat(sep=" "))) * 86400.0
-
-
-def _at_risk_window():
-    target = func.coalesce(Ticket.sla_target_seconds, 0) * sla.AT_RISK_SHARE
-    larger = func.greatest if db.engine.dialect.name == "postgresql" else func.max
-    return larger(target, sla.AT_RISK_MIN_SECONDS)
-
-
 def sla_condition(state: str, now: datetime):
     """Tickets whose SLA is in `state` (on_track, at_risk, breached, met, paused).
 
@@ -67,10 +53,11 @@ def sla_condition(state: str, now: datetime):
         return and_(Ticket.sla_paused.is_(true()), or_(Ticket.sla_met.is_(None), Ticket.sla_met.is_(true())))
     if state == "met":
         return and_(Ticket.sla_met.is_(true()), Ticket.sla_running_since.is_(None))
+    # The at-risk moment is kept on the row in business time (app.sla), like the ticket page's badge.
     left = (
-        _seconds_left(now) < _at_risk_window()
+        Ticket.sla_at_risk_at <= now
         if state == "at_risk"
-        else _seconds_left(now) >= _at_risk_window()
+        else or_(Ticket.sla_at_risk_at > now, Ticket.sla_at_risk_at.is_(None))
     )
     in_time = db.select(Ticket.id).where(running, Ticket.sla_due_at >= now, Ticket.sla_met.is_(None), left)
     return Ticket.id.in_(in_time)
@@ -87,9 +74,8 @@ def sla_state_of(ticket: Ticket, now: datetime) -> str | None:
         return "paused"
     if not running:
         return "met" if ticket.sla_met else None
-    left = (ticket.sla_due_at - now).total_seconds() if ticket.sla_due_at else 0
-    window = max((ticket.sla_target_seconds or 0) * sla.AT_RISK_SHARE, sla.AT_RISK_MIN_SECONDS)
-    return "at_risk" if left < window else "on_track"
+    at_risk = ticket.sla_at_risk_at is not None and now >= ticket.sla_at_risk_at
+    return "at_risk" if at_risk else "on_track"
 
 
 # What an unfinished ticket's instance holds: for a page's rows, correlated EXISTS on indexed

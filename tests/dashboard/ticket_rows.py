@@ -25,6 +25,7 @@ from app.models import (
     Timer,
     field_value,
 )
+from app.sla import at_risk_window
 from tests.factories import make_customer, make_user, token_for
 
 
@@ -157,12 +158,21 @@ def _sla_columns(sla: str | None, now) -> dict:
     target = 8 * 3600
     if sla is None:
         return {}
-    if sla == "on_track":
-        return dict(sla_target_seconds=target, sla_running_since=now, sla_due_at=now + timedelta(days=2))
-    if sla == "at_risk":
-        return dict(sla_target_seconds=target, sla_running_since=now, sla_due_at=now + timedelta(minutes=30))
-    if sla == "breached":
-        return dict(sla_target_seconds=target, sla_running_since=now, sla_due_at=now - timedelta(hours=1))
+    window = timedelta(
+        seconds=at_risk_window(target)
+    )  # app.sla keeps sla_at_risk_at this far before the due time
+    if sla in ("on_track", "at_risk", "breached"):
+        due = (
+            now
+            + {
+                "on_track": timedelta(days=2),
+                "at_risk": timedelta(minutes=30),
+                "breached": -timedelta(hours=1),
+            }[sla]
+        )
+        return dict(
+            sla_target_seconds=target, sla_running_since=now, sla_due_at=due, sla_at_risk_at=due - window
+        )
     if sla == "met":
         return dict(sla_target_seconds=target, sla_met=True, sla_due_at=now + timedelta(hours=1))
     if sla == "paused":

@@ -13,6 +13,7 @@ import pytest
 from app.clock import utcnow
 from app.extensions import db
 from app.models import BusinessCalendar, SlaPolicy, Team
+from app.passwords import hash_password
 from app.sla import (
     add_business_days_for_team,
     add_business_time,
@@ -28,7 +29,7 @@ from app.sla import (
 from app.sla.calendar import SlaConfigError
 from app.sla.demo import POLICIES, seed_sla_demo
 from tests.engine.conftest import RETURN_START, World
-from tests.factories import TEAMS, deploy_shipped, make_customer, make_team, make_user, token_for
+from tests.factories import TEAMS, deploy_shipped, login, make_customer, make_team, make_user, token_for
 
 HOUR = 3600
 WEEKDAYS_9_TO_5 = {day: [["09:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
@@ -251,3 +252,50 @@ def test_demo_seed_gives_each_team_a_calendar_and_each_type_four_targets_once(ap
     assert {t for (t,) in db.session.execute(db.select(SlaPolicy.ticket_type))} == set(POLICIES)
     assert policy_for("complaint", "urgent").team_key == "support"
     assert db.session.execute(db.select(db.func.count(Team.id))).scalar() == 4
+
+
+def test_at_risk_counts_business_time_alike_on_the_badge_and_in_every_list_filter(world, clock, client):
+    """Opened Wednesday 13:00, a high ticket is due Friday 13:00 (16 business hours) and at risk from
+    Thursday 17:00 (4 business hours left): through Thursday night the wall clock shows 19 hours
+    left, yet the badge, the ticket list's filter and the inbox's filter all say "at risk"."""
+    set_policy("return", "high", 16 * 60, 16 * 60, "returns")  # no first response due meanwhile
+    db.session.commit()
+    clock.move_to(utc(2026, 11, 25, 13))
+    ticket = world.open("return", RETURN_START)
+    assert (ticket.sla_due_at, ticket.sla_at_risk_at) == (utc(2026, 11, 27, 13), utc(2026, 11, 26, 17))
+    token = token_for(make_user("max", "manager"))
+    world.agent.password_hash = hash_password("pw")
+    db.session.commit()
+    login(client, world.agent.username)
+
+    def states() -> tuple:
+        listed = {
+            state: [
+                row["id"]
+                for row in client.get(
+                    "/api/v1/tickets",
+                    query_string={"sla": state},
+                    headers={"Authorization": f"Bearer {token}"},
+                ).json["tickets"]
+            ]
+            for state in ("on_track", "at_risk")
+        }
+        inbox = {
+            state: "No tasks here"
+            not in client.get("/inbox/", query_string={"view": "mine", "sla": state}).text
+            for state in ("on_track", "at_risk")
+        }
+        return sla_state(world.reload(ticket), utcnow())["state"], listed, inbox
+
+    clock.move_to(utc(2026, 11, 26, 16))
+    assert states() == (
+        "on_track",
+        {"on_track": [ticket.id], "at_risk": []},
+        {"on_track": 1, "at_risk": 0},
+    )
+    clock.move_to(utc(2026, 11, 26, 23))
+    assert states() == (
+        "at_risk",
+        {"on_track": [], "at_risk": [ticket.id]},
+        {"on_track": 0, "at_risk": 1},
+    )

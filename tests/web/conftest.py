@@ -1,9 +1,11 @@
 """Fixtures of the inbox's page tests: staff in teams, and `seed` for inbox rows on tickets of their own."""
 
+from datetime import timedelta
 from uuid import uuid4
 
 import pytest
 
+from app import sla
 from app.extensions import db
 from app.models import Customer, HumanTask, ProcessDefinition, ProcessInstance, Ticket
 from tests.factories import make_customer, make_user
@@ -59,6 +61,10 @@ def seed(app, people):
             status=status,
             sla_due_at=sla_due,
             sla_target_seconds=sla_target,
+            # app.sla sets it with the due time; here on the wall clock (as migration 0025 does)
+            sla_at_risk_at=sla_due - timedelta(seconds=sla.at_risk_window(sla_target or 0))
+            if sla_due
+            else None,
         )
         db.session.add(ticket)
         db.session.flush()

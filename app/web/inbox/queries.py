@@ -7,8 +7,7 @@ customer tables are joined only when a filter needs them (counts) or for the pag
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, false, func, literal, or_, true
-from sqlalchemy.types import DateTime
+from sqlalchemy import and_, case, false, func, or_, true
 
 from app import sla
 from app.access import Scope
@@ -124,18 +123,13 @@ def view_condition(scope: Scope, view: str):
     raise ValueError(f"unknown view {view!r}")
 
 
-def _seconds_left(now: datetime):
-    """Seconds from `now` to the ticket's SLA due time, in SQL (wall-clock time)."""
-    naive = now.replace(tzinfo=None)
-    if db.engine.dialect.name == "postgresql":
-        return func.extract("epoch", Ticket.sla_due_at - literal(naive, DateTime()))
-    return (func.julianday(Ticket.sla_due_at) - func.julianday(naive.isoformat(sep=" "))) * 86400.0
+def _resolution_at_risk(now: datetime):
+    """The resolution clock has reached its at-risk moment (app.sla `sla_at_risk_at`, in business time)."""
+    return Ticket.sla_at_risk_at <= now
 
 
-def _at_risk_window():
-    target = func.coalesce(Ticket.sla_target_seconds, 0) * sla.AT_RISK_SHARE
-    larger = func.greatest if db.engine.dialect.name == "postgresql" else func.max
-    return larger(target, sla.AT_RISK_MIN_SECONDS)
+def _resolution_on_track(now: datetime):
+    return or_(Ticket.sla_at_risk_at > now, Ticket.sla_at_risk_at.is_(None))
 
 
 def sla_state_condition(state: str, now: datetime):
@@ -153,11 +147,11 @@ def sla_state_condition(state: str, now: datetime):
     response_at_risk = and_(
         responded.is_(None), due >= now, due < now + timedelta(seconds=sla.AT_RISK_MIN_SECONDS)
     )
-    resolution_on_track = and_(Ticket.sla_due_at >= now, _seconds_left(now) >= _at_risk_window())
+    resolution_on_track = and_(Ticket.sla_due_at >= now, _resolution_on_track(now))
     if state == "breached":
         return or_(Ticket.sla_due_at < now, response_breached)
     if state == "at_risk":
-        resolution_at_risk = and_(Ticket.sla_due_at >= now, _seconds_left(now) < _at_risk_window())
+        resolution_at_risk = and_(Ticket.sla_due_at >= now, _resolution_at_risk(now))
         return and_(
             response_not_breached, or_(resolution_at_risk, and_(response_at_risk, resolution_on_track))
         )
