@@ -203,6 +203,16 @@ def counts(scope: Scope, filters: Filters, now: datetime) -> dict[str, int]:
     found = {}
     conditions = filter_conditions(filters, now)
     bare = replace(filters, sort="due")  # counting never needs the sort's joins
+    if db.engine.dialect.name == "postgresql":
+        # One pass over the union of the views (a bitmap OR of their index ranges), each counted with
+        # FILTER: PostgreSQL joins and filters every task once instead of once per view. SQLite counts
+        # an unfiltered view from its index alone, which one statement for all of them would lose.
+        views = scope.views()
+        where = [view_condition(scope, view) for view in views]
+        columns = [func.count().filter(condition) for condition in where]
+        query = with_joins(db.select(*columns).select_from(HumanTask), bare)
+        row = db.session.execute(query.where(or_(*where), *conditions)).one()
+        return dict(zip(views, row, strict=True))
     for view in scope.views():
         query = with_joins(db.select(func.count()).select_from(HumanTask), bare)
         found[view] = db.session.execute(query.where(view_condition(scope, view), *conditions)).scalar()
