@@ -5,7 +5,7 @@ FLASK  := $(VENV)/bin/flask --app wsgi
 PORT   ?= 5000
 PG_BIN := $(shell ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 
-.PHONY: run run-dev history setup test test-sqlite test-postgresql bench faults corpus lint postgres-binaries chromium studio node
+.PHONY: run run-dev history setup test test-sqlite test-postgresql bench load-test faults corpus lint postgres-binaries chromium studio node
 
 $(VENV)/.installed: requirements.txt
 	test -d $(VENV) || python3 -m venv $(VENV)
@@ -89,6 +89,13 @@ test-postgresql: $(VENV)/.installed postgres-binaries chromium studio
 
 bench: $(VENV)/.installed postgres-binaries
 	$(PY) -m bench.run
+
+# A paced load over HTTP in the production layout (gunicorn + a worker, throwaway PostgreSQL):
+# LOAD_RATE ticket starts per second for LOAD_MINUTES; fails when the rate, errors or p99 slip.
+LOAD_RATE ?= 200
+LOAD_MINUTES ?= 5
+load-test: $(VENV)/.installed postgres-binaries
+	$(PY) -m bench.load_test --rate $(LOAD_RATE) --minutes $(LOAD_MINUTES)
 
 # The fault suite (docs/reliability.md): real gunicorn and `flask worker` processes on loopback
 # against a throwaway PostgreSQL, crashes and outages injected, invariants checked. Not part of
