@@ -49,8 +49,6 @@ class HumanTask(db.Model):
     excluded_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
 
     __table_args__ = (
-        Index("ix_human_task_team_assignee_due", "team", "assignee_id", "due_at"),
-        Index("ix_human_task_assignee_due", "assignee_id", "due_at"),
         # The inbox's "new" badge: the few tasks that arrived since the person last looked.
         Index("ix_human_task_created", "created_at"),
     )
@@ -61,6 +59,25 @@ class HumanTask(db.Model):
 Index(
     "ix_human_task_team_due_order",
     HumanTask.team,
+    HumanTask.due_at.is_(None),
+    HumanTask.due_at,
+    HumanTask.created_at,
+    HumanTask.id,
+)
+# A team's queue (assignee_id NULL) and a person's own tasks, in the same order: a page of a view is
+# read from one of these ranges (or merged from several: app/web/inbox/queries.py `_page_ids`).
+Index(
+    "ix_human_task_team_assignee_order",
+    HumanTask.team,
+    HumanTask.assignee_id,
+    HumanTask.due_at.is_(None),
+    HumanTask.due_at,
+    HumanTask.created_at,
+    HumanTask.id,
+)
+Index(
+    "ix_human_task_assignee_order",
+    HumanTask.assignee_id,
     HumanTask.due_at.is_(None),
     HumanTask.due_at,
     HumanTask.created_at,

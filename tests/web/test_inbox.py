@@ -17,6 +17,8 @@ from app.models import (
     HistoryEvent,
     HumanTask,
     OutboxMessage,
+    Team,
+    TeamMember,
     Ticket,
 )
 from app.worker import drain
@@ -433,3 +435,24 @@ def test_another_teams_ticket_is_404(client, review):
     login(client, "carol")
     assert client.get(f"/inbox/tickets/{review.ticket_id}").status_code == 404
     assert post(client, f"/inbox/tickets/{review.ticket_id}/messages", {"body": "hi"}).status_code == 404
+
+
+@pytest.mark.parametrize("sort", ["due", "priority"])
+def test_a_queue_of_two_teams_and_unteamed_tasks_pages_in_one_order(client, seed, people, sort):
+    """The queue is three index ranges (each team's unassigned tasks, and those outside any team):
+    its pages merge them in the page order, with the filters, at any depth."""
+    credit = db.session.execute(db.select(Team).where(Team.key == "credit")).scalar_one()
+    db.session.add(TeamMember(team_id=credit.id, user_id=people["alice"].id))
+    db.session.commit()
+    now = utcnow()
+    for n in range(75):
+        team = ("returns", "credit", None)[n % 3]
+        priority = ("high", "low")[n % 2]
+        seed(title=f"T{n:02}", team=team, priority=priority, due=now + timedelta(minutes=n))
+    seed(title="Taken", team="returns", assignee="bob")
+    login(client, "alice")
+    order = sorted(range(75), key=lambda n: (n % 2, n)) if sort == "priority" else list(range(75))
+    pages = [inbox(client, view="team", sort=sort, page=p)[0] for p in (1, 2, 3)]
+    assert pages == [[f"T{n:02}" for n in order[i : i + 25]] for i in (0, 25, 50)]
+    high = [f"T{n:02}" for n in range(0, 75, 2)]
+    assert inbox(client, view="team", priority="high", page=2) == (high[25:], {"mine": 0, "team": 38})

@@ -7,7 +7,7 @@ customer tables are joined only when a filter needs them (counts) or for the pag
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, false, func, or_, true
+from sqlalchemy import and_, case, false, func, or_, true, union_all
 
 from app import sla
 from app.access import Scope
@@ -23,6 +23,8 @@ from app.models import (
 )
 
 PAGE_SIZE = 25
+# Pages of a view with several index ranges merge the ranges' heads up to this depth (`_page_ids`).
+MERGED_DEPTH = 1000
 SLA_STATES = {"on_track": "On track", "at_risk": "At risk", "breached": "Breached"}
 # Every column of the list sorts (the header links); "due" (the task's due date) is the default.
 SORTS = {
@@ -104,23 +106,29 @@ class Filters:
 TICKET_SORTS = ("ticket", "customer", "status", "sla")
 
 
-def view_condition(scope: Scope, view: str):
-    """The WHERE clause of a view."""
+def view_branches(scope: Scope, view: str) -> list:
+    """The WHERE clause of a view as a list of conditions to OR, each one range of an ordered index:
+    a page can walk each range in order and merge them (`page_rows`)."""
     if view == "mine":
-        return HumanTask.assignee_id == scope.user_id
+        return [HumanTask.assignee_id == scope.user_id]
     if view == "team":
         if scope.sees_all:
-            return HumanTask.assignee_id.is_(None)
-        # Two index ranges of (team, assignee_id): "assignee IS NULL AND (a OR b)" would scan every queued task.
-        return or_(
-            and_(HumanTask.team.in_(scope.team_keys), HumanTask.assignee_id.is_(None)),
-            and_(HumanTask.team.is_(None), HumanTask.assignee_id.is_(None)),
-        )
+            return [HumanTask.assignee_id.is_(None)]
+        # One range of (team, assignee_id) per team: "assignee IS NULL AND (a OR b)" would scan every queued task.
+        return [and_(HumanTask.team == key, HumanTask.assignee_id.is_(None)) for key in scope.team_keys] + [
+            and_(HumanTask.team.is_(None), HumanTask.assignee_id.is_(None))
+        ]
     if view == "all":
         if scope.sees_all:
-            return true()
-        return HumanTask.team.in_(scope.lead_keys) if scope.lead_keys else false()
+            return [true()]
+        return [HumanTask.team == key for key in scope.lead_keys] or [false()]
     raise ValueError(f"unknown view {view!r}")
+
+
+def view_condition(scope: Scope, view: str):
+    """The WHERE clause of a view."""
+    branches = view_branches(scope, view)
+    return branches[0] if len(branches) == 1 else or_(*branches)
 
 
 def _resolution_at_risk(now: datetime):
@@ -274,15 +282,7 @@ def page_rows(scope: Scope, view: str, filters: Filters, now: datetime, page: in
     Two steps: the page's task ids from the indexes (joining only what a filter needs), then
     those 25 rows with their ticket, customer and assignee.
     """
-    ids_query = with_joins(db.select(HumanTask.id), filters, sorting=True)
-    ids = list(
-        db.session.execute(
-            ids_query.where(view_condition(scope, view), *filter_conditions(filters, now))
-            .order_by(*order_by(filters))
-            .limit(PAGE_SIZE)
-            .offset((max(page, 1) - 1) * PAGE_SIZE)
-        ).scalars()
-    )
+    ids = list(db.session.execute(_page_ids(scope, view, filters, now, page)).scalars())
     if not ids:
         return []
     assignee = db.aliased(User)
@@ -300,6 +300,24 @@ def page_rows(scope: Scope, view: str, filters: Filters, now: datetime, page: in
         for task, ticket, customer, name, responded in db.session.execute(query)
     }
     return [found[i] for i in ids if i in found]
+
+
+def _page_ids(scope: Scope, view: str, filters: Filters, now: datetime, page: int):
+    """The statement of a page's task ids. A view of several index ranges (a team queue: one per team,
+    and the tasks outside any team) takes the first `offset + PAGE_SIZE` of each range in order, then
+    sorts those few: each range walks its index instead of all the view's tasks being sorted."""
+    offset = (max(page, 1) - 1) * PAGE_SIZE
+    conditions, order = filter_conditions(filters, now), order_by(filters)
+
+    def ids(where, limit: int, skip: int = 0):
+        query = with_joins(db.select(HumanTask.id), filters, sorting=True).where(where, *conditions)
+        return query.order_by(*order).limit(limit).offset(skip)
+
+    branches = view_branches(scope, view)
+    if len(branches) == 1 or offset + PAGE_SIZE > MERGED_DEPTH:
+        return ids(or_(*branches), PAGE_SIZE, offset)
+    heads = [ids(branch, offset + PAGE_SIZE).subquery() for branch in branches]
+    return ids(HumanTask.id.in_(union_all(*(db.select(head.c.id) for head in heads))), PAGE_SIZE, offset)
 
 
 def ticket_types() -> list[str]:
