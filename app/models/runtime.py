@@ -49,6 +49,9 @@ class HumanTask(db.Model):
     excluded_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
 
     __table_args__ = (
+        # Counting a team's tasks with a ticket filter (the inbox's counts): covering, and in ticket order,
+        # so SQLite reads the tickets in the order of their table instead of jumping around it.
+        Index("ix_human_task_team_ticket", "team", "assignee_id", "ticket_id", "priority"),
         # The inbox's "new" badge: the few tasks that arrived since the person last looked.
         Index("ix_human_task_created", "created_at"),
     )

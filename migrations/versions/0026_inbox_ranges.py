@@ -9,6 +9,8 @@ due_at, created_at, id) and (assignee_id, due_at IS NULL, due_at, created_at, id
 order (undated tasks last, then arrival). A page of a team's queue or of a person's own tasks is
 read in index order and stops at the page, instead of sorting every task of the view; the
 equality lookups of assignment (an agent's open tasks) use the leading columns as before.
+ix_human_task_team_ticket (team, assignee_id, ticket_id, priority) covers the counts of a view
+with a ticket filter, and hands SQLite the tickets in their table's order.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -29,9 +31,11 @@ def upgrade():
     op.create_index('ix_human_task_team_assignee_order', 'human_task',
                     [sa.text('team'), sa.text('assignee_id'), *ORDER])
     op.create_index('ix_human_task_assignee_order', 'human_task', [sa.text('assignee_id'), *ORDER])
+    op.create_index('ix_human_task_team_ticket', 'human_task', ['team', 'assignee_id', 'ticket_id', 'priority'])
 
 
 def downgrade():
+    op.drop_index('ix_human_task_team_ticket', table_name='human_task')
     op.drop_index('ix_human_task_assignee_order', table_name='human_task')
     op.drop_index('ix_human_task_team_assignee_order', table_name='human_task')
     op.create_index('ix_human_task_team_assignee_due', 'human_task', ['team', 'assignee_id', 'due_at'])
