@@ -300,14 +300,16 @@ def f6_downtime(ctx: Context) -> dict:
 
 
 def f7_churn(ctx: Context) -> dict:
-    """One of two workers restarted (alternately SIGTERM and kill -9) every few seconds under load:
-    the invariants hold and the backlog drains within 60 s of the last restart."""
+    """One of two workers restarted (alternately SIGTERM and kill -9) every 30 s under load (a short
+    run: every sixth of it): the invariants hold and the backlog drains within 60 s of the last restart."""
     stage = Stage(ctx)
     try:
         stage.cluster.web(stage.port)
         workers = [stage.cluster.worker(), stage.cluster.worker()]
         load = Steady(stage.api, stage.world.customer_id, threads=2, pause=0.1).start()
-        period, duration = 5.0, max(10.0, ctx.seconds * 3)
+        # The issue's churn: every 30 s for 10 minutes (FAULTS_SECONDS=200); a short run restarts 6 times.
+        duration = max(10.0, ctx.seconds * 3)
+        period = min(30.0, duration / 6)
         started, restarts = time.monotonic(), 0
         while time.monotonic() - started < duration:
             time.sleep(period)
