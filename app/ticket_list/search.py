@@ -50,9 +50,7 @@ def search_tickets(scope_condition, query: str) -> list[SearchResult]:
         return []
     number = ticket_number(query)
     customers = list(db.session.execute(customer_ids_matching(query).limit(MAX_CANDIDATES)).scalars())
-    found = list(
-        db.session.execute(field_ticket_ids("order_number", query).limit(MAX_CANDIDATES)).scalars()
-    )
+    found = list(db.session.execute(field_ticket_ids("order_number", query).limit(MAX_CANDIDATES)).scalars())
     if customers:  # the newest of their tickets first, apart: from ix_ticket_customer_created alone
         found += db.session.execute(
             db.select(Ticket.id)
