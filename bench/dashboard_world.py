@@ -8,7 +8,7 @@ answers, incidents, and any other per-ticket table without unique keys (ticket_f
 ticket_agent ...). A clone gets new ids, a new customer and order number, and every timestamp
 moved so it opens at a random moment of the past year, at a steady rate (open ones: of the last two
 weeks, where 70 % of the tickets are still open).
-Rows go in with executemany in batches; SQLite runs without a journal or fsync while loading.
+Rows go in by COPY on PostgreSQL, executemany in batches on SQLite (without fsync while loading).
 """
 
 import random
@@ -39,6 +39,7 @@ from app.models import (
 from app.models.types import UTCDateTime
 from app.sla import STOPPING
 from app.stats.counts import rebuild_counts
+from bench.bulk_rows import Sink
 
 BATCH = 5000
 # Every clone opens at a random moment of the past year, at a steady rate; of those opened in the
@@ -117,29 +118,6 @@ def _shift(table, row: dict, delta: timedelta) -> dict:
     return row
 
 
-class _Sink:
-    """Rows per table, flushed with executemany every BATCH rows (in foreign-key order)."""
-
-    def __init__(self, order: list):
-        self.order = order
-        self.rows = defaultdict(list)
-        self.count = defaultdict(int)
-
-    def add(self, table, row: dict) -> None:
-        self.rows[table].append(row)
-
-    def flush(self, force: bool = False) -> None:
-        if not force and sum(len(v) for v in self.rows.values()) < BATCH * 4:
-            return
-        for table in self.order:
-            rows = self.rows.pop(table, None)
-            if rows:
-                for start in range(0, len(rows), BATCH):
-                    db.session.execute(insert(table), rows[start : start + BATCH])
-                self.count[table.name] += len(rows)
-        db.session.commit()
-
-
 def clone(n_tickets: int, n_history: int, rng: random.Random, progress=print) -> dict:
     """Add `n_tickets` clones of the template tickets with about `n_history` history rows in all."""
     started = time.perf_counter()
@@ -161,7 +139,7 @@ def clone(n_tickets: int, n_history: int, rng: random.Random, progress=print) ->
     generic = _generic_tables()
     order = [Ticket.__table__, ProcessInstance.__table__, FeedbackRequest.__table__, Feedback.__table__]
     order += [Incident.__table__, HistoryEvent.__table__, *generic]
-    sink = _Sink(order)
+    sink = Sink(db.session, order)
     history_budget = 0.0
     unfinished = [t for t in templates if t["ticket"]["status"] not in STOPPING] or templates
     finished = [t for t in templates if t["ticket"]["status"] in STOPPING] or templates

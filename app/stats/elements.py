@@ -3,7 +3,7 @@
 Completed, cancelled and incidents come from `element_stat` (days of the period), the median
 and p90 time spent from its completions per duration bucket (app/stats/buckets.py), and `active`
 (tokens there now: open tasks, waiting timers, jobs and message catches) from the runtime
-tables, which hold only what is open, joined to the instance by primary key.
+tables, which hold only what is open, matched against the version's open instances.
 """
 
 from datetime import date
@@ -21,6 +21,7 @@ from app.models import (
     SlaPolicy,
     Timer,
 )
+from app.models.runtime import OPEN_INSTANCE_STATUSES
 from app.stats.buckets import quantile
 
 
@@ -105,9 +106,14 @@ def element_statistics(definition: ProcessDefinition, start: date, end: date) ->
 def _active(definition_id: int) -> list[tuple[str, int]]:
     """(element id, tokens waiting there) from the tables of what is open, one query each.
 
-    Each open row's instance is read by primary key (a scalar subquery, which no planner turns
-    into a join): the cost follows what is open, not the version's instances (a join would be
-    planned from the hundreds of thousands of instances a version ran, most of them finished)."""
+    Only a running instance (or one with an incident) holds tokens: the version's open instances
+    come from `ix_process_instance_status_definition` alone (a few thousand ids, not the hundreds
+    of thousands of instances the version ran), and each table of what is open is matched
+    against them (on PostgreSQL a hash of the ids; each open row's instance read by primary key
+    took 0.4 s for 43,000 open tasks at a million tickets)."""
+    open_instances = select(ProcessInstance.id).where(
+        ProcessInstance.status.in_(OPEN_INSTANCE_STATUSES), ProcessInstance.definition_id == definition_id
+    )
     found = []
     for model, column in (
         (HumanTask, HumanTask.name),
@@ -115,13 +121,7 @@ def _active(definition_id: int) -> list[tuple[str, int]]:
         (Job, Job.element_id),
         (MessageSubscription, MessageSubscription.element_id),
     ):
-        of_instance = (
-            select(ProcessInstance.definition_id)
-            .where(ProcessInstance.id == model.instance_id)
-            .correlate(model)
-            .scalar_subquery()
-        )
         found += db.session.execute(
-            select(column, func.count()).where(of_instance == definition_id).group_by(column)
+            select(column, func.count()).where(model.instance_id.in_(open_instances)).group_by(column)
         ).all()
     return found

@@ -3,6 +3,9 @@
 Three indexed lookups, each limited, within the caller's scope: the ticket by primary key,
 customers by lower(name) / lower(email) prefix (ix_customer_name_lower, ix_customer_email_lower),
 tickets by their `order_number` field (ix_ticket_field_name_value, exact after normalising).
+The matching customers' newest tickets are read apart, from ix_ticket_customer_created alone: in
+one statement with the other matches (an OR) PostgreSQL walked every ticket from the newest,
+testing each, until it had 50 (28,000 rows at a million tickets: 0.5 to 1 s).
 """
 
 import re
@@ -47,10 +50,15 @@ def search_tickets(scope_condition, query: str) -> list[SearchResult]:
         return []
     number = ticket_number(query)
     customers = list(db.session.execute(customer_ids_matching(query).limit(MAX_CANDIDATES)).scalars())
-    ordered = list(
-        db.session.execute(field_ticket_ids("order_number", query).limit(MAX_CANDIDATES)).scalars()
-    )
-    matches = [Ticket.customer_id.in_(customers), Ticket.id.in_(ordered)]
+    found = list(db.session.execute(field_ticket_ids("order_number", query).limit(MAX_CANDIDATES)).scalars())
+    if customers:  # the newest of their tickets first, apart: from ix_ticket_customer_created alone
+        found += db.session.execute(
+            db.select(Ticket.id)
+            .where(scope_condition, Ticket.customer_id.in_(customers))
+            .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+            .limit(MAX_RESULTS)
+        ).scalars()
+    matches = [Ticket.id.in_(found)]
     if number is not None:
         matches.append(Ticket.id == number)
     rows = db.session.execute(
