@@ -61,7 +61,7 @@ def seed(app, people):
             status=status,
             sla_due_at=sla_due,
             sla_target_seconds=sla_target,
-            # app.sla sets it with the due time; here on the wall clock (as migration 0025 does)
+            # app.sla sets it with the due time; here on the wall clock (as migration 0026 does)
             sla_at_risk_at=sla_due - timedelta(seconds=sla.at_risk_window(sla_target or 0))
             if sla_due
             else None,

@@ -1,7 +1,7 @@
 """inbox ranges: the queue's and a person's task indexes in the inbox's order
 
-Revision ID: 0026_inbox_ranges
-Revises: 0025_sla_at_risk
+Revision ID: 0027_inbox_ranges
+Revises: 0026_sla_at_risk
 Create Date: 2026-12-03
 
 (team, assignee_id, due_at) and (assignee_id, due_at) become (team, assignee_id, due_at IS NULL,
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0026_inbox_ranges'
-down_revision = '0025_sla_at_risk'
+revision = '0027_inbox_ranges'
+down_revision = '0026_sla_at_risk'
 branch_labels = None
 depends_on = None
 

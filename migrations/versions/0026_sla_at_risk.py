@@ -1,7 +1,7 @@
 """sla at risk: ticket.sla_at_risk_at, the moment a running SLA clock turns "at risk"
 
-Revision ID: 0025_sla_at_risk
-Revises: 0024_dashboard_filters
+Revision ID: 0026_sla_at_risk
+Revises: 0025_pg_dashboard
 Create Date: 2026-12-03
 
 app.sla sets it with the due time, in business time (the at-risk window, a quarter of the target
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0025_sla_at_risk'
-down_revision = '0024_dashboard_filters'
+revision = '0026_sla_at_risk'
+down_revision = '0025_pg_dashboard'
 branch_labels = None
 depends_on = None
 
