@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from faults import checker, measure
 from faults.cluster import Cluster, free_port
 from faults.load import Api, Tally
 from faults.provider import Provider
+from faults.scale_report import table
 from faults.world import fresh_postgres_database, prepare
 
 START = {
@@ -45,16 +47,25 @@ ANSWERS = {  # the user tasks on the refund path; the refund is not above the or
 }
 TIMERS = ("wait_feedback_delay", "feedback_reminder_due", "feedback_deadline")
 JOBS = ("restock_items", "check_refund_approval", "issue_refund", "request_feedback", "remind_feedback")
-DELAYS = {
-    name: "return=PT2S" for name in ("FEEDBACK_DELAY", "FEEDBACK_REMINDER_DELAY", "FEEDBACK_DEADLINE_DELAY")
-}
+DELAYS = ("FEEDBACK_DELAY", "FEEDBACK_REMINDER_DELAY", "FEEDBACK_DEADLINE_DELAY")
 
 
 class Run:
     """One configuration: its processes, clients and poller, and what they saw."""
 
-    def __init__(self, pg, workdir: Path, web: int, workers: int, tickets: int, clients: int, window: int):
-        self.pg, self.workdir = pg, workdir
+    def __init__(
+        self,
+        server_url: str,
+        pg_data: str | None,
+        workdir: Path,
+        web: int,
+        workers: int,
+        tickets: int,
+        clients: int = 8,
+        window: int = 400,
+        delay: str = "PT2S",
+    ):
+        self.pg_data, self.workdir = pg_data, workdir  # pg_data: the server's folder (its CPU is read)
         self.web, self.workers, self.tickets, self.clients, self.window = (
             web,
             workers,
@@ -62,19 +73,21 @@ class Run:
             clients,
             window,
         )
-        self.world = prepare(fresh_postgres_database(pg.url), shipped=("return",))
+        self.world = prepare(fresh_postgres_database(server_url), shipped=("return",))
         self.provider = Provider().start()
-        self.cluster = Cluster(workdir, self.world.url, self.provider.url, lease=60, extra_env=DELAYS)
+        delays = {name: f"return={delay}" for name in DELAYS}
+        self.cluster = Cluster(workdir, self.world.url, self.provider.url, lease=60, extra_env=delays)
         self.api = Api(f"http://127.0.0.1:{free_port()}", self.world.token)
         self.tallies = {"open": Tally(), **{name: Tally() for name in ANSWERS}}
         self.tasks: queue.Queue = queue.Queue()
         self.lock = threading.Lock()
         self.next_ticket = 0
         self.finished = 0  # instances completed (the poller's count)
-        self.opened_done = threading.Event()
         self.stop = threading.Event()
         self.completion_times: list[float] = []
         self.loads: list[float] = []
+        self.poller_backend: int | None = None
+        self.commits, self.sampling, self.samples, self.waits = 0, False, 0, Counter()
 
     # -- clients ------------------------------------------------------------------------------
     def _opener(self) -> None:
@@ -112,11 +125,12 @@ class Run:
                 self.completion_times.append(ended)
 
     def _poller(self, conninfo: str) -> None:
-        """Finds the open tasks (as a client's inbox would) and counts finished instances."""
+        """Finds the open tasks (as a client's inbox would), counts finished instances, and once
+        a second notes what PostgreSQL's busy backends wait for (none: on CPU) and its commits."""
         seen: set[str] = set()
         with psycopg.connect(conninfo, autocommit=True) as connection:
             self.poller_backend = connection.execute("SELECT pg_backend_pid()").fetchone()[0]
-            last_load = 0.0
+            last_second = last_load = 0.0
             while not self.stop.is_set():
                 rows = connection.execute(
                     "SELECT id, name FROM human_task WHERE name = ANY(%s)", (list(ANSWERS),)
@@ -125,13 +139,29 @@ class Run:
                     if task_id not in seen:
                         seen.add(task_id)
                         self.tasks.put((task_id, name))
-                self.finished = connection.execute(
-                    "SELECT count(*) FROM process_instance WHERE status = 'completed'"
-                ).fetchone()[0]
+                if time.monotonic() - last_second >= 1:
+                    last_second = time.monotonic()
+                    self._second(connection)
                 if time.monotonic() - last_load >= 5:
                     self.loads.append(measure.load_average())
                     last_load = time.monotonic()
                 time.sleep(0.25)
+
+    def _second(self, connection) -> None:
+        self.finished = connection.execute(
+            "SELECT count(*) FROM process_instance WHERE status = 'completed'"
+        ).fetchone()[0]
+        self.commits = connection.execute(
+            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+        ).fetchone()[0]
+        if self.sampling:
+            waits = connection.execute(
+                "SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU'), count(*) FROM pg_stat_activity"
+                " WHERE state = 'active' AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+                " GROUP BY 1"
+            ).fetchall()
+            self.waits.update(dict(waits))
+            self.samples += 1
 
     # -- the run -------------------------------------------------------------------------------
     def execute(self, timeout: float) -> dict:
@@ -141,11 +171,16 @@ class Run:
         conninfo = self.world.url.replace("postgresql+psycopg://", "postgresql://")
         poller = threading.Thread(target=self._poller, args=(conninfo,), daemon=True)
         poller.start()
-        time.sleep(2)  # the workers are up (they find nothing to do yet)
-        processes = {"web": (web.pid, True), "postgres": (measure.postmaster_pid(self.pg.data), True)}
+        checker.wait_until(
+            lambda: self.poller_backend and all(w.mentions("worker started") for w in workers), 60
+        )  # their start-up is not counted
+        processes = {"web": (web.pid, True)}
+        if self.pg_data:
+            processes["postgres"] = (measure.postmaster_pid(self.pg_data), True)
         processes.update({f"worker {n + 1}": (w.pid, True) for n, w in enumerate(workers)})
         watch = measure.CpuWatch(processes)
         watch.start()
+        commits_before, self.sampling = self.commits, True
         poller_before = measure.cpu_seconds(self.poller_backend, tree=False)
         load_before, started = measure.load_average(), time.monotonic()
         threads = [threading.Thread(target=self._opener, daemon=True) for _ in range(self.clients)]
@@ -160,9 +195,10 @@ class Run:
             time.sleep(0.2)
         drained_at = time.monotonic()
         cpu = watch.stop()
-        cpu["postgres"] = round(
-            cpu["postgres"] - (measure.cpu_seconds(self.poller_backend, False) - poller_before), 1
-        )
+        self.sampling, commits = False, self.commits - commits_before
+        if self.pg_data:  # the poller's backend is the clients' work, not the server's
+            poller_cpu = measure.cpu_seconds(self.poller_backend, False) - poller_before
+            cpu["postgres"] = round(cpu["postgres"] - poller_cpu, 1)
         self.stop.set()
         for thread in threads:
             thread.join(70)
@@ -170,9 +206,12 @@ class Run:
         timed_out = self.finished < len(acked)
         self.cluster.stop_all()
         figures = self._figures(started, opened_at, drained_at, cpu, load_before)
-        figures["problems"] = (["did not finish within the timeout"] if timed_out else []) + figures[
-            "problems"
-        ]
+        figures["commits_per_s"] = round(commits / (drained_at - started), 1)
+        figures["pg_busy_backends"] = {  # mean number of active backends, by what they wait for
+            k: round(v / max(1, self.samples), 2) for k, v in self.waits.most_common()
+        }
+        if timed_out:
+            figures["problems"].insert(0, "did not finish within the timeout")
         return figures
 
     def _figures(self, started: float, opened_at: float, drained_at: float, cpu: dict, load: float) -> dict:
@@ -258,54 +297,6 @@ def _path_problems(acked: int, result: dict, jobs: int) -> list[str]:
     return problems
 
 
-def table(results: list[dict]) -> str:
-    """The figures of each configuration side by side (Markdown)."""
-    rows = [
-        ("tickets", lambda r: f"{r['tickets']:,}"),
-        ("tickets/s opened", lambda r: r["tickets_per_s_opened"]),
-        ("tickets/s end to end", lambda r: r["tickets_per_s_end_to_end"]),
-        ("task completions/s", lambda r: r["completions_per_s"]),
-        ("jobs/s", lambda r: r["jobs_per_s"]),
-        *[
-            (
-                f"{kind} p50 / p99 ms",
-                lambda r, k=kind: f"{r['requests'][k]['p50_ms']} / {r['requests'][k]['p99_ms']}",
-            )
-            for kind in ("open", *ANSWERS)
-        ],
-        ("timer lag p50 / p99 s", lambda r: f"{r['timer_lag_p50_s']} / {r['timer_lag_p99_s']}"),
-        ("backlog drained after the last open", lambda r: f"{r['drain_s']} s"),
-        ("run (open to drained)", lambda r: f"{r['seconds']} s"),
-        ("CPU s web", lambda r: r["cpu_s"]["web"]),
-        (
-            "CPU s workers",
-            lambda r: round(sum(v for k, v in r["cpu_s"].items() if k.startswith("worker")), 1),
-        ),
-        ("CPU s PostgreSQL", lambda r: r["cpu_s"]["postgres"]),
-        ("CPU s clients", lambda r: r["cpu_s"]["clients"]),
-        ("CPU ms per ticket (web / workers / PG)", _per_ticket),
-        ("load average start / mean / max", lambda r: "{start} / {mean} / {max}".format(**r["load_average"])),
-        ("lost / duplicate payments / timers or jobs twice", _invariants),
-    ]
-    lines = ["| | " + " | ".join(r["config"] for r in results) + " |", "| --- |" + " --- |" * len(results)]
-    lines += [f"| {label} | " + " | ".join(str(f(r)) for r in results) + " |" for label, f in rows]
-    return "\n".join(lines)
-
-
-def _per_ticket(r: dict) -> str:
-    workers = sum(v for k, v in r["cpu_s"].items() if k.startswith("worker"))
-    n = max(1, r["tickets"])
-    return " / ".join(
-        str(round(1000 * v / n, 1)) for v in (r["cpu_s"]["web"], workers, r["cpu_s"]["postgres"])
-    )
-
-
-def _invariants(r: dict) -> str:
-    c = r["checker"]
-    twice = c.get("timers_fired_twice", 0) + c.get("jobs_completed_twice", 0)
-    return f"{c.get('lost')} / {c.get('duplicates')} / {twice}"
-
-
 def main(argv=None) -> int:
     from tests.postgres import TempPostgres
 
@@ -331,7 +322,7 @@ def main(argv=None) -> int:
     try:
         for web, workers in configs:
             print(f"== {web} web + {workers} worker: {args.tickets} tickets", flush=True)
-            run = Run(server, workdir, web, workers, args.tickets, args.clients, args.window)
+            run = Run(server.url, server.data, workdir, web, workers, args.tickets, args.clients, args.window)
             results.append(run.execute(args.timeout))
             print(json.dumps(results[-1], indent=1, default=str), flush=True)
     finally:
