@@ -88,6 +88,7 @@ class Run:
         self.loads: list[float] = []
         self.poller_backend: int | None = None
         self.commits, self.sampling, self.samples, self.waits = 0, False, 0, Counter()
+        self.lock_waits: Counter = Counter()  # statement (its start) -> backends waiting on a lock in it
 
     # -- clients ------------------------------------------------------------------------------
     def _opener(self) -> None:
@@ -161,6 +162,14 @@ class Run:
                 " GROUP BY 1"
             ).fetchall()
             self.waits.update(dict(waits))
+            self.lock_waits.update(
+                dict(
+                    connection.execute(
+                        "SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 70), count(*)"
+                        " FROM pg_stat_activity WHERE wait_event_type = 'Lock' GROUP BY 1"
+                    ).fetchall()
+                )
+            )
             self.samples += 1
 
     # -- the run -------------------------------------------------------------------------------
@@ -209,6 +218,9 @@ class Run:
         figures["commits_per_s"] = round(commits / (drained_at - started), 1)
         figures["pg_busy_backends"] = {  # mean number of active backends, by what they wait for
             k: round(v / max(1, self.samples), 2) for k, v in self.waits.most_common()
+        }
+        figures["pg_lock_waits"] = {  # mean number of backends waiting on a row lock, by statement
+            k: round(v / max(1, self.samples), 2) for k, v in self.lock_waits.most_common(5)
         }
         if timed_out:
             figures["problems"].insert(0, "did not finish within the timeout")
