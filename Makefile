@@ -5,7 +5,7 @@ FLASK  := $(VENV)/bin/flask --app wsgi
 PORT   ?= 5000
 PG_BIN := $(shell ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 
-.PHONY: run run-dev history setup test test-sqlite test-postgresql bench load-test faults corpus lint postgres-binaries chromium studio node
+.PHONY: run run-dev history setup test test-sqlite test-postgresql bench load-test faults scale corpus lint postgres-binaries chromium studio node
 
 $(VENV)/.installed: requirements.txt
 	test -d $(VENV) || python3 -m venv $(VENV)
@@ -108,6 +108,14 @@ FAULTS_SECONDS ?= 10
 faults: $(VENV)/.installed postgres-binaries
 	$(PY) -m faults.run --scenarios $(SCENARIOS) --n $(FAULTS_N) --scale $(FAULTS_SCALE) \
 		--seconds $(FAULTS_SECONDS) $(if $(FAULTS_JSON),--json $(FAULTS_JSON))
+
+# The scale run (docs/reliability.md "Scale"): the shipped return flow through SCALE_CONFIGS
+# (web x worker processes) on one throwaway PostgreSQL, loopback only; not part of `make test`.
+# SCALE_TICKETS per configuration; SCALE_JSON=file keeps the figures.
+SCALE_TICKETS ?= 2000
+SCALE_CONFIGS ?= 1x1,4x4
+scale: $(VENV)/.installed postgres-binaries
+	$(PY) -m faults.scale --tickets $(SCALE_TICKETS) --configs $(SCALE_CONFIGS) $(if $(SCALE_JSON),--json $(SCALE_JSON))
 
 # How open Ticketflow is to diagrams made elsewhere: the public corpus in ../shared (when present),
 # run on the engine and the API, then opened and saved in the studio (Chromium).

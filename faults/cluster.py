@@ -83,13 +83,16 @@ class Proc:
 class Cluster:
     """Web servers and workers against one database and one payment provider."""
 
-    def __init__(self, workdir: Path, database_url: str, provider_url: str | None, lease: int = 3):
+    def __init__(
+        self, workdir: Path, database_url: str, provider_url: str | None, lease: int = 3, extra_env=None
+    ):
         self.workdir, self.database_url, self.provider_url, self.lease = (
             workdir,
             database_url,
             provider_url,
             lease,
         )
+        self.extra_env = dict(extra_env or {})  # for every process (the scale run's short delays)
         self.procs: list[Proc] = []
         self.started = 0
 
@@ -112,6 +115,7 @@ class Cluster:
             env["PAYMENT_PROVIDER_URL"] = self.provider_url
         if fault:
             env["TICKETFLOW_FAULT"] = fault
+        env.update(self.extra_env)
         env.update(extra)
         return env
 

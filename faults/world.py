@@ -82,18 +82,21 @@ def fresh_postgres_database(server_url: str) -> str:
     return server_url.rsplit("/", 1)[0] + f"/{name}"
 
 
-def prepare(url: str) -> World:
-    """Migrate `url` to head, deploy the suite's diagrams, make an admin (and token) and a customer."""
+def prepare(url: str, shipped: tuple[str, ...] = ()) -> World:
+    """Migrate `url` to head, deploy the suite's diagrams (and the shipped types `shipped`:
+    processes/<key>.bpmn), make an admin (and token) and a customer."""
     from flask_migrate import upgrade
 
     from app.engine import deploy
-    from tests.factories import make_customer, make_user, token_for
+    from tests.factories import deploy_shipped, make_customer, make_user, token_for
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
         upgrade()
         deploy(FAULTFLOW.encode(), actor="faults")
         deploy(TIMERFLOW.encode(), actor="faults")
+        if shipped:
+            deploy_shipped(*shipped)
         admin = make_user("faults-admin", "admin")
         token = token_for(admin)
         customer = make_customer("Fault Customer")
