@@ -112,6 +112,8 @@ def cases(app) -> list[tuple[str, str, dict]]:
         ("api: team=support", api, {"team": "support"}),
         ("api: assignee_id=alice", api, {"assignee_id": alice}),
         ("api: sla=breached", api, {"sla": "breached"}),
+        ("api: sla=at_risk", api, {"sla": "at_risk"}),
+        ("api: sla=on_track", api, {"sla": "on_track"}),
         ("api: priority=urgent", api, {"priority": "urgent"}),
         ("api: type=complaint&sla=breached", api, {"type": "complaint", "sla": "breached"}),
         ("api: customer=<name prefix>", api, {"customer": customer.name.split()[0].lower()}),
