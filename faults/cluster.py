@@ -1,7 +1,9 @@
 """Real processes for the fault suite: gunicorn web servers and `flask worker`s on loopback,
 configured by environment as docs/operations.md describes, each logging to its own file."""
 
+import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -160,3 +162,14 @@ def wait_ready(base: str, proc: Proc | None = None, timeout: float = 60) -> floa
             pass
         time.sleep(0.1)
     raise RuntimeError(f"{base} not ready within {timeout} s")
+
+
+def close_run(workdir: Path, keep: bool, json_path: str | None, results) -> None:
+    """End of a run: keep the work folder (the processes' logs) when asked or when it failed, else
+    remove it; write the figures as JSON when asked."""
+    if keep:
+        print(f"process logs kept in {workdir}")
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
+    if json_path:
+        Path(json_path).write_text(json.dumps(results, indent=1, default=str) + "\n")

@@ -10,13 +10,13 @@ scenario a fresh database; F5 uses a SQLite file. Exits 1 when an invariant fail
 
 import argparse
 import json
-import shutil
 import sys
 import tempfile
 import time
 import traceback
 from pathlib import Path
 
+from faults.cluster import close_run
 from faults.scenarios import SCENARIOS, Context
 from tests.postgres import TempPostgres
 
@@ -59,12 +59,7 @@ def main(argv=None) -> int:
             )
     finally:
         server.stop()
-        if args.keep or failed:
-            print(f"process logs kept in {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1, default=str) + "\n")
+        close_run(workdir, args.keep or bool(failed), args.json, results)
     print(
         f"fault suite: {len(names) - len(failed)} of {len(names)} scenario(s) green"
         + (f"; failed: {failed}" if failed else "")

@@ -15,7 +15,6 @@ checker asserts the invariants. Exits 1 when one fails or the run does not finis
 import argparse
 import json
 import queue
-import shutil
 import sys
 import tempfile
 import threading
@@ -28,7 +27,7 @@ import psycopg
 
 from app.extensions import db
 from faults import checker, measure
-from faults.cluster import Cluster, free_port
+from faults.cluster import Cluster, close_run, free_port
 from faults.load import Api, Tally
 from faults.provider import Provider
 from faults.scale_report import table
@@ -340,12 +339,7 @@ def main(argv=None) -> int:
     finally:
         server.stop()
         failed = any(r["problems"] for r in results)
-        if args.keep or failed:
-            print(f"process logs kept in {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1, default=str) + "\n")
+        close_run(workdir, args.keep or failed, args.json, results)
     print(table(results))
     print(
         "scale: "
