@@ -7,7 +7,8 @@ database on one throwaway PostgreSQL 15 (durable commits) and a stub payment pro
 loopback. Clients open `--tickets` tickets of the shipped return flow (processes/return.bpmn)
 over the API, at most `--window` of them unfinished at a time, and complete its two user tasks
 over the API as they appear; the flow pays the refund through the provider (a job), restocks,
-checks the amount, asks for feedback and reminds (jobs), and passes its three feedback timers,
+checks the amount, asks for feedback and reminds (inline: in the command that reaches each), and
+passes its three feedback timers,
 which the environment shortens to PT2S (FEEDBACK_DELAY and friends). Then the fault suite's
 checker asserts the invariants. Exits 1 when one fails or the run does not finish in time.
 """
@@ -45,7 +46,9 @@ ANSWERS = {  # the user tasks on the refund path; the refund is not above the or
     "receive_item": {"item_received": True, "condition": "as_new", "refund_amount": 59.9},
 }
 TIMERS = ("wait_feedback_delay", "feedback_reminder_due", "feedback_deadline")
-JOBS = ("restock_items", "check_refund_approval", "issue_refund", "request_feedback", "remind_feedback")
+# The refund path's service tasks, each completed once: issue_refund is a job (the provider is called
+# over HTTP); the others keep their effect in our database and run inline in the command reaching them.
+SERVICES = ("restock_items", "check_refund_approval", "issue_refund", "request_feedback", "remind_feedback")
 DELAYS = ("FEEDBACK_DELAY", "FEEDBACK_REMINDER_DELAY", "FEEDBACK_DEADLINE_DELAY")
 
 
@@ -231,7 +234,7 @@ class Run:
             acked = self.tallies["open"].acked
             completions = [t for name in ANSWERS for t in self.tallies[name].acked]
             result = checker.check(self.provider, acked, completions, timer_elements=TIMERS, load_limit=1000)
-            lag, jobs = _timer_lags(), _job_times()
+            lag, jobs = _timer_lags(), _service_times()
             result["problems"] += _path_problems(len(acked), result, len(jobs))
             db.session.remove()
             db.engine.dispose()
@@ -255,8 +258,8 @@ class Run:
             "tickets_per_s_opened": round(len(acked) / opening, 1) if opening else 0,
             "tickets_per_s_end_to_end": round(len(acked) / (drained_at - started), 1),
             "completions_per_s": round(len(self.completion_times) / span, 1) if span else 0,
-            "jobs": len(jobs),
-            "jobs_per_s": round(len(jobs) / job_span, 1) if job_span else 0,
+            "service_tasks": len(jobs),
+            "service_tasks_per_s": round(len(jobs) / job_span, 1) if job_span else 0,
             "timer_lag_p50_s": round(measure.percentile(lag, 0.5), 2),
             "timer_lag_p99_s": round(measure.percentile(lag, 0.99), 2),
             "drain_s": round(drained_at - opened_at, 1),
@@ -282,27 +285,27 @@ def _timer_lags() -> list[float]:
     return [(naive(at) - naive(datetime.fromisoformat(data["due_at"]))).total_seconds() for at, data in rows]
 
 
-def _job_times() -> list[datetime]:
+def _service_times() -> list[datetime]:
     from app.models import HistoryEvent
 
     return list(
         db.session.execute(
             db.select(HistoryEvent.at).where(
-                HistoryEvent.kind == "service_completed", HistoryEvent.element_id.in_(JOBS)
+                HistoryEvent.kind == "service_completed", HistoryEvent.element_id.in_(SERVICES)
             )
         ).scalars()
     )
 
 
 def _path_problems(acked: int, result: dict, jobs: int) -> list[str]:
-    """Every ticket went the whole way: each of its jobs ran and each of its timers fired once."""
+    """Every ticket went the whole way: each of its service tasks ran and each of its timers fired once."""
     problems = []
     if result["completed"] != result["instances"]:
         problems.append(f"{result['instances'] - result['completed']} instance(s) did not complete")
     if result["timers_fired"] != len(TIMERS) * result["instances"]:
         problems.append(f"{result['timers_fired']} timers fired for {result['instances']} instances")
-    if jobs != len(JOBS) * result["instances"]:
-        problems.append(f"{jobs} jobs ran for {result['instances']} instances")
+    if jobs != len(SERVICES) * result["instances"]:
+        problems.append(f"{jobs} service tasks completed for {result['instances']} instances")
     if result.get("provider_payments") != acked:
         problems.append(f"{result.get('provider_payments')} refunds paid for {acked} tickets")
     return problems

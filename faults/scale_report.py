@@ -9,7 +9,7 @@ def table(results: list[dict]) -> str:
         ("tickets/s opened", lambda r: r["tickets_per_s_opened"]),
         ("tickets/s end to end", lambda r: r["tickets_per_s_end_to_end"]),
         ("task completions/s", lambda r: r["completions_per_s"]),
-        ("jobs/s", lambda r: r["jobs_per_s"]),
+        ("service tasks/s", lambda r: r["service_tasks_per_s"]),
         *[
             (
                 f"{kind} p50 / p99 ms",

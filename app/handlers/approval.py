@@ -7,8 +7,9 @@ unconfigured system asks for a second approver rather than paying out.
 The handlers `credit.check_approval` and `refund.check_approval` run as service tasks before the
 money moves. They read who decided from the ticket's history (never from the form) and the
 limit from the `approval_limit` table, so a gateway after them decides on figures nobody could
-type into a form. They stay jobs (not `inline`): the history they read is written when the
-deciding command commits.
+type into a form. They run inline, in the command that reaches them: when that command is the
+deciding task's completion, its `task_completed` row is still in the command's history buffer
+(written at the commit), and `decided_by` reads it from there first.
 """
 
 from decimal import Decimal, InvalidOperation
@@ -43,18 +44,33 @@ def limit_of(user: User | None) -> Decimal:
 
 
 def decided_by(ticket_id: int, instance_id: int, element_id: str) -> User | None:
-    """Who completed the user task `element_id` last on this instance (from the history)."""
-    username = db.session.execute(
-        db.select(HistoryEvent.actor)
-        .where(
-            HistoryEvent.ticket_id == ticket_id,
-            HistoryEvent.instance_id == instance_id,
-            HistoryEvent.kind == "task_completed",
-            HistoryEvent.element_id == element_id,
+    """Who completed the user task `element_id` last on this instance (from the history, the
+    running command's own rows first)."""
+    from app.engine.runtime.history import pending  # the engine imports the handlers
+
+    username = (
+        next(
+            (
+                row["actor"]
+                for row in reversed(pending())
+                if row["kind"] == "task_completed"
+                and row["instance_id"] == instance_id
+                and row["element_id"] == element_id
+            ),
+            None,
         )
-        .order_by(HistoryEvent.id.desc())
-        .limit(1)
-    ).scalar()
+        or db.session.execute(
+            db.select(HistoryEvent.actor)
+            .where(
+                HistoryEvent.ticket_id == ticket_id,
+                HistoryEvent.instance_id == instance_id,
+                HistoryEvent.kind == "task_completed",
+                HistoryEvent.element_id == element_id,
+            )
+            .order_by(HistoryEvent.id.desc())
+            .limit(1)
+        ).scalar()
+    )
     if not username:
         return None
     return db.session.execute(db.select(User).where(User.username == username)).scalar()
@@ -104,6 +120,7 @@ def _check(
 @handler(
     "credit.check_approval",
     parameters=(("amount", "float", True), ("proposed", "float", False), ("decided_in", "str", True)),
+    inline=True,
 )
 def check_credit_approval(params: dict, ctx: HandlerContext) -> dict:
     """Whether a credit of `amount` needs a second approver: above the assessment's `proposed`
@@ -115,6 +132,7 @@ def check_credit_approval(params: dict, ctx: HandlerContext) -> dict:
 @handler(
     "refund.check_approval",
     parameters=(("amount", "float", True), ("decided_in", "str", True)),
+    inline=True,
 )
 def check_refund_approval(params: dict, ctx: HandlerContext) -> dict:
     """Whether a refund of `amount` needs a second approver: above the order amount the ticket

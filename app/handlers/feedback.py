@@ -68,7 +68,7 @@ def read_survey_token(token: str) -> tuple[int, str]:
     return data["r"], data["n"]
 
 
-@handler("feedback.request", parameters=(("reminder", "bool", False),))
+@handler("feedback.request", parameters=(("reminder", "bool", False),), inline=True)
 def request_feedback(params: dict, ctx: HandlerContext) -> dict:
     """E-mail the ticket's customer a survey link; `reminder` re-sends the open request.
 

@@ -6,7 +6,7 @@ from app.handlers.registry import HandlerContext, HandlerRefused, handler
 from app.models import StockMovement
 
 
-@handler("inventory.restock", parameters=(("items", "list", True),))
+@handler("inventory.restock", parameters=(("items", "list", True),), inline=True)
 def restock(params: dict, ctx: HandlerContext) -> dict:
     """Record each returned item (`items`: [{sku, qty}]) as a stock movement."""
     items = params.get("items")

@@ -44,7 +44,7 @@ def handler(name: str, parameters: tuple[tuple[str, str, bool], ...] = (), *, in
     inside the command that reaches its task, so it commits or rolls back with that command
     (exactly once, no job, no second transaction). When it raises, the command is rolled back
     and run again with that task left to the worker as a job, with its retry policy. Handlers
-    whose effect leaves the database, or that move money or goods, stay jobs with idempotency keys.
+    whose effect leaves the database, or that move money (a provider may be called), stay jobs with idempotency keys.
     """
 
     def register(fn: Handler) -> Handler:

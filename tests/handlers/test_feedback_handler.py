@@ -6,11 +6,11 @@ from datetime import timedelta
 import pytest
 
 from app.clock import utcnow
-from app.engine import claim_jobs, deploy, start_process
+from app.engine import deploy, start_process
 from app.extensions import db
 from app.handlers import HANDLERS, HandlerContext, HandlerError
-from app.models import FeedbackRequest, Job, OutboxMessage
-from app.worker import drain, run_job
+from app.models import FeedbackRequest, HistoryEvent, Job, OutboxMessage
+from app.worker import drain
 from tests.diagrams import bpmn, service_task_process, user_task_process
 from tests.factories import csrf_of, make_customer
 
@@ -56,14 +56,19 @@ def test_job_creates_a_request_and_emails_the_customer_a_working_link(app, clien
     assert "Broken zipper" in page.get_data(as_text=True)
 
 
-def test_job_result_names_the_request(app):
+def test_the_request_runs_inline_and_its_result_names_the_request(app):
     deploy(service_task_process("feedback.request"))
-    start_process("svc", make_customer().id, "Broken zipper", {})
-    [job] = claim_jobs(10, 30)
-    assert run_job(job) is True
+    ticket, _ = start_process("svc", make_customer().id, "Broken zipper", {})
+    assert db.session.execute(db.select(Job)).first() is None  # no job: it ran in the start's command
     [request] = _requests()
-    assert db.session.execute(db.select(Job)).first() is None
     assert _mails()[0].payload == {"feedback_request_id": request.id, "reminder": False}
+    completed = db.session.execute(
+        db.select(HistoryEvent.data).where(
+            HistoryEvent.ticket_id == ticket.id, HistoryEvent.kind == "service_completed"
+        )
+    ).scalar_one()
+    assert completed["inline"] is True
+    assert completed["result"] == {"feedback_request_id": request.id, "reminder": False, "sent": True}
 
 
 def test_link_lifetime_follows_the_feedback_link_days_setting(app, clock):
@@ -80,18 +85,12 @@ def test_link_points_at_the_configured_base_url(app):
     assert "https://help.example.com/survey/" in _mails()[0].body
 
 
-def test_retried_job_does_not_send_twice(app, clock):
-    deploy(service_task_process("feedback.request"))
-    start_process("svc", make_customer().id, "Broken zipper", {})
-    [job] = claim_jobs(10, lease_seconds=30)
-    # The worker runs the handler and commits the e-mail, then dies before complete_job.
-    HANDLERS["feedback.request"](
-        job.params, HandlerContext(job.ticket_id, job.instance_id, job.idempotency_key, 1)
-    )
-    db.session.commit()
-    clock.shift(timedelta(seconds=31))
-    [again] = claim_jobs(10, lease_seconds=30)
-    assert run_job(again) is True
+def test_a_request_run_again_under_its_key_does_not_send_twice(app):
+    # As a job (when its inline run failed) the handler may run again after its rows committed.
+    ticket, instance = _ticket()
+    first = _call(ticket, instance, "job-1")
+    again = _call(ticket, instance, "job-1")
+    assert again == {**first, "sent": True}
     assert len(_mails()) == 1 and len(_requests()) == 1
 
 

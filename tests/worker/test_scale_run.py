@@ -1,11 +1,11 @@
 """The scale run (`make scale`, faults/scale.py) at a tiny size, end to end: 2 gunicorn workers and
 2 `flask worker`s on PostgreSQL, 30 return tickets opened and their two tasks completed over the
-API, each through its five jobs and three (shortened) timers; the checker's invariants hold and
+API, each through its five service tasks (one a job) and three (shortened) timers; the checker's invariants hold and
 the figures are there. PostgreSQL only (the run is the production layout's)."""
 
 import pytest
 
-from faults.scale import JOBS, TIMERS, Run
+from faults.scale import SERVICES, TIMERS, Run
 from faults.scale_report import table
 
 TICKETS = 30
@@ -22,7 +22,7 @@ def test_a_tiny_scale_run_holds_its_invariants(postgres_url, tmp_path):
     assert (checked["acknowledged"], checked["lost"], checked["completed"]) == (TICKETS, 0, TICKETS)
     assert (checked["provider_payments"], checked["duplicates"], checked["ledger"]) == (TICKETS, 0, TICKETS)
     assert (checked["timers_fired"], checked["timers_fired_twice"]) == (len(TIMERS) * TICKETS, 0)
-    assert (figures["jobs"], checked["jobs_completed_twice"]) == (len(JOBS) * TICKETS, 0)
+    assert (figures["service_tasks"], checked["jobs_completed_twice"]) == (len(SERVICES) * TICKETS, 0)
     assert checked["completions_acknowledged"] == 2 * TICKETS
     assert {kind: r["errors"] for kind, r in figures["requests"].items()} == {
         "open": 0,

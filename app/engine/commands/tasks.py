@@ -173,8 +173,8 @@ def complete_task(task_id: str, data: dict, user: User | None) -> list[str]:
         if task is None or task.state != TaskState.READY:
             raise TaskNotOpen(f"task {task_id} is no longer open")
         task.set_data(**data)
+        _task_history("task_completed", row, actor, data=data)  # before the steps: inline handlers read it
         run_engine(loaded, task.run)
-        _task_history("task_completed", row, actor, data=data)
         return save(loaded, actor, skip_task=task_id)
 
     return run_command(body)

@@ -22,6 +22,7 @@ from app.engine.commands.states import COMPLETED_KINDS
 from app.engine.commands.tasks import complete_task
 from app.engine.commands.tickets import start_process
 from app.engine.errors import DiagramRejected, InvalidData, NotFound, StepFailed
+from app.engine.runtime.inline import INLINE_MOCKED
 from app.engine.testing import schema
 from app.engine.testing.drive import Budget, ScenarioFailed, Ticket, listed
 from app.engine.testing.expect import check_expectations
@@ -169,7 +170,9 @@ def _run_scenario(key: str, uploads, scenario: dict, budget: Budget) -> Scenario
     started = time.perf_counter()
     result = ScenarioResult(scenario["name"], passed=False)
     try:
-        with rolled_back():
+        with rolled_back() as session:
+            # the operators and tasks the scenario answers stay jobs, even those a server runs inline
+            session.info[INLINE_MOCKED] = set(scenario.get("services") or ())
             ticket = None
             try:
                 ticket = _open_ticket(key, uploads, scenario, budget)
