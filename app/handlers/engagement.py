@@ -41,7 +41,7 @@ def read_tracking_token(token: str) -> int:
     return data["t"]
 
 
-@handler("engagement.tracking_link")
+@handler("engagement.tracking_link", inline=True)
 def make_tracking_link(params: dict, ctx: HandlerContext) -> dict:
     """The ticket's tracking link for the e-mails: {"url": absolute URL}."""
     ticket = ticket_of(ctx)
@@ -49,7 +49,7 @@ def make_tracking_link(params: dict, ctx: HandlerContext) -> dict:
     return {"url": f"{base}/portal/e/{tracking_token(ticket.id)}"}
 
 
-@handler("customer.record_engagement", parameters=(("kind", "str", True),))
+@handler("customer.record_engagement", parameters=(("kind", "str", True),), inline=True)
 def record_engagement(params: dict, ctx: HandlerContext) -> dict:
     """Note on the ticket's customer that they engaged now (`kind`: link_opened, portal_visit, ...)."""
     kind = text(params, "kind")[:64]
@@ -60,7 +60,7 @@ def record_engagement(params: dict, ctx: HandlerContext) -> dict:
     return {"kind": kind, "at": now.isoformat()}
 
 
-@handler("customer.classify_engagement")
+@handler("customer.classify_engagement", inline=True)
 def classify_engagement(params: dict, ctx: HandlerContext) -> dict:
     """Store on the customer whether they engaged since the ticket opened: {"engaged", "engagement", ...}."""
     ticket = ticket_of(ctx)

@@ -1,8 +1,9 @@
 """Escalations a missed deadline triggers: a ticket's priority one step up, e-mails to a team's leads.
 
-Both are written once per job: a retried job finds its own rows by the idempotency key (a
-`priority_change` row, outbox rows). The priority change is returned with a `history` entry,
-which the engine records next to the timer that caused it when it completes the job.
+Both run inline, in the command of the timer that fires them, and are written once: when one
+runs as a job instead (its inline run failed), a retried job finds its own rows by the
+idempotency key (a `priority_change` row, outbox rows). The priority change is returned with a
+`history` entry, which the engine records next to the timer that caused it.
 """
 
 from app import sla
@@ -15,7 +16,7 @@ from app.models import PRIORITIES, HumanTask, OutboxMessage, PriorityChange, Tea
 PRIORITY_RAISED = "priority_set"  # the kind the engine uses when a rule sets the priority
 
 
-@handler("ticket.raise_priority", parameters=(("reason", "str", False),))
+@handler("ticket.raise_priority", parameters=(("reason", "str", False),), inline=True)
 def raise_priority(params: dict, ctx: HandlerContext) -> dict:
     """Raise the ticket's priority one step (urgent stays urgent); return what it did and why."""
     reason = text(params, "reason", required=False) or "a deadline was missed"

@@ -7,11 +7,18 @@ from sqlalchemy import event
 
 from app.engine import Conflict, StepFailed, claim_jobs, complete_job, deploy, retry_incident, start_process
 from app.extensions import db
-from app.handlers import HANDLERS, HandlerContext
+from app.handlers import HANDLERS, HandlerContext, HandlerError
 from app.models import HistoryEvent, Incident, Job, LedgerEntry, ProcessInstance, Ticket
 from app.worker import drain, run_job
 from tests.diagrams import service_task_process
 from tests.factories import make_customer
+
+
+def _failing(message: str):
+    def handler(_params, _ctx):
+        raise HandlerError(message)
+
+    return handler
 
 
 def test_crashed_worker_retry_never_pays_twice(app, clock):
@@ -37,21 +44,24 @@ def test_crashed_worker_retry_never_pays_twice(app, clock):
     assert db.session.execute(db.select(Job)).first() is None
 
 
-def test_crashed_worker_rerun_raises_the_priority_once_and_the_engine_records_it_once(app, clock):
+def test_crashed_worker_rerun_raises_the_priority_once_and_the_engine_records_it_once(
+    app, clock, monkeypatch
+):
     deploy(
         service_task_process(
             "ticket.raise_priority",
             '<spiffworkflow:parameter id="reason" type="str" value="&quot;late&quot;"/>',
         )
     )
+    raise_priority = HANDLERS["ticket.raise_priority"]  # inline; failing there leaves it to a job
+    monkeypatch.setitem(HANDLERS, "ticket.raise_priority", _failing("the priorities are being edited"))
     ticket, instance = start_process("svc", make_customer().id, "Slow", {})
+    monkeypatch.setitem(HANDLERS, "ticket.raise_priority", raise_priority)
     db.session.get(Ticket, ticket.id).priority = "low"
     db.session.commit()
     [job] = claim_jobs(10, lease_seconds=30)
     # The worker runs the handler and commits the raise, then dies before complete_job.
-    HANDLERS["ticket.raise_priority"](
-        job.params, HandlerContext(job.ticket_id, job.instance_id, job.idempotency_key, 1)
-    )
+    raise_priority(job.params, HandlerContext(job.ticket_id, job.instance_id, job.idempotency_key, 1))
     db.session.commit()
     raised_by_escalation = db.select(HistoryEvent).where(HistoryEvent.actor == "escalation")
     assert db.session.execute(raised_by_escalation).first() is None  # handlers write no history
