@@ -8,8 +8,8 @@ The handlers `credit.check_approval` and `refund.check_approval` run as service 
 money moves. They read who decided from the ticket's history (never from the form) and the
 limit from the `approval_limit` table, so a gateway after them decides on figures nobody could
 type into a form. They run inline, in the command that reaches them: when that command is the
-deciding task's completion, its `task_completed` row is still in the command's history buffer
-(written at the commit), and `decided_by` reads it from there first.
+deciding task's completion, its `task_completed` row is written only at the commit, and the
+engine passes who completed it in `ctx.completed_now`.
 """
 
 from decimal import Decimal, InvalidOperation
@@ -43,27 +43,16 @@ def limit_of(user: User | None) -> Decimal:
     return max((Decimal(a) for a in amounts), default=ZERO)
 
 
-def decided_by(ticket_id: int, instance_id: int, element_id: str) -> User | None:
-    """Who completed the user task `element_id` last on this instance (from the history, the
-    running command's own rows first)."""
-    from app.engine.runtime.history import pending  # the engine imports the handlers
-
+def decided_by(ctx: HandlerContext, ticket_id: int, element_id: str) -> User | None:
+    """Who completed the user task `element_id` last on this instance: the running command, when it
+    did (inline), else the history."""
     username = (
-        next(
-            (
-                row["actor"]
-                for row in reversed(pending())
-                if row["kind"] == "task_completed"
-                and row["instance_id"] == instance_id
-                and row["element_id"] == element_id
-            ),
-            None,
-        )
+        ctx.completed_now.get(element_id)
         or db.session.execute(
             db.select(HistoryEvent.actor)
             .where(
                 HistoryEvent.ticket_id == ticket_id,
-                HistoryEvent.instance_id == instance_id,
+                HistoryEvent.instance_id == ctx.instance_id,
                 HistoryEvent.kind == "task_completed",
                 HistoryEvent.element_id == element_id,
             )
@@ -96,7 +85,7 @@ def _check(
     limited: bool,
 ) -> dict:
     ticket = ticket_of(ctx)
-    person = decided_by(ticket.id, ctx.instance_id, element)
+    person = decided_by(ctx, ticket.id, element)
     limit = limit_of(person)
     reasons, code = [], ticket.currency
     if ceiling is not None and amount > ceiling:

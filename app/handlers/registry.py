@@ -1,7 +1,7 @@
 """The handler registry: `@handler(name)` registers a function for an operator; `HANDLERS` maps them."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 class HandlerError(Exception):
@@ -25,6 +25,9 @@ class HandlerContext:
     idempotency_key: str
     attempt: int
     element_id: str | None = None  # the service task's BPMN id
+    # Inline only: the user tasks (BPMN id -> username) that the running command completed on this
+    # instance, whose `task_completed` rows are written at its commit (a job reads them from history).
+    completed_now: dict = field(default_factory=dict)
 
 
 Handler = Callable[[dict, HandlerContext], dict]

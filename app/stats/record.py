@@ -126,11 +126,18 @@ class Increments:
 
 def record(session, rows: list[dict], lookups: Lookups | None = None) -> None:
     """Add what a command's history rows count to the aggregates (same transaction, no commit)."""
+    flush(session, collect(session, rows, lookups))
+
+
+def collect(session, rows: list[dict], lookups: Lookups | None = None) -> Increments:
+    """What a command's history rows add: the shared counters' increments, returned to be written
+    by `flush` (the engine writes them last, see app/engine/runtime/history.py), and the changes of
+    each ticket's own `ticket_stat` row, made on the session's objects."""
     lookups = lookups or Lookups(session)
     inc = Increments()
     for row in rows:
         apply(row, inc, lookups)
-    flush(session, inc)
+    return inc
 
 
 def apply(row: dict, inc: Increments, lookups: Lookups) -> None:
@@ -325,17 +332,23 @@ def _upsert_statement(dialect: str, table, keys: tuple[str, ...], counters: tupl
     )
 
 
+def _by_key(item: tuple) -> tuple:
+    """Sort key of an (aggregate key, counts) pair; a None in the key sorts first."""
+    return tuple((value is not None, value if value is not None else 0) for value in item[0])
+
+
 def flush(session, inc: Increments) -> None:
-    """Write the increments: one upsert per table (nothing for a table without any)."""
+    """Write the increments: one upsert per table (nothing for a table without any), each table's
+    rows in key order, so two transactions lock the shared rows they both touch in the same order."""
     daily = [
         {"day": d, "type": t, "team": team, **{c: counts.get(c, 0) for c in DAILY_COUNTERS}}
-        for (d, t, team), counts in inc.daily.items()
+        for (d, t, team), counts in sorted(inc.daily.items(), key=_by_key)
         if any(counts.values())
     ]
     _upsert(session, DailyStat.__table__, ("day", "type", "team"), DAILY_COUNTERS, daily)
     durations = [
         {"day": d, "type": t, "team": team, "metric": m, "bucket": b, "count": n, "total": s}
-        for (d, t, team, m, b), (n, s) in inc.durations.items()
+        for (d, t, team, m, b), (n, s) in sorted(inc.durations.items(), key=_by_key)
         if n or s
     ]
     keys = ("day", "type", "team", "metric", "bucket")
@@ -349,7 +362,7 @@ def flush(session, inc: Increments) -> None:
             "bucket": b,
             **{c: n.get(c, 0) for c in ELEMENT_COUNTERS},
         }
-        for (k, v, e, d, b), n in inc.elements.items()
+        for (k, v, e, d, b), n in sorted(inc.elements.items(), key=_by_key)
     ]
     keys = ("process_key", "version", "element_id", "day", "bucket")
     _upsert(session, ElementStat.__table__, keys, ELEMENT_COUNTERS, elements)

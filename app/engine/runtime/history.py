@@ -12,7 +12,8 @@ from sqlalchemy import insert
 from app.clock import utcnow
 from app.extensions import db
 from app.models import HistoryEvent
-from app.stats.record import record
+from app.stats.record import collect
+from app.stats.record import flush as flush_counters
 from app.webhooks import enqueue_events
 
 _HISTORY = "ticketflow_history"  # session.info key: the command's pending history rows
@@ -37,13 +38,19 @@ def write(session) -> None:
     """All history rows of the command in one multi-row INSERT, just before the commit.
 
     The dashboard's aggregates (app/stats/record.py) are brought up to date from the same rows,
-    in the same transaction, and the webhook deliveries of their events written.
+    in the same transaction, and the webhook deliveries of their events written. The counters
+    that many tickets share (a day's figures per type and team, an element's) are written last,
+    after the command's own rows are flushed: on PostgreSQL their row locks are then held for the
+    few statements before the commit, not for the whole write (`ticket_count`'s come after them,
+    at the commit, app/stats/counts.py).
     """
     rows = session.info.get(_HISTORY)
     if rows:
-        record(session, rows)
+        shared = collect(session, rows)  # and each ticket's own ticket_stat, on the session
+        session.flush()
         session.execute(insert(HistoryEvent.__table__), rows)  # Core executemany: no ORM bulk overhead
         enqueue_events(session, rows)  # the deliveries of the command's events, with its commit
+        flush_counters(session, shared)
         rows.clear()
 
 

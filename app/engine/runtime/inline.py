@@ -21,7 +21,7 @@ import logging
 from SpiffWorkflow.util.task import TaskState
 
 from app.engine.errors import StepFailed
-from app.engine.runtime.history import history
+from app.engine.runtime.history import history, pending
 from app.engine.runtime.projections import all_tasks
 from app.engine.spiff.parser import ParkedServiceTask
 from app.extensions import db
@@ -70,7 +70,12 @@ def run_inline(loaded, task) -> None:
     """
     tid, spec, row = str(task.id), task.task_spec, loaded.row
     ticket_id = loaded.ticket.id if loaded.ticket is not None else None
-    ctx = HandlerContext(ticket_id, row.id, f"{row.id}:{tid}", 1, spec.bpmn_id)
+    completed_now = {
+        r["element_id"]: r["actor"]
+        for r in pending()
+        if r["kind"] == "task_completed" and r["instance_id"] == row.id and r["actor"]
+    }
+    ctx = HandlerContext(ticket_id, row.id, f"{row.id}:{tid}", 1, spec.bpmn_id, completed_now)
     params = dict(task.internal_data.get("job_params", {}))
     try:
         result = json.loads(json.dumps(HANDLERS[spec.operation_name](params, ctx)))
