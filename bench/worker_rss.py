@@ -1,7 +1,7 @@
 """A worker's memory over many jobs and timers: `python -m bench.worker_rss [--items 100000]`.
 
 On a throwaway PostgreSQL (`--backend sqlite`: a SQLite file), migrated to head: a tiny diagram
-(start -> a service task `ticket.raise_priority`, run by the worker as a job -> a one-second timer
+(start -> a service task `backoffice.request`, run by the worker as a job -> a one-second timer
 -> end), and one real `flask worker` process in the production settings. This process opens
 `--items / 2` tickets through the engine (each leaves one job, then one timer, for the worker)
 while the worker runs them; the worker's resident memory (VmRSS) is sampled every few seconds.
@@ -36,9 +36,15 @@ RSSFLOW = """<?xml version="1.0" encoding="UTF-8"?>
   xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="rss" targetNamespace="http://ticketflow.test">
 <bpmn:process id="rssflow" name="Worker memory" isExecutable="true">
   <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-  <bpmn:serviceTask id="raise" name="Raise the priority">
+  <bpmn:serviceTask id="raise" name="Ask the warehouse">
     <bpmn:extensionElements>
-      <spiffworkflow:serviceTaskOperator id="ticket.raise_priority" resultVariable="raised"/>
+      <spiffworkflow:serviceTaskOperator id="backoffice.request" resultVariable="asked">
+        <spiffworkflow:parameters>
+          <spiffworkflow:parameter id="system" type="str" value="&quot;warehouse&quot;"/>
+          <spiffworkflow:parameter id="action" type="str" value="&quot;count&quot;"/>
+          <spiffworkflow:parameter id="reference" type="str" value="&quot;RSS-1&quot;"/>
+        </spiffworkflow:parameters>
+      </spiffworkflow:serviceTaskOperator>
     </bpmn:extensionElements>
     <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
   </bpmn:serviceTask>
