@@ -193,6 +193,10 @@ class Config:
     EMBEDDED_WORKER = os.environ.get("EMBEDDED_WORKER", "0") == "1"
     WORKER_SWEEP_SECONDS = env_float("WORKER_SWEEP_SECONDS", 2, 0.1)
     JOB_LEASE_SECONDS = env_int("JOB_LEASE_SECONDS", 60, 1)
+    # Due timers the worker fires in one transaction at most, and for how long a batch may hold
+    # its row locks (SQLite: the write lock) before it commits what it has (docs/timers.md).
+    TIMER_BATCH = env_int("TIMER_BATCH", 20, 1)
+    TIMER_BATCH_SECONDS = env_float("TIMER_BATCH_SECONDS", 0.05, 0)
     COMMAND_RETRIES = 5  # optimistic-lock attempts before a command answers 409
     # Bulk migration (app/engine/commands/migration_batches.py): tickets per batch at most, and
     # tickets the worker moves per chunk (the progress counts are updated after each chunk).

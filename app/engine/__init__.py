@@ -50,7 +50,14 @@ from app.engine.commands.tasks import (
     task_data,
 )
 from app.engine.commands.tickets import cancel_instance, instance_of_ticket, start_process, waiting_of
-from app.engine.commands.timers import claim_due_timers, fire_timer, move_timers, next_wakeup
+from app.engine.commands.timers import (
+    TimerBatchFailed,
+    claim_due_timers,
+    fire_timer,
+    fire_timers,
+    move_timers,
+    next_wakeup,
+)
 from app.engine.commands.types import is_retired, retire_type, retired_types
 from app.engine.commands.versions import (
     check_bundle_files,
@@ -154,6 +161,8 @@ __all__ = [
     "timer_next_due",
     "try_decision",
     "fire_timer",
+    "fire_timers",
+    "TimerBatchFailed",
     "init_sqlite",
     "instance_of_ticket",
     "latest_definition",

@@ -18,11 +18,13 @@ from app.clock import utcnow
 from app.dashboard.alerts import evaluate_alerts
 from app.engine import (
     StepFailed,
+    TimerBatchFailed,
     claim_due_timers,
     claim_jobs,
     complete_job,
     fail_job,
     fire_timer,
+    fire_timers,
     next_wakeup,
     receive_customer_mail,
     record_incident,
@@ -152,13 +154,45 @@ def work_once(stop: threading.Event | None = None) -> int:
     if stop is not None and stop.is_set():
         return handled
     timer_ids = claim_due_timers(BATCH, lease)
-    for index, timer_id in enumerate(timer_ids):
+    handled += fire_claimed(timer_ids, stop)
+    if stop is not None and stop.is_set():
+        return handled
+    return handled + run_migration_chunk(lease_seconds=lease)
+
+
+def fire_claimed(timer_ids: list[str], stop: threading.Event | None = None) -> int:
+    """Fire claimed timers, several per transaction (`fire_timers`); returns how many were handled.
+
+    A batch in which one timer fails saved nothing: the timers before that one fire again in the
+    next batch, and that one fires alone, so its failure becomes its incident (`fire`). With
+    `stop` set, the batch in hand commits and the rest of the claims are released.
+    """
+    size, seconds = current_app.config["TIMER_BATCH"], current_app.config["TIMER_BATCH_SECONDS"]
+    handled, index, limit, failing = 0, 0, size, None
+    while index < len(timer_ids):
         if stop is not None and stop.is_set():
             _release([], timer_ids[index:])
-            return handled
-        fire(timer_id)
-        handled += 1
-    return handled + run_migration_chunk(lease_seconds=lease)
+            break
+        batch, limit = timer_ids[index : index + limit], size
+        if len(batch) == 1 or batch[0] == failing:
+            fire(batch[0])
+            done = 1
+        else:
+            try:
+                with log_context(timer_id=batch[0], timers=len(batch)):
+                    done = len(fire_timers(batch, seconds))
+            except TimerBatchFailed as failed:
+                db.session.rollback()
+                log.info("a batch of timers failed at timer %s, which fires alone", failed.timer_id)
+                failing, position = failed.timer_id, batch.index(failed.timer_id)
+                if position:  # the ones before it fired without error: again, as a batch of their own
+                    limit = position
+                    continue
+                fire(failing)
+                done = 1
+        handled += done
+        index += done
+    return handled
 
 
 def _release(job_ids: list[int], timer_ids: list[str]) -> None:

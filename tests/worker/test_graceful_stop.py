@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from app.engine import deploy, move_timers, start_process
 from app.extensions import db
 from tests.factories import make_customer
@@ -48,7 +50,9 @@ def _wait_for_line(process: subprocess.Popen, text: str, timeout: float = 60) ->
                 return seen
 
 
-def test_sigterm_finishes_the_timer_in_hand_and_releases_the_rest(app):
+@pytest.mark.parametrize("batch", [1, 3])
+def test_sigterm_finishes_the_timers_in_hand_and_releases_the_rest(app, batch):
+    """One timer per transaction, or a batch of three (TIMER_BATCH): what is in hand commits."""
     deploy(tiny_timer('"PT1H"'))
     customer = make_customer()
     for _ in range(5):
@@ -56,9 +60,14 @@ def test_sigterm_finishes_the_timer_in_hand_and_releases_the_rest(app):
         move_timers(instance.id, 61)  # due a minute ago, for the worker's wall clock
     assert len(timers()) == 5
     db.session.remove()
-    worker = _worker(app.config["SQLALCHEMY_DATABASE_URI"], "mid_timer_fire:pause")
+    worker = _worker(
+        app.config["SQLALCHEMY_DATABASE_URI"],
+        "mid_timer_fire:pause",
+        TIMER_BATCH=str(batch),
+        TIMER_BATCH_SECONDS="600",  # the batch is never cut short by the fault point's pauses
+    )
     try:
-        _wait_for_line(worker, "fault point mid_timer_fire reached")  # inside the first fire
+        _wait_for_line(worker, "fault point mid_timer_fire reached")  # inside the first batch
         worker.send_signal(signal.SIGTERM)
         output = worker.communicate(timeout=60)[1]
     finally:
@@ -66,11 +75,12 @@ def test_sigterm_finishes_the_timer_in_hand_and_releases_the_rest(app):
             worker.kill()
             worker.wait()
     assert worker.returncode == 0, output
-    assert len(fired()) == 1  # the timer in hand fired, once
+    assert len(fired()) == batch  # the timers in hand fired, once each
     left = timers()
-    assert len(left) == 4 and all(t.lease_until is None for t in left)  # given back, not leased
-    assert '"msg": "stopping: released 4 claimed job(s) and timer(s) for other workers"' in output
-    assert '"command": "fire_timer"' in output  # the command's JSON line
+    assert len(left) == 5 - batch and all(t.lease_until is None for t in left)  # given back, not leased
+    released = f'"msg": "stopping: released {5 - batch} claimed job(s) and timer(s) for other workers"'
+    assert released in output
+    assert f'"command": "{"fire_timer" if batch == 1 else "fire_timers"}"' in output  # its JSON line
 
 
 def test_released_jobs_go_back_to_pending_without_counting_the_attempt(app, clock):

@@ -52,9 +52,14 @@ class Loaded:
     inline_done: dict = field(default_factory=dict)  # task id -> (history entries, result)
 
 
-def load(instance_id: int) -> Loaded:
-    """Load an instance for a command (row-locked on PostgreSQL)."""
-    found = db.session.execute(_load_query(db.engine.dialect.name), {"id": instance_id}).first()
+def load(instance_id: int, found: tuple | None = None) -> Loaded:
+    """Load an instance for a command (row-locked on PostgreSQL).
+
+    `found`: the instance row and its definition when the command has already read them (and
+    locked the row), as a batch of timers does (commands/timers.py).
+    """
+    if found is None:
+        found = db.session.execute(_load_query(db.engine.dialect.name), {"id": instance_id}).first()
     if found is None:
         raise NotFound(f"process instance {instance_id} not found")
     row, definition = found
