@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.models import (
@@ -101,6 +102,19 @@ class Lookups:
                 self.stats[ticket_id] = self.session.get(TicketStat, ticket_id)
         return self.stats[ticket_id]
 
+    def read_stats(self, ticket_ids: set[int]) -> None:
+        """Read the stat rows of several tickets in one query (a batch of timers touches many)."""
+        missing = [i for i in ticket_ids if i not in self.stats]
+        if len(missing) < 2:
+            return  # one ticket: `stat` finds it in the session, or reads it
+        with self.session.no_autoflush:
+            found = self.session.execute(
+                select(TicketStat).where(TicketStat.ticket_id.in_(missing))
+            ).scalars()
+            self.stats.update({stat.ticket_id: stat for stat in found})
+        for ticket_id in missing:
+            self.stats.setdefault(ticket_id, None)  # no row yet, as `stat` would find
+
     def process(self, instance_id: int) -> tuple[str, int] | None:
         known = self.session.info.get(PROCESSES)
         if known and instance_id in known:
@@ -135,6 +149,13 @@ def collect(session, rows: list[dict], lookups: Lookups | None = None) -> Increm
     each ticket's own `ticket_stat` row, made on the session's objects."""
     lookups = lookups or Lookups(session)
     inc = Increments()
+    lookups.read_stats(
+        {
+            r["ticket_id"]
+            for r in rows
+            if r.get("ticket_id") and r["kind"] in TICKET_KINDS and r["kind"] != "ticket_created"
+        }
+    )
     for row in rows:
         apply(row, inc, lookups)
     return inc

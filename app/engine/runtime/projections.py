@@ -152,6 +152,11 @@ def apply_waits(before: Snapshot, after: Snapshot, *, instance_id: int, ticket, 
     ticket_id = ticket.id if ticket is not None else None
 
     gone = [tid for tid in before.timers if tid not in after.timers]
+    for tid in list(gone):  # rows the command has read (a firing timer's) go with its flush
+        row = session.identity_map.get(session.identity_key(Timer, tid))
+        if row is not None:
+            session.delete(row)
+            gone.remove(tid)
     if gone:
         session.execute(db.delete(Timer).where(Timer.id.in_(gone)))
     for tid, (element_id, due) in after.timers.items():
