@@ -8,7 +8,7 @@ import pytest
 
 from app.engine import TimerBatchFailed, deploy, fire_timers, register_observer, start_process
 from app.extensions import db
-from app.models import DailyStat, Incident, ProcessInstance
+from app.models import DailyStat, Incident, ProcessInstance, Ticket, TicketCount
 from app.worker import drain
 from tests.diagrams import bpmn
 from tests.factories import make_customer
@@ -45,8 +45,14 @@ def test_a_burst_fires_in_batches_each_timer_once(app, clock, commands):
     assert fires == [("fire_timers", "ok")] * 2 + [("fire_timer", "ok")]  # 3 + 3, and the last alone
     assert len({task_id for _, task_id in fired()}) == len(fired()) == 7 and timers() == []
     assert set(statuses().values()) == {"completed"} and len(statuses()) == len(instances)
-    # The dashboard's day row counts every resolved ticket once, as one command per timer would.
+    # The dashboard's day row counts every resolved ticket once, as one command per timer would,
+    # and the ticket list's counts per status are the tickets' own.
     assert db.session.execute(db.select(db.func.sum(DailyStat.resolved))).scalar() == 7
+    counted = db.session.execute(
+        db.select(TicketCount.status, db.func.sum(TicketCount.n)).group_by(TicketCount.status)
+    ).all()
+    actual = db.session.execute(db.select(Ticket.status, db.func.count()).group_by(Ticket.status)).all()
+    assert {s: n for s, n in counted if n} == dict(actual) and sum(dict(actual).values()) == 7
 
 
 def test_the_time_budget_commits_what_the_batch_has_done(app, clock):
