@@ -120,3 +120,25 @@ def timer_then_timer(second: str, process_id: str = "twice") -> bytes:
   <bpmn:sequenceFlow id="f4" sourceRef="after" targetRef="done"/>""",
         process_id,
     )
+
+
+def parallel_timers(process_id: str = "pair") -> bytes:
+    """start -> fork -> timers `one` and `two` (both PT1H) -> join -> end: two timers of one instance."""
+    return bpmn(
+        f"""
+  <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+  <bpmn:parallelGateway id="fork"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing><bpmn:outgoing>f3</bpmn:outgoing></bpmn:parallelGateway>
+  <bpmn:intermediateCatchEvent id="one"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing>
+    {timer_definition("timeDuration", '"PT1H"')}</bpmn:intermediateCatchEvent>
+  <bpmn:intermediateCatchEvent id="two"><bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f5</bpmn:outgoing>
+    {timer_definition("timeDuration", '"PT1H"')}</bpmn:intermediateCatchEvent>
+  <bpmn:parallelGateway id="join"><bpmn:incoming>f4</bpmn:incoming><bpmn:incoming>f5</bpmn:incoming><bpmn:outgoing>f6</bpmn:outgoing></bpmn:parallelGateway>
+  <bpmn:endEvent id="done"><bpmn:incoming>f6</bpmn:incoming></bpmn:endEvent>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="fork"/>
+  <bpmn:sequenceFlow id="f2" sourceRef="fork" targetRef="one"/>
+  <bpmn:sequenceFlow id="f3" sourceRef="fork" targetRef="two"/>
+  <bpmn:sequenceFlow id="f4" sourceRef="one" targetRef="join"/>
+  <bpmn:sequenceFlow id="f5" sourceRef="two" targetRef="join"/>
+  <bpmn:sequenceFlow id="f6" sourceRef="join" targetRef="done"/>""",
+        process_id,
+    )

@@ -10,9 +10,8 @@ from app.engine import TimerBatchFailed, deploy, fire_timers, register_observer,
 from app.extensions import db
 from app.models import DailyStat, Incident, ProcessInstance, Ticket, TicketCount
 from app.worker import drain
-from tests.diagrams import bpmn
 from tests.factories import make_customer
-from tests.worker.diagrams import timer_definition, timer_then_timer, tiny_timer
+from tests.worker.diagrams import parallel_timers, timer_then_timer, tiny_timer
 from tests.worker.rows import fired, fresh, timers
 
 
@@ -115,28 +114,8 @@ def test_the_batch_raises_naming_the_timer_that_failed_and_saves_nothing(app, cl
     assert fired() == [] and len(timers()) == 2  # the first one fired, then was rolled back
 
 
-PAIR = bpmn(
-    f"""
-  <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-  <bpmn:parallelGateway id="fork"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing><bpmn:outgoing>f3</bpmn:outgoing></bpmn:parallelGateway>
-  <bpmn:intermediateCatchEvent id="one"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing>
-    {timer_definition("timeDuration", '"PT1H"')}</bpmn:intermediateCatchEvent>
-  <bpmn:intermediateCatchEvent id="two"><bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f5</bpmn:outgoing>
-    {timer_definition("timeDuration", '"PT1H"')}</bpmn:intermediateCatchEvent>
-  <bpmn:parallelGateway id="join"><bpmn:incoming>f4</bpmn:incoming><bpmn:incoming>f5</bpmn:incoming><bpmn:outgoing>f6</bpmn:outgoing></bpmn:parallelGateway>
-  <bpmn:endEvent id="done"><bpmn:incoming>f6</bpmn:incoming></bpmn:endEvent>
-  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="fork"/>
-  <bpmn:sequenceFlow id="f2" sourceRef="fork" targetRef="one"/>
-  <bpmn:sequenceFlow id="f3" sourceRef="fork" targetRef="two"/>
-  <bpmn:sequenceFlow id="f4" sourceRef="one" targetRef="join"/>
-  <bpmn:sequenceFlow id="f5" sourceRef="two" targetRef="join"/>
-  <bpmn:sequenceFlow id="f6" sourceRef="join" targetRef="done"/>""",
-    "pair",
-)
-
-
 def test_two_timers_of_one_instance_go_in_separate_batches(app, clock):
-    deploy(PAIR)
+    deploy(parallel_timers())
     [instance] = start_many("pair", 1)
     ids = [t.id for t in timers()]
     assert len(ids) == 2
