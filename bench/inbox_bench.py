@@ -30,6 +30,7 @@ from app.models import (
     Ticket,
     User,
 )
+from app.models.ticket import priority_rank
 from app.sla import at_risk_window
 from app.web.inbox.queries import Filters, counts, page_rows
 from bench.world import postgres_url, quiet_logging, sqlite_url
@@ -135,6 +136,8 @@ def seed(n_tasks: int, rng: random.Random) -> dict:
                     "title": f"Review {i}",
                     "team": team,
                     "priority": priority,
+                    "priority_rank": priority_rank(priority),
+                    "sla_due_at": sla_due,  # the ticket's (app.engine.runtime.ticket_copies)
                     "created_at": now,
                     "assignee_id": user_ids[f"{team}-{rng.randrange(AGENTS_PER_TEAM)}"] if assigned else None,
                     "due_at": None

@@ -10,6 +10,13 @@ from app.models.people import Customer
 from app.models.types import JSONType, UTCDateTime
 
 PRIORITIES = ("low", "normal", "high", "urgent")
+
+
+def priority_rank(priority: str | None) -> int:
+    """Highest first: urgent 0, high 1, normal 2, low 3; anything else after them (the inbox's sort)."""
+    return len(PRIORITIES) - 1 - PRIORITIES.index(priority) if priority in PRIORITIES else len(PRIORITIES)
+
+
 # The statuses in which a ticket is finished (app.sla.STOPPING; tests/test_dashboard_speed.py
 # checks they agree): spelled out here for the partial index of unfinished tickets below.
 FINISHED_STATUSES = ("cancelled", "closed", "denied", "no_response", "rejected", "resolved")

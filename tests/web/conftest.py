@@ -6,6 +6,7 @@ from uuid import uuid4
 import pytest
 
 from app import sla
+from app.engine.runtime.ticket_copies import copies
 from app.extensions import db
 from app.models import Customer, HumanTask, ProcessDefinition, ProcessInstance, Ticket
 from tests.factories import make_customer, make_user
@@ -76,8 +77,8 @@ def seed(app, people):
             title=title,
             team=team,
             assignee_id=people[assignee].id if assignee else None,
-            priority=priority,
             due_at=due,
+            **copies(ticket),
         )
         db.session.add(task)
         db.session.commit()

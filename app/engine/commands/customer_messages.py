@@ -24,6 +24,7 @@ from app.clock import utcnow
 from app.engine.commands.deploy import latest_definition
 from app.engine.diagrams.xmlsafety import BPMN_NS, SPIFF_NS, UnsafeXml, parse_xml
 from app.engine.runtime.history import history
+from app.engine.runtime.ticket_copies import copies
 from app.extensions import db
 from app.models import HistoryEvent, HumanTask, ProcessInstance, Ticket, User
 
@@ -60,7 +61,7 @@ def flag_customer_message(ticket: Ticket, comment_id: int, actor: str | None) ->
             name=READ_TASK,
             title=READ_TITLE,
             team=team,
-            priority=ticket.priority,
+            **copies(ticket),
             instructions=(
                 "The customer wrote on this ticket without being asked"
                 + (", after it had closed: it was reopened" if reopen else "")

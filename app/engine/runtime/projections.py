@@ -18,6 +18,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from app.engine.expressions import ExpressionLimitError, render_bounded
 from app.engine.runtime.halts import Halt
+from app.engine.runtime.ticket_copies import copies
 from app.engine.spiff.catches import catches_of, trigger_catches
 from app.engine.spiff.correlation import canonical, expected
 from app.engine.spiff.parser import ParkedServiceTask
@@ -120,7 +121,7 @@ def close_user_tasks(before: Snapshot, after: Snapshot) -> None:
 def open_user_tasks(before: Snapshot, after: Snapshot, *, instance_id: int, ticket, now) -> list[OpenedTask]:
     """The `human_task` rows of user tasks that opened, not yet added to the session."""
     ticket_id = ticket.id if ticket is not None else None
-    priority = ticket.priority if ticket is not None else "normal"
+    copied = copies(ticket)
     due_by_task = _due_by_task(after)
     opened = []
     for tid in after.user_tasks:
@@ -136,9 +137,9 @@ def open_user_tasks(before: Snapshot, after: Snapshot, *, instance_id: int, tick
             id=tid,
             instance_id=instance_id,
             ticket_id=ticket_id,
-            priority=priority,
             due_at=due_by_task.get(info["name"]),
             created_at=now,
+            **copied,
             **info,
         )
         halt = Halt(info["name"], f"{info['name']}: instructions: {problem}") if problem else None

@@ -38,8 +38,6 @@ SORTS = {
     "assignee": "Assignee",
 }
 DIRECTIONS = ("asc", "desc")
-# Highest first when sorting by priority.
-PRIORITY_RANK = {name: rank for rank, name in enumerate(reversed(PRIORITIES))}
 
 
 @dataclass(frozen=True)
@@ -103,7 +101,8 @@ class Filters:
         return bool(self.customer) or self.sort == "customer"
 
 
-TICKET_SORTS = ("ticket", "customer", "status", "sla")
+# The sorts by a ticket column that the task rows do not copy (app.engine.runtime.ticket_copies).
+TICKET_SORTS = ("ticket", "customer", "status")
 
 
 def view_branches(scope: Scope, view: str) -> list:
@@ -233,9 +232,9 @@ def _sort_column(sort: str):
         "task": HumanTask.title,
         "ticket": Ticket.id,
         "customer": Customer.name,
-        "priority": case(PRIORITY_RANK, value=HumanTask.priority, else_=len(PRIORITIES)),
+        "priority": HumanTask.priority_rank,
         "status": Ticket.status,
-        "sla": Ticket.sla_due_at,
+        "sla": HumanTask.sla_due_at,
         "due": HumanTask.due_at,
         "assignee": ASSIGNEE.name,
     }[sort]
