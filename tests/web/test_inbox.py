@@ -163,6 +163,18 @@ def test_counts_follow_the_filters(client, seed):
     assert inbox(client, priority="high")[1] == {"mine": 1, "team": 1}
 
 
+def test_counts_of_several_teams_and_of_tasks_outside_any_team_add_up(client, seed):
+    make_user("tess", "agent", teams=("returns", "credit"), lead=True, password="pw")
+    seed(title="Returns queue"), seed(title="Credit queue", team="credit", priority="high")
+    seed(title="Anyone", team=None, priority="high"), seed(title="Bobs", assignee="bob")
+    seed(title="Carols", team="credit", assignee="carol", priority="high"), seed(title="Other", team="vip")
+    login(client, "tess")
+    titles, counts = inbox(client, view="team")
+    assert sorted(titles) == ["Anyone", "Credit queue", "Returns queue"]
+    assert counts == {"mine": 0, "team": 3, "all": 4}
+    assert inbox(client, view="all", priority="high")[1] == {"mine": 0, "team": 2, "all": 2}
+
+
 def test_pages_hold_25_tasks_and_keep_the_filters(client, seed):
     for n in range(60):
         seed(title=f"T{n:02}", assignee="alice", priority="high", due=utcnow() + timedelta(minutes=n))
