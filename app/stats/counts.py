@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.models import Ticket, TicketCount
+from app.models.changes import changed_since_flush
 from app.stats.list_counts import (
     forget_list_counts,
     note_leaving,
@@ -51,12 +52,6 @@ def _key(type_, team, priority, status, met, definition_id) -> tuple:
     return (type_ or "", team or "", priority or "", status or "", met is False, definition_id or 0)
 
 
-def _changed(ticket: Ticket) -> bool:
-    state = inspect(ticket)
-    changed = state.committed_state  # the attributes set since the last flush or load (cheap to ask)
-    return any(a in changed and state.attrs[a].history.added for a in ATTRIBUTES)
-
-
 @event.listens_for(Session, "before_flush")
 def _note(session, _context, _instances) -> None:
     changes = Counter()
@@ -64,7 +59,11 @@ def _note(session, _context, _instances) -> None:
         if isinstance(ticket, Ticket):
             changes[_key(*(_value(ticket, a) for a in ATTRIBUTES))] += 1
             note_new(session, ticket)
-    changed = {t.id: t for t in session.dirty if isinstance(t, Ticket) and t.id is not None and _changed(t)}
+    changed = {
+        t.id: t
+        for t in session.dirty
+        if isinstance(t, Ticket) and t.id is not None and changed_since_flush(t, ATTRIBUTES)
+    }
     gone = [t.id for t in session.deleted if isinstance(t, Ticket) and t.id is not None]
     if changed or gone:
         # The keys the tickets leave, as the database holds them (the previous flush's values):

@@ -5,13 +5,15 @@ that one table (app/web/inbox/queries.py) instead of joining and sorting every t
 A task takes them when it opens (`copies`); a `before_flush` listener pushes a change of the
 ticket's priority or SLA due time (an escalation raising the priority, a pause clearing the due
 time, a resume setting it) to its open tasks in the same transaction, with one UPDATE per changed
-ticket, and to the task rows of this flush that are not written yet.
+ticket, to the task rows of this flush that are not written yet, and to those the session holds.
 """
 
-from sqlalchemy import event, inspect, update
+from sqlalchemy import event, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.models import HumanTask, Ticket
+from app.models.changes import changed_since_flush
 from app.models.ticket import priority_rank
 
 COPIED = ("priority", "sla_due_at")
@@ -25,15 +27,13 @@ def copies(ticket: Ticket | None) -> dict:
     return {"priority": priority, "priority_rank": priority_rank(priority), "sla_due_at": ticket.sla_due_at}
 
 
-def _changed(ticket: Ticket) -> bool:
-    state = inspect(ticket)
-    since = state.committed_state  # the attributes set since the last flush or load (cheap to ask)
-    return any(a in since and state.attrs[a].history.added for a in COPIED)
-
-
 @event.listens_for(Session, "before_flush")
 def _push(session, _context, _instances) -> None:
-    changed = {t.id: t for t in session.dirty if isinstance(t, Ticket) and t.id is not None and _changed(t)}
+    changed = {
+        t.id: t
+        for t in session.dirty
+        if isinstance(t, Ticket) and t.id is not None and changed_since_flush(t, COPIED)
+    }
     if not changed:
         return
     table = HumanTask.__table__
@@ -45,3 +45,7 @@ def _push(session, _context, _instances) -> None:
         if isinstance(task, HumanTask) and task.ticket_id in changed:
             for name, value in copies(changed[task.ticket_id]).items():
                 setattr(task, name, value)
+    for task in list(session.identity_map.values()):  # rows this session read: as the UPDATE left them
+        if isinstance(task, HumanTask) and task.ticket_id in changed:
+            for name, value in copies(changed[task.ticket_id]).items():
+                set_committed_value(task, name, value)
