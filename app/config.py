@@ -195,7 +195,7 @@ class Config:
     JOB_LEASE_SECONDS = env_int("JOB_LEASE_SECONDS", 60, 1)
     # Due timers the worker fires in one transaction at most, and for how long a batch may hold
     # its row locks (SQLite: the write lock) before it commits what it has (docs/timers.md).
-    TIMER_BATCH = env_int("TIMER_BATCH", 20, 1)
+    TIMER_BATCH = env_int("TIMER_BATCH", 50, 1)
     TIMER_BATCH_SECONDS = env_float("TIMER_BATCH_SECONDS", 0.05, 0)
     COMMAND_RETRIES = 5  # optimistic-lock attempts before a command answers 409
     # Bulk migration (app/engine/commands/migration_batches.py): tickets per batch at most, and

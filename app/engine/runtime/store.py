@@ -19,7 +19,10 @@ from app import sla
 from app.clock import utcnow
 from app.engine.errors import NotFound
 from app.engine.rules.assignment import assign_new_task, resolve_owner
-from app.engine.runtime import projections
+from app.engine.runtime import (
+    instance_writes,  # noqa: F401 (its listener batches instance UPDATEs)
+    projections,
+)
 from app.engine.runtime.compaction import compact
 from app.engine.runtime.halts import Halt, open_halts
 from app.engine.runtime.history import history, pending
@@ -31,6 +34,7 @@ from app.models import ProcessDefinition, ProcessInstance, Ticket
 from app.stats.record import remember_process
 
 _UNDER_WAY = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+_WITH_CUSTOMER = (joinedload(Ticket.customer),)  # built once: building it costs more than the lookup
 
 
 @dataclass
@@ -65,11 +69,7 @@ def load(instance_id: int, found: tuple | None = None) -> Loaded:
     row, definition = found
     remember_process(db.session, row.id, definition.key, definition.version)
     # The customer comes along: assignment rules and handlers read the profile.
-    ticket = (
-        db.session.get(Ticket, row.ticket_id, options=[joinedload(Ticket.customer)])
-        if row.ticket_id
-        else None
-    )
+    ticket = db.session.get(Ticket, row.ticket_id, options=_WITH_CUSTOMER) if row.ticket_id else None
     spec, subprocess_specs = specs.for_instance(definition)
     wf = load_workflow(row.workflow, spec, subprocess_specs)
     if (definition.dependencies or {}).get("mutable_spec"):
