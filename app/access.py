@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from flask import abort, current_app
 from flask_login import current_user, login_required
-from sqlalchemy import or_, true
+from sqlalchemy import inspect, or_, true
 
 from app.extensions import db
 from app.models import STAFF, Customer, HistoryEvent, HumanTask, Incident, Team, TeamMember, Ticket, User
@@ -95,11 +95,14 @@ class Scope:
 
 def scope_of(user: User) -> Scope:
     """Admins see everything; managers their teams whole (everything without a team); leads the teams they lead."""
-    rows = db.session.execute(
-        db.select(Team.key, TeamMember.is_lead)
-        .join(TeamMember, TeamMember.team_id == Team.id)
-        .where(TeamMember.user_id == user.id)
-    ).all()
+    if "memberships" not in inspect(user).unloaded:  # loaded with the signed-in person (app.web.load_user)
+        rows = [(m.team.key, m.is_lead) for m in user.memberships]
+    else:
+        rows = db.session.execute(
+            db.select(Team.key, TeamMember.is_lead)
+            .join(TeamMember, TeamMember.team_id == Team.id)
+            .where(TeamMember.user_id == user.id)
+        ).all()
     teams = tuple(sorted(key for key, _ in rows))
     if user.role == "admin":
         return Scope(user.id, teams, teams, True)

@@ -9,9 +9,10 @@ from importlib import import_module
 
 from flask import Flask, redirect, send_from_directory, url_for
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 
 from app.extensions import db, login_manager
-from app.models import User
+from app.models import TeamMember, User
 from app.web import amounts, formatting, markdown
 
 # Blueprint packages, in registration order.
@@ -49,13 +50,17 @@ def home_endpoint(user: User) -> str:
     return "inbox.index"
 
 
+_WITH_TEAMS = (joinedload(User.memberships).joinedload(TeamMember.team),)
+
+
 @login_manager.user_loader
 def load_user(session_id: str) -> User | None:
     """The signed-in user, if the session's generation is still theirs (see User.get_id)."""
     user_id, _, generation = session_id.partition(":")
     if not (user_id.isascii() and user_id.isdigit() and len(user_id) < 19):
         return None
-    user = db.session.get(User, int(user_id))
+    # With the person's teams: every staff page asks them (the nav's dashboard link, the scope).
+    user = db.session.get(User, int(user_id), options=_WITH_TEAMS)
     if user is None or not user.active or str(user.session_generation) != generation:
         return None
     return user

@@ -106,6 +106,11 @@ def when(value, style: str = "datetime") -> str:
     moment = _as_datetime(value)
     if moment is None:
         return "" if value in (None, "") else str(value)
+    return _when(moment, style)
+
+
+def _when(moment: datetime | date, style: str) -> str:
+    """`when` of a value `_as_datetime` has read already."""
     if not isinstance(moment, datetime):
         return moment.strftime(DATE_FORMAT)
     if style == "relative":
@@ -121,8 +126,10 @@ def when(value, style: str = "datetime") -> str:
 def iso(value) -> str:
     """ISO 8601 in UTC for `<time datetime=…>` attributes ('' for nothing)."""
     moment = _as_datetime(value)
-    if moment is None:
-        return ""
+    return "" if moment is None else _iso(moment)
+
+
+def _iso(moment: datetime | date) -> str:
     if isinstance(moment, datetime):
         return moment.astimezone(UTC).isoformat(timespec="seconds")
     return moment.isoformat()
@@ -130,12 +137,23 @@ def iso(value) -> str:
 
 def time_tag(value, style: str = "datetime") -> Markup:
     """`<time datetime="ISO">` around `when(value, style)`; "relative" shows "in 3 hours · 02 Dec 2026
-    15:14 CET", any style carries the absolute time as its tooltip."""
-    if _as_datetime(value) is None:
+    15:14 CET", any style carries the absolute time as its tooltip.
+
+    The value is read once and the tag joined from escaped strings: lists show two tags a row, and
+    `Markup.format` (a formatter that escapes each field) cost more than the rest of the tag."""
+    moment = _as_datetime(value)
+    if moment is None:
         return Markup("")
-    absolute = when(value, "date" if style == "date" else "datetime")
-    shown = f"{when(value, 'relative')} · {absolute}" if style == "relative" else when(value, style)
-    return Markup('<time datetime="{}" title="{}">{}</time>').format(iso(value), absolute, escape(shown))
+    absolute = _when(moment, "date" if style == "date" else "datetime")
+    if style == "relative":
+        shown = f"{_when(moment, 'relative')} · {absolute}"
+    elif style in ("datetime", "date"):
+        shown = absolute
+    else:
+        shown = when(value, style)
+    return Markup(
+        f'<time datetime="{escape(_iso(moment))}" title="{escape(absolute)}">{escape(shown)}</time>'
+    )
 
 
 def init_app(app: Flask) -> None:

@@ -46,6 +46,24 @@ def test_relative_times_and_the_time_tag(app, clock):
     )
 
 
+def test_the_time_tag_of_each_style(app):
+    with app.test_request_context():
+        tags = {
+            style: render_template_string("{{ time_tag(t, style) }}", t=WINTER, style=style)
+            for style in ("datetime", "date", "time")
+        }
+        assert render_template_string("{{ time_tag(t) }}", t=None) == ""
+        assert render_template_string("{{ time_tag(t) }}", t="not a time") == ""
+        from_text = render_template_string("{{ time_tag(t, 'date') }}", t="2026-12-02")
+    assert tags == {
+        "datetime": '<time datetime="2026-12-02T14:14:18+00:00" title="02 Dec 2026 15:14 CET">'
+        "02 Dec 2026 15:14 CET</time>",
+        "date": '<time datetime="2026-12-02T14:14:18+00:00" title="02 Dec 2026">02 Dec 2026</time>',
+        "time": '<time datetime="2026-12-02T14:14:18+00:00" title="02 Dec 2026 15:14 CET">15:14 CET</time>',
+    }
+    assert from_text == '<time datetime="2026-12-02" title="02 Dec 2026">02 Dec 2026</time>'
+
+
 def test_only_known_iana_zones_are_valid():
     assert valid_zone("Europe/Berlin") is not None
     assert valid_zone("America/New_York") is not None

@@ -260,6 +260,7 @@ def _statements(client, url) -> int:
     def count(conn, cursor, statement, *args):
         seen.append(statement)
 
+    db.session.remove()  # the request loads the signed-in person afresh, as each request in production does
     event.listen(db.engine, "before_cursor_execute", count)
     try:
         assert client.get(url).status_code == 200

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from functools import reduce
 
 from sqlalchemy import and_, case, false, func, or_, true, union_all
+from sqlalchemy.orm import defer
 
 from app import sla
 from app.access import Scope
@@ -284,6 +285,11 @@ def order_by(filters: Filters) -> list:
     return [*first, *due]
 
 
+# What a list row never shows: a ticket's data (a document of any size, parsed per row) and a task's
+# instructions. Deferred, so a page reads and decodes neither; touching one would load it.
+_LIST_SKIPS = (defer(Ticket.data), defer(HumanTask.instructions))
+
+
 @dataclass
 class InboxRow:
     task: HumanTask
@@ -311,6 +317,7 @@ def page_rows(scope: Scope, view: str, filters: Filters, now: datetime, page: in
         .outerjoin(assignee, assignee.id == HumanTask.assignee_id)
         .outerjoin(TicketStat, TicketStat.ticket_id == HumanTask.ticket_id)
         .where(HumanTask.id.in_(ids))
+        .options(*_LIST_SKIPS)
     )
     found = {
         task.id: InboxRow(task, ticket, customer, name, responded)
