@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import reduce
 
-from sqlalchemy import and_, case, false, func, or_, true, union_all
+from sqlalchemy import and_, bindparam, case, false, func, or_, true, union_all
 from sqlalchemy.orm import defer
 
 from app import sla
@@ -285,9 +285,18 @@ def order_by(filters: Filters) -> list:
     return [*first, *due]
 
 
-# What a list row never shows: a ticket's data (a document of any size, parsed per row) and a task's
-# instructions. Deferred, so a page reads and decodes neither; touching one would load it.
-_LIST_SKIPS = (defer(Ticket.data), defer(HumanTask.instructions))
+# A page's rows by their ids, built once. What a list row never shows is deferred: a ticket's data (a
+# document of any size, decoded per row) and a task's instructions; touching one would load it.
+_PAGE_ROWS = (
+    db.select(HumanTask, Ticket, Customer.name, ASSIGNEE.name, TicketStat.first_response_at)
+    .select_from(HumanTask)
+    .outerjoin(Ticket, Ticket.id == HumanTask.ticket_id)
+    .outerjoin(Customer, Customer.id == Ticket.customer_id)
+    .outerjoin(ASSIGNEE, ASSIGNEE.id == HumanTask.assignee_id)
+    .outerjoin(TicketStat, TicketStat.ticket_id == HumanTask.ticket_id)
+    .where(HumanTask.id.in_(bindparam("ids", expanding=True)))
+    .options(defer(Ticket.data), defer(HumanTask.instructions))
+)
 
 
 @dataclass
@@ -308,20 +317,9 @@ def page_rows(scope: Scope, view: str, filters: Filters, now: datetime, page: in
     ids = list(db.session.execute(_page_ids(scope, view, filters, now, page)).scalars())
     if not ids:
         return []
-    assignee = db.aliased(User)
-    query = (
-        db.select(HumanTask, Ticket, Customer.name, assignee.name, TicketStat.first_response_at)
-        .select_from(HumanTask)
-        .outerjoin(Ticket, Ticket.id == HumanTask.ticket_id)
-        .outerjoin(Customer, Customer.id == Ticket.customer_id)
-        .outerjoin(assignee, assignee.id == HumanTask.assignee_id)
-        .outerjoin(TicketStat, TicketStat.ticket_id == HumanTask.ticket_id)
-        .where(HumanTask.id.in_(ids))
-        .options(*_LIST_SKIPS)
-    )
     found = {
         task.id: InboxRow(task, ticket, customer, name, responded)
-        for task, ticket, customer, name, responded in db.session.execute(query)
+        for task, ticket, customer, name, responded in db.session.execute(_PAGE_ROWS, {"ids": ids})
     }
     return [found[i] for i in ids if i in found]
 
