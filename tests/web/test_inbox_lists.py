@@ -313,3 +313,22 @@ def test_sla_filter_follows_the_badges_a_breached_first_response_is_breached(cli
     assert inbox(client, view="mine", sla="breached")[1]["mine"] == 3  # the counts agree
     assert inbox(client, view="mine", sla="at_risk")[0] == ["Reply due soon"]
     assert inbox(client, view="mine", sla="on_track")[0] == ["Answered in time"]
+
+
+def test_each_row_links_its_own_task_and_a_queued_row_claims_it_from_the_list(client, seed):
+    mine = seed(title="Mine", assignee="alice")
+    queued = seed(title="Queued")
+    login(client, "alice")
+    page = page_of(client.get("/inbox/?view=team"))
+    row = page.xpath(f"//tr[@data-task='{queued.id}']")[0]
+    assert row.xpath(".//td[1]/a/@href") == [f"/inbox/tasks/{queued.id}"]
+    form = row.xpath(".//form")[0]
+    assert form.get("action") == f"/inbox/tasks/{queued.id}/claim"
+    assert form.xpath("string(.//input[@name='next']/@value)") == f"/inbox/tasks/{queued.id}"
+    fields = {i.get("name"): i.get("value") for i in form.xpath(".//input")}
+    answer = client.post(form.get("action"), data=fields)
+    assert answer.status_code == 302 and answer.headers["Location"].endswith(f"/inbox/tasks/{queued.id}")
+    db.session.expire_all()
+    assert db.session.get(HumanTask, queued.id).assignee_id == db.session.get(HumanTask, mine.id).assignee_id
+    mine_row = page_of(client.get("/inbox/?view=mine")).xpath(f"//tr[@data-task='{mine.id}']")[0]
+    assert mine_row.xpath(".//td[1]/a/@href") == [f"/inbox/tasks/{mine.id}"]
