@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from flask import abort, current_app
 from flask_login import current_user, login_required
-from sqlalchemy import inspect, or_, true
+from sqlalchemy import bindparam, inspect, or_, true
 
 from app.extensions import db
 from app.models import STAFF, Customer, HistoryEvent, HumanTask, Incident, Team, TeamMember, Ticket, User
@@ -98,17 +98,23 @@ def scope_of(user: User) -> Scope:
     if "memberships" not in inspect(user).unloaded:  # loaded with the signed-in person (app.web.load_user)
         rows = [(m.team.key, m.is_lead) for m in user.memberships]
     else:
-        rows = db.session.execute(
-            db.select(Team.key, TeamMember.is_lead)
-            .join(TeamMember, TeamMember.team_id == Team.id)
-            .where(TeamMember.user_id == user.id)
-        ).all()
+        rows = db.session.execute(_teams_query(), {"user_id": user.id}).all()
     teams = tuple(sorted(key for key, _ in rows))
     if user.role == "admin":
         return Scope(user.id, teams, teams, True)
     if user.role == "manager":
         return Scope(user.id, teams, teams, not teams)
     return Scope(user.id, teams, tuple(sorted(key for key, lead in rows if lead)))
+
+
+@functools.cache
+def _teams_query():
+    """The person's teams and whether they lead each; built once (every API task action asks)."""
+    return (
+        db.select(Team.key, TeamMember.is_lead)
+        .join(TeamMember, TeamMember.team_id == Team.id)
+        .where(TeamMember.user_id == bindparam("user_id"))
+    )
 
 
 def ticket_visible(scope: Scope, ticket_id: int, username: str) -> bool:

@@ -6,7 +6,7 @@ from app.access import closed_task_visible, scope_of, task_condition
 from app.api.auth import token_required
 from app.api.blueprint import bp
 from app.api.serialize import json_body, tasks_json
-from app.engine import NotFound, claim_task, complete_task, release_task
+from app.engine import NotFound, TaskNotOpen, claim_task, complete_task, release_task
 from app.extensions import db
 from app.inputs import query_enum, query_int, query_text
 from app.models import STAFF, HumanTask, User
@@ -44,33 +44,34 @@ def list_tasks():
     return jsonify({"tasks": tasks_json(rows)})
 
 
-def _check_visible(task_id: str) -> None:
-    """An agent acts on tasks of their teams only; anything else is answered like a missing task."""
+def _acting(task_id: str, command):
+    """Run `command(visible)` for the caller: an agent acts on tasks of their teams only, and
+    anything else is answered like a missing task. The command reads the open task once, in its
+    own transaction, and asks `visible`; a task that is no longer open is told apart from an
+    unknown one only to those who could see it."""
     scope = scope_of(g.api_user)
-    row = db.session.get(HumanTask, task_id)
-    hidden = (
-        (not scope.may_see(row))
-        if row is not None
-        else not closed_task_visible(scope, task_id, g.api_user.username)
-    )
-    if hidden:
-        raise NotFound(f"task {task_id} not found")
+    try:
+        return command(scope.may_see)
+    except TaskNotOpen:
+        if not closed_task_visible(scope, task_id, g.api_user.username):
+            raise NotFound(f"task {task_id} not found") from None
+        raise
 
 
 @bp.post("/tasks/<task_id>/claim")
 @token_required(*STAFF)
 def claim(task_id: str):
     """Claim an open task for the caller."""
-    _check_visible(task_id)
-    return jsonify({"task": tasks_json([claim_task(task_id, g.api_user)])[0]})
+    task = _acting(task_id, lambda visible: claim_task(task_id, g.api_user, visible))
+    return jsonify({"task": tasks_json([task])[0]})
 
 
 @bp.post("/tasks/<task_id>/release")
 @token_required(*STAFF)
 def release(task_id: str):
     """Give a claimed task back to its team."""
-    _check_visible(task_id)
-    return jsonify({"task": tasks_json([release_task(task_id, g.api_user)])[0]})
+    task = _acting(task_id, lambda visible: release_task(task_id, g.api_user, visible))
+    return jsonify({"task": tasks_json([task])[0]})
 
 
 @bp.post("/tasks/<task_id>/complete")
@@ -78,7 +79,6 @@ def release(task_id: str):
 def complete(task_id: str):
     """Complete a task with `{data}`: validated against its form, or merged by the formless rules
     when it has none; 409 if no longer open, 422 naming the element when a following step fails."""
-    _check_visible(task_id)
-    body = json_body()
-    opened = complete_task(task_id, body.get("data", {}), g.api_user)
+    data = json_body().get("data", {})
+    opened = _acting(task_id, lambda visible: complete_task(task_id, data, g.api_user, visible))
     return jsonify({"completed": task_id, "opened_tasks": opened})

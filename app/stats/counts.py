@@ -12,10 +12,8 @@ migration) are counted by `rebuild_counts` (the migration runs it, and `flask st
 """
 
 from collections import Counter
-from functools import cache
 
 from sqlalchemy import event, false, func, inspect, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.models import Ticket, TicketCount
@@ -27,6 +25,7 @@ from app.stats.list_counts import (
     rebuild_list_counts,
     write_list_counts,
 )
+from app.stats.upsert import add_counts
 
 PENDING = "ticketflow_ticket_count"  # session.info: key -> increment not written yet
 WRITTEN = "ticketflow_ticket_keys"  # session.info: ticket id -> key this transaction flushed
@@ -107,8 +106,7 @@ def _write(session) -> None:
     session.flush()  # the last changes' increments (commit would flush them right after)
     pending = session.info.pop(PENDING, None) or {}
     rows = [dict(zip(KEY, key, strict=True), n=n) for key, n in sorted(pending.items()) if n]
-    if rows:
-        _upsert(session, rows)
+    add_counts(session, TicketCount.__table__, KEY, ("n",), rows)
     write_list_counts(session)  # after ticket_count: every command locks the two in the same order
 
 
@@ -123,19 +121,6 @@ def _forget(session, _previous) -> None:
 def _ended(session, transaction) -> None:
     if transaction.parent is None:  # committed, rolled back or closed: others may change the tickets now
         session.info.pop(WRITTEN, None)
-
-
-def _upsert(session, rows: list[dict]) -> None:
-    session.connection().execute(_upsert_statement(session.get_bind().dialect.name), rows)
-
-
-@cache
-def _upsert_statement(dialect: str):
-    """Built once: building it costs more than running it (every command that touches a ticket)."""
-    table = TicketCount.__table__
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(table)
-    return stmt.on_conflict_do_update(index_elements=list(KEY), set_={"n": table.c.n + stmt.excluded.n})
 
 
 def rebuild_counts(session) -> int:

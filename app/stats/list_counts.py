@@ -20,9 +20,9 @@ from collections import Counter
 from datetime import UTC
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from app.models import Ticket, TicketDayCount, TicketField, TicketFieldCount
+from app.stats.upsert import add_counts
 
 NEW = "ticketflow_list_counts_new"  # session.info: tickets added in this transaction
 FIELDS = "ticketflow_list_counts_fields"  # ticket id -> [(name, value)] its start command recorded
@@ -101,12 +101,7 @@ def write_list_counts(session) -> None:
 
 def _upsert(session, table, key: tuple[str, ...], changes: Counter) -> None:
     rows = [dict(zip(key, k, strict=True), n=n) for k, n in sorted(changes.items()) if n]
-    if not rows:
-        return
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(table)
-    stmt = stmt.on_conflict_do_update(index_elements=list(key), set_={"n": table.c.n + stmt.excluded.n})
-    session.connection().execute(stmt, rows)
+    add_counts(session, table, key, ("n",), rows)
 
 
 def rebuild_list_counts(session) -> None:

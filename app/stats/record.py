@@ -24,10 +24,8 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from app.models import (
     DailyStat,
@@ -41,6 +39,7 @@ from app.models import (
 from app.sla import STOPPING, business_seconds_between
 from app.sla import calendar_for as sla_calendar_for
 from app.stats.buckets import bucket_of
+from app.stats.upsert import add_counts
 
 SET_STATUS = "ticket.set_status"
 ESCALATIONS = frozenset({"escalation.notify_team", "ticket.raise_priority"})
@@ -333,26 +332,6 @@ def _element(row: dict, inc: Increments, lookups: Lookups) -> None:
         inc.elements[(*key, -1)]["cancelled" if kind == "task_cancelled" else "incidents"] += 1
 
 
-def _upsert(session, table, keys: tuple[str, ...], counters: tuple[str, ...], rows: list[dict]) -> None:
-    if not rows:
-        return
-    statement = _upsert_statement(session.get_bind().dialect.name, table, keys, counters)
-    # On the session's connection, as a plain statement: nothing to flush for it, nothing to load.
-    session.connection().execute(statement, rows[0] if len(rows) == 1 else rows)
-
-
-@cache
-def _upsert_statement(dialect: str, table, keys: tuple[str, ...], counters: tuple[str, ...]):
-    """The upsert adding `counters` on a conflict of `keys`, built once: building it takes about
-    1 ms (each `excluded` access makes a new alias), run on every command's history."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(table)
-    excluded = stmt.excluded
-    return stmt.on_conflict_do_update(
-        index_elements=list(keys), set_={c: table.c[c] + excluded[c] for c in counters}
-    )
-
-
 def _by_key(item: tuple) -> tuple:
     """Sort key of an (aggregate key, counts) pair; a None in the key sorts first."""
     return tuple((value is not None, value if value is not None else 0) for value in item[0])
@@ -366,14 +345,14 @@ def flush(session, inc: Increments) -> None:
         for (d, t, team), counts in sorted(inc.daily.items(), key=_by_key)
         if any(counts.values())
     ]
-    _upsert(session, DailyStat.__table__, ("day", "type", "team"), DAILY_COUNTERS, daily)
+    add_counts(session, DailyStat.__table__, ("day", "type", "team"), DAILY_COUNTERS, daily)
     durations = [
         {"day": d, "type": t, "team": team, "metric": m, "bucket": b, "count": n, "total": s}
         for (d, t, team, m, b), (n, s) in sorted(inc.durations.items(), key=_by_key)
         if n or s
     ]
     keys = ("day", "type", "team", "metric", "bucket")
-    _upsert(session, DurationStat.__table__, keys, ("count", "total"), durations)
+    add_counts(session, DurationStat.__table__, keys, ("count", "total"), durations)
     elements = [
         {
             "process_key": k,
@@ -386,4 +365,4 @@ def flush(session, inc: Increments) -> None:
         for (k, v, e, d, b), n in sorted(inc.elements.items(), key=_by_key)
     ]
     keys = ("process_key", "version", "element_id", "day", "bucket")
-    _upsert(session, ElementStat.__table__, keys, ELEMENT_COUNTERS, elements)
+    add_counts(session, ElementStat.__table__, keys, ELEMENT_COUNTERS, elements)

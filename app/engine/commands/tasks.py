@@ -4,6 +4,7 @@ Whether the person may do it is the command checker's answer (`runtime/checks.py
 `app.access.POLICY`); a refusal is a `Conflict` (409) with the checker's reason.
 """
 
+from collections.abc import Callable
 from types import SimpleNamespace
 
 from SpiffWorkflow.util.task import TaskState
@@ -22,11 +23,16 @@ from app.engine.spiff.serializer import json_safe, load_workflow
 from app.extensions import db
 from app.models import HistoryEvent, HumanTask, ProcessDefinition, ProcessInstance, Ticket, User
 
+Visible = Callable[[HumanTask], bool]  # whether the caller may know of an open task
 
-def _open_task(task_id: str) -> HumanTask:
-    """The open task; TaskNotOpen saying why when it closed (from its history), NotFound if unknown."""
+
+def _open_task(task_id: str, visible: Visible | None = None) -> HumanTask:
+    """The open task; TaskNotOpen saying why when it closed (from its history), NotFound if unknown
+    or if `visible` says the caller may not know of it."""
     row = db.session.get(HumanTask, task_id) if isinstance(task_id, str) else None
     if row is not None:
+        if visible is not None and not visible(row):
+            raise NotFound(f"task {task_id} not found")
         return row
     if not isinstance(task_id, str):
         raise NotFound(f"task {task_id!r} not found")
@@ -96,16 +102,17 @@ def _four_eyes(row: HumanTask, user: User | None, doing: str = "work on") -> Non
         )
 
 
-def claim_task(task_id: str, user: User) -> HumanTask:
+def claim_task(task_id: str, user: User, visible: Visible | None = None) -> HumanTask:
     """Assign an open task to `user`.
 
     Raises:
         TaskNotOpen: the task was completed meanwhile.
+        NotFound: no such task, or one `visible` hides (see `complete_task`).
         Conflict: another agent holds it.
     """
 
     def body():
-        row = _open_task(task_id)
+        row = _open_task(task_id, visible)
         _four_eyes(row, user, "claim")
         check("may_claim", Conflict, user, row)
         if row.assignee_id is None:
@@ -123,11 +130,11 @@ def claim_task(task_id: str, user: User) -> HumanTask:
     return run_command(body)
 
 
-def release_task(task_id: str, user: User) -> HumanTask:
-    """Give a claimed task back to its team."""
+def release_task(task_id: str, user: User, visible: Visible | None = None) -> HumanTask:
+    """Give a claimed task back to its team (NotFound for a task `visible` hides)."""
 
     def body():
-        row = _open_task(task_id)
+        row = _open_task(task_id, visible)
         if row.assignee_id is None:
             return row
         check("may_release", Conflict, user, row)
@@ -138,7 +145,7 @@ def release_task(task_id: str, user: User) -> HumanTask:
     return run_command(body)
 
 
-def complete_task(task_id: str, data: dict, user: User | None) -> list[str]:
+def complete_task(task_id: str, data: dict, user: User | None, visible: Visible | None = None) -> list[str]:
     """Complete an open user task with form data and run the process on.
 
     Args:
@@ -147,12 +154,15 @@ def complete_task(task_id: str, data: dict, user: User | None) -> list[str]:
             any JSON object that follows the formless rules (forms.check_formless_data), merged
             into the task data.
         user: who completes it.
+        visible: the caller's rule of which open tasks it may know of (the API's scope): a task
+            it hides is answered as unknown, in the command's own read of the task.
 
     Returns:
         The ids of the user tasks that opened as a result.
 
     Raises:
         TaskNotOpen: completed or cancelled meanwhile (409), saying when and by what.
+        NotFound: no such task, or one `visible` hides.
         Conflict: claimed by another agent.
         InvalidData: data does not satisfy the form (422); nothing changes.
         StepFailed: a following engine step failed (422); nothing changes.
@@ -160,7 +170,7 @@ def complete_task(task_id: str, data: dict, user: User | None) -> list[str]:
     actor = user.username if user else None
 
     def body():
-        row = _open_task(task_id)
+        row = _open_task(task_id, visible)
         _four_eyes(row, user, "complete")
         check("may_complete", Conflict, user, row)
         if row.name == READ_TASK:  # the engine's own task, not a BPMN element

@@ -3,7 +3,7 @@
 from functools import cache
 
 from flask import current_app
-from sqlalchemy import bindparam
+from sqlalchemy import Integer, bindparam
 
 from app import sla
 from app.assignment import ticket_opened
@@ -70,14 +70,16 @@ def start_process(
     """
 
     def body():
-        definition, retired = _startable(ticket_type) if isinstance(ticket_type, str) else (None, False)
+        wanted = customer_id if isinstance(customer_id, int) and not isinstance(customer_id, bool) else None
+        definition, retired, customer = (
+            _startable(ticket_type, wanted) if isinstance(ticket_type, str) else (None, False, None)
+        )
         if definition is None:
             raise InvalidData({"type": f"unknown ticket type '{ticket_type}'"})
         if retired:
             raise InvalidData(
                 {"type": f"the ticket type '{ticket_type}' is retired: it opens no new tickets"}
             )
-        customer = db.session.get(Customer, customer_id) if isinstance(customer_id, int) else None
         if customer is None:
             raise InvalidData({"customer_id": f"no customer with id {customer_id!r}"})
         if not isinstance(subject, str) or not subject.strip():
@@ -150,18 +152,23 @@ def start_process(
     return run_command(body)
 
 
-def _startable(ticket_type: str) -> tuple[ProcessDefinition | None, bool]:
-    """The latest BPMN definition of a type and whether the type is retired (one query)."""
-    row = db.session.execute(_startable_query(), {"key": ticket_type}).first()
-    return (row[0], row[1] is not None) if row is not None else (None, False)
+def _startable(
+    ticket_type: str, customer_id: int | None
+) -> tuple[ProcessDefinition | None, bool, Customer | None]:
+    """The latest BPMN definition of a type, whether the type is retired, and the customer (one
+    query; the customer is None when there is no such customer or no such type)."""
+    row = db.session.execute(_startable_query(), {"key": ticket_type, "customer_id": customer_id}).first()
+    return (row[0], row[1] is not None, row[2]) if row is not None else (None, False, None)
 
 
 @cache
 def _startable_query():
-    """`latest_definition(key, "bpmn")` with the type's retirement (`is_retired`); built once."""
+    """`latest_definition(key, "bpmn")` with the type's retirement (`is_retired`) and the
+    customer the ticket is for, joined on the bound id; built once."""
     return (
-        db.select(ProcessDefinition, ProcessType.retired_at)
+        db.select(ProcessDefinition, ProcessType.retired_at, Customer)
         .outerjoin(ProcessType, ProcessType.key == ProcessDefinition.key)
+        .outerjoin(Customer, Customer.id == bindparam("customer_id", type_=Integer))
         .where(ProcessDefinition.key == bindparam("key"), ProcessDefinition.kind == "bpmn")
         .order_by(ProcessDefinition.version.desc())
         .limit(1)

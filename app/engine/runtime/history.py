@@ -17,6 +17,7 @@ from app.stats.record import flush as flush_counters
 from app.webhooks import enqueue_events
 
 _HISTORY = "ticketflow_history"  # session.info key: the command's pending history rows
+_INSERT = insert(HistoryEvent.__table__)
 
 
 def in_command(session) -> bool:
@@ -48,7 +49,8 @@ def write(session) -> None:
     if rows:
         shared = collect(session, rows)  # and each ticket's own ticket_stat, on the session
         session.flush()
-        session.execute(insert(HistoryEvent.__table__), rows)  # Core executemany: no ORM bulk overhead
+        # Core, on the session's connection: no ORM bulk path, nothing to flush for it
+        session.connection().execute(_INSERT, rows[0] if len(rows) == 1 else rows)
         enqueue_events(session, rows)  # the deliveries of the command's events, with its commit
         flush_counters(session, shared)
         rows.clear()

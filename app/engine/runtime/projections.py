@@ -112,10 +112,20 @@ def snapshot(wf) -> Snapshot:
 
 
 def close_user_tasks(before: Snapshot, after: Snapshot) -> None:
-    """Delete the `human_task` rows of user tasks that are no longer open."""
-    gone = [tid for tid in before.user_tasks if tid not in after.user_tasks]
+    """Delete the `human_task` rows of user tasks that are no longer open: the rows the command
+    read (the task it completes) go with its next flush, any other in one DELETE."""
+    session = db.session
+    gone = []
+    for tid in before.user_tasks:
+        if tid in after.user_tasks:
+            continue
+        row = session.identity_map.get(session.identity_key(HumanTask, tid))
+        if row is not None:  # no statement of its own, and no flush forced before it
+            session.delete(row)
+        else:
+            gone.append(tid)
     if gone:
-        db.session.execute(db.delete(HumanTask).where(HumanTask.id.in_(gone)))
+        session.execute(db.delete(HumanTask).where(HumanTask.id.in_(gone)))
 
 
 def open_user_tasks(before: Snapshot, after: Snapshot, *, instance_id: int, ticket, now) -> list[OpenedTask]:
