@@ -9,7 +9,6 @@ own short write transaction, so the hot path stays one read.
 import functools
 import logging
 from datetime import timedelta
-from functools import cache
 
 from flask import abort, g, request
 from sqlalchemy import bindparam, or_
@@ -41,7 +40,7 @@ def _token_from_header() -> tuple[User, ApiToken] | None:
     return user, api_token
 
 
-@cache
+@functools.cache
 def _token_query():
     """One query: the live token and its user, if the user is active. Built once: building it
     cost more than running it, on every API request."""
