@@ -60,13 +60,15 @@ class Member:
 
 @dataclass(frozen=True)
 class Roster:
-    """A team and its candidates, ordered by user id, as `roster` read them in one query."""
+    """A team and its candidates, ordered by user id, as `roster` read them in one query, with
+    the team's cursor (row-locked on PostgreSQL) when it has one yet."""
 
     id: int
     key: str
     strategy: str | None
     leads_only: bool
     members: tuple[Member, ...]
+    cursor: AssignmentCursor | None = None
 
 
 def skills_of(user: User | Member) -> set[str]:
@@ -76,8 +78,17 @@ def skills_of(user: User | Member) -> set[str]:
 
 def roster(team_key: str, leads_only: bool = False) -> Roster | None:
     """The team `team_key` and its active staff members (only its leads with `leads_only`);
-    None when there is no such team."""
-    rows = db.session.execute(_roster_query(leads_only), {"team_key": team_key}).all()
+    None when there is no such team.
+
+    The team's cursor comes in the same query, locked on PostgreSQL as `_cursor` locks it; a team
+    without a cursor row yet (its first task) is read again without it, and `choose_assignee`
+    creates the row.
+    """
+    dialect = db.session.get_bind().dialect.name
+    rows = db.session.execute(_roster_query(leads_only, dialect, True), {"team_key": team_key}).all()
+    cursor = rows[0].AssignmentCursor if rows else None
+    if not rows:
+        rows = db.session.execute(_roster_query(leads_only, dialect, False), {"team_key": team_key}).all()
     if not rows:
         return None
     first = rows[0]
@@ -86,33 +97,41 @@ def roster(team_key: str, leads_only: bool = False) -> Roster | None:
         for r in rows
         if r.user_id is not None
     )
-    return Roster(first.team_id, first.team_key, first.strategy, leads_only, members)
+    return Roster(first.team_id, first.team_key, first.strategy, leads_only, members, cursor)
 
 
 @cache
-def _roster_query(leads_only: bool):
+def _roster_query(leads_only: bool, dialect: str, with_cursor: bool):
     """Built once (building a statement costs more than running this one)."""
     membership = TeamMember.team_id == Team.id
     if leads_only:
         membership = and_(membership, TeamMember.is_lead.is_(True))
-    return (
-        db.select(
-            Team.id.label("team_id"),
-            Team.key.label("team_key"),
-            Team.strategy,
-            User.id.label("user_id"),
-            User.username,
-            User.skills,
-            User.capacity,
-            User.email,
-            User.mail_notifications,
-        )
-        .select_from(Team)
-        .outerjoin(TeamMember, membership)
+    columns = [
+        Team.id.label("team_id"),
+        Team.key.label("team_key"),
+        Team.strategy,
+        User.id.label("user_id"),
+        User.username,
+        User.skills,
+        User.capacity,
+        User.email,
+        User.mail_notifications,
+    ]
+    query = db.select(*columns, *([AssignmentCursor] if with_cursor else ()))
+    query = query.select_from(Team)
+    if with_cursor:
+        query = query.join(AssignmentCursor, AssignmentCursor.team_id == Team.id)
+    query = (
+        query.outerjoin(TeamMember, membership)
         .outerjoin(User, and_(User.id == TeamMember.user_id, User.active.is_(True), User.role != "customer"))
         .where(Team.key == bindparam("team_key"))
         .order_by(User.id)
     )
+    if with_cursor:
+        query = query.execution_options(populate_existing=True)
+        if dialect == "postgresql":
+            query = query.with_for_update(of=AssignmentCursor)
+    return query
 
 
 def choose_assignee(
@@ -160,7 +179,9 @@ def choose_assignee(
             return Choice(
                 None, f"{strategy}: nobody in {team_key} has skill '{skill}'; left in the team queue"
             )
-    cursor = _cursor(team.id)  # taken first: concurrent choices in one team take turns
+    # Taken first (the roster's read took it already unless the team had no cursor yet):
+    # concurrent choices in one team take turns.
+    cursor = team.cursor or _cursor(team.id)
     earlier = _earlier_agent(ticket_id, team_key) if ticket_id is not None else None
     choice = _same_agent(earlier, members) if earlier is not None and not leads_only else None
     if choice is None:

@@ -316,12 +316,17 @@ def test_a_required_skill_narrows_round_robin_too(customer):
 # -- concurrency ---------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("opened_before", [0, 1], ids=["first tasks of the team", "team with a cursor"])
 @pytest.mark.parametrize("strategy", ["round_robin", "least_loaded"])
-def test_tickets_opened_at_the_same_moment_are_dealt_to_different_members(app, customer, strategy):
+def test_tickets_opened_at_the_same_moment_are_dealt_to_different_members(app, customer, strategy, opened_before):
+    """Concurrent choices in one team take turns on its cursor: when the team has none yet
+    (it is created), and when the roster's own read locks it."""
     deploy(lane_process())
     make_team("experts", strategy)
     for name in ("dave", "frank", "gina", "hank"):
         make_user(name, teams=("experts",))
+    for _ in range(opened_before):
+        start_process("laned", customer.id, "Before", {})  # to dave
     customer_id = customer.id
     barrier = threading.Barrier(4)
     errors = []
@@ -347,7 +352,7 @@ def test_tickets_opened_at_the_same_moment_are_dealt_to_different_members(app, c
         .scalars()
         .all()
     )
-    assert (errors, sorted(assignees)) == ([], ["dave", "frank", "gina", "hank"])
+    assert (errors, sorted(assignees)) == ([], sorted(["dave"] * opened_before + ["dave", "frank", "gina", "hank"]))
 
 
 # -- leads only (assignToLead) -------------------------------------------------------------------

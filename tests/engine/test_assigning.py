@@ -118,3 +118,27 @@ def test_each_new_task_of_a_ticket_is_assigned_in_its_own_lane(customer):
     task = task_of(ticket)
     assert (task.name, task.team, assignee_of(ticket)) == ("review_complaint", "customer-success", "erin")
     assert [e["assignee"] for e in assignment_history(ticket)] == ["dave", "erin"]
+
+
+def test_a_rule_redeployed_between_two_tasks_assigns_the_second(customer):
+    """A completion reads the latest decisions with its task (one statement): the version
+    deployed after the ticket opened decides its next task."""
+    deploy_rules()
+    deploy_shipped("complaint")
+    dave = make_user("dave", teams=("support",))
+    make_team("escalations", "round_robin")
+    make_user("gus", teams=("escalations",))
+    ticket = open_ticket(customer, "complaint", {"description": "Rude courier", "severity": "high"})
+    assert (task_of(ticket).team, assignee_of(ticket)) == ("support", "dave")  # rule 1 is for platinum
+    source = (PROCESSES / "assignment.dmn").read_text()
+    changed, created = deploy(
+        source.replace('assignment_rule_1_tier"><text>"platinum"', 'assignment_rule_1_tier"><text>-')
+        .replace('assignment_rule_1_team"><text>"customer-success"', 'assignment_rule_1_team"><text>"escalations"')
+        .encode()
+    )
+    assert (created, changed.version) == (True, 2)
+    complete_task(task_of(ticket).id, {"response": "We are sorry."}, dave)
+    drain()
+    task = task_of(ticket)
+    assert (task.name, task.team, assignee_of(ticket)) == ("review_complaint", "escalations", "gus")
+    assert assignment_history(ticket)[-1]["rule"].startswith("assignment#1 → team escalations")

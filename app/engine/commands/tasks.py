@@ -17,7 +17,7 @@ from app.engine.runtime.checks import check
 from app.engine.runtime.history import history
 from app.engine.runtime.runner import run_command
 from app.engine.runtime.steps import run_engine
-from app.engine.runtime.store import find_task, load, save
+from app.engine.runtime.store import find_task, load, save, task_with_instance
 from app.engine.spiff import specs
 from app.engine.spiff.serializer import json_safe, load_workflow
 from app.extensions import db
@@ -170,13 +170,21 @@ def complete_task(task_id: str, data: dict, user: User | None, visible: Visible 
     actor = user.username if user else None
 
     def body():
-        row = _open_task(task_id, visible)
+        # The task, its instance (locked) and definition in one read; the rest of `_open_task`
+        # (why a task is not open, or not to be seen) only when that finds no open task.
+        found = task_with_instance(task_id) if isinstance(task_id, str) else None
+        if found is None:
+            row, instance = _open_task(task_id, visible), None
+        elif visible is not None and not visible(found[0]):
+            raise NotFound(f"task {task_id} not found")
+        else:
+            row, instance = found
         _four_eyes(row, user, "complete")
         check("may_complete", Conflict, user, row)
         if row.name == READ_TASK:  # the engine's own task, not a BPMN element
             read_customer_messages(db.session.get(Ticket, row.ticket_id), user)
             return []
-        loaded = load(row.instance_id)
+        loaded = load(row.instance_id, instance)
         form = (loaded.definition.forms or {}).get(row.form_name) if row.form_name else None
         validate(form, data)
         task = find_task(loaded, task_id)

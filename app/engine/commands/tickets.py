@@ -11,6 +11,7 @@ from app.clock import utcnow
 from app.engine.diagrams.forms import validate
 from app.engine.errors import Conflict, Forbidden, InvalidData, NotFound
 from app.engine.rules.assignment import initial_priority, record_priority
+from app.engine.rules.dmn import latest_decisions_column, note_latest_decisions
 from app.engine.runtime.checks import check
 from app.engine.runtime.history import history, pending
 from app.engine.runtime.projections import Snapshot
@@ -158,15 +159,18 @@ def _startable(
     """The latest BPMN definition of a type, whether the type is retired, and the customer (one
     query; the customer is None when there is no such customer or no such type)."""
     row = db.session.execute(_startable_query(), {"key": ticket_type, "customer_id": customer_id}).first()
-    return (row[0], row[1] is not None, row[2]) if row is not None else (None, False, None)
+    if row is None:
+        return None, False, None
+    note_latest_decisions(db.session, row[3])  # the priority and assignment rules read them
+    return row[0], row[1] is not None, row[2]
 
 
 @cache
 def _startable_query():
-    """`latest_definition(key, "bpmn")` with the type's retirement (`is_retired`) and the
-    customer the ticket is for, joined on the bound id; built once."""
+    """`latest_definition(key, "bpmn")` with the type's retirement (`is_retired`), the
+    customer the ticket is for, joined on the bound id, and the latest decisions; built once."""
     return (
-        db.select(ProcessDefinition, ProcessType.retired_at, Customer)
+        db.select(ProcessDefinition, ProcessType.retired_at, Customer, latest_decisions_column())
         .outerjoin(ProcessType, ProcessType.key == ProcessDefinition.key)
         .outerjoin(Customer, Customer.id == bindparam("customer_id", type_=Integer))
         .where(ProcessDefinition.key == bindparam("key"), ProcessDefinition.kind == "bpmn")

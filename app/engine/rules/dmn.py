@@ -18,7 +18,7 @@ from threading import Lock
 from types import SimpleNamespace
 
 from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
-from sqlalchemy import event, func
+from sqlalchemy import String, cast, event, func
 from sqlalchemy.orm import Session
 
 from app.engine.diagrams.xmlsafety import parse_xml
@@ -110,6 +110,34 @@ def _latest_query():
         & (ProcessDefinition.version == newest.c.version)
         & (ProcessDefinition.kind == "dmn"),
     )
+
+
+# Between the fields of one decision and between decisions in `latest_decisions_column`: neither
+# can be in a decision id (an XML attribute cannot hold these characters) nor in an id or checksum.
+_FIELD, _ENTRY = "\x1f", "\x1e"
+
+
+@cache
+def latest_decisions_column():
+    """`_latest_query` folded into one text column (a scalar subquery), for a command's first
+    read to carry, so that its rules need no statement of their own (`note_latest_decisions`)."""
+    latest = _latest_query().subquery()
+    entry = latest.c.key + _FIELD + cast(latest.c.id, String) + _FIELD + latest.c.checksum
+    return db.select(func.aggregate_strings(entry, _ENTRY)).scalar_subquery().label("latest_decisions")
+
+
+def note_latest_decisions(session, folded: str | None) -> None:
+    """Take the latest decisions a command's first read carried (`latest_decisions_column`) as
+    this transaction's, unless it has read them already."""
+    if _LATEST in session.info:
+        return
+    latest = {}
+    for entry in folded.split(_ENTRY) if folded else ():
+        fields = entry.rsplit(_FIELD, 2)
+        if len(fields) != 3 or not fields[1].isdigit():
+            return  # not as folded (a key with a separator after all): `decide_rule` reads them itself
+        latest[fields[0]] = (int(fields[1]), fields[2])
+    session.info[_LATEST] = latest
 
 
 @event.listens_for(Session, "after_transaction_end")

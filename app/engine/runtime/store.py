@@ -14,11 +14,13 @@ from uuid import UUID
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.util import identity_key
 
 from app import sla
 from app.clock import utcnow
 from app.engine.errors import NotFound
 from app.engine.rules.assignment import assign_new_task, resolve_owner
+from app.engine.rules.dmn import latest_decisions_column, note_latest_decisions
 from app.engine.runtime import (
     instance_writes,  # noqa: F401 (its listener batches instance UPDATEs)
     projections,
@@ -30,11 +32,10 @@ from app.engine.runtime.inline import record_inline
 from app.engine.spiff import specs
 from app.engine.spiff.serializer import dump_workflow, load_workflow, reattach_triggered
 from app.extensions import db
-from app.models import ProcessDefinition, ProcessInstance, Ticket
+from app.models import HumanTask, ProcessDefinition, ProcessInstance, Ticket, TicketStat
 from app.stats.record import remember_process
 
 _UNDER_WAY = TaskState.READY | TaskState.WAITING | TaskState.STARTED
-_WITH_CUSTOMER = (joinedload(Ticket.customer),)  # built once: building it costs more than the lookup
 
 
 @dataclass
@@ -54,6 +55,9 @@ class Loaded:
     # Service tasks whose handler ran inside this command (runtime/inline.py): their own history
     # row is `service_completed`, as for a job.
     inline_done: dict = field(default_factory=dict)  # task id -> (history entries, result)
+    # Rows read with the ticket for later lookups in the session (its dashboard row): the
+    # session's identity map holds rows weakly, so the command holds them here.
+    held: tuple = ()
 
 
 def load(instance_id: int, found: tuple | None = None) -> Loaded:
@@ -68,8 +72,7 @@ def load(instance_id: int, found: tuple | None = None) -> Loaded:
         raise NotFound(f"process instance {instance_id} not found")
     row, definition = found
     remember_process(db.session, row.id, definition.key, definition.version)
-    # The customer comes along: assignment rules and handlers read the profile.
-    ticket = db.session.get(Ticket, row.ticket_id, options=_WITH_CUSTOMER) if row.ticket_id else None
+    ticket, held = _ticket(row.ticket_id) if row.ticket_id else (None, ())
     spec, subprocess_specs = specs.for_instance(definition)
     wf = load_workflow(row.workflow, spec, subprocess_specs)
     if (definition.dependencies or {}).get("mutable_spec"):
@@ -80,7 +83,7 @@ def load(instance_id: int, found: tuple | None = None) -> Loaded:
             finished.add(task.id)
         elif task.state & _UNDER_WAY:
             entered[task.id] = task.last_state_change
-    return Loaded(row, definition, ticket, wf, projections.snapshot(wf), finished, entered)
+    return Loaded(row, definition, ticket, wf, projections.snapshot(wf), finished, entered, held=held)
 
 
 @cache
@@ -93,6 +96,58 @@ def _load_query(dialect: str):
         .where(ProcessInstance.id == bindparam("id"))
     )
     return query.with_for_update(of=ProcessInstance) if dialect == "postgresql" else query
+
+
+def task_with_instance(task_id: str) -> tuple[HumanTask, tuple] | None:
+    """An open user task with its instance and definition, the instance row-locked on PostgreSQL,
+    in one statement (a completion reads all three), which also carries the latest decisions;
+    None when no such open task.
+
+    The second item is what `load(..., found=...)` takes. Only the instance is locked, as `load`
+    locks it: the task row may be older than the instance after a wait for that lock, and the
+    workflow (read under the lock) is what says whether the task is still open.
+    """
+    found = db.session.execute(_task_query(db.engine.dialect.name), {"id": task_id}).first()
+    if found is None:
+        return None
+    note_latest_decisions(db.session, found[3])  # the rules that assign the tasks that open
+    return found[0], (found[1], found[2])
+
+
+@cache
+def _task_query(dialect: str):
+    """Built once per dialect."""
+    query = (
+        db.select(HumanTask, ProcessInstance, ProcessDefinition, latest_decisions_column())
+        .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+        .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
+        .where(HumanTask.id == bindparam("id"))
+    )
+    return query.with_for_update(of=ProcessInstance) if dialect == "postgresql" else query
+
+
+def _ticket(ticket_id: int) -> tuple[Ticket | None, tuple]:
+    """The instance's ticket with its customer (assignment rules and handlers read the profile)
+    and its dashboard row (`stats.record` updates it with the command's history), read after the
+    instance's lock; one statement, none when the command has the ticket already. Returns the
+    ticket and the rows to hold (`Loaded.held`)."""
+    known = db.session.identity_map.get(identity_key(Ticket, ticket_id))
+    if known is not None:
+        return known, ()
+    found = db.session.execute(_ticket_query(), {"id": ticket_id}).first()
+    return (None, ()) if found is None else (found[0], tuple(found[1:]))
+
+
+@cache
+def _ticket_query():
+    """Built once: building it costs more than the lookup. The stat row joins in so that
+    `stats.record` finds it in the session."""
+    return (
+        db.select(Ticket, TicketStat)
+        .outerjoin(TicketStat, TicketStat.ticket_id == Ticket.id)
+        .options(joinedload(Ticket.customer))
+        .where(Ticket.id == bindparam("id"))
+    )
 
 
 def find_task(loaded: Loaded, task_id: str):
