@@ -318,7 +318,9 @@ def test_a_required_skill_narrows_round_robin_too(customer):
 
 @pytest.mark.parametrize("opened_before", [0, 1], ids=["first tasks of the team", "team with a cursor"])
 @pytest.mark.parametrize("strategy", ["round_robin", "least_loaded"])
-def test_tickets_opened_at_the_same_moment_are_dealt_to_different_members(app, customer, strategy, opened_before):
+def test_tickets_opened_at_the_same_moment_are_dealt_to_different_members(
+    app, customer, strategy, opened_before
+):
     """Concurrent choices in one team take turns on its cursor: when the team has none yet
     (it is created), and when the roster's own read locks it."""
     deploy(lane_process())
@@ -352,7 +354,10 @@ def test_tickets_opened_at_the_same_moment_are_dealt_to_different_members(app, c
         .scalars()
         .all()
     )
-    assert (errors, sorted(assignees)) == ([], sorted(["dave"] * opened_before + ["dave", "frank", "gina", "hank"]))
+    assert (errors, sorted(assignees)) == (
+        [],
+        sorted(["dave"] * opened_before + ["dave", "frank", "gina", "hank"]),
+    )
 
 
 # -- leads only (assignToLead) -------------------------------------------------------------------

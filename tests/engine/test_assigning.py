@@ -133,7 +133,9 @@ def test_a_rule_redeployed_between_two_tasks_assigns_the_second(customer):
     source = (PROCESSES / "assignment.dmn").read_text()
     changed, created = deploy(
         source.replace('assignment_rule_1_tier"><text>"platinum"', 'assignment_rule_1_tier"><text>-')
-        .replace('assignment_rule_1_team"><text>"customer-success"', 'assignment_rule_1_team"><text>"escalations"')
+        .replace(
+            'assignment_rule_1_team"><text>"customer-success"', 'assignment_rule_1_team"><text>"escalations"'
+        )
         .encode()
     )
     assert (created, changed.version) == (True, 2)
