@@ -14,6 +14,7 @@ from app.assignment.strategies import (
     remember_agent,
     roster,
     skills_of,
+    ticket_agents_read,
     ticket_opened,
 )
 
@@ -28,6 +29,7 @@ __all__ = [
     "remember_agent",
     "roster",
     "skills_of",
+    "ticket_agents_read",
     "ticket_opened",
 ]
 

@@ -34,7 +34,10 @@ from app.extensions import db
 from app.models import AssignmentCursor, HumanTask, Team, TeamMember, TicketAgent, User
 
 STRATEGIES = ("round_robin", "least_loaded", "skills")
-_OPENED = "ticketflow_opened_tickets"  # session.info: tickets this transaction created
+# session.info: tickets whose `ticket_agent` rows are all in the session (opened in this
+# transaction, or read with the ticket), and the rows read, held (the identity map holds weakly).
+_IN_SESSION = "ticketflow_agents_in_session"
+_HELD = "ticketflow_agents_held"
 
 
 @dataclass(frozen=True)
@@ -205,15 +208,23 @@ def choose_assignee(
 def ticket_opened(ticket_id: int) -> None:
     """Note that the ticket opened in this transaction: nobody else can have written its
     `ticket_agent` rows yet, so its assignments need not read them."""
-    db.session.info.setdefault(_OPENED, set()).add(ticket_id)
+    db.session.info.setdefault(_IN_SESSION, set()).add(ticket_id)
+
+
+def ticket_agents_read(ticket_id: int, rows: list[TicketAgent]) -> None:
+    """Note that `rows` are all the ticket's `ticket_agent` rows (read with the ticket, under its
+    instance's lock, as `engine.runtime.store` does): its assignments need not read them again."""
+    db.session.info.setdefault(_HELD, []).extend(rows)
+    db.session.info.setdefault(_IN_SESSION, set()).add(ticket_id)
 
 
 def _earlier_agent(ticket_id: int, team_key: str) -> TicketAgent | None:
     """Who got the ticket's earlier task in the team (`ticket_agent`), or None."""
     key = (ticket_id, team_key)
-    if ticket_id not in db.session.info.get(_OPENED, ()):
+    if ticket_id not in db.session.info.get(_IN_SESSION, ()):
         return db.session.get(TicketAgent, key)
-    # Opened in this transaction: only its own rows exist, in the session (added, or flushed).
+    # Opened in this transaction, or its rows read with it: they are in the session (added, flushed
+    # or read).
     pending = (o for o in db.session.new if isinstance(o, TicketAgent) and (o.ticket_id, o.team_key) == key)
     return next(pending, None) or db.session.identity_map.get(identity_key(TicketAgent, key))
 
@@ -221,7 +232,8 @@ def _earlier_agent(ticket_id: int, team_key: str) -> TicketAgent | None:
 @event.listens_for(Session, "after_transaction_end")
 def _transaction_ended(session, transaction) -> None:
     if transaction.parent is None:
-        session.info.pop(_OPENED, None)
+        session.info.pop(_IN_SESSION, None)
+        session.info.pop(_HELD, None)
 
 
 def remember_agent(ticket_id: int, team_key: str, user_id: int, now: datetime) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.util import identity_key
 
 from app import sla
+from app.assignment import ticket_agents_read
 from app.clock import utcnow
 from app.engine.errors import NotFound
 from app.engine.rules.assignment import assign_new_task, resolve_owner
@@ -32,7 +33,7 @@ from app.engine.runtime.inline import record_inline
 from app.engine.spiff import specs
 from app.engine.spiff.serializer import dump_workflow, load_workflow, reattach_triggered
 from app.extensions import db
-from app.models import HumanTask, ProcessDefinition, ProcessInstance, Ticket, TicketStat
+from app.models import HumanTask, ProcessDefinition, ProcessInstance, Ticket, TicketAgent, TicketStat
 from app.stats.record import remember_process
 
 _UNDER_WAY = TaskState.READY | TaskState.WAITING | TaskState.STARTED
@@ -127,24 +128,30 @@ def _task_query(dialect: str):
 
 
 def _ticket(ticket_id: int) -> tuple[Ticket | None, tuple]:
-    """The instance's ticket with its customer (assignment rules and handlers read the profile)
-    and its dashboard row (`stats.record` updates it with the command's history), read after the
+    """The instance's ticket with its customer (assignment rules and handlers read the profile),
+    its dashboard row (`stats.record` updates it with the command's history) and its agents
+    (`ticket_agent`: who had its earlier task in each team), read after the
     instance's lock; one statement, none when the command has the ticket already. Returns the
     ticket and the rows to hold (`Loaded.held`)."""
     known = db.session.identity_map.get(identity_key(Ticket, ticket_id))
     if known is not None:
         return known, ()
-    found = db.session.execute(_ticket_query(), {"id": ticket_id}).first()
-    return (None, ()) if found is None else (found[0], tuple(found[1:]))
+    found = db.session.execute(_ticket_query(), {"id": ticket_id}).all()
+    if not found:
+        return None, ()
+    ticket_agents_read(ticket_id, [agent for _, _, agent in found if agent is not None])
+    return found[0][0], (found[0][1],)
 
 
 @cache
 def _ticket_query():
-    """Built once: building it costs more than the lookup. The stat row joins in so that
-    `stats.record` finds it in the session."""
+    """Built once: building it costs more than the lookup. The stat row and the ticket's agents
+    (a row per team it had a task in) join in so that `stats.record` and assignment find them in
+    the session."""
     return (
-        db.select(Ticket, TicketStat)
+        db.select(Ticket, TicketStat, TicketAgent)
         .outerjoin(TicketStat, TicketStat.ticket_id == Ticket.id)
+        .outerjoin(TicketAgent, TicketAgent.ticket_id == Ticket.id)
         .options(joinedload(Ticket.customer))
         .where(Ticket.id == bindparam("id"))
     )
