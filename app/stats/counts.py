@@ -25,7 +25,7 @@ from app.stats.list_counts import (
     rebuild_list_counts,
     write_list_counts,
 )
-from app.stats.upsert import add_counts
+from app.stats.upsert import add_counts, batched
 
 PENDING = "ticketflow_ticket_count"  # session.info: key -> increment not written yet
 WRITTEN = "ticketflow_ticket_keys"  # session.info: ticket id -> key this transaction flushed
@@ -104,10 +104,11 @@ def _remember(session, _context) -> None:
 @event.listens_for(Session, "before_commit")
 def _write(session) -> None:
     session.flush()  # the last changes' increments (commit would flush them right after)
-    pending = session.info.pop(PENDING, None) or {}
-    rows = [dict(zip(KEY, key, strict=True), n=n) for key, n in sorted(pending.items()) if n]
-    add_counts(session, TicketCount.__table__, KEY, ("n",), rows)
-    write_list_counts(session)  # after ticket_count: every command locks the two in the same order
+    with batched(session):  # PostgreSQL: these and the ones the command kept, in one statement
+        pending = session.info.pop(PENDING, None) or {}
+        rows = [dict(zip(KEY, key, strict=True), n=n) for key, n in sorted(pending.items()) if n]
+        add_counts(session, TicketCount.__table__, KEY, ("n",), rows)
+        write_list_counts(session)  # after ticket_count: every command locks the two in the same order
 
 
 @event.listens_for(Session, "after_soft_rollback")

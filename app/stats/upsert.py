@@ -4,19 +4,129 @@ UPDATE SET c = c + excluded.c` for each counter column, built once per dialect a
 Building one costs more than running it (each `excluded` access makes a new alias: about 1 ms
 under the profiler), and every command that touches a ticket runs several, so the statement is
 cached; SQLAlchemy then finds its compiled form in its own cache.
+
+On PostgreSQL a command's upserts go in one statement (`batched`): the dashboard's counters that
+`history.write` brings up to date and the list counts written at the commit are kept until the
+commit and sent as data-modifying CTEs of one `WITH ... SELECT`, instead of up to six statements.
+PostgreSQL runs those in a fixed order, and the tables always come in the same order (`_RANK`),
+each table's rows sorted by key, so two commands still lock the shared rows in the same order. A
+rollback forgets what was kept.
 """
 
-from functools import cache
+from contextlib import contextmanager
+from functools import cache, lru_cache
 
+from sqlalchemy import bindparam, event, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+_KEPT = "ticketflow_counts_kept"  # session.info: table name -> (table, keys, counters, {key: row})
+# The order the tables are locked in: the shared dashboard counters first, then the list counts.
+_RANK = (
+    "daily_stat",
+    "duration_stat",
+    "element_stat",
+    "ticket_count",
+    "ticket_field_count",
+    "ticket_day_count",
+)
+_MAX_ROWS = 16  # rows per table in one combined statement; a larger batch goes table by table
 
 
 def add_counts(session, table, keys: tuple[str, ...], counters: tuple[str, ...], rows: list[dict]) -> None:
     """Add each row's counters to the table's row of its key (inserted when missing): one
-    statement on the session's connection (an executemany for several rows), nothing to flush."""
-    if rows:
-        statement = _statement(session.get_bind().dialect.name, table, keys, counters)
+    statement on the session's connection (an executemany for several rows), nothing to flush;
+    kept for the command's one statement instead while `batched` is on."""
+    if not rows:
+        return
+    kept = session.info.get(_KEPT)
+    if kept is not None:
+        _keep(kept, table, keys, counters, rows)
+        return
+    statement = _statement(session.get_bind().dialect.name, table, keys, counters)
+    session.connection().execute(statement, rows[0] if len(rows) == 1 else rows)
+
+
+def keep_counts(session) -> None:
+    """From now until the commit, keep the counters' upserts for one statement (PostgreSQL only:
+    SQLite has no data-modifying CTEs). `batched` at the commit writes them."""
+    if _KEPT not in session.info and session.get_bind().dialect.name == "postgresql":
+        session.connection()  # in a transaction, whose end forgets what is kept
+        session.info[_KEPT] = {}
+
+
+@contextmanager
+def batched(session):
+    """Keep the upserts made inside (and before, since `keep_counts`), then write them all."""
+    keep_counts(session)
+    yield
+    kept = session.info.pop(_KEPT, None)
+    if kept:
+        _write(session, kept)
+
+
+def _keep(kept: dict, table, keys, counters, rows: list[dict]) -> None:
+    entry = kept.setdefault(table.name, (table, keys, counters, {}))
+    by_key = entry[3]
+    for row in rows:
+        key = tuple(row[k] for k in keys)
+        known = by_key.get(key)
+        if known is None:
+            by_key[key] = dict(row)
+        else:  # the same key twice: one row (a statement may not change a row twice)
+            for c in counters:
+                known[c] += row[c]
+
+
+def _write(session, kept: dict) -> None:
+    ordered = sorted(
+        kept.values(), key=lambda entry: _RANK.index(entry[0].name) if entry[0].name in _RANK else 99
+    )
+    tables = []
+    for table, keys, counters, by_key in ordered:
+        rows = [by_key[k] for k in sorted(by_key, key=_sort_key)]
+        if len(rows) > _MAX_ROWS:  # too many shapes to keep compiled: this table on its own
+            statement = _statement("postgresql", table, keys, counters)
+            session.connection().execute(statement, rows)
+        else:
+            tables.append((table, keys, counters, rows))
+    if len(tables) == 1:
+        table, keys, counters, rows = tables[0]
+        statement = _statement("postgresql", table, keys, counters)
         session.connection().execute(statement, rows[0] if len(rows) == 1 else rows)
+    elif tables:
+        shape = tuple((table, keys, counters, len(rows)) for table, keys, counters, rows in tables)
+        params = {
+            f"t{i}r{j}_{column}": value
+            for i, (_, _, _, rows) in enumerate(tables)
+            for j, row in enumerate(rows)
+            for column, value in row.items()
+        }
+        session.connection().execute(_combined(shape), params)
+
+
+def _sort_key(key: tuple) -> tuple:
+    """A key's sort order; a None sorts first."""
+    return tuple((value is not None, value if value is not None else 0) for value in key)
+
+
+@lru_cache(maxsize=256)
+def _combined(shape: tuple):
+    """`WITH t0 AS (INSERT ...), t1 AS (INSERT ...) SELECT 1` for tables of so many rows; built
+    once per shape. PostgreSQL runs CTEs that the query does not read last to first, so they are
+    listed in the reverse of the order the tables are locked in."""
+    ctes = []
+    for i, (table, keys, counters, n) in enumerate(shape):
+        columns = [*keys, *counters]
+        insert = postgresql.insert(table).values(
+            [{c: bindparam(f"t{i}r{j}_{c}", type_=table.c[c].type) for c in columns} for j in range(n)]
+        )
+        excluded = insert.excluded
+        upsert = insert.on_conflict_do_update(
+            index_elements=list(keys), set_={c: table.c[c] + excluded[c] for c in counters}
+        )
+        ctes.append(upsert.cte(f"t{i}"))
+    return select(literal(1)).add_cte(*reversed(ctes))
 
 
 @cache
@@ -27,3 +137,14 @@ def _statement(dialect: str, table, keys: tuple[str, ...], counters: tuple[str, 
     return stmt.on_conflict_do_update(
         index_elements=list(keys), set_={c: table.c[c] + excluded[c] for c in counters}
     )
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget(session, _previous) -> None:
+    session.info.pop(_KEPT, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _ended(session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_KEPT, None)

@@ -14,6 +14,7 @@ from app.extensions import db
 from app.models import HistoryEvent
 from app.stats.record import collect
 from app.stats.record import flush as flush_counters
+from app.stats.upsert import keep_counts
 from app.webhooks import enqueue_events
 
 _HISTORY = "ticketflow_history"  # session.info key: the command's pending history rows
@@ -43,7 +44,8 @@ def write(session) -> None:
     that many tickets share (a day's figures per type and team, an element's) are written last,
     after the command's own rows are flushed: on PostgreSQL their row locks are then held for the
     few statements before the commit, not for the whole write (`ticket_count`'s come after them,
-    at the commit, app/stats/counts.py).
+    at the commit, app/stats/counts.py). On PostgreSQL they are all sent at the commit, in one
+    statement (app/stats/upsert.py, `batched`).
     """
     rows = session.info.get(_HISTORY)
     if rows:
@@ -52,6 +54,7 @@ def write(session) -> None:
         # Core, on the session's connection: no ORM bulk path, nothing to flush for it
         session.connection().execute(_INSERT, rows[0] if len(rows) == 1 else rows)
         enqueue_events(session, rows)  # the deliveries of the command's events, with its commit
+        keep_counts(session)  # PostgreSQL: with the list counts, in one statement at the commit
         flush_counters(session, shared)
         rows.clear()
 
