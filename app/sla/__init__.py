@@ -29,6 +29,8 @@ from app.sla.calendar import (
 from app.sla.store import (
     add_business_days_for_team,
     calendar_for,
+    note_policies,
+    policies_column,
     policy_for,
     set_calendar,
     set_policy,
@@ -56,7 +58,9 @@ __all__ = [
     "at_risk_window",
     "business_seconds_between",
     "calendar_for",
+    "note_policies",
     "on_status",
+    "policies_column",
     "policy_for",
     "retarget",
     "set_calendar",

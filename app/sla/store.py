@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
 
-from sqlalchemy import bindparam
+from sqlalchemy import String, bindparam, cast, event, func
+from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.models import PRIORITIES, BusinessCalendar, BusinessHoliday, SlaPolicy, Team
@@ -67,11 +68,67 @@ def add_business_days_for_team(team_key: str | None, start_utc: datetime, days: 
 
 def policy_for(ticket_type: str, priority: str) -> Targets:
     """The targets of a ticket type and priority: its sla_policy row, else DEFAULT_TARGETS."""
-    row = db.session.execute(_policy_query(), {"ticket_type": ticket_type, "priority": priority}).first()
+    known = db.session.info.get(_KNOWN, {}).get(ticket_type)
+    if known is not None:  # read with the ticket type in this transaction (`note_policies`)
+        row = known.get(priority)
+    else:
+        row = db.session.execute(_policy_query(), {"ticket_type": ticket_type, "priority": priority}).first()
     if row is not None:
         return Targets(*row)
     first, resolution = DEFAULT_TARGETS.get(priority, DEFAULT_TARGETS["normal"])
     return Targets(first, resolution, None)
+
+
+# session.info: ticket type -> {priority: (first response, resolution, team)}, as read with the type
+_KNOWN = "ticketflow_sla_policies"
+# Between the fields of one policy and between policies in `policies_column`: none can be in a
+# priority or a number; a team key holding one is not taken (`policy_for` reads it then).
+_FIELD, _ENTRY = "\x1f", "\x1e"
+
+
+def policies_column(ticket_type):
+    """The type's policy rows folded into one text column (a scalar subquery correlated on the
+    column `ticket_type`), for a start's read of its ticket type to carry: `note_policies` then
+    spares `policy_for` its statement. A missing team is "-", a team "+" and its key."""
+    team = func.coalesce("+" + SlaPolicy.team_key, "-")
+    entry = (
+        SlaPolicy.priority
+        + _FIELD
+        + cast(SlaPolicy.first_response_minutes, String)
+        + _FIELD
+        + cast(SlaPolicy.resolution_minutes, String)
+        + _FIELD
+        + team
+    )
+    return (
+        db.select(func.aggregate_strings(entry, _ENTRY))
+        .where(SlaPolicy.ticket_type == ticket_type)
+        .scalar_subquery()
+        .label("sla_policies")
+    )
+
+
+def note_policies(session, ticket_type: str, folded: str | None) -> None:
+    """Take the type's policies a start's read carried (`policies_column`) for this transaction."""
+    policies = {}
+    for entry in folded.split(_ENTRY) if folded else ():
+        fields = entry.split(_FIELD, 3)
+        if (
+            len(fields) != 4
+            or fields[0] not in PRIORITIES
+            or not (fields[1].isdigit() and fields[2].isdigit())
+            or fields[3][:1] not in ("+", "-")
+        ):
+            return  # not as folded: `policy_for` reads the row itself
+        team = fields[3][1:] if fields[3][0] == "+" else None
+        policies[fields[0]] = (int(fields[1]), int(fields[2]), team)
+    session.info.setdefault(_KNOWN, {})[ticket_type] = policies
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _transaction_ended(session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_KNOWN, None)
 
 
 @cache
@@ -135,6 +192,7 @@ def set_policy(
         errors["team_key"] = f"no team '{team_key}'"
     if errors:
         raise SlaConfigError(errors)
+    db.session.info.pop(_KNOWN, None)  # this transaction changes them: read them again
     row = db.session.execute(
         db.select(SlaPolicy).where(SlaPolicy.ticket_type == ticket_type, SlaPolicy.priority == priority)
     ).scalar()

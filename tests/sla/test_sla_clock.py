@@ -79,6 +79,36 @@ def test_the_policy_sets_targets_and_the_team_whose_calendar_counts(world, clock
     assert ticket.sla_due_at == utc(2026, 11, 25, 9)
 
 
+def test_a_start_takes_the_row_of_its_priority_among_the_types_policies(world, clock):
+    """A start reads its type's policies with the type (one statement): the row of the priority
+    the rules chose counts, the other priorities' rows do not, and a change between two starts
+    is taken by the second."""
+    set_policy("return", "urgent", 15, 60, "returns")
+    set_policy("return", "low", 20 * 60, 40 * 60)
+    db.session.commit()
+    defaults = world.open("return", RETURN_START)  # high: no row of its own, the defaults
+    assert (
+        defaults.priority,
+        defaults.first_response_due_at,
+        defaults.sla_due_at,
+        defaults.sla_team_key,
+    ) == (
+        "high",
+        utc(2026, 11, 23, 17),
+        utc(2026, 11, 24, 17),
+        None,
+    )
+    set_policy("return", "high", 60, 2 * 60)  # no team: the default calendar
+    db.session.commit()
+    own = world.open("return", RETURN_START)
+    assert (own.first_response_due_at, own.sla_due_at, own.sla_team_key) == (
+        utc(2026, 11, 23, 10),
+        utc(2026, 11, 23, 11),
+        None,
+    )
+    assert policy_for("return", "urgent").team_key == "returns"
+
+
 def test_waiting_on_the_customer_pauses_the_clock_and_the_reply_moves_the_due_time(world, clock):
     ticket = world.open("return", RETURN_START)
     first_due = ticket.sla_due_at

@@ -162,15 +162,23 @@ def _startable(
     if row is None:
         return None, False, None
     note_latest_decisions(db.session, row[3])  # the priority and assignment rules read them
+    sla.note_policies(db.session, ticket_type, row[4])  # the clock's targets, once the priority is chosen
     return row[0], row[1] is not None, row[2]
 
 
 @cache
 def _startable_query():
     """`latest_definition(key, "bpmn")` with the type's retirement (`is_retired`), the
-    customer the ticket is for, joined on the bound id, and the latest decisions; built once."""
+    customer the ticket is for, joined on the bound id, the latest decisions and the type's SLA
+    targets; built once."""
     return (
-        db.select(ProcessDefinition, ProcessType.retired_at, Customer, latest_decisions_column())
+        db.select(
+            ProcessDefinition,
+            ProcessType.retired_at,
+            Customer,
+            latest_decisions_column(),
+            sla.policies_column(ProcessDefinition.key),
+        )
         .outerjoin(ProcessType, ProcessType.key == ProcessDefinition.key)
         .outerjoin(Customer, Customer.id == bindparam("customer_id", type_=Integer))
         .where(ProcessDefinition.key == bindparam("key"), ProcessDefinition.kind == "bpmn")
