@@ -213,7 +213,12 @@ def ticket_opened(ticket_id: int) -> None:
 
 def ticket_agents_read(ticket_id: int, rows: list[TicketAgent]) -> None:
     """Note that `rows` are all the ticket's `ticket_agent` rows (read with the ticket, under its
-    instance's lock, as `engine.runtime.store` does): its assignments need not read them again."""
+    instance's lock, as `engine.runtime.store` does): its assignments need not read them again.
+
+    A handover (`hand_over_tasks`) changes them without that lock: a row it deleted meanwhile
+    makes this command's UPDATE of it find nothing (`StaleDataError`, and the command runs again),
+    and an agent it deactivated is no longer in the roster read later, so the rule passes them by.
+    """
     db.session.info.setdefault(_HELD, []).extend(rows)
     db.session.info.setdefault(_IN_SESSION, set()).add(ticket_id)
 

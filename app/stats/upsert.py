@@ -79,17 +79,25 @@ def _keep(kept: dict, table, keys, counters, rows: list[dict]) -> None:
 
 
 def _write(session, kept: dict) -> None:
+    """The kept upserts in the tables' order (`_RANK`): consecutive tables in one statement, a
+    table of more than `_MAX_ROWS` rows on its own between them, so the order holds either way."""
     ordered = sorted(
         kept.values(), key=lambda entry: _RANK.index(entry[0].name) if entry[0].name in _RANK else 99
     )
-    tables = []
+    group = []
     for table, keys, counters, by_key in ordered:
         rows = [by_key[k] for k in sorted(by_key, key=_sort_key)]
         if len(rows) > _MAX_ROWS:  # too many shapes to keep compiled: this table on its own
-            statement = _statement("postgresql", table, keys, counters)
-            session.connection().execute(statement, rows)
+            _send(session, group)
+            group = []
+            session.connection().execute(_statement("postgresql", table, keys, counters), rows)
         else:
-            tables.append((table, keys, counters, rows))
+            group.append((table, keys, counters, rows))
+    _send(session, group)
+
+
+def _send(session, tables: list[tuple]) -> None:
+    """Tables' upserts, each with its rows, in one statement (the plain upsert for one table)."""
     if len(tables) == 1:
         table, keys, counters, rows = tables[0]
         statement = _statement("postgresql", table, keys, counters)

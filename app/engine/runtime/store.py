@@ -33,7 +33,7 @@ from app.engine.runtime.inline import record_inline
 from app.engine.spiff import specs
 from app.engine.spiff.serializer import dump_workflow, load_workflow, reattach_triggered
 from app.extensions import db
-from app.models import HumanTask, ProcessDefinition, ProcessInstance, Ticket, TicketAgent, TicketStat
+from app.models import HumanTask, ProcessDefinition, ProcessInstance, Ticket, TicketAgent
 from app.stats.record import remember_process
 
 _UNDER_WAY = TaskState.READY | TaskState.WAITING | TaskState.STARTED
@@ -56,9 +56,6 @@ class Loaded:
     # Service tasks whose handler ran inside this command (runtime/inline.py): their own history
     # row is `service_completed`, as for a job.
     inline_done: dict = field(default_factory=dict)  # task id -> (history entries, result)
-    # Rows read with the ticket for later lookups in the session (its dashboard row): the
-    # session's identity map holds rows weakly, so the command holds them here.
-    held: tuple = ()
 
 
 def load(instance_id: int, found: tuple | None = None) -> Loaded:
@@ -73,7 +70,7 @@ def load(instance_id: int, found: tuple | None = None) -> Loaded:
         raise NotFound(f"process instance {instance_id} not found")
     row, definition = found
     remember_process(db.session, row.id, definition.key, definition.version)
-    ticket, held = _ticket(row.ticket_id) if row.ticket_id else (None, ())
+    ticket = _ticket(row.ticket_id) if row.ticket_id else None
     spec, subprocess_specs = specs.for_instance(definition)
     wf = load_workflow(row.workflow, spec, subprocess_specs)
     if (definition.dependencies or {}).get("mutable_spec"):
@@ -84,7 +81,7 @@ def load(instance_id: int, found: tuple | None = None) -> Loaded:
             finished.add(task.id)
         elif task.state & _UNDER_WAY:
             entered[task.id] = task.last_state_change
-    return Loaded(row, definition, ticket, wf, projections.snapshot(wf), finished, entered, held=held)
+    return Loaded(row, definition, ticket, wf, projections.snapshot(wf), finished, entered)
 
 
 @cache
@@ -127,30 +124,31 @@ def _task_query(dialect: str):
     return query.with_for_update(of=ProcessInstance) if dialect == "postgresql" else query
 
 
-def _ticket(ticket_id: int) -> tuple[Ticket | None, tuple]:
-    """The instance's ticket with its customer (assignment rules and handlers read the profile),
-    its dashboard row (`stats.record` updates it with the command's history) and its agents
-    (`ticket_agent`: who had its earlier task in each team), read after the
-    instance's lock; one statement, none when the command has the ticket already. Returns the
-    ticket and the rows to hold (`Loaded.held`)."""
+def _ticket(ticket_id: int) -> Ticket | None:
+    """The instance's ticket with its customer (assignment rules and handlers read the profile)
+    and its agents (`ticket_agent`: who had its earlier task in each team, for assignment), read
+    after the instance's lock; one statement, none when the command has the ticket already.
+
+    The ticket's dashboard row (`ticket_stat`) is not read here: `stats.record` reads it just
+    before it changes it, so a comment or a reassignment that changes it meanwhile (without the
+    instance's lock) is not overwritten from an older read.
+    """
     known = db.session.identity_map.get(identity_key(Ticket, ticket_id))
     if known is not None:
-        return known, ()
+        return known
     found = db.session.execute(_ticket_query(), {"id": ticket_id}).all()
     if not found:
-        return None, ()
-    ticket_agents_read(ticket_id, [agent for _, _, agent in found if agent is not None])
-    return found[0][0], (found[0][1],)
+        return None
+    ticket_agents_read(ticket_id, [agent for _, agent in found if agent is not None])
+    return found[0][0]
 
 
 @cache
 def _ticket_query():
-    """Built once: building it costs more than the lookup. The stat row and the ticket's agents
-    (a row per team it had a task in) join in so that `stats.record` and assignment find them in
-    the session."""
+    """Built once: building it costs more than the lookup. The ticket's agents (a row per team
+    it had a task in) join in, so that assignment finds them in the session."""
     return (
-        db.select(Ticket, TicketStat, TicketAgent)
-        .outerjoin(TicketStat, TicketStat.ticket_id == Ticket.id)
+        db.select(Ticket, TicketAgent)
         .outerjoin(TicketAgent, TicketAgent.ticket_id == Ticket.id)
         .options(joinedload(Ticket.customer))
         .where(Ticket.id == bindparam("id"))
