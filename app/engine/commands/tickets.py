@@ -15,6 +15,7 @@ from app.engine.rules.dmn import latest_decisions_column, note_latest_decisions
 from app.engine.runtime.checks import check
 from app.engine.runtime.history import history, pending
 from app.engine.runtime.projections import Snapshot
+from app.engine.runtime.rows import insert_rows
 from app.engine.runtime.runner import run_command
 from app.engine.runtime.steps import engine_step, run_engine
 from app.engine.runtime.store import Loaded, close_ticket, load, save
@@ -188,14 +189,14 @@ def _startable_query():
 
 
 def record_fields(ticket_id: int, data: dict) -> None:
-    """Project the start data's scalar fields into `ticket_field` (one executemany, no commit)."""
+    """Project the start data's scalar fields into `ticket_field` (one INSERT, no commit)."""
     rows = [
         {"ticket_id": ticket_id, "name": name, "value": value}
         for name, raw in data.items()
         if len(name) <= FIELD_NAME_MAX and (value := field_value(raw)) is not None
     ]
-    if rows:  # the table's own INSERT: the ORM's bulk path costs more than the rows
-        db.session.connection().execute(TicketField.__table__.insert(), rows[0] if len(rows) == 1 else rows)
+    # the table's own INSERT: the ORM's bulk path costs more than the rows
+    insert_rows(db.session.connection(), TicketField.__table__, rows)
     note_fields(db.session, ticket_id, [(r["name"], r["value"]) for r in rows])  # for ticket_field_count
 
 

@@ -7,9 +7,8 @@ and become the command's webhook deliveries (`app.webhooks.enqueue_events`), sen
 `history(...)`. A history row belongs to its command: nothing is written if the command fails.
 """
 
-from sqlalchemy import insert
-
 from app.clock import utcnow
+from app.engine.runtime.rows import insert_rows
 from app.extensions import db
 from app.models import HistoryEvent
 from app.stats.record import collect
@@ -18,7 +17,6 @@ from app.stats.upsert import keep_counts
 from app.webhooks import enqueue_events
 
 _HISTORY = "ticketflow_history"  # session.info key: the command's pending history rows
-_INSERT = insert(HistoryEvent.__table__)
 
 
 def in_command(session) -> bool:
@@ -52,7 +50,7 @@ def write(session) -> None:
         shared = collect(session, rows)  # and each ticket's own ticket_stat, on the session
         session.flush()
         # Core, on the session's connection: no ORM bulk path, nothing to flush for it
-        session.connection().execute(_INSERT, rows[0] if len(rows) == 1 else rows)
+        insert_rows(session.connection(), HistoryEvent.__table__, rows)
         enqueue_events(session, rows)  # the deliveries of the command's events, with its commit
         keep_counts(session)  # PostgreSQL: with the list counts, in one statement at the commit
         flush_counters(session, shared)
