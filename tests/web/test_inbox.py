@@ -128,6 +128,21 @@ def test_customer_filter_searches_names(client, seed):
     assert inbox(client, customer="%")[0] == []  # a wildcard is searched for literally
 
 
+@pytest.mark.parametrize("most", [5000, 1], ids=["by-customer-ids", "too-many-customers-join"])
+def test_customer_filter_counts_and_pages_the_same_either_way(client, seed, monkeypatch, most):
+    # PostgreSQL reads the matching customers' ids first, unless more than CUSTOMER_IDS_MAX match.
+    monkeypatch.setattr("app.web.inbox.queries.CUSTOMER_IDS_MAX", most)
+    seed(title="A", customer="Anna Berg", assignee="alice")
+    seed(title="B", customer="Bo Bergström", assignee="alice")
+    seed(title="C", customer="Cy Smit", assignee="alice")
+    seed(title="Q", customer="Quinn Berg")  # the queue: unassigned in alice's team
+    login(client, "alice")
+    titles, counts = inbox(client, view="mine", customer="BERG")
+    assert titles == ["A", "B"] and counts["mine"] == 2 and counts["team"] == 1
+    assert inbox(client, view="team", customer="berg")[0] == ["Q"]
+    assert inbox(client, view="mine", customer="nobody")[1]["mine"] == 0
+
+
 def test_sla_filter_tells_breached_at_risk_and_on_track_apart(client, seed, clock):
     now = utcnow()
     day = 8 * 3600
