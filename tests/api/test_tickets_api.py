@@ -4,7 +4,10 @@ The task endpoints on their own (filters, claim, release, complete, 404/409/422,
 test_tasks_api.py."""
 
 import pytest
+from sqlalchemy import event
 
+from app.extensions import db
+from app.models import Ticket
 from app.worker import drain
 from tests.diagrams import service_task_process, user_task_process
 from tests.engine.conftest import RETURN_START
@@ -206,3 +209,34 @@ def test_incidents_listed_and_retried_by_a_manager(staff, shipped):
 def test_unknown_api_route_answers_json_404(staff):
     answer = staff["agent"].get("/api/v1/nothing-here")
     assert answer.status_code == 404 and "error" in answer.json
+
+
+def test_an_api_start_reads_the_token_and_runs_its_command_in_one_transaction_on_postgresql(staff, shipped):
+    """The token check's read transaction goes on into the command on PostgreSQL (one BEGIN, one
+    COMMIT); SQLite ends it and begins again with BEGIN IMMEDIATE. Either way a refused command
+    leaves nothing behind."""
+    _open_return(staff["agent"], shipped)  # the token's first use is recorded apart (LAST_USED_EVERY)
+    seen = []
+    listeners = {
+        "begin": lambda _conn: seen.append("begin"),
+        "commit": lambda _conn: seen.append("commit"),
+        "rollback": lambda _conn: seen.append("rollback"),
+    }
+    for name, listener in listeners.items():
+        event.listen(db.engine, name, listener)
+    try:
+        _open_return(staff["agent"], shipped)
+        started = list(seen)
+        seen.clear()
+        tickets = db.session.scalar(db.select(db.func.count()).select_from(Ticket))
+        refused = staff["agent"].post(
+            "/api/v1/tickets", json={"type": "return", "customer_id": shipped.id, "subject": "x", "data": {}}
+        )
+    finally:
+        for name, listener in listeners.items():
+            event.remove(db.engine, name, listener)
+    one = db.engine.dialect.name == "postgresql"
+    assert started == (["begin", "commit"] if one else ["begin", "commit", "begin", "commit"])
+    assert refused.status_code == 422 and "data.order_number" in refused.json["errors"]
+    db.session.rollback()
+    assert db.session.scalar(db.select(db.func.count()).select_from(Ticket)) == tickets

@@ -72,7 +72,7 @@ def run_command(body: Callable[[], T], retries: int | None = None) -> T:
 
 
 def _run(session, body: Callable[[], T], retries: int | None) -> T:
-    if session.in_transaction():
+    if session.in_transaction() and not _continues(session):
         session.commit()  # end a read transaction the caller left open
     if retries is None:
         retries = current_app.config.get("COMMAND_RETRIES", 5)
@@ -113,6 +113,16 @@ def _run(session, body: Callable[[], T], retries: int | None) -> T:
     raise Conflict(
         f"the ticket was changed by other commands at the same time, {retries} times in a row; "
         "nothing was saved, try again"
+    )
+
+
+def _continues(session) -> bool:
+    """Whether the command goes on in the read transaction its caller left open (the API's token
+    check): on PostgreSQL, when nothing is pending in the session. Under READ COMMITTED each
+    statement reads what a new transaction would, so this saves a COMMIT and a BEGIN and the
+    connection's return to the pool between them. SQLite must begin again, with BEGIN IMMEDIATE."""
+    return session.get_bind().dialect.name == "postgresql" and not (
+        session.new or session.dirty or session.deleted
     )
 
 
