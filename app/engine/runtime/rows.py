@@ -2,11 +2,12 @@
 
 A Core executemany sends one INSERT per row. SQLite runs them as one prepared statement stepped
 once a row, which is cheap in-process. On PostgreSQL psycopg pipelines them, but the server still
-parses, binds and runs the executor once a row: seven times for a new ticket's history. There the
-rows go as one array per column, `INSERT INTO t (a, b) SELECT * FROM unnest($1::a_type[],
-$2::b_type[])`. The statement's text is the same whatever the number of rows, so psycopg
-prepares it once per connection. Each value goes through its column's bind processor first, as
-SQLAlchemy would do: JSON is serialized and aware times become naive UTC.
+binds and runs the statement once a row: seven times for a new ticket's history. There the rows
+go as one array per column, `INSERT INTO t (a, b) SELECT * FROM unnest($1::a_type[],
+$2::b_type[])`, in binary (psycopg quotes text arrays with a regular expression per element). The
+statement's text is the same whatever the number of rows, so psycopg prepares it once per
+connection. Each value goes through its column's bind processor first, as SQLAlchemy would do:
+JSON is wrapped for JSONB and aware times become naive UTC.
 """
 
 from functools import lru_cache
@@ -35,7 +36,7 @@ def _unnest(table: Table, columns: tuple[str, ...], dialect) -> tuple[str, tuple
     """The statement's text for these columns, and each column's bind processor (or None)."""
     preparer = dialect.identifier_preparer
     arrays = ", ".join(
-        f"%(c{i})s::{table.c[column].type.compile(dialect)}[]" for i, column in enumerate(columns)
+        f"%(c{i})b::{table.c[column].type.compile(dialect)}[]" for i, column in enumerate(columns)
     )
     sql = (
         f"INSERT INTO {preparer.format_table(table)} ({', '.join(preparer.quote(c) for c in columns)}) "
