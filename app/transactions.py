@@ -13,10 +13,40 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
 from app.extensions import db
 
 # True while a write transaction (an engine command or `write_transaction`) is being begun.
 immediate_begin: ContextVar[bool] = ContextVar("ticketflow_immediate", default=False)
+# session.info: the open transaction, noted by `only_read` as having only read so far.
+_ONLY_READ = "ticketflow_only_read"
+
+
+def only_read() -> None:
+    """Note that the session's open transaction has only read (an API request's token check).
+
+    On PostgreSQL the request's engine command may then go on in it instead of committing it first
+    (app/engine's runner). A flush in the same transaction forgets the note, and a commit ends the
+    transaction it names. Code between the note and a command writes through `write_transaction`,
+    which commits first, and takes no row locks.
+    """
+    session = db.session()
+    if session.in_transaction():
+        session.info[_ONLY_READ] = session.get_transaction()
+
+
+def has_only_read(session) -> bool:
+    """True when the session's open transaction is the one `only_read` noted, and nothing was
+    flushed in it since."""
+    noted = session.info.get(_ONLY_READ)
+    return noted is not None and noted is session.get_transaction()
+
+
+@event.listens_for(Session, "after_flush")
+def _flushed(session, _context) -> None:
+    session.info.pop(_ONLY_READ, None)
 
 
 @contextmanager

@@ -6,7 +6,10 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import event
 
+from app.engine import InvalidData, start_process
 from app.extensions import db
+from app.models import Customer
+from app.transactions import only_read
 from tests.factories import csrf_of, login, make_user
 
 WRITES = ("INSERT", "UPDATE", "DELETE")
@@ -63,3 +66,19 @@ def test_the_cli_and_the_api_token_bookkeeping_write_in_immediate_transactions(s
         assert runner.invoke(args=["users", "revoke", "admin", "ci"]).exit_code == 0
     assert sum(1 for g in groups if any(v in WRITES for v in g)) >= 4
     assert _deferred_writes(groups) == []
+
+
+@pytest.mark.parametrize("flushed", [True, False], ids=["flushed", "pending"])
+def test_a_command_commits_first_what_its_caller_wrote_after_noting_a_read(app, flushed):
+    """`only_read` lets a PostgreSQL command go on in its caller's transaction; a write after the
+    note (flushed or still pending) makes it commit that transaction first, as before, so the
+    command's failure cannot take the write back."""
+    db.session.execute(db.select(Customer.id)).all()  # the caller's read (an API token check)
+    only_read()
+    db.session.add(Customer(name="Written before the command", email="w@example.com"))
+    if flushed:
+        db.session.flush()
+    with pytest.raises(InvalidData):
+        start_process("no-such-type", 1, "subject", {})
+    db.session.rollback()
+    assert db.session.scalar(db.select(Customer.name)) == "Written before the command"

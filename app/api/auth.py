@@ -19,7 +19,7 @@ from app.clock import utcnow
 from app.errors import json_error
 from app.extensions import db
 from app.models import ApiToken, Customer, User
-from app.transactions import write_transaction
+from app.transactions import only_read, write_transaction
 
 log = logging.getLogger(__name__)
 LAST_USED_EVERY = timedelta(minutes=1)
@@ -79,6 +79,7 @@ def token_required(*roles: str):
                 return json_error(403, f"this needs one of the roles: {', '.join(roles)}")
             g.api_user = user
             g.api_token_scopes = frozenset(api_token.scopes.split())
+            only_read()  # the view's command may go on in this transaction (PostgreSQL)
             return view(*args, **kwargs)
 
         return wrapped

@@ -20,6 +20,7 @@ from app.engine.errors import Conflict
 from app.engine.runtime import history, kept, observers
 from app.engine.runtime.inline import INLINE_OFF, InlineFailed
 from app.extensions import db
+from app.transactions import has_only_read
 from app.transactions import immediate_begin as _immediate
 
 log = logging.getLogger(__name__)
@@ -117,12 +118,15 @@ def _run(session, body: Callable[[], T], retries: int | None) -> T:
 
 
 def _continues(session) -> bool:
-    """Whether the command goes on in the read transaction its caller left open (the API's token
-    check): on PostgreSQL, when nothing is pending in the session. Under READ COMMITTED each
-    statement reads what a new transaction would, so this saves a COMMIT and a BEGIN and the
-    connection's return to the pool between them. SQLite must begin again, with BEGIN IMMEDIATE."""
-    return session.get_bind().dialect.name == "postgresql" and not (
-        session.new or session.dirty or session.deleted
+    """Whether the command goes on in the read transaction its caller left open: on PostgreSQL,
+    when that transaction was noted as having only read (`app.transactions.only_read`, the API's
+    token check) and nothing is pending in the session. Under READ COMMITTED each statement reads
+    what a new transaction would, so this saves a COMMIT and a BEGIN and the connection's return
+    to the pool between them. SQLite must begin again, with BEGIN IMMEDIATE."""
+    return (
+        session.get_bind().dialect.name == "postgresql"
+        and has_only_read(session)
+        and not (session.new or session.dirty or session.deleted)
     )
 
 
