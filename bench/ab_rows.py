@@ -5,43 +5,22 @@ Core executemany it replaced, taking turns.
 PostgreSQL, each inserting R history rows (7 by default, as a new general ticket writes) and
 committing; one side of each pair of blocks sends them with `insert_rows`, the other with the
 executemany, in alternating order, in one process. Prints the median wall, client CPU and
-server CPU milliseconds per transaction of each side (the server's from /proc, summed over the
-cluster's processes).
+server CPU milliseconds per transaction of each side (the server's: its client backends' CPU from
+/proc).
 """
 
 import argparse
-import os
 import statistics
 import time
-from pathlib import Path
 
 from app.clock import utcnow
 from app.engine.runtime.rows import insert_rows
 from app.extensions import db
 from app.models import HistoryEvent
+from bench.dashboard_bench import _cpu_of, _server_pids
 from bench.world import postgres_url, prepare
 
 BLOCK = 1000
-
-
-def _server_processes() -> list[int]:
-    """The PostgreSQL processes on this machine (the throwaway cluster is the only one the bench runs)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and (entry / "cmdline").read_bytes().startswith(b"postgres"):
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
-
-
-def _cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -87,15 +66,18 @@ def main() -> None:
                 for _ in range(200):
                     send()
             figures = {name: [] for name in sides}
+            server = _server_pids(world.app)
             for block in range(2 * args.blocks):
                 order = list(sides.items()) if block % 2 == 0 else list(sides.items())[::-1]
                 for name, send in order:
-                    server = {pid: _cpu_seconds(pid) for pid in _server_processes()}
-                    wall, cpu = time.perf_counter(), time.process_time()
+                    wall, cpu, pg = time.perf_counter(), time.process_time(), _cpu_of(server)
                     for _ in range(BLOCK):
                         send()
-                    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-                    pg = sum(_cpu_seconds(pid) - before for pid, before in server.items())
+                    wall, cpu, pg = (
+                        time.perf_counter() - wall,
+                        time.process_time() - cpu,
+                        _cpu_of(server) - pg,
+                    )
                     figures[name].append((wall, cpu, pg))
     print(f"{args.rows} history rows and a commit, per transaction (median of {2 * args.blocks} blocks):")
     for name, runs in figures.items():
