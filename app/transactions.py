@@ -6,6 +6,9 @@ begin with `BEGIN IMMEDIATE` (app/engine's runner), and every other write (sign-
 admin pages, uploads, the CLI, the worker's handlers) goes through `write_transaction()`, which
 does the same. The engine's `begin` hook reads `immediate_begin` to choose the statement.
 
+`only_read()` notes that an open transaction has only read (the API's token check), so that on
+PostgreSQL the request's engine command goes on in it instead of committing it first.
+
 Process state is not written here: that stays the engine's, through its commands.
 """
 
