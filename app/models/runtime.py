@@ -56,6 +56,14 @@ class HumanTask(db.Model):
     # 0: urgent ... 3: low (app.models.ticket.priority_rank)
     priority_rank: Mapped[int] = mapped_column(SmallInteger, default=_rank_default, server_default="2")
     sla_due_at = mapped_column(UTCDateTime)
+    # Copies the inbox filters by (status, type, SLA state) without joining each task of a view to its
+    # ticket: the ticket's type, status, at-risk moment and first-response due time, and its stat's
+    # first response (ticket_stat.first_response_at), kept in step the same way.
+    ticket_type: Mapped[str | None] = mapped_column(String(64))
+    ticket_status: Mapped[str | None] = mapped_column(String(32))
+    sla_at_risk_at = mapped_column(UTCDateTime)
+    first_response_due_at = mapped_column(UTCDateTime)
+    first_responded_at = mapped_column(UTCDateTime)
     due_at = mapped_column(UTCDateTime)
     created_at = mapped_column(UTCDateTime, default=utcnow)
     # Four eyes: the person who did the step this task checks may not claim or complete it.

@@ -1,51 +1,130 @@
-"""The ticket's columns that its open tasks carry: priority (with its rank) and SLA due time.
+"""The ticket's columns that its open tasks carry, so the inbox sorts and filters from `human_task`.
 
-`human_task` keeps copies of them so the inbox sorts and filters a view by them from an index of
-that one table (app/web/inbox/queries.py) instead of joining and sorting every task of the view.
-A task takes them when it opens (`copies`); a `before_flush` listener pushes a change of the
-ticket's priority or SLA due time (an escalation raising the priority, a pause clearing the due
-time, a resume setting it) to its open tasks in the same transaction, with one UPDATE per changed
-ticket, to the task rows of this flush that are not written yet, and to those the session holds.
+A task copies its ticket's priority (with its rank), type, status and SLA times (due, at risk, first
+response due), and its stat's first response (`ticket_stat.first_response_at`). The inbox sorts and
+filters a view by them from that one table (app/web/inbox/queries.py) instead of joining every task
+of the view to its ticket and stat.
+
+A task takes them when it opens (`copies`; the first response from the flush, `_fill_responded`). A
+`before_flush` listener pushes a change of a copied column (an escalation raising the priority, a
+status change, a pause clearing the due time, the first answer) to the ticket's open tasks in the
+same transaction: one UPDATE per changed ticket for the rows already written, and the values set on
+the rows of this flush and on those the session holds. A ticket inserted in this transaction whose
+tasks are not written yet needs no UPDATE (the start's status change).
 """
 
-from sqlalchemy import event, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.models import HumanTask, Ticket
-from app.models.changes import changed_since_flush
+from app.models import HumanTask, Ticket, TicketStat
+from app.models.changes import changed_of, changed_since_flush
 from app.models.ticket import priority_rank
 
-COPIED = ("priority", "sla_due_at")
+# ticket column -> the task's copy of it (the priority's rank goes with the priority)
+COPIED = {
+    "priority": "priority",
+    "type": "ticket_type",
+    "status": "ticket_status",
+    "sla_due_at": "sla_due_at",
+    "sla_at_risk_at": "sla_at_risk_at",
+    "first_response_due_at": "first_response_due_at",
+}
+# session.info keys: tickets inserted in this transaction, and the tickets of tasks written in it
+_NEW_TICKETS, _WRITTEN_TASKS = "ticket_copies_new", "ticket_copies_written"
 
 
 def copies(ticket: Ticket | None) -> dict:
-    """The values a task of `ticket` takes (a task without a ticket: normal priority, no SLA)."""
+    """The values a task of `ticket` takes (a task without a ticket: normal priority, nothing else)."""
     if ticket is None:
-        return {"priority": "normal", "priority_rank": priority_rank("normal"), "sla_due_at": None}
-    priority = ticket.priority or "normal"
-    return {"priority": priority, "priority_rank": priority_rank(priority), "sla_due_at": ticket.sla_due_at}
+        return {"priority": "normal", "priority_rank": priority_rank("normal")} | {
+            column: None for name, column in COPIED.items() if name != "priority"
+        }
+    return _of(ticket, COPIED)
+
+
+def _of(ticket: Ticket, names) -> dict:
+    values = {COPIED[name]: getattr(ticket, name) for name in names}
+    if "priority" in values:
+        values["priority"] = values["priority"] or "normal"
+        values["priority_rank"] = priority_rank(values["priority"])
+    return values
 
 
 @event.listens_for(Session, "before_flush")
 def _push(session, _context, _instances) -> None:
-    changed = {
-        t.id: t
-        for t in session.dirty
-        if isinstance(t, Ticket) and t.id is not None and changed_since_flush(t, COPIED)
-    }
+    changed: dict[int, dict] = {}
+    for row in session.dirty:
+        if isinstance(row, Ticket) and row.id is not None:
+            names = changed_of(row, COPIED)
+            if names:
+                changed.setdefault(row.id, {}).update(_of(row, names))
+        elif isinstance(row, TicketStat) and changed_since_flush(row, ("first_response_at",)):
+            changed.setdefault(row.ticket_id, {})["first_responded_at"] = row.first_response_at
+    for row in session.new:
+        if isinstance(row, TicketStat) and row.first_response_at is not None and row.ticket_id is not None:
+            changed.setdefault(row.ticket_id, {})["first_responded_at"] = row.first_response_at
+    _fill_responded(session)
     if not changed:
         return
+    fresh = session.info.get(_NEW_TICKETS, set()) - session.info.get(_WRITTEN_TASKS, set())
     table = HumanTask.__table__
-    for ticket_id, ticket in changed.items():
-        session.connection().execute(
-            update(table).where(table.c.ticket_id == ticket_id).values(copies(ticket))
-        )
+    for ticket_id, values in changed.items():
+        if ticket_id not in fresh:  # (fresh: a ticket of this transaction, none of its tasks written yet)
+            session.connection().execute(update(table).where(table.c.ticket_id == ticket_id).values(values))
     for task in session.new:
         if isinstance(task, HumanTask) and task.ticket_id in changed:
-            for name, value in copies(changed[task.ticket_id]).items():
+            for name, value in changed[task.ticket_id].items():
                 setattr(task, name, value)
-    for task in list(session.identity_map.values()):  # rows this session read: as the UPDATE left them
-        if isinstance(task, HumanTask) and task.ticket_id in changed:
-            for name, value in copies(changed[task.ticket_id]).items():
+    for task in list(session.identity_map.values()):  # rows already written: as the UPDATE left them
+        if isinstance(task, HumanTask) and task.ticket_id in changed and task.ticket_id not in fresh:
+            for name, value in changed[task.ticket_id].items():
                 set_committed_value(task, name, value)
+
+
+def _fill_responded(session) -> None:
+    """New task rows take their ticket's first response: from the stat the session holds (a command
+    that records history has read or created it), else read, for tickets with a first-response
+    target only (the only ones whose SLA state depends on it)."""
+    waiting = [
+        task
+        for task in session.new
+        if isinstance(task, HumanTask) and task.ticket_id is not None and task.first_responded_at is None
+    ]
+    if not waiting:
+        return
+    held = {stat.ticket_id: stat for stat in session.new if isinstance(stat, TicketStat)}
+    unknown = set()
+    for task in waiting:
+        stat = held.get(task.ticket_id) or session.identity_map.get(session.identity_key(TicketStat, task.ticket_id))
+        if stat is not None:
+            task.first_responded_at = stat.first_response_at
+        elif task.first_response_due_at is not None:
+            unknown.add(task.ticket_id)
+    if not unknown:
+        return
+    stats = TicketStat.__table__
+    found = dict(
+        session.connection().execute(
+            select(stats.c.ticket_id, stats.c.first_response_at).where(stats.c.ticket_id.in_(unknown))
+        )
+    )
+    for task in waiting:
+        if task.ticket_id in found:
+            task.first_responded_at = found[task.ticket_id]
+
+
+@event.listens_for(Session, "after_flush")
+def _note_written(session, _context) -> None:
+    for row in session.new:
+        if isinstance(row, Ticket):
+            session.info.setdefault(_NEW_TICKETS, set()).add(row.id)
+        elif isinstance(row, HumanTask) and row.ticket_id is not None:
+            session.info.setdefault(_WRITTEN_TASKS, set()).add(row.ticket_id)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget(session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_NEW_TICKETS, None)
+        session.info.pop(_WRITTEN_TASKS, None)

@@ -23,7 +23,6 @@ from app.models import (
     HumanTask,
     ProcessDefinition,
     Ticket,
-    TicketStat,
     User,
 )
 
@@ -102,7 +101,7 @@ class Filters:
 
     @property
     def needs_ticket(self) -> bool:
-        return bool(self.type or self.status or self.sla or self.customer) or self.sort in TICKET_SORTS
+        return bool(self.customer) or self.sort in TICKET_SORTS
 
     @property
     def needs_customer(self) -> bool:
@@ -110,7 +109,7 @@ class Filters:
 
 
 # The sorts by a ticket column that the task rows do not copy (app.engine.runtime.ticket_copies).
-TICKET_SORTS = ("ticket", "customer", "status")
+TICKET_SORTS = ("customer",)
 
 
 def view_branches(scope: Scope, view: str) -> list:
@@ -140,18 +139,18 @@ def view_condition(scope: Scope, view: str):
 
 def _resolution_at_risk(now: datetime):
     """The resolution clock has reached its at-risk moment (app.sla `sla_at_risk_at`, in business time)."""
-    return Ticket.sla_at_risk_at <= now
+    return HumanTask.sla_at_risk_at <= now
 
 
 def _resolution_on_track(now: datetime):
-    return or_(Ticket.sla_at_risk_at > now, Ticket.sla_at_risk_at.is_(None))
+    return or_(HumanTask.sla_at_risk_at > now, HumanTask.sla_at_risk_at.is_(None))
 
 
 def sla_state_condition(state: str, now: datetime):
     """Tasks whose ticket's SLA badge (`pages.sla_of`) shows `state`: the worse of the resolution's
     state and the first response's, so a first response answered late or overdue is "breached".
-    Needs the ticket stat joined (`with_joins` does it when the SLA filter is set)."""
-    due, responded = Ticket.first_response_due_at, TicketStat.first_response_at
+    Read from the task's copies of its ticket's times (app.engine.runtime.ticket_copies): no join."""
+    due, responded = HumanTask.first_response_due_at, HumanTask.first_responded_at
     response_breached = and_(
         due.is_not(None),
         or_(and_(responded.is_not(None), responded > due), and_(responded.is_(None), due < now)),
@@ -162,11 +161,11 @@ def sla_state_condition(state: str, now: datetime):
     response_at_risk = and_(
         responded.is_(None), due >= now, due < now + timedelta(seconds=sla.AT_RISK_MIN_SECONDS)
     )
-    resolution_on_track = and_(Ticket.sla_due_at >= now, _resolution_on_track(now))
+    resolution_on_track = and_(HumanTask.sla_due_at >= now, _resolution_on_track(now))
     if state == "breached":
-        return or_(Ticket.sla_due_at < now, response_breached)
+        return or_(HumanTask.sla_due_at < now, response_breached)
     if state == "at_risk":
-        resolution_at_risk = and_(Ticket.sla_due_at >= now, _resolution_at_risk(now))
+        resolution_at_risk = and_(HumanTask.sla_due_at >= now, _resolution_at_risk(now))
         return and_(
             response_not_breached, or_(resolution_at_risk, and_(response_at_risk, resolution_on_track))
         )
@@ -181,14 +180,15 @@ def sla_state_condition(state: str, now: datetime):
 
 
 def filter_conditions(filters: Filters, now: datetime) -> list:
-    """WHERE clauses of the filters; those on Ticket or Customer need the joins of `with_joins`."""
+    """WHERE clauses of the filters; the customer's needs the joins of `with_joins`, the others read
+    the task's copies of its ticket's columns."""
     where = []
     if filters.priority:
         where.append(HumanTask.priority == filters.priority)
     if filters.type:
-        where.append(Ticket.type == filters.type)
+        where.append(HumanTask.ticket_type == filters.type)
     if filters.status:
-        where.append(Ticket.status == filters.status)
+        where.append(HumanTask.ticket_status == filters.status)
     if filters.sla:
         where.append(sla_state_condition(filters.sla, now))
     if filters.customer:
@@ -228,8 +228,6 @@ def with_joins(query, filters: Filters, always: bool = False, sorting: bool = Fa
         query = query.outerjoin(Ticket, Ticket.id == HumanTask.ticket_id)
     if always or filters.needs_customer:
         query = query.outerjoin(Customer, Customer.id == Ticket.customer_id)
-    if filters.sla:
-        query = query.outerjoin(TicketStat, TicketStat.ticket_id == HumanTask.ticket_id)
     if sorting and filters.sort == "assignee":
         query = query.outerjoin(ASSIGNEE, ASSIGNEE.id == HumanTask.assignee_id)
     return query
@@ -275,10 +273,10 @@ def _pg_counts(scope: Scope, views: list[str], bare: Filters, conditions: list) 
 def _sort_column(sort: str):
     return {
         "task": HumanTask.title,
-        "ticket": Ticket.id,
+        "ticket": HumanTask.ticket_id,
         "customer": Customer.name,
         "priority": HumanTask.priority_rank,
-        "status": Ticket.status,
+        "status": HumanTask.ticket_status,
         "sla": HumanTask.sla_due_at,
         "due": HumanTask.due_at,
         "assignee": ASSIGNEE.name,
@@ -315,12 +313,11 @@ def order_by(filters: Filters) -> list:
 # A page's rows by their ids, built once. What a list row never shows is deferred: a ticket's data (a
 # document of any size, decoded per row) and a task's instructions; touching one would load it.
 _PAGE_ROWS = (
-    db.select(HumanTask, Ticket, Customer.name, ASSIGNEE.name, TicketStat.first_response_at)
+    db.select(HumanTask, Ticket, Customer.name, ASSIGNEE.name)
     .select_from(HumanTask)
     .outerjoin(Ticket, Ticket.id == HumanTask.ticket_id)
     .outerjoin(Customer, Customer.id == Ticket.customer_id)
     .outerjoin(ASSIGNEE, ASSIGNEE.id == HumanTask.assignee_id)
-    .outerjoin(TicketStat, TicketStat.ticket_id == HumanTask.ticket_id)
     .where(HumanTask.id.in_(bindparam("ids", expanding=True)))
     .options(defer(Ticket.data), defer(HumanTask.instructions))
 )
@@ -332,7 +329,11 @@ class InboxRow:
     ticket: Ticket | None
     customer_name: str | None
     assignee_name: str | None
-    first_response_at: datetime | None = None
+
+    @property
+    def first_response_at(self) -> datetime | None:
+        """The ticket's first response (the task's copy: app.engine.runtime.ticket_copies)."""
+        return self.task.first_responded_at
 
 
 def page_rows(scope: Scope, view: str, filters: Filters, now: datetime, page: int) -> list[InboxRow]:
@@ -345,8 +346,8 @@ def page_rows(scope: Scope, view: str, filters: Filters, now: datetime, page: in
     if not ids:
         return []
     found = {
-        task.id: InboxRow(task, ticket, customer, name, responded)
-        for task, ticket, customer, name, responded in db.session.execute(_PAGE_ROWS, {"ids": ids})
+        task.id: InboxRow(task, ticket, customer, name)
+        for task, ticket, customer, name in db.session.execute(_PAGE_ROWS, {"ids": ids})
     }
     return [found[i] for i in ids if i in found]
 
