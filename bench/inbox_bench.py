@@ -138,7 +138,11 @@ def seed(n_tasks: int, rng: random.Random, vacuum: bool = False) -> dict:
                     "team": team,
                     "priority": priority,
                     "priority_rank": priority_rank(priority),
-                    "sla_due_at": sla_due,  # the ticket's (app.engine.runtime.ticket_copies)
+                    # the ticket's (app.engine.runtime.ticket_copies)
+                    "sla_due_at": sla_due,
+                    "sla_at_risk_at": tickets[-1]["sla_at_risk_at"],
+                    "ticket_type": tickets[-1]["type"],
+                    "ticket_status": tickets[-1]["status"],
                     "created_at": now,
                     "assignee_id": user_ids[f"{team}-{rng.randrange(AGENTS_PER_TEAM)}"] if assigned else None,
                     "due_at": None

@@ -114,3 +114,83 @@ def test_the_inbox_sorts_and_filters_by_the_raised_priority(app, clock, client):
     drain()  # the second's: high -> urgent
     assert _rows(client, view="all", sort="priority") == [("Second", "urgent"), ("First", "high")]
     assert _rows(client, view="all", sort="priority", dir="desc") == [("First", "high"), ("Second", "urgent")]
+
+
+def test_the_open_task_follows_its_tickets_status_and_sla_times(app, clock):
+    deploy(ESCALATING)
+    ticket, _ = start_process("escalating", make_customer().id, "Late", {}, priority="normal")
+    task, ticket = _review_and_ticket(ticket.id)
+    assert ticket.first_response_due_at is not None and ticket.sla_at_risk_at is not None
+    # the start sets the status after the ticket's row is written, before the task's
+    assert (task.ticket_type, task.ticket_status) == ("escalating", ticket.status)
+    assert (task.sla_at_risk_at, task.first_response_due_at) == (ticket.sla_at_risk_at, ticket.first_response_due_at)
+
+    clock.shift(timedelta(hours=1, minutes=1))
+    drain()  # waits for the customer: the clock pauses
+    task, ticket = _review_and_ticket(ticket.id)
+    assert (task.ticket_status, task.sla_at_risk_at) == ("awaiting_customer", None)
+
+    clock.shift(timedelta(days=1))
+    drain()
+    task, ticket = _review_and_ticket(ticket.id)
+    assert (task.ticket_status, task.sla_at_risk_at) == ("in_progress", ticket.sla_at_risk_at)
+    assert task.sla_at_risk_at is not None
+
+
+# start -> fork: `other` stays open; `review`, then an hour later `check`.
+ANSWERED = bpmn(
+    """
+  <bpmn:startEvent id="start"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
+  <bpmn:parallelGateway id="fork"><bpmn:incoming>f0</bpmn:incoming>
+    <bpmn:outgoing>f1</bpmn:outgoing><bpmn:outgoing>f2</bpmn:outgoing></bpmn:parallelGateway>
+  <bpmn:userTask id="other" name="Other"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f9</bpmn:outgoing></bpmn:userTask>
+  <bpmn:endEvent id="done_other"><bpmn:incoming>f9</bpmn:incoming></bpmn:endEvent>
+  <bpmn:userTask id="review" name="Review"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing></bpmn:userTask>
+  <bpmn:intermediateCatchEvent id="an_hour"><bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing>
+    <bpmn:timerEventDefinition><bpmn:timeDuration>"PT1H"</bpmn:timeDuration></bpmn:timerEventDefinition>
+  </bpmn:intermediateCatchEvent>
+  <bpmn:userTask id="check" name="Check"><bpmn:incoming>f4</bpmn:incoming><bpmn:outgoing>f5</bpmn:outgoing></bpmn:userTask>
+  <bpmn:endEvent id="done"><bpmn:incoming>f5</bpmn:incoming></bpmn:endEvent>
+  <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="fork"/>
+  <bpmn:sequenceFlow id="f1" sourceRef="fork" targetRef="other"/>
+  <bpmn:sequenceFlow id="f2" sourceRef="fork" targetRef="review"/>
+  <bpmn:sequenceFlow id="f3" sourceRef="review" targetRef="an_hour"/>
+  <bpmn:sequenceFlow id="f4" sourceRef="an_hour" targetRef="check"/>
+  <bpmn:sequenceFlow id="f5" sourceRef="check" targetRef="done"/>
+  <bpmn:sequenceFlow id="f9" sourceRef="other" targetRef="done_other"/>""",
+    "answered",
+)
+
+
+def _titles(client, **args) -> list[str]:
+    page = lxml.html.fromstring(client.get("/inbox/", query_string=args).get_data(as_text=True))
+    return [row.xpath("string(td[1])").strip() for row in page.xpath("//table[@class='inbox']//tr[td]")]
+
+
+def test_a_first_answer_reaches_the_open_tasks_and_those_that_open_later(app, clock, client):
+    from app.engine import complete_task
+    from app.models import TicketStat
+
+    agent = make_user("lena", "admin", password="pw")
+    deploy(ANSWERED)
+    ticket, _ = start_process("answered", make_customer().id, "Answer me", {}, priority="normal")
+    ticket_id = ticket.id
+
+    def tasks() -> dict[str, HumanTask]:
+        db.session.expire_all()
+        rows = db.session.execute(db.select(HumanTask).where(HumanTask.ticket_id == ticket_id)).scalars()
+        return {row.name: row for row in rows}
+
+    assert {name: row.first_responded_at for name, row in tasks().items()} == {"other": None, "review": None}
+    complete_task(tasks()["review"].id, {}, agent)  # the first answer
+    answered = db.session.get(TicketStat, ticket_id).first_response_at
+    assert answered is not None
+    assert tasks()["other"].first_responded_at == answered  # a row the command did not read
+
+    due = db.session.get(Ticket, ticket_id).first_response_due_at
+    clock.move_to(due + timedelta(minutes=1))  # the first-response due time passes, answered in time
+    drain()  # the timer: `check` opens
+    assert {name: row.first_responded_at for name, row in tasks().items()} == {"other": answered, "check": answered}
+    login(client, "lena", "pw")
+    assert sorted(_titles(client, view="all", sla="on_track")) == ["Check", "Other"]
+    assert _titles(client, view="all", sla="breached") == []

@@ -1,7 +1,8 @@
 """The ticket's columns that its open tasks carry, so the inbox sorts and filters from `human_task`.
 
 A task copies its ticket's priority (with its rank), type, status and SLA times (due, at risk, first
-response due), and its stat's first response (`ticket_stat.first_response_at`). The inbox sorts and
+response due), and its stat's first response (`ticket_stat.first_response_at`; only for a ticket
+with a first-response due time, the only case where the SLA state reads it). The inbox sorts and
 filters a view by them from that one table (app/web/inbox/queries.py) instead of joining every task
 of the view to its ticket and stat.
 
@@ -60,10 +61,12 @@ def _push(session, _context, _instances) -> None:
             if names:
                 changed.setdefault(row.id, {}).update(_of(row, names))
         elif isinstance(row, TicketStat) and changed_since_flush(row, ("first_response_at",)):
-            changed.setdefault(row.ticket_id, {})["first_responded_at"] = row.first_response_at
+            if _has_response_target(session, row.ticket_id):
+                changed.setdefault(row.ticket_id, {})["first_responded_at"] = row.first_response_at
     for row in session.new:
         if isinstance(row, TicketStat) and row.first_response_at is not None and row.ticket_id is not None:
-            changed.setdefault(row.ticket_id, {})["first_responded_at"] = row.first_response_at
+            if _has_response_target(session, row.ticket_id):
+                changed.setdefault(row.ticket_id, {})["first_responded_at"] = row.first_response_at
     _fill_responded(session)
     if not changed:
         return
@@ -80,6 +83,13 @@ def _push(session, _context, _instances) -> None:
         if isinstance(task, HumanTask) and task.ticket_id in changed and task.ticket_id not in fresh:
             for name, value in changed[task.ticket_id].items():
                 set_committed_value(task, name, value)
+
+
+def _has_response_target(session, ticket_id: int) -> bool:
+    """Whether the ticket has a first-response due time (when the session does not hold it: maybe).
+    The first response is copied only to the tasks of such tickets: no other SLA state reads it."""
+    ticket = session.identity_map.get(session.identity_key(Ticket, ticket_id))
+    return ticket is None or ticket.first_response_due_at is not None
 
 
 def _fill_responded(session) -> None:
@@ -107,7 +117,7 @@ def _fill_responded(session) -> None:
     found = dict(
         session.connection().execute(
             select(stats.c.ticket_id, stats.c.first_response_at).where(stats.c.ticket_id.in_(unknown))
-        )
+        ).all()
     )
     for task in waiting:
         if task.ticket_id in found:
