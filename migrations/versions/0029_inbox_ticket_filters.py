@@ -8,7 +8,9 @@ A task now carries its ticket's type, status, at-risk moment and first-response 
 ticket's first response (ticket_stat.first_response_at), kept in step by
 app.engine.runtime.ticket_copies, so the inbox filters a view by type, status and SLA state from
 human_task alone instead of joining every task of the view to its ticket and stat. The copies are
-filled from the tickets and their stats.
+filled from the tickets and their stats. Two indexes take the copies: ix_human_task_team_ticket
+(the counts with a priority, status or type filter from the index alone) and
+ix_human_task_team_due_order (a team's page with a status filter from the index alone).
 """
 from alembic import op
 import sqlalchemy as sa
@@ -38,8 +40,20 @@ def upgrade():
         for name, _type, table, column in COLUMNS
     )
     op.execute(f'UPDATE human_task SET {values} WHERE ticket_id IS NOT NULL')
+    _indexes(['ticket_status', 'ticket_type'], ['ticket_status'])
+
+
+def _indexes(counted: list[str], ordered: list[str]) -> None:
+    op.drop_index('ix_human_task_team_ticket', table_name='human_task')
+    op.create_index('ix_human_task_team_ticket', 'human_task', ['team', 'assignee_id', 'ticket_id', 'priority', *counted])
+    op.drop_index('ix_human_task_team_due_order', table_name='human_task')
+    op.create_index('ix_human_task_team_due_order', 'human_task', [sa.text(c) for c in DUE_ORDER + ordered])
+
+
+DUE_ORDER = ['team', '(due_at IS NULL)', 'due_at', 'created_at', 'id']
 
 
 def downgrade():
+    _indexes([], [])
     for name, *_ in reversed(COLUMNS):
         op.drop_column('human_task', name)  # in place (SQLite 3.35+): no table rebuild
