@@ -142,6 +142,7 @@ def seed(n_tasks: int, rng: random.Random, vacuum: bool = False) -> dict:
                     "sla_due_at": sla_due,
                     "sla_at_risk_at": tickets[-1]["sla_at_risk_at"],
                     "ticket_type": tickets[-1]["type"],
+                    "customer_id": tickets[-1]["customer_id"],
                     "ticket_status": tickets[-1]["status"],
                     "created_at": now,
                     "assignee_id": user_ids[f"{team}-{rng.randrange(AGENTS_PER_TEAM)}"] if assigned else None,

@@ -56,10 +56,12 @@ class HumanTask(db.Model):
     # 0: urgent ... 3: low (app.models.ticket.priority_rank)
     priority_rank: Mapped[int] = mapped_column(SmallInteger, default=_rank_default, server_default="2")
     sla_due_at = mapped_column(UTCDateTime)
-    # Copies the inbox filters by (status, type, SLA state) without joining each task of a view to its
-    # ticket: the ticket's type, status, at-risk moment and first-response due time, and its stat's
-    # first response (ticket_stat.first_response_at), kept in step the same way.
+    # Copies the inbox filters by (status, type, customer, SLA state) without joining each task of a
+    # view to its ticket: the ticket's type, customer, status, at-risk moment and first-response due
+    # time, and its stat's first response (ticket_stat.first_response_at), kept in step the same way.
     ticket_type: Mapped[str | None] = mapped_column(String(64))
+    # The ticket's customer (no foreign key of its own: the ticket's holds; it never changes).
+    customer_id: Mapped[int | None] = mapped_column()
     ticket_status: Mapped[str | None] = mapped_column(String(32))
     sla_at_risk_at = mapped_column(UTCDateTime)
     first_response_due_at = mapped_column(UTCDateTime)
@@ -70,11 +72,17 @@ class HumanTask(db.Model):
     excluded_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
 
     __table_args__ = (
-        # Counting a team's tasks with a filter (the inbox's counts): covering for the priority, status and
-        # type filters (index-only counts), and in ticket order for a customer filter, so SQLite reads the
-        # tickets in the order of their table instead of jumping around it.
+        # Counting a team's tasks with a filter (the inbox's counts): covering for the customer, priority,
+        # status and type filters (index-only counts), and in customer order, so SQLite reads the
+        # customers of a name filter in the order of their table instead of jumping around it.
         Index(
-            "ix_human_task_team_ticket", "team", "assignee_id", "ticket_id", "priority", "ticket_status", "ticket_type"
+            "ix_human_task_team_customer",
+            "team",
+            "assignee_id",
+            "customer_id",
+            "priority",
+            "ticket_status",
+            "ticket_type",
         ),
         # The inbox's "new" badge: the few tasks that arrived since the person last looked.
         Index("ix_human_task_created", "created_at"),

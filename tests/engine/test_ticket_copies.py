@@ -123,7 +123,11 @@ def test_the_open_task_follows_its_tickets_status_and_sla_times(app, clock):
     assert ticket.first_response_due_at is not None and ticket.sla_at_risk_at is not None
     # the start sets the status after the ticket's row is written, before the task's
     assert (task.ticket_type, task.ticket_status) == ("escalating", ticket.status)
-    assert (task.sla_at_risk_at, task.first_response_due_at) == (ticket.sla_at_risk_at, ticket.first_response_due_at)
+    assert task.customer_id == ticket.customer_id
+    assert (task.sla_at_risk_at, task.first_response_due_at) == (
+        ticket.sla_at_risk_at,
+        ticket.first_response_due_at,
+    )
 
     clock.shift(timedelta(hours=1, minutes=1))
     drain()  # waits for the customer: the clock pauses
@@ -190,7 +194,10 @@ def test_a_first_answer_reaches_the_open_tasks_and_those_that_open_later(app, cl
     due = db.session.get(Ticket, ticket_id).first_response_due_at
     clock.move_to(due + timedelta(minutes=1))  # the first-response due time passes, answered in time
     drain()  # the timer: `check` opens
-    assert {name: row.first_responded_at for name, row in tasks().items()} == {"other": answered, "check": answered}
+    assert {name: row.first_responded_at for name, row in tasks().items()} == {
+        "other": answered,
+        "check": answered,
+    }
     login(client, "lena", "pw")
     assert sorted(_titles(client, view="all", sla="on_track")) == ["Check", "Other"]
     assert _titles(client, view="all", sla="breached") == []

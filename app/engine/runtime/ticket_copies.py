@@ -1,6 +1,6 @@
 """The ticket's columns that its open tasks carry, so the inbox sorts and filters from `human_task`.
 
-A task copies its ticket's priority (with its rank), type, status and SLA times (due, at risk, first
+A task copies its ticket's priority (with its rank), type, customer, status and SLA times (due, at risk, first
 response due), and its stat's first response (`ticket_stat.first_response_at`; only for a ticket
 with a first-response due time, the only case where the SLA state reads it). The inbox sorts and
 filters a view by them from that one table (app/web/inbox/queries.py) instead of joining every task
@@ -26,6 +26,7 @@ from app.models.ticket import priority_rank
 COPIED = {
     "priority": "priority",
     "type": "ticket_type",
+    "customer_id": "customer_id",
     "status": "ticket_status",
     "sla_due_at": "sla_due_at",
     "sla_at_risk_at": "sla_at_risk_at",
@@ -106,7 +107,9 @@ def _fill_responded(session) -> None:
     held = {stat.ticket_id: stat for stat in session.new if isinstance(stat, TicketStat)}
     unknown = set()
     for task in waiting:
-        stat = held.get(task.ticket_id) or session.identity_map.get(session.identity_key(TicketStat, task.ticket_id))
+        stat = held.get(task.ticket_id) or session.identity_map.get(
+            session.identity_key(TicketStat, task.ticket_id)
+        )
         if stat is not None:
             task.first_responded_at = stat.first_response_at
         elif task.first_response_due_at is not None:
@@ -115,9 +118,9 @@ def _fill_responded(session) -> None:
         return
     stats = TicketStat.__table__
     found = dict(
-        session.connection().execute(
-            select(stats.c.ticket_id, stats.c.first_response_at).where(stats.c.ticket_id.in_(unknown))
-        ).all()
+        session.connection()
+        .execute(select(stats.c.ticket_id, stats.c.first_response_at).where(stats.c.ticket_id.in_(unknown)))
+        .all()
     )
     for task in waiting:
         if task.ticket_id in found:

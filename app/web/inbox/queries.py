@@ -99,18 +99,6 @@ class Filters:
     def active(self) -> bool:
         return bool(self.type or self.priority or self.status or self.sla or self.customer)
 
-    @property
-    def needs_ticket(self) -> bool:
-        return bool(self.customer) or self.sort in TICKET_SORTS
-
-    @property
-    def needs_customer(self) -> bool:
-        return bool(self.customer) or self.sort == "customer"
-
-
-# The sorts by a ticket column that the task rows do not copy (app.engine.runtime.ticket_copies).
-TICKET_SORTS = ("customer",)
-
 
 def view_branches(scope: Scope, view: str) -> list:
     """The WHERE clause of a view as a list of conditions to OR, each one range of an ordered index:
@@ -180,8 +168,8 @@ def sla_state_condition(state: str, now: datetime):
 
 
 def filter_conditions(filters: Filters, now: datetime) -> list:
-    """WHERE clauses of the filters; the customer's needs the joins of `with_joins`, the others read
-    the task's copies of its ticket's columns."""
+    """WHERE clauses of the filters, on the task's copies of its ticket's columns
+    (app.engine.runtime.ticket_copies); the customer's name needs the join of `with_joins` on SQLite."""
     where = []
     if filters.priority:
         where.append(HumanTask.priority == filters.priority)
@@ -197,37 +185,52 @@ def filter_conditions(filters: Filters, now: datetime) -> list:
 
 
 def _customer_condition(text: str):
-    """The tasks of the customers whose name contains `text` (any case).
+    """The tasks of the customers whose name contains `text` (any case): by the matching customers'
+    ids on PostgreSQL (`_customer_ids`), else by the name through the join of `with_joins`."""
+    ids = _customer_ids(text)
+    if ids is None:
+        return Customer.name.ilike(_pattern(text), escape="\\")
+    return HumanTask.customer_id == any_(bindparam("customer_ids", ids, type_=ARRAY(Integer)))
+
+
+def _pattern(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _customer_ids(text: str) -> list[int] | None:
+    """On PostgreSQL, the ids of the customers whose name contains `text`, read once a request; None
+    on SQLite or for more than `CUSTOMER_IDS_MAX` of them (the name is then matched in the join).
 
     PostgreSQL cannot estimate a substring match: it expected one customer where a common name
     part finds a tenth of them, and drove the counts and the page from the customers through every
-    one of their tickets. There the matching customers' ids are read first (once a request), and
-    the tickets are filtered by that array, whose size the planner knows: it then starts from the
-    view's index ranges. More than `CUSTOMER_IDS_MAX` matches keep the join.
+    one of their tickets. Filtered by an array of ids (the task's copy of its ticket's customer),
+    whose size the planner knows, it starts from the view's index ranges instead.
     """
-    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    match = Customer.name.ilike(pattern, escape="\\")
     if db.engine.dialect.name != "postgresql":
-        return match
+        return None
+    pattern = _pattern(text)
     cache = g.setdefault("inbox_customer_ids", {})
     if pattern not in cache:
+        match = Customer.name.ilike(pattern, escape="\\")
         query = db.select(Customer.id).where(match).limit(CUSTOMER_IDS_MAX + 1)
         cache[pattern] = list(db.session.execute(query).scalars())
     ids = cache[pattern]
-    if len(ids) > CUSTOMER_IDS_MAX:
-        return match
-    return Ticket.customer_id == any_(bindparam("customer_ids", ids, type_=ARRAY(Integer)))
+    return ids if len(ids) <= CUSTOMER_IDS_MAX else None
+
+
+def joins_customer(filters: Filters) -> bool:
+    """Whether the customer is joined: for its sort, or its name filter when not matched by ids.
+    No other filter or sort joins a table (the task rows copy what they read)."""
+    return filters.sort == "customer" or bool(filters.customer and _customer_ids(filters.customer) is None)
 
 
 ASSIGNEE = db.aliased(User, name="assignee")
 
 
-def with_joins(query, filters: Filters, always: bool = False, sorting: bool = False):
-    """Join the ticket and customer when a filter (or, with `sorting`, the sort) needs them."""
-    if always or filters.needs_ticket:
-        query = query.outerjoin(Ticket, Ticket.id == HumanTask.ticket_id)
-    if always or filters.needs_customer:
-        query = query.outerjoin(Customer, Customer.id == Ticket.customer_id)
+def with_joins(query, filters: Filters, sorting: bool = False):
+    """Join the customer when a filter (or, with `sorting`, the sort) needs it."""
+    if joins_customer(filters):
+        query = query.outerjoin(Customer, Customer.id == HumanTask.customer_id)
     if sorting and filters.sort == "assignee":
         query = query.outerjoin(ASSIGNEE, ASSIGNEE.id == HumanTask.assignee_id)
     return query
@@ -240,8 +243,8 @@ def counts(scope: Scope, filters: Filters, now: datetime) -> dict[str, int]:
     views = scope.views()
     if db.engine.dialect.name == "postgresql":
         return dict(zip(views, _pg_counts(scope, views, bare, conditions), strict=True))
-    # SQLite: each view counted from its index alone, and with a ticket filter in the order of
-    # ix_human_task_team_ticket (the tickets read in their table's order).
+    # SQLite: each view counted from its index alone, and with a customer filter in the order of
+    # ix_human_task_team_customer (the customers read in their table's order).
     found = {}
     for view in views:
         query = with_joins(db.select(func.count()).select_from(HumanTask), bare)
@@ -251,9 +254,9 @@ def counts(scope: Scope, filters: Filters, now: datetime) -> dict[str, int]:
 
 def _pg_counts(scope: Scope, views: list[str], bare: Filters, conditions: list) -> list[int]:
     """Every view's count in one statement."""
-    if bare.needs_ticket or bare.needs_customer:
-        # A filter on the ticket or customer: one pass over the union of the views (a bitmap OR of
-        # their index ranges), each counted with FILTER, so every task is joined once, not once per view.
+    if joins_customer(bare):
+        # A join: one pass over the union of the views (a bitmap OR of their index ranges), each
+        # counted with FILTER, so every task is joined once, not once per view.
         where = [view_condition(scope, view) for view in views]
         columns = [func.count().filter(condition) for condition in where]
         query = with_joins(db.select(*columns).select_from(HumanTask), bare)
