@@ -6,10 +6,10 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, text
 
 from app import create_app
-from app.engine import start_process
+from app.engine import add_comment, start_process
 from app.extensions import db
 from tests.engine.conftest import RETURN_START
-from tests.factories import deploy_shipped, make_customer_user
+from tests.factories import deploy_shipped, make_customer_user, make_user
 
 
 def _fresh_url(tmp_path, postgres_url):
@@ -69,6 +69,34 @@ def test_a_database_with_tickets_goes_down_past_the_customer_changes_and_up_agai
             assert conn.execute(text("SELECT customer_id FROM ticket")).scalars().all() == [customer.id]
             assert conn.execute(text("SELECT count(*) FROM human_task")).scalar() == 1
             assert len(_expression_indexes(conn)) == 10
+            diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+        db.engine.dispose()
+    assert diff == []
+
+
+def test_a_database_with_an_answered_ticket_goes_down_before_the_dashboard_stats_and_up_again(
+    tmp_path, postgres_url
+):
+    """0009 replays the history through today's models (app.stats.rebuild), into a schema whose
+    tasks do not copy their ticket's first answer yet; 0029 copies it."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": _fresh_url(tmp_path, postgres_url)})
+    with app.app_context():
+        upgrade()
+        deploy_shipped("return")
+        _, customer = make_customer_user("jane")
+        ticket, _ = start_process("return", customer.id, "Shoes", RETURN_START, actor="portal")
+        add_comment(ticket.id, make_user("alice", "agent", teams=("returns",)), "We are on it.")
+        answered = "SELECT first_response_at FROM ticket_stat"
+        with db.engine.connect() as conn:
+            first = conn.execute(text(answered)).scalar_one()
+            assert first is not None
+            assert conn.execute(text("SELECT first_responded_at FROM human_task")).scalars().all() == [first]
+        db.session.remove()
+        downgrade(revision="0008_ticket_fields")
+        upgrade()
+        with db.engine.connect() as conn:
+            assert conn.execute(text(answered)).scalar_one() == first  # replayed by 0009
+            assert conn.execute(text("SELECT first_responded_at FROM human_task")).scalars().all() == [first]
             diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
         db.engine.dispose()
     assert diff == []

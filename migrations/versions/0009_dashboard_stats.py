@@ -88,7 +88,7 @@ def _backfill():
 
     session = Session(bind=op.get_bind())
     try:
-        rebuild(session, calendar_loader(session))
+        rebuild(session, calendar_loader(session), task_copies=False)  # human_task has no copies yet
         session.flush()
     finally:
         session.close()

@@ -11,7 +11,7 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.engine import Conflict, cancel_instance, instance_of_ticket, reassign_task, record_feedback
 from app.extensions import db
@@ -150,10 +150,26 @@ def test_aggregates_equal_counts_from_the_history(desk, clock):
 
 def test_flask_stats_rebuild(desk, week, runner):
     kept = snapshot()
+    answered = _answered_tasks()
+    assert answered and all(responded is not None for _, responded in answered)
+    db.session.execute(update(HumanTask).values(first_responded_at=None))  # a stale copy
+    db.session.commit()
     result = runner.invoke(args=["stats", "rebuild"])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("replayed ")
     assert snapshot() == kept
+    assert _answered_tasks() == answered  # the open tasks copy their tickets' first answers again
+
+
+def _answered_tasks() -> list[tuple]:
+    """(task id, its copy of the first answer) of the open tasks of answered tickets."""
+    query = (
+        select(HumanTask.id, HumanTask.first_responded_at)
+        .join(TicketStat, TicketStat.ticket_id == HumanTask.ticket_id)
+        .where(TicketStat.first_response_at.is_not(None))
+        .order_by(HumanTask.id)
+    )
+    return [tuple(row) for row in db.session.execute(query)]
 
 
 def test_the_migration_backfills_from_the_history(desk, week, app):

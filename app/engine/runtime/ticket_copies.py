@@ -21,6 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.models import HumanTask, Ticket, TicketStat
 from app.models.changes import changed_of, changed_since_flush
 from app.models.ticket import priority_rank
+from app.stats.rebuild import REPLAYING
 
 # ticket column -> the task's copy of it (the priority's rank goes with the priority)
 COPIED = {
@@ -55,6 +56,8 @@ def _of(ticket: Ticket, names) -> dict:
 
 @event.listens_for(Session, "before_flush")
 def _push(session, _context, _instances) -> None:
+    if REPLAYING in session.info:  # app.stats.rebuild: the tasks take the copies once at its end
+        return
     changed: dict[int, dict] = {}
     for row in session.dirty:
         if isinstance(row, Ticket) and row.id is not None:
@@ -129,6 +132,8 @@ def _fill_responded(session) -> None:
 
 @event.listens_for(Session, "after_flush")
 def _note_written(session, _context) -> None:
+    if REPLAYING in session.info:
+        return
     for row in session.new:
         if isinstance(row, Ticket):
             session.info.setdefault(_NEW_TICKETS, set()).add(row.id)
