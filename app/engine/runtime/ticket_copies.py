@@ -14,7 +14,9 @@ the rows of this flush and on those the session holds. A ticket inserted in this
 tasks are not written yet needs no UPDATE (the start's status change).
 """
 
-from sqlalchemy import event, select, update
+from functools import cache
+
+from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -75,10 +77,9 @@ def _push(session, _context, _instances) -> None:
     if not changed:
         return
     fresh = session.info.get(_NEW_TICKETS, set()) - session.info.get(_WRITTEN_TASKS, set())
-    table = HumanTask.__table__
     for ticket_id, values in changed.items():
         if ticket_id not in fresh:  # (fresh: a ticket of this transaction, none of its tasks written yet)
-            session.connection().execute(update(table).where(table.c.ticket_id == ticket_id).values(values))
+            session.connection().execute(_update(tuple(sorted(values))), {"ticket_id_": ticket_id, **values})
     for task in session.new:
         if isinstance(task, HumanTask) and task.ticket_id in changed:
             for name, value in changed[task.ticket_id].items():
@@ -87,6 +88,17 @@ def _push(session, _context, _instances) -> None:
         if isinstance(task, HumanTask) and task.ticket_id in changed and task.ticket_id not in fresh:
             for name, value in changed[task.ticket_id].items():
                 set_committed_value(task, name, value)
+
+
+@cache
+def _update(columns: tuple[str, ...]):
+    """The UPDATE of a ticket's task rows setting `columns`, built once for each set of them."""
+    table = HumanTask.__table__
+    return (
+        update(table)
+        .where(table.c.ticket_id == bindparam("ticket_id_"))
+        .values({name: bindparam(name, type_=table.c[name].type) for name in columns})
+    )
 
 
 def _has_response_target(session, ticket_id: int) -> bool:
