@@ -80,7 +80,7 @@ class HumanTask(db.Model):
             "team",
             "assignee_id",
             "customer_id",
-            "priority",
+            "priority_rank",
             "ticket_status",
             "ticket_type",
         ),

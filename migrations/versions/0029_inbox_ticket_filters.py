@@ -44,7 +44,7 @@ def upgrade():
     op.execute(f'UPDATE human_task SET {values} WHERE ticket_id IS NOT NULL')
     op.drop_index('ix_human_task_team_ticket', table_name='human_task')
     op.create_index('ix_human_task_team_customer', 'human_task',
-                    ['team', 'assignee_id', 'customer_id', 'priority', 'ticket_status', 'ticket_type'])
+                    ['team', 'assignee_id', 'customer_id', 'priority_rank', 'ticket_status', 'ticket_type'])
     _due_order(['ticket_status'])
 
 

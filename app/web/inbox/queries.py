@@ -25,6 +25,7 @@ from app.models import (
     Ticket,
     User,
 )
+from app.models.ticket import priority_rank
 
 PAGE_SIZE = 25
 # Pages of a view with several index ranges merge the ranges' heads up to this depth (`_page_ids`).
@@ -172,7 +173,8 @@ def filter_conditions(filters: Filters, now: datetime) -> list:
     (app.engine.runtime.ticket_copies); the customer's name needs the join of `with_joins` on SQLite."""
     where = []
     if filters.priority:
-        where.append(HumanTask.priority == filters.priority)
+        # by its rank: the team's (team, priority_rank, ...) index narrows a whole team to the priority
+        where.append(HumanTask.priority_rank == priority_rank(filters.priority))
     if filters.type:
         where.append(HumanTask.ticket_type == filters.type)
     if filters.status:
