@@ -51,15 +51,21 @@ def _expression_indexes(conn) -> set[str]:
     return set(found) & set(names)
 
 
+def _a_return_ticket():
+    """The migrated database's first ticket (a customer's return): (customer, ticket)."""
+    upgrade()
+    deploy_shipped("return")
+    _, customer = make_customer_user("jane")
+    ticket, _ = start_process("return", customer.id, "Shoes", RETURN_START, actor="portal")
+    return customer, ticket
+
+
 def test_a_database_with_tickets_goes_down_past_the_customer_changes_and_up_again(tmp_path, postgres_url):
     """SQLite rebuilds a table to drop a column: done carelessly, that breaks on the rows other
     tables point at, or silently loses the expression indexes autogenerate cannot see."""
     app = create_app({"SQLALCHEMY_DATABASE_URI": _fresh_url(tmp_path, postgres_url)})
     with app.app_context():
-        upgrade()
-        deploy_shipped("return")
-        _, customer = make_customer_user("jane")
-        ticket, _ = start_process("return", customer.id, "Shoes", RETURN_START, actor="portal")
+        customer, _ = _a_return_ticket()
         db.session.remove()
         with db.engine.connect() as conn:
             assert len(_expression_indexes(conn)) == 10
@@ -81,10 +87,7 @@ def test_a_database_with_an_answered_ticket_goes_down_before_the_dashboard_stats
     tasks do not copy their ticket's first answer yet; 0029 copies it."""
     app = create_app({"SQLALCHEMY_DATABASE_URI": _fresh_url(tmp_path, postgres_url)})
     with app.app_context():
-        upgrade()
-        deploy_shipped("return")
-        _, customer = make_customer_user("jane")
-        ticket, _ = start_process("return", customer.id, "Shoes", RETURN_START, actor="portal")
+        _, ticket = _a_return_ticket()
         add_comment(ticket.id, make_user("alice", "agent", teams=("returns",)), "We are on it.")
         answered = "SELECT first_response_at FROM ticket_stat"
         with db.engine.connect() as conn:
