@@ -1,10 +1,10 @@
 """The ticket's columns that its open tasks carry, so the inbox sorts and filters from `human_task`.
 
-A task copies its ticket's priority (with its rank), type, customer, status and SLA times (due, at risk, first
-response due), and its stat's first response (`ticket_stat.first_response_at`; only for a ticket
-with a first-response due time, the only case where the SLA state reads it). The inbox sorts and
-filters a view by them from that one table (app/web/inbox/queries.py) instead of joining every task
-of the view to its ticket and stat.
+A task copies its ticket's priority (with its rank), type, customer, status and SLA times (due, at
+risk, first response due), and its stat's first response (`ticket_stat.first_response_at`; only for
+a ticket with a first-response due time, the only case where the SLA state reads it). The inbox
+sorts and filters a view by them from that one table (app/web/inbox/queries.py) instead of joining
+every task of the view to its ticket and stat.
 
 A task takes them when it opens (`copies`; the first response from the flush, `_fill_responded`). A
 `before_flush` listener pushes a change of a copied column (an escalation raising the priority, a
