@@ -57,8 +57,8 @@ class HumanTask(db.Model):
     priority_rank: Mapped[int] = mapped_column(SmallInteger, default=_rank_default, server_default="2")
     sla_due_at = mapped_column(UTCDateTime)
     # Copies that the inbox filters by (status, type, customer, SLA state) without joining each task
-    # of a view to its ticket: the ticket's type, customer, status, at-risk moment and first-response due
-    # time, and its stat's first response (ticket_stat.first_response_at), kept in step the same way.
+    # of a view to its ticket: the ticket's type, customer, status, at-risk moment and first-response
+    # due time, and its stat's first response (ticket_stat.first_response_at), kept in step the same way.
     ticket_type: Mapped[str | None] = mapped_column(String(64))
     # The ticket's customer (no foreign key of its own: the ticket's holds; it never changes).
     customer_id: Mapped[int | None] = mapped_column()
