@@ -105,10 +105,12 @@ def run_migrations_online():
             # run (the pragma is a no-op inside a transaction, so on the driver's connection
             # before the first one), then check every reference before committing.
             connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        from app.models import trigrams
+
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
-            **conf_args
+            **{'include_object': trigrams.include_object(connection), **conf_args}
         )
 
         try:

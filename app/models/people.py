@@ -6,6 +6,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.clock import utcnow
 from app.config import default_currency
 from app.extensions import db
+from app.models import trigrams
 from app.models.types import UTCDateTime
 
 # Everyone who works tickets (all roles but customer), in the order role lists are written.
@@ -153,6 +154,8 @@ Index(
     func.lower(Customer.name).label("name_lower"),
     postgresql_ops={"name_lower": "text_pattern_ops"},
 )
+# The inbox's customer filter matches a text anywhere in the name: a trigram index on PostgreSQL.
+trigrams.name_index(Customer.name)
 Index(
     "ix_customer_email_lower",
     func.lower(Customer.email).label("email_lower"),
