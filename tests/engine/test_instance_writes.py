@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event, update
 
-from app.engine import Conflict, deploy, fire_timers, start_process
+from app.engine import Conflict, StepFailed, deploy, fire_timers, start_process
 from app.engine.runtime.runner import run_command
 from app.extensions import db
-from app.models import ProcessInstance
-from tests.factories import make_customer
+from app.models import HumanTask, ProcessInstance
+from tests.factories import deploy_shipped, make_customer, make_user
 from tests.worker.diagrams import tiny_timer
 from tests.worker.rows import fired, fresh, timers
 
@@ -74,3 +74,51 @@ def test_a_row_changed_meanwhile_fails_the_flush_and_nothing_is_saved(app):
     assert versions() == before  # neither row was written, and the bumps rolled back with them
     fresh()
     assert {db.session.get(ProcessInstance, i).status for i in (first, second)} == {"running"}
+
+
+def _general() -> tuple[str, dict]:
+    deploy_shipped("general")  # its user task is assigned: the roster's read flushes the session
+    make_user("alice", "agent", teams=("support",))
+    return "general", {"question": "Do you ship to Norway?", "category": "delivery"}
+
+
+def _tick() -> tuple[str, dict]:
+    deploy(tiny_timer('"PT1H"'))  # no read after the engine has run: written as the start ends
+    return "tick", {}
+
+
+@pytest.mark.parametrize("diagram", [_general, _tick])
+def test_a_start_writes_its_instance_once_with_its_workflow(app, statements, diagram):
+    key, data = diagram()
+    customer = make_customer()
+    statements.clear()
+    instance = start_process(key, customer.id, "Once", data)[1]
+    written = [s for s in statements if s.split(" ")[0] in ("INSERT", "UPDATE") and " process_instance " in s]
+    assert len(written) == 1 and written[0].startswith("INSERT INTO process_instance")
+    fresh()
+    row = db.session.get(ProcessInstance, instance.id)
+    assert (row.version, row.status) == (1, "running") and '"tasks"' in row.workflow
+    waits = [t.instance_id for t in timers()] + [
+        t.instance_id for t in db.session.execute(db.select(HumanTask)).scalars()
+    ]
+    assert waits == [instance.id]
+
+
+def test_new_instances_take_the_next_ids_whatever_versions_are_deployed(app):
+    deploy(tiny_timer('"PT1H"'))
+    deploy(tiny_timer('"PT2H"'))  # a second version: the read that gives the id finds two rows
+    customer = make_customer()
+    ids = [start_process("tick", customer.id, f"Next {i}", {})[1].id for i in range(3)]
+    assert ids == [1, 2, 3]
+
+
+def test_a_start_that_fails_leaves_no_instance_behind(app):
+    deploy(tiny_timer("missing_name", process_id="broken"))
+    deploy(tiny_timer('"PT1H"'))
+    customer = make_customer()
+    with pytest.raises(StepFailed):
+        start_process("broken", customer.id, "Fails", {})
+    instance = start_process("tick", customer.id, "Works", {})[1]
+    fresh()
+    rows = db.session.execute(db.select(ProcessInstance.id, ProcessInstance.definition_id)).all()
+    assert [id_ for id_, _ in rows] == [instance.id]

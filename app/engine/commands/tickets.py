@@ -14,6 +14,7 @@ from app.engine.rules.assignment import initial_priority, record_priority
 from app.engine.rules.dmn import latest_decisions_column, note_latest_decisions
 from app.engine.runtime.checks import check
 from app.engine.runtime.history import history, pending
+from app.engine.runtime.instance_writes import instance_id_column, next_instance_id, write_first, write_held
 from app.engine.runtime.projections import Snapshot
 from app.engine.runtime.rows import insert_rows
 from app.engine.runtime.runner import run_command
@@ -73,8 +74,8 @@ def start_process(
 
     def body():
         wanted = customer_id if isinstance(customer_id, int) and not isinstance(customer_id, bool) else None
-        definition, retired, customer = (
-            _startable(ticket_type, wanted) if isinstance(ticket_type, str) else (None, False, None)
+        definition, retired, customer, new_instance_id = (
+            _startable(ticket_type, wanted) if isinstance(ticket_type, str) else (None, False, None, None)
         )
         if definition is None:
             raise InvalidData({"type": f"unknown ticket type '{ticket_type}'"})
@@ -124,16 +125,19 @@ def start_process(
         record_fields(ticket.id, data)
         spec, subprocess_specs = specs.for_instance(definition)
         wf = new_workflow(spec, subprocess_specs, {**data, **engine_data(ticket, profile)})
+        # The instance's id comes with the first read; its row is written by the first flush after
+        # the engine has run (or any before it), in one INSERT with its workflow (`write_first`).
         row = ProcessInstance(
+            id=new_instance_id,
             definition_id=definition.id,
             ticket_id=ticket.id,
             status="running",
             workflow="",
+            version=1,
             created_at=now,
             updated_at=now,
         )
-        db.session.add(row)
-        db.session.flush()
+        write_first(db.session, row)
         remember_process(db.session, row.id, definition.key, definition.version)
         loaded = Loaded(row, definition, ticket, wf, Snapshot(), set())
         run_engine(loaded)
@@ -149,6 +153,7 @@ def start_process(
         )
         record_priority(ticket, row.id, chosen, source, actor)
         save(loaded, actor)
+        write_held(db.session)  # unless a flush wrote it: a command that goes on may read it
         return ticket, row
 
     return run_command(body)
@@ -156,22 +161,24 @@ def start_process(
 
 def _startable(
     ticket_type: str, customer_id: int | None
-) -> tuple[ProcessDefinition | None, bool, Customer | None]:
-    """The latest BPMN definition of a type, whether the type is retired, and the customer (one
-    query; the customer is None when there is no such customer or no such type)."""
-    row = db.session.execute(_startable_query(), {"key": ticket_type, "customer_id": customer_id}).first()
+) -> tuple[ProcessDefinition | None, bool, Customer | None, int | None]:
+    """The latest BPMN definition of a type, whether the type is retired, the customer, and the id
+    of the new instance (one query; the customer is None when there is no such customer or no
+    such type)."""
+    query = _startable_query(db.session.get_bind().dialect.name)
+    row = db.session.execute(query, {"key": ticket_type, "customer_id": customer_id}).first()
     if row is None:
-        return None, False, None
+        return None, False, None, None
     note_latest_decisions(db.session, row[3])  # the priority and assignment rules read them
     sla.note_policies(db.session, ticket_type, row[4])  # the clock's targets, once the priority is chosen
-    return row[0], row[1] is not None, row[2]
+    return row[0], row[1] is not None, row[2], next_instance_id(db.session, row[5])
 
 
 @cache
-def _startable_query():
+def _startable_query(dialect: str):
     """`latest_definition(key, "bpmn")` with the type's retirement (`is_retired`), the
-    customer the ticket is for, joined on the bound id, the latest decisions and the type's SLA
-    targets; built once."""
+    customer the ticket is for, joined on the bound id, the latest decisions, the type's SLA
+    targets and the new instance's id; built once per dialect."""
     return (
         db.select(
             ProcessDefinition,
@@ -179,6 +186,7 @@ def _startable_query():
             Customer,
             latest_decisions_column(),
             sla.policies_column(ProcessDefinition.key),
+            instance_id_column(dialect),
         )
         .outerjoin(ProcessType, ProcessType.key == ProcessDefinition.key)
         .outerjoin(Customer, Customer.id == bindparam("customer_id", type_=Integer))

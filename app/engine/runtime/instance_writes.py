@@ -10,10 +10,16 @@ rows are then marked as written, so the ORM's own flush passes over them.
 
 Only what `save` changes is written this way (the workflow, status, update and end times); a row
 with any other change, or with an attribute not loaded, is left to the ORM.
+
+A new instance (`start_process`) is written once, with its workflow: its id comes with the
+command's first read (`instance_id_column`), and `write_first` holds the row back until the first
+flush (or the end of the start, `write_held`), which inserts it before anything else of that flush (the ORM orders a flush's INSERTs only
+by relationships, and the rows that point at an instance have none). In a start that flush comes
+after the engine has run and the workflow is serialized (`store.save`), so no UPDATE follows.
 """
 
-from sqlalchemy import bindparam, event, inspect, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, event, func, insert, inspect, select, update
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -21,6 +27,57 @@ from app.models import ProcessInstance
 from app.models.changes import changed_since_flush
 
 WRITTEN = ("status", "workflow", "updated_at", "ended_at")
+_NEW = "ticketflow_new_instances"  # session.info key: new instances not written yet
+
+
+def instance_id_column(dialect: str):
+    """A column that gives a new instance its id in a query the command sends anyway: the
+    sequence's next value on PostgreSQL (evaluated after the query's LIMIT, once); on SQLite one
+    more than the largest id, as SQLite itself would choose (the command holds the write lock)."""
+    if dialect == "postgresql":
+        return func.nextval("process_instance_id_seq")
+    table = ProcessInstance.__table__
+    return select(func.coalesce(func.max(table.c.id), 0) + 1).scalar_subquery()
+
+
+def next_instance_id(session, read: int) -> int:
+    """The id for a new instance: `read` (from `instance_id_column`), past any held back in this
+    session (SQLite's largest id does not count them yet)."""
+    held = [row.id for row in session.info.get(_NEW, ())]
+    return max(read, max(held, default=0) + 1)
+
+
+def write_first(session, row: ProcessInstance) -> None:
+    """Hold a new instance (with its id) back until the session's next flush writes it first."""
+    session.info.setdefault(_NEW, []).append(row)
+
+
+@event.listens_for(Session, "before_flush")
+def _insert_new(session, _context, _instances) -> None:
+    write_held(session)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget(session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_NEW, None)  # rolled back before any flush wrote them
+
+
+def write_held(session) -> None:
+    """Insert the held-back instances with their values now, and make them persistent rows of the
+    session (so a later change is an UPDATE, version-checked as any other). `start_process` calls
+    it when it has saved, in case no flush did."""
+    rows = session.info.pop(_NEW, None)
+    if not rows:
+        return
+    table = ProcessInstance.__table__
+    values = [{c.key: getattr(row, c.key) for c in table.columns} for row in rows]
+    session.connection().execute(insert(table), values)
+    for row in rows:
+        make_transient_to_detached(row)
+        session.add(row)
+
+
 _LEFT_TO_THE_ORM = frozenset(a.key for a in ProcessInstance.__mapper__.column_attrs) - set(WRITTEN)
 
 

@@ -202,9 +202,11 @@ def save(loaded: Loaded, actor: str | None, *, skip_task: str | None = None) -> 
     compact(wf)
     after = projections.snapshot(wf)
     _record_cancelled_tasks(loaded, after, skip_task, actor, now)
-    new_tasks = _write_projections(loaded, after, actor, now)
+    # Serialized before the new tasks are assigned: assignment's reads flush the session, and a
+    # new instance (start_process) is then written once, with its workflow.
     row.workflow = dump_workflow(wf)
     row.updated_at = now
+    new_tasks = _write_projections(loaded, after, actor, now)
     open_halts(row, ticket_id, loaded.halts)
     loaded.halts = []
     loaded.inline_done = {}
