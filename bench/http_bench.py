@@ -25,6 +25,7 @@ from app.worker import drain
 from bench.engine_bench import open_task_ids
 from bench.measure import QueryCounter, Sample, timed
 from bench.world import ANSWER_LATER, START_DATA, SUBJECT, World
+from tests.factories import csrf_of, login
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN_WORKERS = 2
@@ -39,6 +40,7 @@ class HttpFigures:
     starts: Sample
     completions: Sample
     queries: dict[str, str] = field(default_factory=dict)
+    form_completions: Sample | None = None  # the inbox's form, signed in (test client only)
     note: str = ""
 
 
@@ -95,10 +97,37 @@ def run_test_client(world: World, n: int) -> HttpFigures:
             complete(task_id)
     queries["POST /api/v1/tasks/<id>/complete"] = counter.breakdown(QUERY_CALLS)
 
+    complete_form = _form_completer(world)
+    query_tickets = [open_ticket(None) for _ in range(QUERY_CALLS)]
+    _drain(world)
+    query_tasks = _task_ids(world, query_tickets)
+    with QueryCounter(engine) as counter:
+        for task_id in query_tasks:
+            complete_form(task_id)
+    queries["POST /inbox/tasks/<id> (form)"] = counter.breakdown(QUERY_CALLS)
+
     starts, ticket_ids = timed(range(n), open_ticket)
     _drain(world)
     completions, _ = timed(_task_ids(world, ticket_ids), complete)
-    return HttpFigures(starts, completions, queries)
+    form_tickets = [open_ticket(None) for _ in range(n)]
+    _drain(world)
+    form_completions, _ = timed(_task_ids(world, form_tickets), complete_form)
+    return HttpFigures(starts, completions, queries, form_completions)
+
+
+def _form_completer(world: World):
+    """A signed-in agent's browser, as a test client: submits the general answer form (the
+    information not given yet, so the task comes back), as the inbox's task page posts it."""
+    client = world.app.test_client()
+    login(client, world.agent_username, world.agent_password)
+    csrf = csrf_of(client.get("/inbox/").get_data(as_text=True))  # the session's token
+
+    def complete_form(task_id):
+        answer = client.post(f"/inbox/tasks/{task_id}", data={"answer": "Later", "csrf_token": csrf})
+        if answer.status_code != 302:
+            raise RuntimeError(f"POST /inbox/tasks/<id> answered {answer.status_code}: {answer.text[:300]}")
+
+    return complete_form
 
 
 def _post(port: int, path: str, body: dict, token: str) -> tuple[int, bytes]:

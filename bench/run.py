@@ -104,6 +104,12 @@ def timing_rows(backend: str, f: dict, bare: dict, n: int) -> list[list]:
         timing_row(
             "HTTP test client POST /tasks/<id>/complete", backend, http.completions, bare["complete_task"]
         ),
+        timing_row(
+            "HTTP test client POST /inbox/tasks/<id> (form)",
+            backend,
+            http.form_completions,
+            bare["complete_task"],
+        ),
     ]
     if "gunicorn" in f:
         g = f["gunicorn"]

@@ -32,6 +32,7 @@ START_DATA = {
         "preferred_resolution": "refund",
     },
 }
+AGENT_PASSWORD = "bench-agent-password"
 ANSWER_LATER = {"information_given": False}  # general: back to the same user task, ticket stays open
 SUBJECT = "Benchmark ticket"
 
@@ -55,6 +56,8 @@ class World:
     customer_id: int
     customer_profile: dict
     token: str
+    agent_username: str = "bench_agent"
+    agent_password: str = AGENT_PASSWORD  # signs in for the inbox's form
 
 
 @contextmanager
@@ -97,7 +100,12 @@ def prepare(backend: str, url: str) -> World:
     with app.app_context():
         db.create_all()
         deploy_shipped_files(Path(app.config["PROCESSES_DIR"]))
-        agent = make_user("bench_agent", "agent", teams=("returns", "credit", "support", "customer-success"))
+        agent = make_user(
+            "bench_agent",
+            "agent",
+            teams=("returns", "credit", "support", "customer-success"),
+            password=AGENT_PASSWORD,
+        )
         customer = make_customer()
         world = World(backend, url, app, agent.id, customer.id, customer.profile(), token_for(agent))
         db.session.remove()
