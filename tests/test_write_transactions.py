@@ -8,9 +8,9 @@ from sqlalchemy import event
 
 from app.engine import InvalidData, start_process
 from app.extensions import db
-from app.models import Customer
+from app.models import Customer, HumanTask
 from app.transactions import only_read
-from tests.factories import csrf_of, login, make_user
+from tests.factories import csrf_of, deploy_shipped, login, make_customer, make_user
 
 WRITES = ("INSERT", "UPDATE", "DELETE")
 
@@ -82,3 +82,31 @@ def test_a_command_commits_first_what_its_caller_wrote_after_noting_a_read(app, 
         start_process("no-such-type", 1, "subject", {})
     db.session.rollback()
     assert db.session.scalar(db.select(Customer.name)) == "Written before the command"
+
+
+def test_an_inbox_form_without_uploads_completes_in_the_requests_own_transaction(app, client):
+    """The signed-in person's read notes `only_read`, and a submit without a file stores nothing
+    before the command: on PostgreSQL the whole request is one transaction; SQLite ends the read
+    one and begins the command's with BEGIN IMMEDIATE."""
+    deploy_shipped("general")
+    make_user("dave", "agent", teams=("support",), password="pw")
+    ticket, _ = start_process(
+        "general", make_customer().id, "Parcel", {"question": "Where?", "category": "delivery"}
+    )
+    task = db.session.execute(db.select(HumanTask.id).where(HumanTask.ticket_id == ticket.id)).scalar_one()
+    login(client, "dave")
+    token = csrf_of(client.get(f"/inbox/tasks/{task}").get_data(as_text=True))
+    db.session.rollback()  # the request begins its own, as behind a server
+    began = []
+
+    def note(connection):
+        began.append(connection)
+
+    event.listen(db.engine, "begin", note)
+    try:
+        answer = client.post(f"/inbox/tasks/{task}", data={"answer": "Soon", "csrf_token": token})
+    finally:
+        event.remove(db.engine, "begin", note)
+    assert answer.status_code == 302
+    assert len(began) == (1 if db.engine.dialect.name == "postgresql" else 2)
+    assert db.session.execute(db.select(HumanTask.id).where(HumanTask.id == task)).first() is None

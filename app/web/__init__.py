@@ -13,6 +13,7 @@ from sqlalchemy.orm import joinedload
 
 from app.extensions import db, login_manager
 from app.models import TeamMember, User
+from app.transactions import only_read
 from app.web import amounts, formatting, markdown
 
 # Blueprint packages, in registration order.
@@ -63,4 +64,5 @@ def load_user(session_id: str) -> User | None:
     user = db.session.get(User, int(user_id), options=_WITH_TEAMS)
     if user is None or not user.active or str(user.session_generation) != generation:
         return None
+    only_read()  # a form's engine command may go on in this transaction (PostgreSQL)
     return user

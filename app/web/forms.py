@@ -205,6 +205,11 @@ def store_attachment(upload: FileStorage, user_id: int | None, ticket_id: int | 
     return row
 
 
+def has_uploads(files: MultiDict) -> bool:
+    """Whether a submission carries a file to store (an empty file input sends no file name)."""
+    return any(upload.filename for _, upload in files.items(multi=True))
+
+
 def attachment_saver(user_id: int | None, ticket_id: int | None = None) -> SaveFile:
     """A `save_file` for parse_submission that stores uploads as attachments of a ticket."""
     return lambda upload: store_attachment(upload, user_id, ticket_id).as_value()

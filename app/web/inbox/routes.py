@@ -3,6 +3,7 @@ ticket; writing to the customer; attachments for staff. The list itself is app/w
 
 import io
 import json
+from contextlib import nullcontext
 
 from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
@@ -39,6 +40,7 @@ from app.models import STAFF, Attachment, HumanTask, Ticket, User
 from app.transactions import write_transaction
 from app.web.forms import (
     attachment_saver,
+    has_uploads,
     initial_values,
     parse_submission,
     submission_errors,
@@ -168,7 +170,9 @@ def complete(task_id: str):
     data, errors = ({}, {})
     shown = data  # what the page shows again after a failed submit
     if schema:
-        with write_transaction():  # kept uploads survive a failed submit
+        # Uploads are stored in a transaction of their own, so they survive a failed submit; a
+        # submit without one only reads, and the command may go on in the request's transaction.
+        with write_transaction() if has_uploads(request.files) else nullcontext():
             data, errors = parse_submission(
                 schema, request.form, request.files, attachment_saver(user.id, task.ticket_id)
             )

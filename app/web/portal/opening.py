@@ -1,5 +1,7 @@
 """Portal pages that open a ticket: choose a ticket type, fill in its start form, start the process."""
 
+from contextlib import nullcontext
+
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -11,6 +13,7 @@ from app.transactions import write_transaction
 from app.web.forms import (
     REQUIRED,
     attachment_saver,
+    has_uploads,
     initial_values,
     parse_submission,
     submission_errors,
@@ -116,7 +119,9 @@ def new_ticket(ticket_type: str):
     if request.method == "GET":
         return _form_page(kind, "", initial_values(kind["schema"], {}), {})
     subject = request.form.get("subject", "").strip()
-    with write_transaction():  # keep files attached so far; they stay the uploader's until tied to a ticket
+    # Files attached so far are kept in a transaction of their own (they stay the uploader's
+    # until tied to a ticket); without one the submit only reads until the ticket's command.
+    with write_transaction() if has_uploads(request.files) else nullcontext():
         data, errors = parse_submission(
             kind["schema"], request.form, request.files, save_file=attachment_saver(current_user.id)
         )
