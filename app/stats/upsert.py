@@ -8,6 +8,7 @@ cached; SQLAlchemy then finds its compiled form in its own cache.
 On PostgreSQL a command's upserts go in one statement (`batched`): the dashboard's counters that
 `history.write` brings up to date and the list counts written at the commit are kept until the
 commit and sent as data-modifying CTEs of one `WITH ... SELECT`, instead of up to six statements.
+The command's history INSERT goes in the same statement (`keep_insert`), run before the upserts.
 PostgreSQL runs those in a fixed order, and the tables always come in the same order (`_RANK`),
 each table's rows sorted by key, so two commands still lock the shared rows in the same order. A
 rollback forgets what was kept.
@@ -21,6 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 _KEPT = "ticketflow_counts_kept"  # session.info: table name -> (table, keys, counters, {key: row})
+_FIRST = "ticketflow_insert_kept"  # session.info: (sql, params) of an INSERT sent before the upserts
 # The order the tables are locked in: the shared dashboard counters first, then the list counts.
 _RANK = (
     "daily_stat",
@@ -55,14 +57,25 @@ def keep_counts(session) -> None:
         session.info[_KEPT] = {}
 
 
+def keep_insert(session, sql: str, params: dict) -> bool:
+    """Keep an INSERT's text and parameters (names other than the upserts' `t<i>r<j>_…`) to run
+    first in the command's one statement at the commit; False when nothing is kept (SQLite, no
+    `keep_counts` yet, or an INSERT kept already): the caller sends it itself."""
+    if _KEPT not in session.info or _FIRST in session.info:
+        return False
+    session.info[_FIRST] = (sql, params)
+    return True
+
+
 @contextmanager
 def batched(session):
     """Keep the upserts made inside (and before, since `keep_counts`), then write them all."""
     keep_counts(session)
     yield
     kept = session.info.pop(_KEPT, None)
-    if kept:
-        _write(session, kept)
+    first = session.info.pop(_FIRST, None)
+    if kept or first:
+        _write(session, kept or {}, first)
 
 
 def _keep(kept: dict, table, keys, counters, rows: list[dict]) -> None:
@@ -78,40 +91,64 @@ def _keep(kept: dict, table, keys, counters, rows: list[dict]) -> None:
                 known[c] += row[c]
 
 
-def _write(session, kept: dict) -> None:
+def _write(session, kept: dict, first: tuple | None = None) -> None:
     """The kept upserts in the tables' order (`_RANK`): consecutive tables in one statement, a
-    table of more than `_MAX_ROWS` rows on its own between them, so the order holds either way."""
+    table of more than `_MAX_ROWS` rows on its own between them, so the order holds either way.
+    The kept INSERT (`first`) runs before them: in the first statement, or alone before it."""
     ordered = sorted(
         kept.values(), key=lambda entry: _RANK.index(entry[0].name) if entry[0].name in _RANK else 99
     )
-    group = []
+    sends, group = [], []
     for table, keys, counters, by_key in ordered:
         rows = [by_key[k] for k in sorted(by_key, key=_sort_key)]
         if len(rows) > _MAX_ROWS:  # too many shapes to keep compiled: this table on its own
-            _send(session, group)
+            sends += [group, (table, keys, counters, rows)] if group else [(table, keys, counters, rows)]
             group = []
-            session.connection().execute(_statement("postgresql", table, keys, counters), rows)
         else:
             group.append((table, keys, counters, rows))
-    _send(session, group)
+    if group:
+        sends.append(group)
+    connection = session.connection()
+    if first is not None and not (sends and isinstance(sends[0], list)):
+        connection.exec_driver_sql(*first)
+        first = None
+    for send in sends:
+        if isinstance(send, list):
+            _send(session, send, first)
+            first = None
+        else:
+            table, keys, counters, rows = send
+            connection.execute(_statement("postgresql", table, keys, counters), rows)
 
 
-def _send(session, tables: list[tuple]) -> None:
-    """Tables' upserts, each with its rows, in one statement (the plain upsert for one table)."""
-    if len(tables) == 1:
+def _send(session, tables: list[tuple], first: tuple | None = None) -> None:
+    """Tables' upserts, each with its rows, in one statement (the plain upsert for one table),
+    after the INSERT `first` when given."""
+    if len(tables) == 1 and first is None:
         table, keys, counters, rows = tables[0]
         statement = _statement("postgresql", table, keys, counters)
         session.connection().execute(statement, rows[0] if len(rows) == 1 else rows)
-    elif tables:
-        shape = tuple((table, keys, counters, len(rows)) for table, keys, counters, rows in tables)
-        params = {
-            f"t{i}r{j}_{column}": value
-            for i, (_, _, _, rows) in enumerate(tables)
-            for j, row in enumerate(rows)
-            for column, value in row.items()
-        }
-        connection = session.connection()
-        connection.exec_driver_sql(_combined(shape, connection.dialect), params)
+        return
+    shape = tuple((table, keys, counters, len(rows)) for table, keys, counters, rows in tables)
+    params = {
+        f"t{i}r{j}_{column}": value
+        for i, (_, _, _, rows) in enumerate(tables)
+        for j, row in enumerate(rows)
+        for column, value in row.items()
+    }
+    connection = session.connection()
+    sql = _combined(shape, connection.dialect)
+    if first is not None:
+        sql = _after(first[0], sql)
+        params.update(first[1])
+    connection.exec_driver_sql(sql, params)
+
+
+@lru_cache(maxsize=256)
+def _after(insert: str, combined: str) -> str:
+    """`combined` with `insert` as its last CTE, which PostgreSQL runs first (see `_combined`)."""
+    ctes, _, tail = combined.rpartition("SELECT 1")
+    return f"{ctes.rstrip()}, h AS ({insert})\nSELECT 1{tail}"
 
 
 def _sort_key(key: tuple) -> tuple:
@@ -155,9 +192,11 @@ def _statement(dialect: str, table, keys: tuple[str, ...], counters: tuple[str, 
 @event.listens_for(Session, "after_soft_rollback")
 def _forget(session, _previous) -> None:
     session.info.pop(_KEPT, None)
+    session.info.pop(_FIRST, None)
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _ended(session, transaction) -> None:
     if transaction.parent is None:
         session.info.pop(_KEPT, None)
+        session.info.pop(_FIRST, None)

@@ -7,10 +7,12 @@ from datetime import date
 import pytest
 from sqlalchemy import event, select, text
 
+from app.engine import start_process
 from app.extensions import db
-from app.models import DailyStat, TicketCount, TicketDayCount, TicketFieldCount
+from app.models import DailyStat, HistoryEvent, TicketCount, TicketDayCount, TicketFieldCount
 from app.stats.record import DAILY_COUNTERS
-from app.stats.upsert import add_counts, batched, keep_counts
+from app.stats.upsert import add_counts, batched, keep_counts, keep_insert
+from tests.factories import deploy_shipped, make_customer
 
 DAY = date(2026, 12, 4)
 DAILY_KEY = ("day", "type", "team")
@@ -167,3 +169,82 @@ def test_postgresql_runs_unread_ctes_last_to_first(app):
         "a",
     ]
     db.session.rollback()
+
+
+NOTE = "INSERT INTO cte_order (name) SELECT * FROM unnest(%(c0)s::TEXT[])"
+
+
+@pytest.fixture
+def noted(app):
+    """PostgreSQL: a temporary table for a kept INSERT to write, and the statements sent."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("an INSERT is kept for the counters' statement on PostgreSQL only")
+    db.session.execute(text("CREATE TEMPORARY TABLE cte_order (n SERIAL, name TEXT)"))
+    sent = []
+
+    def seen(conn, cursor, statement, *args):
+        sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    yield sent
+    event.remove(db.engine, "before_cursor_execute", seen)
+
+
+def _noted() -> list[str]:
+    return db.session.execute(text("SELECT name FROM cte_order ORDER BY n")).scalars().all()
+
+
+def test_a_kept_insert_goes_in_the_counters_statement(noted):
+    keep_counts(db.session)
+    assert keep_insert(db.session, NOTE, {"c0": ["history"]})
+    assert not keep_insert(db.session, NOTE, {"c0": ["again"]})  # one at a time: the caller sends it
+    add_daily([daily(DAY, 1)])
+    with batched(db.session):
+        add_count([count("new", 1)])
+    assert [s.split()[0] for s in noted] == ["WITH"] and "INSERT INTO cte_order" in noted[0]
+    assert _noted() == ["history"]
+    assert figures() == ({DAY: (1, 0)}, {"new": 1})
+
+
+def test_a_kept_insert_goes_first_and_alone_before_a_table_sent_on_its_own(noted):
+    keep_counts(db.session)
+    keep_insert(db.session, NOTE, {"c0": ["history"]})
+    days = [date(2026, 1, 1 + i) for i in range(25)]  # daily_stat, locked first, too many for one statement
+    with batched(db.session):
+        add_daily([daily(d, 1) for d in days])
+        add_count([count("new", 1)])
+    assert noted[0] == NOTE and len(noted) == 3
+    assert _noted() == ["history"]
+    assert figures() == ({d: (1, 0) for d in days}, {"new": 1})
+
+
+def test_a_kept_insert_alone_when_no_counter_changed(noted):
+    keep_counts(db.session)
+    keep_insert(db.session, NOTE, {"c0": ["history"]})
+    with batched(db.session):
+        pass
+    assert noted == [NOTE] and _noted() == ["history"]
+
+
+def test_a_rollback_forgets_a_kept_insert(noted):
+    keep_counts(db.session)
+    keep_insert(db.session, NOTE, {"c0": ["lost"]})
+    db.session.rollback()
+    db.session.execute(text("CREATE TEMPORARY TABLE cte_order (n SERIAL, name TEXT)"))
+    with batched(db.session):
+        add_count([count("new", 1)])
+    assert _noted() == [] and figures() == ({}, {"new": 1})
+
+
+def test_a_commands_history_goes_in_its_counters_statement(noted):
+    deploy_shipped("general")
+    noted.clear()
+    ticket, _ = start_process(
+        "general", make_customer().id, "Parcel", {"question": "Where?", "category": "delivery"}
+    )
+    history = [s for s in noted if "INSERT INTO history_event" in s]
+    assert history == [noted[-1]] and history[0].startswith(
+        "WITH"
+    )  # the command's last statement, with the counters
+    kinds = db.session.execute(select(HistoryEvent.kind).where(HistoryEvent.ticket_id == ticket.id)).scalars()
+    assert "ticket_created" in set(kinds)

@@ -8,12 +8,12 @@ and become the command's webhook deliveries (`app.webhooks.enqueue_events`), sen
 """
 
 from app.clock import utcnow
-from app.engine.runtime.rows import insert_rows
+from app.engine.runtime.rows import insert_rows, unnest_insert
 from app.extensions import db
 from app.models import HistoryEvent
 from app.stats.record import collect
 from app.stats.record import flush as flush_counters
-from app.stats.upsert import keep_counts
+from app.stats.upsert import keep_counts, keep_insert
 from app.webhooks import enqueue_events
 
 _HISTORY = "ticketflow_history"  # session.info key: the command's pending history rows
@@ -49,12 +49,22 @@ def write(session) -> None:
     if rows:
         shared = collect(session, rows)  # and each ticket's own ticket_stat, on the session
         session.flush()
-        # Core, on the session's connection: no ORM bulk path, nothing to flush for it
-        insert_rows(session.connection(), HistoryEvent.__table__, rows)
-        enqueue_events(session, rows)  # the deliveries of the command's events, with its commit
         keep_counts(session)  # PostgreSQL: with the list counts, in one statement at the commit
+        _insert(session, rows)
+        enqueue_events(session, rows)  # the deliveries of the command's events, with its commit
         flush_counters(session, shared)
         rows.clear()
+
+
+def _insert(session, rows: list[dict]) -> None:
+    """Core, on the session's connection: no ORM bulk path, nothing to flush for it. On PostgreSQL
+    the rows go in the command's one statement at the commit, before the counters' upserts."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        statement = unnest_insert(HistoryEvent.__table__, rows, connection.dialect)
+        if keep_insert(session, *statement):
+            return
+    insert_rows(connection, HistoryEvent.__table__, rows)
 
 
 def pending() -> list[dict]:

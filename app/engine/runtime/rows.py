@@ -28,19 +28,34 @@ def insert_rows(connection, table: Table, rows: list[dict]) -> None:
     """
     if not rows:
         return
-    keys = rows[0].keys()
-    if any(row.keys() != keys for row in rows):  # an executemany would drop the later rows' extra values
-        raise ValueError(f"rows for {table.name} name different columns")
+    _same_columns(table, rows)
     if len(rows) == 1 or connection.dialect.name != "postgresql":
         connection.execute(table.insert(), rows[0] if len(rows) == 1 else rows)
         return
-    columns = tuple(keys)
-    sql, processors = _unnest(table, columns, connection.dialect)
+    connection.exec_driver_sql(*unnest_insert(table, rows, connection.dialect))
+
+
+def unnest_insert(table: Table, rows: list[dict], dialect) -> tuple[str, dict]:
+    """PostgreSQL: the text and parameters of one INSERT of `rows` as arrays (`c0`, `c1`, ...),
+    to send as it is or as part of another statement.
+
+    Raises:
+        ValueError: the rows name different columns.
+    """
+    _same_columns(table, rows)
+    columns = tuple(rows[0].keys())
+    sql, processors = _unnest(table, columns, dialect)
     params = {
         f"c{i}": [row[column] for row in rows] if process is None else [process(row[column]) for row in rows]
         for i, (column, process) in enumerate(zip(columns, processors, strict=True))
     }
-    connection.exec_driver_sql(sql, params)
+    return sql, params
+
+
+def _same_columns(table: Table, rows: list[dict]) -> None:
+    keys = rows[0].keys()
+    if any(row.keys() != keys for row in rows):  # an executemany would drop the later rows' extra values
+        raise ValueError(f"rows for {table.name} name different columns")
 
 
 @lru_cache(maxsize=32)
