@@ -35,7 +35,8 @@ def end(session) -> None:
 
 
 def write(session) -> None:
-    """All history rows of the command in one multi-row INSERT, just before the commit.
+    """All history rows of the command in one multi-row INSERT, just before the commit; on
+    PostgreSQL it is sent at the commit, as the first part of the counters' one statement.
 
     The dashboard's aggregates (app/stats/record.py) are brought up to date from the same rows,
     in the same transaction, and the webhook deliveries of their events written. The counters
