@@ -88,23 +88,12 @@ def run_test_client(world: World, n: int) -> HttpFigures:
     with world.app.app_context():
         engine = db.engine
     with QueryCounter(engine) as counter:
-        query_tickets = [open_ticket(None) for _ in range(QUERY_CALLS)]
+        for _ in range(QUERY_CALLS):
+            open_ticket(None)
     queries = {"POST /api/v1/tickets": counter.breakdown(QUERY_CALLS)}
-    _drain(world)
-    query_tasks = _task_ids(world, query_tickets)
-    with QueryCounter(engine) as counter:
-        for task_id in query_tasks:
-            complete(task_id)
-    queries["POST /api/v1/tasks/<id>/complete"] = counter.breakdown(QUERY_CALLS)
-
+    queries["POST /api/v1/tasks/<id>/complete"] = _count_completions(world, engine, open_ticket, complete)
     complete_form = _form_completer(world)
-    query_tickets = [open_ticket(None) for _ in range(QUERY_CALLS)]
-    _drain(world)
-    query_tasks = _task_ids(world, query_tickets)
-    with QueryCounter(engine) as counter:
-        for task_id in query_tasks:
-            complete_form(task_id)
-    queries["POST /inbox/tasks/<id> (form)"] = counter.breakdown(QUERY_CALLS)
+    queries["POST /inbox/tasks/<id> (form)"] = _count_completions(world, engine, open_ticket, complete_form)
 
     starts, ticket_ids = timed(range(n), open_ticket)
     _drain(world)
@@ -113,6 +102,17 @@ def run_test_client(world: World, n: int) -> HttpFigures:
     _drain(world)
     form_completions, _ = timed(_task_ids(world, form_tickets), complete_form)
     return HttpFigures(starts, completions, queries, form_completions)
+
+
+def _count_completions(world: World, engine, open_ticket, finish) -> str:
+    """The statements of QUERY_CALLS completions (`finish`) of new tickets' first tasks."""
+    tickets = [open_ticket(None) for _ in range(QUERY_CALLS)]
+    _drain(world)
+    task_ids = _task_ids(world, tickets)
+    with QueryCounter(engine) as counter:
+        for task_id in task_ids:
+            finish(task_id)
+    return counter.breakdown(QUERY_CALLS)
 
 
 def _form_completer(world: World):
