@@ -12,10 +12,11 @@ Only what `save` changes is written this way (the workflow, status, update and e
 with any other change, or with an attribute not loaded, is left to the ORM.
 
 A new instance (`start_process`) is written once, with its workflow: its id comes with the
-command's first read (`instance_id_column`), and `write_first` holds the row back until the first
-flush (or the end of the start, `write_held`), which inserts it before anything else of that flush (the ORM orders a flush's INSERTs only
-by relationships, and the rows that point at an instance have none). In a start that flush comes
-after the engine has run and the workflow is serialized (`store.save`), so no UPDATE follows.
+command's first read (`instance_id_column`), and `write_first` holds the row back until the next
+flush (or the end of the start, `write_held`), which inserts it before anything else of that
+flush (the ORM orders a flush's INSERTs only by relationships, and the rows that point at an
+instance have none). In a start that flush comes after the engine has run and the workflow is
+serialized (`store.save`), so no UPDATE follows.
 """
 
 from sqlalchemy import bindparam, event, func, insert, inspect, select, update
