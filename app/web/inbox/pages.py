@@ -2,6 +2,9 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+
+from sqlalchemy import bindparam
 
 from app import sla
 from app.extensions import db
@@ -123,16 +126,26 @@ def first_response_state(due_at: datetime | None, responded_at: datetime | None,
     return "at_risk" if (due_at - now).total_seconds() < sla.AT_RISK_MIN_SECONDS else "on_track"
 
 
-def form_of(task: HumanTask) -> dict | None:
-    """The task's JSON Schema form, frozen with the definition version its instance runs."""
-    if not task.form_name:
-        return None
-    forms = db.session.execute(
-        db.select(ProcessDefinition.forms)
-        .join(ProcessInstance, ProcessInstance.definition_id == ProcessDefinition.id)
-        .where(ProcessInstance.id == task.instance_id)
-    ).scalar()
-    return (forms or {}).get(task.form_name)
+def task_with_form(task_id: str) -> tuple[HumanTask | None, dict | None]:
+    """An open task and its JSON Schema form (frozen with the definition version its instance
+    runs) in one statement: the task page and its submit read both. (None, None) when no such
+    open task; the form is None for a task without one."""
+    found = db.session.execute(_task_with_forms_query(), {"id": task_id}).first()
+    if found is None:
+        return None, None
+    task, forms = found
+    return task, (forms or {}).get(task.form_name) if task.form_name else None
+
+
+@cache
+def _task_with_forms_query():
+    """Built once (every task page and submit asks)."""
+    return (
+        db.select(HumanTask, ProcessDefinition.forms)
+        .outerjoin(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+        .outerjoin(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
+        .where(HumanTask.id == bindparam("id"))
+    )
 
 
 def teammates(task: HumanTask) -> list[User]:

@@ -47,7 +47,7 @@ from app.web.forms import (
     wants_more_rows,
 )
 from app.web.inbox.blueprint import bp
-from app.web.inbox.pages import form_of, teammates, ticket_context
+from app.web.inbox.pages import task_with_form, teammates, ticket_context
 from app.web.inbox.stale import completed_by, typed_values
 
 MAX_MESSAGE = 4000
@@ -88,6 +88,16 @@ def _gone(message: str, task_id: str | None = None, typed: list | None = None):
 def _visible_task(task_id: str, scope: Scope) -> HumanTask | None:
     """The open task, None when it is no longer open; 404 when unknown or not the person's to see."""
     task = db.session.get(HumanTask, task_id) if len(task_id) <= 36 else None
+    return _seen(task, task_id, scope)
+
+
+def _visible_task_and_form(task_id: str, scope: Scope) -> tuple[HumanTask | None, dict | None]:
+    """`_visible_task` with the task's form, read in the same statement."""
+    task, form = task_with_form(task_id) if len(task_id) <= 36 else (None, None)
+    return _seen(task, task_id, scope), form
+
+
+def _seen(task: HumanTask | None, task_id: str, scope: Scope) -> HumanTask | None:
     if task is None:
         if not closed_task_visible(scope, task_id, _user().username):
             abort(404)
@@ -138,10 +148,9 @@ def _task_page(
 def task_page(task_id: str):
     """Show a task: its ticket, customer, conversation, timeline, instructions and form."""
     scope = scope_of(_user())
-    task = _visible_task(task_id, scope)
+    task, schema = _visible_task_and_form(task_id, scope)
     if task is None:
         return _gone("This task is no longer open: someone completed it, or the process moved on.", task_id)
-    schema = form_of(task)
     values = {}
     if schema:
         try:
@@ -159,14 +168,13 @@ def complete(task_id: str):
     """Complete a task with its form; errors come back inline with what was typed."""
     user = _user()
     scope = scope_of(user)
-    task = _visible_task(task_id, scope)
+    task, schema = _visible_task_and_form(task_id, scope)
     if task is None:
         return _gone(
             "This task was already completed by someone else, or the process moved on. It is no longer open.",
             task_id,
             typed_values(request.form),
         )
-    schema = form_of(task)
     data, errors = ({}, {})
     shown = data  # what the page shows again after a failed submit
     if schema:
