@@ -94,40 +94,34 @@ def _keep(kept: dict, table, keys, counters, rows: list[dict]) -> None:
 def _write(session, kept: dict, first: tuple | None = None) -> None:
     """The kept upserts in the tables' order (`_RANK`): consecutive tables in one statement, a
     table of more than `_MAX_ROWS` rows on its own between them, so the order holds either way.
-    The kept INSERT (`first`) runs before them: in the first statement, or alone before it."""
+    The kept INSERT (`first`) goes in the first statement, or alone before a table on its own."""
     ordered = sorted(
         kept.values(), key=lambda entry: _RANK.index(entry[0].name) if entry[0].name in _RANK else 99
     )
-    sends, group = [], []
+    group = []
     for table, keys, counters, by_key in ordered:
         rows = [by_key[k] for k in sorted(by_key, key=_sort_key)]
         if len(rows) > _MAX_ROWS:  # too many shapes to keep compiled: this table on its own
-            sends += [group, (table, keys, counters, rows)] if group else [(table, keys, counters, rows)]
-            group = []
+            _send(session, group, first)
+            first, group = None, []
+            session.connection().execute(_statement("postgresql", table, keys, counters), rows)
         else:
             group.append((table, keys, counters, rows))
-    if group:
-        sends.append(group)
-    connection = session.connection()
-    if first is not None and not (sends and isinstance(sends[0], list)):
-        connection.exec_driver_sql(*first)
-        first = None
-    for send in sends:
-        if isinstance(send, list):
-            _send(session, send, first)
-            first = None
-        else:
-            table, keys, counters, rows = send
-            connection.execute(_statement("postgresql", table, keys, counters), rows)
+    _send(session, group, first)
 
 
 def _send(session, tables: list[tuple], first: tuple | None = None) -> None:
     """Tables' upserts, each with its rows, in one statement (the plain upsert for one table),
-    after the INSERT `first` when given."""
+    after the INSERT `first` when given (alone without tables)."""
+    connection = session.connection()
+    if not tables:
+        if first is not None:
+            connection.exec_driver_sql(*first)
+        return
     if len(tables) == 1 and first is None:
         table, keys, counters, rows = tables[0]
         statement = _statement("postgresql", table, keys, counters)
-        session.connection().execute(statement, rows[0] if len(rows) == 1 else rows)
+        connection.execute(statement, rows[0] if len(rows) == 1 else rows)
         return
     shape = tuple((table, keys, counters, len(rows)) for table, keys, counters, rows in tables)
     params = {
@@ -136,7 +130,6 @@ def _send(session, tables: list[tuple], first: tuple | None = None) -> None:
         for j, row in enumerate(rows)
         for column, value in row.items()
     }
-    connection = session.connection()
     sql = _combined(shape, connection.dialect)
     if first is not None:
         sql = _after(first[0], sql)
