@@ -8,12 +8,15 @@ cached; SQLAlchemy then finds its compiled form in its own cache.
 On PostgreSQL a command's upserts go in one statement (`batched`): the dashboard's counters that
 `history.write` brings up to date and the list counts written at the commit are kept until the
 commit and sent as data-modifying CTEs of one `WITH ... SELECT`, instead of up to six statements.
-The command's history INSERT goes in the same statement (`keep_insert`), run before the upserts.
+The command's INSERTs of rows that nothing reads again before the commit (its history, a new
+ticket's fields, its `ticket_stat` and `ticket_agent` rows) go in the same statement
+(`keep_insert`), run before the upserts.
 PostgreSQL runs those in a fixed order, and the tables always come in the same order (`_RANK`),
 each table's rows sorted by key, so two commands still lock the shared rows in the same order. A
 rollback forgets what was kept.
 """
 
+import re
 from contextlib import contextmanager
 from functools import cache, lru_cache
 
@@ -22,7 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 _KEPT = "ticketflow_counts_kept"  # session.info: table name -> (table, keys, counters, {key: row})
-_FIRST = "ticketflow_insert_kept"  # session.info: (sql, params) of an INSERT sent before the upserts
+_FIRST = "ticketflow_inserts_kept"  # session.info: [(sql, params)] of INSERTs sent before the upserts
 # The order the tables are locked in: the shared dashboard counters first, then the list counts.
 _RANK = (
     "daily_stat",
@@ -58,12 +61,13 @@ def keep_counts(session) -> None:
 
 
 def keep_insert(session, sql: str, params: dict) -> bool:
-    """Keep an INSERT's text and parameters (names other than the upserts' `t<i>r<j>_…`) to run
-    first in the command's one statement at the commit; False when nothing is kept (SQLite, no
-    `keep_counts` yet, or an INSERT kept already): the caller sends it itself."""
-    if _KEPT not in session.info or _FIRST in session.info:
+    """Keep an INSERT's text and parameters (`%(name)s` or `%(name)b` placeholders) to run in the
+    command's one statement at the commit, before the upserts; False when nothing is kept (SQLite,
+    or no `keep_counts` yet): the caller sends it itself. Each kept INSERT's parameters are renamed
+    in that statement (`k<i>_<name>`), so two may use the same names."""
+    if _KEPT not in session.info:
         return False
-    session.info[_FIRST] = (sql, params)
+    session.info.setdefault(_FIRST, []).append((sql, params))
     return True
 
 
@@ -91,10 +95,10 @@ def _keep(kept: dict, table, keys, counters, rows: list[dict]) -> None:
                 known[c] += row[c]
 
 
-def _write(session, kept: dict, first: tuple | None = None) -> None:
+def _write(session, kept: dict, first: list | None = None) -> None:
     """The kept upserts in the tables' order (`_RANK`): consecutive tables in one statement, a
     table of more than `_MAX_ROWS` rows on its own between them, so the order holds either way.
-    The kept INSERT (`first`) goes in the first statement, or alone before a table on its own."""
+    The kept INSERTs (`first`) go in the first statement, or alone before a table on its own."""
     ordered = sorted(
         kept.values(), key=lambda entry: _RANK.index(entry[0].name) if entry[0].name in _RANK else 99
     )
@@ -110,15 +114,18 @@ def _write(session, kept: dict, first: tuple | None = None) -> None:
     _send(session, group, first)
 
 
-def _send(session, tables: list[tuple], first: tuple | None = None) -> None:
+def _send(session, tables: list[tuple], first: list | None = None) -> None:
     """Tables' upserts, each with its rows, in one statement (the plain upsert for one table),
-    after the INSERT `first` when given (alone without tables)."""
+    after the INSERTs `first` when given (alone without tables)."""
     connection = session.connection()
     if not tables:
-        if first is not None:
-            connection.exec_driver_sql(*first)
+        if len(first or ()) == 1:
+            connection.exec_driver_sql(*first[0])
+        elif first:
+            ctes, params = _inserts(first)
+            connection.exec_driver_sql(f"WITH {ctes}\nSELECT 1", params)
         return
-    if len(tables) == 1 and first is None:
+    if len(tables) == 1 and not first:
         table, keys, counters, rows = tables[0]
         statement = _statement("postgresql", table, keys, counters)
         connection.execute(statement, rows[0] if len(rows) == 1 else rows)
@@ -131,17 +138,34 @@ def _send(session, tables: list[tuple], first: tuple | None = None) -> None:
         for column, value in row.items()
     }
     sql = _combined(shape, connection.dialect)
-    if first is not None:
-        sql = _after(first[0], sql)
-        params.update(first[1])
+    if first:
+        ctes, more = _inserts(first)
+        sql = _after(ctes, sql)
+        params.update(more)
     connection.exec_driver_sql(sql, params)
 
 
+def _inserts(kept: list[tuple[str, dict]]) -> tuple[str, dict]:
+    """The kept INSERTs as CTEs `h0 AS (...), h1 AS (...)`, each one's parameters renamed
+    `k<i>_<name>`, and those parameters."""
+    params = {f"k{i}_{name}": value for i, (_, values) in enumerate(kept) for name, value in values.items()}
+    return _ctes(tuple(text for text, _ in kept)), params
+
+
 @lru_cache(maxsize=256)
-def _after(insert: str, combined: str) -> str:
-    """`combined` with `insert` as its last CTE, which PostgreSQL runs first (see `_combined`)."""
-    ctes, _, tail = combined.rpartition("SELECT 1")
-    return f"{ctes.rstrip()}, h AS ({insert})\nSELECT 1{tail}"
+def _ctes(texts: tuple[str, ...]) -> str:
+    renamed = [_PLACEHOLDER.sub(rf"%(k{i}_\1)", text) for i, text in enumerate(texts)]
+    return ", ".join(f"h{i} AS ({text})" for i, text in enumerate(renamed))
+
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)")
+
+
+@lru_cache(maxsize=256)
+def _after(ctes: str, combined: str) -> str:
+    """`combined` with `ctes` (`_ctes`) last, which PostgreSQL runs first (see `_combined`)."""
+    head, _, tail = combined.rpartition("SELECT 1")
+    return f"{head.rstrip()}, {ctes}\nSELECT 1{tail}"
 
 
 def _sort_key(key: tuple) -> tuple:

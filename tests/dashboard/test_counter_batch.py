@@ -2,6 +2,7 @@
 what they add is the same as one statement per upsert, on both databases: the same key twice is
 summed, many rows still go, and a rollback forgets what was kept."""
 
+import re
 from datetime import date
 
 import pytest
@@ -9,10 +10,20 @@ from sqlalchemy import event, select, text
 
 from app.engine import start_process
 from app.extensions import db
-from app.models import DailyStat, HistoryEvent, TicketCount, TicketDayCount, TicketFieldCount
+from app.models import (
+    DailyStat,
+    HistoryEvent,
+    HumanTask,
+    TicketAgent,
+    TicketCount,
+    TicketDayCount,
+    TicketField,
+    TicketFieldCount,
+    TicketStat,
+)
 from app.stats.record import DAILY_COUNTERS
 from app.stats.upsert import add_counts, batched, keep_counts, keep_insert
-from tests.factories import deploy_shipped, make_customer
+from tests.factories import deploy_shipped, make_customer, make_user
 
 DAY = date(2026, 12, 4)
 DAILY_KEY = ("day", "type", "team")
@@ -194,16 +205,23 @@ def _noted() -> list[str]:
     return db.session.execute(text("SELECT name FROM cte_order ORDER BY n")).scalars().all()
 
 
-def test_a_kept_insert_goes_in_the_counters_statement(noted):
+def test_kept_inserts_go_in_the_counters_statement(noted):
     keep_counts(db.session)
     assert keep_insert(db.session, NOTE, {"c0": ["history"]})
-    assert not keep_insert(db.session, NOTE, {"c0": ["again"]})  # one at a time: the caller sends it
+    assert keep_insert(db.session, NOTE, {"c0": ["fields", "more"]})  # the same parameter name
     add_daily([daily(DAY, 1)])
     with batched(db.session):
         add_count([count("new", 1)])
-    assert [s.split()[0] for s in noted] == ["WITH"] and "INSERT INTO cte_order" in noted[0]
-    assert _noted() == ["history"]
+    assert [s.split()[0] for s in noted] == ["WITH"] and noted[0].count("INSERT INTO cte_order") == 2
+    assert sorted(_noted()) == ["fields", "history", "more"]
     assert figures() == ({DAY: (1, 0)}, {"new": 1})
+
+
+def test_nothing_kept_before_keep_counts(noted):
+    assert not keep_insert(db.session, NOTE, {"c0": ["history"]})  # the caller sends it itself
+    with batched(db.session):
+        add_count([count("new", 1)])
+    assert _noted() == [] and figures() == ({}, {"new": 1})
 
 
 def test_a_kept_insert_goes_first_and_alone_before_a_table_sent_on_its_own(noted):
@@ -224,6 +242,28 @@ def test_a_kept_insert_alone_when_no_counter_changed(noted):
     with batched(db.session):
         pass
     assert noted == [NOTE] and _noted() == ["history"]
+
+
+def test_kept_inserts_in_one_statement_when_no_counter_changed(noted):
+    keep_counts(db.session)
+    keep_insert(db.session, NOTE, {"c0": ["history"]})
+    keep_insert(db.session, NOTE, {"c0": ["fields"]})
+    with batched(db.session):
+        pass
+    assert len(noted) == 1 and noted[0].startswith("WITH") and sorted(_noted()) == ["fields", "history"]
+
+
+def test_kept_inserts_go_first_and_together_before_a_table_sent_on_its_own(noted):
+    keep_counts(db.session)
+    keep_insert(db.session, NOTE, {"c0": ["history"]})
+    keep_insert(db.session, NOTE, {"c0": ["fields"]})
+    days = [date(2026, 1, 1 + i) for i in range(25)]
+    with batched(db.session):
+        add_daily([daily(d, 1) for d in days])
+        add_count([count("new", 1)])
+    assert noted[0].startswith("WITH") and "daily_stat" not in noted[0] and len(noted) == 3
+    assert sorted(_noted()) == ["fields", "history"]
+    assert figures() == ({d: (1, 0) for d in days}, {"new": 1})
 
 
 def test_a_rollback_forgets_a_kept_insert(noted):
@@ -248,3 +288,27 @@ def test_a_commands_history_goes_in_its_counters_statement(noted):
     )  # the command's last statement, with the counters
     kinds = db.session.execute(select(HistoryEvent.kind).where(HistoryEvent.ticket_id == ticket.id)).scalars()
     assert "ticket_created" in set(kinds)
+
+
+def test_a_starts_new_rows_go_in_its_counters_statement(noted):
+    """A new ticket's fields, stat and agent are read by nobody before the commit: they go in the
+    start's last statement, with its history, and nothing reads them back."""
+    deploy_shipped("general")
+    make_user("dave", "agent", teams=("support",))
+    noted.clear()
+    ticket, _ = start_process(
+        "general", make_customer().id, "Parcel", {"question": "Where?", "category": "delivery"}
+    )
+    last = noted[-1]
+    for table in ("ticket_field", "ticket_stat", "ticket_agent", "history_event"):
+        assert f"INSERT INTO {table} " in last
+        assert not any(re.search(rf"\b{table}\b", statement) for statement in noted[:-1]), table
+    db.session.expunge_all()
+    assert db.session.get(TicketStat, ticket.id).type == "general"
+    assert db.session.get(TicketAgent, (ticket.id, "support")).user_id is not None
+    fields = db.session.execute(
+        select(TicketField.name, TicketField.value).where(TicketField.ticket_id == ticket.id)
+    )
+    assert set(fields) >= {("question", "where?"), ("category", "delivery")}
+    task = db.session.execute(select(HumanTask).where(HumanTask.ticket_id == ticket.id)).scalar_one()
+    assert task.assignee_id is not None and task.first_responded_at is None

@@ -1,5 +1,7 @@
 """Several rows in one INSERT (app/engine/runtime/rows.py): what goes in comes back, in order; a
-value too long for its column is refused as a single row's would be."""
+value too long for its column is refused as a single row's would be. New ORM rows kept for the
+commit's statement (`keep_new`, PostgreSQL) are written by it with their defaults, and forgotten by
+a rollback."""
 
 from datetime import timedelta
 
@@ -7,9 +9,10 @@ import pytest
 from sqlalchemy.exc import DataError
 
 from app.clock import utcnow
-from app.engine.runtime.rows import insert_rows
+from app.engine.runtime.rows import insert_rows, keep_new, kept_new
 from app.extensions import db
-from app.models import HistoryEvent
+from app.models import HistoryEvent, Ticket, TicketAgent, TicketStat
+from tests.factories import make_customer, make_user
 
 TABLE = HistoryEvent.__table__
 
@@ -69,3 +72,61 @@ def test_a_value_too_long_for_its_column_is_refused_whatever_the_number_of_rows(
         insert_rows(db.session.connection(), TABLE, given)
     db.session.rollback()
     assert _stored() == []
+
+
+def _ticket_and_agent():
+    customer = make_customer()
+    agent = make_user("dave", "agent")
+    ticket = Ticket(type="general", subject="Parcel", customer_id=customer.id, status="open")
+    db.session.add(ticket)
+    db.session.flush()
+    return ticket, agent
+
+
+def test_new_rows_kept_for_the_commit_are_written_by_it(app, clock):
+    ticket, agent = _ticket_and_agent()
+    stat = TicketStat(ticket_id=ticket.id, type="general", opened_at=utcnow())  # the rest: defaults
+    who = TicketAgent(ticket_id=ticket.id, team_key="support", user_id=agent.id, updated_at=utcnow())
+    db.session.add_all([stat, who])
+    keep_new(db.session, [stat, who])
+    postgresql = db.engine.dialect.name == "postgresql"
+    assert (stat in db.session, who in db.session) == (not postgresql, not postgresql)
+    assert kept_new(db.session) == ([stat, who] if postgresql else [])
+    db.session.commit()
+    assert kept_new(db.session) == []
+    db.session.expunge_all()
+    stored = db.session.get(TicketStat, ticket.id)
+    assert (stored.team, stored.is_open, stored.touches, stored.escalated, stored.first_response_at) == (
+        "",
+        True,
+        0,
+        False,
+        None,
+    )
+    assert db.session.get(TicketAgent, (ticket.id, "support")).user_id == agent.id
+
+
+def test_a_row_with_a_value_computed_in_python_is_left_to_the_orm(app, clock):
+    ticket, agent = _ticket_and_agent()
+    who = TicketAgent(ticket_id=ticket.id, team_key="support", user_id=agent.id)  # updated_at: utcnow()
+    db.session.add(who)
+    keep_new(db.session, [who])
+    assert who in db.session and kept_new(db.session) == []
+    db.session.commit()
+    db.session.expunge_all()
+    assert db.session.get(TicketAgent, (ticket.id, "support")).updated_at == utcnow()
+
+
+def test_a_rollback_forgets_the_kept_rows(app, clock):
+    ticket, agent = _ticket_and_agent()
+    db.session.commit()
+    who = TicketAgent(ticket_id=ticket.id, team_key="support", user_id=agent.id, updated_at=utcnow())
+    db.session.add(who)
+    keep_new(db.session, [who])
+    db.session.rollback()
+    assert kept_new(db.session) == []
+    db.session.add(
+        TicketAgent(ticket_id=ticket.id, team_key="support", user_id=agent.id, updated_at=utcnow())
+    )
+    db.session.commit()  # the same key again: nothing of the first is left
+    assert db.session.scalar(db.select(db.func.count()).select_from(TicketAgent)) == 1

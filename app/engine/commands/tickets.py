@@ -16,7 +16,7 @@ from app.engine.runtime.checks import check
 from app.engine.runtime.history import history, pending
 from app.engine.runtime.instance_writes import instance_id_column, next_instance_id, write_first, write_held
 from app.engine.runtime.projections import Snapshot
-from app.engine.runtime.rows import insert_rows
+from app.engine.runtime.rows import insert_at_commit
 from app.engine.runtime.runner import run_command
 from app.engine.runtime.steps import engine_step, run_engine
 from app.engine.runtime.store import Loaded, close_ticket, load, save
@@ -203,8 +203,9 @@ def record_fields(ticket_id: int, data: dict) -> None:
         for name, raw in data.items()
         if len(name) <= FIELD_NAME_MAX and (value := field_value(raw)) is not None
     ]
-    # the table's own INSERT: the ORM's bulk path costs more than the rows
-    insert_rows(db.session.connection(), TicketField.__table__, rows)
+    # the table's own INSERT (the ORM's bulk path costs more than the rows), on PostgreSQL with
+    # the commit's statement: nothing reads them before (`note_fields` tells the list counts)
+    insert_at_commit(db.session, TicketField.__table__, rows)
     note_fields(db.session, ticket_id, [(r["name"], r["value"]) for r in rows])  # for ticket_field_count
 
 

@@ -8,12 +8,12 @@ and become the command's webhook deliveries (`app.webhooks.enqueue_events`), sen
 """
 
 from app.clock import utcnow
-from app.engine.runtime.rows import insert_rows, unnest_insert
+from app.engine.runtime.rows import insert_at_commit, keep_new
 from app.extensions import db
-from app.models import HistoryEvent
+from app.models import HistoryEvent, TicketAgent, TicketStat
 from app.stats.record import collect
 from app.stats.record import flush as flush_counters
-from app.stats.upsert import keep_counts, keep_insert
+from app.stats.upsert import keep_counts
 from app.webhooks import enqueue_events
 
 _HISTORY = "ticketflow_history"  # session.info key: the command's pending history rows
@@ -49,23 +49,24 @@ def write(session) -> None:
     rows = session.info.get(_HISTORY)
     if rows:
         shared = collect(session, rows)  # and each ticket's own ticket_stat, on the session
-        session.flush()
         keep_counts(session)  # PostgreSQL: with the list counts, in one statement at the commit
-        _insert(session, rows)
+        keep_new(session, _last_rows(session))  # PostgreSQL: in that statement too
+        session.flush()
+        insert_at_commit(session, HistoryEvent.__table__, rows)
         enqueue_events(session, rows)  # the deliveries of the command's events, with its commit
         flush_counters(session, shared)
         rows.clear()
 
 
-def _insert(session, rows: list[dict]) -> None:
-    """Core, on the session's connection: no ORM bulk path, nothing to flush for it. On PostgreSQL
-    the rows go in the command's one statement at the commit, before the counters' upserts."""
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        statement = unnest_insert(HistoryEvent.__table__, rows, connection.dialect)
-        if keep_insert(session, *statement):
-            return
-    insert_rows(connection, HistoryEvent.__table__, rows)
+def _last_rows(session) -> list:
+    """New rows that nothing reads again once the history is written: a new ticket's stat
+    (`collect`; one with a first response is left to the flush, which copies it to the ticket's
+    tasks, runtime/ticket_copies.py) and who got a team's first task of a ticket (assignment)."""
+    return [
+        row
+        for row in session.new
+        if isinstance(row, TicketAgent) or (isinstance(row, TicketStat) and row.first_response_at is None)
+    ]
 
 
 def pending() -> list[dict]:

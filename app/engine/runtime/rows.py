@@ -13,11 +13,20 @@ a word, where the INSERT into the column refuses it, as the executemany did.
 
 Every row names the same columns (no Python-side defaults are applied): rows that differ raise
 ValueError, where a Core executemany would drop the values that the first row does not name.
+
+Rows that nothing reads before the commit need no statement of their own on PostgreSQL
+(`insert_at_commit`, `keep_new`): their INSERT goes in the one statement that writes the
+command's counters at the commit (app/stats/upsert.py, `keep_insert`).
 """
 
 from functools import lru_cache
 
-from sqlalchemy import String, Table
+from sqlalchemy import String, Table, event, inspect
+from sqlalchemy.orm import Session
+
+from app.stats.upsert import keep_counts, keep_insert
+
+_KEPT_NEW = "ticketflow_kept_new"  # session.info: objects `keep_new` took out of the session
 
 
 def insert_rows(connection, table: Table, rows: list[dict]) -> None:
@@ -33,6 +42,72 @@ def insert_rows(connection, table: Table, rows: list[dict]) -> None:
         connection.execute(table.insert(), rows[0] if len(rows) == 1 else rows)
         return
     connection.exec_driver_sql(*unnest_insert(table, rows, connection.dialect))
+
+
+def insert_at_commit(session, table: Table, rows: list[dict]) -> None:
+    """Insert `rows` (as `insert_rows`) that nothing reads before the commit: on PostgreSQL in the
+    command's one statement at the commit, elsewhere now."""
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        keep_counts(session)
+        if keep_insert(session, *unnest_insert(table, rows, connection.dialect)):
+            return
+    insert_rows(connection, table, rows)
+
+
+def keep_new(session, objects: list) -> None:
+    """PostgreSQL: these new ORM objects are inserted by `insert_at_commit` instead of the next
+    flush, and leave the session (`kept_new` lists them until the transaction ends). Only for
+    rows that nothing reads or changes before the commit: a change made to one afterwards would
+    be lost. Objects with a value left to a Python function or to the server, or without their
+    key, are left to the ORM, with the rest of their class."""
+    if not objects or session.get_bind().dialect.name != "postgresql":
+        return
+    by_class: dict[type, list] = {}
+    for row in objects:
+        by_class.setdefault(type(row), []).append(row)
+    for cls, rows in by_class.items():
+        table = cls.__table__
+        values = [_values(row, table) for row in rows]
+        if any(value is None for value in values):
+            continue
+        insert_at_commit(session, table, values)
+        for row in rows:
+            session.expunge(row)
+        session.info.setdefault(_KEPT_NEW, []).extend(rows)
+
+
+def kept_new(session) -> list:
+    """The objects `keep_new` took out of the session in this transaction."""
+    return session.info.get(_KEPT_NEW, [])
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget(session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_KEPT_NEW, None)
+
+
+def _values(row, table: Table) -> dict | None:
+    """The INSERT's values of a new ORM object: its own, else its columns' plain defaults; None
+    when the ORM is needed (a default computed in Python or by the server, a missing key)."""
+    state = inspect(row)
+    values = {}
+    for column in table.columns:
+        key = state.mapper.get_property_by_column(column).key
+        if key in state.dict:
+            values[column.key] = state.dict[key]
+        elif column.server_default is not None or (
+            column.default is not None and not column.default.is_scalar
+        ):
+            return None
+        else:
+            values[column.key] = column.default.arg if column.default is not None else None
+        if column.primary_key and values[column.key] is None:
+            return None
+    return values
 
 
 def unnest_insert(table: Table, rows: list[dict], dialect) -> tuple[str, dict]:

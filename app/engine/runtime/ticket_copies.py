@@ -20,6 +20,7 @@ from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app.engine.runtime.rows import kept_new
 from app.models import HumanTask, Ticket, TicketStat
 from app.models.changes import changed_of, changed_since_flush
 from app.models.ticket import priority_rank
@@ -119,7 +120,10 @@ def _fill_responded(session) -> None:
     ]
     if not waiting:
         return
-    held = {stat.ticket_id: stat for stat in session.new if isinstance(stat, TicketStat)}
+    # (kept: a new stat without a first response, held back for the commit's statement)
+    held = {
+        stat.ticket_id: stat for stat in (*session.new, *kept_new(session)) if isinstance(stat, TicketStat)
+    }
     unknown = set()
     for task in waiting:
         stat = held.get(task.ticket_id) or session.identity_map.get(
