@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from sqlalchemy import event, select, text
 
-from app.engine import start_process
+from app.engine import complete_task, start_process
 from app.extensions import db
 from app.models import (
     DailyStat,
@@ -312,3 +312,21 @@ def test_a_starts_new_rows_go_in_its_counters_statement(noted):
     assert set(fields) >= {("question", "where?"), ("category", "delivery")}
     task = db.session.execute(select(HumanTask).where(HumanTask.ticket_id == ticket.id)).scalar_one()
     assert task.assignee_id is not None and task.first_responded_at is None
+
+
+def test_a_first_answers_stat_changes_go_in_its_counters_statement(noted):
+    """A completion's changes to its ticket's stat (the first response, a touch) are read by nobody
+    before the commit: they go in its last statement, with the history."""
+    deploy_shipped("general")
+    agent = make_user("dave", "agent", teams=("support",))
+    ticket, _ = start_process(
+        "general", make_customer().id, "Parcel", {"question": "Where?", "category": "delivery"}
+    )
+    task = db.session.execute(select(HumanTask).where(HumanTask.ticket_id == ticket.id)).scalar_one()
+    noted.clear()
+    complete_task(task.id, {"information_given": False}, agent)  # back to a new task, still open
+    assert "UPDATE ticket_stat " in noted[-1] and "INSERT INTO history_event " in noted[-1]
+    assert not any(re.search(r"\bticket_stat\b", s) and not s.startswith("SELECT") for s in noted[:-1])
+    db.session.expunge_all()
+    stat = db.session.get(TicketStat, ticket.id)
+    assert stat.first_response_at is not None and stat.touches == 1

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.exc import DataError
 
 from app.clock import utcnow
-from app.engine.runtime.rows import insert_rows, keep_new, kept_new
+from app.engine.runtime.rows import insert_rows, keep_changed, keep_new, kept_new
 from app.extensions import db
 from app.models import HistoryEvent, Ticket, TicketAgent, TicketStat
 from tests.factories import make_customer, make_user
@@ -130,3 +130,33 @@ def test_a_rollback_forgets_the_kept_rows(app, clock):
     )
     db.session.commit()  # the same key again: nothing of the first is left
     assert db.session.scalar(db.select(db.func.count()).select_from(TicketAgent)) == 1
+
+
+def test_changed_columns_kept_for_the_commit_are_written_by_it(app, clock):
+    ticket, _ = _ticket_and_agent()
+    stat = TicketStat(ticket_id=ticket.id, type="general", opened_at=utcnow())
+    db.session.add(stat)
+    db.session.commit()
+    stat.touches, stat.escalated = 2, True
+    keep_changed(db.session, [stat])
+    db.session.flush()
+    stored_now = db.session.execute(db.select(TicketStat.__table__.c.touches)).scalar_one()
+    assert stored_now == (0 if db.engine.dialect.name == "postgresql" else 2)  # PostgreSQL: at the commit
+    db.session.commit()
+    db.session.expunge_all()
+    stored = db.session.get(TicketStat, ticket.id)
+    assert (stored.touches, stored.escalated, stored.type, stored.is_open) == (2, True, "general", True)
+
+
+def test_a_rollback_forgets_the_kept_changes(app, clock):
+    ticket, _ = _ticket_and_agent()
+    ticket_id = ticket.id
+    db.session.add(TicketStat(ticket_id=ticket_id, type="general", opened_at=utcnow()))
+    db.session.commit()
+    stat = db.session.get(TicketStat, ticket_id)
+    stat.touches = 5
+    keep_changed(db.session, [stat])
+    db.session.rollback()
+    db.session.commit()
+    db.session.expunge_all()
+    assert db.session.get(TicketStat, ticket_id).touches == 0

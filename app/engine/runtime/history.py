@@ -8,7 +8,8 @@ and become the command's webhook deliveries (`app.webhooks.enqueue_events`), sen
 """
 
 from app.clock import utcnow
-from app.engine.runtime.rows import insert_at_commit, keep_new
+from app.engine.runtime.rows import insert_at_commit, keep_changed, keep_new
+from app.engine.runtime.ticket_copies import push_first_responses
 from app.extensions import db
 from app.models import HistoryEvent, TicketAgent, TicketStat
 from app.stats.record import collect
@@ -50,7 +51,11 @@ def write(session) -> None:
     if rows:
         shared = collect(session, rows)  # and each ticket's own ticket_stat, on the session
         keep_counts(session)  # PostgreSQL: with the list counts, in one statement at the commit
-        keep_new(session, _last_rows(session))  # PostgreSQL: in that statement too
+        if session.get_bind().dialect.name == "postgresql":  # and the last rows in that statement
+            stats = [row for row in session.dirty if isinstance(row, TicketStat)]
+            push_first_responses(session, stats)  # before their changes leave the flush
+            keep_changed(session, stats)
+            keep_new(session, _last_rows(session))
         session.flush()
         insert_at_commit(session, HistoryEvent.__table__, rows)
         enqueue_events(session, rows)  # the deliveries of the command's events, with its commit
@@ -61,7 +66,8 @@ def write(session) -> None:
 def _last_rows(session) -> list:
     """New rows that nothing reads again once the history is written: a new ticket's stat
     (`collect`; one with a first response is left to the flush, which copies it to the ticket's
-    tasks, runtime/ticket_copies.py) and who got a team's first task of a ticket (assignment)."""
+    tasks, runtime/ticket_copies.py) and who got a team's first task of a ticket (assignment).
+    The stats' changes (`collect`) are kept too, once their first response is copied."""
     return [
         row
         for row in session.new

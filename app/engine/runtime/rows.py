@@ -21,8 +21,11 @@ command's counters at the commit (app/stats/upsert.py, `keep_insert`).
 
 from functools import lru_cache
 
-from sqlalchemy import String, Table, event, inspect
+from sqlalchemy import String, Table, bindparam, event, inspect, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from app.models.changes import changed_of
 
 from app.stats.upsert import keep_counts, keep_insert
 
@@ -77,6 +80,72 @@ def keep_new(session, objects: list) -> None:
         for row in rows:
             session.expunge(row)
         session.info.setdefault(_KEPT_NEW, []).extend(rows)
+
+
+def keep_changed(session, objects: list) -> None:
+    """PostgreSQL: the changed columns of these persistent ORM objects are written by one UPDATE
+    each in the command's one statement at the commit (`at_commit`) instead of the next flush, and
+    the objects are left as if flushed. Only for rows that nothing reads or changes before the
+    commit, without a version column, and that nothing deletes meanwhile (the ORM would refuse an
+    UPDATE that found no row; this one finds none without a word). More than `_MAX_KEPT` rows are
+    left to the ORM, which sends them as one executemany."""
+    if not objects or len(objects) > _MAX_KEPT or session.get_bind().dialect.name != "postgresql":
+        return
+    for row in objects:
+        table, state = row.__table__, inspect(row)
+        if state.mapper.version_id_col is not None:
+            continue
+        column_of = {state.mapper.get_property_by_column(c).key: c.key for c in table.columns}
+        changed = changed_of(
+            row, [key for key, column in column_of.items() if not table.c[column].primary_key]
+        )
+        if not changed:
+            continue
+        values = {column_of[key]: state.dict[key] for key in changed}
+        keys = {
+            f"{column_of[key]}_": state.dict[key] for key in column_of if table.c[column_of[key]].primary_key
+        }
+        at_commit(session, _update(table, tuple(values)), values | keys)
+        for key in changed:
+            set_committed_value(row, key, state.dict[key])
+
+
+_MAX_KEPT = 4  # rows changed by one UPDATE each in the commit's statement; more go by the ORM
+
+
+@lru_cache(maxsize=64)
+def _update(table: Table, names: tuple[str, ...]):
+    """`UPDATE table SET name = :name, ... WHERE key = :key_`, built once per set of columns."""
+    where = [c == bindparam(f"{c.key}_") for c in table.primary_key.columns]
+    return (
+        update(table)
+        .where(*where)
+        .values({name: bindparam(name, type_=table.c[name].type) for name in names})
+    )
+
+
+def at_commit(session, statement, params: dict) -> None:
+    """Run a Core INSERT or UPDATE whose rows nothing reads before the commit: on PostgreSQL in
+    the command's one statement at the commit, elsewhere now."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        keep_counts(session)
+        sql, binds = _compiled(statement, connection.dialect)
+        values = {name: process(params[name]) if process else params[name] for name, process in binds}
+        if keep_insert(session, sql, values):
+            return
+    connection.execute(statement, params)
+
+
+@lru_cache(maxsize=64)
+def _compiled(statement, dialect) -> tuple[str, tuple]:
+    """The statement's text for the driver, and each parameter's bind processor (or None)."""
+    compiled = statement.compile(dialect=dialect)
+    binds = tuple(
+        (name, bind.type.dialect_impl(dialect).bind_processor(dialect))
+        for name, bind in compiled.binds.items()
+    )
+    return compiled.string, binds
 
 
 def kept_new(session) -> list:

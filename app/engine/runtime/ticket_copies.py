@@ -20,7 +20,7 @@ from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.engine.runtime.rows import kept_new
+from app.engine.runtime.rows import at_commit, kept_new
 from app.models import HumanTask, Ticket, TicketStat
 from app.models.changes import changed_of, changed_since_flush
 from app.models.ticket import priority_rank
@@ -75,12 +75,34 @@ def _push(session, _context, _instances) -> None:
             if _has_response_target(session, row.ticket_id):
                 changed.setdefault(row.ticket_id, {})["first_responded_at"] = row.first_response_at
     _fill_responded(session)
+    _copy(session, changed)
+
+
+def push_first_responses(session, stats: list) -> None:
+    """Copy the first response these stats took to their tickets' tasks now, with the tasks'
+    UPDATE in the commit's statement on PostgreSQL: `history.write` calls it before it keeps the
+    stats' own changes for that statement, which leaves the flush's listener nothing to see."""
+    changed: dict[int, dict] = {}
+    for row in stats:
+        if changed_since_flush(row, ("first_response_at",)) and _has_response_target(session, row.ticket_id):
+            changed.setdefault(row.ticket_id, {})["first_responded_at"] = row.first_response_at
+    _copy(session, changed, at_commit)
+
+
+def _copy(session, changed: dict[int, dict], send=None) -> None:
+    """Give the tickets' tasks their new values: one UPDATE per ticket for the rows written (by
+    `send(session, statement, params)` when given), the values set on the rows the session holds."""
     if not changed:
         return
     fresh = session.info.get(_NEW_TICKETS, set()) - session.info.get(_WRITTEN_TASKS, set())
     for ticket_id, values in changed.items():
         if ticket_id not in fresh:  # (fresh: a ticket of this transaction, none of its tasks written yet)
-            session.connection().execute(_update(tuple(sorted(values))), {"ticket_id_": ticket_id, **values})
+            params = {"ticket_id_": ticket_id, **values}
+            statement = _update(tuple(sorted(values)))
+            if send is None:
+                session.connection().execute(statement, params)
+            else:
+                send(session, statement, params)
     for task in session.new:
         if isinstance(task, HumanTask) and task.ticket_id in changed:
             for name, value in changed[task.ticket_id].items():
