@@ -26,7 +26,6 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.models.changes import changed_of
-
 from app.stats.upsert import keep_counts, keep_insert
 
 _KEPT_NEW = "ticketflow_kept_new"  # session.info: objects `keep_new` took out of the session
