@@ -9,9 +9,9 @@ and become the command's webhook deliveries (`app.webhooks.enqueue_events`), sen
 
 from app.clock import utcnow
 from app.engine.runtime.rows import insert_at_commit, keep_changed, keep_new
-from app.engine.runtime.ticket_copies import push_first_responses
+from app.engine.runtime.ticket_copies import pushed_now
 from app.extensions import db
-from app.models import HistoryEvent, TicketAgent, TicketStat
+from app.models import HistoryEvent, HumanTask, TicketAgent, TicketStat, Timer
 from app.stats.record import collect
 from app.stats.record import flush as flush_counters
 from app.stats.upsert import keep_counts
@@ -52,11 +52,12 @@ def write(session) -> None:
         shared = collect(session, rows)  # and each ticket's own ticket_stat, on the session
         keep_counts(session)  # PostgreSQL: with the list counts, in one statement at the commit
         if session.get_bind().dialect.name == "postgresql":  # and the last rows in that statement
-            stats = [row for row in session.dirty if isinstance(row, TicketStat)]
-            push_first_responses(session, stats)  # before their changes leave the flush
-            keep_changed(session, stats)
-            keep_new(session, _last_rows(session))
-        session.flush()
+            with pushed_now(session):  # the tickets' copies to their tasks first, the new ones too
+                keep_changed(session, [row for row in session.dirty if isinstance(row, TicketStat)])
+                keep_new(session, _last_rows(session))
+                session.flush()
+        else:
+            session.flush()
         insert_at_commit(session, HistoryEvent.__table__, rows)
         enqueue_events(session, rows)  # the deliveries of the command's events, with its commit
         flush_counters(session, shared)
@@ -64,15 +65,9 @@ def write(session) -> None:
 
 
 def _last_rows(session) -> list:
-    """New rows that nothing reads again once the history is written: a new ticket's stat
-    (`collect`; one with a first response is left to the flush, which copies it to the ticket's
-    tasks, runtime/ticket_copies.py) and who got a team's first task of a ticket (assignment).
-    The stats' changes (`collect`) are kept too, once their first response is copied."""
-    return [
-        row
-        for row in session.new
-        if isinstance(row, TicketAgent) or (isinstance(row, TicketStat) and row.first_response_at is None)
-    ]
+    """New rows that nothing reads again once the history is written: the tasks and timers that
+    opened, a new ticket's stat (`collect`), who got a team's first task of a ticket (assignment)."""
+    return [row for row in session.new if isinstance(row, HumanTask | Timer | TicketAgent | TicketStat)]
 
 
 def pending() -> list[dict]:

@@ -21,14 +21,11 @@ command's counters at the commit (app/stats/upsert.py, `keep_insert`).
 
 from functools import lru_cache
 
-from sqlalchemy import String, Table, bindparam, event, inspect, update
-from sqlalchemy.orm import Session
+from sqlalchemy import String, Table, bindparam, inspect, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.models.changes import changed_of
 from app.stats.upsert import keep_counts, keep_insert
-
-_KEPT_NEW = "ticketflow_kept_new"  # session.info: objects `keep_new` took out of the session
 
 
 def insert_rows(connection, table: Table, rows: list[dict]) -> None:
@@ -61,7 +58,7 @@ def insert_at_commit(session, table: Table, rows: list[dict]) -> None:
 
 def keep_new(session, objects: list) -> None:
     """PostgreSQL: these new ORM objects are inserted by `insert_at_commit` instead of the next
-    flush, and leave the session (`kept_new` lists them until the transaction ends). Only for
+    flush, and leave the session. Only for
     rows that nothing reads or changes before the commit: a change made to one afterwards would
     be lost. Objects with a value left to a Python function or to the server, or without their
     key, are left to the ORM, with the rest of their class."""
@@ -78,7 +75,6 @@ def keep_new(session, objects: list) -> None:
         insert_at_commit(session, table, values)
         for row in rows:
             session.expunge(row)
-        session.info.setdefault(_KEPT_NEW, []).extend(rows)
 
 
 def keep_changed(session, objects: list) -> None:
@@ -145,17 +141,6 @@ def _compiled(statement, dialect) -> tuple[str, tuple]:
         for name, bind in compiled.binds.items()
     )
     return compiled.string, binds
-
-
-def kept_new(session) -> list:
-    """The objects `keep_new` took out of the session in this transaction."""
-    return session.info.get(_KEPT_NEW, [])
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget(session, transaction) -> None:
-    if transaction.parent is None:
-        session.info.pop(_KEPT_NEW, None)
 
 
 def _values(row, table: Table) -> dict | None:

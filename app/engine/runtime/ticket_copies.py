@@ -14,13 +14,14 @@ the rows of this flush and on those the session holds. A ticket inserted in this
 tasks are not written yet needs no UPDATE (the start's status change).
 """
 
+from contextlib import contextmanager
 from functools import cache
 
 from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.engine.runtime.rows import at_commit, kept_new
+from app.engine.runtime.rows import at_commit
 from app.models import HumanTask, Ticket, TicketStat
 from app.models.changes import changed_of, changed_since_flush
 from app.models.ticket import priority_rank
@@ -38,6 +39,7 @@ COPIED = {
 }
 # session.info keys: tickets inserted in this transaction, and the tickets of tasks written in it
 _NEW_TICKETS, _WRITTEN_TASKS = "ticket_copies_new", "ticket_copies_written"
+_PUSHED = "ticket_copies_pushed"  # session.info: `pushed_now` pushed them, the flush need not
 
 
 def copies(ticket: Ticket | None) -> dict:
@@ -59,8 +61,32 @@ def _of(ticket: Ticket, names) -> dict:
 
 @event.listens_for(Session, "before_flush")
 def _push(session, _context, _instances) -> None:
-    if REPLAYING in session.info:  # app.stats.rebuild: the tasks take the copies once at its end
+    if REPLAYING in session.info or _PUSHED in session.info:  # (pushed: by `pushed_now`)
         return
+    changed = _changes(session)
+    _fill_responded(session)
+    _copy(session, changed)
+
+
+@contextmanager
+def pushed_now(session):
+    """Push the copies that the session's changes call for now, with the UPDATEs of task rows
+    already written in the command's one statement at the commit on PostgreSQL (`at_commit`), and
+    keep the flushes inside from pushing them again. `history.write` keeps its last rows (the new
+    tasks among them) for that statement around its last flush: they take their values first."""
+    changed = _changes(session)
+    _fill_responded(session)
+    _copy(session, changed, at_commit)
+    session.info[_PUSHED] = True
+    try:
+        yield
+    finally:
+        session.info.pop(_PUSHED, None)
+
+
+def _changes(session) -> dict[int, dict]:
+    """ticket id -> the copied values that changed since the last flush (the ticket's, its stat's
+    first response)."""
     changed: dict[int, dict] = {}
     for row in session.dirty:
         if isinstance(row, Ticket) and row.id is not None:
@@ -74,19 +100,7 @@ def _push(session, _context, _instances) -> None:
         if isinstance(row, TicketStat) and row.first_response_at is not None and row.ticket_id is not None:
             if _has_response_target(session, row.ticket_id):
                 changed.setdefault(row.ticket_id, {})["first_responded_at"] = row.first_response_at
-    _fill_responded(session)
-    _copy(session, changed)
-
-
-def push_first_responses(session, stats: list) -> None:
-    """Copy the first response these stats took to their tickets' tasks now, with the tasks'
-    UPDATE in the commit's statement on PostgreSQL: `history.write` calls it before it keeps the
-    stats' own changes for that statement, which leaves the flush's listener nothing to see."""
-    changed: dict[int, dict] = {}
-    for row in stats:
-        if changed_since_flush(row, ("first_response_at",)) and _has_response_target(session, row.ticket_id):
-            changed.setdefault(row.ticket_id, {})["first_responded_at"] = row.first_response_at
-    _copy(session, changed, at_commit)
+    return changed
 
 
 def _copy(session, changed: dict[int, dict], send=None) -> None:
@@ -142,10 +156,7 @@ def _fill_responded(session) -> None:
     ]
     if not waiting:
         return
-    # (kept: a new stat without a first response, held back for the commit's statement)
-    held = {
-        stat.ticket_id: stat for stat in (*session.new, *kept_new(session)) if isinstance(stat, TicketStat)
-    }
+    held = {stat.ticket_id: stat for stat in session.new if isinstance(stat, TicketStat)}
     unknown = set()
     for task in waiting:
         stat = held.get(task.ticket_id) or session.identity_map.get(
