@@ -160,3 +160,24 @@ def test_a_rollback_forgets_the_kept_changes(app, clock):
     db.session.commit()
     db.session.expunge_all()
     assert db.session.get(TicketStat, ticket_id).touches == 0
+
+
+def test_a_counter_kept_for_the_commit_keeps_what_another_transaction_added(app, clock):
+    """PostgreSQL: a counter is written as what this transaction added to what it read, so an
+    increment committed meanwhile by another transaction (a comment's touch) is not lost."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: nothing commits between the read and the write")
+    ticket, _ = _ticket_and_agent()
+    ticket_id = ticket.id
+    db.session.add(TicketStat(ticket_id=ticket_id, type="general", opened_at=utcnow(), touches=1))
+    db.session.commit()
+    stat = db.session.get(TicketStat, ticket_id)
+    stat.touches += 1  # read 1, this command adds 1
+    stat.escalated = True
+    with db.engine.begin() as other:  # meanwhile another command adds 3
+        other.execute(TicketStat.__table__.update().values(touches=TicketStat.__table__.c.touches + 3))
+    keep_changed(db.session, [stat], counters=("touches",))
+    db.session.commit()
+    db.session.expunge_all()
+    stored = db.session.get(TicketStat, ticket_id)
+    assert (stored.touches, stored.escalated) == (5, True)

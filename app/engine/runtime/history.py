@@ -18,6 +18,8 @@ from app.stats.upsert import keep_counts
 from app.webhooks import enqueue_events
 
 _HISTORY = "ticketflow_history"  # session.info key: the command's pending history rows
+# A stat's columns that commands only add to: written as increments on PostgreSQL (`keep_changed`)
+STAT_COUNTERS = ("touches", "handoffs", "reopens")
 
 
 def in_command(session) -> bool:
@@ -53,7 +55,8 @@ def write(session) -> None:
         keep_counts(session)  # PostgreSQL: with the list counts, in one statement at the commit
         if session.get_bind().dialect.name == "postgresql":  # and the last rows in that statement
             with pushed_now(session):  # the tickets' copies to their tasks first, the new ones too
-                keep_changed(session, [row for row in session.dirty if isinstance(row, TicketStat)])
+                stats = [row for row in session.dirty if isinstance(row, TicketStat)]
+                keep_changed(session, stats, counters=STAT_COUNTERS)
                 keep_new(session, _last_rows(session))
                 session.flush()
         else:

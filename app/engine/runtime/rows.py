@@ -22,7 +22,7 @@ command's counters at the commit (app/stats/upsert.py, `keep_insert`).
 from functools import lru_cache
 
 from sqlalchemy import String, Table, bindparam, inspect, update
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import PASSIVE_NO_INITIALIZE, set_committed_value
 
 from app.models.changes import changed_of
 from app.stats.upsert import keep_counts, keep_insert
@@ -77,13 +77,15 @@ def keep_new(session, objects: list) -> None:
             session.expunge(row)
 
 
-def keep_changed(session, objects: list) -> None:
+def keep_changed(session, objects: list, counters: tuple[str, ...] = ()) -> None:
     """PostgreSQL: the changed columns of these persistent ORM objects are written by one UPDATE
     each in the command's one statement at the commit (`at_commit`) instead of the next flush, and
     the objects are left as if flushed. Only for rows that nothing reads or changes before the
     commit, without a version column, and that nothing deletes meanwhile (the ORM would refuse an
-    UPDATE that found no row; this one finds none without a word). More than `_MAX_KEPT` rows are
-    left to the ORM, which sends them as one executemany."""
+    UPDATE that found no row; this one finds none without a word). The columns named in `counters`
+    are written as what was added to them since they were read (`c = c + 2`), so an increment
+    another transaction committed meanwhile is kept. More than `_MAX_KEPT` rows are left to the
+    ORM, which sends them as one executemany."""
     if not objects or len(objects) > _MAX_KEPT or session.get_bind().dialect.name != "postgresql":
         return
     for row in objects:
@@ -96,11 +98,18 @@ def keep_changed(session, objects: list) -> None:
         )
         if not changed:
             continue
-        values = {column_of[key]: state.dict[key] for key in changed}
+        values, added = {}, []
+        for key in changed:
+            column, value = column_of[key], state.dict[key]
+            before = state.get_history(key, PASSIVE_NO_INITIALIZE).deleted
+            if column in counters and before and isinstance(before[0], int) and isinstance(value, int):
+                value -= before[0]
+                added.append(column)
+            values[column] = value
         keys = {
             f"{column_of[key]}_": state.dict[key] for key in column_of if table.c[column_of[key]].primary_key
         }
-        at_commit(session, _update(table, tuple(values)), values | keys)
+        at_commit(session, _update(table, tuple(values), tuple(added)), values | keys)
         for key in changed:
             set_committed_value(row, key, state.dict[key])
 
@@ -109,14 +118,15 @@ _MAX_KEPT = 4  # rows changed by one UPDATE each in the commit's statement; more
 
 
 @lru_cache(maxsize=64)
-def _update(table: Table, names: tuple[str, ...]):
-    """`UPDATE table SET name = :name, ... WHERE key = :key_`, built once per set of columns."""
+def _update(table: Table, names: tuple[str, ...], added: tuple[str, ...]):
+    """`UPDATE table SET name = :name, counter = counter + :counter, ... WHERE key = :key_`, built
+    once per set of columns."""
     where = [c == bindparam(f"{c.key}_") for c in table.primary_key.columns]
-    return (
-        update(table)
-        .where(*where)
-        .values({name: bindparam(name, type_=table.c[name].type) for name in names})
-    )
+    values = {}
+    for name in names:
+        value = bindparam(name, type_=table.c[name].type)
+        values[name] = table.c[name] + value if name in added else value
+    return update(table).where(*where).values(values)
 
 
 def at_commit(session, statement, params: dict) -> None:

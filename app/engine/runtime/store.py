@@ -33,7 +33,7 @@ from app.engine.runtime.inline import record_inline
 from app.engine.spiff import specs
 from app.engine.spiff.serializer import dump_workflow, load_workflow, reattach_triggered
 from app.extensions import db
-from app.models import HumanTask, ProcessDefinition, ProcessInstance, Ticket, TicketAgent
+from app.models import HumanTask, ProcessDefinition, ProcessInstance, Ticket, TicketAgent, TicketStat
 from app.stats.record import remember_process
 
 _UNDER_WAY = TaskState.READY | TaskState.WAITING | TaskState.STARTED
@@ -125,13 +125,14 @@ def _task_query(dialect: str):
 
 
 def _ticket(ticket_id: int) -> Ticket | None:
-    """The instance's ticket with its customer (assignment rules and handlers read the profile)
-    and its agents (`ticket_agent`: who had its earlier task in each team, for assignment), read
+    """The instance's ticket with its customer (assignment rules and handlers read the profile),
+    its agents (`ticket_agent`: who had its earlier task in each team, for assignment) and its
+    dashboard row (`ticket_stat`, which `stats.record` changes with the command's history), read
     after the instance's lock; one statement, none when the command has the ticket already.
 
-    The ticket's dashboard row (`ticket_stat`) is not read here: `stats.record` reads it just
-    before it changes it, so a comment or a reassignment that changes it meanwhile (without the
-    instance's lock) is not overwritten from an older read.
+    A comment or a reassignment changes the stat without the instance's lock. On PostgreSQL the
+    stat's counters are written as increments (`history.write`), so such a change made meanwhile
+    is not overwritten from this read; SQLite runs one writer at a time.
     """
     known = db.session.identity_map.get(identity_key(Ticket, ticket_id))
     if known is not None:
@@ -139,17 +140,19 @@ def _ticket(ticket_id: int) -> Ticket | None:
     found = db.session.execute(_ticket_query(), {"id": ticket_id}).all()
     if not found:
         return None
-    ticket_agents_read(ticket_id, [agent for _, agent in found if agent is not None])
+    ticket_agents_read(ticket_id, [agent for _, agent, _ in found if agent is not None])
     return found[0][0]
 
 
 @cache
 def _ticket_query():
     """Built once: building it costs more than the lookup. The ticket's agents (a row per team
-    it had a task in) join in, so that assignment finds them in the session."""
+    it had a task in) and its stat join in, so that assignment and `stats.record` find them in the
+    session."""
     return (
-        db.select(Ticket, TicketAgent)
+        db.select(Ticket, TicketAgent, TicketStat)
         .outerjoin(TicketAgent, TicketAgent.ticket_id == Ticket.id)
+        .outerjoin(TicketStat, TicketStat.ticket_id == Ticket.id)
         .options(joinedload(Ticket.customer))
         .where(Ticket.id == bindparam("id"))
     )
