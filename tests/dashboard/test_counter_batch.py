@@ -332,6 +332,7 @@ def test_a_first_answers_stat_changes_go_in_its_counters_statement(noted):
     assert "UPDATE ticket_stat " in noted[-1] and "INSERT INTO history_event " in noted[-1]
     assert not any(re.search(r"\bticket_stat\b", s) and not s.startswith("SELECT") for s in noted[:-1])
     assert not any(s.startswith("SELECT ticket_stat.") for s in noted)  # read with the ticket
+    assert "touches=(ticket_stat.touches + " in noted[-1]  # an increment: a comment's meanwhile is kept
     db.session.expunge_all()
     stat = db.session.get(TicketStat, ticket.id)
     assert stat.first_response_at is not None and stat.touches == 1
