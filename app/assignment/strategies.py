@@ -25,7 +25,7 @@ from datetime import datetime
 from fractions import Fraction
 from functools import cache
 
-from sqlalchemy import and_, bindparam, event
+from sqlalchemy import Integer, and_, bindparam, case, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
@@ -59,6 +59,7 @@ class Member:
     skills: str | None
     capacity: int
     wants_mail: bool  # has an e-mail address and chose `mail_notifications`
+    open_tasks: int | None = None  # counted with the roster for the ticket's earlier agent only
 
 
 @dataclass(frozen=True)
@@ -79,24 +80,30 @@ def skills_of(user: User | Member) -> set[str]:
     return {s.strip().lower() for s in (user.skills or "").split(",") if s.strip()}
 
 
-def roster(team_key: str, leads_only: bool = False) -> Roster | None:
+def roster(team_key: str, leads_only: bool = False, ticket_id: int | None = None) -> Roster | None:
     """The team `team_key` and its active staff members (only its leads with `leads_only`);
     None when there is no such team.
 
     The team's cursor comes in the same query, locked on PostgreSQL as `_cursor` locks it; a team
     without a cursor row yet (its first task) is read again without it, and `choose_assignee`
-    creates the row.
+    creates the row. With `ticket_id`, the member who had the ticket's earlier task in the team
+    comes with their open-task count (`Member.open_tasks`), which `choose_assignee` checks
+    against their capacity before giving them the new one.
     """
     dialect = db.session.get_bind().dialect.name
-    rows = db.session.execute(_roster_query(leads_only, dialect, True), {"team_key": team_key}).all()
+    earlier = _earlier_agent(ticket_id, team_key) if ticket_id is not None and not leads_only else None
+    params = {"team_key": team_key, "counted": earlier.user_id if earlier is not None else None}
+    rows = db.session.execute(_roster_query(leads_only, dialect, True), params).all()
     cursor = rows[0].AssignmentCursor if rows else None
     if not rows:
-        rows = db.session.execute(_roster_query(leads_only, dialect, False), {"team_key": team_key}).all()
+        rows = db.session.execute(_roster_query(leads_only, dialect, False), params).all()
     if not rows:
         return None
     first = rows[0]
     members = tuple(
-        Member(r.user_id, r.username, r.skills, r.capacity, bool(r.email and r.mail_notifications))
+        Member(
+            r.user_id, r.username, r.skills, r.capacity, bool(r.email and r.mail_notifications), r.open_tasks
+        )
         for r in rows
         if r.user_id is not None
     )
@@ -119,6 +126,8 @@ def _roster_query(leads_only: bool, dialect: str, with_cursor: bool):
         User.capacity,
         User.email,
         User.mail_notifications,
+        # (CASE: the count runs for that one member only)
+        case((User.id == bindparam("counted", type_=Integer), _open_tasks()), else_=None).label("open_tasks"),
     ]
     query = db.select(*columns, *([AssignmentCursor] if with_cursor else ()))
     query = query.select_from(Team)
@@ -268,9 +277,19 @@ def _counts_query():
     )
 
 
+def _open_tasks():
+    """A member's open tasks, as a column of the roster's query."""
+    return db.select(db.func.count(HumanTask.id)).where(HumanTask.assignee_id == User.id).scalar_subquery()
+
+
 def _same_agent(earlier: TicketAgent, members: list[Member]) -> Choice | None:
     agent = next((m for m in members if m.id == earlier.user_id), None)
-    if agent is None or open_task_counts([agent.id]).get(agent.id, 0) >= agent.capacity:
+    if agent is None:
+        return None
+    count = agent.open_tasks  # read with the roster, unless it was read for another ticket
+    if count is None:
+        count = open_task_counts([agent.id]).get(agent.id, 0)
+    if count >= agent.capacity:
         return None
     return Choice(
         agent.id, f"same agent as before on this ticket → {agent.username}", agent.username, agent.wants_mail

@@ -333,6 +333,8 @@ def test_a_first_answers_stat_changes_go_in_its_counters_statement(noted):
     assert not any(re.search(r"\bticket_stat\b", s) and not s.startswith("SELECT") for s in noted[:-1])
     assert not any(s.startswith("SELECT ticket_stat.") for s in noted)  # read with the ticket
     assert "touches=(ticket_stat.touches + " in noted[-1]  # an increment: a comment's meanwhile is kept
+    assert not any("count(human_task.id)" in s for s in noted[:-1] if not s.startswith("SELECT team.id"))
+    assert sum(s.startswith("SELECT team.id") for s in noted) == 1  # the roster, with dave's open tasks
     db.session.expunge_all()
     stat = db.session.get(TicketStat, ticket.id)
     assert stat.first_response_at is not None and stat.touches == 1

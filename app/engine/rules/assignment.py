@@ -164,7 +164,7 @@ def assign_new_task(
         steps.append("no assignment rule matched")
     else:
         steps.append(_apply_decision(row, decision))
-    team = roster(row.team, leads_only=to_lead)
+    team = roster(row.team, leads_only=to_lead, ticket_id=ticket.id if ticket else None)
     if team is None:
         fallback = current_app.config["DEFAULT_TEAM"]
         steps.append(f"lane {row.team} names no team: fallback team {fallback}")
