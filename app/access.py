@@ -107,6 +107,23 @@ def scope_of(user: User) -> Scope:
     return Scope(user.id, teams, tuple(sorted(key for key, lead in rows if lead)))
 
 
+def sees_task(user: User):
+    """`scope_of(user).may_see`, reading the person's teams only for a task that is neither
+    theirs nor outside any team (a command asks it of the task it acts on: most are the person's
+    own)."""
+    scope = None
+
+    def visible(task: HumanTask) -> bool:
+        nonlocal scope
+        if task.assignee_id == user.id or task.team is None:
+            return True
+        if scope is None:
+            scope = scope_of(user)
+        return scope.may_see(task)
+
+    return visible
+
+
 @functools.cache
 def _teams_query():
     """The person's teams and whether they lead each; built once (every API task action asks)."""

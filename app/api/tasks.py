@@ -2,7 +2,7 @@
 
 from flask import g, jsonify
 
-from app.access import closed_task_visible, scope_of, task_condition
+from app.access import closed_task_visible, scope_of, sees_task, task_condition
 from app.api.auth import token_required
 from app.api.blueprint import bp
 from app.api.serialize import json_body, tasks_json
@@ -49,11 +49,10 @@ def _acting(task_id: str, command):
     anything else is answered like a missing task. The command reads the open task once, in its
     own transaction, and asks `visible`; a task that is no longer open is told apart from an
     unknown one only to those who could see it."""
-    scope = scope_of(g.api_user)
     try:
-        return command(scope.may_see)
+        return command(sees_task(g.api_user))  # the caller's teams read only if the task needs them
     except TaskNotOpen:
-        if not closed_task_visible(scope, task_id, g.api_user.username):
+        if not closed_task_visible(scope_of(g.api_user), task_id, g.api_user.username):
             raise NotFound(f"task {task_id} not found") from None
         raise
 

@@ -3,6 +3,7 @@ them; 404 for a task that does not exist or that the caller may not see, 409 for
 no longer open or held by someone else, 422 for data the form or a following step refuses."""
 
 import pytest
+from sqlalchemy import event
 
 from app.engine import deploy, task_data
 from app.extensions import db
@@ -245,6 +246,29 @@ def test_a_closed_task_of_another_team_is_404_not_409(staff, shipped, stranger):
         staff["other_agent"].post(f"/api/v1/tasks/{task['id']}/complete", json={"data": data}).status_code
         == 409
     )
+
+
+TEAMS_READ = "team_member.is_lead \nFROM team JOIN team_member"  # app.access._teams_query
+
+
+def test_the_callers_teams_are_read_only_for_a_task_not_their_own(staff, shipped, stranger):
+    task = _only_task(staff["agent"], _open(staff["agent"], shipped))  # alice's
+    sent = []
+
+    def seen(conn, cursor, statement, *args):
+        sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        assert staff["agent"].post(f"/api/v1/tasks/{task['id']}/release").status_code == 200
+        assert not any(TEAMS_READ in s for s in sent)  # her own task: no need for her teams
+        assert staff["other_agent"].post(f"/api/v1/tasks/{task['id']}/claim").status_code == 200
+        assert any(TEAMS_READ in s for s in sent)  # a team task: bob's teams say he may
+        sent.clear()
+        assert stranger.post(f"/api/v1/tasks/{task['id']}/release").status_code == 404
+        assert any(TEAMS_READ in s for s in sent)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
 
 
 def test_a_task_outside_any_team_is_open_to_every_agent(staff, shipped, stranger):
