@@ -110,3 +110,32 @@ def test_an_inbox_form_without_uploads_completes_in_the_requests_own_transaction
     assert answer.status_code == 302
     assert len(began) == (1 if db.engine.dialect.name == "postgresql" else 2)
     assert db.session.execute(db.select(HumanTask.id).where(HumanTask.id == task)).first() is None
+
+
+def test_an_inbox_form_reads_its_task_once_where_the_command_goes_on_in_its_transaction(app, client):
+    """The submit reads the task, its instance (locked) and its form as the completion reads them:
+    on PostgreSQL the completion, in the same transaction, takes that read; SQLite's command, in a
+    transaction of its own, reads again."""
+    deploy_shipped("general")
+    make_user("dave", "agent", teams=("support",), password="pw")
+    ticket, _ = start_process(
+        "general", make_customer().id, "Parcel", {"question": "Where?", "category": "delivery"}
+    )
+    task = db.session.execute(db.select(HumanTask.id).where(HumanTask.ticket_id == ticket.id)).scalar_one()
+    login(client, "dave")
+    token = csrf_of(client.get(f"/inbox/tasks/{task}").get_data(as_text=True))
+    db.session.rollback()
+    sent = []
+
+    def seen(conn, cursor, statement, *args):
+        sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        answer = client.post(f"/inbox/tasks/{task}", data={"answer": "Soon", "csrf_token": token})
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert answer.status_code == 302
+    task_reads = [s for s in sent if s.lstrip().startswith("SELECT human_task.id")]
+    assert len(task_reads) == (1 if db.engine.dialect.name == "postgresql" else 2)
+    assert db.session.execute(db.select(HumanTask.id).where(HumanTask.id == task)).first() is None

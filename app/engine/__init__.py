@@ -84,7 +84,7 @@ from app.engine.errors import (
 from app.engine.runtime.checks import CommandChecker, register_checker
 from app.engine.runtime.observers import register_observer
 from app.engine.runtime.runner import init_sqlite, run_command
-from app.engine.runtime.store import restore_round_trip
+from app.engine.runtime.store import open_task_for_command, restore_round_trip
 from app.engine.testing.runner import run_process_tests, tested_processes
 from app.engine.testing.schema import is_tests_file, parse_tests, tests_file_of
 
@@ -174,6 +174,7 @@ __all__ = [
     "register_observer",
     "release_task",
     "restore_round_trip",
+    "open_task_for_command",
     "retry_incident",
     "run_command",
     "start_process",

@@ -12,8 +12,8 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam
-from sqlalchemy.orm import joinedload
+from sqlalchemy import bindparam, event
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.util import identity_key
 
 from app import sla
@@ -96,6 +96,9 @@ def _load_query(dialect: str):
     return query.with_for_update(of=ProcessInstance) if dialect == "postgresql" else query
 
 
+_READ_FOR_COMMAND = "ticketflow_task_read"  # session.info: (task id, read) for the next command
+
+
 def task_with_instance(task_id: str) -> tuple[HumanTask, tuple] | None:
     """An open user task with its instance and definition, the instance row-locked on PostgreSQL,
     in one statement (a completion reads all three), which also carries the latest decisions;
@@ -105,11 +108,33 @@ def task_with_instance(task_id: str) -> tuple[HumanTask, tuple] | None:
     locks it: the task row may be older than the instance after a wait for that lock, and the
     workflow (read under the lock) is what says whether the task is still open.
     """
+    read = db.session.info.pop(_READ_FOR_COMMAND, None)
+    if read is not None and read[0] == task_id:  # read by the caller in this transaction
+        return read[1]
     found = db.session.execute(_task_query(db.engine.dialect.name), {"id": task_id}).first()
     if found is None:
         return None
     note_latest_decisions(db.session, found[3])  # the rules that assign the tasks that open
     return found[0], (found[1], found[2])
+
+
+def open_task_for_command(task_id: str) -> tuple[HumanTask, ProcessDefinition] | None:
+    """An open task and its definition (for its form), read as `task_with_instance` reads it for a
+    command on the task that follows in the same transaction: a form's submit parses its data
+    with the form before it completes the task. That command takes this read instead of sending
+    its own when the transaction goes on (PostgreSQL, nothing written since: the instance is
+    still locked); any end of the transaction forgets it."""
+    found = task_with_instance(task_id)
+    if found is None:
+        return None
+    db.session.info[_READ_FOR_COMMAND] = (task_id, found)
+    return found[0], found[1][1]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_read(session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_READ_FOR_COMMAND, None)
 
 
 @cache

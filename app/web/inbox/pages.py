@@ -7,6 +7,7 @@ from functools import cache
 from sqlalchemy import bindparam
 
 from app import sla
+from app.engine import open_task_for_command
 from app.extensions import db
 from app.models import (
     Attachment,
@@ -126,14 +127,20 @@ def first_response_state(due_at: datetime | None, responded_at: datetime | None,
     return "at_risk" if (due_at - now).total_seconds() < sla.AT_RISK_MIN_SECONDS else "on_track"
 
 
-def task_with_form(task_id: str) -> tuple[HumanTask | None, dict | None]:
+def task_with_form(task_id: str, to_complete: bool = False) -> tuple[HumanTask | None, dict | None]:
     """An open task and its JSON Schema form (frozen with the definition version its instance
     runs) in one statement: the task page and its submit read both. (None, None) when no such
-    open task; the form is None for a task without one."""
-    found = db.session.execute(_task_with_forms_query(), {"id": task_id}).first()
+    open task; the form is None for a task without one. `to_complete`: read as the completion
+    that follows reads it (`open_task_for_command`), which then sends no read of its own."""
+    if to_complete:
+        found = open_task_for_command(task_id)
+        forms = found[1].forms if found is not None else None
+    else:
+        found = db.session.execute(_task_with_forms_query(), {"id": task_id}).first()
+        forms = found[1] if found is not None else None
     if found is None:
         return None, None
-    task, forms = found
+    task = found[0]
     return task, (forms or {}).get(task.form_name) if task.form_name else None
 
 

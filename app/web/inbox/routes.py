@@ -91,9 +91,12 @@ def _visible_task(task_id: str, scope: Scope) -> HumanTask | None:
     return _seen(task, task_id, scope)
 
 
-def _visible_task_and_form(task_id: str, scope: Scope) -> tuple[HumanTask | None, dict | None]:
-    """`_visible_task` with the task's form, read in the same statement."""
-    task, form = task_with_form(task_id) if len(task_id) <= 36 else (None, None)
+def _visible_task_and_form(
+    task_id: str, scope: Scope, to_complete: bool = False
+) -> tuple[HumanTask | None, dict | None]:
+    """`_visible_task` with the task's form, read in the same statement (`to_complete`: as the
+    completion reads it, which then need not read it again)."""
+    task, form = task_with_form(task_id, to_complete) if len(task_id) <= 36 else (None, None)
     return _seen(task, task_id, scope), form
 
 
@@ -168,7 +171,7 @@ def complete(task_id: str):
     """Complete a task with its form; errors come back inline with what was typed."""
     user = _user()
     scope = scope_of(user)
-    task, schema = _visible_task_and_form(task_id, scope)
+    task, schema = _visible_task_and_form(task_id, scope, to_complete=True)
     if task is None:
         return _gone(
             "This task was already completed by someone else, or the process moved on. It is no longer open.",
