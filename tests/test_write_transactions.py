@@ -84,38 +84,9 @@ def test_a_command_commits_first_what_its_caller_wrote_after_noting_a_read(app, 
     assert db.session.scalar(db.select(Customer.name)) == "Written before the command"
 
 
-def test_an_inbox_form_without_uploads_completes_in_the_requests_own_transaction(app, client):
-    """The signed-in person's read notes `only_read`, and a submit without a file stores nothing
-    before the command: on PostgreSQL the whole request is one transaction; SQLite ends the read
-    one and begins the command's with BEGIN IMMEDIATE."""
-    deploy_shipped("general")
-    make_user("dave", "agent", teams=("support",), password="pw")
-    ticket, _ = start_process(
-        "general", make_customer().id, "Parcel", {"question": "Where?", "category": "delivery"}
-    )
-    task = db.session.execute(db.select(HumanTask.id).where(HumanTask.ticket_id == ticket.id)).scalar_one()
-    login(client, "dave")
-    token = csrf_of(client.get(f"/inbox/tasks/{task}").get_data(as_text=True))
-    db.session.rollback()  # the request begins its own, as behind a server
-    began = []
-
-    def note(connection):
-        began.append(connection)
-
-    event.listen(db.engine, "begin", note)
-    try:
-        answer = client.post(f"/inbox/tasks/{task}", data={"answer": "Soon", "csrf_token": token})
-    finally:
-        event.remove(db.engine, "begin", note)
-    assert answer.status_code == 302
-    assert len(began) == (1 if db.engine.dialect.name == "postgresql" else 2)
-    assert db.session.execute(db.select(HumanTask.id).where(HumanTask.id == task)).first() is None
-
-
-def test_an_inbox_form_reads_its_task_once_where_the_command_goes_on_in_its_transaction(app, client):
-    """The submit reads the task, its instance (locked) and its form as the completion reads them:
-    on PostgreSQL the completion, in the same transaction, takes that read; SQLite's command, in a
-    transaction of its own, reads again."""
+def _general_task_form(client) -> tuple[str, str]:
+    """A general ticket's open task and the CSRF token of its page, signed in as its agent; the
+    test's transaction ended, so that the request begins its own, as behind a server."""
     deploy_shipped("general")
     make_user("dave", "agent", teams=("support",), password="pw")
     ticket, _ = start_process(
@@ -125,17 +96,42 @@ def test_an_inbox_form_reads_its_task_once_where_the_command_goes_on_in_its_tran
     login(client, "dave")
     token = csrf_of(client.get(f"/inbox/tasks/{task}").get_data(as_text=True))
     db.session.rollback()
-    sent = []
+    return task, token
 
-    def seen(conn, cursor, statement, *args):
-        sent.append(statement)
 
-    event.listen(db.engine, "before_cursor_execute", seen)
+def _submit_noting(client, task: str, token: str, name: str) -> list[tuple]:
+    """Submit the task's answer form (it must complete); the arguments of each of the engine's
+    `name` events meanwhile."""
+    noted = []
+
+    def note(*args):
+        noted.append(args)
+
+    event.listen(db.engine, name, note)
     try:
         answer = client.post(f"/inbox/tasks/{task}", data={"answer": "Soon", "csrf_token": token})
     finally:
-        event.remove(db.engine, "before_cursor_execute", seen)
+        event.remove(db.engine, name, note)
     assert answer.status_code == 302
+    return noted
+
+
+def test_an_inbox_form_without_uploads_completes_in_the_requests_own_transaction(app, client):
+    """The signed-in person's read notes `only_read`, and a submit without a file stores nothing
+    before the command: on PostgreSQL the whole request is one transaction; SQLite ends the read
+    one and begins the command's with BEGIN IMMEDIATE."""
+    task, token = _general_task_form(client)
+    began = _submit_noting(client, task, token, "begin")
+    assert len(began) == (1 if db.engine.dialect.name == "postgresql" else 2)
+    assert db.session.execute(db.select(HumanTask.id).where(HumanTask.id == task)).first() is None
+
+
+def test_an_inbox_form_reads_its_task_once_where_the_command_goes_on_in_its_transaction(app, client):
+    """The submit reads the task, its instance (locked) and its form as the completion reads them:
+    on PostgreSQL the completion, in the same transaction, takes that read; SQLite's command, in a
+    transaction of its own, reads again."""
+    task, token = _general_task_form(client)
+    sent = [noted[2] for noted in _submit_noting(client, task, token, "before_cursor_execute")]
     task_reads = [s for s in sent if s.lstrip().startswith("SELECT human_task.id")]
     assert len(task_reads) == (1 if db.engine.dialect.name == "postgresql" else 2)
     assert db.session.execute(db.select(HumanTask.id).where(HumanTask.id == task)).first() is None
