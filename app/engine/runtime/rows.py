@@ -15,8 +15,9 @@ Every row names the same columns (no Python-side defaults are applied): rows tha
 ValueError, where a Core executemany would drop the values that the first row does not name.
 
 Rows that nothing reads before the commit need no statement of their own on PostgreSQL
-(`insert_at_commit`, `keep_new`): their INSERT goes in the one statement that writes the
-command's counters at the commit (app/stats/upsert.py, `keep_insert`).
+(`insert_at_commit`, `keep_new`, `keep_changed`, `at_commit`): their INSERT or UPDATE goes in the
+one statement that writes the command's counters at the commit (app/stats/upsert.py,
+`keep_insert`).
 """
 
 from functools import lru_cache
@@ -58,10 +59,9 @@ def insert_at_commit(session, table: Table, rows: list[dict]) -> None:
 
 def keep_new(session, objects: list) -> None:
     """PostgreSQL: these new ORM objects are inserted by `insert_at_commit` instead of the next
-    flush, and leave the session. Only for
-    rows that nothing reads or changes before the commit: a change made to one afterwards would
-    be lost. Objects with a value left to a Python function or to the server, or without their
-    key, are left to the ORM, with the rest of their class."""
+    flush, and leave the session. Only for rows that nothing reads or changes before the commit:
+    a change made to one afterwards would be lost. Objects with a value left to a Python function
+    or to the server, or without their key, are left to the ORM, with the rest of their class."""
     if not objects or session.get_bind().dialect.name != "postgresql":
         return
     by_class: dict[type, list] = {}
