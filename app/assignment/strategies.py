@@ -286,7 +286,7 @@ def _same_agent(earlier: TicketAgent, members: list[Member]) -> Choice | None:
     agent = next((m for m in members if m.id == earlier.user_id), None)
     if agent is None:
         return None
-    count = agent.open_tasks  # read with the roster, unless it was read for another ticket
+    count = agent.open_tasks  # read with the roster; None when the roster was read without the ticket
     if count is None:
         count = open_task_counts([agent.id]).get(agent.id, 0)
     if count >= agent.capacity:
