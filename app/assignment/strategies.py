@@ -25,7 +25,7 @@ from datetime import datetime
 from fractions import Fraction
 from functools import cache
 
-from sqlalchemy import Integer, and_, bindparam, case, event
+from sqlalchemy import Integer, and_, bindparam, case, event, null
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
@@ -92,11 +92,12 @@ def roster(team_key: str, leads_only: bool = False, ticket_id: int | None = None
     """
     dialect = db.session.get_bind().dialect.name
     earlier = _earlier_agent(ticket_id, team_key) if ticket_id is not None and not leads_only else None
-    params = {"team_key": team_key, "counted": earlier.user_id if earlier is not None else None}
-    rows = db.session.execute(_roster_query(leads_only, dialect, True), params).all()
+    counted = earlier is not None
+    params = {"team_key": team_key, **({"counted": earlier.user_id} if counted else {})}
+    rows = db.session.execute(_roster_query(leads_only, dialect, True, counted), params).all()
     cursor = rows[0].AssignmentCursor if rows else None
     if not rows:
-        rows = db.session.execute(_roster_query(leads_only, dialect, False), params).all()
+        rows = db.session.execute(_roster_query(leads_only, dialect, False, counted), params).all()
     if not rows:
         return None
     first = rows[0]
@@ -111,8 +112,14 @@ def roster(team_key: str, leads_only: bool = False, ticket_id: int | None = None
 
 
 @cache
-def _roster_query(leads_only: bool, dialect: str, with_cursor: bool):
-    """Built once (building a statement costs more than running this one)."""
+def _roster_query(leads_only: bool, dialect: str, with_cursor: bool, counted: bool):
+    """Built once (building a statement costs more than running this one).
+
+    The earlier agent's count is a column only when there is one (`counted`). Always there, with
+    a NULL member when not needed, it made PostgreSQL plan the query at every execution: the
+    subquery's cost counts for every member in a plan made for any member, so PostgreSQL kept
+    making a plan for the given one (without the subquery when NULL) instead of reusing one.
+    """
     membership = TeamMember.team_id == Team.id
     if leads_only:
         membership = and_(membership, TeamMember.is_lead.is_(True))
@@ -127,7 +134,9 @@ def _roster_query(leads_only: bool, dialect: str, with_cursor: bool):
         User.email,
         User.mail_notifications,
         # (CASE: the count runs for that one member only)
-        case((User.id == bindparam("counted", type_=Integer), _open_tasks()), else_=None).label("open_tasks"),
+        case((User.id == bindparam("counted", type_=Integer), _open_tasks()), else_=None).label("open_tasks")
+        if counted
+        else null().label("open_tasks"),
     ]
     query = db.select(*columns, *([AssignmentCursor] if with_cursor else ()))
     query = query.select_from(Team)

@@ -5,6 +5,7 @@ import threading
 from datetime import datetime
 
 import pytest
+from sqlalchemy import text
 
 from app.engine import claim_task, complete_task, deploy, instance_of_ticket, start_process, waiting_of
 from app.extensions import db
@@ -394,3 +395,25 @@ def test_an_escalation_stays_in_the_queue_when_the_team_has_no_active_lead(custo
     assert assignment_history(ticket)[-1]["rule"].endswith(
         "team support has no active lead; left in the team queue"
     )
+
+
+# -- the roster's plan -------------------------------------------------------------------------
+
+
+def test_postgresql_plans_the_roster_of_new_tickets_once(customer):
+    """The roster's read for a new ticket (no earlier agent to count) is one prepared statement
+    that PostgreSQL plans once and then reuses, instead of planning it again at every start."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's prepared statements")
+    deploy_shipped("general")
+    make_team("support", "round_robin")
+    make_user("dave", teams=("support",))
+    for _ in range(12):  # psycopg prepares a statement at its fifth run; PostgreSQL then compares plans
+        open_ticket(customer, "general", GENERAL)
+    [(generic, custom)] = db.session.execute(
+        text(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
+            " WHERE statement LIKE 'SELECT team.id%FOR UPDATE OF assignment_cursor'"
+        )
+    ).all()
+    assert generic > 0 and custom <= 5
