@@ -24,7 +24,7 @@ from app.extensions import db
 from app.worker import drain
 from bench.engine_bench import open_task_ids
 from bench.measure import QueryCounter, Sample, timed
-from bench.world import ANSWER_LATER, START_DATA, SUBJECT, World
+from bench.world import ANSWER_LATER, START_DATA, SUBJECT, World, analyze
 from tests.factories import csrf_of, login
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -239,6 +239,7 @@ def run_gunicorn(world: World, n: int) -> HttpFigures:
             world.token,
             200,
         )
+        analyze(world.url)  # the statistics of a database in service (bench/world.py)
 
         starts, created = _concurrently(opens, port, world.token, 201)
         _drain(world)

@@ -3,7 +3,10 @@
 Everything stays on 127.0.0.1 and ends by itself. A throwaway PostgreSQL (`--backend sqlite`: a
 SQLite file) is migrated to head and gets the shipped processes, an agent with an API token and a
 customer; then gunicorn with deploy/gunicorn.conf.py (`--web-workers` sync workers) and one `flask
-worker` start on it, as docs/operations.md lays out. Clients open the shipped general ticket
+worker` start on it, as docs/operations.md lays out. A warm-up (`--warm-up` seconds at half the
+rate, not measured) and an ANALYZE give the database the statistics it has in service; without
+them PostgreSQL plans its foreign-key checks on `ticket` as scans of a near-empty table and keeps
+those plans while the table grows (bench/world.py `analyze`). Clients open the shipped general ticket
 (`POST /api/v1/tickets`, which answers once its first task is assigned) at a fixed rate for
 `--minutes`: open loop, request i is due at start + i / rate, and its latency counts from when it
 was due, so a server that falls behind shows it in the latencies instead of slowing the clients.
@@ -32,7 +35,15 @@ from flask_migrate import upgrade
 
 from app import create_app
 from app.extensions import db
-from bench.world import START_DATA, SUBJECT, deploy_shipped_files, postgres_url, quiet_logging, sqlite_url
+from bench.world import (
+    START_DATA,
+    SUBJECT,
+    analyze,
+    deploy_shipped_files,
+    postgres_url,
+    quiet_logging,
+    sqlite_url,
+)
 from faults.cluster import Proc, free_port, wait_ready
 from tests.factories import make_customer, make_user, token_for
 
@@ -189,6 +200,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--web-workers", type=int, default=2, help="gunicorn sync workers (default 2)")
     parser.add_argument("--threads", type=int, default=32, help="client threads (default 32)")
     parser.add_argument("--window", type=float, default=30, help="seconds per reported window (default 30)")
+    parser.add_argument(
+        "--warm-up",
+        type=float,
+        default=15,
+        help="seconds of tickets at half the rate, not measured, then ANALYZE (default 15; 0: a cold database)",
+    )
     args = parser.parse_args(argv)
     seconds = args.minutes * 60
     workdir = Path(tempfile.mkdtemp(prefix="ticketflow-load-"))
@@ -201,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
         base, procs = start_servers(url, workdir, args.web_workers)
         print(f"{args.backend}: gunicorn -w {args.web_workers} + 1 worker on {base}; load average {_load()}")
         try:
+            if args.warm_up > 0:
+                warm_up(base, token, customer_id, args.rate / 2, args.warm_up, url, args.threads)
             load = Load(base, token, customer_id, args.rate, seconds, min(args.window, seconds))
             load.run(args.threads)
         finally:
@@ -213,6 +232,19 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"server logs kept in {workdir}")
     return 0 if ok else 1
+
+
+def warm_up(
+    base: str, token: str, customer_id: int, rate: float, seconds: float, url: str, threads: int
+) -> None:
+    """Open tickets for `seconds` at `rate`, not measured, then ANALYZE: the server runs as on a
+    database in service, its plans made with statistics (bench/world.py `analyze`)."""
+    load = Load(base, token, customer_id, rate, seconds, seconds)
+    load.run(threads)
+    analyze(url)
+    answered = sum(w.answered for w in load.windows)
+    errors = sum(w.errors for w in load.windows)
+    print(f"warm-up: {answered:,} tickets in {load.elapsed:.0f} s ({errors} errors), then ANALYZE")
 
 
 def _load() -> str:
