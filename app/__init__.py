@@ -66,6 +66,10 @@ def register_extensions(app: Flask) -> None:
 
     with app.app_context():
         init_sqlite(db.engine, busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"])
+        if db.engine.dialect.driver == "psycopg":
+            from app.stats.upsert import cache_long_statements
+
+            cache_long_statements()
 
 
 def register_inputs(app: Flask) -> None:

@@ -338,3 +338,28 @@ def test_a_first_answers_stat_changes_go_in_its_counters_statement(noted):
     db.session.expunge_all()
     stat = db.session.get(TicketStat, ticket.id)
     assert stat.first_response_at is not None and stat.touches == 1
+
+
+def test_psycopg_caches_the_conversion_of_a_starts_commit_statement(app):
+    """The start's last statement (its counters and kept rows) is within the size for which
+    psycopg caches its placeholders' conversion, instead of parsing it at every command."""
+    if db.engine.dialect.driver != "psycopg":
+        pytest.skip("psycopg's statement cache")
+    from psycopg import _queries
+
+    deploy_shipped("general")
+    make_user("dave", "agent", teams=("support",))
+    sent = []
+
+    def seen(conn, cursor, statement, parameters, *args):
+        sent.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        start_process("general", make_customer().id, "Parcel", {"question": "Where?", "category": "delivery"})
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    statement, parameters = sent[-1]
+    assert statement.startswith("WITH") and len(parameters) > 50  # beyond psycopg's own limits
+    assert len(statement.encode()) <= _queries.MAX_CACHED_STATEMENT_LENGTH
+    assert len(parameters) <= _queries.MAX_CACHED_STATEMENT_PARAMS
