@@ -13,7 +13,7 @@ from app.engine.errors import Conflict, Forbidden, InvalidData, NotFound
 from app.engine.rules.assignment import initial_priority, record_priority
 from app.engine.rules.dmn import latest_decisions_column, note_latest_decisions
 from app.engine.runtime.checks import check
-from app.engine.runtime.history import history, pending
+from app.engine.runtime.history import history, in_command, pending
 from app.engine.runtime.instance_writes import instance_id_column, next_instance_id, write_first, write_held
 from app.engine.runtime.projections import Snapshot
 from app.engine.runtime.rows import insert_at_commit
@@ -153,9 +153,11 @@ def start_process(
         )
         record_priority(ticket, row.id, chosen, source, actor)
         save(loaded, actor)
-        write_held(db.session)  # unless a flush wrote it: a command that goes on may read it
+        if goes_on:  # a command that goes on may read it; else the history's write sends it
+            write_held(db.session)
         return ticket, row
 
+    goes_on = in_command(db.session)  # started from inside another command
     return run_command(body)
 
 

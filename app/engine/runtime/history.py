@@ -8,6 +8,7 @@ and become the command's webhook deliveries (`app.webhooks.enqueue_events`), sen
 """
 
 from app.clock import utcnow
+from app.engine.runtime.instance_writes import keep_held
 from app.engine.runtime.rows import insert_at_commit, keep_changed, keep_new
 from app.engine.runtime.ticket_copies import pushed_now
 from app.extensions import db
@@ -50,7 +51,9 @@ def write(session) -> None:
     statement (app/stats/upsert.py, `batched`).
     """
     rows = session.info.get(_HISTORY)
-    if rows:
+    if not rows:
+        keep_held(session)
+    else:
         shared = collect(session, rows)  # and each ticket's own ticket_stat, on the session
         keep_counts(session)  # PostgreSQL: with the list counts, in one statement at the commit
         if session.get_bind().dialect.name == "postgresql":  # and the last rows in that statement
@@ -58,9 +61,11 @@ def write(session) -> None:
                 stats = [row for row in session.dirty if isinstance(row, TicketStat)]
                 keep_changed(session, stats, counters=STAT_COUNTERS)
                 keep_new(session, _last_rows(session))
+                keep_held(session)  # a new instance too, unless the flush writes a row pointing at it
                 session.flush()
         else:
             session.flush()
+            keep_held(session)  # (SQLite: written now, before the history that points at it)
         insert_at_commit(session, HistoryEvent.__table__, rows)
         enqueue_events(session, rows)  # the deliveries of the command's events, with its commit
         flush_counters(session, shared)

@@ -12,11 +12,14 @@ Only what `save` changes is written this way (the workflow, status, update and e
 with any other change, or with an attribute not loaded, is left to the ORM.
 
 A new instance (`start_process`) is written once, with its workflow: its id comes with the
-command's first read (`instance_id_column`), and `write_first` holds the row back until the next
-flush (or the end of the start, `write_held`), which inserts it before anything else of that
-flush (the ORM orders a flush's INSERTs only by relationships, and the rows that point at an
-instance have none). In a start that flush comes after the engine has run and the workflow is
-serialized (`store.save`), so no UPDATE follows.
+command's first read (`instance_id_column`), and `write_first` holds the row back until a flush
+writes a row that points at it (a task, a timer, a job...), or until the end of the start
+(`write_held`) when a command goes on after it. That flush inserts it before anything else (the
+ORM orders a flush's INSERTs only by relationships, and the rows that point at an instance have
+none). In a start such a flush comes after the engine has run and the workflow is serialized
+(`store.save`), so no UPDATE follows. When none comes, the history's write (`keep_held`) sends the
+INSERT in the commit's one statement on PostgreSQL, with the rows kept for it that point at the
+instance, whose foreign keys PostgreSQL checks at the statement's end.
 """
 
 from sqlalchemy import bindparam, event, func, insert, inspect, select, update
@@ -24,6 +27,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
+from app.engine.runtime.rows import insert_at_commit
 from app.models import ProcessInstance
 from app.models.changes import changed_since_flush
 
@@ -55,7 +59,20 @@ def write_first(session, row: ProcessInstance) -> None:
 
 @event.listens_for(Session, "before_flush")
 def _insert_new(session, _context, _instances) -> None:
-    write_held(session)
+    held = session.info.get(_NEW)
+    if not held:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        write_held(session)  # (SQLite: the history's rows are inserted at its write, not kept)
+        return
+    if _pointed_at(session, held):
+        write_held(session)
+
+
+def _pointed_at(session, held: list[ProcessInstance]) -> bool:
+    """Whether a row the next flush writes points at one of the held instances."""
+    ids = {row.id for row in held}
+    return any(getattr(row, "instance_id", None) in ids for row in (*session.new, *session.dirty))
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -67,13 +84,31 @@ def _forget(session, transaction) -> None:
 def write_held(session) -> None:
     """Insert the held-back instances with their values now, and make them persistent rows of the
     session (so a later change is an UPDATE, version-checked as any other). `start_process` calls
-    it when it has saved, in case no flush did."""
+    it when it has saved and a command goes on after it, which may read the instance."""
     rows = session.info.pop(_NEW, None)
-    if not rows:
+    if rows:
+        session.connection().execute(insert(ProcessInstance.__table__), _values(rows))
+        _persistent(session, rows)
+
+
+def keep_held(session) -> None:
+    """The held-back instances' INSERT in the commit's one statement (`insert_at_commit`: on
+    PostgreSQL; elsewhere now), at the history's write, when nothing was written after it that
+    reads them; now when a row the next flush writes points at one (`write_held`)."""
+    if _pointed_at(session, session.info.get(_NEW, ())):
+        write_held(session)
         return
-    table = ProcessInstance.__table__
-    values = [{c.key: getattr(row, c.key) for c in table.columns} for row in rows]
-    session.connection().execute(insert(table), values)
+    rows = session.info.pop(_NEW, None)
+    if rows:
+        insert_at_commit(session, ProcessInstance.__table__, _values(rows))
+        _persistent(session, rows)
+
+
+def _values(rows: list[ProcessInstance]) -> list[dict]:
+    return [{c.key: getattr(row, c.key) for c in ProcessInstance.__table__.columns} for row in rows]
+
+
+def _persistent(session, rows: list[ProcessInstance]) -> None:
     for row in rows:
         make_transient_to_detached(row)
         session.add(row)
