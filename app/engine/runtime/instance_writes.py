@@ -92,9 +92,9 @@ def write_held(session) -> None:
 
 
 def keep_held(session) -> None:
-    """The held-back instances' INSERT in the commit's one statement (`insert_at_commit`: on
-    PostgreSQL; elsewhere now), at the history's write, when nothing was written after it that
-    reads them; now when a row the next flush writes points at one (`write_held`)."""
+    """At the history's write: the held-back instances' INSERT in the commit's one statement on
+    PostgreSQL (`insert_at_commit`; elsewhere it runs now), or now (`write_held`) when a row that
+    the next flush writes points at one of them."""
     if _pointed_at(session, session.info.get(_NEW, ())):
         write_held(session)
         return
