@@ -7,9 +7,10 @@ go as one array per column, `INSERT INTO t (a, b) SELECT * FROM unnest($1::a_typ
 $2::b_type[])`, in binary (psycopg quotes text arrays with a regular expression per element). The
 statement's text is the same whatever the number of rows, so psycopg prepares it once per
 connection; a single row goes as a plain `VALUES` list, whose values psycopg adapts faster. Each
-value goes through its column's bind processor first, as SQLAlchemy would do: JSON is wrapped for JSONB and aware times become naive UTC. The arrays are cast to the columns'
-types without their lengths: an explicit cast to `VARCHAR(80)` would cut a longer value without
-a word, where the INSERT into the column refuses it, as the executemany did.
+value goes through its column's bind processor first, as SQLAlchemy would do: JSON is wrapped
+for JSONB and aware times become naive UTC. The arrays are cast to the columns' types without
+their lengths: an explicit cast to `VARCHAR(80)` would cut a longer value without a word, where
+the INSERT into the column refuses it, as the executemany did.
 
 Every row names the same columns (no Python-side defaults are applied): rows that differ raise
 ValueError, where a Core executemany would drop the values that the first row does not name.
