@@ -6,8 +6,8 @@ customer; then gunicorn with deploy/gunicorn.conf.py (`--web-workers` sync worke
 worker` start on it, as docs/operations.md lays out. A warm-up (`--warm-up` seconds at half the
 rate, not measured) and an ANALYZE give the database the statistics it has in service; without
 them PostgreSQL plans its foreign-key checks on `ticket` as scans of a near-empty table and keeps
-those plans while the table grows (bench/world.py `analyze`). Clients open the shipped general ticket
-(`POST /api/v1/tickets`, which answers once its first task is assigned) at a fixed rate for
+those plans while the table grows (bench/world.py `analyze`). Clients open the shipped general
+ticket (`POST /api/v1/tickets`, which answers once its first task is assigned) at a fixed rate for
 `--minutes`: open loop, request i is due at start + i / rate, and its latency counts from when it
 was due, so a server that falls behind shows it in the latencies instead of slowing the clients.
 

@@ -49,10 +49,10 @@ def cache_long_statements() -> None:
     A start's is about 7,000 characters with 130 parameters, above psycopg's limits, so psycopg
     parsed its text again at every command (0.23 ms, 3 % of a web worker's time under load).
     psycopg keeps those limits low against ORMs that send `INSERT ... VALUES` with ever-changing
-    numbers of rows, which would fill its cache (128 statements) with big texts; the combined
-    statements come in a few shapes, cached here as well (`_combined`, `_ctes`, `_after`), and
-    psycopg's cache keeps 128 statements, so at most a few megabytes of them. The limits are
-    module constants of psycopg that it reads at each conversion; there is no setting.
+    numbers of rows, which would fill its cache with big texts; the combined statements come in a
+    few shapes, cached here as well (`_combined`, `_ctes`, `_after`), and psycopg's cache keeps
+    128 statements, so at most a few megabytes of them. The limits are module constants of
+    psycopg that it reads at each conversion; there is no setting.
     """
     from psycopg import _queries
 
